@@ -1,0 +1,21 @@
+/* The subcommands of the moil program. Each takes the arguments after its
+ * name (argv[0] is the command name) and returns the process exit status.
+ * Adding a command: write cli/cmd_<name>.c and add one line to the table in
+ * cli/main.c. */
+#ifndef MOIL_COMMANDS_H
+#define MOIL_COMMANDS_H
+
+typedef int (*CommandFn)(int argc, char **argv);
+
+typedef struct {
+    const char *name;    /* "bench", or two words such as "data gen" */
+    CommandFn run;
+    const char *summary; /* one line for `moil --help` */
+} Command;
+
+/* Print usage to stdout if argv holds --help or -h; returns 1 if it did. */
+int cli_wants_help(int argc, char **argv, const char *usage);
+
+int cmd_bench(int argc, char **argv);
+
+#endif

@@ -1,0 +1,56 @@
+/* moil: one program, one subcommand per job; `moil <command> --help`. */
+#include "commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const Command commands[] = {
+    {"bench", cmd_bench, "time training steps of the reference model against OpenBLAS and PyTorch"},
+};
+static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
+
+int cli_wants_help(int argc, char **argv, const char *usage) {
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            return 1;
+        }
+        if (!strcmp(argv[i], "--")) break;
+    }
+    return 0;
+}
+
+static void print_usage(FILE *out) {
+    fputs("usage: moil <command> [options]   (moil <command> --help for its options)\n\n"
+          "commands:\n", out);
+    for (int i = 0; i < n_commands; i++) fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+}
+
+/* Does command name `name` ("data gen") match the words argv[0..]? Returns
+ * the number of words matched, 0 if it does not match. */
+static int command_match(const char *name, int argc, char **argv) {
+    int words = 0;
+    const char *p = name;
+    while (*p) {
+        const char *sp = strchr(p, ' ');
+        size_t len = sp ? (size_t)(sp - p) : strlen(p);
+        if (words >= argc || strlen(argv[words]) != len || strncmp(argv[words], p, len)) return 0;
+        words++;
+        p += len + (sp ? 1 : 0);
+    }
+    return words;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        print_usage(stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (int i = 0; i < n_commands; i++) {
+        int words = command_match(commands[i].name, argc - 1, argv + 1);
+        if (words) return commands[i].run(argc - words, argv + words);
+    }
+    fprintf(stderr, "moil: unknown command '%s'\n\n", argv[1]);
+    print_usage(stderr);
+    return 2;
+}

@@ -1,0 +1,148 @@
+#define _GNU_SOURCE
+#include "check.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static _Thread_local char err_buf[2048];
+
+int err_set(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err_buf, sizeof err_buf, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int err_prefix(const char *fmt, ...) {
+    char head[1024], old[sizeof err_buf];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(head, sizeof head, fmt, ap);
+    va_end(ap);
+    memcpy(old, err_buf, sizeof old);
+    snprintf(err_buf, sizeof err_buf, "%s: %s", head, old);
+    return -1;
+}
+
+const char *err_msg(void) { return err_buf; }
+
+_Noreturn void die(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("moil: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+static _Noreturn void die_oom(size_t n, const char *what, const char *file, int line) {
+    die("%s:%d: out of memory allocating %zu bytes for %s", file, line, n, what);
+}
+
+void *xmalloc_at(size_t n, const char *what, const char *file, int line) {
+    void *p = malloc(n ? n : 1);
+    if (!p) die_oom(n, what, file, line);
+    return p;
+}
+
+void *xcalloc_at(size_t count, size_t size, const char *what, const char *file, int line) {
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) die_oom(count * size, what, file, line);
+    return p;
+}
+
+void *xrealloc_at(void *p, size_t n, const char *what, const char *file, int line) {
+    void *q = realloc(p, n ? n : 1);
+    if (!q) die_oom(n, what, file, line);
+    return q;
+}
+
+char *xstrdup_at(const char *s, const char *file, int line) {
+    size_t n = strlen(s) + 1;
+    char *p = xmalloc_at(n, "string copy", file, line);
+    memcpy(p, s, n);
+    return p;
+}
+
+FILE *fopen_check(const char *path, const char *mode) {
+    FILE *f = fopen(path, mode);
+    if (!f) err_set("%s: cannot open for %s: %s", path, mode[0] == 'r' ? "reading" : "writing",
+                    strerror(errno));
+    return f;
+}
+
+char *file_read_all(const char *path, size_t max_bytes, size_t *len) {
+    FILE *f = fopen_check(path, "rb");
+    if (!f) return NULL;
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0) {
+        err_set("%s: cannot stat: %s", path, strerror(errno));
+        fclose(f);
+        return NULL;
+    }
+    if ((size_t)st.st_size > max_bytes) {
+        err_set("%s: file is %lld bytes, larger than the %zu-byte limit", path,
+                (long long)st.st_size, max_bytes);
+        fclose(f);
+        return NULL;
+    }
+    size_t n = (size_t)st.st_size;
+    char *buf = xmalloc(n + 1);
+    size_t got = fread(buf, 1, n, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || got != n) {
+        err_set("%s: read %zu of %zu bytes", path, got, n);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = 0;
+    if (len) *len = n;
+    return buf;
+}
+
+int file_write_atomic(const char *path, const void *buf, size_t len) {
+    size_t plen = strlen(path);
+    char *tmp = xmalloc(plen + 32);
+    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen_check(tmp, "wb");
+    if (!f) {
+        free(tmp);
+        return -1;
+    }
+    int rc = 0;
+    if (len && fwrite(buf, 1, len, f) != len) rc = err_set("%s: write failed: %s", tmp, strerror(errno));
+    if (rc == 0 && fflush(f) != 0) rc = err_set("%s: write failed: %s", tmp, strerror(errno));
+    if (rc == 0 && fsync(fileno(f)) != 0) rc = err_set("%s: fsync failed: %s", tmp, strerror(errno));
+    if (fclose(f) != 0 && rc == 0) rc = err_set("%s: close failed: %s", tmp, strerror(errno));
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = err_set("%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+    if (rc != 0) unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+int dir_make(const char *path) {
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) return err_set("%s: bad folder name", path);
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == 0) {
+            char c = buf[i];
+            buf[i] = 0;
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return err_set("%s: cannot create folder: %s", buf, strerror(errno));
+            buf[i] = c;
+        }
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return err_set("%s: not a folder", path);
+    return 0;
+}

@@ -1,0 +1,50 @@
+/* Checked wrappers and the error-reporting convention of the whole engine.
+ *
+ * Fallible functions return 0 on success and -1 on failure after recording a
+ * message with err_set() ("path: what went wrong"). Callers either pass the
+ * failure up or report it with err_msg(). The x* wrappers are for failures a
+ * run cannot recover from (out of memory): they print file, line and what was
+ * attempted, then exit(1). */
+#ifndef MOIL_CHECK_H
+#define MOIL_CHECK_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#if defined(__GNUC__)
+#define MOIL_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define MOIL_PRINTF(a, b)
+#endif
+
+/* Record the current error message (printf-style); always returns -1. */
+int err_set(const char *fmt, ...) MOIL_PRINTF(1, 2);
+/* Prefix the current error message with more context; always returns -1. */
+int err_prefix(const char *fmt, ...) MOIL_PRINTF(1, 2);
+/* The last message recorded by err_set (empty string if none). */
+const char *err_msg(void);
+/* Print "moil: <msg>" to stderr and exit(1). */
+_Noreturn void die(const char *fmt, ...) MOIL_PRINTF(1, 2);
+
+void *xmalloc_at(size_t n, const char *what, const char *file, int line);
+void *xcalloc_at(size_t count, size_t size, const char *what, const char *file, int line);
+void *xrealloc_at(void *p, size_t n, const char *what, const char *file, int line);
+char *xstrdup_at(const char *s, const char *file, int line);
+
+#define xmalloc(n) xmalloc_at((n), #n, __FILE__, __LINE__)
+#define xcalloc(c, s) xcalloc_at((c), (s), #c " x " #s, __FILE__, __LINE__)
+#define xrealloc(p, n) xrealloc_at((p), (n), #n, __FILE__, __LINE__)
+#define xstrdup(s) xstrdup_at((s), __FILE__, __LINE__)
+
+/* fopen that records "path: cannot open for <mode>: <strerror>" on failure. */
+FILE *fopen_check(const char *path, const char *mode);
+/* Read a whole file into a NUL-terminated buffer; *len gets its size.
+ * Refuses files larger than max_bytes. Returns NULL (err_set) on failure. */
+char *file_read_all(const char *path, size_t max_bytes, size_t *len);
+/* Write buf to path atomically: temporary file in the same folder, fsync,
+ * rename. Nothing is left at path if any step fails. */
+int file_write_atomic(const char *path, const void *buf, size_t len);
+/* mkdir -p; 0 on success (also when it exists). */
+int dir_make(const char *path);
+
+#endif
