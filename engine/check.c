@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 #include "check.h"
 
 #include <errno.h>
@@ -25,7 +24,8 @@ int err_prefix(const char *fmt, ...) {
     vsnprintf(head, sizeof head, fmt, ap);
     va_end(ap);
     memcpy(old, err_buf, sizeof old);
-    snprintf(err_buf, sizeof err_buf, "%s: %s", head, old);
+    int room = (int)sizeof err_buf - 1;
+    snprintf(err_buf, sizeof err_buf, "%.*s: %.*s", room / 2, head, room / 2 - 2, old);
     return -1;
 }
 

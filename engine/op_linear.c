@@ -1,0 +1,53 @@
+/* Linear layer through OpenBLAS sgemm, and the plain-loop reference. */
+#include "ops.h"
+
+#include <cblas.h>
+#include <string.h>
+
+void linear_forward(float *out, const float *inp, const float *W, const float *b, int N, int C, int OC) {
+    /* out[N,OC] = inp[N,C] W[OC,C]^T + b[OC] */
+    float beta = 0.0f;
+    if (b) {
+        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, b, sizeof(float) * OC);
+        beta = 1.0f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, W, C, beta, out, OC);
+}
+
+void linear_backward(float *dinp, float *dW, float *db, const float *dout, const float *inp,
+                     const float *W, int N, int C, int OC) {
+    /* dinp[N,C] += dout[N,OC] W[OC,C] */
+    if (dinp) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, W, C, 1.0f, dinp, C);
+    /* dW[OC,C] += dout^T[OC,N] inp[N,C] */
+    if (dW) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dW, C);
+    if (db) {
+        for (int n = 0; n < N; n++) {
+            const float *row = dout + (size_t)n * OC;
+            for (int o = 0; o < OC; o++) db[o] += row[o];
+        }
+    }
+}
+
+void linear_forward_naive(float *out, const float *inp, const float *W, const float *b, int N, int C, int OC) {
+    for (int n = 0; n < N; n++) {
+        for (int o = 0; o < OC; o++) {
+            double s = b ? b[o] : 0.0;
+            for (int c = 0; c < C; c++) s += (double)inp[(size_t)n * C + c] * W[(size_t)o * C + c];
+            out[(size_t)n * OC + o] = (float)s;
+        }
+    }
+}
+
+void linear_backward_naive(float *dinp, float *dW, float *db, const float *dout, const float *inp,
+                           const float *W, int N, int C, int OC) {
+    for (int n = 0; n < N; n++) {
+        for (int o = 0; o < OC; o++) {
+            float g = dout[(size_t)n * OC + o];
+            if (db) db[o] += g;
+            for (int c = 0; c < C; c++) {
+                if (dinp) dinp[(size_t)n * C + c] += g * W[(size_t)o * C + c];
+                if (dW) dW[(size_t)o * C + c] += g * inp[(size_t)n * C + c];
+            }
+        }
+    }
+}

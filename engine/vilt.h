@@ -1,0 +1,117 @@
+/* The ViLT-style single-stream vision-language transformer (DESIGN.md,
+ * "Models"): BERT text embeddings, linear patch embedding with an image CLS
+ * token, modality-type embeddings, pre-LN blocks with separate q, k, v, a
+ * final LayerNorm and a tanh pooler over token 0 (the text [CLS]).
+ *
+ * Sequence layout, T = Tt + 1 + P tokens: [text (Tt); image CLS; P patches].
+ * Parameters live in a Params store shared with heads and methods;
+ * activations are allocated once for max_batch sequences. */
+#ifndef MOIL_VILT_H
+#define MOIL_VILT_H
+
+#include "layers.h"
+
+typedef struct {
+    int vocab;      /* V_text */
+    int d;          /* C */
+    int layers;     /* L */
+    int heads;      /* H */
+    int mlp_ratio;  /* hidden = mlp_ratio * C */
+    int patch;      /* p */
+    int image_size; /* S (square, divisible by p) */
+    int max_text;   /* Tt, text length including [CLS] and [SEP] */
+    int n_types;    /* modality types: 0 text, 1 image, 2 second image */
+} ViltConfig;
+
+/* Reference configuration of the benchmark and the default model. */
+ViltConfig vilt_config_default(int vocab);
+
+typedef struct {
+    LayerNorm norm1, norm2;
+    Linear q, k, v, proj, fc1, fc2;
+} ViltBlock;
+
+/* One batch of inputs, B <= max_batch. */
+typedef struct {
+    int B;
+    const int *text_ids;   /* [B,Tt] token ids, padded */
+    const int *text_mask;  /* [B,Tt] 1 = real token, 0 = padding */
+    const float *images;   /* [B,3,S,S] pixels in [-1,1] */
+    const int *image_type; /* [B] modality type of the image tokens (1; 2 for a second image), NULL = 1 */
+} ViltInput;
+
+typedef struct {
+    /* per layer, stacked with a leading layer dimension L */
+    float *ln1, *ln1_mean, *ln1_rstd; /* [L,B,T,C], [L,B,T], [L,B,T] */
+    float *q, *k, *v;                 /* [L,B,T,C] */
+    float *probs;                     /* [L,B,H,T,T] */
+    float *atty;                      /* [L,B,T,C] attention output before proj */
+    float *res1;                      /* [L,B,T,C] x + proj(atty) */
+    float *ln2, *ln2_mean, *ln2_rstd; /* [L,B,T,C], [L,B,T], [L,B,T] */
+    float *fc1, *gelu;                /* [L,B,T,4C] */
+    float *res2;                      /* [L,B,T,C] block output */
+    /* embeddings */
+    float *tok;                             /* [B,Tt,C] word + position */
+    float *tln, *tln_mean, *tln_rstd;       /* [B,Tt,C], [B,Tt], [B,Tt] */
+    float *patches;                         /* [B,P,3pp] */
+    float *pemb;                            /* [B,P,C] */
+    float *x0;                              /* [B,T,C] block input */
+    int *mask;                              /* [B,T] key mask */
+    int *img_type;                          /* [B] */
+    float *final, *final_mean, *final_rstd; /* [B,T,C], [B,T], [B,T] */
+    float *cls, *pool_pre, *pooled;         /* [B,C] */
+    float *scratch;                         /* [B,T,C] */
+} ViltActs;
+
+typedef struct {
+    float *dx, *dln;        /* [B,T,C] */
+    float *dq, *dk, *dv;    /* [B,T,C] */
+    float *datty;           /* [B,T,C] */
+    float *dfc1, *dgelu;    /* [B,T,4C] */
+    float *dattn;           /* [T,T] */
+    float *dfinal;          /* [B,T,C] */
+    float *dpemb;           /* [B,P,C] */
+    float *dtln, *dtok;     /* [B,Tt,C] */
+    float *dcls, *dpre;     /* [B,C] */
+} ViltGrads;
+
+typedef struct {
+    ViltConfig cfg;
+    Params *params;
+    int Tt, P, T; /* text tokens, patches, total tokens */
+    int max_batch;
+    /* parameter entries */
+    int word_emb, text_pos; /* [V,C], [Tt,C] */
+    LayerNorm text_ln;
+    int type_emb;           /* [n_types,C] */
+    Linear patch_proj;      /* [C,3pp] stored as the conv weight [C,3,p,p] */
+    int cls_token, img_pos; /* [1,1,C], [1,1+P,C] */
+    ViltBlock *blocks;      /* [L] */
+    LayerNorm norm;
+    Linear pooler;
+    ViltActs act;
+    ViltGrads grad;
+    float *act_block, *grad_block;
+    int *int_block;
+} Vilt;
+
+/* Register the backbone's tensors in p (before params_alloc). */
+void vilt_register(Vilt *m, const ViltConfig *cfg, Params *p);
+/* After params_alloc: random init (timm/BERT style) and activation buffers. */
+void vilt_init_weights(Vilt *m, Rng *rng);
+void vilt_alloc(Vilt *m, int max_batch);
+void vilt_free(Vilt *m);
+
+/* Forward pass; outputs in m->act.final [B,T,C] and m->act.pooled [B,C].
+ * Returns -1 (err_set) if B exceeds the size the run was allocated for. */
+int vilt_forward(Vilt *m, const ViltInput *in);
+/* Backward pass from dfinal [B,T,C] and/or dpooled [B,C] (either may be
+ * NULL); accumulates into the trainable parameters' gradients and stops
+ * early below the lowest layer that has anything to train. */
+void vilt_backward(Vilt *m, const ViltInput *in, const float *dfinal, const float *dpooled);
+
+/* FLOPs of one forward pass of B sequences (multiply-add = 2), for the
+ * benchmark's achieved-rate report; backward costs about twice this. */
+double vilt_forward_flops(const Vilt *m, int B);
+
+#endif
