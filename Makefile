@@ -32,6 +32,8 @@ MOIL     := $(BUILD)/moil
 DEPS_OK  := $(BUILD)/.deps-ok
 
 .PHONY: all deps test bench clean
+# keep object files of the test binaries between runs
+.SECONDARY:
 ifeq ($(SAN),1)
 all: $(MOIL)
 else

@@ -1,0 +1,37 @@
+/* Image-text retrieval recall as ViLT/MoIL compute_irtr_recall does it.
+ *
+ * Source (FORMATS.md 4): dandelin/ViLT vilt/modules/objectives.py
+ * compute_irtr_recall; luogen1996/MoIL objectives.py (same values).
+ * scores[i * n_txt + t] is the float32 ITM score of image row i and text t.
+ * TR R@K: for each image, a hit if one of its K highest-scoring texts
+ * belongs to it (topk on rows); IR R@K: for each text, a hit if one of its
+ * K highest-scoring images is its own (topk on columns). Each recall is
+ * float32(hits / n), as torch's float32 mean gives it.
+ *
+ * No sort: a query is a hit at K exactly when fewer than K candidates score
+ * strictly higher than its best-scoring correct candidate, so one pass over
+ * the matrix suffices (O(n_img * n_txt)). This equals torch.topk whenever
+ * the scores are tie-free; where a wrong candidate scores exactly the same
+ * as the best correct one, topk's order is unspecified, this code counts
+ * the tie in the query's favour, and `ties` reports how many queries had
+ * such a tie. */
+#ifndef MOIL_METRIC_RETRIEVAL_H
+#define MOIL_METRIC_RETRIEVAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    float ir_r1, ir_r5, ir_r10; /* text -> image */
+    float tr_r1, tr_r5, tr_r10; /* image -> text */
+    size_t ties;                /* queries whose best correct score ties a wrong one */
+} IrtrRecall;
+
+/* iids[n_img]: the image id of each row; tiids[n_txt]: the image id each
+ * text belongs to. Needs n_img >= 10 and n_txt >= 10 (topk(10)) and finite
+ * scores; returns -1 (err_set) otherwise. A query without any correct
+ * candidate is a miss. */
+int irtr_recall(const float *scores, size_t n_img, size_t n_txt, const int64_t *iids,
+                const int64_t *tiids, IrtrRecall *out);
+
+#endif
