@@ -31,7 +31,7 @@ LIB      := $(BUILD)/libmoil.a
 MOIL     := $(BUILD)/moil
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all deps test bench clean
+.PHONY: all deps test bench datasets clean
 # keep object files of the test binaries between runs
 .SECONDARY:
 ifeq ($(SAN),1)
@@ -72,6 +72,10 @@ test: $(TEST_BIN) $(MOIL)
 
 bench: $(MOIL)
 	$(MOIL) bench
+
+# the quick-profile dataset in datasets/data/quick (a no-op when up to date)
+datasets: $(MOIL)
+	$(MOIL) data gen
 
 clean:
 	rm -rf build build-san moil

@@ -17,5 +17,7 @@ typedef struct {
 int cli_wants_help(int argc, char **argv, const char *usage);
 
 int cmd_bench(int argc, char **argv);
+int cmd_data_gen(int argc, char **argv);
+int cmd_data_stats(int argc, char **argv);
 
 #endif

@@ -1,0 +1,33 @@
+/* NLVR2 JSON-lines files (train.json, dev.json, test1.json; FORMATS.md 3).
+ *
+ * Each line needs "identifier" (split-set-pair-sentence) and "sentence" and a
+ * "label" "True"/"False"; other keys (urls, writer, validation, synset,
+ * query, extra_validations) are ignored; "directory" (integer or string,
+ * train) adds a sub-folder. Images: <image_dir>/<split>/[<directory>/]
+ * <split>-<set>-<pair>-img{0,1}.png, or .jpg when no .png exists. */
+#ifndef MOIL_DATA_NLVR_H
+#define MOIL_DATA_NLVR_H
+
+typedef struct {
+    char *identifier;
+    char *sentence;
+    int label;           /* 1 "True", 0 "False" */
+    char *pair;          /* "split-set-pair": ViLT groups lines by it */
+    char *group;         /* "split-set--sentence": the consistency group */
+    char *left, *right;  /* image paths */
+    int line;            /* 1-based line in the file */
+} NlvrExample;
+
+typedef struct {
+    char *file;
+    int n;
+    NlvrExample *ex; /* [n] in file order */
+} NlvrSet;
+
+/* Errors read "<file>:<line>: missing field 'label'" and the like; blank
+ * lines, an unknown label, a malformed identifier, a missing image and an
+ * empty file are errors. */
+int nlvr_load(NlvrSet *s, const char *jsonl_path, const char *image_dir);
+void nlvr_free(NlvrSet *s);
+
+#endif

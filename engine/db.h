@@ -1,0 +1,109 @@
+/* The results database (SQLite, default results/moil.db; schema and its
+ * migrations in results/schema.sql).
+ *
+ * A run logs: db_run_begin (row with status 'running') first, then curves
+ * during training (db_curve_add, buffered and committed in batches), then
+ * db_metric_set for the final numbers, and db_run_end with the status last.
+ * Whatever happens to the process, the database stays consistent (WAL,
+ * committed transactions); a run whose process died stays 'running' until
+ * db_runs_mark_stale turns it into 'killed'. Several processes may log into
+ * one file at once, each through its own Db (never share a Db across fork).
+ *
+ * Every function returning int returns 0 on success and -1 after err_set()
+ * with the database path, the problem and, for SQLite errors, the SQL. */
+#ifndef MOIL_DB_H
+#define MOIL_DB_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#define DB_DEFAULT_PATH "results/moil.db"
+#define DB_HASH_LEN 17     /* 16 hex digits + NUL */
+#define DB_REV_LEN 41      /* 40 hex digits (or "unknown") + NUL */
+#define DB_CURVE_BATCH 256 /* curve rows buffered before a commit */
+#define DB_CURVE_FLUSH_S 10.0 /* ... or seconds since the last commit */
+
+typedef struct Db Db;
+
+typedef enum { DB_RUNNING, DB_OK, DB_FAILED, DB_DIVERGED, DB_KILLED } DbStatus;
+
+typedef struct {
+    const char *table_id; /* paper table the run belongs to; NULL if none */
+    const char *task;     /* retrieval, vqa, nlvr, caption, pretrain */
+    const char *model;    /* vilt, vlmo, vinvl */
+    const char *method;   /* full, lora, moil, ... */
+    int64_t seed;
+    /* Everything that determines the result (not threads or output paths):
+     * stored in canonical form, and its hash decides whether a rerun skips. */
+    const json_t *config;
+    const char *code_rev; /* NULL: db_code_rev() of the current folder */
+    int code_dirty;       /* with code_rev: 1 dirty, 0 clean, -1 unknown */
+    int threads;
+    int64_t params_trainable, params_stored, params_backbone; /* -1: unknown */
+    int force;            /* 1: start a new run even if the config is done */
+} RunInfo;
+
+/* Open (creating it and its folder if missing) the database at path and
+ * bring its schema and reference numbers up to date. A file that is not a
+ * moil database, or one from a newer schema, is refused with a clear error. */
+int db_open(const char *path, Db **out);
+/* Flush buffered curves and close; returns -1 if the flush failed (the
+ * database is closed either way). db_close(NULL) does nothing. */
+int db_close(Db *db);
+/* The schema version this program creates (the last migration's number). */
+int db_schema_version(void);
+
+/* Start a run: returns 0 with *run_id of a new 'running' row, or 1 (nothing
+ * inserted) with *run_id of an existing run of the same config hash that is
+ * 'ok' or still running in a live process, unless info->force. Checked and
+ * inserted in one transaction, so concurrent starts of one config make one
+ * row. Records host, pid, start and heartbeat time. */
+int db_run_begin(Db *db, const RunInfo *info, int64_t *run_id);
+/* The latest run with this config hash and status: 1 and *run_id if there is
+ * one, 0 if not, -1 on error. */
+int db_run_find(Db *db, const char *config_hash, DbStatus status, int64_t *run_id);
+/* The status of a run; -1 if there is no such run. */
+int db_run_status(Db *db, int64_t run_id, DbStatus *status);
+/* Record that the run's process is alive (also done by every curve commit). */
+int db_run_heartbeat(Db *db, int64_t run_id);
+/* Finish a run: flush its curves, then write status, error text (NULL if
+ * none), end time, wall time and peak memory (-1: unknown) in one statement. */
+int db_run_end(Db *db, int64_t run_id, DbStatus status, const char *error, double wall_s,
+               int64_t peak_mem_bytes);
+/* Mark 'running' rows as 'killed' when their process is gone: a pid that no
+ * longer exists on this host, or (max_age_s > 0) a heartbeat older than
+ * max_age_s seconds on any host. *n_marked (may be NULL) gets the count. */
+int db_runs_mark_stale(Db *db, double max_age_s, int *n_marked);
+
+/* Buffer one curve point (step, e.g. "train/loss"); committed with the others
+ * every DB_CURVE_BATCH rows or DB_CURVE_FLUSH_S seconds, and by db_flush,
+ * db_metric_set, db_run_end, db_close. NaN and inf are recorded as such. The
+ * last value per (run, name, step) wins. */
+int db_curve_add(Db *db, int64_t run_id, int64_t step, const char *name, double value);
+/* Commit the buffered curve points in one transaction. On failure the
+ * points are dropped (the error says why) and the buffer is empty. */
+int db_flush(Db *db);
+/* Set a final metric (last value per (run, split, name) wins; NaN and inf
+ * recorded as such), committed before returning. */
+int db_metric_set(Db *db, int64_t run_id, const char *split, const char *name, double value);
+/* Read a metric back: 1 and *value (NaN/inf restored) if set, 0 if not. */
+int db_metric_get(Db *db, int64_t run_id, const char *split, const char *name, double *value);
+
+/* "running", "ok", "failed", "diverged", "killed". */
+const char *db_status_name(DbStatus status);
+/* Canonical text of a config (sorted keys, compact; caller frees) and its
+ * FNV-1a 64 hash as 16 lowercase hex digits. NULL/-1 if it cannot be dumped. */
+char *db_config_canonical(const json_t *config);
+int db_config_hash(const json_t *config, char hash[DB_HASH_LEN]);
+/* The git commit of the current folder and whether the work tree has
+ * uncommitted changes (1/0); "unknown" and -1 outside a git checkout. */
+void db_code_rev(char rev[DB_REV_LEN], int *dirty);
+/* Peak resident memory of this process so far, in bytes (-1 if unknown). */
+int64_t db_peak_rss_bytes(void);
+
+/* The text of results/schema.sql and results/paper_reference.sql
+ * (engine/db_schema.c), exposed for the test that keeps them identical. */
+extern const char db_schema_sql[];
+extern const char db_paper_reference_sql[];
+
+#endif

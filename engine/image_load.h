@@ -1,0 +1,42 @@
+/* Image files -> RGB pixels at the model's input size.
+ *
+ * Decoding goes through libjpeg-turbo with an error manager that turns every
+ * libjpeg error AND warning (a truncated file, "Corrupt JPEG data") into a
+ * returned -1 naming the file, instead of exit() or a grey-filled image.
+ * Grayscale JPEGs are converted to RGB (the grey value in all three
+ * channels); CMYK/YCCK JPEGs are rejected; PNG files are rejected with a hint
+ * to convert them (real NLVR2 ".png" files that hold JPEG data are sniffed by
+ * their magic bytes and decoded). Zero-byte files are rejected.
+ *
+ * Resizing policy (recorded in each run's config as IMAGE_RESIZE_POLICY): the
+ * image is stretched to exactly H x W, aspect ratio not kept, with a
+ * separable triangle filter whose support widens with the scale factor
+ * (bilinear when enlarging, area-like averaging when shrinking; PIL's
+ * BILINEAR resize, which ViLT's transform uses). */
+#ifndef MOIL_IMAGE_LOAD_H
+#define MOIL_IMAGE_LOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IMAGE_RESIZE_POLICY "stretch to HxW, antialiased bilinear (PIL BILINEAR)"
+#define IMAGE_NORMALIZE_POLICY "x/255, mean 0.5, std 0.5 -> [-1,1]"
+
+typedef struct {
+    int h, w;
+    uint8_t *pix; /* [h][w][3] RGB */
+} Image;
+
+/* Decode JPEG bytes; name is used in error messages. */
+int image_decode_jpeg(const uint8_t *buf, size_t len, const char *name, Image *out);
+/* Read and decode a file (JPEG data, whatever its extension). */
+int image_load(const char *path, Image *out);
+void image_free(Image *im);
+/* Stretch src [sh][sw][3] to dst [dh][dw][3] (policy above). */
+void image_resize(const uint8_t *src, int sh, int sw, uint8_t *dst, int dh, int dw);
+/* image_load + image_resize into out [h][w][3]. */
+int image_load_resized(const char *path, int h, int w, uint8_t *out);
+/* hwc [h][w][3] uint8 -> chw [3][h][w] float, (x/255 - 0.5) / 0.5. */
+void image_to_chw(const uint8_t *hwc, int h, int w, float *chw);
+
+#endif

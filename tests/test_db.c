@@ -1,0 +1,461 @@
+/* The results database: schema and migration, run lifecycle, NaN handling,
+ * concurrent writer processes, kill -9, stale runs, foreign files, the
+ * paper's reference numbers. Every case works in its own file of a mkdtemp
+ * folder; the checks read the database through a separate raw connection. */
+#include "check.h"
+#include "db.h"
+#include "test.h"
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char tmp_dir[] = "/tmp/moil_test_db_XXXXXX";
+
+static const char *tmp_path(const char *name) {
+    static char path[4][256];
+    static int slot;
+    slot = (slot + 1) % 4;
+    snprintf(path[slot], sizeof path[slot], "%s/%s", tmp_dir, name);
+    return path[slot];
+}
+
+/* The first column of the first row of sql, read through a raw connection. */
+static int64_t raw_int(const char *path, const char *sql) {
+    sqlite3 *c = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t v = -999;
+    if (sqlite3_open_v2(path, &c, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(c, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    else
+        printf("  raw_int(%s): %s\n", sql, sqlite3_errmsg(c));
+    sqlite3_finalize(st);
+    sqlite3_close(c);
+    return v;
+}
+
+static void raw_text(const char *path, const char *sql, char *out, size_t n) {
+    sqlite3 *c = NULL;
+    sqlite3_stmt *st = NULL;
+    snprintf(out, n, "(no row)");
+    if (sqlite3_open_v2(path, &c, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(c, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_text(st, 0))
+        snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(c);
+}
+
+static int raw_exec(const char *path, const char *sql) {
+    sqlite3 *c = NULL;
+    int rc = sqlite3_open(path, &c);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(c, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) printf("  raw_exec(%s): %s\n", sql, sqlite3_errmsg(c));
+    sqlite3_close(c);
+    return rc;
+}
+
+/* A RunInfo for config {"case": name, "seed": seed}; the json is the caller's. */
+static RunInfo run_info(json_t *config, int64_t seed) {
+    return (RunInfo){.table_id = "3", .task = "vqa", .model = "vilt", .method = "lora", .seed = seed,
+                     .config = config, .code_rev = "0123456789abcdef0123456789abcdef01234567", .code_dirty = 1,
+                     .threads = 1, .params_trainable = 1000, .params_stored = 900, .params_backbone = 16000};
+}
+
+/* First line where a and b differ (0 if equal). */
+static int first_diff_line(const char *a, const char *b) {
+    int line = 1;
+    for (; *a && *a == *b; a++, b++)
+        if (*a == '\n') line++;
+    return *a == *b ? 0 : line;
+}
+
+static void test_schema_matches_files(void) {
+    const char *files[2] = {"results/schema.sql", "results/paper_reference.sql"};
+    const char *copies[2] = {db_schema_sql, db_paper_reference_sql};
+    for (int i = 0; i < 2; i++) {
+        char *text = file_read_all(files[i], 1 << 20, NULL);
+        CHECK(text != NULL, "%s", err_msg());
+        if (!text) continue;
+        int line = first_diff_line(text, copies[i]);
+        CHECK(line == 0, "%s differs from its copy in engine/db_schema.c at line %d: regenerate it", files[i], line);
+        free(text);
+    }
+    CHECK(db_schema_version() >= 1, "version %d", db_schema_version());
+}
+
+static void test_create(void) {
+    const char *path = tmp_path("sub/dir/create.db");
+    Db *db = NULL;
+    CHECK(db_open(path, &db) == 0, "%s", err_msg());
+    CHECK(db_close(db) == 0, "%s", err_msg());
+    CHECK(raw_int(path, "PRAGMA user_version") == db_schema_version(), "user_version");
+    CHECK(raw_int(path, "PRAGMA application_id") == 0x4D4F494C, "application_id");
+    char mode[32];
+    raw_text(path, "PRAGMA journal_mode", mode, sizeof mode);
+    CHECK(!strcmp(mode, "wal"), "journal_mode %s", mode);
+    CHECK(raw_int(path, "SELECT count(*) FROM sqlite_schema WHERE name IN "
+                        "('runs', 'metrics', 'curves', 'paper_reference', 'meta', 'ok_metrics')") == 6,
+          "tables");
+    CHECK(raw_int(path, "SELECT count(*) FROM runs") == 0, "no runs");
+}
+
+static void test_reopen_is_noop(void) {
+    const char *path = tmp_path("reopen.db");
+    Db *db = NULL;
+    CHECK(db_open(path, &db) == 0 && db_close(db) == 0, "%s", err_msg());
+    int64_t schema_version = raw_int(path, "PRAGMA schema_version");
+    int64_t n_ref = raw_int(path, "SELECT count(*) FROM paper_reference");
+    CHECK(raw_exec(path, "INSERT INTO paper_reference VALUES ('m', 'x', 'd', 's', 'marker', 1, 'percent', NULL, "
+                         "'real', 'l', 'test')") == SQLITE_OK, "insert marker");
+    CHECK(db_open(path, &db) == 0 && db_close(db) == 0, "%s", err_msg());
+    CHECK(raw_int(path, "PRAGMA schema_version") == schema_version, "schema changed on reopen");
+    CHECK(raw_int(path, "SELECT count(*) FROM paper_reference") == n_ref + 1, "reference reloaded on reopen");
+    /* Changed reference numbers (a different stored hash) are reloaded. */
+    CHECK(raw_exec(path, "UPDATE meta SET value = 'old' WHERE key = 'paper_reference_fnv1a'") == SQLITE_OK, "meta");
+    CHECK(db_open(path, &db) == 0 && db_close(db) == 0, "%s", err_msg());
+    CHECK(raw_int(path, "SELECT count(*) FROM paper_reference") == n_ref, "reference not reloaded");
+    char hash[64];
+    raw_text(path, "SELECT value FROM meta WHERE key = 'paper_reference_fnv1a'", hash, sizeof hash);
+    CHECK(strlen(hash) == 16, "stored hash '%s'", hash);
+}
+
+static void test_run_lifecycle(void) {
+    const char *path = tmp_path("life.db");
+    Db *db = NULL;
+    CHECK(db_open(path, &db) == 0, "%s", err_msg());
+    if (!db) return;
+    json_t *config = json_pack("{s:s, s:i, s:f}", "task", "vqa", "seed", 1, "lr", 1e-3);
+    RunInfo info = run_info(config, 1);
+    int64_t run = 0, again = 0;
+    CHECK(db_run_begin(db, &info, &run) == 0 && run > 0, "%s", err_msg());
+    DbStatus status = DB_OK;
+    CHECK(db_run_status(db, run, &status) == 0 && status == DB_RUNNING, "status %d", status);
+    /* A second start of the same config while it runs (our live pid) skips. */
+    CHECK(db_run_begin(db, &info, &again) == 1 && again == run, "again %lld", (long long)again);
+    for (int step = 0; step < 10; step++)
+        CHECK(db_curve_add(db, run, step, "train/loss", 10.0 - step) == 0, "%s", err_msg());
+    CHECK(db_curve_add(db, run, 9, "train/loss", 0.5) == 0, "%s", err_msg());
+    CHECK(raw_int(path, "SELECT count(*) FROM curves") == 0, "curves committed before a batch or flush");
+    CHECK(db_metric_set(db, run, "val", "vqa_score", 40.0) == 0, "%s", err_msg());
+    CHECK(raw_int(path, "SELECT count(*) FROM curves") == 10, "metric_set flushes the curves");
+    CHECK(db_metric_set(db, run, "val", "vqa_score", 51.25) == 0, "%s", err_msg());
+    double v = 0;
+    CHECK(db_metric_get(db, run, "val", "vqa_score", &v) == 1 && v == 51.25, "last metric wins: %g", v);
+    CHECK(db_metric_get(db, run, "test", "vqa_score", &v) == 0, "missing metric");
+    CHECK(raw_int(path, "SELECT count(*) FROM metrics") == 1, "one metric row");
+    char text[512];
+    raw_text(path, "SELECT value FROM curves WHERE step = 9", text, sizeof text);
+    CHECK(!strcmp(text, "0.5"), "last curve value wins: %s", text);
+    for (int step = 0; step < DB_CURVE_BATCH; step++)
+        CHECK(db_curve_add(db, run, step, "lr", 1e-3) == 0, "%s", err_msg());
+    CHECK(raw_int(path, "SELECT count(*) FROM curves WHERE name = 'lr'") == DB_CURVE_BATCH, "a full batch commits");
+    CHECK(db_curve_add(db, run + 100, 0, "train/loss", 1) == 0 && db_flush(db) == -1 &&
+          strstr(err_msg(), "FOREIGN KEY constraint failed") && strstr(err_msg(), path), "%s", err_msg());
+    CHECK(db_flush(db) == 0, "a failed flush drops its points: %s", err_msg());
+    CHECK(db_run_heartbeat(db, run) == 0 && db_run_heartbeat(db, run + 100) == -1, "heartbeat");
+    CHECK(db_run_end(db, run, DB_OK, NULL, 12.5, db_peak_rss_bytes()) == 0, "%s", err_msg());
+    CHECK(db_run_status(db, run, &status) == 0 && status == DB_OK, "status %d", status);
+    CHECK(db_run_end(db, run + 100, DB_OK, NULL, 1, -1) == -1 && strstr(err_msg(), "no run"), "%s", err_msg());
+    CHECK(db_run_end(db, run, DB_RUNNING, NULL, 1, -1) == -1, "end as running");
+
+    char hash[DB_HASH_LEN];
+    CHECK(db_config_hash(config, hash) == 0, "%s", err_msg());
+    int64_t found = 0;
+    CHECK(db_run_find(db, hash, DB_OK, &found) == 1 && found == run, "find ok %lld", (long long)found);
+    CHECK(db_run_find(db, hash, DB_FAILED, &found) == 0, "find failed");
+    CHECK(db_run_begin(db, &info, &again) == 1 && again == run, "rerun of an ok config skips");
+    info.force = 1;
+    CHECK(db_run_begin(db, &info, &again) == 0 && again > run, "forced rerun %lld", (long long)again);
+    CHECK(db_run_end(db, again, DB_FAILED, "test failure", 0.1, -1) == 0, "%s", err_msg());
+    CHECK(db_close(db) == 0, "%s", err_msg());
+
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT config_hash || ' ' || config_json || ' ' || host || ' ' || pid || ' ' || "
+                              "code_dirty || ' ' || params_stored || ' ' || wall_s FROM runs WHERE id = %lld",
+             (long long)run);
+    raw_text(path, sql, text, sizeof text);
+    char host[256] = "", want[512];
+    gethostname(host, sizeof host - 1);
+    snprintf(want, sizeof want, "%s {\"lr\":0.001,\"seed\":1,\"task\":\"vqa\"} %s %ld 1 900 12.5", hash, host,
+             (long)getpid());
+    CHECK(!strcmp(text, want), "run row '%s', expected '%s'", text, want);
+    CHECK(raw_int(path, "SELECT count(*) FROM runs WHERE status = 'ok' AND ended_at IS NOT NULL AND "
+                        "peak_mem_bytes > 0 AND ended_at >= started_at") == 1, "end fields");
+    CHECK(raw_int(path, "SELECT count(*) FROM ok_metrics WHERE name = 'vqa_score' AND value = 51.25") == 1, "view");
+    json_decref(config);
+}
+
+static void test_nan_diverged(void) {
+    const char *path = tmp_path("nan.db");
+    Db *db = NULL;
+    CHECK(db_open(path, &db) == 0, "%s", err_msg());
+    if (!db) return;
+    json_t *config = json_pack("{s:s}", "case", "nan");
+    RunInfo info = run_info(config, 2);
+    int64_t run = 0;
+    CHECK(db_run_begin(db, &info, &run) == 0, "%s", err_msg());
+    CHECK(db_curve_add(db, run, 1, "train/loss", 2.0) == 0, "%s", err_msg());
+    CHECK(db_curve_add(db, run, 2, "train/loss", INFINITY) == 0, "%s", err_msg());
+    CHECK(db_curve_add(db, run, 3, "train/loss", NAN) == 0, "%s", err_msg());
+    CHECK(db_metric_set(db, run, "train", "final_loss", NAN) == 0, "%s", err_msg());
+    CHECK(db_metric_set(db, run, "train", "grad_norm", -INFINITY) == 0, "%s", err_msg());
+    CHECK(db_run_end(db, run, DB_DIVERGED, "loss is nan at step 3", 1.0, -1) == 0, "%s", err_msg());
+    double v = 0;
+    CHECK(db_metric_get(db, run, "train", "final_loss", &v) == 1 && isnan(v), "nan read back as %g", v);
+    CHECK(db_metric_get(db, run, "train", "grad_norm", &v) == 1 && isinf(v) && v < 0, "-inf read back as %g", v);
+    CHECK(db_close(db) == 0, "%s", err_msg());
+    CHECK(raw_int(path, "SELECT count(*) FROM curves WHERE step = 3 AND value IS NULL AND nonfinite = 'nan'") == 1,
+          "nan curve flagged");
+    CHECK(raw_int(path, "SELECT count(*) FROM curves WHERE step = 2 AND value IS NULL AND nonfinite = 'inf'") == 1,
+          "inf curve flagged");
+    CHECK(raw_int(path, "SELECT count(*) FROM curves WHERE step = 1 AND value = 2 AND nonfinite IS NULL") == 1,
+          "finite curve");
+    CHECK(raw_int(path, "SELECT count(*) FROM runs WHERE status = 'diverged' AND "
+                        "error = 'loss is nan at step 3'") == 1, "diverged run");
+    json_decref(config);
+}
+
+#define N_WRITERS 4
+#define N_POINTS 500
+
+/* One writer process: its own connection, a run, N_POINTS curve points
+ * committed every 25, three metrics, the end. Exit status 0 if all worked. */
+static int writer(const char *path, int k) {
+    Db *db = NULL;
+    json_t *config = json_pack("{s:s, s:i}", "case", "parallel", "writer", k);
+    RunInfo info = run_info(config, k);
+    int64_t run = 0;
+    int rc = db_open(path, &db) || db_run_begin(db, &info, &run) != 0;
+    for (int step = 0; !rc && step < N_POINTS; step++) {
+        rc = db_curve_add(db, run, step, "train/loss", k * 1000.0 + step);
+        if (!rc && step % 25 == 24) rc = db_flush(db);
+    }
+    for (int m = 0; !rc && m < 3; m++) rc = db_metric_set(db, run, "test", m == 0 ? "a" : m == 1 ? "b" : "c", k + m);
+    if (!rc) rc = db_run_end(db, run, DB_OK, NULL, 1.0, -1);
+    if (rc) fprintf(stderr, "writer %d: %s\n", k, err_msg());
+    if (db_close(db)) rc = 1;
+    json_decref(config);
+    return rc;
+}
+
+static void test_parallel_writers(void) {
+    const char *path = tmp_path("parallel.db"); /* created by the writers at once */
+    pid_t pids[N_WRITERS];
+    fflush(stdout);
+    for (int k = 0; k < N_WRITERS; k++) {
+        pids[k] = fork();
+        if (pids[k] == 0) _exit(writer(path, k));
+        CHECK(pids[k] > 0, "fork");
+    }
+    for (int k = 0; k < N_WRITERS; k++) {
+        int status = -1;
+        if (pids[k] > 0) waitpid(pids[k], &status, 0);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer %d status %d", k, status);
+    }
+    CHECK(raw_int(path, "SELECT count(*) FROM runs WHERE status = 'ok'") == N_WRITERS, "runs");
+    CHECK(raw_int(path, "SELECT count(*) FROM curves") == N_WRITERS * N_POINTS, "curve rows");
+    CHECK(raw_int(path, "SELECT count(*) FROM (SELECT DISTINCT run_id, step FROM curves)") == N_WRITERS * N_POINTS,
+          "distinct curve points");
+    /* Each writer k wrote k*1000 + step for step 0..499 into its own run. */
+    CHECK(raw_int(path, "SELECT count(*) FROM curves AS c JOIN runs AS r ON r.id = c.run_id "
+                        "WHERE c.value = r.seed * 1000 + c.step") == N_WRITERS * N_POINTS, "curve values");
+    CHECK(raw_int(path, "SELECT count(*) FROM metrics") == N_WRITERS * 3, "metric rows");
+    CHECK(raw_int(path, "SELECT count(*) FROM paper_reference") > 0, "reference loaded once");
+    char ok[64];
+    raw_text(path, "PRAGMA integrity_check", ok, sizeof ok);
+    CHECK(!strcmp(ok, "ok"), "integrity_check: %s", ok);
+}
+
+/* A writer that logs forever, committing every 32 points, and says on fd
+ * when its first commit is done; the test kills it with SIGKILL. */
+static _Noreturn void endless_writer(const char *path, int fd) {
+    Db *db = NULL;
+    json_t *config = json_pack("{s:s}", "case", "kill9");
+    RunInfo info = run_info(config, 9);
+    int64_t run = 0;
+    if (db_open(path, &db) || db_run_begin(db, &info, &run) != 0) _exit(1);
+    for (int64_t step = 0;; step++) {
+        if (db_curve_add(db, run, step, "train/loss", (double)step)) _exit(1);
+        if (step % 32 == 31 && db_flush(db)) _exit(1);
+        if (step == 31 && write(fd, "x", 1) != 1) _exit(1);
+    }
+}
+
+static void test_kill9_consistent(void) {
+    const char *path = tmp_path("kill9.db");
+    int fds[2];
+    CHECK(pipe(fds) == 0, "pipe");
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        endless_writer(path, fds[1]);
+    }
+    close(fds[1]);
+    char c;
+    CHECK(read(fds[0], &c, 1) == 1, "child never committed");
+    close(fds[0]);
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child status %d", status);
+
+    char ok[64];
+    raw_text(path, "PRAGMA integrity_check", ok, sizeof ok);
+    CHECK(!strcmp(ok, "ok"), "integrity_check: %s", ok);
+    int64_t n = raw_int(path, "SELECT count(*) FROM curves");
+    CHECK(n >= 32 && n % 32 == 0, "%lld curve rows: not whole commits", (long long)n);
+    CHECK(raw_int(path, "SELECT max(step) + 1 FROM curves") == n, "curve rows have gaps");
+    CHECK(raw_int(path, "SELECT count(*) FROM runs WHERE status = 'running'") == 1, "run left running");
+
+    Db *db = NULL;
+    int marked = -1;
+    CHECK(db_open(path, &db) == 0, "%s", err_msg());
+    CHECK(db && db_runs_mark_stale(db, 0, &marked) == 0 && marked == 1, "marked %d: %s", marked, err_msg());
+    CHECK(db_close(db) == 0, "%s", err_msg());
+    char error[512];
+    raw_text(path, "SELECT status || ': ' || error FROM runs", error, sizeof error);
+    CHECK(!strncmp(error, "killed: stale: process ", 23) && strstr(error, "is gone (last heartbeat "), "%s", error);
+}
+
+static void test_stale_detection(void) {
+    const char *path = tmp_path("stale.db");
+    Db *db = NULL;
+    CHECK(db_open(path, &db) == 0, "%s", err_msg());
+    if (!db) return;
+    json_t *config = json_pack("{s:s}", "case", "stale");
+    RunInfo info = run_info(config, 3);
+    int64_t live = 0;
+    CHECK(db_run_begin(db, &info, &live) == 0, "%s", err_msg());
+
+    fflush(stdout);
+    pid_t dead = fork();
+    if (dead == 0) _exit(0);
+    waitpid(dead, NULL, 0);
+    char host[256] = "", sql[1024];
+    gethostname(host, sizeof host - 1);
+    const char *row = "INSERT INTO runs (id, task, model, method, seed, config_json, config_hash, code_rev, host, "
+                      "pid, threads, started_at, heartbeat_at) VALUES (%d, 'vqa', 'vilt', 'lora', 0, '{}', '%s', "
+                      "'x', '%s', %ld, 1, '2025-01-01T00:00:00.000Z', %s)";
+    snprintf(sql, sizeof sql, row, 100, "deadhash", host, (long)dead, "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')");
+    CHECK(raw_exec(path, sql) == SQLITE_OK, "insert dead");
+    snprintf(sql, sizeof sql, row, 101, "farhash", "another-host", 1L, "'2025-01-01T00:00:00.000Z'");
+    CHECK(raw_exec(path, sql) == SQLITE_OK, "insert far");
+
+    int marked = -1;
+    CHECK(db_runs_mark_stale(db, 0, &marked) == 0 && marked == 1, "marked %d: %s", marked, err_msg());
+    CHECK(raw_int(path, "SELECT count(*) FROM runs WHERE id = 100 AND status = 'killed'") == 1, "dead pid row");
+    CHECK(raw_int(path, "SELECT count(*) FROM runs WHERE id = 101 AND status = 'running'") == 1,
+          "other host's row kept without an age limit");
+    CHECK(db_runs_mark_stale(db, 3600, &marked) == 0 && marked == 1, "marked %d: %s", marked, err_msg());
+    CHECK(raw_int(path, "SELECT count(*) FROM runs WHERE id = 101 AND status = 'killed' AND "
+                        "error LIKE 'stale: no heartbeat for % s from process 1 on another-host%'") == 1,
+          "old heartbeat row");
+    DbStatus status = DB_OK;
+    CHECK(db_run_status(db, live, &status) == 0 && status == DB_RUNNING, "live run kept: %d", status);
+
+    /* A rerun of a config whose process died replaces the stale row. */
+    json_t *config2 = json_pack("{s:s}", "case", "rerun");
+    RunInfo info2 = run_info(config2, 4);
+    char hash[DB_HASH_LEN];
+    CHECK(db_config_hash(config2, hash) == 0, "%s", err_msg());
+    snprintf(sql, sizeof sql, row, 102, hash, host, (long)dead, "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')");
+    CHECK(raw_exec(path, sql) == SQLITE_OK, "insert dead with the config's hash");
+    int64_t rerun = 0;
+    CHECK(db_run_begin(db, &info2, &rerun) == 0 && rerun > 102, "rerun %lld: %s", (long long)rerun, err_msg());
+    CHECK(raw_int(path, "SELECT count(*) FROM runs WHERE id = 102 AND status = 'killed'") == 1, "stale row killed");
+    CHECK(db_close(db) == 0, "%s", err_msg());
+    json_decref(config);
+    json_decref(config2);
+}
+
+static void test_foreign_files(void) {
+    const char *foreign = tmp_path("foreign.db");
+    CHECK(raw_exec(foreign, "CREATE TABLE runs (x); CREATE TABLE other (y)") == SQLITE_OK, "create foreign");
+    Db *db = NULL;
+    CHECK(db_open(foreign, &db) == -1 && db == NULL, "foreign file opened");
+    CHECK(strstr(err_msg(), foreign) && strstr(err_msg(), "not a moil results database"), "%s", err_msg());
+    char mode[32];
+    raw_text(foreign, "PRAGMA journal_mode", mode, sizeof mode);
+    CHECK(!strcmp(mode, "delete"), "foreign file changed to %s", mode);
+
+    const char *garbage = tmp_path("garbage.db");
+    char junk[8192];
+    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (char)('a' + i % 26);
+    CHECK(file_write_atomic(garbage, junk, sizeof junk) == 0, "%s", err_msg());
+    CHECK(db_open(garbage, &db) == -1, "garbage file opened");
+    CHECK(strstr(err_msg(), garbage) && strstr(err_msg(), "file is not a database"), "%s", err_msg());
+
+    const char *newer = tmp_path("newer.db");
+    CHECK(db_open(newer, &db) == 0 && db_close(db) == 0, "%s", err_msg());
+    CHECK(raw_exec(newer, "PRAGMA user_version = 99") == SQLITE_OK, "bump version");
+    CHECK(db_open(newer, &db) == -1 && strstr(err_msg(), "schema version 99 is newer"), "%s", err_msg());
+
+    const char *unwritable = "/proc/moil/results.db";
+    CHECK(db_open(unwritable, &db) == -1 && strstr(err_msg(), "/proc/moil"), "%s", err_msg());
+}
+
+static void test_paper_reference(void) {
+    const char *path = tmp_path("ref.db");
+    Db *db = NULL;
+    CHECK(db_open(path, &db) == 0 && db_close(db) == 0, "%s", err_msg());
+    char text[512];
+    raw_text(path, "SELECT value || ' ' || source FROM paper_reference WHERE model = 'vilt' AND method = 'full' AND "
+                   "dataset = 'f30k' AND metric = 'ir_r1' AND source LIKE 'dandelin/ViLT%'", text, sizeof text);
+    CHECK(!strcmp(text, "64.54 dandelin/ViLT EVAL.md, released checkpoints"), "%s", text);
+    CHECK(raw_int(path, "SELECT count(*) FROM paper_reference WHERE method = 'lora' AND dataset = 'vqav2' AND "
+                        "value = 68.44 AND source LIKE 'DoubtedSteam/APT%'") == 1, "APT LoRA VQA");
+    CHECK(raw_int(path, "SELECT count(*) FROM paper_reference WHERE method = 'dora' AND metric = 'cider' AND "
+                        "value = 115.9 AND params_pct = 5.96") == 1, "DoRA CIDEr");
+    CHECK(raw_int(path, "SELECT count(*) FROM paper_reference WHERE method = 'moil' AND value = 2.3 AND "
+                        "params_pct = 6.23") == 1, "MoIL abstract");
+    /* 6 methods x 4 (APT) + 14 (ViLT checkpoints) + 3 x 4 (DoRA) + 1 (MoIL). */
+    CHECK(raw_int(path, "SELECT count(*) FROM paper_reference") == 51, "row count");
+    CHECK(raw_int(path, "SELECT count(*) FROM paper_reference WHERE scale <> 'real' OR source = ''") == 0, "scale");
+}
+
+static void test_hash_and_rev(void) {
+    json_t *a = json_loads("{\"b\": 1, \"a\": [1, 2]}", 0, NULL), *b = json_loads("{\"a\":[1,2],\"b\":1}", 0, NULL);
+    char ha[DB_HASH_LEN], hb[DB_HASH_LEN];
+    CHECK(db_config_hash(a, ha) == 0 && db_config_hash(b, hb) == 0, "%s", err_msg());
+    /* FNV-1a 64 of {"a":[1,2],"b":1}, computed independently. */
+    CHECK(!strcmp(ha, "30077cb0d8fc07be") && !strcmp(hb, ha), "hash %s %s", ha, hb);
+    char *canon = db_config_canonical(a);
+    CHECK(canon && !strcmp(canon, "{\"a\":[1,2],\"b\":1}"), "canonical %s", canon ? canon : "(null)");
+    free(canon);
+    json_decref(a);
+    json_decref(b);
+    CHECK(db_config_hash(NULL, ha) == -1, "NULL config");
+
+    char rev[DB_REV_LEN];
+    int dirty = -2;
+    db_code_rev(rev, &dirty); /* the tests run from the repository root */
+    CHECK(strlen(rev) == 40 && strspn(rev, "0123456789abcdef") == 40, "rev %s", rev);
+    CHECK(dirty == 0 || dirty == 1, "dirty %d", dirty);
+}
+
+int main(void) {
+    if (!mkdtemp(tmp_dir)) die("%s: cannot create a temporary folder", tmp_dir);
+    RUN(test_schema_matches_files);
+    RUN(test_create);
+    RUN(test_reopen_is_noop);
+    RUN(test_run_lifecycle);
+    RUN(test_nan_diverged);
+    RUN(test_parallel_writers);
+    RUN(test_kill9_consistent);
+    RUN(test_stale_detection);
+    RUN(test_foreign_files);
+    RUN(test_paper_reference);
+    RUN(test_hash_and_rev);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
+    if (system(cmd) != 0) printf("  cannot remove %s\n", tmp_dir);
+    return TEST_DONE();
+}
