@@ -19,5 +19,6 @@ int cli_wants_help(int argc, char **argv, const char *usage);
 int cmd_bench(int argc, char **argv);
 int cmd_data_gen(int argc, char **argv);
 int cmd_data_stats(int argc, char **argv);
+int cmd_finetune(int argc, char **argv);
 
 #endif

@@ -7,6 +7,7 @@
 static const Command commands[] = {
     {"bench", cmd_bench, "time training steps of the reference model against OpenBLAS and PyTorch"},
     {"data gen", cmd_data_gen, "generate the fashion-scenes datasets (JPEG + COCO/Karpathy/VQA v2/NLVR2 files)"},
+    {"finetune", cmd_finetune, "adapt a backbone to a task with one method, evaluate, log to the results database"},
     {"data stats", cmd_data_stats, "counts, vocabularies, answer distributions and the language-prior VQA floor of a dataset"},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);

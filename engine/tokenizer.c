@@ -115,6 +115,13 @@ int tokenizer_load(Tokenizer *t, const char *path) {
     memset(t, 0, sizeof *t);
     char *buf = file_read_all(path, (size_t)1 << 28, NULL);
     if (!buf) return -1;
+    int rc = tokenizer_parse(t, buf, path);
+    free(buf);
+    return rc;
+}
+
+int tokenizer_parse(Tokenizer *t, char *buf, const char *path) {
+    memset(t, 0, sizeof *t);
     Tokenizer r = {0};
     str_map_init(&r.ids);
     int rc = 0, line = 0;
@@ -131,7 +138,6 @@ int tokenizer_load(Tokenizer *t, const char *path) {
         p = nl ? nl + 1 : p + strlen(p);
     }
     if (rc == 0 && r.n < TOK_N_SPECIAL) rc = err_set("%s: %d lines, the %d special tokens are missing", path, r.n, TOK_N_SPECIAL);
-    free(buf);
     if (rc != 0) {
         tokenizer_free(&r);
         return -1;

@@ -56,6 +56,9 @@ int tokenizer_save(const Tokenizer *t, const char *path);
 /* Fails (path:line) on a missing/misplaced special token, an empty line, a
  * token with whitespace, or a duplicate. */
 int tokenizer_load(Tokenizer *t, const char *path);
+/* The same from a buffer holding the file's text (modified in place);
+ * path names it in messages. */
+int tokenizer_parse(Tokenizer *t, char *buf, const char *path);
 void tokenizer_free(Tokenizer *t);
 /* The id of a word (already normalised), TOK_UNK if absent. */
 int tokenizer_id(const Tokenizer *t, const char *word);

@@ -23,6 +23,7 @@ void vilt_register(Vilt *m, const ViltConfig *cfg, Params *p) {
     m->Tt = cfg->max_text;
     m->P = g * g;
     m->T = m->Tt + 1 + m->P;
+    m->prompt = -1;
     const ParamGroup bb = PARAM_GROUP_BACKBONE;
     m->word_emb = params_add(p, "text_embeddings.word_embeddings.weight", 2, (int[]){cfg->vocab, C}, 1, bb);
     m->text_pos = params_add(p, "text_embeddings.position_embeddings.weight", 2, (int[]){m->Tt, C}, 1, bb);
@@ -130,7 +131,53 @@ void vilt_alloc(Vilt *m, int max_batch) {
     a->img_type = m->int_block + BT;
 }
 
+void vilt_add_prompts(Vilt *m, int n, int entry) {
+    if (m->act_block) die("vilt_add_prompts after vilt_alloc");
+    m->n_prompt = n;
+    m->prompt = entry;
+    m->T = m->Tt + 1 + m->P + n;
+}
+
+void vilt_backbone(Vilt *m, Backbone *bb) {
+    if (!m->lin_table) {
+        m->lin_table = xcalloc((size_t)m->cfg.layers * LIN_KINDS, sizeof(Linear *));
+        for (int l = 0; l < m->cfg.layers; l++) {
+            ViltBlock *b = &m->blocks[l];
+            Linear *lins[LIN_KINDS] = {&b->q, &b->k, &b->v, &b->proj, &b->fc1, &b->fc2};
+            for (int k = 0; k < LIN_KINDS; k++) m->lin_table[l * LIN_KINDS + k] = lins[k];
+        }
+    }
+    bb->layers = m->cfg.layers;
+    bb->d = m->cfg.d;
+    bb->max_rows = m->max_batch * m->T;
+    bb->lin = m->lin_table;
+    bb->model = m;
+    bb->model_name = "vilt";
+}
+
+/* Write layer l's prompts into the last n_prompt rows of every sequence of x. */
+static void prompts_forward(const Vilt *m, float *x, int B, int l) {
+    const float *pr = params_data(m->params, m->prompt) + (size_t)l * m->n_prompt * m->cfg.d;
+    size_t rows = (size_t)m->n_prompt * m->cfg.d;
+    for (int b = 0; b < B; b++) memcpy(x + ((size_t)b * m->T + m->T - m->n_prompt) * m->cfg.d, pr, rows * sizeof(float));
+}
+
+/* The prompt rows of dx are layer l's prompt gradient; they do not flow
+ * further down (the rows were overwritten in forward). */
+static void prompts_backward(const Vilt *m, float *dx, int B, int l) {
+    float *dp = params_grad(m->params, m->prompt);
+    size_t rows = (size_t)m->n_prompt * m->cfg.d;
+    for (int b = 0; b < B; b++) {
+        float *src = dx + ((size_t)b * m->T + m->T - m->n_prompt) * m->cfg.d;
+        if (dp)
+            for (size_t i = 0; i < rows; i++) dp[(size_t)l * rows + i] += src[i];
+        memset(src, 0, rows * sizeof(float));
+    }
+}
+
 void vilt_free(Vilt *m) {
+    free(m->lin_table);
+    m->lin_table = NULL;
     free(m->blocks);
     free(m->act_block);
     free(m->grad_block);
@@ -163,6 +210,8 @@ static void embed_forward(Vilt *m, const ViltInput *in) {
         const float *ttext = type, *timg = type + (size_t)it * C;
         for (int t = 0; t < T; t++) {
             float *x = a->x0 + ((size_t)b * T + t) * C;
+            a->mask[(size_t)b * T + t] = t < Tt ? in->text_mask[(size_t)b * Tt + t] : 1;
+            if (t >= Tt + 1 + P) continue; /* prompt rows: written per layer */
             if (t < Tt) {
                 const float *s = a->tln + ((size_t)b * Tt + t) * C;
                 for (int c = 0; c < C; c++) x[c] = s[c] + ttext[c];
@@ -171,7 +220,6 @@ static void embed_forward(Vilt *m, const ViltInput *in) {
                 const float *s = ip == 0 ? cls : a->pemb + ((size_t)b * P + ip - 1) * C;
                 for (int c = 0; c < C; c++) x[c] = s[c] + ipos[(size_t)ip * C + c] + timg[c];
             }
-            a->mask[(size_t)b * T + t] = t < Tt ? in->text_mask[(size_t)b * Tt + t] : 1;
         }
     }
 }
@@ -187,7 +235,7 @@ static void embed_backward(Vilt *m, const ViltInput *in) {
     memset(g->dpemb, 0, sizeof(float) * B * P * C);
     for (int b = 0; b < B; b++) {
         int it = a->img_type[b];
-        for (int t = 0; t < T; t++) {
+        for (int t = 0; t < Tt + 1 + P; t++) {
             const float *dx = g->dx + ((size_t)b * T + t) * C;
             float *dt = dtype ? dtype + (size_t)(t < Tt ? 0 : it) * C : NULL;
             if (dt)
@@ -225,9 +273,10 @@ int vilt_forward(Vilt *m, const ViltInput *in) {
     size_t LTC = (size_t)m->max_batch * T * C, LT = (size_t)m->max_batch * T;
     size_t Lhid = LTC * m->cfg.mlp_ratio, Lprob = (size_t)m->max_batch * H * T * T;
     embed_forward(m, in);
-    const float *x = a->x0;
+    float *x = a->x0;
     for (int l = 0; l < m->cfg.layers; l++) {
         ViltBlock *bl = &m->blocks[l];
+        if (m->n_prompt) prompts_forward(m, x, B, l);
         float *ln1 = a->ln1 + l * LTC, *q = a->q + l * LTC, *k = a->k + l * LTC, *v = a->v + l * LTC;
         float *atty = a->atty + l * LTC, *res1 = a->res1 + l * LTC, *ln2 = a->ln2 + l * LTC;
         float *fc1 = a->fc1 + l * Lhid, *gel = a->gelu + l * Lhid, *res2 = a->res2 + l * LTC;
@@ -277,6 +326,7 @@ static int embed_needs_grad(const Vilt *m) {
 /* Lowest layer whose backward is needed: -1 = embeddings too, L = none. */
 static int lowest_trainable(const Vilt *m) {
     if (embed_needs_grad(m)) return -1;
+    if (m->prompt >= 0 && m->params->info[m->prompt].trainable) return 0;
     for (int l = 0; l < m->cfg.layers; l++)
         if (block_needs_grad(m->params, &m->blocks[l])) return l;
     return m->cfg.layers;
@@ -332,6 +382,7 @@ void vilt_backward(Vilt *m, const ViltInput *in, const float *dfinal, const floa
         layer_linear_backward(p, &bl->k, g->dln, g->dk, ln1, N);
         layer_linear_backward(p, &bl->v, g->dln, g->dv, ln1, N);
         layer_layernorm_backward(p, &bl->norm1, g->dx, g->dln, x, a->ln1_mean + l * LT, a->ln1_rstd + l * LT, N);
+        if (m->n_prompt) prompts_backward(m, g->dx, B, l);
     }
     if (low < 0) embed_backward(m, in);
 }

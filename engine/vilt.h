@@ -3,12 +3,14 @@
  * token, modality-type embeddings, pre-LN blocks with separate q, k, v, a
  * final LayerNorm and a tanh pooler over token 0 (the text [CLS]).
  *
- * Sequence layout, T = Tt + 1 + P tokens: [text (Tt); image CLS; P patches].
+ * Sequence layout, T = Tt + 1 + P + Np tokens: [text (Tt); image CLS; P
+ * patches; Np deep-prompt tokens (0 unless a prompt method adds them)].
  * Parameters live in a Params store shared with heads and methods;
  * activations are allocated once for max_batch sequences. */
 #ifndef MOIL_VILT_H
 #define MOIL_VILT_H
 
+#include "backbone.h"
 #include "layers.h"
 
 typedef struct {
@@ -78,7 +80,9 @@ typedef struct {
 typedef struct {
     ViltConfig cfg;
     Params *params;
-    int Tt, P, T; /* text tokens, patches, total tokens */
+    int Tt, P, T; /* text tokens, patches, total tokens (prompts included) */
+    int n_prompt; /* deep prompt tokens per layer, the last n_prompt rows */
+    int prompt;   /* entry [L,n_prompt,C] written into those rows before each block; -1 none */
     int max_batch;
     /* parameter entries */
     int word_emb, text_pos; /* [V,C], [Tt,C] */
@@ -93,6 +97,7 @@ typedef struct {
     ViltGrads grad;
     float *act_block, *grad_block;
     int *int_block;
+    Linear **lin_table; /* [L * LIN_KINDS], for vilt_backbone */
 } Vilt;
 
 /* Register the backbone's tensors in p (before params_alloc). */
@@ -100,6 +105,11 @@ void vilt_register(Vilt *m, const ViltConfig *cfg, Params *p);
 /* After params_alloc: random init (timm/BERT style) and activation buffers. */
 void vilt_init_weights(Vilt *m, Rng *rng);
 void vilt_alloc(Vilt *m, int max_batch);
+/* Deep prompt tuning: n learned tokens per layer, entry [L,n,C], appended to
+ * the sequence and replaced before every block. Call before vilt_alloc. */
+void vilt_add_prompts(Vilt *m, int n, int entry);
+/* The view adaptation methods work on (lin array owned by the model). */
+void vilt_backbone(Vilt *m, Backbone *bb);
 void vilt_free(Vilt *m);
 
 /* Forward pass; outputs in m->act.final [B,T,C] and m->act.pooled [B,C].

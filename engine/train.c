@@ -1,0 +1,143 @@
+#include "train.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "check.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig) { stop_flag = sig; }
+
+void train_install_signal_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int train_stop_requested(void) { return stop_flag != 0; }
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void log_curve(Db *db, int64_t run, int step, const char *name, double v) {
+    if (db && db_curve_add(db, run, step, name, v) != 0) fprintf(stderr, "moil: warning: %s\n", err_msg());
+}
+
+static void log_metric(Db *db, int64_t run, const char *split, const char *name, double v) {
+    if (db && db_metric_set(db, run, split, name, v) != 0) fprintf(stderr, "moil: warning: %s\n", err_msg());
+}
+
+/* Evaluate every variant of the method on split; the first variant's
+ * metrics into first (if not NULL). Returns -1 if an evaluation failed. */
+static int evaluate_variants(Model *m, Task *t, Method *meth, const char *split, const TrainConfig *tc, Db *db,
+                             int64_t run, int step, MetricList *first) {
+    int nv = meth->ops->n_variants ? meth->ops->n_variants(meth) : 1;
+    for (int v = 0; v < nv; v++) {
+        const char *vname = meth->ops->n_variants ? meth->ops->variant_name(meth, v) : "trained";
+        if (meth->ops->apply_variant) meth->ops->apply_variant(meth, &m->bb, &m->params, v);
+        char pred[1024], *pred_path = NULL;
+        if (tc->out_dir && step < 0) {
+            snprintf(pred, sizeof pred, "%s/predictions_%s_%s", tc->out_dir, split, vname);
+            pred_path = pred;
+        }
+        MetricList ml = {0};
+        double t0 = now_s();
+        int rc = t->ops->evaluate(t, m, split, &ml, pred_path);
+        if (meth->ops->restore) meth->ops->restore(meth, &m->bb, &m->params);
+        if (rc != 0) return -1;
+        char sp[64];
+        if (v == 0) snprintf(sp, sizeof sp, "%s", split);
+        else snprintf(sp, sizeof sp, "%s@%s", split, vname);
+        for (int i = 0; i < ml.n; i++) {
+            if (step >= 0) {
+                char cname[96];
+                snprintf(cname, sizeof cname, "%s/%s", sp, ml.name[i]);
+                log_curve(db, run, step, cname, ml.value[i]);
+            } else {
+                log_metric(db, run, sp, ml.name[i], ml.value[i]);
+            }
+        }
+        if (!tc->quiet) {
+            fprintf(stderr, "  eval %s (%s): ", sp, vname);
+            for (int i = 0; i < ml.n && i < 8; i++) fprintf(stderr, "%s%s=%.4g", i ? " " : "", ml.name[i], ml.value[i]);
+            fprintf(stderr, " [%.1fs]\n", now_s() - t0);
+        }
+        if (v == 0 && first) *first = ml;
+    }
+    return 0;
+}
+
+void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng, Db *db, int64_t run_id,
+               TrainResult *res) {
+    memset(res, 0, sizeof *res);
+    AdamWConfig opt = adamw_config_default(tc->lr);
+    opt.weight_decay = tc->weight_decay;
+    int warmup = (int)(tc->warmup_frac * tc->steps);
+    int log_every = tc->log_every > 0 ? tc->log_every : 10;
+    double t0 = now_s(), last_print = 0, loss_avg = 0, extra_avg = 0;
+    int avg_n = 0;
+    for (int s = 0; s < tc->steps; s++) {
+        if (stop_flag) {
+            res->status = TRAIN_KILLED;
+            snprintf(res->error, sizeof res->error, "stopped by signal %d at step %d", (int)stop_flag, s);
+            break;
+        }
+        params_zero_grad(&m->params);
+        double loss = t->ops->train_step(t, m, rng);
+        double extra = meth->ops->extra_loss ? meth->ops->extra_loss(meth, &m->bb, &m->params) : 0.0;
+        double gnorm = grad_clip_norm(&m->params, tc->clip);
+        if (!isfinite(loss) || !isfinite(extra) || !isfinite(gnorm)) {
+            res->status = TRAIN_DIVERGED;
+            snprintf(res->error, sizeof res->error, "non-finite %s at step %d (loss %g, extra %g, grad norm %g)",
+                     !isfinite(loss) ? "task loss" : !isfinite(extra) ? "method loss" : "gradient", s + 1, loss,
+                     extra, gnorm);
+            log_curve(db, run_id, s + 1, "loss", loss);
+            break;
+        }
+        float lr = lr_schedule(s, tc->steps, warmup, tc->lr);
+        adamw_step(&m->params, &opt, lr, s + 1);
+        if (meth->ops->after_step) meth->ops->after_step(meth, &m->bb, &m->params, s + 1);
+        res->steps_done = s + 1;
+        res->last_loss = loss;
+        loss_avg += loss, extra_avg += extra, avg_n++;
+        if ((s + 1) % log_every == 0 || s + 1 == tc->steps) {
+            log_curve(db, run_id, s + 1, "loss", loss_avg / avg_n);
+            log_curve(db, run_id, s + 1, "lr", lr);
+            log_curve(db, run_id, s + 1, "grad_norm", gnorm);
+            if (meth->ops->extra_loss) log_curve(db, run_id, s + 1, "imitation_loss", extra_avg / avg_n);
+            loss_avg = extra_avg = 0, avg_n = 0;
+        }
+        double now = now_s() - t0;
+        if (!tc->quiet && (now - last_print > 2.0 || s + 1 == tc->steps)) {
+            double per = now / (s + 1);
+            fprintf(stderr, "\r  step %d/%d  loss %.4f%s  %.0f ms/step  ETA %.0fs   ", s + 1, tc->steps, loss,
+                    meth->ops->extra_loss ? "" : "", per * 1000, per * (tc->steps - s - 1));
+            if (s + 1 == tc->steps) fputc('\n', stderr);
+            last_print = now;
+        }
+        if (tc->eval_every > 0 && (s + 1) % tc->eval_every == 0 && s + 1 < tc->steps) {
+            if (!tc->quiet) fputc('\n', stderr);
+            if (evaluate_variants(m, t, meth, "val", tc, db, run_id, s + 1, NULL) != 0) {
+                res->status = TRAIN_FAILED;
+                snprintf(res->error, sizeof res->error, "%s", err_msg());
+                break;
+            }
+        }
+    }
+    if (res->status == TRAIN_OK) {
+        if (evaluate_variants(m, t, meth, tc->eval_split, tc, db, run_id, -1, &res->final) != 0) {
+            res->status = TRAIN_FAILED;
+            snprintf(res->error, sizeof res->error, "%s", err_msg());
+        }
+    }
+    res->seconds = now_s() - t0;
+}

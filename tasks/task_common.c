@@ -1,0 +1,121 @@
+/* The task registry and the helpers tasks share. */
+#include <math.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "image_load.h"
+#include "str_map.h"
+#include "task.h"
+
+extern const TaskOps task_vqa;
+
+static const TaskOps *const tasks[] = {
+    &task_vqa,
+};
+
+int task_count(void) { return (int)(sizeof tasks / sizeof tasks[0]); }
+const TaskOps *task_at(int i) { return tasks[i]; }
+
+const TaskOps *task_find(const char *name) {
+    for (int i = 0; i < task_count(); i++)
+        if (!strcmp(tasks[i]->name, name)) return tasks[i];
+    return NULL;
+}
+
+int task_create(Task *t, const char *name, const TaskEnv *env) {
+    memset(t, 0, sizeof *t);
+    t->ops = task_find(name);
+    if (!t->ops) {
+        char list[256] = "";
+        size_t len = 0;
+        for (int i = 0; i < task_count(); i++)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", tasks[i]->name);
+        return err_set("unknown task '%s' (known: %s)", name, list);
+    }
+    t->env = *env;
+    return 0;
+}
+
+void task_destroy(Task *t) {
+    if (t->ops && t->ops->destroy) t->ops->destroy(t);
+    t->state = NULL;
+}
+
+void metrics_add(MetricList *l, const char *name, double value) {
+    for (int i = 0; i < l->n; i++)
+        if (!strcmp(l->name[i], name)) {
+            l->value[i] = value;
+            return;
+        }
+    if (l->n >= METRICS_MAX) die("metrics_add(%s): more than %d metrics", name, METRICS_MAX);
+    snprintf(l->name[l->n], METRIC_NAME_MAX, "%s", name);
+    l->value[l->n++] = value;
+}
+
+double metrics_get(const MetricList *l, const char *name) {
+    for (int i = 0; i < l->n; i++)
+        if (!strcmp(l->name[i], name)) return l->value[i];
+    return NAN;
+}
+
+void task_encode_text(const Tokenizer *tok, const char *text, int max_text, int *ids, int *mask) {
+    int32_t id32[512];
+    uint8_t m8[512];
+    if (max_text > 512) die("task_encode_text: max_text %d > 512", max_text);
+    tokenizer_encode(tok, text, max_text, id32, m8);
+    for (int i = 0; i < max_text; i++) ids[i] = id32[i], mask[i] = m8[i];
+}
+
+void task_image_to_input(const unsigned char *hwc, int size, float *chw) { image_to_chw(hwc, size, size, chw); }
+
+void sampler_init(Sampler *s, int n, Rng *rng) {
+    s->n = n;
+    s->pos = n;
+    s->perm = xcalloc(n, sizeof(int));
+    for (int i = 0; i < n; i++) s->perm[i] = i;
+    (void)rng;
+}
+
+int sampler_next(Sampler *s, Rng *rng) {
+    if (s->pos >= s->n) {
+        for (int i = s->n - 1; i > 0; i--) {
+            int j = (int)rng_below(rng, (uint32_t)(i + 1)), t = s->perm[i];
+            s->perm[i] = s->perm[j], s->perm[j] = t;
+        }
+        s->pos = 0;
+    }
+    return s->perm[s->pos++];
+}
+
+void sampler_free(Sampler *s) {
+    free(s->perm);
+    s->perm = NULL;
+}
+
+int task_images_load(TaskImages *ti, const char *const *paths, int n, int size) {
+    memset(ti, 0, sizeof *ti);
+    ti->n = n;
+    ti->slot = xcalloc(n ? n : 1, sizeof(int));
+    StrMap seen;
+    str_map_init(&seen);
+    const char **uniq = xcalloc(n ? n : 1, sizeof(char *));
+    int nu = 0;
+    for (int i = 0; i < n; i++) {
+        int at = str_map_add(&seen, paths[i], nu);
+        if (at == nu) uniq[nu++] = paths[i];
+        ti->slot[i] = at;
+    }
+    int rc = image_cache_load(&ti->cache, uniq, nu, size, size);
+    free(uniq);
+    str_map_free(&seen);
+    return rc;
+}
+
+void task_images_free(TaskImages *ti) {
+    image_cache_free(&ti->cache);
+    free(ti->slot);
+    ti->slot = NULL;
+}

@@ -1,0 +1,255 @@
+/* VQA as ViLT trains it: pooled [CLS] -> Linear(d, 2d), LayerNorm, GELU,
+ * Linear(2d, answers); BCE with logits on the soft targets (0, .3, .6, .9, 1
+ * for 0..>=4 of 10 annotators) times the number of answers; the head at 10x
+ * the learning rate. Evaluation: argmax answer, scored with the official VQA
+ * accuracy (master variant, answer normalisation, leave-one-out), overall and
+ * per answer type, and ViLT's soft VQAScore; predictions written in the VQA
+ * results format.
+ *
+ * Files (VQA v2 layout under DATA/vqa/): train = train2014 (training), val =
+ * val2014 (validation during training), test = test2015 with annotations
+ * (final evaluation). The answer vocabulary is built from train + val
+ * multiple-choice answers occurring >= 9 times (ViLT); training questions
+ * without any labelled answer are dropped, as ViLT drops them. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "answer_vocab.h"
+#include "check.h"
+#include "data_vqa.h"
+#include "head_mlp.h"
+#include "image_index.h"
+#include "metric_vqa.h"
+#include "ops.h"
+#include "task.h"
+
+typedef struct {
+    VqaSet set;
+    TaskImages images;
+    float *targets; /* [n, n_answers] soft targets */
+} VqaSplit;
+
+typedef struct {
+    ImageIndex index;
+    AnswerVocab vocab;
+    VqaSplit train, val, eval;
+    char eval_name[16];
+    HeadMlp head;
+    Sampler sampler;
+    int B, V;
+    /* batch buffers [B,...] */
+    int *ids, *mask;
+    float *images, *targets, *dlogits, *dpooled;
+} VqaState;
+
+static const char *subtype_of(const char *split) {
+    if (!strcmp(split, "train")) return "train2014";
+    if (!strcmp(split, "val")) return "val2014";
+    if (!strcmp(split, "test")) return "test2015";
+    return NULL;
+}
+
+static int split_load(VqaState *s, VqaSplit *sp, const TaskEnv *env, const char *split) {
+    const char *sub = subtype_of(split);
+    if (!sub) return err_set("vqa: unknown split '%s' (train, val, test)", split);
+    char q[1024], a[1024];
+    snprintf(q, sizeof q, "%s/vqa/v2_OpenEnded_mscoco_%s_questions.json", env->data_dir, sub);
+    snprintf(a, sizeof a, "%s/vqa/v2_mscoco_%s_annotations.json", env->data_dir, sub);
+    if (vqa_load(&sp->set, q, a, &s->index) != 0) return -1;
+    if (!sp->set.has_answers) return err_set("%s: the vqa task needs annotations to train or score", a);
+    return 0;
+}
+
+static int split_prepare(VqaState *s, VqaSplit *sp, const TaskEnv *env, int limit) {
+    if (limit > 0 && sp->set.n > limit) sp->set.n = limit; /* first questions, a fixed subset */
+    const char **paths = xcalloc(sp->set.n, sizeof(char *));
+    for (int i = 0; i < sp->set.n; i++) paths[i] = sp->set.q[i].image_path;
+    int rc = task_images_load(&sp->images, paths, sp->set.n, env->image_size);
+    free(paths);
+    if (rc != 0) return -1;
+    sp->targets = xcalloc((size_t)sp->set.n * s->vocab.n, sizeof(float));
+    for (int i = 0; i < sp->set.n; i++)
+        answer_vocab_target_row(&s->vocab, &sp->set.q[i], sp->targets + (size_t)i * s->vocab.n);
+    return 0;
+}
+
+static int vqa_task_load(Task *t, const TaskEnv *env, const char *eval_split) {
+    VqaState *s = xcalloc(1, sizeof *s);
+    t->state = s;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/images", env->data_dir);
+    image_index_init(&s->index);
+    if (image_index_scan(&s->index, dir) != 0) return -1;
+    if (split_load(s, &s->train, env, "train") != 0 || split_load(s, &s->val, env, "val") != 0) return -1;
+    const VqaSet *sets[2] = {&s->train.set, &s->val.set};
+    if (answer_vocab_build(&s->vocab, sets, 2, ANSWER_VOCAB_MIN_COUNT) != 0) return -1;
+    if (answer_vocab_drop_unlabeled(&s->vocab, &s->train.set) < 0) return -1;
+    snprintf(s->eval_name, sizeof s->eval_name, "%s", eval_split);
+    if (strcmp(eval_split, "val") != 0 && split_load(s, &s->eval, env, eval_split) != 0) return -1;
+    if (split_prepare(s, &s->train, env, 0) != 0 || split_prepare(s, &s->val, env, env->eval_limit) != 0) return -1;
+    if (strcmp(eval_split, "val") != 0 && split_prepare(s, &s->eval, env, env->eval_limit) != 0) return -1;
+    s->B = env->batch;
+    s->V = s->vocab.n;
+    size_t B = (size_t)s->B, S = (size_t)env->image_size, Tt = (size_t)env->max_text;
+    s->ids = xcalloc(B * Tt, sizeof(int));
+    s->mask = xcalloc(B * Tt, sizeof(int));
+    s->images = xcalloc(B * 3 * S * S, sizeof(float));
+    s->targets = xcalloc(B * s->V, sizeof(float));
+    s->dlogits = xcalloc(B * s->V, sizeof(float));
+    return 0;
+}
+
+static int vqa_max_sequences(const Task *t) { return ((VqaState *)t->state)->B; }
+
+static void vqa_register_heads(Task *t, Params *p, int d) {
+    VqaState *s = t->state;
+    head_mlp_register(&s->head, p, "vqa_classifier", d, 2 * d, s->V);
+}
+
+static int vqa_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
+    VqaState *s = t->state;
+    head_mlp_init(&s->head, &m->params, rng, s->B);
+    /* ViLT: the VQA head learns at 10x the learning rate */
+    Linear *lins[2] = {&s->head.fc1, &s->head.fc2};
+    for (int i = 0; i < 2; i++) m->params.info[lins[i]->w].lr_mult = m->params.info[lins[i]->b].lr_mult = 10.0f;
+    m->params.info[s->head.ln.w].lr_mult = m->params.info[s->head.ln.b].lr_mult = 10.0f;
+    sampler_init(&s->sampler, s->train.set.n, rng);
+    s->dpooled = xcalloc((size_t)s->B * m->d, sizeof(float));
+    return 0;
+}
+
+/* Fill the batch buffers with examples idx[0..B) of split sp. */
+static void fill_batch(VqaState *s, const TaskEnv *env, const VqaSplit *sp, const int *idx, int B, ModelInput *in) {
+    int Tt = env->max_text, S = env->image_size;
+    for (int b = 0; b < B; b++) {
+        int i = idx[b];
+        task_encode_text(env->tok, sp->set.q[i].question, Tt, s->ids + (size_t)b * Tt, s->mask + (size_t)b * Tt);
+        task_image_to_input(image_cache_get(&sp->images.cache, sp->images.slot[i]), S,
+                            s->images + (size_t)b * 3 * S * S);
+        memcpy(s->targets + (size_t)b * s->V, sp->targets + (size_t)i * s->V, sizeof(float) * s->V);
+    }
+    ModelInput mi = {B, s->ids, s->mask, s->images, NULL};
+    *in = mi;
+}
+
+static double vqa_train_step(Task *t, Model *m, Rng *rng) {
+    VqaState *s = t->state;
+    int idx[4096];
+    for (int b = 0; b < s->B; b++) idx[b] = sampler_next(&s->sampler, rng);
+    ModelInput in;
+    fill_batch(s, &t->env, &s->train, idx, s->B, &in);
+    if (model_forward(m, &in) != 0) return NAN;
+    head_mlp_forward(&s->head, &m->params, m->pooled, s->B);
+    size_t n = (size_t)s->B * s->V;
+    double loss = bce_forward(s->head.logits, s->targets, n, (float)s->V);
+    memset(s->dlogits, 0, n * sizeof(float));
+    bce_backward(s->dlogits, s->head.logits, s->targets, n, (float)s->V);
+    memset(s->dpooled, 0, sizeof(float) * s->B * m->d);
+    head_mlp_backward(&s->head, &m->params, s->dpooled, s->dlogits, m->pooled, s->B);
+    model_backward(m, &in, NULL, s->dpooled);
+    return loss;
+}
+
+static int write_results(const char *path, const VqaSet *set, const int *pred, const AnswerVocab *v) {
+    json_t *arr = json_array();
+    for (int i = 0; i < set->n; i++)
+        json_array_append_new(arr, json_pack("{s:I, s:s}", "question_id", (json_int_t)set->q[i].question_id, "answer",
+                                             v->answers[pred[i]]));
+    char *text = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    int rc = text ? file_write_atomic(path, text, strlen(text)) : err_set("%s: cannot encode results", path);
+    free(text);
+    return rc;
+}
+
+static int vqa_evaluate_split(Task *t, Model *m, const char *split, MetricList *out, const char *pred_path) {
+    VqaState *s = t->state;
+    const VqaSplit *sp = !strcmp(split, "val") ? &s->val : !strcmp(split, s->eval_name) ? &s->eval : NULL;
+    if (!sp) return err_set("vqa: split '%s' was not loaded", split);
+    int n = sp->set.n, *pred = xcalloc(n, sizeof(int));
+    double soft = 0.0;
+    for (int start = 0; start < n; start += s->B) {
+        int B = n - start < s->B ? n - start : s->B, idx[4096];
+        for (int b = 0; b < B; b++) idx[b] = start + b;
+        ModelInput in;
+        fill_batch(s, &t->env, sp, idx, B, &in);
+        if (model_forward(m, &in) != 0) {
+            free(pred);
+            return -1;
+        }
+        head_mlp_forward(&s->head, &m->params, m->pooled, B);
+        soft += vqa_score_batch(s->head.logits, s->targets, (size_t)B, (size_t)s->V);
+        for (int b = 0; b < B; b++) {
+            const float *row = s->head.logits + (size_t)b * s->V;
+            int best = 0;
+            for (int j = 1; j < s->V; j++)
+                if (row[j] > row[best]) best = j;
+            pred[start + b] = best;
+        }
+    }
+    VqaQuestion *q = xcalloc(n, sizeof(VqaQuestion));
+    for (int i = 0; i < n; i++) {
+        const VqaEntry *e = &sp->set.q[i];
+        q[i].gt = (const char *const *)e->answers;
+        q[i].n_gt = VQA_N_ANSWERS;
+        q[i].answer = s->vocab.answers[pred[i]];
+        q[i].answer_type = e->answer_type;
+        q[i].question_type = e->question_type;
+    }
+    VqaEval ev;
+    int rc = vqa_evaluate(q, (size_t)n, VQA_MASTER, &ev);
+    if (rc == 0) {
+        metrics_add(out, "vqa_score", ev.overall);
+        for (size_t k = 0; k < ev.n_answer_types; k++) {
+            char name[METRIC_NAME_MAX];
+            snprintf(name, sizeof name, "vqa_score_%s", ev.answer_types[k].name);
+            for (char *c = name; *c; c++)
+                if (*c == '/') *c = '_';
+            metrics_add(out, name, ev.answer_types[k].accuracy);
+        }
+        metrics_add(out, "vqa_soft_score", 100.0 * soft / n);
+        metrics_add(out, "questions", n);
+        vqa_eval_free(&ev);
+    }
+    if (rc == 0 && pred_path) {
+        char path[1100];
+        snprintf(path, sizeof path, "%s.json", pred_path);
+        rc = write_results(path, &sp->set, pred, &s->vocab);
+    }
+    free(q);
+    free(pred);
+    return rc;
+}
+
+static void split_free(VqaSplit *sp) {
+    vqa_free(&sp->set);
+    task_images_free(&sp->images);
+    free(sp->targets);
+}
+
+static void vqa_destroy(Task *t) {
+    VqaState *s = t->state;
+    if (!s) return;
+    split_free(&s->train), split_free(&s->val), split_free(&s->eval);
+    image_index_free(&s->index);
+    answer_vocab_free(&s->vocab);
+    head_mlp_free(&s->head);
+    sampler_free(&s->sampler);
+    free(s->ids), free(s->mask), free(s->images), free(s->targets), free(s->dlogits), free(s->dpooled);
+    free(s);
+}
+
+const TaskOps task_vqa = {
+    .name = "vqa",
+    .summary = "VQA: ViLT classifier on pooled [CLS], BCE on soft targets, official VQA accuracy",
+    .primary_metric = "vqa_score",
+    .load = vqa_task_load,
+    .max_sequences = vqa_max_sequences,
+    .register_heads = vqa_register_heads,
+    .init_heads = vqa_init_heads,
+    .train_step = vqa_train_step,
+    .evaluate = vqa_evaluate_split,
+    .destroy = vqa_destroy,
+};
