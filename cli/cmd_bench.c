@@ -25,7 +25,8 @@ static const char usage[] =
     "ms/step, samples/s, achieved GFLOP/s (counted FLOPs: forward + 2x for\n"
     "backward), OpenBLAS sgemm GFLOP/s at the model's own GEMM shapes, peak\n"
     "memory, and PyTorch's ms/step on the same model (Debian python3-torch,\n"
-    "skipped with a message when absent). The last line is machine-readable,\n"
+    "skipped with a message when absent; run with OPENBLAS_NUM_THREADS and\n"
+    "OMP_NUM_THREADS set to the thread count). The last line is machine-readable,\n"
     "for 1 thread: bench: ms_per_step=... samples_per_s=... gflops=...\n"
     "sgemm_gflops=... ratio=... torch_ratio=...\n"
     "  ratio       achieved GFLOP/s over the sgemm rate\n"
@@ -95,7 +96,7 @@ static void bench_free(BenchRun *r) {
 
 static void bench_step(BenchRun *r) {
     params_zero_grad(&r->params);
-    ViltInput in = {r->B, r->ids, r->mask, r->images, NULL};
+    ViltInput in = {r->B, r->ids, r->mask, r->images, NULL, ATTN_FULL};
     if (vilt_forward(&r->model, &in) != 0) die("%s", err_msg());
     layer_linear_forward(&r->params, &r->head, r->logits, r->model.act.pooled, r->B);
     int count;
@@ -146,9 +147,13 @@ static double torch_ms(const char *script, int threads, int steps, int batch) {
         printf("  torch: skipped (%s not found; run from the repository root or pass --torch-script)\n", script);
         return -1;
     }
+    /* torch.set_num_threads does not reach the OpenBLAS that Debian's torch
+     * calls for its GEMMs: without the variable, "1 thread" runs them on every
+     * core. */
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' --threads %d --steps %d --batch %d 2>&1", script, threads,
-             steps, batch);
+    snprintf(cmd, sizeof cmd,
+             "OPENBLAS_NUM_THREADS=%d OMP_NUM_THREADS=%d /usr/bin/python3 '%s' --threads %d --steps %d --batch %d 2>&1",
+             threads, threads, script, threads, steps, batch);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
     char line[512];

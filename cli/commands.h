@@ -19,6 +19,12 @@ int cli_wants_help(int argc, char **argv, const char *usage);
 int cmd_bench(int argc, char **argv);
 int cmd_data_gen(int argc, char **argv);
 int cmd_data_stats(int argc, char **argv);
+int cmd_db_check(int argc, char **argv);
+int cmd_db_export(int argc, char **argv);
+int cmd_db_merge(int argc, char **argv);
+int cmd_db_runs(int argc, char **argv);
+int cmd_db_show(int argc, char **argv);
 int cmd_finetune(int argc, char **argv);
+int cmd_pretrain(int argc, char **argv);
 
 #endif

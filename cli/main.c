@@ -7,8 +7,14 @@
 static const Command commands[] = {
     {"bench", cmd_bench, "time training steps of the reference model against OpenBLAS and PyTorch"},
     {"data gen", cmd_data_gen, "generate the fashion-scenes datasets (JPEG + COCO/Karpathy/VQA v2/NLVR2 files)"},
+    {"pretrain", cmd_pretrain, "pretrain the backbone (MLM + ITM + ITC) and measure its grounding"},
     {"finetune", cmd_finetune, "adapt a backbone to a task with one method, evaluate, log to the results database"},
     {"data stats", cmd_data_stats, "counts, vocabularies, answer distributions and the language-prior VQA floor of a dataset"},
+    {"db runs", cmd_db_runs, "list the runs of the results database, with status and key metric"},
+    {"db show", cmd_db_show, "one run of the results database: config, status, metrics, curve summary"},
+    {"db export", cmd_db_export, "runs, metrics or curves of the results database as CSV, TSV or Markdown"},
+    {"db merge", cmd_db_merge, "fold shard results databases into one, without duplicates"},
+    {"db check", cmd_db_check, "integrity, schema version and stale running rows of the results database"},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
 

@@ -3,7 +3,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "db.h"
+#include "db_internal.h"
 
 #include "check.h"
 
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,21 +24,6 @@
 #define DB_MARKER "\n-- migration "
 #define DB_REF_KEY "paper_reference_fnv1a"
 #define SQL_NOW "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
-
-typedef struct {
-    int64_t run_id, step;
-    char *name;
-    double value;
-} CurvePoint;
-
-struct Db {
-    sqlite3 *conn;
-    char *path;
-    char host[256];
-    CurvePoint buf[DB_CURVE_BATCH]; /* curve points not yet committed */
-    int n_buf;
-    double last_flush; /* monotonic seconds */
-};
 
 static const char *const status_names[] = {"running", "ok", "failed", "diverged", "killed"};
 
@@ -62,19 +48,19 @@ static void fnv1a64_hex(const char *s, char hash[DB_HASH_LEN]) {
 /* The one check of every SQLite result code: 0 for OK, ROW and DONE;
  * otherwise err_set with the database path, SQLite's message and the SQL
  * (or the name of the call). */
-static int db_check(Db *db, int rc, const char *sql) {
+int db_check(Db *db, int rc, const char *sql) {
     if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE) return 0;
     return err_set("%s: %s (in %.400s)", db->path, sqlite3_errmsg(db->conn), sql);
 }
 
-static int db_exec(Db *db, const char *sql) {
+int db_exec(Db *db, const char *sql) {
     return db_check(db, sqlite3_exec(db->conn, sql, NULL, NULL, NULL), sql);
 }
 
 /* Undo the open transaction after a failure. The caller reports the first
  * error; if ROLLBACK itself fails, SQLite rolls back when the connection
  * closes, and the database stays consistent either way. */
-static void db_rollback(Db *db) {
+void db_rollback(Db *db) {
     if (!sqlite3_get_autocommit(db->conn)) sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
 }
 
@@ -115,7 +101,7 @@ static int db_bindv(Db *db, sqlite3_stmt *st, const char *types, va_list ap) {
     return db_check(db, rc, sqlite3_sql(st));
 }
 
-static int db_bind(Db *db, sqlite3_stmt *st, const char *types, ...) {
+int db_bind(Db *db, sqlite3_stmt *st, const char *types, ...) {
     va_list ap;
     va_start(ap, types);
     int rc = db_bindv(db, st, types, ap);
@@ -124,7 +110,7 @@ static int db_bind(Db *db, sqlite3_stmt *st, const char *types, ...) {
 }
 
 /* Prepare sql and bind its parameters (see db_bindv); NULL on error. */
-static sqlite3_stmt *db_query(Db *db, const char *sql, const char *types, ...) {
+sqlite3_stmt *db_query(Db *db, const char *sql, const char *types, ...) {
     sqlite3_stmt *st = NULL;
     if (db_check(db, sqlite3_prepare_v2(db->conn, sql, -1, &st, NULL), sql)) return NULL;
     va_list ap;
@@ -139,14 +125,14 @@ static sqlite3_stmt *db_query(Db *db, const char *sql, const char *types, ...) {
 }
 
 /* One step: 1 for a row, 0 when done, -1 on error. */
-static int db_step(Db *db, sqlite3_stmt *st) {
+int db_step(Db *db, sqlite3_stmt *st) {
     int rc = sqlite3_step(st);
     if (db_check(db, rc, sqlite3_sql(st))) return -1;
     return rc == SQLITE_ROW;
 }
 
 /* Run a statement to completion, ignoring any rows it returns. */
-static int db_run_sql(Db *db, const char *sql, const char *types, ...) {
+int db_run_sql(Db *db, const char *sql, const char *types, ...) {
     sqlite3_stmt *st = NULL;
     if (db_check(db, sqlite3_prepare_v2(db->conn, sql, -1, &st, NULL), sql)) return -1;
     va_list ap;
@@ -343,6 +329,17 @@ int db_open(const char *path, Db **out) {
     return 0;
 }
 
+int db_open_existing(const char *path, Db **out) {
+    *out = NULL;
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        if (errno == ENOENT) return err_set("%s: no such results database (run an experiment first)", path);
+        return err_set("%s: cannot open: %s", path, strerror(errno));
+    }
+    if (S_ISDIR(sb.st_mode)) return err_set("%s: is a folder, not a results database", path);
+    return db_open(path, out);
+}
+
 int db_close(Db *db) {
     if (!db) return 0;
     int rc = db_flush(db);
@@ -419,33 +416,30 @@ static int run_stale(const Db *db, const char *host, int64_t pid, double age_s, 
     return 0;
 }
 
-/* Runs found stale while reading: SQLite leaves undefined what a running
- * SELECT sees of rows changed under it, so they are marked after it ends. */
-typedef struct {
-    int64_t *ids;
-    char **whys;
-    int n;
-} StaleList;
+void db_stale_runs_free(DbStaleRuns *stale) {
+    for (int i = 0; i < stale->n; i++) free(stale->reasons[i]);
+    free(stale->reasons);
+    free(stale->run_ids);
+    *stale = (DbStaleRuns){0};
+}
 
-static void stale_list_add(StaleList *list, int64_t run_id, const char *why) {
-    list->ids = xrealloc(list->ids, (size_t)(list->n + 1) * sizeof *list->ids);
-    list->whys = xrealloc(list->whys, (size_t)(list->n + 1) * sizeof *list->whys);
-    list->ids[list->n] = run_id;
-    list->whys[list->n++] = xstrdup(why);
+static void stale_runs_add(DbStaleRuns *stale, int64_t run_id, const char *why) {
+    stale->run_ids = xrealloc(stale->run_ids, (size_t)(stale->n + 1) * sizeof *stale->run_ids);
+    stale->reasons = xrealloc(stale->reasons, (size_t)(stale->n + 1) * sizeof *stale->reasons);
+    stale->run_ids[stale->n] = run_id;
+    stale->reasons[stale->n++] = xstrdup(why);
 }
 
 /* Mark the listed runs 'killed' if rc is 0 (still inside the transaction);
- * frees the list either way and returns the status. */
-static int db_mark_killed(Db *db, StaleList *list, int rc) {
-    for (int i = 0; i < list->n; i++) {
-        if (rc == 0)
-            rc = db_run_sql(db, "UPDATE runs SET status = 'killed', ended_at = heartbeat_at, "
-                                "error = ? || ' (last heartbeat ' || heartbeat_at || ')' "
-                                "WHERE id = ? AND status = 'running'", "ti", list->whys[i], list->ids[i]);
-        free(list->whys[i]);
-    }
-    free(list->whys);
-    free(list->ids);
+ * frees the list either way and returns the status. Runs found stale while
+ * reading are marked after the SELECT ends: SQLite leaves undefined what a
+ * running SELECT sees of rows changed under it. */
+static int db_mark_killed(Db *db, DbStaleRuns *stale, int rc) {
+    for (int i = 0; i < stale->n && rc == 0; i++)
+        rc = db_run_sql(db, "UPDATE runs SET status = 'killed', ended_at = heartbeat_at, "
+                            "error = ? || ' (last heartbeat ' || heartbeat_at || ')' "
+                            "WHERE id = ? AND status = 'running'", "ti", stale->reasons[i], stale->run_ids[i]);
+    db_stale_runs_free(stale);
     return rc;
 }
 
@@ -457,7 +451,7 @@ static int db_find_live(Db *db, const char *hash, int64_t *found) {
     sqlite3_stmt *st = db_query(db, "SELECT id, status, host, pid FROM runs WHERE config_hash = ? AND "
                                     "status IN ('ok', 'running') ORDER BY status = 'ok' DESC, id DESC", "t", hash);
     if (!st) return -1;
-    StaleList stale = {0};
+    DbStaleRuns stale = {0};
     int rc = 0;
     while (!*found && (rc = db_step(db, st)) == 1) {
         int64_t id = sqlite3_column_int64(st, 0);
@@ -467,7 +461,7 @@ static int db_find_live(Db *db, const char *hash, int64_t *found) {
                        sizeof why))
             *found = id;
         else
-            stale_list_add(&stale, id, why);
+            stale_runs_add(&stale, id, why);
     }
     sqlite3_finalize(st);
     return db_mark_killed(db, &stale, rc < 0 ? -1 : 0);
@@ -550,21 +544,34 @@ int db_run_end(Db *db, int64_t run_id, DbStatus status, const char *error, doubl
                                     "ttdni", db_status_name(status), error, wall_s, peak_mem_bytes, run_id));
 }
 
+/* The stale 'running' rows (see run_stale) into *stale. */
+static int db_collect_stale(Db *db, double max_age_s, DbStaleRuns *stale) {
+    sqlite3_stmt *st = db_query(db, "SELECT id, host, pid, (julianday('now') - julianday(heartbeat_at)) * 86400.0 "
+                                    "FROM runs WHERE status = 'running' ORDER BY id", "");
+    if (!st) return -1;
+    int rc;
+    while ((rc = db_step(db, st)) == 1) {
+        char why[512];
+        if (run_stale(db, (const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2),
+                      sqlite3_column_double(st, 3), max_age_s, why, sizeof why))
+            stale_runs_add(stale, sqlite3_column_int64(st, 0), why);
+    }
+    sqlite3_finalize(st);
+    return rc < 0 ? -1 : 0;
+}
+
+int db_runs_find_stale(Db *db, double max_age_s, DbStaleRuns *stale) {
+    *stale = (DbStaleRuns){0};
+    if (db_collect_stale(db, max_age_s, stale) == 0) return 0;
+    db_stale_runs_free(stale);
+    return -1;
+}
+
 int db_runs_mark_stale(Db *db, double max_age_s, int *n_marked) {
     if (n_marked) *n_marked = 0;
     if (db_exec(db, "BEGIN IMMEDIATE")) return -1;
-    sqlite3_stmt *st = db_query(db, "SELECT id, host, pid, (julianday('now') - julianday(heartbeat_at)) * 86400.0 "
-                                    "FROM runs WHERE status = 'running'", "");
-    StaleList stale = {0};
-    int rc = st ? 0 : -1;
-    while (rc == 0 && (rc = db_step(db, st)) == 1) {
-        char why[512];
-        rc = 0;
-        if (run_stale(db, (const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2),
-                      sqlite3_column_double(st, 3), max_age_s, why, sizeof why))
-            stale_list_add(&stale, sqlite3_column_int64(st, 0), why);
-    }
-    sqlite3_finalize(st);
+    DbStaleRuns stale = {0};
+    int rc = db_collect_stale(db, max_age_s, &stale);
     int n = stale.n;
     rc = db_mark_killed(db, &stale, rc);
     if (rc == 0) rc = db_exec(db, "COMMIT");

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define DB_DEFAULT_PATH "results/moil.db"
 #define DB_HASH_LEN 17     /* 16 hex digits + NUL */
@@ -47,6 +48,9 @@ typedef struct {
  * bring its schema and reference numbers up to date. A file that is not a
  * moil database, or one from a newer schema, is refused with a clear error. */
 int db_open(const char *path, Db **out);
+/* db_open for readers: a missing path is an error ("no such results
+ * database"), never created. */
+int db_open_existing(const char *path, Db **out);
 /* Flush buffered curves and close; returns -1 if the flush failed (the
  * database is closed either way). db_close(NULL) does nothing. */
 int db_close(Db *db);
@@ -75,6 +79,16 @@ int db_run_end(Db *db, int64_t run_id, DbStatus status, const char *error, doubl
  * max_age_s seconds on any host. *n_marked (may be NULL) gets the count. */
 int db_runs_mark_stale(Db *db, double max_age_s, int *n_marked);
 
+/* The 'running' rows db_runs_mark_stale would mark now, with the reason for
+ * each, in id order; nothing is changed. Free with db_stale_runs_free. */
+typedef struct {
+    int n;
+    int64_t *run_ids; /* [n] */
+    char **reasons;   /* [n] */
+} DbStaleRuns;
+int db_runs_find_stale(Db *db, double max_age_s, DbStaleRuns *stale);
+void db_stale_runs_free(DbStaleRuns *stale);
+
 /* Buffer one curve point (step, e.g. "train/loss"); committed with the others
  * every DB_CURVE_BATCH rows or DB_CURVE_FLUSH_S seconds, and by db_flush,
  * db_metric_set, db_run_end, db_close. NaN and inf are recorded as such. The
@@ -88,6 +102,72 @@ int db_flush(Db *db);
 int db_metric_set(Db *db, int64_t run_id, const char *split, const char *name, double value);
 /* Read a metric back: 1 and *value (NaN/inf restored) if set, 0 if not. */
 int db_metric_get(Db *db, int64_t run_id, const char *split, const char *name, double *value);
+
+/* Reading (engine/db_query.c): query results as tables of text cells, for
+ * `moil db` and the table renderers. */
+typedef struct {
+    int n_cols, n_rows;
+    char **cols;         /* [n_cols] column names */
+    char **cells;        /* [n_rows][n_cols] text, NULL for SQL NULL; a real in the
+                            shortest form that reads back exactly; nan, inf, -inf */
+    unsigned char *real; /* [n_rows][n_cols] 1 where the cell is a real number */
+} DbTable;
+
+/* Text: aligned columns for people, "-" for NULL, reals to 6 significant
+ * digits. Markdown: a pipe table, reals to 6 digits. CSV (RFC 4180 quoting)
+ * and TSV (\t \n \r \\ escaped): exact, NULL empty. All with a header. */
+typedef enum { DB_FORMAT_TEXT, DB_FORMAT_CSV, DB_FORMAT_TSV, DB_FORMAT_MD } DbFormat;
+
+/* Which runs a query covers: each text field NULL for any, run_id 0 for any. */
+typedef struct {
+    const char *table_id, *status, *task, *model, *method;
+    int64_t run_id;
+} DbRunFilter;
+
+/* Every column of the runs table for the selected runs, oldest first, plus
+ * key_metric ("split/name") and key_value: the run's headline number (by
+ * task: retrieval ir_r1, vqa vqa_score, nlvr accuracy, caption cider; else
+ * the first by name), split test before val before the others. */
+int db_select_runs(Db *db, const DbRunFilter *filter, DbTable *out);
+/* run_id, table_id, task, model, method, seed, status, split, name, value
+ * of every metric of the selected runs. */
+int db_select_metrics(Db *db, const DbRunFilter *filter, DbTable *out);
+/* run_id, table_id, task, model, method, seed, status, name, step, value of
+ * every curve point of the selected runs. */
+int db_select_curves(Db *db, const DbRunFilter *filter, DbTable *out);
+/* One row per curve name of a run: name, points, nonfinite (points that are
+ * NaN or inf), first_step, first_value, last_step, last_value, min_value,
+ * min_step, max_value, max_step (min and max over the finite points). */
+int db_select_curve_summary(Db *db, int64_t run_id, DbTable *out);
+/* status, runs: the number of runs per status. */
+int db_select_status_counts(Db *db, DbTable *out);
+/* problem: one row per message of PRAGMA integrity_check and
+ * foreign_key_check; no rows for a sound file. */
+int db_select_problems(Db *db, DbTable *out);
+
+/* The cell of column col in row; NULL for SQL NULL or no such column. */
+const char *db_table_get(const DbTable *t, int row, const char *col);
+/* Keep only the named columns, in that order; -1 if one is missing. */
+int db_table_keep(DbTable *t, const char *const *cols, int n_cols);
+/* Write the table (header first); -1 if writing failed. */
+int db_table_write(const DbTable *t, DbFormat format, FILE *out);
+void db_table_free(DbTable *t);
+
+/* Merging shards (engine/db_merge.c). A run is identified by its config
+ * hash. Per config of the shard, its candidate is its latest 'ok' run, else
+ * its latest run. An 'ok' run in db wins over anything; an 'ok' candidate
+ * replaces db's other runs of its config; any other candidate is added only
+ * if db has no run of its config. Copied runs keep every column but id, and
+ * bring their metrics and curves, re-keyed to the new id. One transaction
+ * per shard; merging a shard twice changes nothing. The shard is brought to
+ * the current schema first (db_open), and may not be db's own file. */
+typedef struct {
+    int runs_added, runs_replaced, runs_skipped;
+    int64_t metrics_copied, curves_copied;
+} DbMergeStats;
+/* Fold the shard at shard_path into db; *stats gets what happened to its
+ * runs (every run of the shard counts once: added, replaced or skipped). */
+int db_merge(Db *db, const char *shard_path, DbMergeStats *stats);
 
 /* "running", "ok", "failed", "diverged", "killed". */
 const char *db_status_name(DbStatus status);

@@ -90,7 +90,8 @@ const MethodOps *method_at(int i);
 int method_create(Method *m, const char *name, const MethodOptions *opt);
 void method_destroy(Method *m);
 
-/* Generic steps every method shares: backbone frozen, heads trainable.
+/* Generic steps every method shares: backbone frozen, task heads trainable
+ * (pretraining heads are the pretraining task's business).
  * Methods call it first in setup, then unfreeze what they train. */
 void method_freeze_backbone(Params *p);
 

@@ -37,7 +37,6 @@ void method_destroy(Method *m) {
 
 void method_freeze_backbone(Params *p) {
     params_set_trainable_group(p, PARAM_GROUP_BACKBONE, 0);
-    params_set_trainable_group(p, PARAM_GROUP_PRETRAIN, 0);
     params_set_trainable_group(p, PARAM_GROUP_HEAD, 1);
 }
 

@@ -4,7 +4,6 @@
 static int full_setup(Method *m, const Backbone *bb, Params *p, Rng *rng) {
     params_set_trainable_group(p, PARAM_GROUP_BACKBONE, 1);
     params_set_trainable_group(p, PARAM_GROUP_HEAD, 1);
-    params_set_trainable_group(p, PARAM_GROUP_PRETRAIN, 0);
     return 0;
 }
 

@@ -33,12 +33,12 @@ typedef struct {
 
 /* Registers <linear prefix>.lora_A / .lora_B for one linear; used by DoRA too. */
 void lora_register_pair(Params *p, const Linear *lin, int r, int *A, int *B) {
-    char name[PARAM_NAME_MAX], prefix[PARAM_NAME_MAX];
-    strcpy(prefix, p->info[lin->w].name);
-    prefix[strlen(prefix) - strlen(".weight")] = 0;
-    snprintf(name, sizeof name, "%s.lora_A", prefix);
+    char name[PARAM_NAME_MAX];
+    const char *w = p->info[lin->w].name;
+    int plen = (int)(strlen(w) - strlen(".weight"));
+    snprintf(name, sizeof name, "%.*s.lora_A", plen, w);
     *A = params_add(p, name, 2, (int[]){r, lin->in}, 1, PARAM_GROUP_METHOD);
-    snprintf(name, sizeof name, "%s.lora_B", prefix);
+    snprintf(name, sizeof name, "%.*s.lora_B", plen, w);
     *B = params_add(p, name, 2, (int[]){lin->out, r}, 1, PARAM_GROUP_METHOD);
 }
 

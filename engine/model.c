@@ -31,6 +31,7 @@ int model_config_from_json(ModelConfig *c, const json_t *j, const char *where) {
         return err_set("%s: bad model config: %s", where, e.text);
     if (model_config_default(c, kind, v.vocab) != 0) return err_prefix("%s", where);
     snprintf(c->stem, sizeof c->stem, "%s", stem);
+    v.stem = !strcmp(stem, "conv") ? VILT_STEM_CONV : VILT_STEM_PATCH;
     c->vilt = v;
     if (v.d < 1 || v.layers < 1 || v.heads < 1 || v.d % v.heads || v.patch < 1 || v.image_size % v.patch ||
         v.max_text < 3 || v.vocab < 6 || v.n_types < 2 || v.mlp_ratio < 1)
@@ -42,9 +43,11 @@ int model_config_from_json(ModelConfig *c, const json_t *j, const char *where) {
 int model_create(Model *m, const ModelConfig *c) {
     memset(m, 0, sizeof *m);
     m->cfg = *c;
-    if (strcmp(c->stem, "patch") != 0) return err_set("stem '%s' is not built yet (known: patch)", c->stem);
+    if (strcmp(c->stem, "patch") != 0 && strcmp(c->stem, "conv") != 0)
+        return err_set("unknown stem '%s' (known: patch, conv)", c->stem);
+    m->cfg.vilt.stem = !strcmp(c->stem, "conv") ? VILT_STEM_CONV : VILT_STEM_PATCH;
     params_init(&m->params);
-    vilt_register(&m->vilt, &c->vilt, &m->params);
+    vilt_register(&m->vilt, &m->cfg.vilt, &m->params);
     m->d = c->vilt.d;
     m->Tt = m->vilt.Tt;
     m->image_size = c->vilt.image_size;

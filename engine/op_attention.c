@@ -4,36 +4,70 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
+
+#include "check.h"
+
+/* lanes[roundup(T, VEC_LANES)] = -1 where mask[j] != 0, else 0 (also past T):
+ * the lane masks of one sequence's keys, loaded a vector at a time. */
+static void mask_lanes(int *lanes, const int *mask, int T) {
+    for (int j = 0; j < (T + VEC_LANES - 1) / VEC_LANES * VEC_LANES; j++) lanes[j] = j < T && mask[j] ? -1 : 0;
+}
+
+static veci lanes_load(const int *lanes) {
+    veci v;
+    memcpy(&v, lanes, sizeof v);
+    return v;
+}
+
+/* row[T] = softmax of row over the keys whose lane is set, 0 elsewhere. */
+static void softmax_row(float *row, const int *lanes, int T) {
+    const vecf ninf = vec_set(-INFINITY);
+    vecf vmax = ninf;
+    for (int j = 0; j < T; j += VEC_LANES)
+        vmax = vec_max(vmax, vec_select(lanes_load(lanes + j), vec_load_n(row + j, (size_t)(T - j), 0.0f), ninf));
+    float mx = vec_hmax(vmax);
+    vecf acc = vec_set(0.0f);
+    for (int j = 0; j < T; j += VEC_LANES) {
+        size_t k = (size_t)(T - j);
+        vecf e = vec_select(lanes_load(lanes + j), vec_exp(vec_load_n(row + j, k, 0.0f) - mx), vec_set(0.0f));
+        acc += e;
+        vec_store_n(row + j, e, k);
+    }
+    float inv = 1.0f / vec_sum(acc);
+    for (int j = 0; j < T; j += VEC_LANES) vec_store_n(row + j, vec_load_n(row + j, (size_t)(T - j), 0.0f) * inv, (size_t)(T - j));
+}
+
+/* d[T] = scale * p * (d - sum_j p d): softmax backward of one row in place. */
+static void softmax_row_backward(float *d, const float *p, int T, float scale) {
+    vecf acc = vec_set(0.0f);
+    for (int j = 0; j < T; j += VEC_LANES) acc += vec_load_n(p + j, (size_t)(T - j), 0.0f) * vec_load_n(d + j, (size_t)(T - j), 0.0f);
+    float dot = vec_sum(acc);
+    for (int j = 0; j < T; j += VEC_LANES) {
+        size_t k = (size_t)(T - j);
+        vec_store_n(d + j, vec_load_n(p + j, k, 0.0f) * (vec_load_n(d + j, k, 0.0f) - dot) * scale, k);
+    }
+}
 
 void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
                        const int *key_mask, int B, int T, int C, int H) {
     /* q,k,v,out: [B,T,C]; probs: [B,H,T,T]; key_mask: [B,T] */
     int hs = C / H;
     float scale = 1.0f / sqrtf((float)hs);
+    int *lanes = xmalloc(sizeof(int) * (size_t)((T + VEC_LANES - 1) / VEC_LANES * VEC_LANES));
     for (int b = 0; b < B; b++) {
-        const int *mask = key_mask + (size_t)b * T;
+        mask_lanes(lanes, key_mask + (size_t)b * T, T);
         for (int h = 0; h < H; h++) {
             size_t off = (size_t)b * T * C + (size_t)h * hs;
             float *P = probs + ((size_t)b * H + h) * T * T;
             /* S[T,T] = scale * Q[T,hs] K[T,hs]^T */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, scale, q + off, C, k + off, C, 0.0f, P, T);
-            for (int i = 0; i < T; i++) {
-                float *row = P + (size_t)i * T;
-                float mx = -INFINITY;
-                for (int j = 0; j < T; j++)
-                    if (mask[j] && row[j] > mx) mx = row[j];
-                float sum = 0.0f;
-                for (int j = 0; j < T; j++) {
-                    row[j] = mask[j] ? expf(row[j] - mx) : 0.0f;
-                    sum += row[j];
-                }
-                float inv = 1.0f / sum;
-                for (int j = 0; j < T; j++) row[j] *= inv;
-            }
+            for (int i = 0; i < T; i++) softmax_row(P + (size_t)i * T, lanes, T);
             /* out[T,hs] = P[T,T] V[T,hs] */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f, P, T, v + off, C, 0.0f, out + off, C);
         }
     }
+    free(lanes);
 }
 
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
@@ -50,13 +84,7 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0f, P, T, dout + off, C, 1.0f, dv + off, C);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, 1.0f, dout + off, C, v + off, C, 0.0f, dP, T);
             /* softmax backward: dS = P * (dP - sum_j P dP), then the scale */
-            for (int i = 0; i < T; i++) {
-                const float *p = P + (size_t)i * T;
-                float *d = dP + (size_t)i * T;
-                float dot = 0.0f;
-                for (int j = 0; j < T; j++) dot += p[j] * d[j];
-                for (int j = 0; j < T; j++) d[j] = p[j] * (d[j] - dot) * scale;
-            }
+            for (int i = 0; i < T; i++) softmax_row_backward(dP + (size_t)i * T, P + (size_t)i * T, T, scale);
             /* dQ[T,hs] += dS K; dK[T,hs] += dS^T Q */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f, dP, T, k + off, C, 1.0f, dq + off, C);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0f, dP, T, q + off, C, 1.0f, dk + off, C);

@@ -1,4 +1,5 @@
-/* LayerNorm over the last dimension. */
+/* LayerNorm over the last dimension, VEC_LANES channels at a time (ops.h);
+ * row sums are accumulated per lane, then the lanes in a fixed order. */
 #include "ops.h"
 
 #include <math.h>
@@ -9,17 +10,20 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, c
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
         float *y = out + (size_t)n * C;
-        float m = 0.0f;
-        for (int c = 0; c < C; c++) m += x[c];
-        m /= C;
-        float var = 0.0f;
-        for (int c = 0; c < C; c++) {
-            float d = x[c] - m;
-            var += d * d;
+        vecf acc = vec_set(0.0f);
+        for (int c = 0; c < C; c += VEC_LANES) acc += vec_load_n(x + c, (size_t)(C - c), 0.0f);
+        float m = vec_sum(acc) / C;
+        acc = vec_set(0.0f);
+        for (int c = 0; c < C; c += VEC_LANES) {
+            vecf d = vec_load_n(x + c, (size_t)(C - c), m) - m; /* padding lanes give 0 */
+            acc += d * d;
         }
-        var /= C;
-        float s = 1.0f / sqrtf(var + eps);
-        for (int c = 0; c < C; c++) y[c] = (x[c] - m) * s * w[c] + b[c];
+        float s = 1.0f / sqrtf(vec_sum(acc) / C + eps);
+        for (int c = 0; c < C; c += VEC_LANES) {
+            size_t k = (size_t)(C - c);
+            vecf xhat = (vec_load_n(x + c, k, 0.0f) - m) * s;
+            vec_store_n(y + c, xhat * vec_load_n(w + c, k, 0.0f) + vec_load_n(b + c, k, 0.0f), k);
+        }
         mean[n] = m;
         rstd[n] = s;
     }
@@ -32,22 +36,25 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
         const float *dy = dout + (size_t)n * C;
         float m = mean[n], s = rstd[n];
         /* dnorm = dy * w; dx = s * (dnorm - mean(dnorm) - xhat * mean(dnorm * xhat)) */
-        float dnorm_mean = 0.0f, dnorm_xhat_mean = 0.0f;
-        for (int c = 0; c < C; c++) {
-            float xhat = (x[c] - m) * s;
-            float dnorm = dy[c] * w[c];
-            dnorm_mean += dnorm;
-            dnorm_xhat_mean += dnorm * xhat;
-            if (dw) dw[c] += dy[c] * xhat;
-            if (db) db[c] += dy[c];
+        vecf acc_dnorm = vec_set(0.0f), acc_dnorm_xhat = vec_set(0.0f);
+        for (int c = 0; c < C; c += VEC_LANES) {
+            size_t k = (size_t)(C - c);
+            vecf xhat = (vec_load_n(x + c, k, 0.0f) - m) * s;
+            vecf g = vec_load_n(dy + c, k, 0.0f);
+            vecf dnorm = g * vec_load_n(w + c, k, 0.0f); /* padding lanes: g = 0 */
+            acc_dnorm += dnorm;
+            acc_dnorm_xhat += dnorm * xhat;
+            if (dw) vec_store_n(dw + c, vec_load_n(dw + c, k, 0.0f) + g * xhat, k);
+            if (db) vec_store_n(db + c, vec_load_n(db + c, k, 0.0f) + g, k);
         }
-        dnorm_mean /= C;
-        dnorm_xhat_mean /= C;
         if (!dinp) continue;
+        float dnorm_mean = vec_sum(acc_dnorm) / C, dnorm_xhat_mean = vec_sum(acc_dnorm_xhat) / C;
         float *dx = dinp + (size_t)n * C;
-        for (int c = 0; c < C; c++) {
-            float xhat = (x[c] - m) * s;
-            dx[c] += s * (dy[c] * w[c] - dnorm_mean - xhat * dnorm_xhat_mean);
+        for (int c = 0; c < C; c += VEC_LANES) {
+            size_t k = (size_t)(C - c);
+            vecf xhat = (vec_load_n(x + c, k, 0.0f) - m) * s;
+            vecf dnorm = vec_load_n(dy + c, k, 0.0f) * vec_load_n(w + c, k, 0.0f);
+            vec_store_n(dx + c, vec_load_n(dx + c, k, 0.0f) + s * (dnorm - dnorm_mean - xhat * dnorm_xhat_mean), k);
         }
     }
 }

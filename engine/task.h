@@ -76,6 +76,11 @@ void task_encode_text(const Tokenizer *tok, const char *text, int max_text, int 
 /* uint8 HWC image -> float CHW in [-1,1]. */
 void task_image_to_input(const unsigned char *hwc, int size, float *chw);
 
+/* Copy every entry of group found under its name in the checkpoint (the
+ * pretraining heads when a backbone is evaluated); entries it lacks keep
+ * their values. Returns the number copied, -1 on a shape mismatch. */
+int task_heads_from_checkpoint(Params *p, ParamGroup group, const StFile *f);
+
 /* Shuffled passes over n examples: each index once per pass. */
 typedef struct {
     int n, pos;

@@ -30,11 +30,15 @@ void vilt_register(Vilt *m, const ViltConfig *cfg, Params *p) {
     layernorm_register(p, &m->text_ln, "text_embeddings.LayerNorm", C, 1e-12f, bb);
     m->type_emb = params_add(p, "token_type_embeddings.weight", 2, (int[]){cfg->n_types, C}, 1, bb);
     int K = 3 * cfg->patch * cfg->patch;
-    linear_register(p, &m->patch_proj, "transformer.patch_embed.proj", K, C, bb);
-    /* the conv weight shape [C,3,p,p], same floats as the linear [C,3pp] */
-    ParamInfo *pw = &p->info[m->patch_proj.w];
-    pw->ndim = 4;
-    pw->shape[0] = C, pw->shape[1] = 3, pw->shape[2] = cfg->patch, pw->shape[3] = cfg->patch;
+    if (cfg->stem == VILT_STEM_CONV) {
+        if (conv_stem_register(&m->stem, p, "transformer.patch_embed.stem", cfg->patch, C) != 0) die("%s", err_msg());
+    } else {
+        linear_register(p, &m->patch_proj, "transformer.patch_embed.proj", K, C, bb);
+        /* the conv weight shape [C,3,p,p], same floats as the linear [C,3pp] */
+        ParamInfo *pw = &p->info[m->patch_proj.w];
+        pw->ndim = 4;
+        pw->shape[0] = C, pw->shape[1] = 3, pw->shape[2] = cfg->patch, pw->shape[3] = cfg->patch;
+    }
     m->cls_token = params_add(p, "transformer.cls_token", 3, (int[]){1, 1, C}, 1, bb);
     m->img_pos = params_add(p, "transformer.pos_embed", 3, (int[]){1, 1 + m->P, C}, 1, bb);
     m->blocks = xcalloc(cfg->layers, sizeof(ViltBlock));
@@ -64,7 +68,8 @@ void vilt_init_weights(Vilt *m, Rng *rng) {
     params_init_trunc_normal(p, m->text_pos, 0.02f, rng);
     layernorm_init(p, &m->text_ln);
     params_init_trunc_normal(p, m->type_emb, 0.02f, rng);
-    linear_init(p, &m->patch_proj, rng);
+    if (m->cfg.stem == VILT_STEM_CONV) conv_stem_init(&m->stem, p, rng);
+    else linear_init(p, &m->patch_proj, rng);
     params_init_trunc_normal(p, m->cls_token, 0.02f, rng);
     params_init_trunc_normal(p, m->img_pos, 0.02f, rng);
     for (int l = 0; l < m->cfg.layers; l++) {
@@ -124,8 +129,10 @@ void vilt_alloc(Vilt *m, int max_batch) {
         {&g->dattn, (size_t)T * T},         {&g->dfinal, BTC}, {&g->dpemb, (size_t)B * P * C},
         {&g->dtln, (size_t)B * Tt * C},     {&g->dtok, (size_t)B * Tt * C},
         {&g->dcls, (size_t)B * C},          {&g->dpre, (size_t)B * C},
+        {&g->dstem, (size_t)B * P * C},
     };
     slots_alloc(grads, (int)(sizeof grads / sizeof grads[0]), &m->grad_block);
+    if (m->cfg.stem == VILT_STEM_CONV) conv_stem_alloc(&m->stem, B, m->cfg.image_size);
     m->int_block = xcalloc(BT + B, sizeof(int));
     a->mask = m->int_block;
     a->img_type = m->int_block + BT;
@@ -178,6 +185,7 @@ static void prompts_backward(const Vilt *m, float *dx, int B, int l) {
 void vilt_free(Vilt *m) {
     free(m->lin_table);
     m->lin_table = NULL;
+    if (m->cfg.stem == VILT_STEM_CONV) conv_stem_free(&m->stem);
     free(m->blocks);
     free(m->act_block);
     free(m->grad_block);
@@ -200,8 +208,17 @@ static void embed_forward(Vilt *m, const ViltInput *in) {
             for (int c = 0; c < C; c++) row[c] += pos[(size_t)t * C + c];
         }
     layer_layernorm_forward(p, &m->text_ln, a->tln, a->tln_mean, a->tln_rstd, a->tok, B * Tt);
-    patchify_forward(a->patches, in->images, B, m->cfg.image_size, m->cfg.patch);
-    layer_linear_forward(p, &m->patch_proj, a->pemb, a->patches, B * P);
+    if (m->cfg.stem == VILT_STEM_CONV) {
+        /* [B,C,P] conv output -> [B,P,C] tokens */
+        conv_stem_forward(&m->stem, p, in->images, B);
+        const float *so = conv_stem_output(&m->stem);
+        for (int b = 0; b < B; b++)
+            for (int c = 0; c < C; c++)
+                for (int q = 0; q < P; q++) a->pemb[((size_t)b * P + q) * C + c] = so[((size_t)b * C + c) * P + q];
+    } else {
+        patchify_forward(a->patches, in->images, B, m->cfg.image_size, m->cfg.patch);
+        layer_linear_forward(p, &m->patch_proj, a->pemb, a->patches, B * P);
+    }
     const float *type = params_data(p, m->type_emb), *cls = params_data(p, m->cls_token);
     const float *ipos = params_data(p, m->img_pos);
     for (int b = 0; b < B; b++) {
@@ -252,7 +269,14 @@ static void embed_backward(Vilt *m, const ViltInput *in) {
                 for (int c = 0; c < C; c++) dst[c] += dx[c];
         }
     }
-    layer_linear_backward(p, &m->patch_proj, NULL, g->dpemb, a->patches, B * P);
+    if (m->cfg.stem == VILT_STEM_CONV) {
+        for (int b = 0; b < B; b++)
+            for (int c = 0; c < C; c++)
+                for (int q = 0; q < P; q++) g->dstem[((size_t)b * C + c) * P + q] = g->dpemb[((size_t)b * P + q) * C + c];
+        conv_stem_backward(&m->stem, p, g->dstem, B);
+    } else {
+        layer_linear_backward(p, &m->patch_proj, NULL, g->dpemb, a->patches, B * P);
+    }
     float *dword = params_grad(p, m->word_emb), *dpos = params_grad(p, m->text_pos);
     memset(g->dtok, 0, sizeof(float) * B * Tt * C);
     layer_layernorm_backward(p, &m->text_ln, (dword || dpos) ? g->dtok : NULL, g->dtln, a->tok, a->tln_mean,
@@ -320,7 +344,13 @@ static int embed_needs_grad(const Vilt *m) {
     int ids[] = {m->word_emb, m->text_pos, m->type_emb, m->cls_token, m->img_pos};
     for (int i = 0; i < 5; i++)
         if (p->info[ids[i]].trainable) return 1;
-    return layernorm_needs_grad(p, &m->text_ln) || linear_needs_grad(p, &m->patch_proj);
+    if (m->cfg.stem == VILT_STEM_CONV) {
+        for (int i = 0; i < m->stem.n; i++)
+            if (p->info[m->stem.w[i]].trainable || p->info[m->stem.b[i]].trainable) return 1;
+    } else if (linear_needs_grad(p, &m->patch_proj)) {
+        return 1;
+    }
+    return layernorm_needs_grad(p, &m->text_ln);
 }
 
 /* Lowest layer whose backward is needed: -1 = embeddings too, L = none. */

@@ -11,6 +11,8 @@
 #define MOIL_VILT_H
 
 #include "backbone.h"
+#include "attn_mask.h"
+#include "conv_stem.h"
 #include "layers.h"
 
 typedef struct {
@@ -23,7 +25,10 @@ typedef struct {
     int image_size; /* S (square, divisible by p) */
     int max_text;   /* Tt, text length including [CLS] and [SEP] */
     int n_types;    /* modality types: 0 text, 1 image, 2 second image */
+    int stem;       /* VILT_STEM_PATCH (linear patch embedding) or VILT_STEM_CONV */
 } ViltConfig;
+
+enum { VILT_STEM_PATCH = 0, VILT_STEM_CONV = 1 };
 
 /* Reference configuration of the benchmark and the default model. */
 ViltConfig vilt_config_default(int vocab);
@@ -40,6 +45,8 @@ typedef struct {
     const int *text_mask;  /* [B,Tt] 1 = real token, 0 = padding */
     const float *images;   /* [B,3,S,S] pixels in [-1,1] */
     const int *image_type; /* [B] modality type of the image tokens (1; 2 for a second image), NULL = 1 */
+    int attn_mode;         /* ATTN_FULL, ATTN_SEPARATE (no cross-modal attention: the unimodal
+                            * pass of ITC) or ATTN_CAUSAL_TEXT (seq2seq: text causal) */
 } ViltInput;
 
 typedef struct {
@@ -75,6 +82,7 @@ typedef struct {
     float *dpemb;           /* [B,P,C] */
     float *dtln, *dtok;     /* [B,Tt,C] */
     float *dcls, *dpre;     /* [B,C] */
+    float *dstem;           /* [B,C,P] conv stem output gradient */
 } ViltGrads;
 
 typedef struct {
@@ -88,7 +96,8 @@ typedef struct {
     int word_emb, text_pos; /* [V,C], [Tt,C] */
     LayerNorm text_ln;
     int type_emb;           /* [n_types,C] */
-    Linear patch_proj;      /* [C,3pp] stored as the conv weight [C,3,p,p] */
+    Linear patch_proj;      /* [C,3pp] stored as the conv weight [C,3,p,p] (patch stem) */
+    ConvStem stem;          /* conv stem */
     int cls_token, img_pos; /* [1,1,C], [1,1+P,C] */
     ViltBlock *blocks;      /* [L] */
     LayerNorm norm;

@@ -10,10 +10,15 @@
 #include "str_map.h"
 #include "task.h"
 
-extern const TaskOps task_vqa;
+extern const TaskOps task_vqa, task_pretrain;
+extern const TaskOps task_retrieval;
+extern const TaskOps task_nlvr;
 
 static const TaskOps *const tasks[] = {
+    &task_pretrain,
     &task_vqa,
+    &task_retrieval,
+    &task_nlvr,
 };
 
 int task_count(void) { return (int)(sizeof tasks / sizeof tasks[0]); }
@@ -118,4 +123,21 @@ void task_images_free(TaskImages *ti) {
     image_cache_free(&ti->cache);
     free(ti->slot);
     ti->slot = NULL;
+}
+
+int task_heads_from_checkpoint(Params *p, ParamGroup group, const StFile *f) {
+    int copied = 0;
+    for (int i = 0; i < p->n; i++) {
+        const ParamInfo *e = &p->info[i];
+        if (e->group != (int)group) continue;
+        const StTensor *t = NULL;
+        for (int k = 0; k < f->n_tensors && !t; k++)
+            if (!strcmp(f->tensors[k].name, e->name)) t = &f->tensors[k];
+        if (!t) continue;
+        int64_t shape[PARAM_MAX_DIMS];
+        for (int d = 0; d < e->ndim; d++) shape[d] = e->shape[d];
+        if (safetensors_read_f32(f, e->name, params_data(p, i), e->ndim, shape) != 0) return -1;
+        copied++;
+    }
+    return copied;
 }

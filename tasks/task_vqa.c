@@ -130,7 +130,7 @@ static void fill_batch(VqaState *s, const TaskEnv *env, const VqaSplit *sp, cons
                             s->images + (size_t)b * 3 * S * S);
         memcpy(s->targets + (size_t)b * s->V, sp->targets + (size_t)i * s->V, sizeof(float) * s->V);
     }
-    ModelInput mi = {B, s->ids, s->mask, s->images, NULL};
+    ModelInput mi = {B, s->ids, s->mask, s->images, NULL, ATTN_FULL};
     *in = mi;
 }
 

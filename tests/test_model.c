@@ -67,7 +67,7 @@ static void fixture_free(Fixture *f) {
 }
 
 static ViltInput fixture_input(const Fixture *f) {
-    ViltInput in = {f->B, f->ids, f->mask, f->images, f->types};
+    ViltInput in = {f->B, f->ids, f->mask, f->images, f->types, ATTN_FULL};
     return in;
 }
 

@@ -67,13 +67,13 @@ static void test_linear_grad(void) {
     GcTensor t[] = {{"inp", c.inp, c.dinp, LN_N * LN_C}, {"W", c.W, c.dW, LN_OC * LN_C}, {"b", c.b, c.db, LN_OC}};
     /* linear in every input: central differences are exact up to float
      * rounding of the outputs (~1e-7 relative), so a tight tolerance */
-    GcCase gc = {"linear", 1e-2, 1e-3, 64, linear_loss, linear_grad, &c};
+    GcCase gc = {"linear", 1e-2, 1e-3, 64, linear_loss, linear_grad, &c, 0};
     CHECK(gradcheck_run(&gc, t, 3, &rng) == 0, "linear gradient");
     free(c.inp), free(c.W), free(c.b), free(c.out), free(c.r), free(c.dinp), free(c.dW), free(c.db);
 }
 
 /* ---- layernorm ---- */
-enum { LY_N = 5, LY_C = 16 };
+enum { LY_N = 5, LY_C = 19 }; /* not a multiple of the vector width: covers the tails */
 typedef struct {
     float *inp, *w, *b, *out, *mean, *rstd, *r, *dinp, *dw, *db;
 } LayerNormCase;
@@ -106,7 +106,7 @@ static void test_layernorm(void) {
     GcTensor t[] = {{"inp", c.inp, c.dinp, LY_N * LY_C}, {"w", c.w, c.dw, LY_C}, {"b", c.b, c.db, LY_C}};
     /* nonlinear in inp (1/std): O(h^2) truncation plus float rounding
      * amplified by 1/h: about 1e-3 relative at h = 1e-2 */
-    GcCase gc = {"layernorm", 1e-2, 1e-2, 64, layernorm_loss, layernorm_grad, &c};
+    GcCase gc = {"layernorm", 1e-2, 1e-2, 64, layernorm_loss, layernorm_grad, &c, 0};
     CHECK(gradcheck_run(&gc, t, 3, &rng) == 0, "layernorm gradient");
     free(ones), free(nul), free(o);
     free(c.inp), free(c.w), free(c.b), free(c.out), free(c.mean), free(c.rstd), free(c.r), free(c.dinp), free(c.dw),
@@ -144,7 +144,7 @@ static void test_elementwise(void) {
         GcTensor t[] = {{"a", c.a, c.da, EW_N}, {"b", c.b, c.db, EW_N}};
         /* smooth scalar functions: O(h^2) = 1e-6 truncation; 1e-3 leaves
          * room for float rounding of the outputs */
-        GcCase gc = {names[w], 1e-3, 1e-3, EW_N, elementwise_loss, elementwise_grad, &c};
+        GcCase gc = {names[w], 1e-3, 1e-3, EW_N, elementwise_loss, elementwise_grad, &c, 0};
         CHECK(gradcheck_run(&gc, t, w == 2 ? 2 : 1, &rng) == 0, "%s gradient", names[w]);
         free(c.a), free(c.b), free(c.out), free(c.r), free(c.da), free(c.db);
     }
@@ -154,6 +154,66 @@ static void test_elementwise(void) {
     CHECK_CLOSE(y[0], -0.15865525393145707, 1e-6);
     CHECK_CLOSE(y[1], 0.0, 1e-7);
     CHECK_CLOSE(y[2], 1.9544997361036416, 1e-6);
+}
+
+/* GELU on a dense grid against x Phi(x) and Phi(x) + x phi(x) in double; the
+ * length is not a multiple of the vector width, so the tail is covered too. */
+static void test_gelu_reference(void) {
+    enum { N = 16001 };
+    float *x = zeros(N), *y = zeros(N), *g = zeros(N), *ones = zeros(N);
+    for (int i = 0; i < N; i++) x[i] = -8.0f + 16.0f * (float)i / (N - 1), ones[i] = 1.0f;
+    gelu_forward(y, x, N);
+    for (int i = 0; i < N; i++) g[i] = 1.0f; /* backward accumulates onto this */
+    gelu_backward(g, x, ones, N);
+    double max_y = 0, max_g = 0;
+    for (int i = 0; i < N; i++) {
+        double xi = x[i], cdf = 0.5 * (1.0 + erf(xi / sqrt(2.0))), pdf = exp(-0.5 * xi * xi) / sqrt(2.0 * M_PI);
+        max_y = fmax(max_y, fabs(y[i] - xi * cdf) / fmax(1.0, fabs(xi)));
+        max_g = fmax(max_g, fabs((g[i] - 1.0) - (cdf + xi * pdf)));
+    }
+    /* erf is within 1.3e-7, so x Phi(x) within ~1e-7 |x| plus rounding */
+    CHECK(max_y < 4e-7, "gelu forward max error %g (relative to max(1, |x|))", max_y);
+    CHECK(max_g < 4e-7, "gelu backward max error %g", max_g);
+    float special[4] = {NAN, INFINITY, -0.0f, 0.0f}, out[4];
+    gelu_forward(out, special, 4);
+    CHECK(isnan(out[0]) && isinf(out[1]) && out[1] > 0 && out[2] == 0.0f && out[3] == 0.0f,
+          "gelu(nan, inf, -0, 0) = %g %g %g %g", out[0], out[1], out[2], out[3]);
+    free(x), free(y), free(g), free(ones);
+}
+
+/* The vector exp and erf of ops.h against libm in double, over dense grids. */
+static void test_vec_math(void) {
+    double max_erf = 0, erf_at = 0, max_exp = 0, exp_at = 0;
+    for (long i = -600000; i <= 600000; i += VEC_LANES) { /* erf on [-6, 6], step 1e-5 */
+        vecf u;
+        for (int l = 0; l < VEC_LANES; l++) u[l] = (float)((double)(i + l) * 1e-5);
+        vecf e = vec_erf(u, vec_exp(-(u * u)));
+        for (int l = 0; l < VEC_LANES; l++) {
+            double d = fabs(e[l] - erf((double)u[l]));
+            if (d > max_erf) max_erf = d, erf_at = u[l];
+        }
+    }
+    CHECK(max_erf <= 2e-7, "erf max abs error %g at %g", max_erf, erf_at);
+    for (long i = -870000; i <= 880000; i += VEC_LANES) { /* exp on [-87, 88], step 1e-4 */
+        vecf x;
+        for (int l = 0; l < VEC_LANES; l++) x[l] = (float)((double)(i + l) * 1e-4);
+        vecf e = vec_exp(x);
+        for (int l = 0; l < VEC_LANES; l++) {
+            double ref = exp((double)x[l]), d = fabs(e[l] - ref) / ref;
+            if (d > max_exp) max_exp = d, exp_at = x[l];
+        }
+    }
+    CHECK(max_exp <= 2.5e-7, "exp max relative error %g at %g (2 ulp = 2.4e-7)", max_exp, exp_at);
+    /* special values; NaN must stay NaN so that the NaN checks downstream fire */
+    const float x[6] = {NAN, INFINITY, -INFINITY, -100.0f, 100.0f, -0.0f};
+    const float want_exp[6] = {NAN, INFINITY, 0.0f, 0.0f, INFINITY, 1.0f}, want_erf[6] = {NAN, 1, -1, -1, 1, -0.0f};
+    for (int i = 0; i < 6; i++) {
+        vecf v = vec_set(x[i]);
+        float e = vec_exp(v)[0], f = vec_erf(v, vec_exp(-(v * v)))[0];
+        CHECK(isnan(want_exp[i]) ? isnan(e) : e == want_exp[i], "exp(%g) = %g, expected %g", x[i], e, want_exp[i]);
+        CHECK(isnan(want_erf[i]) ? isnan(f) : f == want_erf[i] && signbit(f) == signbit(want_erf[i]),
+              "erf(%g) = %g, expected %g", x[i], f, want_erf[i]);
+    }
 }
 
 /* ---- embedding ---- */
@@ -182,13 +242,13 @@ static void test_embedding(void) {
     CHECK(c.out[1 * EM_C + 2] == c.table[3 * EM_C + 2], "row 1 is table row 3");
     GcTensor t[] = {{"table", c.table, c.dtable, EM_V * EM_C}};
     /* a gather: linear, exact up to rounding (repeated ids accumulate) */
-    GcCase gc = {"embedding", 1e-2, 1e-4, EM_V * EM_C, embedding_loss, embedding_grad, &c};
+    GcCase gc = {"embedding", 1e-2, 1e-4, EM_V * EM_C, embedding_loss, embedding_grad, &c, 0};
     CHECK(gradcheck_run(&gc, t, 1, &rng) == 0, "embedding gradient");
     free(c.table), free(c.out), free(c.r), free(c.dtable);
 }
 
 /* ---- attention ---- */
-enum { AT_B = 2, AT_T = 5, AT_C = 8, AT_H = 2 };
+enum { AT_B = 2, AT_T = 21, AT_C = 8, AT_H = 2 }; /* rows of 21: full vectors and a tail */
 typedef struct {
     int mask[AT_B * AT_T];
     float *q, *k, *v, *out, *probs, *r, *dq, *dk, *dv, *scratch;
@@ -211,27 +271,28 @@ static void attention_grad(void *p) {
 static void test_attention(void) {
     size_t n = AT_B * AT_T * AT_C;
     /* the second sequence has its last two tokens padded */
-    AttentionCase c = {{1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, randn(n, 1), randn(n, 1), randn(n, 1), zeros(n),
+    AttentionCase c = {{0}, randn(n, 1), randn(n, 1), randn(n, 1), zeros(n),
                        zeros(AT_B * AT_H * AT_T * AT_T), randn(n, 1), zeros(n), zeros(n), zeros(n), zeros(AT_T * AT_T)};
+    for (int i = 0; i < AT_B * AT_T; i++) c.mask[i] = i < 2 * AT_T - 2;
     attention_loss(&c);
     /* masked keys get probability exactly 0; each row sums to 1 */
     const float *P = c.probs + (size_t)(1 * AT_H + 1) * AT_T * AT_T;
     double rowsum = 0;
     for (int j = 0; j < AT_T; j++) rowsum += P[j];
-    CHECK(P[3] == 0.0f && P[4] == 0.0f, "masked probs %g %g", P[3], P[4]);
+    CHECK(P[AT_T - 2] == 0.0f && P[AT_T - 1] == 0.0f, "masked probs %g %g", P[AT_T - 2], P[AT_T - 1]);
     CHECK_CLOSE(rowsum, 1.0, 1e-6);
     /* changing a padded key or value does not change any output */
     float before = c.out[AT_T * AT_C + 3];
-    c.v[(AT_T + 4) * AT_C + 3] += 5.0f, c.k[(AT_T + 4) * AT_C + 1] += 5.0f;
+    c.v[(2 * AT_T - 1) * AT_C + 3] += 5.0f, c.k[(2 * AT_T - 1) * AT_C + 1] += 5.0f;
     attention_loss(&c);
     CHECK(c.out[AT_T * AT_C + 3] == before, "padded key leaked: %g vs %g", c.out[AT_T * AT_C + 3], before);
     GcTensor t[] = {{"q", c.q, c.dq, n}, {"k", c.k, c.dk, n}, {"v", c.v, c.dv, n}};
     /* softmax of products: smooth, O(h^2) truncation at h = 1e-2 plus
      * float rounding; 1e-2 relative */
-    GcCase gc = {"attention", 1e-2, 1e-2, 80, attention_loss, attention_grad, &c};
+    GcCase gc = {"attention", 1e-2, 1e-2, 80, attention_loss, attention_grad, &c, 0};
     CHECK(gradcheck_run(&gc, t, 3, &rng) == 0, "attention gradient");
     /* padded keys and values receive exactly zero gradient */
-    CHECK(c.dv[(AT_T + 4) * AT_C] == 0.0f && c.dk[(AT_T + 3) * AT_C + 2] == 0.0f, "padding gets gradient");
+    CHECK(c.dv[(2 * AT_T - 1) * AT_C] == 0.0f && c.dk[(2 * AT_T - 2) * AT_C + 2] == 0.0f, "padding gets gradient");
     free(c.q), free(c.k), free(c.v), free(c.out), free(c.probs), free(c.r), free(c.dq), free(c.dk), free(c.dv),
         free(c.scratch);
 }
@@ -270,7 +331,7 @@ static void test_losses(void) {
         GcTensor t[] = {{"logits", c.logits, c.dlogits, CE_N * CE_V}};
         /* the loss is returned as a float: at h = 1e-2 its rounding
          * (~1e-7 / h) and the O(h^2) truncation both stay near 1e-5 */
-        GcCase gc = {bce ? "bce" : "crossentropy", 1e-2, 1e-3, CE_N * CE_V, loss_loss, loss_grad, &c};
+        GcCase gc = {bce ? "bce" : "crossentropy", 1e-2, 1e-3, CE_N * CE_V, loss_loss, loss_grad, &c, 0};
         CHECK(gradcheck_run(&gc, t, 1, &rng) == 0, "%s gradient", gc.op);
         if (!bce) {
             /* the ignored row gets no gradient */
@@ -310,6 +371,8 @@ int main(void) {
     RUN(test_linear_grad);
     RUN(test_layernorm);
     RUN(test_elementwise);
+    RUN(test_gelu_reference);
+    RUN(test_vec_math);
     RUN(test_embedding);
     RUN(test_attention);
     RUN(test_losses);

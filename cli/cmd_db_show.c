@@ -1,0 +1,104 @@
+/* `moil db show RUN`: everything the results database holds about one run:
+ * its row (status, error, parameter counts, times, code revision), its
+ * config as indented JSON, its metrics and a summary of each curve. Ends
+ * with name=value lines. */
+#include "cmd_db_common.h"
+#include "commands.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: moil db show RUN [--db PATH]\n"
+    "\n"
+    "Show run RUN (its id, as `moil db runs` lists) of a results database: every\n"
+    "column of its row, its config (indented JSON), all its metrics, and per curve\n"
+    "the number of points (and of NaN/inf ones), the first and last step and value,\n"
+    "and the minimum and maximum value with their step.\n"
+    "\n"
+    "  --db PATH   results database (default " DB_DEFAULT_PATH ")\n"
+    "\n"
+    "Ends with name=value lines: run_id, status, wall_s, and <split>/<metric>=value\n"
+    "for every metric.\n";
+
+/* The run's row as "column: value" lines, the config as indented JSON. */
+static int print_run(const DbTable *run) {
+    for (int c = 0; c < run->n_cols; c++) {
+        const char *v = run->cells[c];
+        if (strcmp(run->cols[c], "config_json")) printf("%-17s %s\n", run->cols[c], v ? v : "-");
+    }
+    json_error_t jerr;
+    json_t *config = json_loads(db_table_get(run, 0, "config_json"), 0, &jerr);
+    if (!config) return err_set("config_json: %s", jerr.text);
+    char *text = json_dumps(config, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(config);
+    if (!text) return err_set("config_json: cannot be written as JSON");
+    printf("\nconfig:\n%s\n", text);
+    free(text);
+    return 0;
+}
+
+static int print_section(const char *title, const DbTable *t) {
+    printf("\n%s:\n", title);
+    if (t->n_rows == 0) {
+        printf("(none)\n");
+        return 0;
+    }
+    return db_table_write(t, DB_FORMAT_TEXT, stdout);
+}
+
+static void print_name_values(const DbTable *run, const DbTable *metrics) {
+    printf("\nrun_id=%s\nstatus=%s\n", db_table_get(run, 0, "id"), db_table_get(run, 0, "status"));
+    const char *wall = db_table_get(run, 0, "wall_s");
+    if (wall) printf("wall_s=%s\n", wall);
+    for (int r = 0; r < metrics->n_rows; r++)
+        printf("%s/%s=%s\n", db_table_get(metrics, r, "split"), db_table_get(metrics, r, "name"),
+               db_table_get(metrics, r, "value"));
+}
+
+/* Query and print everything about one run. */
+static int show_run(Db *db, const char *path, int64_t run_id) {
+    DbRunFilter only = {.run_id = run_id};
+    DbTable run, metrics = {0}, curves = {0};
+    static const char *const metric_cols[] = {"split", "name", "value"};
+    if (db_select_runs(db, &only, &run)) return -1;
+    int rc = run.n_rows ? 0 : err_set("%s: no run %" PRId64, path, run_id);
+    if (rc == 0) rc = db_select_metrics(db, &only, &metrics);
+    if (rc == 0) rc = db_select_curve_summary(db, run_id, &curves);
+    if (rc == 0) rc = print_run(&run);
+    if (rc == 0) rc = db_table_keep(&metrics, metric_cols, 3);
+    if (rc == 0) rc = print_section("metrics", &metrics);
+    if (rc == 0) rc = print_section("curves", &curves);
+    if (rc == 0) print_name_values(&run, &metrics);
+    db_table_free(&run);
+    db_table_free(&metrics);
+    db_table_free(&curves);
+    return rc;
+}
+
+int cmd_db_show(int argc, char **argv) {
+    if (cli_wants_help(argc, argv, usage)) return 0;
+    DbArgs a = {.cmd = "moil db show", .usage = usage, .db_path = DB_DEFAULT_PATH};
+    const char *run_arg = NULL;
+    for (int i = 1; i < argc; i++) {
+        int taken = db_args_take(&a, 0, argc, argv, &i);
+        if (taken < 0) return 2;
+        if (taken) continue;
+        if (argv[i][0] == '-' || run_arg) return db_args_usage_error(&a, "unknown argument '%s'", argv[i]);
+        run_arg = argv[i];
+    }
+    if (!run_arg) return db_args_usage_error(&a, "no run id given");
+    char *end;
+    errno = 0;
+    long long run_id = strtoll(run_arg, &end, 10);
+    if (errno || *end || end == run_arg || run_id <= 0)
+        return db_args_usage_error(&a, "run id '%s': expected a positive integer", run_arg);
+    Db *db;
+    if (db_open_existing(a.db_path, &db)) return db_args_fail(&a);
+    int rc = show_run(db, a.db_path, run_id);
+    if (db_close(db) || rc) return db_args_fail(&a);
+    return 0;
+}

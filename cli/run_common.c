@@ -1,0 +1,415 @@
+/* The run both `moil finetune` and `moil pretrain` make: parse the common
+ * options, build the model, task and method, train, evaluate, log to the
+ * results database, save the checkpoint, print name=value lines.
+ * Pretraining is a run of the task "pretrain" with the method "full" from
+ * random weights; its checkpoint (backbone + pretraining heads) carries the
+ * model config and the vocabulary in its metadata. */
+#include <cblas.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "check.h"
+#include "checkpoint.h"
+#include "commands.h"
+#include "run_common.h"
+#include "dataset_vocab.h"
+#include "db.h"
+#include "method.h"
+#include "model.h"
+#include "task.h"
+#include "train.h"
+
+static void print_lists(FILE *out) {
+    fprintf(out, "\n%s\ntasks:\n", method_options_help);
+    for (int i = 0; i < task_count(); i++) fprintf(out, "  %-10s %s\n", task_at(i)->name, task_at(i)->summary);
+    fprintf(out, "methods:\n");
+    for (int i = 0; i < method_count(); i++) fprintf(out, "  %-10s %s\n", method_at(i)->name, method_at(i)->summary);
+}
+
+static const char common_options[] =
+    "  --data DIR       dataset folder (default datasets/data/quick)\n"
+    "  --out DIR        predictions and checkpoints (default runs/<task>-<method>-s<seed>)\n"
+    "  --db PATH        results database (default results/moil.db); --no-db: none\n"
+    "  --table ID       the paper table this run belongs to (recorded)\n"
+    "  --profile P      quick (default) or full: sets steps, batch and eval size\n"
+    "  --steps N        optimiser steps          --batch B   examples per step\n"
+    "  --lr X           peak learning rate       --warmup F  warmup fraction (default 0.1)\n"
+    "  --eval-every N   validation evaluations every N steps (default 0: none)\n"
+    "  --eval-limit N   evaluate at most N examples (default: the profile's)\n"
+    "  --seed S         (default 0)  --threads N (default 1)  --force (redo a finished run)  --quiet\n";
+
+static void print_usage(FILE *out, RunKind kind) {
+    if (kind == RUN_PRETRAIN) {
+        fprintf(out,
+                "usage: moil pretrain [--stem patch|conv] [options]\n"
+                "       moil pretrain --eval CKPT [--data DIR]\n"
+                "\n"
+                "Pretrains the ViLT-style backbone on the dataset's pretraining corpus with\n"
+                "MLM + ITM (random and ITC-mined hard negatives) + ITC on mean-pooled unimodal\n"
+                "features, evaluates how grounded it is on held-out pairs (ITC/ITM retrieval,\n"
+                "ITM accuracy with random and one-attribute hard negatives, MLM accuracy per\n"
+                "word kind beside the text-only guess) and writes <out>/backbone.safetensors,\n"
+                "the checkpoint every fine-tuning run starts from. --eval CKPT only evaluates.\n"
+                "\n"
+                "  --stem S         patch (ViT linear patch embedding) or conv (default conv)\n"
+                "  --d N  --layers N  --heads N   model size (default 128, 4, 4)\n"
+                "%s",
+                common_options);
+        return;
+    }
+    fprintf(out,
+            "usage: moil finetune --task T --method M [method options] [--init CKPT] [options]\n"
+            "\n"
+            "Adapts a backbone to a task with one adaptation method, evaluates every\n"
+            "variant the method has (MoIL: folded student, EMA teacher, online teacher;\n"
+            "LoRA/DoRA: merged weights), logs the run to the results database and\n"
+            "prints the metrics, ending with one name=value line each.\n"
+            "\n"
+            "  --task T         a task (below)    --method M   a method (below)\n"
+            "  --init CKPT      pretrained backbone (backbone.safetensors from moil pretrain);\n"
+            "                   without it the backbone starts from random weights\n"
+            "  --eval-split S   final evaluation split (default test)\n"
+            "%s",
+            common_options);
+    print_lists(out);
+}
+
+typedef struct {
+    RunKind kind;
+    const char *task, *method, *init, *data, *out, *db, *table, *profile, *eval_split, *eval_ckpt, *stem;
+    int steps, batch, eval_every, eval_limit, threads, force, quiet, no_db, d, layers, heads;
+    double lr, warmup;
+    long seed;
+    MethodOptions mopt;
+} RunArgs;
+
+/* Profile defaults: the budget of one run. */
+static void apply_profile(RunArgs *a) {
+    int full = a->profile && !strcmp(a->profile, "full");
+    if (a->kind == RUN_PRETRAIN) {
+        if (a->steps <= 0) a->steps = full ? 6000 : 1200;
+        if (a->batch <= 0) a->batch = 48;
+        if (a->eval_limit < 0) a->eval_limit = 200;
+        return;
+    }
+    if (a->steps <= 0) a->steps = full ? 1500 : 300;
+    if (a->batch <= 0) a->batch = 32;
+    if (a->eval_limit < 0) a->eval_limit = full ? 0 : 400;
+}
+
+static int parse_args(int argc, char **argv, RunKind kind, RunArgs *a) {
+    memset(a, 0, sizeof *a);
+    a->kind = kind;
+    a->data = "datasets/data/quick";
+    a->db = "results/moil.db";
+    a->eval_split = "test";
+    a->lr = kind == RUN_PRETRAIN ? 5e-4 : 1e-4;
+    a->warmup = 0.1;
+    a->threads = 1;
+    a->eval_limit = -1;
+    a->stem = "conv";
+    a->mopt = method_options_default();
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strncmp(arg, "--", 2) != 0) return err_set("unexpected argument '%s'", arg);
+        const char *name = arg + 2;
+        int flag = !strcmp(name, "force") || !strcmp(name, "quiet") || !strcmp(name, "no-db") ||
+                   method_option_is_flag(name);
+        const char *val = NULL;
+        if (!flag) {
+            if (i + 1 >= argc) return err_set("%s needs a value", arg);
+            val = argv[++i];
+        }
+        if (kind == RUN_FINETUNE) {
+            int mo = method_option_parse(&a->mopt, name, val ? val : "");
+            if (mo < 0) return -1;
+            if (mo > 0) continue;
+        }
+        if (kind == RUN_FINETUNE && !strcmp(name, "task")) a->task = val;
+        else if (kind == RUN_FINETUNE && !strcmp(name, "method")) a->method = val;
+        else if (kind == RUN_FINETUNE && !strcmp(name, "init")) a->init = val;
+        else if (kind == RUN_FINETUNE && !strcmp(name, "eval-split")) a->eval_split = val;
+        else if (kind == RUN_PRETRAIN && !strcmp(name, "eval")) a->eval_ckpt = val;
+        else if (kind == RUN_PRETRAIN && !strcmp(name, "stem")) a->stem = val;
+        else if (kind == RUN_PRETRAIN && !strcmp(name, "d")) a->d = atoi(val);
+        else if (kind == RUN_PRETRAIN && !strcmp(name, "layers")) a->layers = atoi(val);
+        else if (kind == RUN_PRETRAIN && !strcmp(name, "heads")) a->heads = atoi(val);
+        else if (!strcmp(name, "data")) a->data = val;
+        else if (!strcmp(name, "out")) a->out = val;
+        else if (!strcmp(name, "db")) a->db = val;
+        else if (!strcmp(name, "table")) a->table = val;
+        else if (!strcmp(name, "profile")) a->profile = val;
+        else if (!strcmp(name, "steps")) a->steps = atoi(val);
+        else if (!strcmp(name, "batch")) a->batch = atoi(val);
+        else if (!strcmp(name, "eval-every")) a->eval_every = atoi(val);
+        else if (!strcmp(name, "eval-limit")) a->eval_limit = atoi(val);
+        else if (!strcmp(name, "threads")) a->threads = atoi(val);
+        else if (!strcmp(name, "lr")) a->lr = atof(val);
+        else if (!strcmp(name, "warmup")) a->warmup = atof(val);
+        else if (!strcmp(name, "seed")) a->seed = atol(val);
+        else if (!strcmp(name, "force")) a->force = 1;
+        else if (!strcmp(name, "quiet")) a->quiet = 1;
+        else if (!strcmp(name, "no-db")) a->no_db = 1;
+        else return err_set("unknown option %s (see --help)", arg);
+    }
+    if (kind == RUN_PRETRAIN) {
+        a->task = "pretrain";
+        a->method = "full";
+        a->eval_split = "val";
+        if (a->eval_ckpt) a->init = a->eval_ckpt, a->no_db = 1;
+    }
+    if (!a->task || !a->method) return err_set("--task and --method are required (see moil finetune --help)");
+    if (kind == RUN_FINETUNE && !strcmp(a->task, "pretrain")) return err_set("use moil pretrain to pretrain");
+    if (a->profile && strcmp(a->profile, "quick") && strcmp(a->profile, "full"))
+        return err_set("--profile %s: expected quick or full", a->profile);
+    apply_profile(a);
+    if (a->steps < 1 || a->batch < 1 || a->batch > 1024 || a->threads < 1 || !(a->lr > 0) || a->warmup < 0 ||
+        a->warmup >= 1)
+        return err_set("bad budget: --steps %d --batch %d (1..1024) --threads %d --lr %g --warmup %g", a->steps,
+                       a->batch, a->threads, a->lr, a->warmup);
+    return 0;
+}
+
+static json_t *run_config(const RunArgs *a, const ModelConfig *mc, const char *init_hash) {
+    char mjson[2048];
+    method_options_json(&a->mopt, mjson, sizeof mjson);
+    char buf[2300];
+    snprintf(buf, sizeof buf, "{%s}", mjson);
+    json_t *mo = a->kind == RUN_FINETUNE ? json_loads(buf, 0, NULL) : json_null();
+    return json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:o, s:i, s:i, s:f, s:f, s:I, s:s, s:i, s:s}", "command",
+                     a->kind == RUN_PRETRAIN ? "pretrain" : "finetune", "task", a->task, "method_options",
+                     mo ? mo : json_null(), "method", a->method, "init", a->init ? a->init : "", "init_hash",
+                     init_hash, "model", model_config_to_json(mc), "steps", a->steps, "batch", a->batch, "lr", a->lr,
+                     "warmup", a->warmup, "seed", (json_int_t)a->seed, "eval_split", a->eval_split, "eval_limit",
+                     a->eval_limit, "data", a->data);
+}
+
+/* FNV-1a of the file's bytes, so the run config names the exact backbone. */
+static int file_hash(const char *path, char out[17]) {
+    size_t len;
+    char *buf = file_read_all(path, (size_t)1 << 31, &len);
+    if (!buf) return -1;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)buf[i]) * 1099511628211ull;
+    free(buf);
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+    return 0;
+}
+
+/* Model config and vocabulary: from the init checkpoint, or new. */
+static int backbone_source(const RunArgs *a, StFile *init, int *have_init, Tokenizer *tok, ModelConfig *mc,
+                           char init_hash[17]) {
+    if (!a->init) {
+        if (dataset_vocab_build(tok, a->data, 1) != 0) return -1;
+        if (model_config_default(mc, "vilt", tok->n) != 0) return -1;
+        snprintf(mc->stem, sizeof mc->stem, "%s", a->stem);
+        if (a->d > 0) mc->vilt.d = a->d;
+        if (a->layers > 0) mc->vilt.layers = a->layers;
+        if (a->heads > 0) mc->vilt.heads = a->heads;
+        if (mc->vilt.d % mc->vilt.heads) return err_set("--d %d is not a multiple of --heads %d", mc->vilt.d, mc->vilt.heads);
+        return 0;
+    }
+    if (safetensors_open(a->init, init) != 0) return -1;
+    *have_init = 1;
+    const char *cfg = safetensors_meta(init, "model_config");
+    json_error_t je;
+    json_t *j = cfg ? json_loads(cfg, 0, &je) : NULL;
+    int rc = j ? 0 : err_set("%s: no readable 'model_config' in the metadata (not a moil backbone?)", a->init);
+    if (rc == 0) rc = model_config_from_json(mc, j, a->init);
+    json_decref(j);
+    if (rc == 0) rc = dataset_vocab_from_checkpoint(tok, init);
+    if (rc == 0) rc = file_hash(a->init, init_hash);
+    return rc;
+}
+
+/* The backbone checkpoint of a pretraining run: backbone + pretraining
+ * heads, with the model config and vocabulary in the metadata. */
+static int save_backbone(const char *path, const Model *m, const Tokenizer *tok, const char *config_hash) {
+    json_t *mcj = model_config_to_json(&m->cfg);
+    char *mc = json_dumps(mcj, JSON_COMPACT | JSON_SORT_KEYS), *vocab = dataset_vocab_to_text(tok);
+    json_decref(mcj);
+    StMeta meta[] = {{"model_config", mc}, {"vocab", vocab}, {"stem", m->cfg.stem}, {"run_config_hash", config_hash}};
+    int rc = checkpoint_save(path, &m->params, (1u << PARAM_GROUP_BACKBONE) | (1u << PARAM_GROUP_PRETRAIN), meta, 4);
+    free(mc);
+    free(vocab);
+    return rc;
+}
+
+static void print_metrics(const MetricList *l) {
+    for (int i = 0; i < l->n; i++) printf("%s=%.6g\n", l->name[i], l->value[i]);
+}
+
+static int run(RunArgs *a) {
+    openblas_set_num_threads(a->threads);
+    Tokenizer tok = {0};
+    ModelConfig mc;
+    StFile init = {0};
+    int have_init = 0, rc = 0;
+    char init_hash[17] = "random";
+    const char *what = a->kind == RUN_PRETRAIN ? "pretrain" : "finetune";
+    if (backbone_source(a, &init, &have_init, &tok, &mc, init_hash) != 0) {
+        rc = -1;
+        goto done_tok;
+    }
+    TaskEnv env = {a->data, &tok, mc.vilt.image_size, mc.vilt.max_text, a->batch, a->eval_limit, 15};
+    Task task;
+    if (task_create(&task, a->task, &env) != 0) {
+        rc = -1;
+        goto done_tok;
+    }
+    if (!a->quiet) fprintf(stderr, "%s: loading %s data from %s\n", what, a->task, a->data);
+    if (task.ops->load(&task, &env, a->eval_split) != 0) {
+        rc = -1;
+        goto done_task;
+    }
+    Model model;
+    if (model_create(&model, &mc) != 0) {
+        rc = -1;
+        goto done_task;
+    }
+    task.ops->register_heads(&task, &model.params, model.d);
+    Method meth;
+    a->mopt.total_steps = a->steps;
+    if (method_create(&meth, a->method, &a->mopt) != 0) {
+        rc = -1;
+        goto done_model;
+    }
+    if (meth.ops->add_params) meth.ops->add_params(&meth, &model.bb, &model.params);
+    model_finish(&model, task.ops->max_sequences(&task), (uint64_t)a->seed + 1);
+    Rng rng;
+    rng_seed(&rng, (uint64_t)a->seed);
+    /* backbone first, then the heads (which may read the checkpoint: the
+     * retrieval head starts from ITM's match row), then the method (MoIL
+     * copies the pretrained W0) */
+    if (have_init && checkpoint_load(a->init, &model.params, 1u << PARAM_GROUP_BACKBONE, 1, NULL) != 0) {
+        rc = -1;
+        goto done_method;
+    }
+    if (task.ops->init_heads(&task, &model, &rng, have_init ? &init : NULL) != 0 ||
+        meth.ops->setup(&meth, &model.bb, &model.params, &rng) != 0) {
+        rc = -1;
+        goto done_method;
+    }
+    if (a->eval_ckpt) {
+        MetricList ml = {0};
+        if (task.ops->evaluate(&task, &model, "val", &ml, NULL) != 0) {
+            rc = -1;
+            goto done_method;
+        }
+        printf("pretrain: grounding of %s on %d held-out pairs of %s\n", a->eval_ckpt, (int)metrics_get(&ml, "pairs"),
+               a->data);
+        print_metrics(&ml);
+        goto done_method;
+    }
+    ParamAccount acc = method_account(&meth, &model.params);
+    char out_dir[1024];
+    if (a->out) snprintf(out_dir, sizeof out_dir, "%s", a->out);
+    else snprintf(out_dir, sizeof out_dir, "runs/%s-%s-s%ld", a->task, a->method, a->seed);
+    if (dir_make(out_dir) != 0) {
+        rc = -1;
+        goto done_method;
+    }
+    json_t *config = run_config(a, &mc, init_hash);
+    char hash[DB_HASH_LEN] = "";
+    db_config_hash(config, hash);
+    if (meth.ops->describe) {
+        char d[480], desc[512];
+        meth.ops->describe(&meth, d, sizeof d);
+        snprintf(desc, sizeof desc, "{%s}", d);
+        json_t *dj = json_loads(desc, 0, NULL);
+        if (dj) json_object_set_new(config, "method_effective", dj);
+    }
+    Db *db = NULL;
+    int64_t run_id = 0;
+    if (!a->no_db) {
+        int r = -1;
+        if (db_open(a->db, &db) == 0) {
+            db_runs_mark_stale(db, 0, NULL);
+            RunInfo info = {a->table, a->task, mc.kind, a->method, a->seed, config, NULL, -1, a->threads,
+                            (int64_t)acc.trainable, (int64_t)acc.stored, (int64_t)acc.backbone, a->force};
+            r = db_run_begin(db, &info, &run_id);
+        }
+        if (r != 0) {
+            if (r == 1)
+                printf("%s: this configuration already has run %lld in %s (--force redoes it)\nrun_id=%lld\nskipped=1\n",
+                       what, (long long)run_id, a->db, (long long)run_id);
+            else rc = -1;
+            json_decref(config);
+            if (db) db_close(db);
+            goto done_method;
+        }
+    }
+    json_decref(config);
+    if (!a->quiet) {
+        fprintf(stderr, "%s: %s / %s, %d steps of %d, trainable %.2f%% and stored %.2f%% of %zu backbone parameters\n",
+                what, a->task, a->method, a->steps, a->batch, 100.0 * acc.trainable / acc.backbone,
+                100.0 * acc.stored / acc.backbone, acc.backbone);
+    }
+    train_install_signal_handlers();
+    TrainConfig tc = {a->steps, (float)a->warmup, (float)a->lr, 0.01f, 1.0f, a->eval_every, 10,
+                      a->eval_split, out_dir, a->quiet};
+    TrainResult res;
+    train_run(&model, &task, &meth, &tc, &rng, db, run_id, &res);
+    DbStatus st = res.status == TRAIN_OK ? DB_OK : res.status == TRAIN_DIVERGED ? DB_DIVERGED
+                : res.status == TRAIN_KILLED ? DB_KILLED : DB_FAILED;
+    char ck[1100];
+    snprintf(ck, sizeof ck, "%s/%s.safetensors", out_dir, a->kind == RUN_PRETRAIN ? "backbone" : "model");
+    if (res.status == TRAIN_OK) {
+        int saved = a->kind == RUN_PRETRAIN ? save_backbone(ck, &model, &tok, hash)
+                                            : checkpoint_save(ck, &model.params, ~0u, NULL, 0);
+        if (saved != 0) {
+            st = DB_FAILED;
+            snprintf(res.error, sizeof res.error, "%s", err_msg());
+        }
+    }
+    if (db) {
+        db_metric_set(db, run_id, "train", "steps_done", res.steps_done);
+        db_metric_set(db, run_id, "train", "seconds", res.seconds);
+        if (db_run_end(db, run_id, st, res.error[0] ? res.error : NULL, res.seconds, db_peak_rss_bytes()) != 0)
+            fprintf(stderr, "moil: %s\n", err_msg());
+        db_close(db);
+    }
+    if (st != DB_OK) {
+        rc = err_set("run %s: %s", db_status_name(st), res.error);
+        goto done_method;
+    }
+    printf("%s: %s / %s done in %.1fs; checkpoint %s\n", what, a->task, a->method, res.seconds, ck);
+    printf("run_id=%lld\n", (long long)run_id);
+    printf("params_trainable=%zu\nparams_stored=%zu\nparams_backbone=%zu\n", acc.trainable, acc.stored, acc.backbone);
+    printf("trainable_pct=%.4f\nstored_pct=%.4f\n", 100.0 * acc.trainable / acc.backbone,
+           100.0 * acc.stored / acc.backbone);
+    printf("seconds=%.2f\n", res.seconds);
+    print_metrics(&res.final);
+done_method:
+    method_destroy(&meth);
+done_model:
+    model_free(&model);
+done_task:
+    task_destroy(&task);
+done_tok:
+    tokenizer_free(&tok);
+    if (have_init) safetensors_close(&init);
+    return rc;
+}
+
+int run_main(int argc, char **argv, RunKind kind) {
+    const char *name = kind == RUN_PRETRAIN ? "pretrain" : "finetune";
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            print_usage(stdout, kind);
+            return 0;
+        }
+    RunArgs a;
+    if (parse_args(argc, argv, kind, &a) != 0) {
+        fprintf(stderr, "moil %s: %s\n", name, err_msg());
+        return 2;
+    }
+    if (run(&a) != 0) {
+        fprintf(stderr, "moil %s: %s\n", name, err_msg());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,284 @@
+/* Reading the results database: runs, metrics, curves and health checks as
+ * tables of text cells, and writing such tables as text, CSV, TSV or
+ * Markdown. See db.h (DbTable). */
+#include "db_internal.h"
+
+#include "check.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The runs a DbRunFilter selects, as parameters ?1..?6 (bound by
+ * db_bind_filter) over runs AS r. */
+#define FILTER_SQL                                                                                     \
+    "(?1 IS NULL OR r.table_id = ?1) AND (?2 IS NULL OR r.status = ?2) AND (?3 IS NULL OR r.task = ?3) " \
+    "AND (?4 IS NULL OR r.model = ?4) AND (?5 IS NULL OR r.method = ?5) AND (?6 = 0 OR r.id = ?6)"
+
+/* The identity columns of a run beside each metric or curve point. */
+#define RUN_ID_COLS "r.id AS run_id, r.table_id, r.task, r.model, r.method, r.seed, r.status"
+
+/* A stored value and its nonfinite label as one column: REAL, or the text
+ * nan/inf/-inf. */
+#define VALUE_SQL(t) "CASE WHEN " t ".nonfinite IS NULL THEN " t ".value ELSE " t ".nonfinite END"
+
+/* The headline metric of each run (see db_select_runs): rank 1 per run. */
+#define KEY_METRIC_SQL                                                                                    \
+    "WITH key AS (SELECT m.run_id, m.split || '/' || m.name AS key_metric, " VALUE_SQL("m") " AS key_value, " \
+    "row_number() OVER (PARTITION BY m.run_id ORDER BY m.name IS CASE r.task WHEN 'retrieval' THEN 'ir_r1' "  \
+    "WHEN 'vqa' THEN 'vqa_score' WHEN 'nlvr' THEN 'accuracy' WHEN 'caption' THEN 'cider' END DESC, "          \
+    "m.split = 'test' DESC, m.split = 'val' DESC, m.split, m.name) AS rank "                                  \
+    "FROM metrics AS m JOIN runs AS r ON r.id = m.run_id) "
+
+/* The shortest %.*g text of v that reads back as exactly v. */
+static char *real_text(double v) {
+    if (isnan(v)) return xstrdup("nan");
+    if (isinf(v)) return xstrdup(v > 0 ? "inf" : "-inf");
+    char buf[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    return xstrdup(buf);
+}
+
+/* Step st to the end, collecting its rows into *out (zeroed first). */
+static int table_fill(Db *db, sqlite3_stmt *st, DbTable *out) {
+    *out = (DbTable){0};
+    int n = sqlite3_column_count(st);
+    out->n_cols = n;
+    out->cols = xcalloc((size_t)n, sizeof *out->cols);
+    for (int c = 0; c < n; c++) out->cols[c] = xstrdup(sqlite3_column_name(st, c));
+    int rc, cap = 0;
+    while ((rc = db_step(db, st)) == 1) {
+        if (out->n_rows == cap) {
+            cap = cap ? 2 * cap : 16;
+            out->cells = xrealloc(out->cells, (size_t)cap * (size_t)n * sizeof *out->cells);
+            out->real = xrealloc(out->real, (size_t)cap * (size_t)n);
+        }
+        for (int c = 0; c < n; c++) {
+            size_t i = (size_t)out->n_rows * (size_t)n + (size_t)c;
+            int type = sqlite3_column_type(st, c);
+            out->real[i] = type == SQLITE_FLOAT;
+            out->cells[i] = type == SQLITE_NULL    ? NULL
+                            : type == SQLITE_FLOAT ? real_text(sqlite3_column_double(st, c))
+                                                   : xstrdup((const char *)sqlite3_column_text(st, c));
+        }
+        out->n_rows++;
+    }
+    sqlite3_finalize(st);
+    if (rc == 0) return 0;
+    db_table_free(out);
+    return -1;
+}
+
+/* Run sql with the filter bound as ?1..?6 and collect its rows. */
+static int select_filtered(Db *db, const char *sql, const DbRunFilter *f, DbTable *out) {
+    *out = (DbTable){0};
+    sqlite3_stmt *st = db_query(db, sql, "ttttti", f->table_id, f->status, f->task, f->model, f->method, f->run_id);
+    return st ? table_fill(db, st, out) : -1;
+}
+
+int db_select_runs(Db *db, const DbRunFilter *filter, DbTable *out) {
+    return select_filtered(db,
+                           KEY_METRIC_SQL "SELECT r.*, k.key_metric, k.key_value FROM runs AS r "
+                                          "LEFT JOIN key AS k ON k.run_id = r.id AND k.rank = 1 "
+                                          "WHERE " FILTER_SQL " ORDER BY r.id",
+                           filter, out);
+}
+
+int db_select_metrics(Db *db, const DbRunFilter *filter, DbTable *out) {
+    return select_filtered(db,
+                           "SELECT " RUN_ID_COLS ", m.split, m.name, " VALUE_SQL("m") " AS value "
+                           "FROM runs AS r JOIN metrics AS m ON m.run_id = r.id "
+                           "WHERE " FILTER_SQL " ORDER BY r.id, m.split, m.name",
+                           filter, out);
+}
+
+int db_select_curves(Db *db, const DbRunFilter *filter, DbTable *out) {
+    return select_filtered(db,
+                           "SELECT " RUN_ID_COLS ", c.name, c.step, " VALUE_SQL("c") " AS value "
+                           "FROM runs AS r JOIN curves AS c ON c.run_id = r.id "
+                           "WHERE " FILTER_SQL " ORDER BY r.id, c.name, c.step",
+                           filter, out);
+}
+
+int db_select_curve_summary(Db *db, int64_t run_id, DbTable *out) {
+    *out = (DbTable){0};
+    sqlite3_stmt *st = db_query(
+        db,
+        "WITH s AS (SELECT name, count(*) AS points, count(nonfinite) AS nonfinite, min(step) AS first_step, "
+        "max(step) AS last_step, min(value) AS min_value, max(value) AS max_value "
+        "FROM curves WHERE run_id = ?1 GROUP BY name) "
+        "SELECT s.name, s.points, s.nonfinite, s.first_step, "
+        "(SELECT " VALUE_SQL("c") " FROM curves AS c WHERE c.run_id = ?1 AND c.name = s.name "
+        "AND c.step = s.first_step) AS first_value, s.last_step, "
+        "(SELECT " VALUE_SQL("c") " FROM curves AS c WHERE c.run_id = ?1 AND c.name = s.name "
+        "AND c.step = s.last_step) AS last_value, s.min_value, "
+        "(SELECT min(step) FROM curves AS c WHERE c.run_id = ?1 AND c.name = s.name AND c.value = s.min_value) "
+        "AS min_step, s.max_value, "
+        "(SELECT min(step) FROM curves AS c WHERE c.run_id = ?1 AND c.name = s.name AND c.value = s.max_value) "
+        "AS max_step FROM s ORDER BY s.name",
+        "i", run_id);
+    return st ? table_fill(db, st, out) : -1;
+}
+
+int db_select_status_counts(Db *db, DbTable *out) {
+    *out = (DbTable){0};
+    sqlite3_stmt *st = db_query(db, "SELECT status, count(*) AS runs FROM runs GROUP BY status ORDER BY status", "");
+    return st ? table_fill(db, st, out) : -1;
+}
+
+int db_select_problems(Db *db, DbTable *out) {
+    *out = (DbTable){0};
+    sqlite3_stmt *st = db_query(db, "SELECT integrity_check AS problem FROM pragma_integrity_check "
+                                    "WHERE integrity_check != 'ok'", "");
+    if (!st || table_fill(db, st, out)) return -1;
+    if (out->n_rows) return 0; /* foreign_key_check would stumble on the damage */
+    db_table_free(out);
+    st = db_query(db,
+                  "SELECT 'foreign key: row ' || coalesce(rowid, '?') || ' of ' || \"table\" || "
+                  "' refers to a missing row of ' || parent AS problem FROM pragma_foreign_key_check",
+                  "");
+    return st ? table_fill(db, st, out) : -1;
+}
+
+static int table_col(const DbTable *t, const char *col) {
+    for (int c = 0; c < t->n_cols; c++)
+        if (!strcmp(t->cols[c], col)) return c;
+    return -1;
+}
+
+const char *db_table_get(const DbTable *t, int row, const char *col) {
+    int c = table_col(t, col);
+    return c < 0 ? NULL : t->cells[(size_t)row * (size_t)t->n_cols + (size_t)c];
+}
+
+int db_table_keep(DbTable *t, const char *const *cols, int n_cols) {
+    int *from = xcalloc((size_t)n_cols + 1, sizeof *from);
+    for (int k = 0; k < n_cols; k++)
+        if ((from[k] = table_col(t, cols[k])) < 0) {
+            free(from);
+            return err_set("table: no column '%s'", cols[k]);
+        }
+    DbTable kept = {.n_cols = n_cols, .n_rows = t->n_rows};
+    kept.cols = xcalloc((size_t)n_cols + 1, sizeof *kept.cols);
+    kept.cells = xcalloc((size_t)t->n_rows * (size_t)n_cols + 1, sizeof *kept.cells);
+    kept.real = xcalloc((size_t)t->n_rows * (size_t)n_cols + 1, 1);
+    for (int k = 0; k < n_cols; k++) kept.cols[k] = xstrdup(cols[k]);
+    for (int r = 0; r < t->n_rows; r++)
+        for (int k = 0; k < n_cols; k++) {
+            size_t src = (size_t)r * (size_t)t->n_cols + (size_t)from[k], dst = (size_t)r * (size_t)n_cols + (size_t)k;
+            kept.cells[dst] = t->cells[src] ? xstrdup(t->cells[src]) : NULL;
+            kept.real[dst] = t->real[src];
+        }
+    free(from);
+    db_table_free(t);
+    *t = kept;
+    return 0;
+}
+
+/* A cell as people read it (text and Markdown): NULL as "-" (text) or ""
+ * (Markdown), reals to 6 significant digits. buf holds the formatted real. */
+static const char *cell_display(const DbTable *t, size_t i, const char *null_as, char *buf, size_t n) {
+    const char *s = t->cells[i];
+    if (!s) return null_as;
+    if (!t->real[i]) return s;
+    snprintf(buf, n, "%.6g", strtod(s, NULL));
+    return buf;
+}
+
+static void write_text(const DbTable *t, FILE *out) {
+    size_t *width = xcalloc((size_t)t->n_cols + 1, sizeof *width);
+    char buf[40];
+    for (int c = 0; c < t->n_cols; c++) width[c] = strlen(t->cols[c]);
+    for (int r = 0; r < t->n_rows; r++)
+        for (int c = 0; c < t->n_cols; c++) {
+            size_t len = strlen(cell_display(t, (size_t)r * (size_t)t->n_cols + (size_t)c, "-", buf, sizeof buf));
+            if (len > width[c]) width[c] = len;
+        }
+    for (int r = -1; r < t->n_rows; r++)
+        for (int c = 0; c < t->n_cols; c++) {
+            const char *s = r < 0 ? t->cols[c]
+                                  : cell_display(t, (size_t)r * (size_t)t->n_cols + (size_t)c, "-", buf, sizeof buf);
+            if (c == t->n_cols - 1) fprintf(out, "%s\n", s);
+            else fprintf(out, "%-*s  ", (int)width[c], s);
+        }
+    free(width);
+}
+
+/* One CSV field: quoted (with "" for ") when it holds , " CR LF or starts
+ * or ends with a space. */
+static void write_csv_field(const char *s, FILE *out) {
+    size_t len = strlen(s);
+    if (!strpbrk(s, ",\"\r\n") && !(len && (s[0] == ' ' || s[len - 1] == ' '))) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+/* One TSV or Markdown field: backslash escapes for TSV's tab, CR, LF and
+ * backslash; for Markdown, \| for | and a space for CR and LF. */
+static void write_escaped_field(const char *s, int markdown, FILE *out) {
+    for (; *s; s++) {
+        if (markdown) {
+            if (*s == '|') fputs("\\|", out);
+            else fputc(*s == '\n' || *s == '\r' ? ' ' : *s, out);
+            continue;
+        }
+        switch (*s) {
+        case '\t': fputs("\\t", out); break;
+        case '\n': fputs("\\n", out); break;
+        case '\r': fputs("\\r", out); break;
+        case '\\': fputs("\\\\", out); break;
+        default: fputc(*s, out);
+        }
+    }
+}
+
+static void write_delimited(const DbTable *t, DbFormat format, FILE *out) {
+    const char *sep = format == DB_FORMAT_CSV ? "," : format == DB_FORMAT_TSV ? "\t" : " | ";
+    char buf[40];
+    for (int r = -1; r < t->n_rows; r++) {
+        if (format == DB_FORMAT_MD) fputs("| ", out);
+        for (int c = 0; c < t->n_cols; c++) {
+            size_t i = r < 0 ? 0 : (size_t)r * (size_t)t->n_cols + (size_t)c;
+            const char *s = r < 0                      ? t->cols[c]
+                            : format == DB_FORMAT_MD ? cell_display(t, i, "", buf, sizeof buf)
+                            : t->cells[i]            ? t->cells[i]
+                                                     : "";
+            if (c) fputs(sep, out);
+            if (format == DB_FORMAT_CSV) write_csv_field(s, out);
+            else write_escaped_field(s, format == DB_FORMAT_MD, out);
+        }
+        fputs(format == DB_FORMAT_MD ? " |\n" : "\n", out);
+        if (r < 0 && format == DB_FORMAT_MD) {
+            fputc('|', out);
+            for (int c = 0; c < t->n_cols; c++) fputs(" --- |", out);
+            fputc('\n', out);
+        }
+    }
+}
+
+int db_table_write(const DbTable *t, DbFormat format, FILE *out) {
+    if (format == DB_FORMAT_TEXT) write_text(t, out);
+    else write_delimited(t, format, out);
+    if (fflush(out) != 0 || ferror(out)) return err_set("output: write failed");
+    return 0;
+}
+
+void db_table_free(DbTable *t) {
+    size_t n = (size_t)t->n_rows * (size_t)t->n_cols;
+    for (size_t i = 0; i < n; i++) free(t->cells[i]);
+    for (int c = 0; c < t->n_cols; c++) free(t->cols[c]);
+    free(t->cells);
+    free(t->real);
+    free(t->cols);
+    *t = (DbTable){0};
+}

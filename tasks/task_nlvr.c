@@ -1,0 +1,268 @@
+/* NLVR2 with ViLT's "pair" method (objectives.py compute_nlvr2): each
+ * example runs twice through the model in one forward of 2B sequences, the
+ * sentence with the left image (image type id 1, rows [0,B)) and with the
+ * right image (type id 2, rows [B,2B)); the two pooled [CLS] vectors are
+ * concatenated [B,2d] -> Linear(2d, 2d), LayerNorm, GELU, Linear(2d, 2)
+ * (nlvr2_classifier, 10x learning rate as ViLT's lr_mult) -> softmax
+ * cross-entropy against the label (1 = "True"). The token-type table's row
+ * 2 starts as a copy of row 1, as ViLT does when it extends the table for
+ * NLVR2.
+ *
+ * Files (NLVR2 layout, FORMATS.md 3): DATA/nlvr/{train,dev,test1}.json JSON
+ * lines, images under DATA/nlvr/images. Split "val" = dev, "test" = test1
+ * ("dev", "test1", "test2" are accepted as named). Evaluation: accuracy and
+ * consistency (x100) as the official metrics.py computes them, from
+ * predictions written as the official CSV to <pred_path>.csv. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "data_nlvr.h"
+#include "head_mlp.h"
+#include "metric_nlvr.h"
+#include "ops.h"
+#include "task.h"
+
+typedef struct {
+    NlvrSet set;
+    int n;             /* examples used: the first n of set (eval_limit) */
+    TaskImages images; /* example i: left image slot[2i], right image slot[2i+1] */
+} NlvrSplit;
+
+typedef struct {
+    NlvrSplit train, val, eval;
+    char eval_name[16];
+    HeadMlp head;
+    Sampler sampler;
+    int B;
+    int *ids, *mask, *types; /* [2B,Tt] x2, [2B] */
+    float *images;           /* [2B,3,S,S] */
+    int *labels;             /* [B] */
+    float *pair, *dpair;     /* [B,2d] */
+    float *probs, *dlogits;  /* [B,2] */
+    float *dpooled;          /* [2B,d] */
+} NlvrState;
+
+static const char *file_of(const char *split) {
+    if (!strcmp(split, "train")) return "train";
+    if (!strcmp(split, "val") || !strcmp(split, "dev")) return "dev";
+    if (!strcmp(split, "test") || !strcmp(split, "test1")) return "test1";
+    if (!strcmp(split, "test2")) return "test2";
+    return NULL;
+}
+
+static int split_load(NlvrSplit *sp, const TaskEnv *env, const char *split, int limit) {
+    const char *file = file_of(split);
+    if (!file) return err_set("nlvr: unknown split '%s' (train, val = dev, test = test1, test2)", split);
+    char json[1024], dir[1024];
+    snprintf(json, sizeof json, "%s/nlvr/%s.json", env->data_dir, file);
+    snprintf(dir, sizeof dir, "%s/nlvr/images", env->data_dir);
+    if (nlvr_load(&sp->set, json, dir) != 0) return -1;
+    sp->n = limit > 0 && sp->set.n > limit ? limit : sp->set.n; /* the first lines, a fixed subset */
+    int n = sp->n;
+    const char **paths = xcalloc(2 * (size_t)n, sizeof(char *));
+    for (int i = 0; i < n; i++) paths[2 * i] = sp->set.ex[i].left, paths[2 * i + 1] = sp->set.ex[i].right;
+    int rc = task_images_load(&sp->images, paths, 2 * n, env->image_size);
+    free(paths);
+    return rc;
+}
+
+static int nlvr_task_load(Task *t, const TaskEnv *env, const char *eval_split) {
+    NlvrState *s = xcalloc(1, sizeof *s);
+    t->state = s;
+    if (split_load(&s->train, env, "train", 0) != 0 || split_load(&s->val, env, "val", env->eval_limit) != 0)
+        return -1;
+    snprintf(s->eval_name, sizeof s->eval_name, "%s", eval_split);
+    if (strcmp(eval_split, "val") != 0 && split_load(&s->eval, env, eval_split, env->eval_limit) != 0) return -1;
+    s->B = env->batch;
+    size_t B = (size_t)s->B, S = (size_t)env->image_size, Tt = (size_t)env->max_text;
+    s->ids = xcalloc(2 * B * Tt, sizeof(int));
+    s->mask = xcalloc(2 * B * Tt, sizeof(int));
+    s->types = xcalloc(2 * B, sizeof(int));
+    s->images = xcalloc(2 * B * 3 * S * S, sizeof(float));
+    s->labels = xcalloc(B, sizeof(int));
+    s->probs = xcalloc(2 * B, sizeof(float));
+    s->dlogits = xcalloc(2 * B, sizeof(float));
+    return 0;
+}
+
+static int nlvr_max_sequences(const Task *t) { return 2 * ((NlvrState *)t->state)->B; }
+
+static void nlvr_register_heads(Task *t, Params *p, int d) {
+    NlvrState *s = t->state;
+    head_mlp_register(&s->head, p, "nlvr2_classifier", 2 * d, 2 * d, 2);
+}
+
+static int nlvr_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
+    (void)init;
+    NlvrState *s = t->state;
+    int te = params_find(&m->params, "token_type_embeddings.weight");
+    if (te < 0 || m->params.info[te].shape[0] < 3)
+        return err_set("nlvr: the model has no third token type (token_type_embeddings needs 3 rows)");
+    float *rows = params_data(&m->params, te);
+    memcpy(rows + 2 * m->d, rows + m->d, sizeof(float) * m->d);
+    head_mlp_init(&s->head, &m->params, rng, s->B);
+    Linear *lins[2] = {&s->head.fc1, &s->head.fc2};
+    for (int i = 0; i < 2; i++) m->params.info[lins[i]->w].lr_mult = m->params.info[lins[i]->b].lr_mult = 10.0f;
+    m->params.info[s->head.ln.w].lr_mult = m->params.info[s->head.ln.b].lr_mult = 10.0f;
+    sampler_init(&s->sampler, s->train.n, rng);
+    size_t B = (size_t)s->B, d = (size_t)m->d;
+    s->pair = xcalloc(B * 2 * d, sizeof(float));
+    s->dpair = xcalloc(B * 2 * d, sizeof(float));
+    s->dpooled = xcalloc(2 * B * d, sizeof(float));
+    return 0;
+}
+
+/* Rows b (left, type 1) and B + b (right, type 2) for examples idx[0..B). */
+static void fill_batch(NlvrState *s, const TaskEnv *env, const NlvrSplit *sp, const int *idx, int B, ModelInput *in) {
+    size_t Tt = (size_t)env->max_text, pix = (size_t)3 * env->image_size * env->image_size;
+    for (int b = 0; b < B; b++) {
+        const NlvrExample *ex = &sp->set.ex[idx[b]];
+        task_encode_text(env->tok, ex->sentence, env->max_text, s->ids + b * Tt, s->mask + b * Tt);
+        memcpy(s->ids + (B + b) * Tt, s->ids + b * Tt, Tt * sizeof(int));
+        memcpy(s->mask + (B + b) * Tt, s->mask + b * Tt, Tt * sizeof(int));
+        for (int side = 0; side < 2; side++) {
+            int row = side * B + b;
+            s->types[row] = 1 + side;
+            task_image_to_input(image_cache_get(&sp->images.cache, sp->images.slot[2 * idx[b] + side]),
+                                env->image_size, s->images + row * pix);
+        }
+        s->labels[b] = ex->label;
+    }
+    ModelInput mi = {.B = 2 * B, .text_ids = s->ids, .text_mask = s->mask, .images = s->images,
+                     .image_type = s->types};
+    *in = mi;
+}
+
+/* logits [B,2] in s->head.logits from the last forward of 2B sequences. */
+static void classify(NlvrState *s, Model *m, int B) {
+    size_t d = (size_t)m->d;
+    for (int b = 0; b < B; b++) {
+        memcpy(s->pair + b * 2 * d, m->pooled + b * d, d * sizeof(float));
+        memcpy(s->pair + b * 2 * d + d, m->pooled + (B + b) * d, d * sizeof(float));
+    }
+    head_mlp_forward(&s->head, &m->params, s->pair, B);
+}
+
+static double nlvr_train_step(Task *t, Model *m, Rng *rng) {
+    NlvrState *s = t->state;
+    int B = s->B, *idx = xcalloc(B, sizeof(int));
+    for (int b = 0; b < B; b++) idx[b] = sampler_next(&s->sampler, rng);
+    ModelInput in;
+    fill_batch(s, &t->env, &s->train, idx, B, &in);
+    free(idx);
+    if (model_forward(m, &in) != 0) return NAN;
+    classify(s, m, B);
+    int count;
+    double loss = crossentropy_forward(s->probs, s->head.logits, s->labels, B, 2, -1, &count);
+    memset(s->dlogits, 0, sizeof(float) * 2 * B);
+    crossentropy_backward(s->dlogits, s->probs, s->labels, B, 2, -1, count, 1.0f);
+    size_t d = (size_t)m->d;
+    memset(s->dpair, 0, sizeof(float) * B * 2 * d);
+    head_mlp_backward(&s->head, &m->params, s->dpair, s->dlogits, s->pair, B);
+    for (int b = 0; b < B; b++) {
+        memcpy(s->dpooled + b * d, s->dpair + b * 2 * d, d * sizeof(float));
+        memcpy(s->dpooled + (B + b) * d, s->dpair + b * 2 * d + d, d * sizeof(float));
+    }
+    model_backward(m, &in, NULL, s->dpooled);
+    return loss;
+}
+
+static int by_identifier(const void *a, const void *b) {
+    const NlvrExample *const *x = a, *const *y = b;
+    return strcmp((*x)->identifier, (*y)->identifier);
+}
+
+/* Accuracy and consistency of the first n examples' pred[n] (1 = "True")
+ * with the official scoring; the predictions sorted by identifier as the
+ * scorer looks them up. */
+static int score(const NlvrSet *set, int n, const int *pred, double *acc, double *cons) {
+    const NlvrExample **order = xcalloc(n, sizeof(NlvrExample *));
+    const char **ids = xcalloc(n, sizeof(char *)), **labels = xcalloc(n, sizeof(char *));
+    for (int i = 0; i < n; i++) {
+        order[i] = &set->ex[i];
+        ids[i] = set->ex[i].identifier;
+        labels[i] = set->ex[i].label ? "True" : "False";
+    }
+    qsort(order, n, sizeof *order, by_identifier);
+    Nlvr2Predictions p = {xcalloc(n, sizeof(char *)), xcalloc(n, sizeof(char *)), (size_t)n};
+    for (int i = 0; i < n; i++) {
+        p.ids[i] = order[i]->identifier;
+        p.preds[i] = pred[order[i] - set->ex] ? "True" : "False";
+    }
+    int rc = nlvr2_score(ids, labels, (size_t)n, &p, acc, cons);
+    free(p.ids), free(p.preds), free(order), free(ids), free(labels);
+    return rc;
+}
+
+static int write_predictions(const char *path, const NlvrSet *set, int n, const int *pred) {
+    const char **ids = xcalloc(n, sizeof(char *)), **preds = xcalloc(n, sizeof(char *));
+    for (int i = 0; i < n; i++) ids[i] = set->ex[i].identifier, preds[i] = pred[i] ? "True" : "False";
+    int rc = nlvr2_predictions_write(path, ids, preds, (size_t)n);
+    free(ids), free(preds);
+    return rc;
+}
+
+static int nlvr_evaluate(Task *t, Model *m, const char *split, MetricList *out, const char *pred_path) {
+    NlvrState *s = t->state;
+    const NlvrSplit *sp = !strcmp(split, "val") ? &s->val : !strcmp(split, s->eval_name) ? &s->eval : NULL;
+    if (!sp) return err_set("nlvr: split '%s' was not loaded", split);
+    int n = sp->n, *pred = xcalloc(n, sizeof(int)), *idx = xcalloc(s->B, sizeof(int));
+    int rc = 0;
+    for (int start = 0; start < n && rc == 0; start += s->B) {
+        int B = n - start < s->B ? n - start : s->B;
+        for (int b = 0; b < B; b++) idx[b] = start + b;
+        ModelInput in;
+        fill_batch(s, &t->env, sp, idx, B, &in);
+        rc = model_forward(m, &in);
+        if (rc != 0) break;
+        classify(s, m, B);
+        for (int b = 0; b < B; b++) pred[start + b] = s->head.logits[2 * b + 1] > s->head.logits[2 * b];
+    }
+    double acc, cons;
+    if (rc == 0) rc = score(&sp->set, n, pred, &acc, &cons);
+    if (rc == 0) {
+        metrics_add(out, "accuracy", 100.0 * acc);
+        metrics_add(out, "consistency", 100.0 * cons);
+        metrics_add(out, "examples", n);
+    }
+    if (rc == 0 && pred_path) {
+        char path[1100];
+        snprintf(path, sizeof path, "%s.csv", pred_path);
+        rc = write_predictions(path, &sp->set, n, pred);
+    }
+    free(pred), free(idx);
+    return rc;
+}
+
+static void split_free(NlvrSplit *sp) {
+    nlvr_free(&sp->set);
+    task_images_free(&sp->images);
+}
+
+static void nlvr_destroy(Task *t) {
+    NlvrState *s = t->state;
+    if (!s) return;
+    split_free(&s->train), split_free(&s->val), split_free(&s->eval);
+    head_mlp_free(&s->head);
+    sampler_free(&s->sampler);
+    free(s->ids), free(s->mask), free(s->types), free(s->images), free(s->labels);
+    free(s->pair), free(s->dpair), free(s->probs), free(s->dlogits), free(s->dpooled);
+    free(s);
+}
+
+const TaskOps task_nlvr = {
+    .name = "nlvr",
+    .summary = "NLVR2 pair method: image types 1 and 2, [CLS] pair -> MLP -> 2 classes; official accuracy, "
+               "consistency",
+    .primary_metric = "accuracy",
+    .load = nlvr_task_load,
+    .max_sequences = nlvr_max_sequences,
+    .register_heads = nlvr_register_heads,
+    .init_heads = nlvr_init_heads,
+    .train_step = nlvr_train_step,
+    .evaluate = nlvr_evaluate,
+    .destroy = nlvr_destroy,
+};

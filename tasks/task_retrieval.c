@@ -1,0 +1,377 @@
+/* Image-text retrieval / matching as ViLT fine-tunes it (objectives.py
+ * compute_irtr): a rank head Linear(d, 1) on the pooled [CLS] scores a pair;
+ * it starts from the pretrained ITM head's "match" row (itm_score.fc row 1)
+ * when the init checkpoint has one. Training: per image, its true caption
+ * (one of its captions, drawn uniformly) and K false captions (drawn
+ * uniformly from the other training images' captions); the 1+K scores go
+ * through a softmax cross-entropy with the true one as the target. One
+ * training step therefore runs (1+K) * batch sequences: --batch counts
+ * images (batch 8 with K = 15 is 128 sequences per forward).
+ *
+ * Evaluation (FORMATS.md 4): every evaluation image against every caption of
+ * the evaluation images, batched through the model, then irtr_recall: IR and
+ * TR R@1/5/10 (x100), their mean, and the ITM binary accuracy (per image,
+ * one true caption and one false caption drawn with a fixed seed: correct
+ * when the true one scores higher). eval_limit caps the number of images
+ * (the first ones of the split): the cost is quadratic in it.
+ *
+ * Files: DATA/annotations/karpathy_captions.json, images under DATA
+ * (Karpathy filepath/filename); splits train (+ restval when present), val,
+ * test. Predictions: <pred_path>.scores.tsv, the score matrix: a header row
+ * "image_id" then, per text column, the image id the text belongs to; then
+ * one row per image: its image id and its scores (float32, %.9g), so the
+ * recalls can be recomputed from the file alone. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check.h"
+#include "data_karpathy.h"
+#include "metric_retrieval.h"
+#include "ops.h"
+#include "task.h"
+
+enum { ITM_ACCURACY_SEED = 0x17 };
+
+typedef struct {
+    int *img;          /* [n] indices into the Karpathy set */
+    int n;
+    TaskImages images; /* split image i is cache row images.slot[i] */
+} RetSplit;
+
+typedef struct {
+    KarpathySet set;
+    RetSplit train, val, eval;
+    char eval_name[16];
+    int n_caps;          /* training captions, flattened */
+    int *cap_owner;      /* [n_caps] train split index of the caption's image */
+    const char **cap;    /* [n_caps] caption text */
+    Linear rank;
+    Sampler sampler;
+    int B, K, M;         /* images per step, false captions per image, M = (1+K)B sequences */
+    int *ids, *mask;     /* [M,Tt] */
+    float *images;       /* [M,3,S,S] */
+    int *targets;        /* [B] index of the true caption in each row of scores: 0 */
+    float *scores, *probs, *dscores; /* [M] = [B,1+K] */
+    float *dpooled;      /* [M,d] */
+} RetState;
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static const char *karpathy_splits_of(const char *split) {
+    if (!strcmp(split, "train")) return "train,restval";
+    if (!strcmp(split, "val")) return "val";
+    if (!strcmp(split, "test")) return "test";
+    return NULL;
+}
+
+static int split_load(RetState *s, RetSplit *sp, const TaskEnv *env, const char *split, int limit) {
+    const char *names = karpathy_splits_of(split);
+    if (!names) return err_set("retrieval: unknown split '%s' (train, val, test)", split);
+    if (karpathy_select(&s->set, names, &sp->img, &sp->n) != 0) return -1;
+    if (limit > 0 && sp->n > limit) sp->n = limit; /* the first images, a fixed subset */
+    const char **paths = xcalloc(sp->n, sizeof(char *));
+    for (int i = 0; i < sp->n; i++) paths[i] = s->set.images[sp->img[i]].path;
+    int rc = task_images_load(&sp->images, paths, sp->n, env->image_size);
+    free(paths);
+    return rc;
+}
+
+static void index_train_captions(RetState *s) {
+    for (int i = 0; i < s->train.n; i++) s->n_caps += s->set.images[s->train.img[i]].n_captions;
+    s->cap_owner = xcalloc(s->n_caps, sizeof(int));
+    s->cap = xcalloc(s->n_caps, sizeof(char *));
+    int c = 0;
+    for (int i = 0; i < s->train.n; i++) {
+        const KarpathyImage *im = &s->set.images[s->train.img[i]];
+        for (int k = 0; k < im->n_captions; k++, c++) s->cap_owner[c] = i, s->cap[c] = im->captions[k];
+    }
+}
+
+static int ret_load(Task *t, const TaskEnv *env, const char *eval_split) {
+    RetState *s = xcalloc(1, sizeof *s);
+    t->state = s;
+    char json[1024];
+    snprintf(json, sizeof json, "%s/annotations/karpathy_captions.json", env->data_dir);
+    if (karpathy_load(&s->set, json, env->data_dir) != 0) return -1;
+    if (split_load(s, &s->train, env, "train", 0) != 0 || split_load(s, &s->val, env, "val", env->eval_limit) != 0)
+        return -1;
+    if (s->train.n < 2) return err_set("%s: retrieval needs at least 2 training images (false captions)", json);
+    snprintf(s->eval_name, sizeof s->eval_name, "%s", eval_split);
+    if (strcmp(eval_split, "val") != 0 && split_load(s, &s->eval, env, eval_split, env->eval_limit) != 0) return -1;
+    index_train_captions(s);
+    s->B = env->batch;
+    s->K = env->negatives > 0 ? env->negatives : 15;
+    s->M = (1 + s->K) * s->B;
+    size_t M = (size_t)s->M, S = (size_t)env->image_size, Tt = (size_t)env->max_text;
+    s->ids = xcalloc(M * Tt, sizeof(int));
+    s->mask = xcalloc(M * Tt, sizeof(int));
+    s->images = xcalloc(M * 3 * S * S, sizeof(float));
+    s->targets = xcalloc(s->B, sizeof(int));
+    s->scores = xcalloc(M, sizeof(float));
+    s->probs = xcalloc(M, sizeof(float));
+    s->dscores = xcalloc(M, sizeof(float));
+    return 0;
+}
+
+static int ret_max_sequences(const Task *t) { return ((RetState *)t->state)->M; }
+
+static void ret_register_heads(Task *t, Params *p, int d) {
+    RetState *s = t->state;
+    linear_register(p, &s->rank, "rank_output", d, 1, PARAM_GROUP_HEAD);
+}
+
+/* rank_output <- itm_score.fc row 1 ("match"), as ViLT's irtr fine-tuning
+ * does; 1 when copied, 0 when the checkpoint has no ITM head. */
+static int init_from_itm(RetState *s, Model *m, const StFile *init) {
+    if (!init || !safetensors_find(init, "itm_score.fc.weight") || !safetensors_find(init, "itm_score.fc.bias"))
+        return 0;
+    int d = m->d;
+    float *w = xcalloc(2 * (size_t)d, sizeof(float)), b[2];
+    int rc = safetensors_read_f32(init, "itm_score.fc.weight", w, 2, (int64_t[]){2, d});
+    if (rc == 0) rc = safetensors_read_f32(init, "itm_score.fc.bias", b, 1, (int64_t[]){2});
+    if (rc == 0) {
+        memcpy(params_data(&m->params, s->rank.w), w + d, sizeof(float) * d);
+        params_data(&m->params, s->rank.b)[0] = b[1];
+    }
+    free(w);
+    return rc == 0 ? 1 : -1;
+}
+
+static int ret_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
+    RetState *s = t->state;
+    linear_init(&m->params, &s->rank, rng);
+    int r = init_from_itm(s, m, init);
+    if (r < 0) return -1;
+    if (r == 0 && init)
+        fprintf(stderr, "retrieval: %s has no ITM head (itm_score.fc): rank head randomly initialised\n", init->path);
+    else if (r == 0)
+        fprintf(stderr, "retrieval: no init checkpoint: rank head randomly initialised\n");
+    sampler_init(&s->sampler, s->train.n, rng);
+    s->dpooled = xcalloc((size_t)s->M * m->d, sizeof(float));
+    return 0;
+}
+
+static void put_text(RetState *s, const TaskEnv *env, int row, const char *text) {
+    size_t Tt = (size_t)env->max_text;
+    task_encode_text(env->tok, text, env->max_text, s->ids + row * Tt, s->mask + row * Tt);
+}
+
+/* Rows b(1+K) .. b(1+K)+K: image i of the training split with its true
+ * caption first, then K false ones. */
+static void fill_group(RetState *s, const TaskEnv *env, int b, int i, Rng *rng) {
+    const KarpathyImage *im = &s->set.images[s->train.img[i]];
+    int row = b * (1 + s->K);
+    size_t pix = (size_t)3 * env->image_size * env->image_size;
+    put_text(s, env, row, im->captions[rng_below(rng, (uint32_t)im->n_captions)]);
+    for (int k = 1; k <= s->K; k++) {
+        int c;
+        do c = (int)rng_below(rng, (uint32_t)s->n_caps);
+        while (s->cap_owner[c] == i);
+        put_text(s, env, row + k, s->cap[c]);
+    }
+    float *first = s->images + row * pix;
+    task_image_to_input(image_cache_get(&s->train.images.cache, s->train.images.slot[i]), env->image_size, first);
+    for (int k = 1; k <= s->K; k++) memcpy(first + k * pix, first, pix * sizeof(float));
+}
+
+static int int_cmp(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static double ret_train_step(Task *t, Model *m, Rng *rng) {
+    RetState *s = t->state;
+    int *idx = xcalloc(s->B, sizeof(int));
+    for (int b = 0; b < s->B; b++) idx[b] = sampler_next(&s->sampler, rng);
+    /* the batch is a set: in sorted order the same images and rng state
+     * draw the same false captions, whatever order the sampler gave */
+    qsort(idx, s->B, sizeof(int), int_cmp);
+    for (int b = 0; b < s->B; b++) fill_group(s, &t->env, b, idx[b], rng);
+    free(idx);
+    ModelInput in = {.B = s->M, .text_ids = s->ids, .text_mask = s->mask, .images = s->images};
+    if (model_forward(m, &in) != 0) return NAN;
+    layer_linear_forward(&m->params, &s->rank, s->scores, m->pooled, s->M);
+    int count, V = 1 + s->K;
+    double loss = crossentropy_forward(s->probs, s->scores, s->targets, s->B, V, -1, &count);
+    memset(s->dscores, 0, sizeof(float) * s->M);
+    crossentropy_backward(s->dscores, s->probs, s->targets, s->B, V, -1, count, 1.0f);
+    memset(s->dpooled, 0, sizeof(float) * s->M * m->d);
+    layer_linear_backward(&m->params, &s->rank, s->dpooled, s->dscores, m->pooled, s->M);
+    model_backward(m, &in, NULL, s->dpooled);
+    return loss;
+}
+
+/* The texts of a split's images, enumerated image by image. */
+typedef struct {
+    int n_img, n_txt;
+    int64_t *iids, *tiids; /* [n_img], [n_txt] */
+    int *first;            /* [n_img + 1] first text of each image */
+    int *ids, *mask;       /* [n_txt,Tt] encoded */
+    float *chw;            /* [n_img,3,S,S] */
+} EvalSet;
+
+static void eval_set_build(EvalSet *e, const RetState *s, const RetSplit *sp, const TaskEnv *env) {
+    size_t Tt = (size_t)env->max_text, pix = (size_t)3 * env->image_size * env->image_size;
+    e->n_img = sp->n;
+    e->n_txt = 0;
+    for (int i = 0; i < sp->n; i++) e->n_txt += s->set.images[sp->img[i]].n_captions;
+    e->iids = xcalloc(e->n_img, sizeof(int64_t));
+    e->tiids = xcalloc(e->n_txt, sizeof(int64_t));
+    e->first = xcalloc(e->n_img + 1, sizeof(int));
+    e->ids = xcalloc(e->n_txt * Tt, sizeof(int));
+    e->mask = xcalloc(e->n_txt * Tt, sizeof(int));
+    e->chw = xcalloc(e->n_img * pix, sizeof(float));
+    int t = 0;
+    for (int i = 0; i < sp->n; i++) {
+        const KarpathyImage *im = &s->set.images[sp->img[i]];
+        e->iids[i] = im->image_id;
+        e->first[i] = t;
+        for (int k = 0; k < im->n_captions; k++, t++) {
+            e->tiids[t] = im->image_id;
+            task_encode_text(env->tok, im->captions[k], env->max_text, e->ids + t * Tt, e->mask + t * Tt);
+        }
+        task_image_to_input(image_cache_get(&sp->images.cache, sp->images.slot[i]), env->image_size,
+                            e->chw + i * pix);
+    }
+    e->first[sp->n] = t;
+}
+
+static void eval_set_free(EvalSet *e) {
+    free(e->iids), free(e->tiids), free(e->first), free(e->ids), free(e->mask), free(e->chw);
+}
+
+/* scores[n_img * n_txt], row-major, in chunks of M pairs. */
+static int score_all_pairs(RetState *s, Model *m, const TaskEnv *env, const EvalSet *e, float *scores) {
+    size_t Tt = (size_t)env->max_text, pix = (size_t)3 * env->image_size * env->image_size;
+    size_t total = (size_t)e->n_img * e->n_txt;
+    double t0 = now_s(), last = t0;
+    for (size_t start = 0; start < total; start += (size_t)s->M) {
+        int n = total - start < (size_t)s->M ? (int)(total - start) : s->M;
+        for (int r = 0; r < n; r++) {
+            size_t p = start + r, i = p / e->n_txt, t = p % e->n_txt;
+            memcpy(s->ids + r * Tt, e->ids + t * Tt, Tt * sizeof(int));
+            memcpy(s->mask + r * Tt, e->mask + t * Tt, Tt * sizeof(int));
+            memcpy(s->images + r * pix, e->chw + i * pix, pix * sizeof(float));
+        }
+        ModelInput in = {.B = n, .text_ids = s->ids, .text_mask = s->mask, .images = s->images};
+        if (model_forward(m, &in) != 0) return -1;
+        layer_linear_forward(&m->params, &s->rank, scores + start, m->pooled, n);
+        double now = now_s();
+        if (now - last > 2.0) {
+            double done = (double)(start + n) / total;
+            fprintf(stderr, "\r  retrieval: scored %zu/%zu pairs, ETA %.0fs   ", start + n, total,
+                    (now - t0) * (1 - done) / done);
+            last = now;
+        }
+    }
+    double secs = now_s() - t0;
+    fprintf(stderr, "%sretrieval: scored %d images x %d texts = %zu pairs in %.1fs (%.0f pairs/s)\n",
+            last > t0 ? "\n" : "", e->n_img, e->n_txt, total, secs, total / (secs > 0 ? secs : 1e-9));
+    return 0;
+}
+
+/* Per image: its true caption vs one false caption, both drawn with a fixed
+ * seed; the fraction (x100) where the true one scores higher. */
+static double itm_accuracy(const EvalSet *e, const float *scores) {
+    Rng rng;
+    rng_seed(&rng, ITM_ACCURACY_SEED);
+    int correct = 0;
+    for (int i = 0; i < e->n_img; i++) {
+        int nc = e->first[i + 1] - e->first[i], f;
+        int t = e->first[i] + (int)rng_below(&rng, (uint32_t)nc);
+        do f = (int)rng_below(&rng, (uint32_t)e->n_txt);
+        while (e->tiids[f] == e->iids[i]);
+        const float *row = scores + (size_t)i * e->n_txt;
+        correct += row[t] > row[f];
+    }
+    return 100.0 * correct / e->n_img;
+}
+
+static int write_scores(const char *path, const EvalSet *e, const float *scores) {
+    size_t cap = 32 + ((size_t)e->n_img + 1) * ((size_t)e->n_txt + 1) * 24, o = 0;
+    char *buf = xmalloc(cap);
+    o += (size_t)sprintf(buf + o, "image_id");
+    for (int t = 0; t < e->n_txt; t++) o += (size_t)sprintf(buf + o, "\t%lld", (long long)e->tiids[t]);
+    buf[o++] = '\n';
+    for (int i = 0; i < e->n_img; i++) {
+        o += (size_t)sprintf(buf + o, "%lld", (long long)e->iids[i]);
+        const float *row = scores + (size_t)i * e->n_txt;
+        for (int t = 0; t < e->n_txt; t++) o += (size_t)sprintf(buf + o, "\t%.9g", (double)row[t]);
+        buf[o++] = '\n';
+    }
+    int rc = file_write_atomic(path, buf, o);
+    free(buf);
+    return rc;
+}
+
+static int ret_evaluate(Task *t, Model *m, const char *split, MetricList *out, const char *pred_path) {
+    RetState *s = t->state;
+    const RetSplit *sp = !strcmp(split, "val") ? &s->val : !strcmp(split, s->eval_name) ? &s->eval : NULL;
+    if (!sp) return err_set("retrieval: split '%s' was not loaded", split);
+    EvalSet e;
+    eval_set_build(&e, s, sp, &t->env);
+    float *scores = xcalloc((size_t)e.n_img * e.n_txt, sizeof(float));
+    double t0 = now_s();
+    IrtrRecall r;
+    int rc = score_all_pairs(s, m, &t->env, &e, scores);
+    if (rc == 0) rc = irtr_recall(scores, e.n_img, e.n_txt, e.iids, e.tiids, &r);
+    if (rc == 0) {
+        const float v[6] = {r.ir_r1, r.ir_r5, r.ir_r10, r.tr_r1, r.tr_r5, r.tr_r10};
+        const char *names[6] = {"ir_r1", "ir_r5", "ir_r10", "tr_r1", "tr_r5", "tr_r10"};
+        double mean = 0;
+        for (int k = 0; k < 6; k++) metrics_add(out, names[k], 100.0 * v[k]), mean += 100.0 * v[k] / 6;
+        metrics_add(out, "recall_mean", mean);
+        metrics_add(out, "itm_accuracy", itm_accuracy(&e, scores));
+        metrics_add(out, "images", e.n_img);
+        metrics_add(out, "texts", e.n_txt);
+        metrics_add(out, "score_ties", (double)r.ties);
+        metrics_add(out, "eval_seconds", now_s() - t0);
+    }
+    if (rc == 0 && pred_path) {
+        char path[1100];
+        snprintf(path, sizeof path, "%s.scores.tsv", pred_path);
+        rc = write_scores(path, &e, scores);
+    }
+    free(scores);
+    eval_set_free(&e);
+    return rc;
+}
+
+static void split_free(RetSplit *sp) {
+    free(sp->img);
+    task_images_free(&sp->images);
+}
+
+static void ret_destroy(Task *t) {
+    RetState *s = t->state;
+    if (!s) return;
+    split_free(&s->train), split_free(&s->val), split_free(&s->eval);
+    karpathy_free(&s->set);
+    sampler_free(&s->sampler);
+    free(s->cap_owner), free(s->cap);
+    free(s->ids), free(s->mask), free(s->images), free(s->targets);
+    free(s->scores), free(s->probs), free(s->dscores), free(s->dpooled);
+    free(s);
+}
+
+const TaskOps task_retrieval = {
+    .name = "retrieval",
+    .summary = "rank head from ITM 'match', 1 true + K false captions per image (--batch counts images: "
+               "try 8); IR/TR R@1/5/10",
+    .primary_metric = "recall_mean",
+    .load = ret_load,
+    .max_sequences = ret_max_sequences,
+    .register_heads = ret_register_heads,
+    .init_heads = ret_init_heads,
+    .train_step = ret_train_step,
+    .evaluate = ret_evaluate,
+    .destroy = ret_destroy,
+};

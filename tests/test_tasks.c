@@ -1,0 +1,317 @@
+/* The retrieval and NLVR task drivers on a tiny generated dataset and a tiny
+ * model: head gradients through train_step's loss against finite
+ * differences, the loss at initialisation (log of the class count), a few
+ * finite training steps, evaluation metrics in range and equal to the ones
+ * recomputed from the predictions files, the rank head taken from a
+ * checkpoint's ITM "match" row, and NLVR's second image type. */
+#include <ftw.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "adamw.h"
+#include "check.h"
+#include "data_nlvr.h"
+#include "dataset_vocab.h"
+#include "gen_dataset.h"
+#include "gen_idx.h"
+#include "gradcheck.h"
+#include "metric_nlvr.h"
+#include "metric_retrieval.h"
+#include "model.h"
+#include "safetensors.h"
+#include "task.h"
+#include "test.h"
+
+enum { D = 16, IMAGE = 32, TEXT = 16, NEGATIVES = 3 };
+
+static char root[64], data[128];
+static Tokenizer tok;
+
+typedef struct {
+    Task task;
+    Model model;
+    Rng rng, saved; /* saved: the rng state that draws the gradcheck batch */
+    int ok;
+} Fixture;
+
+/* batch = the training split's size, so every train_step reshuffles the
+ * sampler from the rng: restoring the rng redraws the same batch. */
+static void fixture_init(Fixture *f, const char *task, int batch, int eval_limit, const StFile *init) {
+    memset(f, 0, sizeof *f);
+    ModelConfig mc;
+    CHECK(model_config_default(&mc, "vilt", tok.n) == 0, "%s", err_msg());
+    mc.vilt.d = D, mc.vilt.layers = 1, mc.vilt.heads = 2, mc.vilt.mlp_ratio = 2;
+    mc.vilt.patch = 16, mc.vilt.image_size = IMAGE, mc.vilt.max_text = TEXT;
+    TaskEnv env = {data, &tok, IMAGE, TEXT, batch, eval_limit, NEGATIVES};
+    if (task_create(&f->task, task, &env) != 0 || f->task.ops->load(&f->task, &env, "test") != 0 ||
+        model_create(&f->model, &mc) != 0) {
+        CHECK(0, "%s setup: %s", task, err_msg());
+        return;
+    }
+    f->task.ops->register_heads(&f->task, &f->model.params, f->model.d);
+    model_finish(&f->model, f->task.ops->max_sequences(&f->task), 5);
+    rng_seed(&f->rng, 11);
+    CHECK(f->task.ops->init_heads(&f->task, &f->model, &f->rng, init) == 0, "%s", err_msg());
+    f->saved = f->rng;
+    f->ok = !test_case_failed;
+}
+
+static void fixture_free(Fixture *f) {
+    task_destroy(&f->task);
+    model_free(&f->model);
+}
+
+static double fixture_loss(void *ctx) {
+    Fixture *f = ctx;
+    f->rng = f->saved;
+    return f->task.ops->train_step(&f->task, &f->model, &f->rng);
+}
+
+static void fixture_grad(void *ctx) {
+    Fixture *f = ctx;
+    params_zero_grad(&f->model.params);
+    fixture_loss(f);
+}
+
+/* Finite differences on every head tensor (the backbone frozen: only the
+ * head's gradient is under test here). Every weight gets larger than its
+ * 0.02 init first, so pooled features differ between sequences and the
+ * head's pre-LayerNorm activations are not near-constant: the gradients
+ * then stand well above the float32 rounding of the loss. */
+static void check_head_gradient(Fixture *f, const char *op) {
+    Params *p = &f->model.params;
+    Rng rng;
+    rng_seed(&rng, 3);
+    for (int i = 0; i < p->n; i++) {
+        float *x = params_data(p, i);
+        for (size_t k = 0; k < p->info[i].size; k++) x[k] += 0.3f * rng_normal(&rng);
+    }
+    params_set_trainable_group(p, PARAM_GROUP_BACKBONE, 0);
+    GcTensor t[8];
+    int n = 0;
+    for (int i = 0; i < p->n && n < 8; i++)
+        if (p->info[i].group == PARAM_GROUP_HEAD)
+            t[n++] = (GcTensor){p->info[i].name, params_data(p, i), p->grad + p->info[i].offset, p->info[i].size};
+    CHECK(n > 0, "no head tensors");
+    /* the loss is a float32 mean over the batch: h = 1e-2 keeps rounding
+     * (~1e-7 |L| / h) and truncation (~h^2) well below the tolerance. The
+     * rank bias shifts all 1+K scores of a softmax alike: its gradient is
+     * zero, checked to the rounding noise (atol). */
+    GcCase gc = {op, 1e-2, 1e-2, 12, fixture_loss, fixture_grad, f, 1e-4};
+    int failed = gradcheck_run(&gc, t, n, &rng);
+    CHECK(failed == 0, "%d of %d head tensors failed", failed, n);
+    params_set_trainable_group(p, PARAM_GROUP_BACKBONE, 1);
+}
+
+/* The loss at initialisation (~log of the classes: the heads start near 0),
+ * then `steps` AdamW steps with finite losses. */
+static void check_training(Fixture *f, double expect_loss, int steps) {
+    f->rng = f->saved;
+    double first = f->task.ops->train_step(&f->task, &f->model, &f->rng);
+    CHECK(fabs(first - expect_loss) < 0.1, "initial loss %g, expected about %g", first, expect_loss);
+    AdamWConfig c = adamw_config_default(1e-3f);
+    for (int s = 1; s <= steps; s++) {
+        params_zero_grad(&f->model.params);
+        double loss = f->task.ops->train_step(&f->task, &f->model, &f->rng);
+        CHECK(isfinite(loss) && loss > 0, "step %d: loss %g", s, loss);
+        adamw_step(&f->model.params, &c, 1e-3f, s);
+    }
+}
+
+static void test_retrieval_gradient(void) {
+    Fixture f;
+    fixture_init(&f, "retrieval", 30, 0, NULL); /* tiny: 30 training images */
+    if (f.ok) check_head_gradient(&f, "retrieval rank head");
+    fixture_free(&f);
+}
+
+/* The score matrix file: header "image_id" + the image id of each text,
+ * then per image its id and its scores. Returns the recalls recomputed. */
+static int read_scores(const char *path, int *n_img, int *n_txt, IrtrRecall *r) {
+    FILE *fp = fopen(path, "r");
+    if (!fp) return -1;
+    static char line[1 << 16];
+    int64_t iids[64], tiids[512];
+    static float scores[64 * 512];
+    int ni = 0, nt = 0, rc = 0;
+    if (!fgets(line, sizeof line, fp) || strncmp(line, "image_id\t", 9) != 0) rc = -1;
+    for (char *tokp = strtok(line + 8, "\t\n"); rc == 0 && tokp && nt < 512; tokp = strtok(NULL, "\t\n"))
+        tiids[nt++] = atoll(tokp);
+    while (rc == 0 && ni < 64 && fgets(line, sizeof line, fp)) {
+        char *tokp = strtok(line, "\t\n");
+        iids[ni] = atoll(tokp);
+        int t = 0;
+        for (tokp = strtok(NULL, "\t\n"); tokp && t < nt; tokp = strtok(NULL, "\t\n"))
+            scores[ni * nt + t++] = strtof(tokp, NULL);
+        if (t != nt) rc = -1;
+        ni++;
+    }
+    fclose(fp);
+    if (rc == 0) rc = irtr_recall(scores, (size_t)ni, (size_t)nt, iids, tiids, r);
+    *n_img = ni, *n_txt = nt;
+    return rc;
+}
+
+static void test_retrieval_train_eval(void) {
+    Fixture f;
+    fixture_init(&f, "retrieval", 4, 0, NULL);
+    if (!f.ok) {
+        fixture_free(&f);
+        return;
+    }
+    check_training(&f, log(1.0 + NEGATIVES), 4);
+    MetricList ml = {0};
+    char pred[256], path[300];
+    snprintf(pred, sizeof pred, "%s/ret_val", root);
+    CHECK(f.task.ops->evaluate(&f.task, &f.model, "val", &ml, pred) == 0, "%s", err_msg());
+    const char *names[6] = {"ir_r1", "ir_r5", "ir_r10", "tr_r1", "tr_r5", "tr_r10"};
+    double mean = 0;
+    for (int k = 0; k < 6; k++) {
+        double v = metrics_get(&ml, names[k]);
+        CHECK(v >= 0 && v <= 100, "%s = %g", names[k], v);
+        mean += v / 6;
+    }
+    CHECK(metrics_get(&ml, "ir_r1") <= metrics_get(&ml, "ir_r5") &&
+              metrics_get(&ml, "ir_r5") <= metrics_get(&ml, "ir_r10") &&
+              metrics_get(&ml, "tr_r1") <= metrics_get(&ml, "tr_r5") &&
+              metrics_get(&ml, "tr_r5") <= metrics_get(&ml, "tr_r10"),
+          "recall not monotone in K");
+    /* 10 images, 10 candidates each way: R@10 of IR is 100 by definition */
+    CHECK(metrics_get(&ml, "ir_r10") == 100.0, "ir_r10 %g with 10 images", metrics_get(&ml, "ir_r10"));
+    CHECK_CLOSE(metrics_get(&ml, "recall_mean"), mean, 1e-9);
+    double itm = metrics_get(&ml, "itm_accuracy");
+    CHECK(itm >= 0 && itm <= 100 && fmod(itm, 10.0) == 0, "itm_accuracy %g (10 images)", itm);
+    CHECK(metrics_get(&ml, "images") == 10 && metrics_get(&ml, "texts") == 50, "images %g texts %g",
+          metrics_get(&ml, "images"), metrics_get(&ml, "texts"));
+    snprintf(path, sizeof path, "%s.scores.tsv", pred);
+    int ni = 0, nt = 0;
+    IrtrRecall r;
+    CHECK(read_scores(path, &ni, &nt, &r) == 0, "%s does not parse: %s", path, err_msg());
+    CHECK(ni == 10 && nt == 50, "%s: %d x %d", path, ni, nt);
+    CHECK_CLOSE(100.0 * r.ir_r1, metrics_get(&ml, "ir_r1"), 1e-6);
+    CHECK_CLOSE(100.0 * r.tr_r5, metrics_get(&ml, "tr_r5"), 1e-6);
+    CHECK_CLOSE(100.0 * r.tr_r1, metrics_get(&ml, "tr_r1"), 1e-6);
+    MetricList mt = {0};
+    CHECK(f.task.ops->evaluate(&f.task, &f.model, "test", &mt, NULL) == 0, "%s", err_msg());
+    CHECK(metrics_get(&mt, "images") == 10, "test images %g", metrics_get(&mt, "images"));
+    CHECK(f.task.ops->evaluate(&f.task, &f.model, "train", &mt, NULL) != 0 && strstr(err_msg(), "not loaded"),
+          "an unloaded split is refused");
+    fixture_free(&f);
+}
+
+/* rank_output = row 1 ("match") of itm_score.fc. */
+static void test_retrieval_itm_init(void) {
+    float w[2 * D], b[2] = {-0.5f, 0.75f};
+    for (int i = 0; i < 2 * D; i++) w[i] = 0.01f * (float)(i + 1);
+    StTensor t[2] = {{"itm_score.fc.weight", ST_F32, 2, {2, D}, w}, {"itm_score.fc.bias", ST_F32, 1, {2}, b}};
+    char path[128];
+    snprintf(path, sizeof path, "%s/itm.safetensors", root);
+    StFile st;
+    CHECK(safetensors_write(path, t, 2, NULL, 0) == 0 && safetensors_open(path, &st) == 0, "%s", err_msg());
+    Fixture f;
+    fixture_init(&f, "retrieval", 2, 0, &st);
+    if (f.ok) {
+        const Params *p = &f.model.params;
+        const float *rw = params_data(p, params_find(p, "rank_output.weight"));
+        const float *rb = params_data(p, params_find(p, "rank_output.bias"));
+        int same = 0;
+        for (int i = 0; i < D; i++) same += rw[i] == w[D + i];
+        CHECK(same == D && rb[0] == b[1], "%d of %d weights copied, bias %g", same, D, rb[0]);
+    }
+    fixture_free(&f);
+    safetensors_close(&st);
+}
+
+static void test_nlvr_gradient(void) {
+    Fixture f;
+    fixture_init(&f, "nlvr", 24, 0, NULL); /* tiny: 24 training lines */
+    if (f.ok) check_head_gradient(&f, "nlvr2 pair head");
+    fixture_free(&f);
+}
+
+static void test_nlvr_train_eval(void) {
+    Fixture f;
+    fixture_init(&f, "nlvr", 4, 0, NULL);
+    if (!f.ok) {
+        fixture_free(&f);
+        return;
+    }
+    /* ViLT's extension of the type table: row 2 starts as row 1 */
+    Params *p = &f.model.params;
+    int te = params_find(p, "token_type_embeddings.weight");
+    const float *rows = params_data(p, te);
+    CHECK(memcmp(rows + 2 * D, rows + D, sizeof(float) * D) == 0, "type row 2 != row 1");
+    check_training(&f, log(2.0), 3);
+    /* the right image goes through type 2: its row receives gradient */
+    const float *g = p->grad + p->info[te].offset;
+    double g2 = 0;
+    for (int i = 0; i < D; i++) g2 += fabs(g[2 * D + i]);
+    CHECK(g2 > 0, "no gradient on token type 2");
+    MetricList ml = {0};
+    char pred[256], path[300];
+    snprintf(pred, sizeof pred, "%s/nlvr_val", root);
+    CHECK(f.task.ops->evaluate(&f.task, &f.model, "val", &ml, pred) == 0, "%s", err_msg());
+    double acc = metrics_get(&ml, "accuracy"), cons = metrics_get(&ml, "consistency");
+    CHECK(acc >= 0 && acc <= 100 && cons >= 0 && cons <= acc, "accuracy %g consistency %g", acc, cons);
+    CHECK(metrics_get(&ml, "examples") == 12, "examples %g", metrics_get(&ml, "examples"));
+    snprintf(path, sizeof path, "%s.csv", pred);
+    Nlvr2Predictions pr;
+    NlvrSet dev;
+    char dev_path[256], img_dir[256];
+    snprintf(dev_path, sizeof dev_path, "%s/nlvr/dev.json", data);
+    snprintf(img_dir, sizeof img_dir, "%s/nlvr/images", data);
+    if (nlvr2_predictions_read(path, &pr) == 0 && nlvr_load(&dev, dev_path, img_dir) == 0) {
+        CHECK(pr.n == 12, "%s: %zu predictions", path, pr.n);
+        const char *ids[64], *labels[64];
+        for (int i = 0; i < dev.n && i < 64; i++)
+            ids[i] = dev.ex[i].identifier, labels[i] = dev.ex[i].label ? "True" : "False";
+        double a, c;
+        CHECK(nlvr2_score(ids, labels, (size_t)dev.n, &pr, &a, &c) == 0, "%s", err_msg());
+        CHECK_CLOSE(100 * a, acc, 1e-12);
+        CHECK_CLOSE(100 * c, cons, 1e-12);
+        nlvr2_predictions_free(&pr);
+        nlvr_free(&dev);
+    } else {
+        CHECK(0, "%s", err_msg());
+    }
+    MetricList mt = {0};
+    CHECK(f.task.ops->evaluate(&f.task, &f.model, "test", &mt, NULL) == 0, "%s", err_msg());
+    CHECK(metrics_get(&mt, "examples") == 12, "test examples %g", metrics_get(&mt, "examples"));
+    fixture_free(&f);
+    /* eval_limit keeps the first lines */
+    fixture_init(&f, "nlvr", 4, 5, NULL);
+    MetricList ms = {0};
+    CHECK(f.ok && f.task.ops->evaluate(&f.task, &f.model, "val", &ms, NULL) == 0, "%s", err_msg());
+    CHECK(metrics_get(&ms, "examples") == 5, "examples %g with eval_limit 5", metrics_get(&ms, "examples"));
+    fixture_free(&f);
+}
+
+static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+    (void)st, (void)type, (void)ftw;
+    return remove(path);
+}
+
+int main(void) {
+    snprintf(root, sizeof root, "/tmp/moil_test_tasks_XXXXXX");
+    if (!mkdtemp(root)) die("mkdtemp %s failed", root);
+    snprintf(data, sizeof data, "%s/data", root);
+    GenOptions o = {0};
+    o.profile = *gen_profile_find("tiny");
+    o.seed = 7;
+    o.image_size = 64;
+    o.jpeg_quality = 90;
+    o.source_dir = IDX_DEFAULT_SOURCE;
+    o.out_dir = data;
+    GenSummary sum;
+    if (gen_dataset_generate(&o, &sum) != 0 || dataset_vocab_build(&tok, data, 1) != 0) die("%s", err_msg());
+    RUN(test_retrieval_gradient);
+    RUN(test_retrieval_train_eval);
+    RUN(test_retrieval_itm_init);
+    RUN(test_nlvr_gradient);
+    RUN(test_nlvr_train_eval);
+    tokenizer_free(&tok);
+    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    return TEST_DONE();
+}
