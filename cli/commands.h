@@ -26,5 +26,8 @@ int cmd_db_runs(int argc, char **argv);
 int cmd_db_show(int argc, char **argv);
 int cmd_finetune(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
+int cmd_table_plan(int argc, char **argv);
+int cmd_table_render(int argc, char **argv);
+int cmd_table_tag(int argc, char **argv);
 
 #endif

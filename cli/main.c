@@ -15,6 +15,9 @@ static const Command commands[] = {
     {"db export", cmd_db_export, "runs, metrics or curves of the results database as CSV, TSV or Markdown"},
     {"db merge", cmd_db_merge, "fold shard results databases into one, without duplicates"},
     {"db check", cmd_db_check, "integrity, schema version and stale running rows of the results database"},
+    {"table plan", cmd_table_plan, "expand experiments/ into runs for run_all.sh and record the table layouts"},
+    {"table tag", cmd_table_tag, "record which run a run_all.sh run key made"},
+    {"table render", cmd_table_render, "render a reproduced table (Markdown, LaTeX) from the results database"},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
 

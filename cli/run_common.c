@@ -86,7 +86,9 @@ typedef struct {
     MethodOptions mopt;
 } RunArgs;
 
-/* Profile defaults: the budget of one run. */
+/* Profile defaults: the budget of one run. Retrieval counts images per
+ * batch (each brings 1 true + 15 false captions) and scores all pairs at
+ * evaluation (quadratic), so it gets smaller batches and eval sets. */
 static void apply_profile(RunArgs *a) {
     int full = a->profile && !strcmp(a->profile, "full");
     if (a->kind == RUN_PRETRAIN) {
@@ -95,9 +97,10 @@ static void apply_profile(RunArgs *a) {
         if (a->eval_limit < 0) a->eval_limit = 200;
         return;
     }
+    int retrieval = !strcmp(a->task, "retrieval");
     if (a->steps <= 0) a->steps = full ? 1500 : 300;
-    if (a->batch <= 0) a->batch = 32;
-    if (a->eval_limit < 0) a->eval_limit = full ? 0 : 400;
+    if (a->batch <= 0) a->batch = retrieval ? 8 : 32;
+    if (a->eval_limit < 0) a->eval_limit = retrieval ? (full ? 200 : 100) : (full ? 0 : 400);
 }
 
 static int parse_args(int argc, char **argv, RunKind kind, RunArgs *a) {

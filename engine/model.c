@@ -4,9 +4,27 @@
 
 #include "check.h"
 
+extern const ModelOps model_vilt;
+
+static const ModelOps *const kinds[] = {
+    &model_vilt,
+};
+
+static const ModelOps *model_find(const char *kind) {
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp(kinds[i]->kind, kind)) return kinds[i];
+    return NULL;
+}
+
 int model_config_default(ModelConfig *c, const char *kind, int vocab) {
     memset(c, 0, sizeof *c);
-    if (strcmp(kind, "vilt") != 0) return err_set("unknown model '%s' (known: vilt)", kind);
+    if (!model_find(kind)) {
+        char list[128] = "";
+        size_t len = 0;
+        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", kinds[i]->kind);
+        return err_set("unknown model '%s' (known: %s)", kind, list);
+    }
     snprintf(c->kind, sizeof c->kind, "%s", kind);
     snprintf(c->stem, sizeof c->stem, "patch");
     c->vilt = vilt_config_default(vocab);
@@ -24,6 +42,7 @@ int model_config_from_json(ModelConfig *c, const json_t *j, const char *where) {
     const char *kind, *stem;
     ViltConfig v;
     json_error_t e;
+    memset(&v, 0, sizeof v);
     if (json_unpack_ex((json_t *)j, &e, 0, "{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "kind", &kind,
                        "stem", &stem, "vocab", &v.vocab, "d", &v.d, "layers", &v.layers, "heads", &v.heads,
                        "mlp_ratio", &v.mlp_ratio, "patch", &v.patch, "image_size", &v.image_size, "max_text",
@@ -31,28 +50,25 @@ int model_config_from_json(ModelConfig *c, const json_t *j, const char *where) {
         return err_set("%s: bad model config: %s", where, e.text);
     if (model_config_default(c, kind, v.vocab) != 0) return err_prefix("%s", where);
     snprintf(c->stem, sizeof c->stem, "%s", stem);
-    v.stem = !strcmp(stem, "conv") ? VILT_STEM_CONV : VILT_STEM_PATCH;
-    c->vilt = v;
     if (v.d < 1 || v.layers < 1 || v.heads < 1 || v.d % v.heads || v.patch < 1 || v.image_size % v.patch ||
         v.max_text < 3 || v.vocab < 6 || v.n_types < 2 || v.mlp_ratio < 1)
         return err_set("%s: inconsistent model config (d %d, heads %d, patch %d, image %d, text %d, vocab %d)", where,
                        v.d, v.heads, v.patch, v.image_size, v.max_text, v.vocab);
+    c->vilt = v;
     return 0;
 }
 
 int model_create(Model *m, const ModelConfig *c) {
     memset(m, 0, sizeof *m);
     m->cfg = *c;
-    if (strcmp(c->stem, "patch") != 0 && strcmp(c->stem, "conv") != 0)
-        return err_set("unknown stem '%s' (known: patch, conv)", c->stem);
-    m->cfg.vilt.stem = !strcmp(c->stem, "conv") ? VILT_STEM_CONV : VILT_STEM_PATCH;
+    m->ops = model_find(c->kind);
+    if (!m->ops) return err_set("unknown model '%s'", c->kind);
     params_init(&m->params);
-    vilt_register(&m->vilt, &m->cfg.vilt, &m->params);
+    if (m->ops->create(m) != 0) return -1;
     m->d = c->vilt.d;
-    m->Tt = m->vilt.Tt;
     m->image_size = c->vilt.image_size;
     /* methods may look at the view before allocation (layers, d) */
-    vilt_backbone(&m->vilt, &m->bb);
+    m->ops->backbone(m, &m->bb);
     return 0;
 }
 
@@ -60,22 +76,19 @@ void model_finish(Model *m, int max_batch, uint64_t seed) {
     params_alloc(&m->params);
     Rng rng;
     rng_seed(&rng, seed);
-    vilt_init_weights(&m->vilt, &rng);
-    vilt_alloc(&m->vilt, max_batch);
-    vilt_backbone(&m->vilt, &m->bb);
+    m->ops->init_weights(m, &rng);
+    m->ops->alloc(m, max_batch);
+    m->ops->backbone(m, &m->bb);
     m->max_batch = max_batch;
-    m->T = m->vilt.T;
-    m->final = m->vilt.act.final;
-    m->pooled = m->vilt.act.pooled;
 }
 
 void model_free(Model *m) {
-    vilt_free(&m->vilt);
+    if (m->ops) m->ops->destroy(m);
     params_free(&m->params);
 }
 
-int model_forward(Model *m, const ModelInput *in) { return vilt_forward(&m->vilt, in); }
+int model_forward(Model *m, const ModelInput *in) { return m->ops->forward(m, in); }
 
 void model_backward(Model *m, const ModelInput *in, const float *dfinal, const float *dpooled) {
-    vilt_backward(&m->vilt, in, dfinal, dpooled);
+    m->ops->backward(m, in, dfinal, dpooled);
 }

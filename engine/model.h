@@ -2,9 +2,15 @@
  * trainer work with every kind: its parameter store, the view methods adapt,
  * forward/backward over a batch, and the outputs heads read.
  *
+ * Sequence layout every kind keeps: [text (Tt tokens); image tokens
+ * (n_image_tokens: image CLS + patches, or regions); anything else]; token 0
+ * is the text [CLS] the pooler reads.
+ *
  * Life cycle: model_create (registers the backbone) -> tasks register heads,
  * the method registers its tensors -> model_finish (allocates parameters and
- * activations, random init) -> checkpoint loading -> method setup. */
+ * activations, random init) -> checkpoint loading -> method setup.
+ * Adding a kind: engine/model_<kind>.c with a ModelOps, one line in the table
+ * in engine/model.c. */
 #ifndef MOIL_MODEL_H
 #define MOIL_MODEL_H
 
@@ -18,23 +24,41 @@ typedef ViltInput ModelInput;
 typedef struct {
     char kind[16];   /* "vilt" */
     char stem[16];   /* "patch" | "conv" */
-    ViltConfig vilt;
+    ViltConfig vilt; /* the sizes every kind shares (vocab, d, layers, heads, ...) */
 } ModelConfig;
 
-typedef struct Model {
+typedef struct Model Model;
+
+typedef struct {
+    const char *kind;
+    /* Register the backbone's tensors in m->params (config in m->cfg). */
+    int (*create)(Model *m);
+    void (*init_weights)(Model *m, Rng *rng);
+    /* Activations for max_batch sequences; sets T, n_image_tokens, final, pooled. */
+    void (*alloc)(Model *m, int max_batch);
+    int (*forward)(Model *m, const ModelInput *in);
+    void (*backward)(Model *m, const ModelInput *in, const float *dfinal, const float *dpooled);
+    /* The view adaptation methods work on. */
+    void (*backbone)(Model *m, Backbone *bb);
+    void (*destroy)(Model *m);
+} ModelOps;
+
+struct Model {
+    const ModelOps *ops;
     ModelConfig cfg;
     Params params;
     Backbone bb;
-    Vilt vilt;
+    void *impl; /* the kind's own struct (Vilt for "vilt") */
     int max_batch;
     /* shapes heads need */
     int d, Tt, T, image_size;
+    int n_image_tokens; /* rows [Tt, Tt + n_image_tokens) of each sequence */
     /* outputs of the last forward */
     float *final;  /* [B,T,d] */
     float *pooled; /* [B,d] */
-} Model;
+};
 
-/* Defaults for a kind ("vilt") and a vocabulary size. */
+/* Defaults for a kind and a vocabulary size; -1 for an unknown kind. */
 int model_config_default(ModelConfig *c, const char *kind, int vocab);
 /* To/from the JSON stored in checkpoint metadata ("model_config"). */
 json_t *model_config_to_json(const ModelConfig *c);

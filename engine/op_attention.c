@@ -1,5 +1,6 @@
 /* Multi-head softmax attention with a key padding mask. Per (batch, head) the
- * products are sgemm calls on strided views of the [B,T,C] tensors. */
+ * products are sgemm calls on strided views of the [B,T,C] tensors; the
+ * softmax rows run on the vectors of ops.h. */
 #include "ops.h"
 
 #include <cblas.h>
@@ -8,10 +9,13 @@
 
 #include "check.h"
 
-/* lanes[roundup(T, VEC_LANES)] = -1 where mask[j] != 0, else 0 (also past T):
- * the lane masks of one sequence's keys, loaded a vector at a time. */
+/* T rounded up to whole vectors */
+static int padded(int T) { return (T + VEC_LANES - 1) / VEC_LANES * VEC_LANES; }
+
+/* lanes[padded(T)] = -1 where mask[j] != 0, else 0 (also past T): the lane
+ * masks of one sequence's keys, loaded a vector at a time. */
 static void mask_lanes(int *lanes, const int *mask, int T) {
-    for (int j = 0; j < (T + VEC_LANES - 1) / VEC_LANES * VEC_LANES; j++) lanes[j] = j < T && mask[j] ? -1 : 0;
+    for (int j = 0; j < padded(T); j++) lanes[j] = j < T && mask[j] ? -1 : 0;
 }
 
 static veci lanes_load(const int *lanes) {
@@ -24,8 +28,10 @@ static veci lanes_load(const int *lanes) {
 static void softmax_row(float *row, const int *lanes, int T) {
     const vecf ninf = vec_set(-INFINITY);
     vecf vmax = ninf;
-    for (int j = 0; j < T; j += VEC_LANES)
-        vmax = vec_max(vmax, vec_select(lanes_load(lanes + j), vec_load_n(row + j, (size_t)(T - j), 0.0f), ninf));
+    for (int j = 0; j < T; j += VEC_LANES) {
+        vecf x = vec_load_n(row + j, (size_t)(T - j), 0.0f);
+        vmax = vec_max(vmax, vec_select(lanes_load(lanes + j), x, ninf));
+    }
     float mx = vec_hmax(vmax);
     vecf acc = vec_set(0.0f);
     for (int j = 0; j < T; j += VEC_LANES) {
@@ -35,13 +41,19 @@ static void softmax_row(float *row, const int *lanes, int T) {
         vec_store_n(row + j, e, k);
     }
     float inv = 1.0f / vec_sum(acc);
-    for (int j = 0; j < T; j += VEC_LANES) vec_store_n(row + j, vec_load_n(row + j, (size_t)(T - j), 0.0f) * inv, (size_t)(T - j));
+    for (int j = 0; j < T; j += VEC_LANES) {
+        size_t k = (size_t)(T - j);
+        vec_store_n(row + j, vec_load_n(row + j, k, 0.0f) * inv, k);
+    }
 }
 
 /* d[T] = scale * p * (d - sum_j p d): softmax backward of one row in place. */
 static void softmax_row_backward(float *d, const float *p, int T, float scale) {
     vecf acc = vec_set(0.0f);
-    for (int j = 0; j < T; j += VEC_LANES) acc += vec_load_n(p + j, (size_t)(T - j), 0.0f) * vec_load_n(d + j, (size_t)(T - j), 0.0f);
+    for (int j = 0; j < T; j += VEC_LANES) {
+        size_t k = (size_t)(T - j);
+        acc += vec_load_n(p + j, k, 0.0f) * vec_load_n(d + j, k, 0.0f);
+    }
     float dot = vec_sum(acc);
     for (int j = 0; j < T; j += VEC_LANES) {
         size_t k = (size_t)(T - j);
@@ -51,18 +63,41 @@ static void softmax_row_backward(float *d, const float *p, int T, float scale) {
 
 void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
                        const int *key_mask, int B, int T, int C, int H) {
-    /* q,k,v,out: [B,T,C]; probs: [B,H,T,T]; key_mask: [B,T] */
-    int hs = C / H;
+    attention_forward_mode(out, probs, q, k, v, key_mask, B, T, C, H, 0, ATTN_FULL);
+}
+
+void attention_forward_mode(float *out, float *probs, const float *q, const float *k, const float *v,
+                            const int *key_mask, int B, int T, int C, int H, int seg, AttnMode mode) {
+    /* q,k,v,out: [B,T,C]; probs: [B,H,T,T]; key_mask: [B,T]; rows [0,seg) are text */
+    int hs = C / H, Tp = padded(T);
     float scale = 1.0f / sqrtf((float)hs);
-    int *lanes = xmalloc(sizeof(int) * (size_t)((T + VEC_LANES - 1) / VEC_LANES * VEC_LANES));
+    /* lanes of the key mask as a query of each kind sees it: [0] every
+     * unpadded key, [1] text keys only, [2] non-text keys only, [3] scratch
+     * for one causal text row */
+    int *lanes = xmalloc(sizeof(int) * (size_t)Tp * 4);
     for (int b = 0; b < B; b++) {
-        mask_lanes(lanes, key_mask + (size_t)b * T, T);
+        const int *km = key_mask + (size_t)b * T;
+        mask_lanes(lanes, km, T);
+        for (int j = 0; j < Tp; j++) {
+            lanes[Tp + j] = j < seg ? lanes[j] : 0;
+            lanes[2 * Tp + j] = j >= seg ? lanes[j] : 0;
+        }
         for (int h = 0; h < H; h++) {
             size_t off = (size_t)b * T * C + (size_t)h * hs;
             float *P = probs + ((size_t)b * H + h) * T * T;
             /* S[T,T] = scale * Q[T,hs] K[T,hs]^T */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, scale, q + off, C, k + off, C, 0.0f, P, T);
-            for (int i = 0; i < T; i++) softmax_row(P + (size_t)i * T, lanes, T);
+            for (int i = 0; i < T; i++) {
+                const int *row_lanes = lanes;
+                if (mode == ATTN_SEPARATE) {
+                    row_lanes = lanes + (i < seg ? Tp : 2 * Tp);
+                } else if (mode == ATTN_CAUSAL_TEXT && i < seg) {
+                    int *causal = lanes + 3 * Tp;
+                    for (int j = 0; j < Tp; j++) causal[j] = (j > i && j < seg) ? 0 : lanes[j];
+                    row_lanes = causal;
+                }
+                softmax_row(P + (size_t)i * T, row_lanes, T);
+            }
             /* out[T,hs] = P[T,T] V[T,hs] */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f, P, T, v + off, C, 0.0f, out + off, C);
         }

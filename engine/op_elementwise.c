@@ -23,8 +23,8 @@ void gelu_backward(float *dinp, const float *inp, const float *dout, size_t n) {
         vecf u = x * INV_SQRT2;
         vecf e = vec_exp(-(u * u));
         vecf cdf = 0.5f * (1.0f + vec_erf(u, e));
-        vecf d = vec_load_n(dinp + i, n - i, 0.0f) + vec_load_n(dout + i, n - i, 0.0f) * (cdf + x * (INV_SQRT2PI * e));
-        vec_store_n(dinp + i, d, n - i);
+        vecf g = vec_load_n(dout + i, n - i, 0.0f) * (cdf + x * (INV_SQRT2PI * e));
+        vec_store_n(dinp + i, vec_load_n(dinp + i, n - i, 0.0f) + g, n - i);
     }
 }
 

@@ -13,6 +13,8 @@
 #define MOIL_OPS_H
 
 #include <stddef.h>
+
+#include "attn_mask.h"
 #include <math.h>
 #include <string.h>
 
@@ -55,6 +57,12 @@ void embedding_backward(float *dtable, const float *dout, const int *ids, int N,
  * must have at least one unmasked key. */
 void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
                        const int *key_mask, int B, int T, int C, int H);
+/* The same with a query-dependent mask on top of key_mask: rows [0, seg) are
+ * text; ATTN_SEPARATE keeps text and non-text from attending to each other
+ * (a unimodal pass), ATTN_CAUSAL_TEXT lets text query i see text keys j <= i
+ * only (seq2seq). Backward is unchanged: masked probabilities are 0. */
+void attention_forward_mode(float *out, float *probs, const float *q, const float *k, const float *v,
+                            const int *key_mask, int B, int T, int C, int H, int seg, AttnMode mode);
 /* scratch: T*T floats. */
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
                         const float *probs, const float *q, const float *k, const float *v,

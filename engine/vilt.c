@@ -308,7 +308,7 @@ int vilt_forward(Vilt *m, const ViltInput *in) {
         layer_linear_forward(p, &bl->q, q, ln1, N);
         layer_linear_forward(p, &bl->k, k, ln1, N);
         layer_linear_forward(p, &bl->v, v, ln1, N);
-        attention_forward(atty, a->probs + l * Lprob, q, k, v, a->mask, B, T, C, H);
+        attention_forward_mode(atty, a->probs + l * Lprob, q, k, v, a->mask, B, T, C, H, m->Tt, in->attn_mode);
         layer_linear_forward(p, &bl->proj, a->scratch, atty, N);
         residual_forward(res1, x, a->scratch, (size_t)N * C);
         layer_layernorm_forward(p, &bl->norm2, ln2, a->ln2_mean + l * LT, a->ln2_rstd + l * LT, res1, N);

@@ -102,3 +102,100 @@ FROM runs AS r JOIN metrics AS m ON m.run_id = r.id
 WHERE r.status = 'ok';
 
 PRAGMA user_version = 1;
+
+-- migration 2: table layouts and run keys of the experiment runner, per-table views
+-- `moil table plan` writes the layout of each table it plans (experiments/*.exp)
+-- and the runs that make each row; `moil table tag` maps the runner's key of a
+-- run (a hash of its arguments) to the config hash of the run that made it.
+-- Rendering (`moil table render`) reads only these tables and the views below.
+CREATE TABLE table_layout (
+    table_id        TEXT PRIMARY KEY,
+    title           TEXT NOT NULL,
+    reference_model TEXT,              -- paper_reference.model shown beside ours; NULL: none
+    average_label   TEXT,              -- label of the column averaging the metric columns; NULL: none
+    params          INTEGER NOT NULL CHECK (params IN (0, 1)) -- show trainable/stored share
+) STRICT;
+
+-- The metric columns of a table, in order.
+CREATE TABLE table_columns (
+    table_id    TEXT NOT NULL,
+    col         INTEGER NOT NULL,
+    label       TEXT NOT NULL,
+    task        TEXT NOT NULL,
+    split       TEXT NOT NULL,     -- metrics.split of a plain run (a row may add a suffix)
+    metric      TEXT NOT NULL,     -- metrics.name
+    ref_dataset TEXT,              -- paper_reference.dataset of this column; NULL: none
+    PRIMARY KEY (table_id, col)
+) STRICT;
+
+-- The runs that make each row of a table in a profile: one per task and seed.
+CREATE TABLE table_cells (
+    table_id     TEXT NOT NULL,
+    profile      TEXT NOT NULL,    -- quick, full, ...
+    row          INTEGER NOT NULL,
+    label        TEXT NOT NULL,
+    ref_method   TEXT,             -- paper_reference.method of this row; NULL: none
+    split_suffix TEXT NOT NULL,    -- '' or e.g. '@ema': the variant of the run this row shows
+    task         TEXT NOT NULL,
+    seed         INTEGER NOT NULL,
+    run_key      TEXT NOT NULL,    -- run_keys.run_key
+    PRIMARY KEY (table_id, profile, row, task, seed)
+) STRICT;
+
+-- Which run the runner's key names: its arguments and the run's config hash.
+CREATE TABLE run_keys (
+    run_key     TEXT PRIMARY KEY,  -- FNV-1a 64 of the canonical arguments, 16 hex digits
+    config_hash TEXT NOT NULL,     -- runs.config_hash
+    args        TEXT NOT NULL      -- the moil finetune arguments
+) STRICT;
+
+-- Every number of every table: the latest 'ok' run of each cell's config.
+CREATE VIEW table_values AS
+SELECT c.table_id, c.profile, c.row, c.label AS row_label, c.split_suffix, k.col, k.label AS col_label,
+       c.task, c.seed, r.id AS run_id, m.split, m.name AS metric, m.value,
+       r.params_trainable, r.params_stored, r.params_backbone
+FROM table_cells AS c
+JOIN table_columns AS k ON k.table_id = c.table_id AND k.task = c.task
+JOIN run_keys AS rk ON rk.run_key = c.run_key
+JOIN runs AS r ON r.id = (SELECT max(id) FROM runs
+                          WHERE config_hash = rk.config_hash AND status = 'ok')
+JOIN metrics AS m ON m.run_id = r.id AND m.split = k.split || c.split_suffix AND m.name = k.metric;
+
+-- Mean, sample standard deviation (NULL for one seed) and count per cell.
+CREATE VIEW table_summary AS
+SELECT table_id, profile, row, row_label, split_suffix, col, col_label, count(value) AS n,
+       avg(value) AS mean,
+       CASE WHEN count(value) > 1 THEN
+           sqrt(max(0.0, (sum(value * value) - sum(value) * sum(value) / count(value)) / (count(value) - 1)))
+       END AS sd
+FROM table_values GROUP BY table_id, profile, row, col;
+
+-- Trainable and stored parameters per row, as percent of the backbone,
+-- averaged over the row's runs (the task heads differ per task).
+CREATE VIEW table_params AS
+SELECT c.table_id, c.profile, c.row, count(*) AS runs,
+       avg(100.0 * r.params_trainable / r.params_backbone) AS trainable_pct,
+       avg(100.0 * r.params_stored / r.params_backbone) AS stored_pct
+FROM table_cells AS c
+JOIN run_keys AS rk ON rk.run_key = c.run_key
+JOIN runs AS r ON r.id = (SELECT max(id) FROM runs
+                          WHERE config_hash = rk.config_hash AND status = 'ok')
+GROUP BY c.table_id, c.profile, c.row;
+
+-- One view per table of experiments/: mean, sd and n per row and column.
+CREATE VIEW table_main AS
+SELECT profile, row_label, col_label, n, mean, sd FROM table_summary WHERE table_id = 'main' ORDER BY profile, row, col;
+CREATE VIEW table_retrieval AS
+SELECT profile, row_label, col_label, n, mean, sd FROM table_summary WHERE table_id = 'retrieval' ORDER BY profile, row, col;
+CREATE VIEW table_ablation AS
+SELECT profile, row_label, col_label, n, mean, sd FROM table_summary WHERE table_id = 'ablation' ORDER BY profile, row, col;
+CREATE VIEW table_sweep_rank AS
+SELECT profile, row_label, col_label, n, mean, sd FROM table_summary WHERE table_id = 'sweep_rank' ORDER BY profile, row, col;
+CREATE VIEW table_sweep_momentum AS
+SELECT profile, row_label, col_label, n, mean, sd FROM table_summary WHERE table_id = 'sweep_momentum' ORDER BY profile, row, col;
+CREATE VIEW table_sweep_steps AS
+SELECT profile, row_label, col_label, n, mean, sd FROM table_summary WHERE table_id = 'sweep_steps' ORDER BY profile, row, col;
+CREATE VIEW table_sweep_lr AS
+SELECT profile, row_label, col_label, n, mean, sd FROM table_summary WHERE table_id = 'sweep_lr' ORDER BY profile, row, col;
+
+PRAGMA user_version = 2;

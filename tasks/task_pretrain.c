@@ -200,7 +200,7 @@ static void fill(PtState *s, const PtSplit *sp, const int *ex, const int *img, i
 /* Mean-pooled text features [B,C] (unpadded text rows) and image features
  * [B,C] (image CLS + patches) of the last forward. */
 static void pool_features(PtState *s, const Model *m, int B) {
-    int C = s->C, T = m->T, Tt = s->Tt, P1 = m->vilt.P + 1;
+    int C = s->C, T = m->T, Tt = s->Tt, P1 = m->n_image_tokens;
     for (int b = 0; b < B; b++) {
         float *tf = s->tfeat + (size_t)b * C, *vf = s->vfeat + (size_t)b * C;
         memset(tf, 0, C * sizeof(float));
@@ -287,7 +287,7 @@ static double itc_loss_backward(PtState *s, Model *m, int B) {
             for (int j = 0; j < B; j++) a += (double)s->dS[i * B + j] * s->ut[j * C + c], b2 += (double)s->dS[j * B + i] * s->uv[j * C + c];
             s->duv[i * C + c] = (float)a, s->dut[i * C + c] = (float)b2;
         }
-    int T = m->T, Tt = s->Tt, P1 = m->vilt.P + 1;
+    int T = m->T, Tt = s->Tt, P1 = m->n_image_tokens;
     memset(s->dfinal, 0, sizeof(float) * B * T * C);
     float *dzs[2] = {s->dut, s->duv};
     const float *us[2] = {s->ut, s->uv}, *zs[2] = {s->zt, s->zv}, *feats[2] = {s->tfeat, s->vfeat};

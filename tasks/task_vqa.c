@@ -27,6 +27,7 @@
 
 typedef struct {
     VqaSet set;
+    int n;          /* questions used: all, or the first eval_limit */
     TaskImages images;
     float *targets; /* [n, n_answers] soft targets */
 } VqaSplit;
@@ -63,14 +64,14 @@ static int split_load(VqaState *s, VqaSplit *sp, const TaskEnv *env, const char 
 }
 
 static int split_prepare(VqaState *s, VqaSplit *sp, const TaskEnv *env, int limit) {
-    if (limit > 0 && sp->set.n > limit) sp->set.n = limit; /* first questions, a fixed subset */
-    const char **paths = xcalloc(sp->set.n, sizeof(char *));
-    for (int i = 0; i < sp->set.n; i++) paths[i] = sp->set.q[i].image_path;
-    int rc = task_images_load(&sp->images, paths, sp->set.n, env->image_size);
+    sp->n = limit > 0 && sp->set.n > limit ? limit : sp->set.n; /* the first questions, a fixed subset */
+    const char **paths = xcalloc(sp->n, sizeof(char *));
+    for (int i = 0; i < sp->n; i++) paths[i] = sp->set.q[i].image_path;
+    int rc = task_images_load(&sp->images, paths, sp->n, env->image_size);
     free(paths);
     if (rc != 0) return -1;
-    sp->targets = xcalloc((size_t)sp->set.n * s->vocab.n, sizeof(float));
-    for (int i = 0; i < sp->set.n; i++)
+    sp->targets = xcalloc((size_t)sp->n * s->vocab.n, sizeof(float));
+    for (int i = 0; i < sp->n; i++)
         answer_vocab_target_row(&s->vocab, &sp->set.q[i], sp->targets + (size_t)i * s->vocab.n);
     return 0;
 }
@@ -115,7 +116,7 @@ static int vqa_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
     Linear *lins[2] = {&s->head.fc1, &s->head.fc2};
     for (int i = 0; i < 2; i++) m->params.info[lins[i]->w].lr_mult = m->params.info[lins[i]->b].lr_mult = 10.0f;
     m->params.info[s->head.ln.w].lr_mult = m->params.info[s->head.ln.b].lr_mult = 10.0f;
-    sampler_init(&s->sampler, s->train.set.n, rng);
+    sampler_init(&s->sampler, s->train.n, rng);
     s->dpooled = xcalloc((size_t)s->B * m->d, sizeof(float));
     return 0;
 }
@@ -152,9 +153,9 @@ static double vqa_train_step(Task *t, Model *m, Rng *rng) {
     return loss;
 }
 
-static int write_results(const char *path, const VqaSet *set, const int *pred, const AnswerVocab *v) {
+static int write_results(const char *path, const VqaSet *set, int n, const int *pred, const AnswerVocab *v) {
     json_t *arr = json_array();
-    for (int i = 0; i < set->n; i++)
+    for (int i = 0; i < n; i++)
         json_array_append_new(arr, json_pack("{s:I, s:s}", "question_id", (json_int_t)set->q[i].question_id, "answer",
                                              v->answers[pred[i]]));
     char *text = json_dumps(arr, JSON_COMPACT);
@@ -168,7 +169,7 @@ static int vqa_evaluate_split(Task *t, Model *m, const char *split, MetricList *
     VqaState *s = t->state;
     const VqaSplit *sp = !strcmp(split, "val") ? &s->val : !strcmp(split, s->eval_name) ? &s->eval : NULL;
     if (!sp) return err_set("vqa: split '%s' was not loaded", split);
-    int n = sp->set.n, *pred = xcalloc(n, sizeof(int));
+    int n = sp->n, *pred = xcalloc(n, sizeof(int));
     double soft = 0.0;
     for (int start = 0; start < n; start += s->B) {
         int B = n - start < s->B ? n - start : s->B, idx[4096];
@@ -216,7 +217,7 @@ static int vqa_evaluate_split(Task *t, Model *m, const char *split, MetricList *
     if (rc == 0 && pred_path) {
         char path[1100];
         snprintf(path, sizeof path, "%s.json", pred_path);
-        rc = write_results(path, &sp->set, pred, &s->vocab);
+        rc = write_results(path, &sp->set, n, pred, &s->vocab);
     }
     free(q);
     free(pred);

@@ -1,0 +1,216 @@
+/* `moil table plan|tag|render`: the experiment runner's commands. plan
+ * expands experiments/ into runs and records the table layouts in the
+ * results database; tag records which run a runner key made; render writes a
+ * table from the database alone. run_all.sh drives them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "commands.h"
+#include "db.h"
+#include "db_layout.h"
+#include "experiment.h"
+#include "table_render.h"
+
+#define MAX_TABLES 64
+
+static const char plan_usage[] =
+    "usage: moil table plan [--profile P] [--table ID]... [--experiments DIR] [--work DIR] [--db PATH]\n"
+    "\n"
+    "Expands the tables of DIR (default experiments; every <id>.exp, or the --table\n"
+    "ones) in profile P (default quick; profiles in DIR/profiles.conf) into their\n"
+    "fine-tuning runs, records each table's layout and cells in the results\n"
+    "database (default " DB_DEFAULT_PATH "), and prints, tab-separated:\n"
+    "  dataset  <moil data gen profile>  <dataset folder>\n"
+    "  pretrain <output folder>  <moil pretrain arguments>\n"
+    "  run  <key>  todo|done  <table>/<row>  <task>  <seed>  <moil finetune arguments>\n"
+    "one run line per distinct run (a run shared by tables is listed once); done:\n"
+    "its key names a config with an 'ok' run. Paths are under --work DIR (default\n"
+    "the current folder): DIR/datasets/data/<dataset>, DIR/runs/<profile>/pretrain.\n"
+    "Ends with name=value lines: tables, runs, todo, done.\n";
+
+static const char tag_usage[] =
+    "usage: moil table tag --key KEY --run ID [--args TEXT] [--db PATH]\n"
+    "\n"
+    "Records that run ID of the results database (default " DB_DEFAULT_PATH ") is the\n"
+    "run of the runner key KEY (from moil table plan); TEXT is its arguments.\n"
+    "Ends with name=value lines: key, run_id.\n";
+
+static const char render_usage[] =
+    "usage: moil table render --table ID [--profile P] [--format md|tex] [--out DIR|-] [--db PATH]\n"
+    "\n"
+    "Renders table ID of profile P (default quick) from the results database alone\n"
+    "(default " DB_DEFAULT_PATH "): mean +- sd over seeds with n, the best of each column\n"
+    "in bold, trainable/stored parameter shares, and the paper's reference numbers\n"
+    "in a separate labelled block. Writes DIR/ID.md and DIR/ID.tex (default DIR\n"
+    "results/tables; --format one of them only; --out - prints to stdout).\n"
+    "Ends with name=value lines: rows, columns, missing (cells without a value), and\n"
+    "md/tex (the files written).\n";
+
+static int fail(const char *cmd, Db *db) {
+    fprintf(stderr, "moil table %s: %s\n", cmd, err_msg());
+    db_close(db);
+    return 1;
+}
+
+static int usage_error(const char *cmd, const char *usage, const char *msg, const char *arg) {
+    fprintf(stderr, "moil table %s: %s%s\n\n%s", cmd, msg, arg ? arg : "", usage);
+    return 2;
+}
+
+typedef struct {
+    const char *profile, *experiments, *work, *db, *key, *args, *format, *out;
+    const char *tables[MAX_TABLES];
+    int n_tables;
+    long long run_id;
+} TableArgs;
+
+/* Parse --name VALUE options; -1 (message printed) on a bad one. */
+static int parse(const char *cmd, const char *usage, int argc, char **argv, TableArgs *a) {
+    *a = (TableArgs){.profile = "quick", .experiments = "experiments", .work = ".", .db = DB_DEFAULT_PATH,
+                     .out = "results/tables"};
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        if (i + 1 >= argc) return usage_error(cmd, usage, "missing value or unknown option: ", o), -1;
+        const char *v = argv[++i];
+        if (!strcmp(o, "--profile")) a->profile = v;
+        else if (!strcmp(o, "--experiments")) a->experiments = v;
+        else if (!strcmp(o, "--work")) a->work = v;
+        else if (!strcmp(o, "--db")) a->db = v;
+        else if (!strcmp(o, "--key")) a->key = v;
+        else if (!strcmp(o, "--args")) a->args = v;
+        else if (!strcmp(o, "--format")) a->format = v;
+        else if (!strcmp(o, "--out")) a->out = v;
+        else if (!strcmp(o, "--run")) a->run_id = atoll(v);
+        else if (!strcmp(o, "--table") && a->n_tables < MAX_TABLES) a->tables[a->n_tables++] = v;
+        else return usage_error(cmd, usage, "unknown option ", o), -1;
+    }
+    return 0;
+}
+
+/* "<work>/<a>/<b>/<c>", without "./" when work is the current folder. */
+static void work_path(char *out, size_t n, const char *work, const char *a, const char *b, const char *c) {
+    if (!strcmp(work, ".")) snprintf(out, n, "%s/%s/%s", a, b, c);
+    else snprintf(out, n, "%s/%s/%s/%s", work, a, b, c);
+}
+
+typedef struct {
+    char key[EXP_KEY_LEN];
+} SeenKey;
+
+static int plan_table(Db *db, const TableArgs *a, const ExpProfile *p, const char *id, const char *data,
+                      const char *init, SeenKey **seen, int *n_seen, int *n_todo) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.exp", a->experiments, id);
+    ExpTable t;
+    if (experiment_table_read(path, &t) != 0) return -1;
+    ExpCell *cells;
+    int n_cells, rc = experiment_expand(&t, p, data, init, &cells, &n_cells);
+    if (rc == 0) rc = db_layout_write(db, &t, p->name, cells, n_cells);
+    for (int i = 0; rc == 0 && i < n_cells; i++) {
+        int dup = 0;
+        for (int k = 0; k < *n_seen; k++) dup |= !strcmp((*seen)[k].key, cells[i].key);
+        if (dup) continue;
+        *seen = xrealloc(*seen, (size_t)(*n_seen + 1) * sizeof **seen);
+        memcpy((*seen)[(*n_seen)++].key, cells[i].key, EXP_KEY_LEN);
+        int done = db_run_key_done(db, cells[i].key);
+        if (done < 0) rc = -1;
+        *n_todo += done == 0;
+        char *args = experiment_args_join(&cells[i].args);
+        printf("run\t%s\t%s\t%s/%s\t%s\t%lld\t%s\n", cells[i].key, done ? "done" : "todo", t.id,
+               t.rows[cells[i].row].label, cells[i].task, (long long)cells[i].seed, args);
+        free(args);
+    }
+    if (n_cells) experiment_cells_free(cells, n_cells);
+    experiment_table_free(&t);
+    return rc;
+}
+
+int cmd_table_plan(int argc, char **argv) {
+    TableArgs a;
+    if (cli_wants_help(argc, argv, plan_usage)) return 0;
+    if (parse("plan", plan_usage, argc, argv, &a)) return 2;
+    char path[1024], data[1024], out_dir[1024], init[1100];
+    snprintf(path, sizeof path, "%s/profiles.conf", a.experiments);
+    ExpProfile p;
+    if (experiment_profile_read(path, a.profile, &p) != 0) return fail("plan", NULL);
+    char **ids = NULL;
+    int n_ids = 0, rc = 0;
+    if (a.n_tables) {
+        ids = xcalloc((size_t)a.n_tables, sizeof *ids);
+        for (n_ids = 0; n_ids < a.n_tables; n_ids++) ids[n_ids] = xstrdup(a.tables[n_ids]);
+    } else {
+        rc = experiment_list_ids(a.experiments, &ids, &n_ids);
+    }
+    work_path(data, sizeof data, a.work, "datasets", "data", p.dataset);
+    work_path(out_dir, sizeof out_dir, a.work, "runs", p.name, "pretrain");
+    snprintf(init, sizeof init, "%s/backbone.safetensors", out_dir);
+    Db *db = NULL;
+    if (rc == 0) rc = db_open(a.db, &db);
+    if (rc == 0) {
+        char *pre = experiment_args_join(&p.pretrain);
+        printf("dataset\t%s\t%s\npretrain\t%s\t%s\n", p.dataset, data, out_dir, pre);
+        free(pre);
+    }
+    SeenKey *seen = NULL;
+    int n_seen = 0, n_todo = 0;
+    for (int i = 0; rc == 0 && i < n_ids; i++) rc = plan_table(db, &a, &p, ids[i], data, init, &seen, &n_seen, &n_todo);
+    if (rc == 0) printf("tables=%d\nruns=%d\ntodo=%d\ndone=%d\n", n_ids, n_seen, n_todo, n_seen - n_todo);
+    free(seen);
+    experiment_ids_free(ids, n_ids);
+    experiment_profile_free(&p);
+    if (rc) return fail("plan", db);
+    return db_close(db) ? fail("plan", NULL) : 0;
+}
+
+int cmd_table_tag(int argc, char **argv) {
+    TableArgs a;
+    if (cli_wants_help(argc, argv, tag_usage)) return 0;
+    if (parse("tag", tag_usage, argc, argv, &a)) return 2;
+    if (!a.key || a.run_id <= 0) return usage_error("tag", tag_usage, "--key and --run are required", NULL);
+    Db *db;
+    if (db_open_existing(a.db, &db) != 0) return fail("tag", NULL);
+    if (db_run_key_tag(db, a.key, a.run_id, a.args ? a.args : "") != 0) return fail("tag", db);
+    printf("key=%s\nrun_id=%lld\n", a.key, a.run_id);
+    return db_close(db) ? fail("tag", NULL) : 0;
+}
+
+/* Render d in one format to DIR/ID.<ext> (atomically) or stdout. */
+static int render_one(const TableData *d, TableFormat f, const char *out, int *missing) {
+    const char *ext = f == TABLE_MD ? "md" : "tex";
+    if (!strcmp(out, "-")) return table_render(d, f, stdout, missing);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (!mem) return err_set("open_memstream failed");
+    int rc = table_render(d, f, mem, missing);
+    fclose(mem);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/%s.%s", out, d->id, ext);
+    if (rc == 0) rc = dir_make(out);
+    if (rc == 0) rc = file_write_atomic(path, buf, len);
+    free(buf);
+    if (rc == 0) printf("%s=%s\n", ext, path);
+    return rc;
+}
+
+int cmd_table_render(int argc, char **argv) {
+    TableArgs a;
+    if (cli_wants_help(argc, argv, render_usage)) return 0;
+    if (parse("render", render_usage, argc, argv, &a)) return 2;
+    if (a.n_tables != 1) return usage_error("render", render_usage, "give one --table ID", NULL);
+    int md = !a.format || !strcmp(a.format, "md"), tex = !a.format || !strcmp(a.format, "tex");
+    if (!md && !tex) return usage_error("render", render_usage, "--format: expected md or tex, not ", a.format);
+    Db *db;
+    if (db_open_existing(a.db, &db) != 0) return fail("render", NULL);
+    TableData d;
+    if (db_table_data_load(db, a.tables[0], a.profile, &d) != 0) return fail("render", db);
+    int missing = 0, rc = 0;
+    if (md) rc = render_one(&d, TABLE_MD, a.out, &missing);
+    if (rc == 0 && tex) rc = render_one(&d, TABLE_TEX, a.out, &missing);
+    if (rc == 0) printf("rows=%d\ncolumns=%d\nmissing=%d\n", d.n_rows, d.n_cols, missing);
+    table_data_free(&d);
+    if (rc) return fail("render", db);
+    return db_close(db) ? fail("render", NULL) : 0;
+}

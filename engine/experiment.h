@@ -1,0 +1,93 @@
+/* The experiment definitions of experiments/: the profiles (profiles.conf)
+ * and one file per reproduced table (<id>.exp), and their expansion into the
+ * fine-tuning runs that make each table.
+ *
+ * Both are line files: '#' starts a comment, fields are separated by '|',
+ * argument lists are words separated by spaces (no quoting: no argument
+ * holds a space). profiles.conf:
+ *   profile | NAME | DATASET | SEEDS | PRETRAIN ARGS | FINETUNE ARGS
+ *   task    | NAME | TASK | FINETUNE ARGS            (extra args for one task)
+ * <id>.exp:
+ *   title     | TEXT
+ *   reference | MODEL                  (paper_reference.model shown beside ours)
+ *   column    | LABEL | TASK | SPLIT | METRIC | REF DATASET or empty
+ *   average   | LABEL                  (a column averaging the metric columns)
+ *   params                             (trainable and stored share columns)
+ *   profile   | NAME | FINETUNE ARGS   (this table's args in that profile)
+ *   row       | LABEL | REF METHOD or empty | SPLIT SUFFIX or empty | ARGS [| PROFILES]
+ * A row is run for every task of the columns and every seed of the profile,
+ * with the arguments, in this order (later ones win): --task --seed --data
+ * --init, the profile's, the profile's for the task, the table's for the
+ * profile, the row's. PROFILES (comma-separated) limits a row to those. */
+#ifndef MOIL_EXPERIMENT_H
+#define MOIL_EXPERIMENT_H
+
+#include <stdint.h>
+
+#define EXP_KEY_LEN 17 /* 16 hex digits + NUL */
+
+typedef struct {
+    int n;
+    char **v; /* [n] words */
+} ExpArgs;
+
+typedef struct {
+    char *name, *dataset; /* dataset: the profile of `moil data gen` */
+    int n_seeds;
+    int64_t *seeds;       /* [n_seeds] */
+    ExpArgs pretrain, finetune;
+    int n_tasks;
+    char **task_names;    /* [n_tasks] */
+    ExpArgs *task_args;   /* [n_tasks] */
+} ExpProfile;
+
+typedef struct {
+    char *label, *task, *split, *metric, *ref_dataset; /* ref_dataset NULL: none */
+} ExpColumn;
+
+typedef struct {
+    char *label, *ref_method, *suffix; /* ref_method NULL: none; suffix "" or "@ema" */
+    char *profiles;                    /* comma-separated; NULL: every profile */
+    ExpArgs args;
+} ExpRow;
+
+typedef struct {
+    char *id, *title, *reference_model, *average_label; /* the last two NULL: none */
+    int params;
+    int n_cols, n_rows, n_profiles;
+    ExpColumn *cols;       /* [n_cols] */
+    ExpRow *rows;          /* [n_rows] */
+    char **profile_names;  /* [n_profiles] */
+    ExpArgs *profile_args; /* [n_profiles] */
+} ExpTable;
+
+/* One cell of a table's expansion: the run for one row, task and seed. */
+typedef struct {
+    const ExpTable *table;
+    int row;
+    const char *task;
+    int64_t seed;
+    ExpArgs args;           /* the moil finetune arguments */
+    char key[EXP_KEY_LEN];  /* FNV-1a 64 of the arguments joined by spaces */
+} ExpCell;
+
+/* Read experiments/profiles.conf (path) and find one profile in it. */
+int experiment_profile_read(const char *path, const char *name, ExpProfile *out);
+void experiment_profile_free(ExpProfile *p);
+/* Read one table file; its id is the file name without folder and ".exp". */
+int experiment_table_read(const char *path, ExpTable *out);
+void experiment_table_free(ExpTable *t);
+/* The ids of the tables in dir (files *.exp), sorted; free with
+ * experiment_ids_free. */
+int experiment_list_ids(const char *dir, char ***ids, int *n);
+void experiment_ids_free(char **ids, int n);
+
+/* The cells of table t in profile p, with data and init as the dataset folder
+ * and backbone checkpoint. Free with experiment_cells_free. */
+int experiment_expand(const ExpTable *t, const ExpProfile *p, const char *data, const char *init, ExpCell **cells,
+                      int *n);
+void experiment_cells_free(ExpCell *cells, int n);
+/* The arguments joined by single spaces (caller frees). */
+char *experiment_args_join(const ExpArgs *a);
+
+#endif
