@@ -24,6 +24,7 @@ static const char plan_usage[] =
     "database (default " DB_DEFAULT_PATH "), and prints, tab-separated:\n"
     "  dataset  <moil data gen profile>  <dataset folder>\n"
     "  pretrain <output folder>  <moil pretrain arguments>\n"
+    "  table <id>  <cells>\n"
     "  run  <key>  todo|done  <table>/<row>  <task>  <seed>  <moil finetune arguments>\n"
     "one run line per distinct run (a run shared by tables is listed once); done:\n"
     "its key names a config with an 'ok' run. Paths are under --work DIR (default\n"
@@ -44,7 +45,7 @@ static const char render_usage[] =
     "(default " DB_DEFAULT_PATH "): mean +- sd over seeds with n, the best of each column\n"
     "in bold, trainable/stored parameter shares, and the paper's reference numbers\n"
     "in a separate labelled block. Writes DIR/ID.md and DIR/ID.tex (default DIR\n"
-    "results/tables; --format one of them only; --out - prints to stdout).\n"
+    "results/tables/P; --format one of them only; --out - prints to stdout).\n"
     "Ends with name=value lines: rows, columns, missing (cells without a value), and\n"
     "md/tex (the files written).\n";
 
@@ -68,8 +69,7 @@ typedef struct {
 
 /* Parse --name VALUE options; -1 (message printed) on a bad one. */
 static int parse(const char *cmd, const char *usage, int argc, char **argv, TableArgs *a) {
-    *a = (TableArgs){.profile = "quick", .experiments = "experiments", .work = ".", .db = DB_DEFAULT_PATH,
-                     .out = "results/tables"};
+    *a = (TableArgs){.profile = "quick", .experiments = "experiments", .work = ".", .db = DB_DEFAULT_PATH};
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (i + 1 >= argc) return usage_error(cmd, usage, "missing value or unknown option: ", o), -1;
@@ -108,6 +108,7 @@ static int plan_table(Db *db, const TableArgs *a, const ExpProfile *p, const cha
     ExpCell *cells;
     int n_cells, rc = experiment_expand(&t, p, data, init, &cells, &n_cells);
     if (rc == 0) rc = db_layout_write(db, &t, p->name, cells, n_cells);
+    if (rc == 0) printf("table\t%s\t%d\n", t.id, n_cells);
     for (int i = 0; rc == 0 && i < n_cells; i++) {
         int dup = 0;
         for (int k = 0; k < *n_seen; k++) dup |= !strcmp((*seen)[k].key, cells[i].key);
@@ -206,9 +207,12 @@ int cmd_table_render(int argc, char **argv) {
     if (db_open_existing(a.db, &db) != 0) return fail("render", NULL);
     TableData d;
     if (db_table_data_load(db, a.tables[0], a.profile, &d) != 0) return fail("render", db);
+    char out_dir[1024];
+    snprintf(out_dir, sizeof out_dir, "results/tables/%s", a.profile);
+    const char *out = a.out ? a.out : out_dir;
     int missing = 0, rc = 0;
-    if (md) rc = render_one(&d, TABLE_MD, a.out, &missing);
-    if (rc == 0 && tex) rc = render_one(&d, TABLE_TEX, a.out, &missing);
+    if (md) rc = render_one(&d, TABLE_MD, out, &missing);
+    if (rc == 0 && tex) rc = render_one(&d, TABLE_TEX, out, &missing);
     if (rc == 0) printf("rows=%d\ncolumns=%d\nmissing=%d\n", d.n_rows, d.n_cols, missing);
     table_data_free(&d);
     if (rc) return fail("render", db);

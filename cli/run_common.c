@@ -44,7 +44,7 @@ static const char common_options[] =
 static void print_usage(FILE *out, RunKind kind) {
     if (kind == RUN_PRETRAIN) {
         fprintf(out,
-                "usage: moil pretrain [--stem patch|conv] [options]\n"
+                "usage: moil pretrain [--model vilt|vlmo] [--stem patch|conv] [options]\n"
                 "       moil pretrain --eval CKPT [--data DIR]\n"
                 "\n"
                 "Pretrains the ViLT-style backbone on the dataset's pretraining corpus with\n"
@@ -54,6 +54,8 @@ static void print_usage(FILE *out, RunKind kind) {
                 "word kind beside the text-only guess) and writes <out>/backbone.safetensors,\n"
                 "the checkpoint every fine-tuning run starts from. --eval CKPT only evaluates.\n"
                 "\n"
+                "  --model M        vilt (single stream, default) or vlmo (modality experts: text,\n"
+                "                   image and, in the top layer, vision-language FFNs)\n"
                 "  --stem S         patch (ViT linear patch embedding) or conv (default conv)\n"
                 "  --d N  --layers N  --heads N   model size (default 128, 4, 4)\n"
                 "%s",
@@ -79,7 +81,7 @@ static void print_usage(FILE *out, RunKind kind) {
 
 typedef struct {
     RunKind kind;
-    const char *task, *method, *init, *data, *out, *db, *table, *profile, *eval_split, *eval_ckpt, *stem;
+    const char *task, *method, *init, *data, *out, *db, *table, *profile, *eval_split, *eval_ckpt, *stem, *model;
     int steps, batch, eval_every, eval_limit, threads, force, quiet, no_db, d, layers, heads;
     double lr, warmup;
     long seed;
@@ -114,6 +116,7 @@ static int parse_args(int argc, char **argv, RunKind kind, RunArgs *a) {
     a->threads = 1;
     a->eval_limit = -1;
     a->stem = "conv";
+    a->model = "vilt";
     a->mopt = method_options_default();
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -137,6 +140,7 @@ static int parse_args(int argc, char **argv, RunKind kind, RunArgs *a) {
         else if (kind == RUN_FINETUNE && !strcmp(name, "eval-split")) a->eval_split = val;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "eval")) a->eval_ckpt = val;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "stem")) a->stem = val;
+        else if (kind == RUN_PRETRAIN && !strcmp(name, "model")) a->model = val;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "d")) a->d = atoi(val);
         else if (kind == RUN_PRETRAIN && !strcmp(name, "layers")) a->layers = atoi(val);
         else if (kind == RUN_PRETRAIN && !strcmp(name, "heads")) a->heads = atoi(val);
@@ -207,7 +211,7 @@ static int backbone_source(const RunArgs *a, StFile *init, int *have_init, Token
                            char init_hash[17]) {
     if (!a->init) {
         if (dataset_vocab_build(tok, a->data, 1) != 0) return -1;
-        if (model_config_default(mc, "vilt", tok->n) != 0) return -1;
+        if (model_config_default(mc, a->model, tok->n) != 0) return -1;
         snprintf(mc->stem, sizeof mc->stem, "%s", a->stem);
         if (a->d > 0) mc->vilt.d = a->d;
         if (a->layers > 0) mc->vilt.layers = a->layers;
@@ -257,7 +261,8 @@ static int run(RunArgs *a) {
         rc = -1;
         goto done_tok;
     }
-    TaskEnv env = {a->data, &tok, mc.vilt.image_size, mc.vilt.max_text, a->batch, a->eval_limit, 15};
+    TaskEnv env = {.data_dir = a->data, .tok = &tok, .image_size = mc.vilt.image_size, .max_text = mc.vilt.max_text,
+                   .batch = a->batch, .eval_limit = a->eval_limit, .negatives = 15};
     Task task;
     if (task_create(&task, a->task, &env) != 0) {
         rc = -1;

@@ -7,7 +7,8 @@ typedef enum {
     ATTN_FULL = 0,    /* every unpadded key */
     ATTN_SEPARATE,    /* text queries see text keys only, the rest see the rest only */
     ATTN_CAUSAL_TEXT, /* text query i sees text keys j <= i and every non-text key;
-                       * the rest see every unpadded key (seq2seq captioning) */
+                       * the rest see the rest only (seq2seq captioning, as UniLM /
+                       * VinVL: image tokens must not carry later words back) */
 } AttnMode;
 
 #endif

@@ -296,7 +296,7 @@ static int in_list(const char *list, const char *name) {
 
 static int args_key(const ExpArgs *a, char key[EXP_KEY_LEN]) {
     char *joined = experiment_args_join(a);
-    json_t *j = json_string(joined);
+    json_t *j = json_pack("[s]", joined);
     free(joined);
     int rc = j ? db_config_hash(j, key) : err_set("arguments are not valid UTF-8");
     json_decref(j);
@@ -329,6 +329,8 @@ int experiment_expand(const ExpTable *t, const ExpProfile *p, const char *data, 
                 if (args_key(&cell.args, cell.key) != 0) {
                     args_free(&cell.args);
                     experiment_cells_free(*cells, *n);
+                    *cells = NULL;
+                    *n = 0;
                     return -1;
                 }
                 *cells = xrealloc(*cells, (size_t)(*n + 1) * sizeof **cells);

@@ -3,11 +3,14 @@
 #include <string.h>
 
 #include "check.h"
+#include "vlmo.h"
 
 extern const ModelOps model_vilt;
+extern const ModelOps model_vlmo;
 
 static const ModelOps *const kinds[] = {
     &model_vilt,
+    &model_vlmo,
 };
 
 static const ModelOps *model_find(const char *kind) {
@@ -28,14 +31,18 @@ int model_config_default(ModelConfig *c, const char *kind, int vocab) {
     snprintf(c->kind, sizeof c->kind, "%s", kind);
     snprintf(c->stem, sizeof c->stem, "patch");
     c->vilt = vilt_config_default(vocab);
+    if (!strcmp(kind, "vlmo")) c->fusion_layers = VLMO_FUSION_LAYERS;
     return 0;
 }
 
 json_t *model_config_to_json(const ModelConfig *c) {
     const ViltConfig *v = &c->vilt;
-    return json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "kind", c->kind, "stem", c->stem,
-                     "vocab", v->vocab, "d", v->d, "layers", v->layers, "heads", v->heads, "mlp_ratio", v->mlp_ratio,
-                     "patch", v->patch, "image_size", v->image_size, "max_text", v->max_text, "n_types", v->n_types);
+    json_t *j = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "kind", c->kind, "stem",
+                          c->stem, "vocab", v->vocab, "d", v->d, "layers", v->layers, "heads", v->heads, "mlp_ratio",
+                          v->mlp_ratio, "patch", v->patch, "image_size", v->image_size, "max_text", v->max_text,
+                          "n_types", v->n_types);
+    if (j && !strcmp(c->kind, "vlmo")) json_object_set_new(j, "fusion_layers", json_integer(c->fusion_layers));
+    return j;
 }
 
 int model_config_from_json(ModelConfig *c, const json_t *j, const char *where) {
@@ -55,6 +62,10 @@ int model_config_from_json(ModelConfig *c, const json_t *j, const char *where) {
         return err_set("%s: inconsistent model config (d %d, heads %d, patch %d, image %d, text %d, vocab %d)", where,
                        v.d, v.heads, v.patch, v.image_size, v.max_text, v.vocab);
     c->vilt = v;
+    const json_t *fl = json_object_get(j, "fusion_layers");
+    if (fl && (!json_is_integer(fl) || json_integer_value(fl) < 0 || json_integer_value(fl) > v.layers))
+        return err_set("%s: bad model config: fusion_layers must be an integer in [0, %d]", where, v.layers);
+    if (fl) c->fusion_layers = (int)json_integer_value(fl);
     return 0;
 }
 

@@ -25,6 +25,8 @@ typedef struct {
     char kind[16];   /* "vilt" */
     char stem[16];   /* "patch" | "conv" */
     ViltConfig vilt; /* the sizes every kind shares (vocab, d, layers, heads, ...) */
+    int fusion_layers; /* vlmo: top layers with the vision-language expert; 0 for other kinds
+                        * (an optional key of the JSON) */
 } ModelConfig;
 
 typedef struct Model Model;

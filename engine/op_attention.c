@@ -89,9 +89,9 @@ void attention_forward_mode(float *out, float *probs, const float *q, const floa
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, scale, q + off, C, k + off, C, 0.0f, P, T);
             for (int i = 0; i < T; i++) {
                 const int *row_lanes = lanes;
-                if (mode == ATTN_SEPARATE) {
+                if (mode == ATTN_SEPARATE || (mode == ATTN_CAUSAL_TEXT && i >= seg)) {
                     row_lanes = lanes + (i < seg ? Tp : 2 * Tp);
-                } else if (mode == ATTN_CAUSAL_TEXT && i < seg) {
+                } else if (mode == ATTN_CAUSAL_TEXT) {
                     int *causal = lanes + 3 * Tp;
                     for (int j = 0; j < Tp; j++) causal[j] = (j > i && j < seg) ? 0 : lanes[j];
                     row_lanes = causal;

@@ -60,7 +60,9 @@ void attention_forward(float *out, float *probs, const float *q, const float *k,
 /* The same with a query-dependent mask on top of key_mask: rows [0, seg) are
  * text; ATTN_SEPARATE keeps text and non-text from attending to each other
  * (a unimodal pass), ATTN_CAUSAL_TEXT lets text query i see text keys j <= i
- * only (seq2seq). Backward is unchanged: masked probabilities are 0. */
+ * and the non-text keys, and non-text queries the non-text keys only
+ * (seq2seq: nothing can carry a later word to an earlier one). Backward is
+ * unchanged: masked probabilities are 0. */
 void attention_forward_mode(float *out, float *probs, const float *q, const float *k, const float *v,
                             const int *key_mask, int B, int T, int C, int H, int seg, AttnMode mode);
 /* scratch: T*T floats. */

@@ -78,9 +78,10 @@ static void put_number(FILE *out, TableFormat f, int n, double mean, double sd, 
 }
 
 static void put_header(FILE *out, const TableData *d, TableFormat f, const char *first, int n_num, int ours) {
+    int n_right = n_num + (ours ? 0 : 1); /* the paper's rows add Params % and Source */
     if (f == TABLE_TEX) {
         fputs("\\begin{tabular}{l", out);
-        for (int c = 0; c < n_num; c++) fputc('r', out);
+        for (int c = 0; c < n_right; c++) fputc('r', out);
         fputs(ours ? "}\n\\toprule\n" : "l}\n\\toprule\n", out);
     } else {
         fputs("| ", out);
@@ -96,10 +97,9 @@ static void put_header(FILE *out, const TableData *d, TableFormat f, const char 
         fputs("\\midrule\n", out);
         return;
     }
-    int n_all = 1 + n_num + (ours ? 0 : 1);
     fputs("|---", out);
-    for (int c = 1; c < n_all; c++) fputs(c <= n_num ? "|---:" : "|---", out);
-    fputs("|\n", out);
+    for (int c = 0; c < n_right; c++) fputs("|---:", out);
+    fputs(ours ? "|\n" : "|---|\n", out);
 }
 
 static void put_ours(FILE *out, const TableData *d, TableFormat f, int *n_missing) {

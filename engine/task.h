@@ -33,6 +33,8 @@ typedef struct {
     int batch;              /* examples per training step */
     int eval_limit;         /* at most this many evaluation examples (0 = all) */
     int negatives;          /* retrieval: false captions per image (ViLT K = 15) */
+    float label_smoothing;  /* caption: cross-entropy label smoothing (0 = none) */
+    int beam;               /* caption: beam width of decoding (0 or 1 = greedy) */
 } TaskEnv;
 
 typedef struct Task Task;

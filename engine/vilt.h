@@ -1,7 +1,9 @@
 /* The ViLT-style single-stream vision-language transformer (DESIGN.md,
  * "Models"): BERT text embeddings, linear patch embedding with an image CLS
- * token, modality-type embeddings, pre-LN blocks with separate q, k, v, a
- * final LayerNorm and a tanh pooler over token 0 (the text [CLS]).
+ * token, modality-type embeddings, pre-LN blocks with separate q, k, v
+ * (engine/encoder.c), a final LayerNorm and a tanh pooler over token 0 (the
+ * text [CLS]). The blocks may carry FFN experts routed by modality, which
+ * is all the VLMo-style model (engine/vlmo.c) changes.
  *
  * Sequence layout, T = Tt + 1 + P + Np tokens: [text (Tt); image CLS; P
  * patches; Np deep-prompt tokens (0 unless a prompt method adds them)].
@@ -13,6 +15,7 @@
 #include "backbone.h"
 #include "attn_mask.h"
 #include "conv_stem.h"
+#include "encoder.h"
 #include "layers.h"
 
 typedef struct {
@@ -33,11 +36,6 @@ enum { VILT_STEM_PATCH = 0, VILT_STEM_CONV = 1 };
 /* Reference configuration of the benchmark and the default model. */
 ViltConfig vilt_config_default(int vocab);
 
-typedef struct {
-    LayerNorm norm1, norm2;
-    Linear q, k, v, proj, fc1, fc2;
-} ViltBlock;
-
 /* One batch of inputs, B <= max_batch. */
 typedef struct {
     int B;
@@ -50,15 +48,6 @@ typedef struct {
 } ViltInput;
 
 typedef struct {
-    /* per layer, stacked with a leading layer dimension L */
-    float *ln1, *ln1_mean, *ln1_rstd; /* [L,B,T,C], [L,B,T], [L,B,T] */
-    float *q, *k, *v;                 /* [L,B,T,C] */
-    float *probs;                     /* [L,B,H,T,T] */
-    float *atty;                      /* [L,B,T,C] attention output before proj */
-    float *res1;                      /* [L,B,T,C] x + proj(atty) */
-    float *ln2, *ln2_mean, *ln2_rstd; /* [L,B,T,C], [L,B,T], [L,B,T] */
-    float *fc1, *gelu;                /* [L,B,T,4C] */
-    float *res2;                      /* [L,B,T,C] block output */
     /* embeddings */
     float *tok;                             /* [B,Tt,C] word + position */
     float *tln, *tln_mean, *tln_rstd;       /* [B,Tt,C], [B,Tt], [B,Tt] */
@@ -69,15 +58,10 @@ typedef struct {
     int *img_type;                          /* [B] */
     float *final, *final_mean, *final_rstd; /* [B,T,C], [B,T], [B,T] */
     float *cls, *pool_pre, *pooled;         /* [B,C] */
-    float *scratch;                         /* [B,T,C] */
 } ViltActs;
 
 typedef struct {
-    float *dx, *dln;        /* [B,T,C] */
-    float *dq, *dk, *dv;    /* [B,T,C] */
-    float *datty;           /* [B,T,C] */
-    float *dfc1, *dgelu;    /* [B,T,4C] */
-    float *dattn;           /* [T,T] */
+    float *dx;              /* [B,T,C] */
     float *dfinal;          /* [B,T,C] */
     float *dpemb;           /* [B,P,C] */
     float *dtln, *dtok;     /* [B,Tt,C] */
@@ -89,8 +73,6 @@ typedef struct {
     ViltConfig cfg;
     Params *params;
     int Tt, P, T; /* text tokens, patches, total tokens (prompts included) */
-    int n_prompt; /* deep prompt tokens per layer, the last n_prompt rows */
-    int prompt;   /* entry [L,n_prompt,C] written into those rows before each block; -1 none */
     int max_batch;
     /* parameter entries */
     int word_emb, text_pos; /* [V,C], [Tt,C] */
@@ -99,7 +81,10 @@ typedef struct {
     Linear patch_proj;      /* [C,3pp] stored as the conv weight [C,3,p,p] (patch stem) */
     ConvStem stem;          /* conv stem */
     int cls_token, img_pos; /* [1,1,C], [1,1+P,C] */
-    ViltBlock *blocks;      /* [L] */
+    Encoder enc;            /* the blocks (deep prompts included) */
+    const EncoderRoute *route_full, *route_separate; /* [L] FFN experts per attention mode; NULL: expert 0 */
+    int view_expert[2];     /* expert of the backbone view's fc1/fc2: in layers below / from fusion_from */
+    int fusion_from;        /* first layer of view_expert[1] */
     LayerNorm norm;
     Linear pooler;
     ViltActs act;
@@ -111,6 +96,10 @@ typedef struct {
 
 /* Register the backbone's tensors in p (before params_alloc). */
 void vilt_register(Vilt *m, const ViltConfig *cfg, Params *p);
+/* The same with FFN experts: names[l] names layer l's experts (NULL: one,
+ * "norm2"/"mlp"). The caller sets route_full/route_separate and the view's
+ * experts afterwards (VLMo, engine/vlmo.c). */
+void vilt_register_experts(Vilt *m, const ViltConfig *cfg, Params *p, const EncoderExpertNames *names);
 /* After params_alloc: random init (timm/BERT style) and activation buffers. */
 void vilt_init_weights(Vilt *m, Rng *rng);
 void vilt_alloc(Vilt *m, int max_batch);

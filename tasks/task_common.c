@@ -13,12 +13,14 @@
 extern const TaskOps task_vqa, task_pretrain;
 extern const TaskOps task_retrieval;
 extern const TaskOps task_nlvr;
+extern const TaskOps task_caption;
 
 static const TaskOps *const tasks[] = {
     &task_pretrain,
     &task_vqa,
     &task_retrieval,
     &task_nlvr,
+    &task_caption,
 };
 
 int task_count(void) { return (int)(sizeof tasks / sizeof tasks[0]); }

@@ -317,8 +317,10 @@ static double itc_loss_backward(PtState *s, Model *m, int B) {
 
 /* ViLT's MLM masking on mids (a copy of ids): 15% of the real words chosen
  * (at least one); of those 80% [MASK], 10% a random word, 10% unchanged.
- * Targets for every position: the word if chosen and the row counts, else
- * -100. */
+ * Every row is masked, true and false ITM pairs alike, so the presence of
+ * [MASK] says nothing about the ITM label (ViLT runs MLM and ITM as separate
+ * passes; one joint pass saves a third forward). Targets: the chosen word on
+ * rows that count (true pairs), else -100. */
 static void mask_words(PtState *s, int B, const int *counts, Rng *rng) {
     int Tt = s->Tt;
     memcpy(s->mids, s->ids, sizeof(int) * B * Tt);
@@ -338,13 +340,10 @@ static void mask_words(PtState *s, int B, const int *counts, Rng *rng) {
         for (int t = 0; t < Tt; t++) {
             int at = b * Tt + t;
             if (s->targets[at] < 0) continue;
-            if (!counts[b]) {
-                s->targets[at] = -100;
-                continue;
-            }
             float u = rng_uniform(rng);
             if (u < 0.8f) s->mids[at] = TOK_MASK;
             else if (u < 0.9f) s->mids[at] = TOK_N_SPECIAL + (int)rng_below(rng, (uint32_t)(s->V - TOK_N_SPECIAL));
+            if (!counts[b]) s->targets[at] = -100;
         }
     }
 }
@@ -432,10 +431,15 @@ static double joint_step(PtState *s, Model *m, Rng *rng, int B) {
     return loss;
 }
 
+static int int_cmp(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
 static double pt_train_step(Task *t, Model *m, Rng *rng) {
     PtState *s = t->state;
     int B = s->B, ex[1024];
     for (int b = 0; b < B; b++) ex[b] = sampler_next(&s->sampler, rng);
+    /* in index order: the batch is a set, and its order then depends on the
+     * rng alone (the sampler's carried-over permutation does not leak in) */
+    qsort(ex, B, sizeof(int), int_cmp);
     fill(s, &s->train, ex, ex, B);
     if (itc_forward(s, m, B) != 0) return NAN;
     double loss = itc_loss_backward(s, m, B);

@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# run_all.sh: reproduce the tables of experiments/ (one <id>.exp per table).
+# Builds if needed, generates the profile's dataset, pretrains its backbone,
+# runs every fine-tuning run that has no 'ok' row in the results database
+# (moil table plan decides; moil finetune itself skips a finished config),
+# then renders the tables (moil table render) and the figures (make figures,
+# if that target exists). Every step is resumable: rerunning does only what
+# is missing, and a run killed mid-way (a stale 'running' row) is redone.
+set -u
+cd "$(dirname "$0")" || exit 1
+
+usage() {
+    cat <<'EOF'
+usage: run_all.sh [--profile quick|full] [--table ID]... [--jobs N] [--force]
+                  [--list] [--dry-run] [--prepare] [--db PATH] [--work DIR]
+                  [--experiments DIR] [--no-make]
+
+  --profile P    quick (default: every table at reduced scale, one seed) or full
+                 (>= 3 seeds); profiles in experiments/profiles.conf
+  --table ID     only this table (repeatable; default every experiments/*.exp)
+  --jobs N       fine-tuning runs at a time (default: the number of cores), each
+                 single-threaded (pretraining, alone, gets N threads):
+                 on 2 cores two 1-thread runs beat one 2-thread run
+  --force        redo the fine-tuning runs even if they finished
+  --list         print one self-contained command per missing run, each logging
+                 to its own shard database results/shards/<key>.db (for GNU
+                 parallel or a Slurm array; fold them in with moil db merge)
+  --dry-run      print what would run, run nothing (records the table layouts)
+  --prepare      only generate the dataset and pretrain the backbone
+  --db PATH      results database (default <work>/results/moil.db)
+  --work DIR     root of datasets/data, runs, results (default .)
+  --experiments DIR  table definitions (default experiments)
+  --no-make      do not build with make, nor run make figures
+
+Ends with name=value lines: runs, ran, failed, skipped, seconds.
+EOF
+}
+
+profile=quick jobs=$(nproc 2>/dev/null || echo 1) force=0 list=0 dry=0 prepare=0 use_make=1
+db="" work=. exps=experiments
+tables=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --profile) profile=${2:?--profile needs a value}; shift ;;
+    --table) tables+=(--table "${2:?--table needs a value}"); shift ;;
+    --jobs) jobs=${2:?--jobs needs a value}; shift ;;
+    --db) db=${2:?--db needs a value}; shift ;;
+    --work) work=${2:?--work needs a value}; shift ;;
+    --experiments) exps=${2:?--experiments needs a value}; shift ;;
+    --force) force=1 ;;
+    --list) list=1 ;;
+    --dry-run) dry=1 ;;
+    --prepare) prepare=1 ;;
+    --no-make) use_make=0 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "run_all.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+    esac
+    shift
+done
+case "$jobs" in '' | *[!0-9]* | 0) echo "run_all.sh: --jobs $jobs: expected a positive number" >&2; exit 2 ;; esac
+if [ "$work" = . ]; then root=""; else root="$work/"; fi
+db=${db:-${root}results/moil.db}
+MOIL=${MOIL:-./moil}
+t_start=$(date +%s)
+
+die() { echo "run_all.sh: $*" >&2; exit 1; }
+say() { [ "$list" = 1 ] && return; echo "$@"; }
+
+if [ "$use_make" = 1 ] && [ "$list" = 0 ] && [ "$dry" = 0 ]; then
+    make -s all || die "the build failed (make)"
+fi
+[ -x "$MOIL" ] || die "$MOIL not found: build with make (or set MOIL)"
+
+# A run left 'running' by a process that is gone (kill -9, a crash, a reboot)
+# is marked 'killed' here, so the plan counts it as missing and redoes it.
+if [ -f "$db" ] && [ "$dry" = 0 ] && [ "$list" = 0 ]; then
+    fixed=$("$MOIL" db check --db "$db" --fix 2>&1 | sed -n 's/^fixed=//p')
+    [ "${fixed:-0}" -gt 0 ] && say "stale runs marked killed (will be redone): $fixed"
+fi
+
+plan=$("$MOIL" table plan --profile "$profile" "${tables[@]}" --experiments "$exps" --work "$work" --db "$db") ||
+    die "moil table plan failed"
+dataset=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "dataset" { print $2 }')
+data_dir=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "dataset" { print $3 }')
+pre_dir=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "pretrain" { print $2 }')
+pre_args=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "pretrain" { print $3 }')
+table_ids=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "table" { print $2 }')
+runs_dir=${root}runs/$profile
+backbone=$pre_dir/backbone.safetensors
+
+keys=() labels=() tasks=() argss=()
+while IFS=$'\t' read -r kind key state label task seed args; do
+    [ "$kind" = run ] || continue
+    [ "$state" = todo ] || [ "$force" = 1 ] || continue
+    keys+=("$key") labels+=("$label") tasks+=("$task seed $seed") argss+=("$args")
+done <<<"$plan"
+n=${#keys[@]}
+n_all=$(printf '%s\n' "$plan" | sed -n 's/^runs=//p')
+
+if [ "$list" = 1 ]; then
+    here=$(pwd)
+    for i in "${!keys[@]}"; do
+        printf 'cd %q && %q finetune %s --threads 1 --quiet --out %q --db %q --table %q\n' "$here" "$MOIL" \
+            "${argss[$i]}" "$runs_dir/${keys[$i]}" "${root}results/shards/${keys[$i]}.db" "${labels[$i]%%/*}"
+    done
+    exit 0
+fi
+if [ "$dry" = 1 ]; then
+    echo "profile $profile: $n of $n_all runs to do; dataset $data_dir; backbone $backbone"
+    [ -f "$data_dir/manifest.json" ] || echo "would run: $MOIL data gen --profile $dataset --out $data_dir"
+    [ -f "$backbone" ] || echo "would run: $MOIL pretrain --data $data_dir --out $pre_dir $pre_args"
+    for i in "${!keys[@]}"; do echo "would run [${labels[$i]} ${tasks[$i]}]: $MOIL finetune ${argss[$i]}"; done
+    exit 0
+fi
+
+say "== dataset $dataset -> $data_dir"
+"$MOIL" data gen --profile "$dataset" --out "$data_dir" --quiet >/dev/null || die "moil data gen failed"
+say "== backbone $backbone"
+# shellcheck disable=SC2086 # the plan's arguments are words without spaces
+pretrain() { "$MOIL" pretrain --data "$data_dir" --out "$pre_dir" $pre_args --db "$db" --table pretrain \
+    --threads "$jobs" --quiet "$@"; }
+if [ ! -f "$backbone" ]; then
+    out=$(pretrain) || die "pretraining failed: $out"
+    # the database knows the config as done but the file is gone: redo it
+    case "$out" in *skipped=1*) pretrain --force >/dev/null || die "pretraining failed" ;; esac
+fi
+[ "$prepare" = 1 ] && exit 0
+
+# ---- the fine-tuning runs, --jobs at a time ----
+declare -A pid_index=()
+declare -A pid_start=()
+k=0 done_n=0 failed=0 spent=0 stop=0
+force_flag=()
+[ "$force" = 1 ] && force_flag=(--force)
+
+eta() {
+    if [ "$done_n" -eq 0 ]; then echo "ETA ?"; return; fi
+    local left=$((n - done_n))
+    echo "ETA $((spent * left / done_n / jobs))s"
+}
+
+start_run() {
+    local i=$1 out=$runs_dir/${keys[$1]}
+    mkdir -p "$out"
+    # shellcheck disable=SC2086
+    "$MOIL" finetune ${argss[$i]} --threads 1 --out "$out" --db "$db" --table "${labels[$i]%%/*}" \
+        "${force_flag[@]}" >"$out/log.txt" 2>&1 &
+    pid_index[$!]=$i
+    pid_start[$!]=$(date +%s)
+    k=$((k + 1))
+    say "[run $k of $n] start ${labels[$i]} (${tasks[$i]}) key ${keys[$i]}"
+}
+
+finish_run() {
+    local pid=$1 rc=$2 i=${pid_index[$1]}
+    local out=$runs_dir/${keys[$i]} secs=$(($(date +%s) - ${pid_start[$1]}))
+    unset "pid_index[$pid]" "pid_start[$pid]"
+    done_n=$((done_n + 1))
+    spent=$((spent + secs))
+    local run_id
+    run_id=$(sed -n 's/^run_id=//p' "$out/log.txt" | tail -n 1)
+    if [ "$rc" -eq 0 ] && [ -n "$run_id" ]; then
+        "$MOIL" table tag --db "$db" --key "${keys[$i]}" --run "$run_id" --args "${argss[$i]}" >/dev/null ||
+            echo "run_all.sh: could not tag run $run_id" >&2
+        local what
+        what=$(grep -E '^(vqa_score|accuracy|ir_r1|tr_r1|skipped)=' "$out/log.txt" | tr '\n' ' ')
+        say "[$done_n of $n done] ${labels[$i]} (${tasks[$i]}) ok in ${secs}s: ${what}run $run_id; $(eta)"
+    else
+        failed=$((failed + 1))
+        say "[$done_n of $n done] ${labels[$i]} (${tasks[$i]}) FAILED (status $rc), log $out/log.txt: $(tail -n 1 "$out/log.txt" | tr '\r' '\n' | tail -n 1)"
+    fi
+}
+
+on_signal() {
+    stop=1
+    echo "run_all.sh: stopping: SIGTERM to ${#pid_index[@]} running run(s); they record status 'killed'" >&2
+    for pid in "${!pid_index[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+}
+trap on_signal INT TERM
+
+# The latest progress line of each running run (training prints \r updates).
+show_progress() {
+    [ -t 1 ] || return
+    local line="" pid
+    for pid in "${!pid_index[@]}"; do
+        local i=${pid_index[$pid]}
+        line+="${labels[$i]} ${tasks[$i]%% *}:$(tail -c 160 "$runs_dir/${keys[$i]}/log.txt" | tr '\r' '\n' |
+            grep -v '^ *$' | tail -n 1 | sed 's/  */ /g' | cut -c1-60)  "
+    done
+    printf '\r%s\033[K' "${line:0:$(($(tput cols 2>/dev/null || echo 160) - 1))}"
+}
+
+say "== $n of $n_all fine-tuning runs to do, $jobs at a time (each --threads 1)"
+next=0
+while [ "$stop" = 0 ] && { [ "$next" -lt "$n" ] || [ "${#pid_index[@]}" -gt 0 ]; }; do
+    while [ "$stop" = 0 ] && [ "$next" -lt "$n" ] && [ "${#pid_index[@]}" -lt "$jobs" ]; do
+        start_run "$next"
+        next=$((next + 1))
+    done
+    # wait -n returns when a run ends, or early (status > 128) on a signal
+    finished=""
+    wait -n -p finished "${!pid_index[@]}"
+    rc=$?
+    if [ -n "${finished:-}" ] && [ -n "${pid_index[$finished]+x}" ]; then
+        [ -t 1 ] && printf '\r\033[K'
+        finish_run "$finished" "$rc"
+    fi
+    show_progress
+done
+if [ "$stop" = 1 ]; then
+    for pid in "${!pid_index[@]}"; do
+        wait "$pid"
+        finish_run "$pid" $?
+    done
+    echo "run_all.sh: stopped; rerun the same command to finish ($((n - done_n + failed)) runs left)" >&2
+    exit 130
+fi
+
+# ---- tables and figures: read from the database only ----
+for t in $table_ids; do
+    r=$("$MOIL" table render --table "$t" --profile "$profile" --db "$db" --out "${root}results/tables/$profile") ||
+        { echo "run_all.sh: rendering table $t failed" >&2; failed=$((failed + 1)); continue; }
+    say "table $t: ${root}results/tables/$profile/$t.md ($(printf '%s\n' "$r" | sed -n 's/^missing=//p') cells missing)"
+done
+if [ "$use_make" = 1 ] && make -n figures >/dev/null 2>&1; then
+    make -s figures || { echo "run_all.sh: make figures failed" >&2; failed=$((failed + 1)); }
+fi
+
+secs=$(($(date +%s) - t_start))
+say "== done in ${secs}s: $((done_n - failed)) runs ok, $failed failed"
+printf 'runs=%s\nran=%s\nfailed=%s\nskipped=%s\nseconds=%s\n' "$n_all" "$done_n" "$failed" "$((n_all - n))" "$secs"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,443 @@
+/* The VLMo-style model (engine/vlmo.c) through the Model interface:
+ * whole-model gradient check of a fusion and a unimodal pass, expert routing
+ * by modality and attention mode, the backbone view, LoRA and MoIL folding
+ * on it, the model config's JSON and a checkpoint round trip. */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "checkpoint.h"
+#include "gradcheck.h"
+#include "method.h"
+#include "model.h"
+#include "ops.h"
+#include "test.h"
+#include "vlmo.h"
+
+#define N_CLS 3
+
+/* A model with a classification head on the pooled output and fixed random
+ * projections of the final tokens of a fusion (r_full) and a unimodal
+ * (r_sep) pass, so every expert carries gradient. */
+typedef struct {
+    Model model;
+    Linear head;
+    Method method;
+    int B;
+    int *ids, *mask, *types, *labels;
+    float *images, *r_full, *r_sep; /* r_*: [B,T,C] */
+    float *logits, *probs, *dlogits, *dpooled;
+} Fixture;
+
+static ModelConfig tiny_config(int d, int layers, int fusion) {
+    ModelConfig c;
+    if (model_config_default(&c, "vlmo", 11) != 0) die("%s", err_msg());
+    c.vilt.d = d, c.vilt.layers = layers, c.vilt.heads = 2, c.vilt.mlp_ratio = 2, c.vilt.patch = 4;
+    c.vilt.image_size = 8, c.vilt.max_text = 5;
+    c.fusion_layers = fusion;
+    return c;
+}
+
+/* method NULL: none. Weights get `spread` extra normal noise (larger than
+ * the 0.02 init, so every path carries signal). */
+static void fixture_init(Fixture *f, const ModelConfig *c, int B, const char *method, const MethodOptions *opt,
+                         uint64_t seed, float spread) {
+    memset(f, 0, sizeof *f);
+    if (model_create(&f->model, c) != 0) die("%s", err_msg());
+    Model *m = &f->model;
+    linear_register(&m->params, &f->head, "head.fc", m->d, N_CLS, PARAM_GROUP_HEAD);
+    if (method) {
+        if (method_create(&f->method, method, opt) != 0) die("%s", err_msg());
+        if (f->method.ops->add_params) f->method.ops->add_params(&f->method, &m->bb, &m->params);
+    }
+    model_finish(m, B, seed);
+    Rng rng;
+    rng_seed(&rng, seed);
+    linear_init(&m->params, &f->head, &rng);
+    for (int i = 0; i < m->params.n; i++) {
+        const ParamInfo *e = &m->params.info[i];
+        float *x = params_data(&m->params, i);
+        for (size_t k = 0; k < e->size; k++) x[k] += spread * rng_normal(&rng);
+    }
+    f->B = B;
+    int Tt = m->Tt, S = m->image_size, T = m->T;
+    f->ids = xcalloc((size_t)B * Tt, sizeof(int));
+    f->mask = xcalloc((size_t)B * Tt, sizeof(int));
+    f->types = xcalloc(B, sizeof(int));
+    f->labels = xcalloc(B, sizeof(int));
+    f->images = xcalloc((size_t)B * 3 * S * S, sizeof(float));
+    f->r_full = xcalloc((size_t)B * T * m->d, sizeof(float));
+    f->r_sep = xcalloc((size_t)B * T * m->d, sizeof(float));
+    for (int b = 0; b < B; b++) {
+        int len = 2 + (int)rng_below(&rng, (uint32_t)(Tt - 1)); /* 2..Tt real tokens */
+        for (int t = 0; t < Tt; t++) {
+            f->ids[b * Tt + t] = t < len ? (int)rng_below(&rng, (uint32_t)c->vilt.vocab) : 0;
+            f->mask[b * Tt + t] = t < len;
+        }
+        f->types[b] = 1 + (b % 2);
+        f->labels[b] = (int)rng_below(&rng, N_CLS);
+    }
+    rng_fill_uniform(&rng, f->images, (long)B * 3 * S * S, -1, 1);
+    rng_fill_normal(&rng, f->r_full, (long)B * T * m->d, 0.1f);
+    rng_fill_normal(&rng, f->r_sep, (long)B * T * m->d, 0.1f);
+    f->logits = xcalloc((size_t)B * N_CLS, sizeof(float));
+    f->probs = xcalloc((size_t)B * N_CLS, sizeof(float));
+    f->dlogits = xcalloc((size_t)B * N_CLS, sizeof(float));
+    f->dpooled = xcalloc((size_t)B * m->d, sizeof(float));
+    if (method && f->method.ops->setup(&f->method, &m->bb, &m->params, &rng) != 0) die("%s", err_msg());
+}
+
+static void fixture_free(Fixture *f) {
+    if (f->method.ops) method_destroy(&f->method);
+    model_free(&f->model);
+    free(f->ids), free(f->mask), free(f->types), free(f->labels), free(f->images), free(f->r_full), free(f->r_sep);
+    free(f->logits), free(f->probs), free(f->dlogits), free(f->dpooled);
+}
+
+static ModelInput fixture_input(const Fixture *f, AttnMode mode) {
+    ModelInput in = {f->B, f->ids, f->mask, f->images, f->types, mode};
+    return in;
+}
+
+static size_t n_final(const Fixture *f) { return (size_t)f->B * f->model.T * f->model.d; }
+
+static void forward(Fixture *f, AttnMode mode) {
+    ModelInput in = fixture_input(f, mode);
+    if (model_forward(&f->model, &in) != 0) die("%s", err_msg());
+}
+
+/* CE of the head on the fusion pass + <final, r_full> + <final of the
+ * unimodal pass, r_sep>. */
+static double fixture_loss(void *ctx) {
+    Fixture *f = ctx;
+    forward(f, ATTN_FULL);
+    layer_linear_forward(&f->model.params, &f->head, f->logits, f->model.pooled, f->B);
+    double loss = crossentropy_forward(f->probs, f->logits, f->labels, f->B, N_CLS, -100, NULL);
+    loss += gradcheck_dot(f->model.final, f->r_full, n_final(f));
+    forward(f, ATTN_SEPARATE);
+    return loss + gradcheck_dot(f->model.final, f->r_sep, n_final(f));
+}
+
+static void fixture_grad(void *ctx) {
+    Fixture *f = ctx;
+    Model *m = &f->model;
+    params_zero_grad(&m->params);
+    forward(f, ATTN_FULL);
+    layer_linear_forward(&m->params, &f->head, f->logits, m->pooled, f->B);
+    int count;
+    crossentropy_forward(f->probs, f->logits, f->labels, f->B, N_CLS, -100, &count);
+    memset(f->dlogits, 0, sizeof(float) * f->B * N_CLS);
+    crossentropy_backward(f->dlogits, f->probs, f->labels, f->B, N_CLS, -100, count, 1.0f);
+    memset(f->dpooled, 0, sizeof(float) * f->B * m->d);
+    layer_linear_backward(&m->params, &f->head, f->dpooled, f->dlogits, m->pooled, f->B);
+    ModelInput full = fixture_input(f, ATTN_FULL), sep = fixture_input(f, ATTN_SEPARATE);
+    model_backward(m, &full, f->r_full, f->dpooled);
+    forward(f, ATTN_SEPARATE);
+    model_backward(m, &sep, f->r_sep, NULL);
+}
+
+static void test_whole_model_gradient(void) {
+    Fixture f;
+    ModelConfig c = tiny_config(8, 2, 1);
+    fixture_init(&f, &c, 3, NULL, NULL, 7, 0.3f);
+    Params *p = &f.model.params;
+    GcTensor *t = xcalloc(p->n, sizeof(GcTensor));
+    fixture_grad(&f);
+    int experts = 0;
+    for (int i = 0; i < p->n; i++) {
+        t[i].name = p->info[i].name;
+        t[i].x = params_data(p, i);
+        t[i].grad = p->grad + p->info[i].offset;
+        t[i].n = p->info[i].size;
+        experts += strstr(p->info[i].name, ".mlp_") != NULL;
+    }
+    CHECK(experts == 2 * (2 + 3) * 2, "%d expert tensors (want fc1/fc2 weight+bias of 2 + 3 experts)", experts);
+    /* the tolerances of tests/test_model.c: float32 through the whole
+     * network at h = 1e-2; key biases have zero true gradient */
+    Rng rng;
+    rng_seed(&rng, 99);
+    GcCase gc = {"vlmo", 1e-2, 2e-2, 12, fixture_loss, fixture_grad, &f, 1e-4};
+    int failed = gradcheck_run(&gc, t, p->n, &rng);
+    CHECK(failed == 0, "%d of %d parameter tensors failed the gradient check", failed, p->n);
+    /* every expert is reached by one of the two passes */
+    int silent = 0;
+    for (int i = 0; i < p->n; i++) {
+        double s = 0;
+        for (size_t k = 0; k < p->info[i].size; k++) s += fabs(t[i].grad[k]);
+        if (s == 0 && !strstr(p->info[i].name, "attn.k.bias")) silent++, printf("  no gradient: %s\n", t[i].name);
+    }
+    CHECK(silent == 0, "%d tensors without gradient", silent);
+    free(t);
+    fixture_free(&f);
+}
+
+/* Adds noise to every tensor whose name starts with prefix. */
+static void perturb(Model *m, const char *prefix, uint64_t seed) {
+    Rng rng;
+    rng_seed(&rng, seed);
+    int hit = 0;
+    for (int i = 0; i < m->params.n; i++) {
+        if (strncmp(m->params.info[i].name, prefix, strlen(prefix)) != 0) continue;
+        rng_fill_normal(&rng, params_data(&m->params, i), (long)m->params.info[i].size, 0.5f);
+        hit++;
+    }
+    if (!hit) die("no tensor named %s*", prefix);
+}
+
+/* How many of the B*T rows of final differ from ref (bitwise), split into
+ * text rows and the rest. */
+static void rows_changed(const Fixture *f, const float *ref, int *text, int *rest) {
+    int T = f->model.T, Tt = f->model.Tt, C = f->model.d;
+    *text = *rest = 0;
+    for (int r = 0; r < f->B * T; r++) {
+        int diff = memcmp(ref + (size_t)r * C, f->model.final + (size_t)r * C, sizeof(float) * C) != 0;
+        if (r % T < Tt) *text += diff;
+        else *rest += diff;
+    }
+}
+
+/* One case: perturb the tensors under prefix, run a pass in mode, count
+ * the changed text / other rows against the unperturbed pass. */
+static void route_case(const char *prefix, AttnMode mode, int want_text, int want_rest) {
+    Fixture f;
+    ModelConfig c = tiny_config(16, 3, 1);
+    fixture_init(&f, &c, 2, NULL, NULL, 5, 0.1f);
+    size_t n = n_final(&f);
+    float *ref = xmalloc(n * sizeof(float));
+    forward(&f, mode);
+    memcpy(ref, f.model.final, n * sizeof(float));
+    perturb(&f.model, prefix, 6);
+    forward(&f, mode);
+    int text, rest;
+    rows_changed(&f, ref, &text, &rest);
+    const char *mn = mode == ATTN_SEPARATE ? "separate" : "full";
+    printf("  %s, %s pass: %d text rows, %d other rows changed\n", prefix, mn, text, rest);
+    CHECK(want_text ? text > 0 : text == 0, "%s (%s pass): %d text rows changed", prefix, mn, text);
+    CHECK(want_rest ? rest > 0 : rest == 0, "%s (%s pass): %d image rows changed", prefix, mn, rest);
+    free(ref);
+    fixture_free(&f);
+}
+
+static void test_routing(void) {
+    /* unimodal pass: each modality only ever meets its own expert */
+    route_case("transformer.blocks.0.mlp_imag", ATTN_SEPARATE, 0, 1);
+    route_case("transformer.blocks.0.norm2_imag", ATTN_SEPARATE, 0, 1);
+    route_case("transformer.blocks.0.mlp_text", ATTN_SEPARATE, 1, 0);
+    route_case("transformer.blocks.2.mlp_text", ATTN_SEPARATE, 1, 0);
+    route_case("transformer.blocks.2.mlp_imag", ATTN_SEPARATE, 0, 1);
+    route_case("transformer.blocks.2.mlp_vl", ATTN_SEPARATE, 0, 0);
+    /* fusion pass: bottom experts reach every row through attention; the
+     * top layer uses the vision-language expert only */
+    route_case("transformer.blocks.0.mlp_imag", ATTN_FULL, 1, 1);
+    route_case("transformer.blocks.1.mlp_text", ATTN_FULL, 1, 1);
+    route_case("transformer.blocks.2.mlp_text", ATTN_FULL, 0, 0);
+    route_case("transformer.blocks.2.mlp_imag", ATTN_FULL, 0, 0);
+    route_case("transformer.blocks.2.norm2_vl", ATTN_FULL, 1, 1);
+    route_case("transformer.blocks.2.mlp_vl", ATTN_FULL, 1, 1);
+    /* shared attention: used by both passes */
+    route_case("transformer.blocks.2.attn.q", ATTN_SEPARATE, 1, 1);
+}
+
+/* The unimodal pass is a dual encoder: text rows ignore the image. */
+static void test_dual_encoder(void) {
+    Fixture f;
+    ModelConfig c = tiny_config(16, 3, 1);
+    fixture_init(&f, &c, 2, NULL, NULL, 8, 0.1f);
+    size_t n = n_final(&f);
+    float *ref = xmalloc(n * sizeof(float));
+    forward(&f, ATTN_SEPARATE);
+    memcpy(ref, f.model.final, n * sizeof(float));
+    for (int i = 0; i < 3 * f.model.image_size * f.model.image_size; i++) f.images[i] = -f.images[i];
+    forward(&f, ATTN_SEPARATE);
+    int text, rest;
+    rows_changed(&f, ref, &text, &rest);
+    CHECK(text == 0 && rest > 0, "new image: %d text rows, %d image rows changed (want 0, > 0)", text, rest);
+    free(ref);
+    fixture_free(&f);
+}
+
+static void test_backbone_view(void) {
+    Fixture f;
+    ModelConfig c = tiny_config(16, 3, 2);
+    fixture_init(&f, &c, 2, NULL, NULL, 9, 0.0f);
+    const Backbone *bb = &f.model.bb;
+    CHECK(!strcmp(bb->model_name, "vlmo") && bb->layers == 3 && bb->d == 16, "view %s, %d layers, d %d",
+          bb->model_name, bb->layers, bb->d);
+    static const char *const want[3] = {"mlp_text", "mlp_vl", "mlp_vl"};
+    for (int l = 0; l < 3; l++) {
+        char name[PARAM_NAME_MAX];
+        snprintf(name, sizeof name, "transformer.blocks.%d.%s.fc1.weight", l, want[l]);
+        CHECK(backbone_linear(bb, l, LIN_FC1)->w == params_find(&f.model.params, name), "layer %d fc1 is not %s", l,
+              name);
+        snprintf(name, sizeof name, "transformer.blocks.%d.attn.v.weight", l);
+        CHECK(backbone_linear(bb, l, LIN_V)->w == params_find(&f.model.params, name), "layer %d v is not %s", l, name);
+    }
+    fixture_free(&f);
+}
+
+static double rel_diff(const float *a, const float *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]), den += (double)a[i] * a[i];
+    return sqrt(num / (den > 0 ? den : 1));
+}
+
+/* Folded variant 0 vs. reference outputs ref (fusion pass), restore exact. */
+static void check_fold(Fixture *f, const char *label, const float *ref) {
+    Model *m = &f->model;
+    size_t n = n_final(f);
+    float *saved = xmalloc(m->params.total * sizeof(float));
+    memcpy(saved, m->params.data, m->params.total * sizeof(float));
+    f->method.ops->apply_variant(&f->method, &m->bb, &m->params, 0);
+    int hooked = 0;
+    for (int i = 0; i < m->bb.layers * LIN_KINDS; i++) hooked += m->bb.lin[i]->hook != NULL;
+    CHECK(hooked == 0, "%s: %d linears still hooked after folding", label, hooked);
+    forward(f, ATTN_FULL);
+    double e = rel_diff(ref, m->final, n);
+    printf("  %s on vlmo, folded vs. unfolded: final rel diff %.2e\n", label, e);
+    CHECK(e <= 1e-5 && e > 0, "%s: folded outputs differ by %g", label, e);
+    f->method.ops->restore(&f->method, &m->bb, &m->params);
+    CHECK(memcmp(saved, m->params.data, m->params.total * sizeof(float)) == 0, "%s: restore changed parameters",
+          label);
+    free(saved);
+}
+
+/* LoRA on every view linear (shared attention, vision-language and text
+ * experts): merged = hooked. */
+static void test_lora_merge(void) {
+    Fixture f;
+    MethodOptions o = method_options_default();
+    o.rank = 2, o.alpha = 4.0f;
+    if (targets_parse("all", &o.targets) != 0) die("targets");
+    ModelConfig c = tiny_config(16, 2, 1);
+    fixture_init(&f, &c, 2, "lora", &o, 11, 0.0f);
+    perturb(&f.model, "transformer.blocks.0.mlp_text.fc1.lora", 12);
+    perturb(&f.model, "transformer.blocks.1.mlp_vl.fc2.lora", 13);
+    perturb(&f.model, "transformer.blocks.1.attn.v.lora", 14);
+    size_t n = n_final(&f);
+    float *ref = xmalloc(n * sizeof(float));
+    forward(&f, ATTN_FULL);
+    memcpy(ref, f.model.final, n * sizeof(float));
+    check_fold(&f, "lora", ref);
+    free(ref);
+    fixture_free(&f);
+}
+
+/* MoIL's folded student on the shared q, k, v equals the direct formula
+ * W_hat = (W0 + B_l A_l)(I + B_a A_a), b_hat = (W0 + B_l A_l)(B_a a_A + b_B) + b0
+ * written into the online weights. */
+static void test_moil_merge(void) {
+    Fixture f;
+    MethodOptions o = method_options_default();
+    o.rank_lora = o.rank_adapter = 2;
+    ModelConfig c = tiny_config(16, 2, 1);
+    fixture_init(&f, &c, 2, "moil", &o, 15, 0.0f);
+    Params *p = &f.model.params;
+    for (int l = 0; l < 2; l++) {
+        char pre[64];
+        snprintf(pre, sizeof pre, "transformer.blocks.%d.attn.", l);
+        perturb(&f.model, pre, 16 + l); /* the online teacher and the student's factors */
+    }
+    int d = 16, r = 2;
+    float *saved = xmalloc(p->total * sizeof(float));
+    memcpy(saved, p->data, p->total * sizeof(float));
+    for (int l = 0; l < 2; l++)
+        for (int k = 0; k < 3; k++) {
+            char name[PARAM_NAME_MAX], pre[64];
+            snprintf(pre, sizeof pre, "transformer.blocks.%d.attn", l);
+#define E(...) (snprintf(name, sizeof name, __VA_ARGS__), params_find(p, name))
+            const char *kn = linear_kind_names[k];
+            const float *W0 = params_data(p, E("%s.%s.moil_W0", pre, kn)), *b0 = params_data(p, E("%s.%s.moil_b0", pre, kn));
+            const float *A = params_data(p, E("%s.%s.lora_A", pre, kn)), *B = params_data(p, E("%s.%s.lora_B", pre, kn));
+            const float *Aa = params_data(p, E("%s.moil_adapter.down.weight", pre));
+            const float *aA = params_data(p, E("%s.moil_adapter.down.bias", pre));
+            const float *Ba = params_data(p, E("%s.moil_adapter.up.weight", pre));
+            const float *bB = params_data(p, E("%s.moil_adapter.up.bias", pre));
+#undef E
+            const Linear *lin = backbone_linear(&f.model.bb, l, k);
+            float *W = params_data(p, lin->w), *b = params_data(p, lin->b);
+            double *Wl = xcalloc((size_t)d * d, sizeof(double)), *M = xcalloc((size_t)d * d, sizeof(double));
+            double u[16];
+            for (int i = 0; i < d; i++)
+                for (int j = 0; j < d; j++) {
+                    double s = W0[i * d + j], t = i == j;
+                    for (int q = 0; q < r; q++) s += (double)B[i * r + q] * A[q * d + j], t += (double)Ba[i * r + q] * Aa[q * d + j];
+                    Wl[i * d + j] = s, M[i * d + j] = t;
+                }
+            for (int i = 0; i < d; i++) {
+                u[i] = bB[i];
+                for (int q = 0; q < r; q++) u[i] += (double)Ba[i * r + q] * aA[q];
+            }
+            for (int i = 0; i < d; i++) {
+                double bi = b0[i];
+                for (int j = 0; j < d; j++) {
+                    double s = 0;
+                    for (int q = 0; q < d; q++) s += Wl[i * d + q] * M[q * d + j];
+                    W[i * d + j] = (float)s;
+                    bi += Wl[i * d + j] * u[j];
+                }
+                b[i] = (float)bi;
+            }
+            free(Wl), free(M);
+        }
+    size_t n = n_final(&f);
+    float *ref = xmalloc(n * sizeof(float));
+    forward(&f, ATTN_FULL);
+    memcpy(ref, f.model.final, n * sizeof(float));
+    memcpy(p->data, saved, p->total * sizeof(float));
+    check_fold(&f, "moil (student)", ref);
+    free(ref), free(saved);
+    fixture_free(&f);
+}
+
+/* Config JSON (fusion_layers optional: a vilt config still parses) and a
+ * checkpoint round trip: same outputs, bitwise. */
+static void test_checkpoint_round_trip(void) {
+    ModelConfig c = tiny_config(16, 3, 2), back;
+    json_t *j = model_config_to_json(&c);
+    CHECK(model_config_from_json(&back, j, "test") == 0, "%s", err_msg());
+    CHECK(back.fusion_layers == 2 && !strcmp(back.kind, "vlmo") && back.vilt.layers == 3, "round trip: %s, %d fusion",
+          back.kind, back.fusion_layers);
+    json_object_del(j, "fusion_layers");
+    CHECK(model_config_from_json(&back, j, "test") == 0 && back.fusion_layers == VLMO_FUSION_LAYERS,
+          "no key: %d fusion layers", back.fusion_layers);
+    json_object_set_new(j, "fusion_layers", json_integer(4));
+    CHECK(model_config_from_json(&back, j, "test") != 0 && strstr(err_msg(), "fusion_layers"), "4 of 3 layers: %s",
+          err_msg());
+    json_object_set_new(j, "kind", json_string("vilt"));
+    json_object_del(j, "fusion_layers");
+    CHECK(model_config_from_json(&back, j, "test") == 0 && back.fusion_layers == 0, "vilt config: %s", err_msg());
+    json_decref(j);
+
+    Fixture a, b;
+    fixture_init(&a, &c, 2, NULL, NULL, 31, 0.1f);
+    fixture_init(&b, &c, 2, NULL, NULL, 31, 0.1f); /* same inputs */
+    perturb(&b.model, "transformer.blocks.", 33);   /* other weights */
+    size_t n = n_final(&a);
+    forward(&a, ATTN_FULL);
+    forward(&b, ATTN_FULL);
+    CHECK(memcmp(a.model.final, b.model.final, n * sizeof(float)) != 0, "the two models agree before loading");
+    const char *path = "/tmp/moil_test_vlmo.safetensors";
+    CHECK(checkpoint_save(path, &a.model.params, 1u << PARAM_GROUP_BACKBONE, NULL, 0) == 0, "%s", err_msg());
+    CHECK(checkpoint_load(path, &b.model.params, 1u << PARAM_GROUP_BACKBONE, 0, NULL) == 0, "%s", err_msg());
+    remove(path);
+    for (int mode = ATTN_FULL; mode <= ATTN_SEPARATE; mode++) {
+        forward(&a, mode);
+        forward(&b, mode);
+        CHECK(memcmp(a.model.final, b.model.final, n * sizeof(float)) == 0, "mode %d: loaded model differs", mode);
+    }
+    fixture_free(&a);
+    fixture_free(&b);
+}
+
+int main(void) {
+    openblas_set_num_threads(1);
+    RUN(test_whole_model_gradient);
+    RUN(test_routing);
+    RUN(test_dual_encoder);
+    RUN(test_backbone_view);
+    RUN(test_lora_merge);
+    RUN(test_moil_merge);
+    RUN(test_checkpoint_round_trip);
+    return TEST_DONE();
+}
