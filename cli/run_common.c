@@ -41,6 +41,14 @@ static const char common_options[] =
     "  --eval-limit N   evaluate at most N examples (default: the profile's)\n"
     "  --seed S         (default 0)  --threads N (default 1)  --force (redo a finished run)  --quiet\n";
 
+static const char finetune_options[] =
+    "  --reference CKPT a full-tuning model.safetensors of the same task and schedule: log every\n"
+    "                   variant's q/k/v distance to it (curves wdist/<variant>/...) and the\n"
+    "                   Eckart-Young floor of the method's rank (metrics ey_floor_r<R>/...)\n"
+    "  --diag-every N   distances every N steps (default: 20 points per run)\n"
+    "  --beam K         caption decoding: beam width (default 0 = greedy)\n"
+    "  --label-smoothing X  caption cross-entropy label smoothing (default 0)\n";
+
 static void print_usage(FILE *out, RunKind kind) {
     if (kind == RUN_PRETRAIN) {
         fprintf(out,
@@ -74,16 +82,17 @@ static void print_usage(FILE *out, RunKind kind) {
             "  --init CKPT      pretrained backbone (backbone.safetensors from moil pretrain);\n"
             "                   without it the backbone starts from random weights\n"
             "  --eval-split S   final evaluation split (default test)\n"
-            "%s",
-            common_options);
+            "%s%s",
+            finetune_options, common_options);
     print_lists(out);
 }
 
 typedef struct {
     RunKind kind;
     const char *task, *method, *init, *data, *out, *db, *table, *profile, *eval_split, *eval_ckpt, *stem, *model;
-    int steps, batch, eval_every, eval_limit, threads, force, quiet, no_db, d, layers, heads;
-    double lr, warmup;
+    const char *reference;
+    int steps, batch, eval_every, eval_limit, threads, force, quiet, no_db, d, layers, heads, diag_every, beam;
+    double lr, warmup, label_smoothing;
     long seed;
     MethodOptions mopt;
 } RunArgs;
@@ -138,6 +147,10 @@ static int parse_args(int argc, char **argv, RunKind kind, RunArgs *a) {
         else if (kind == RUN_FINETUNE && !strcmp(name, "method")) a->method = val;
         else if (kind == RUN_FINETUNE && !strcmp(name, "init")) a->init = val;
         else if (kind == RUN_FINETUNE && !strcmp(name, "eval-split")) a->eval_split = val;
+        else if (kind == RUN_FINETUNE && !strcmp(name, "reference")) a->reference = val;
+        else if (kind == RUN_FINETUNE && !strcmp(name, "diag-every")) a->diag_every = atoi(val);
+        else if (kind == RUN_FINETUNE && !strcmp(name, "beam")) a->beam = atoi(val);
+        else if (kind == RUN_FINETUNE && !strcmp(name, "label-smoothing")) a->label_smoothing = atof(val);
         else if (kind == RUN_PRETRAIN && !strcmp(name, "eval")) a->eval_ckpt = val;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "stem")) a->stem = val;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "model")) a->model = val;
@@ -192,6 +205,24 @@ static json_t *run_config(const RunArgs *a, const ModelConfig *mc, const char *i
                      init_hash, "model", model_config_to_json(mc), "steps", a->steps, "batch", a->batch, "lr", a->lr,
                      "warmup", a->warmup, "seed", (json_int_t)a->seed, "eval_split", a->eval_split, "eval_limit",
                      a->eval_limit, "data", a->data);
+}
+
+/* What only some runs set, added only when set, so other configs keep their hash. */
+static void run_config_extras(json_t *c, const RunArgs *a) {
+    if (a->beam > 0) json_object_set_new(c, "beam", json_integer(a->beam));
+    if (a->label_smoothing > 0) json_object_set_new(c, "label_smoothing", json_real(a->label_smoothing));
+    if (a->reference) json_object_set_new(c, "reference", json_string(a->reference));
+}
+
+/* The rank budget of a low-rank method's update (its Eckart-Young floor),
+ * 0 for the others: LoRA/DoRA r; MoIL's student update BlAl + (W0+BlAl)BaAa
+ * has rank <= r_l + r_a. */
+static int method_rank(const RunArgs *a) {
+    if (!strcmp(a->method, "lora") || !strcmp(a->method, "dora")) return a->mopt.rank;
+    if (!strcmp(a->method, "moil"))
+        return (a->mopt.student != MOIL_STUDENT_ADAPTER ? a->mopt.rank_lora : 0) +
+               (a->mopt.student != MOIL_STUDENT_LORA ? a->mopt.rank_adapter : 0);
+    return 0;
 }
 
 /* FNV-1a of the file's bytes, so the run config names the exact backbone. */
@@ -262,7 +293,8 @@ static int run(RunArgs *a) {
         goto done_tok;
     }
     TaskEnv env = {.data_dir = a->data, .tok = &tok, .image_size = mc.vilt.image_size, .max_text = mc.vilt.max_text,
-                   .batch = a->batch, .eval_limit = a->eval_limit, .negatives = 15};
+                   .batch = a->batch, .eval_limit = a->eval_limit, .negatives = 15,
+                   .label_smoothing = (float)a->label_smoothing, .beam = a->beam};
     Task task;
     if (task_create(&task, a->task, &env) != 0) {
         rc = -1;
@@ -296,6 +328,11 @@ static int run(RunArgs *a) {
         rc = -1;
         goto done_method;
     }
+    WeightDistance wdist = {0};
+    if (a->reference && wdist_init(&wdist, &model.bb, &model.params, a->reference) != 0) {
+        rc = -1;
+        goto done_method;
+    }
     if (task.ops->init_heads(&task, &model, &rng, have_init ? &init : NULL) != 0 ||
         meth.ops->setup(&meth, &model.bb, &model.params, &rng) != 0) {
         rc = -1;
@@ -321,6 +358,7 @@ static int run(RunArgs *a) {
         goto done_method;
     }
     json_t *config = run_config(a, &mc, init_hash);
+    run_config_extras(config, a);
     char hash[DB_HASH_LEN] = "";
     db_config_hash(config, hash);
     if (meth.ops->describe) {
@@ -357,8 +395,15 @@ static int run(RunArgs *a) {
                 100.0 * acc.stored / acc.backbone, acc.backbone);
     }
     train_install_signal_handlers();
-    TrainConfig tc = {a->steps, (float)a->warmup, (float)a->lr, 0.01f, 1.0f, a->eval_every, 10,
-                      a->eval_split, out_dir, a->quiet};
+    if (a->reference && method_rank(a) > 0) {
+        double floor = wdist_log_floor(&wdist, method_rank(a), db, run_id);
+        if (!a->quiet) fprintf(stderr, "%s: Eckart-Young floor of rank %d: %.4f of the full-tuning update\n", what,
+                               method_rank(a), floor);
+    }
+    TrainConfig tc = {.steps = a->steps, .warmup_frac = (float)a->warmup, .lr = (float)a->lr, .weight_decay = 0.01f,
+                      .clip = 1.0f, .eval_every = a->eval_every, .log_every = 10, .eval_split = a->eval_split,
+                      .out_dir = out_dir, .quiet = a->quiet, .wdist = a->reference ? &wdist : NULL,
+                      .diag_every = a->diag_every > 0 ? a->diag_every : (a->steps >= 20 ? a->steps / 20 : 1)};
     TrainResult res;
     train_run(&model, &task, &meth, &tc, &rng, db, run_id, &res);
     DbStatus st = res.status == TRAIN_OK ? DB_OK : res.status == TRAIN_DIVERGED ? DB_DIVERGED
@@ -392,6 +437,7 @@ static int run(RunArgs *a) {
     printf("seconds=%.2f\n", res.seconds);
     print_metrics(&res.final);
 done_method:
+    wdist_free(&wdist);
     method_destroy(&meth);
 done_model:
     model_free(&model);

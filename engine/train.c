@@ -76,6 +76,17 @@ static int evaluate_variants(Model *m, Task *t, Method *meth, const char *split,
     return 0;
 }
 
+/* Weight distances of every variant to the reference (weight_distance.h). */
+static void log_distances(Model *m, Method *meth, const TrainConfig *tc, Db *db, int64_t run, int step) {
+    int nv = meth->ops->n_variants ? meth->ops->n_variants(meth) : 1;
+    for (int v = 0; v < nv; v++) {
+        const char *vname = meth->ops->n_variants ? meth->ops->variant_name(meth, v) : "trained";
+        if (meth->ops->apply_variant) meth->ops->apply_variant(meth, &m->bb, &m->params, v);
+        wdist_log(tc->wdist, &m->bb, &m->params, db, run, step, vname);
+        if (meth->ops->restore) meth->ops->restore(meth, &m->bb, &m->params);
+    }
+}
+
 void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng, Db *db, int64_t run_id,
                TrainResult *res) {
     memset(res, 0, sizeof *res);
@@ -124,6 +135,8 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
             if (s + 1 == tc->steps) fputc('\n', stderr);
             last_print = now;
         }
+        if (tc->wdist && tc->diag_every > 0 && ((s + 1) % tc->diag_every == 0 || s + 1 == tc->steps))
+            log_distances(m, meth, tc, db, run_id, s + 1);
         if (tc->eval_every > 0 && (s + 1) % tc->eval_every == 0 && s + 1 < tc->steps) {
             if (!tc->quiet) fputc('\n', stderr);
             if (evaluate_variants(m, t, meth, "val", tc, db, run_id, s + 1, NULL) != 0) {

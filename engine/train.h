@@ -10,6 +10,7 @@
 #include "db.h"
 #include "method.h"
 #include "task.h"
+#include "weight_distance.h"
 
 typedef struct {
     int steps;          /* optimiser steps */
@@ -22,6 +23,10 @@ typedef struct {
     const char *eval_split; /* final evaluation split ("test") */
     const char *out_dir;    /* predictions files; NULL = none */
     int quiet;
+    /* diagnostics: distances of every evaluation variant's q/k/v weights to a
+     * reference fine-tuning, every diag_every steps (NULL / 0: none) */
+    const WeightDistance *wdist;
+    int diag_every;
 } TrainConfig;
 
 typedef enum { TRAIN_OK = 0, TRAIN_DIVERGED, TRAIN_KILLED, TRAIN_FAILED } TrainStatus;
