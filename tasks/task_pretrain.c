@@ -29,6 +29,7 @@
 #include "check.h"
 #include "data_instances.h"
 #include "data_karpathy.h"
+#include "dual_encoder.h"
 #include "metric_retrieval.h"
 #include "ops.h"
 #include "task.h"
@@ -197,35 +198,6 @@ static void fill(PtState *s, const PtSplit *sp, const int *ex, const int *img, i
     }
 }
 
-/* Mean-pooled text features [B,C] (unpadded text rows) and image features
- * [B,C] (image CLS + patches) of the last forward. */
-static void pool_features(PtState *s, const Model *m, int B) {
-    int C = s->C, T = m->T, Tt = s->Tt, P1 = m->n_image_tokens;
-    for (int b = 0; b < B; b++) {
-        float *tf = s->tfeat + (size_t)b * C, *vf = s->vfeat + (size_t)b * C;
-        memset(tf, 0, C * sizeof(float));
-        memset(vf, 0, C * sizeof(float));
-        int nt = 0;
-        for (int t = 0; t < Tt; t++)
-            if (s->mask[b * Tt + t]) {
-                nt++;
-                for (int c = 0; c < C; c++) tf[c] += m->final[((size_t)b * T + t) * C + c];
-            }
-        for (int t = Tt; t < Tt + P1; t++)
-            for (int c = 0; c < C; c++) vf[c] += m->final[((size_t)b * T + t) * C + c];
-        for (int c = 0; c < C; c++) tf[c] /= (float)nt, vf[c] /= (float)P1;
-    }
-}
-
-static void normalize_rows(float *u, const float *z, int B, int C) {
-    for (int b = 0; b < B; b++) {
-        double ss = 0;
-        for (int c = 0; c < C; c++) ss += (double)z[b * C + c] * z[b * C + c];
-        float inv = (float)(1.0 / sqrt(ss + 1e-12));
-        for (int c = 0; c < C; c++) u[b * C + c] = z[b * C + c] * inv;
-    }
-}
-
 /* dz += (du - u (u . du)) / |z| */
 static void normalize_backward(float *dz, const float *du, const float *u, const float *z, int B, int C) {
     for (int b = 0; b < B; b++) {
@@ -240,12 +212,12 @@ static void normalize_backward(float *dz, const float *du, const float *u, const
 static int itc_forward(PtState *s, Model *m, int B) {
     ModelInput in = {B, s->ids, s->mask, s->images, NULL, ATTN_SEPARATE};
     if (model_forward(m, &in) != 0) return -1;
-    pool_features(s, m, B);
+    dual_encoder_pool(m, s->mask, B, s->tfeat, s->vfeat);
     const Params *p = &m->params;
     layer_linear_forward(p, &s->text_proj, s->zt, s->tfeat, B);
     layer_linear_forward(p, &s->image_proj, s->zv, s->vfeat, B);
-    normalize_rows(s->ut, s->zt, B, s->C);
-    normalize_rows(s->uv, s->zv, B, s->C);
+    dual_encoder_normalize(s->ut, s->zt, B, s->C);
+    dual_encoder_normalize(s->uv, s->zv, B, s->C);
     /* sim[i,j] = image i . text j */
     for (int i = 0; i < B; i++)
         for (int j = 0; j < B; j++) {
