@@ -31,7 +31,7 @@ LIB      := $(BUILD)/libmoil.a
 MOIL     := $(BUILD)/moil
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all deps test bench datasets clean
+.PHONY: all deps test bench datasets reproduce tables clean
 # keep object files of the test binaries between runs
 .SECONDARY:
 ifeq ($(SAN),1)
@@ -76,6 +76,20 @@ bench: $(MOIL)
 # the quick-profile dataset in datasets/data/quick (a no-op when up to date)
 datasets: $(MOIL)
 	$(MOIL) data gen
+
+# The paper's tables: `make reproduce` (quick profile; PROFILE=full for the full
+# one), `make table-main`, `make tables` (render only, from the database).
+PROFILE ?= quick
+reproduce:
+	@scripts/deps.sh check >/dev/null 2>&1 || scripts/deps.sh install
+	@$(MAKE) --no-print-directory all
+	./run_all.sh --profile $(PROFILE)
+
+table-%: all
+	./run_all.sh --profile $(PROFILE) --table $*
+
+tables: all
+	@for f in experiments/*.exp; do ./moil table render --profile $(PROFILE) --table $$(basename $$f .exp) || exit 1; done
 
 clean:
 	rm -rf build build-san moil

@@ -96,7 +96,7 @@ static void bench_free(BenchRun *r) {
 
 static void bench_step(BenchRun *r) {
     params_zero_grad(&r->params);
-    ViltInput in = {r->B, r->ids, r->mask, r->images, NULL, ATTN_FULL};
+    ViltInput in = {.B = r->B, .text_ids = r->ids, .text_mask = r->mask, .images = r->images, .image_type = NULL, .attn_mode = ATTN_FULL};
     if (vilt_forward(&r->model, &in) != 0) die("%s", err_msg());
     layer_linear_forward(&r->params, &r->head, r->logits, r->model.act.pooled, r->B);
     int count;

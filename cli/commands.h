@@ -17,6 +17,7 @@ typedef struct {
 int cli_wants_help(int argc, char **argv, const char *usage);
 
 int cmd_bench(int argc, char **argv);
+int cmd_bench_infer(int argc, char **argv);
 int cmd_data_gen(int argc, char **argv);
 int cmd_data_stats(int argc, char **argv);
 int cmd_db_check(int argc, char **argv);
@@ -26,6 +27,7 @@ int cmd_db_runs(int argc, char **argv);
 int cmd_db_show(int argc, char **argv);
 int cmd_finetune(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
+int cmd_regions(int argc, char **argv);
 int cmd_table_plan(int argc, char **argv);
 int cmd_table_render(int argc, char **argv);
 int cmd_table_tag(int argc, char **argv);

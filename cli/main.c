@@ -6,8 +6,10 @@
 
 static const Command commands[] = {
     {"bench", cmd_bench, "time training steps of the reference model against OpenBLAS and PyTorch"},
+    {"bench-infer", cmd_bench_infer, "time inference per example of each method, as trained and merged; logs a run"},
     {"data gen", cmd_data_gen, "generate the fashion-scenes datasets (JPEG + COCO/Karpathy/VQA v2/NLVR2 files)"},
     {"pretrain", cmd_pretrain, "pretrain the backbone (MLM + ITM + ITC) and measure its grounding"},
+    {"regions train", cmd_regions, "stage one of the VinVL-style model: train the region encoder and tagger, cache region features"},
     {"finetune", cmd_finetune, "adapt a backbone to a task with one method, evaluate, log to the results database"},
     {"data stats", cmd_data_stats, "counts, vocabularies, answer distributions and the language-prior VQA floor of a dataset"},
     {"db runs", cmd_db_runs, "list the runs of the results database, with status and key metric"},

@@ -52,7 +52,7 @@ static const char finetune_options[] =
 static void print_usage(FILE *out, RunKind kind) {
     if (kind == RUN_PRETRAIN) {
         fprintf(out,
-                "usage: moil pretrain [--model vilt|vlmo] [--stem patch|conv] [options]\n"
+                "usage: moil pretrain [--model vilt|vlmo|vinvl] [--stem patch|conv] [options]\n"
                 "       moil pretrain --eval CKPT [--data DIR]\n"
                 "\n"
                 "Pretrains the ViLT-style backbone on the dataset's pretraining corpus with\n"
@@ -64,6 +64,8 @@ static void print_usage(FILE *out, RunKind kind) {
                 "\n"
                 "  --model M        vilt (single stream, default) or vlmo (modality experts: text,\n"
                 "                   image and, in the top layer, vision-language FFNs)\n"
+                "                   or vinvl (two-stage: [CLS] text [SEP] tags [SEP] regions from the\n"
+                "                   region folder DATA/regions that `moil regions train` writes)\n"
                 "  --stem S         patch (ViT linear patch embedding) or conv (default conv)\n"
                 "  --d N  --layers N  --heads N   model size (default 128, 4, 4)\n"
                 "%s",
@@ -248,7 +250,7 @@ static int backbone_source(const RunArgs *a, StFile *init, int *have_init, Token
         if (a->layers > 0) mc->vilt.layers = a->layers;
         if (a->heads > 0) mc->vilt.heads = a->heads;
         if (mc->vilt.d % mc->vilt.heads) return err_set("--d %d is not a multiple of --heads %d", mc->vilt.d, mc->vilt.heads);
-        return 0;
+        return model_config_prepare(mc, a->data, tok);
     }
     if (safetensors_open(a->init, init) != 0) return -1;
     *have_init = 1;

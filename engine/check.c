@@ -1,6 +1,7 @@
 #include "check.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,3 +147,9 @@ int dir_make(const char *path) {
     if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return err_set("%s: not a folder", path);
     return 0;
 }
+
+static volatile sig_atomic_t interrupt_sig;
+
+void interrupt_request(int sig) { interrupt_sig = sig; }
+
+int interrupt_pending(void) { return interrupt_sig; }

@@ -47,4 +47,11 @@ int file_write_atomic(const char *path, const void *buf, size_t len);
 /* mkdir -p; 0 on success (also when it exists). */
 int dir_make(const char *path);
 
+/* A stop request (SIGINT/SIGTERM, set from a signal handler): long loops
+ * (training steps, model forwards of an evaluation) check it and wind down
+ * with an error, so the run is recorded as killed. */
+void interrupt_request(int sig);
+/* The signal that asked to stop, 0 if none. */
+int interrupt_pending(void);
+
 #endif

@@ -61,12 +61,15 @@ static long idx_parse_header(const char *path, const unsigned char *buf, size_t 
     if (buf[0] != 0 || buf[1] != 0 || buf[2] != 0x08 || buf[3] != ndims)
         return err_set("%s: bad IDX magic %02x%02x%02x%02x, expected 000008%02x", path, buf[0],
                        buf[1], buf[2], buf[3], ndims);
-    size_t total = 1;
+    size_t total = 1, data = len - head;
     for (int i = 0; i < ndims; i++) {
         dims[i] = idx_be32(buf + 4 + 4 * i);
+        if (dims[i] == 0) return err_set("%s: IDX dimension %d is 0", path, i);
+        if (total > data / dims[i]) /* also keeps the product from wrapping */
+            return err_set("%s: header promises more data bytes than the %zu in the file", path, data);
         total *= dims[i];
     }
-    if (len - head != total)
+    if (data != total)
         return err_set("%s: header promises %zu data bytes, file holds %zu", path, total, len - head);
     return (long)head;
 }

@@ -3,14 +3,17 @@
 #include <string.h>
 
 #include "check.h"
+#include "vinvl.h"
 #include "vlmo.h"
 
 extern const ModelOps model_vilt;
 extern const ModelOps model_vlmo;
+extern const ModelOps model_vinvl;
 
 static const ModelOps *const kinds[] = {
     &model_vilt,
     &model_vlmo,
+    &model_vinvl,
 };
 
 static const ModelOps *model_find(const char *kind) {
@@ -35,6 +38,11 @@ int model_config_default(ModelConfig *c, const char *kind, int vocab) {
     return 0;
 }
 
+int model_config_prepare(ModelConfig *c, const char *data_dir, const Tokenizer *tok) {
+    const ModelOps *ops = model_find(c->kind);
+    return ops && ops->prepare ? ops->prepare(c, data_dir, tok) : 0;
+}
+
 json_t *model_config_to_json(const ModelConfig *c) {
     const ViltConfig *v = &c->vilt;
     json_t *j = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "kind", c->kind, "stem",
@@ -42,6 +50,7 @@ json_t *model_config_to_json(const ModelConfig *c) {
                           v->mlp_ratio, "patch", v->patch, "image_size", v->image_size, "max_text", v->max_text,
                           "n_types", v->n_types);
     if (j && !strcmp(c->kind, "vlmo")) json_object_set_new(j, "fusion_layers", json_integer(c->fusion_layers));
+    if (j && !strcmp(c->kind, "vinvl")) json_object_set_new(j, "regions", region_config_to_json(&c->regions));
     return j;
 }
 
@@ -66,6 +75,8 @@ int model_config_from_json(ModelConfig *c, const json_t *j, const char *where) {
     if (fl && (!json_is_integer(fl) || json_integer_value(fl) < 0 || json_integer_value(fl) > v.layers))
         return err_set("%s: bad model config: fusion_layers must be an integer in [0, %d]", where, v.layers);
     if (fl) c->fusion_layers = (int)json_integer_value(fl);
+    const json_t *rg = json_object_get(j, "regions");
+    if (!strcmp(c->kind, "vinvl") && region_config_from_json(&c->regions, rg, where) != 0) return -1;
     return 0;
 }
 
@@ -98,7 +109,10 @@ void model_free(Model *m) {
     params_free(&m->params);
 }
 
-int model_forward(Model *m, const ModelInput *in) { return m->ops->forward(m, in); }
+int model_forward(Model *m, const ModelInput *in) {
+    if (interrupt_pending()) return err_set("stopped by signal %d", interrupt_pending());
+    return m->ops->forward(m, in);
+}
 
 void model_backward(Model *m, const ModelInput *in, const float *dfinal, const float *dpooled) {
     m->ops->backward(m, in, dfinal, dpooled);

@@ -17,9 +17,24 @@
 #include <jansson.h>
 
 #include "params.h"
+#include "tokenizer.h"
 #include "vilt.h"
 
 typedef ViltInput ModelInput;
+
+#define MODEL_TAG_CLASSES 64
+#define MODEL_TAG_WORDS 4
+
+/* vinvl: where its regions come from and how its tags read (the optional
+ * JSON key "regions"); zero for other kinds. */
+typedef struct {
+    char dir[512];   /* the region folder (engine/region_store.h) */
+    int max_regions; /* R: region rows */
+    int dim;         /* floats per region feature (appearance + geometry) */
+    int n_classes;
+    int tag_len;     /* W: words per tag */
+    int tag_words[MODEL_TAG_CLASSES][MODEL_TAG_WORDS]; /* word ids of each class name, TOK_PAD after its words */
+} RegionConfig;
 
 typedef struct {
     char kind[16];   /* "vilt" */
@@ -27,12 +42,16 @@ typedef struct {
     ViltConfig vilt; /* the sizes every kind shares (vocab, d, layers, heads, ...) */
     int fusion_layers; /* vlmo: top layers with the vision-language expert; 0 for other kinds
                         * (an optional key of the JSON) */
+    RegionConfig regions; /* vinvl */
 } ModelConfig;
 
 typedef struct Model Model;
 
 typedef struct {
     const char *kind;
+    /* Optional: record what the kind reads beside the dataset (vinvl: the
+     * region folder data_dir/regions, tag words in tok's ids) in c. */
+    int (*prepare)(ModelConfig *c, const char *data_dir, const Tokenizer *tok);
     /* Register the backbone's tensors in m->params (config in m->cfg). */
     int (*create)(Model *m);
     void (*init_weights)(Model *m, Rng *rng);
@@ -62,6 +81,8 @@ struct Model {
 
 /* Defaults for a kind and a vocabulary size; -1 for an unknown kind. */
 int model_config_default(ModelConfig *c, const char *kind, int vocab);
+/* For a new model (not one from a checkpoint): the kind's prepare step. */
+int model_config_prepare(ModelConfig *c, const char *data_dir, const Tokenizer *tok);
 /* To/from the JSON stored in checkpoint metadata ("model_config"). */
 json_t *model_config_to_json(const ModelConfig *c);
 int model_config_from_json(ModelConfig *c, const json_t *j, const char *where);

@@ -8,9 +8,7 @@
 
 #include "check.h"
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig) { stop_flag = sig; }
+static void on_signal(int sig) { interrupt_request(sig); }
 
 void train_install_signal_handlers(void) {
     struct sigaction sa;
@@ -20,7 +18,7 @@ void train_install_signal_handlers(void) {
     sigaction(SIGTERM, &sa, NULL);
 }
 
-int train_stop_requested(void) { return stop_flag != 0; }
+int train_stop_requested(void) { return interrupt_pending() != 0; }
 
 static double now_s(void) {
     struct timespec t;
@@ -87,6 +85,23 @@ static void log_distances(Model *m, Method *meth, const TrainConfig *tc, Db *db,
     }
 }
 
+/* Names the first tensor holding a non-finite value, weights before
+ * gradients (a bad weight is the cause, a bad gradient its symptom):
+ * "; first non-finite: weight 'name'[k]" into buf, or "" when all are finite. */
+static void find_nonfinite(const Params *p, char *buf, size_t cap) {
+    buf[0] = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < p->n; i++) {
+            const float *x = pass == 0 ? params_data(p, i) : params_grad(p, i);
+            for (size_t k = 0; x && k < p->info[i].size; k++)
+                if (!isfinite(x[k])) {
+                    snprintf(buf, cap, "; first non-finite: %s '%s'[%zu]", pass ? "gradient of" : "weight",
+                             p->info[i].name, k);
+                    return;
+                }
+        }
+}
+
 void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng, Db *db, int64_t run_id,
                TrainResult *res) {
     memset(res, 0, sizeof *res);
@@ -97,9 +112,9 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
     double t0 = now_s(), last_print = 0, loss_avg = 0, extra_avg = 0;
     int avg_n = 0;
     for (int s = 0; s < tc->steps; s++) {
-        if (stop_flag) {
+        if (interrupt_pending()) {
             res->status = TRAIN_KILLED;
-            snprintf(res->error, sizeof res->error, "stopped by signal %d at step %d", (int)stop_flag, s);
+            snprintf(res->error, sizeof res->error, "stopped by signal %d at step %d", interrupt_pending(), s);
             break;
         }
         params_zero_grad(&m->params);
@@ -108,9 +123,11 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
         double gnorm = grad_clip_norm(&m->params, tc->clip);
         if (!isfinite(loss) || !isfinite(extra) || !isfinite(gnorm)) {
             res->status = TRAIN_DIVERGED;
-            snprintf(res->error, sizeof res->error, "non-finite %s at step %d (loss %g, extra %g, grad norm %g)",
+            char where[PARAM_NAME_MAX + 64];
+            find_nonfinite(&m->params, where, sizeof where);
+            snprintf(res->error, sizeof res->error, "non-finite %s at step %d (loss %g, extra %g, grad norm %g)%s",
                      !isfinite(loss) ? "task loss" : !isfinite(extra) ? "method loss" : "gradient", s + 1, loss,
-                     extra, gnorm);
+                     extra, gnorm, where);
             log_curve(db, run_id, s + 1, "loss", loss);
             break;
         }
@@ -140,7 +157,7 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
         if (tc->eval_every > 0 && (s + 1) % tc->eval_every == 0 && s + 1 < tc->steps) {
             if (!tc->quiet) fputc('\n', stderr);
             if (evaluate_variants(m, t, meth, "val", tc, db, run_id, s + 1, NULL) != 0) {
-                res->status = TRAIN_FAILED;
+                res->status = interrupt_pending() ? TRAIN_KILLED : TRAIN_FAILED;
                 snprintf(res->error, sizeof res->error, "%s", err_msg());
                 break;
             }
@@ -148,7 +165,7 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
     }
     if (res->status == TRAIN_OK) {
         if (evaluate_variants(m, t, meth, tc->eval_split, tc, db, run_id, -1, &res->final) != 0) {
-            res->status = TRAIN_FAILED;
+            res->status = interrupt_pending() ? TRAIN_KILLED : TRAIN_FAILED;
             snprintf(res->error, sizeof res->error, "%s", err_msg());
         }
     }

@@ -12,6 +12,8 @@
 #ifndef MOIL_VILT_H
 #define MOIL_VILT_H
 
+#include <stdint.h>
+
 #include "backbone.h"
 #include "attn_mask.h"
 #include "conv_stem.h"
@@ -45,6 +47,7 @@ typedef struct {
     const int *image_type; /* [B] modality type of the image tokens (1; 2 for a second image), NULL = 1 */
     int attn_mode;         /* ATTN_FULL, ATTN_SEPARATE (no cross-modal attention: the unimodal
                             * pass of ITC) or ATTN_CAUSAL_TEXT (seq2seq: text causal) */
+    const int64_t *image_ids; /* [B] dataset image ids (vinvl reads its cached regions by them), NULL = unknown */
 } ViltInput;
 
 typedef struct {

@@ -63,6 +63,7 @@ typedef struct {
     int B, Tt, S, V, C, T;
     /* batch buffers; R = B * Tt head rows */
     int *ids, *mask, *rows, *tg, *img; /* [B,Tt] x 4, [B] */
+    int64_t *iids;                     /* [B] image ids of the batch (models reading cached regions) */
     float *images;                               /* [B,3,S,S] */
     float *hrows, *hh, *hg, *hln, *dln, *dg, *dh, *drows; /* [R,C] */
     float *hmean, *hrstd;                                 /* [R] */
@@ -162,6 +163,7 @@ static int cap_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
     int **ib[] = {&s->ids, &s->mask, &s->rows, &s->tg};
     for (int i = 0; i < 4; i++) *ib[i] = xcalloc(R, sizeof(int));
     s->img = xcalloc(B, sizeof(int));
+    s->iids = xcalloc(B, sizeof(int64_t));
     s->images = xcalloc(B * 3 * s->S * s->S, sizeof(float));
     float **rc[] = {&s->hrows, &s->hh, &s->hg, &s->hln, &s->dln, &s->dg, &s->dh, &s->drows};
     for (int i = 0; i < 8; i++) *rc[i] = xcalloc(R * C, sizeof(float));
@@ -224,8 +226,10 @@ static double smoothed_loss(CapState *s, int n, float eps) {
 
 static void fill_images(CapState *s, const CapSplit *sp, const int *img, int N) {
     size_t px = (size_t)3 * s->S * s->S;
-    for (int b = 0; b < N; b++)
+    for (int b = 0; b < N; b++) {
         task_image_to_input(image_cache_get(&sp->images.cache, sp->images.slot[img[b]]), s->S, s->images + b * px);
+        s->iids[b] = s->set.images[sp->img[img[b]]].image_id;
+    }
 }
 
 static double cap_train_step(Task *t, Model *m, Rng *rng) {
@@ -247,7 +251,8 @@ static double cap_train_step(Task *t, Model *m, Rng *rng) {
             if (s->mask[b * Tt + p + 1]) s->rows[n] = b * s->T + p, s->tg[n++] = s->ids[b * Tt + p + 1];
     }
     fill_images(s, &s->train, s->img, B);
-    ModelInput in = {.B = B, .text_ids = s->ids, .text_mask = s->mask, .images = s->images, .attn_mode = ATTN_CAUSAL_TEXT};
+    ModelInput in = {.B = B, .text_ids = s->ids, .text_mask = s->mask, .images = s->images, .attn_mode = ATTN_CAUSAL_TEXT,
+                     .image_ids = s->iids};
     if (model_forward(m, &in) != 0) return NAN;
     head_forward(s, m, n);
     double loss = smoothed_loss(s, n, t->env.label_smoothing);
@@ -265,7 +270,8 @@ static int allowed(int id, int cur) {
 static int decode_logits(CapState *s, Model *m, const CapSplit *sp, const int *img, const int *ids, const int *mask,
                          int N, int cur) {
     fill_images(s, sp, img, N);
-    ModelInput in = {.B = N, .text_ids = ids, .text_mask = mask, .images = s->images, .attn_mode = ATTN_CAUSAL_TEXT};
+    ModelInput in = {.B = N, .text_ids = ids, .text_mask = mask, .images = s->images, .attn_mode = ATTN_CAUSAL_TEXT,
+                     .image_ids = s->iids};
     if (model_forward(m, &in) != 0) return -1;
     for (int b = 0; b < N; b++) s->rows[b] = b * s->T + cur;
     head_forward(s, m, N);
@@ -486,7 +492,7 @@ static void cap_destroy(Task *t) {
     split_free(&s->train), split_free(&s->val), split_free(&s->eval);
     karpathy_free(&s->set);
     sampler_free(&s->sampler);
-    free(s->ids), free(s->mask), free(s->rows), free(s->tg), free(s->img), free(s->images);
+    free(s->ids), free(s->mask), free(s->rows), free(s->tg), free(s->img), free(s->iids), free(s->images);
     float *f[] = {s->hrows, s->hh, s->hg, s->hln, s->dln, s->dg, s->dh, s->drows, s->hmean, s->hrstd,
                   s->logits, s->probs, s->dlogits, s->dfinal};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) free(f[i]);

@@ -41,6 +41,7 @@ static const char *const kind_names[N_KINDS] = {"other", "colour", "category", "
 typedef struct {
     int n;
     int *ids, *mask; /* [n,Tt] encoded captions */
+    int64_t *image_ids; /* [n] */
     TaskImages images;
 } PtSplit;
 
@@ -59,6 +60,7 @@ typedef struct {
     /* batch buffers */
     int *ids, *mask, *mids, *targets, *itm_label, *rows, *tg;
     float *images, *img_tmp, *dfinal, *dpooled;
+    int64_t *iids, *iid_tmp; /* [B] image ids of the batch (models reading cached regions) */
     float *tfeat, *vfeat, *zt, *zv, *ut, *uv, *sim, *dS, *dut, *duv, *dz, *dfeat; /* [B,C] / [B,B] */
     float *mrows, *mh, *mg, *mln, *mln_mean, *mln_rstd, *mlogits, *mprobs, *dml, *dmh, *dmg, *dmln, *drow; /* MLM rows */
     float itm_logits[2 * 1024], itm_probs[2 * 1024], ditm[2 * 1024];
@@ -105,11 +107,13 @@ static int split_load(PtState *s, PtSplit *sp, const TaskEnv *env, const char *s
     sp->n = n;
     sp->ids = xcalloc((size_t)n * env->max_text, sizeof(int));
     sp->mask = xcalloc((size_t)n * env->max_text, sizeof(int));
+    sp->image_ids = xcalloc(n ? n : 1, sizeof(int64_t));
     const char **paths = xcalloc(n, sizeof(char *));
     for (int i = 0; i < n; i++) {
         const KarpathyImage *im = &s->set.images[idx[i]];
         task_encode_text(env->tok, im->captions[0], env->max_text, sp->ids + (size_t)i * env->max_text,
                          sp->mask + (size_t)i * env->max_text);
+        sp->image_ids[i] = im->image_id;
         paths[i] = im->path;
     }
     int rc = task_images_load(&sp->images, paths, n, env->image_size);
@@ -175,6 +179,7 @@ static int pt_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
     s->itm_label = xcalloc(B, sizeof(int)), s->rows = xcalloc(R, sizeof(int)), s->perm = xcalloc(B, sizeof(int));
     s->images = xcalloc(B * 3 * S * S, sizeof(float));
     s->img_tmp = xcalloc(B * 3 * S * S, sizeof(float));
+    s->iids = xcalloc(B, sizeof(int64_t)), s->iid_tmp = xcalloc(B, sizeof(int64_t));
     s->dfinal = xcalloc(B * s->T * C, sizeof(float)), s->dpooled = xcalloc(B * C, sizeof(float));
     float **bc[] = {&s->tfeat, &s->vfeat, &s->zt, &s->zv, &s->ut, &s->uv, &s->dut, &s->duv, &s->dz, &s->dfeat};
     for (int i = 0; i < 10; i++) *bc[i] = xcalloc(B * C, sizeof(float));
@@ -195,6 +200,7 @@ static void fill(PtState *s, const PtSplit *sp, const int *ex, const int *img, i
         memcpy(s->ids + b * Tt, sp->ids + (size_t)ex[b] * Tt, Tt * sizeof(int));
         memcpy(s->mask + b * Tt, sp->mask + (size_t)ex[b] * Tt, Tt * sizeof(int));
         task_image_to_input(image_cache_get(&sp->images.cache, sp->images.slot[img[b]]), s->S, s->images + b * px);
+        s->iids[b] = sp->image_ids[img[b]];
     }
 }
 
@@ -210,7 +216,7 @@ static void normalize_backward(float *dz, const float *du, const float *u, const
 
 /* Unimodal forward + ITC features: s->uv, s->ut (normalised), s->sim = cos. */
 static int itc_forward(PtState *s, Model *m, int B) {
-    ModelInput in = {B, s->ids, s->mask, s->images, NULL, ATTN_SEPARATE};
+    ModelInput in = {B, s->ids, s->mask, s->images, NULL, ATTN_SEPARATE, s->iids};
     if (model_forward(m, &in) != 0) return -1;
     dual_encoder_pool(m, s->mask, B, s->tfeat, s->vfeat);
     const Params *p = &m->params;
@@ -282,7 +288,7 @@ static double itc_loss_backward(PtState *s, Model *m, int B) {
             }
         }
     }
-    ModelInput in = {B, s->ids, s->mask, s->images, NULL, ATTN_SEPARATE};
+    ModelInput in = {B, s->ids, s->mask, s->images, NULL, ATTN_SEPARATE, s->iids};
     model_backward(m, &in, s->dfinal, NULL);
     return loss;
 }
@@ -363,8 +369,10 @@ static double joint_step(PtState *s, Model *m, Rng *rng, int B) {
     size_t px = (size_t)3 * s->S * s->S;
     memcpy(s->img_tmp, s->images, sizeof(float) * B * px);
     for (int b = 0; b < B; b++) memcpy(s->images + b * px, s->img_tmp + (size_t)img[b] * px, px * sizeof(float));
+    memcpy(s->iid_tmp, s->iids, sizeof(int64_t) * B);
+    for (int b = 0; b < B; b++) s->iids[b] = s->iid_tmp[img[b]];
     mask_words(s, B, counts, rng);
-    ModelInput in = {B, s->mids, s->mask, s->images, NULL, ATTN_FULL};
+    ModelInput in = {B, s->mids, s->mask, s->images, NULL, ATTN_FULL, s->iids};
     if (model_forward(m, &in) != 0) return NAN;
     /* ITM */
     layer_linear_forward(p, &s->itm, s->itm_logits, m->pooled, B);
@@ -427,7 +435,7 @@ static int itm_scores(PtState *s, Model *m, const PtSplit *sp, const int *txt, c
         int B = n - start < s->B ? n - start : s->B;
         fill(s, sp, txt + start, img + start, B);
         if (ids_override) memcpy(s->ids, ids_override + (size_t)start * Tt, sizeof(int) * B * Tt);
-        ModelInput in = {B, s->ids, s->mask, s->images, NULL, ATTN_FULL};
+        ModelInput in = {B, s->ids, s->mask, s->images, NULL, ATTN_FULL, s->iids};
         if (model_forward(m, &in) != 0) return -1;
         layer_linear_forward(&m->params, &s->itm, s->itm_logits, m->pooled, B);
         for (int b = 0; b < B; b++) out[start + b] = s->itm_logits[2 * b + 1] - s->itm_logits[2 * b];
@@ -553,7 +561,7 @@ static int eval_mlm(PtState *s, Model *m, const PtSplit *sp, MetricList *out) {
                     s->tg[nr++] = id;
                 }
             if (!nr) continue;
-            ModelInput in = {B, s->mids, s->mask, s->images, NULL, ATTN_FULL};
+            ModelInput in = {B, s->mids, s->mask, s->images, NULL, ATTN_FULL, s->iids};
             if (model_forward(m, &in) != 0) return -1;
             mlm_forward(s, m, nr);
             for (int r = 0; r < nr; r++) {
@@ -587,7 +595,7 @@ static int pt_evaluate(Task *t, Model *m, const char *split, MetricList *out, co
 }
 
 static void split_free(PtSplit *sp) {
-    free(sp->ids), free(sp->mask);
+    free(sp->ids), free(sp->mask), free(sp->image_ids);
     task_images_free(&sp->images);
 }
 
@@ -601,7 +609,7 @@ static void pt_destroy(Task *t) {
     void *bufs[] = {s->ids, s->mask, s->mids, s->targets, s->itm_label, s->rows, s->tg, s->perm, s->images,
                     s->img_tmp, s->dfinal, s->dpooled, s->tfeat, s->vfeat, s->zt, s->zv, s->ut, s->uv, s->sim,
                     s->dS, s->dut, s->duv, s->dz, s->dfeat, s->mrows, s->mh, s->mg, s->mln, s->mln_mean,
-                    s->mln_rstd, s->mlogits, s->mprobs, s->dml, s->dmh, s->dmg, s->dmln, s->drow};
+                    s->mln_rstd, s->mlogits, s->mprobs, s->dml, s->dmh, s->dmg, s->dmln, s->drow, s->iids, s->iid_tmp};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     free(s);
 }

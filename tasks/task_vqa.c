@@ -42,6 +42,7 @@ typedef struct {
     int B, V;
     /* batch buffers [B,...] */
     int *ids, *mask;
+    int64_t *iids; /* image ids (models reading cached regions) */
     float *images, *targets, *dlogits, *dpooled;
 } VqaState;
 
@@ -96,6 +97,7 @@ static int vqa_task_load(Task *t, const TaskEnv *env, const char *eval_split) {
     size_t B = (size_t)s->B, S = (size_t)env->image_size, Tt = (size_t)env->max_text;
     s->ids = xcalloc(B * Tt, sizeof(int));
     s->mask = xcalloc(B * Tt, sizeof(int));
+    s->iids = xcalloc(B, sizeof(int64_t));
     s->images = xcalloc(B * 3 * S * S, sizeof(float));
     s->targets = xcalloc(B * s->V, sizeof(float));
     s->dlogits = xcalloc(B * s->V, sizeof(float));
@@ -130,8 +132,9 @@ static void fill_batch(VqaState *s, const TaskEnv *env, const VqaSplit *sp, cons
         task_image_to_input(image_cache_get(&sp->images.cache, sp->images.slot[i]), S,
                             s->images + (size_t)b * 3 * S * S);
         memcpy(s->targets + (size_t)b * s->V, sp->targets + (size_t)i * s->V, sizeof(float) * s->V);
+        s->iids[b] = sp->set.q[i].image_id;
     }
-    ModelInput mi = {B, s->ids, s->mask, s->images, NULL, ATTN_FULL};
+    ModelInput mi = {B, s->ids, s->mask, s->images, NULL, ATTN_FULL, s->iids};
     *in = mi;
 }
 
@@ -238,7 +241,7 @@ static void vqa_destroy(Task *t) {
     answer_vocab_free(&s->vocab);
     head_mlp_free(&s->head);
     sampler_free(&s->sampler);
-    free(s->ids), free(s->mask), free(s->images), free(s->targets), free(s->dlogits), free(s->dpooled);
+    free(s->ids), free(s->mask), free(s->iids), free(s->images), free(s->targets), free(s->dlogits), free(s->dpooled);
     free(s);
 }
 

@@ -73,7 +73,7 @@ typedef struct {
 
 static double stem_loss(void *pp) {
     StemCase *c = pp;
-    ViltInput in = {2, c->ids, c->mask, c->images, NULL, ATTN_FULL};
+    ViltInput in = {.B = 2, .text_ids = c->ids, .text_mask = c->mask, .images = c->images, .image_type = NULL, .attn_mode = ATTN_FULL};
     if (vilt_forward(&c->m, &in) != 0) die("%s", err_msg());
     return gradcheck_dot(c->m.act.final, c->r_final, (size_t)2 * c->m.T * c->m.cfg.d) +
            gradcheck_dot(c->m.act.pooled, c->r_pool, (size_t)2 * c->m.cfg.d);
@@ -83,7 +83,7 @@ static void stem_grad(void *pp) {
     StemCase *c = pp;
     params_zero_grad(&c->p);
     stem_loss(c);
-    ViltInput in = {2, c->ids, c->mask, c->images, NULL, ATTN_FULL};
+    ViltInput in = {.B = 2, .text_ids = c->ids, .text_mask = c->mask, .images = c->images, .image_type = NULL, .attn_mode = ATTN_FULL};
     vilt_backward(&c->m, &in, c->r_final, c->r_pool);
 }
 

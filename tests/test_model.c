@@ -67,7 +67,7 @@ static void fixture_free(Fixture *f) {
 }
 
 static ViltInput fixture_input(const Fixture *f) {
-    ViltInput in = {f->B, f->ids, f->mask, f->images, f->types, ATTN_FULL};
+    ViltInput in = {.B = f->B, .text_ids = f->ids, .text_mask = f->mask, .images = f->images, .image_type = f->types, .attn_mode = ATTN_FULL};
     return in;
 }
 

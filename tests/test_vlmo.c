@@ -96,7 +96,7 @@ static void fixture_free(Fixture *f) {
 }
 
 static ModelInput fixture_input(const Fixture *f, AttnMode mode) {
-    ModelInput in = {f->B, f->ids, f->mask, f->images, f->types, mode};
+    ModelInput in = {.B = f->B, .text_ids = f->ids, .text_mask = f->mask, .images = f->images, .image_type = f->types, .attn_mode = mode};
     return in;
 }
 

@@ -1,0 +1,218 @@
+/* Every file reader of the engine driven from a byte buffer: the bodies of
+ * the libFuzzer harnesses (fuzz/fuzz_<reader>.c, one per reader) and of
+ * tests/test_fuzz_regressions.c, which replays fuzz/regressions/<reader>/.
+ *
+ * Each fuzz_read_<reader>(data, size) feeds the bytes to the reader and
+ * returns its result, 0 or -1 (err_set), after freeing what it built.
+ * Readers that take a path get the bytes written to a file in a private
+ * temporary folder (made once per process, removed by fuzz_cleanup). The
+ * folder also holds empty image files with the names the seed corpora
+ * refer to, since annotation readers check that their images exist:
+ *   images/FS_{train,pretrain,val,test}_<id>.jpg        Karpathy and VQA
+ *   nlvr/<split>/[0/]<split>-0-<pair>-img<side>.jpg     NLVR2 pairs
+ * Inputs holding two files (VQA questions + annotations, IDX images +
+ * labels) are split as described at their function. */
+#ifndef MOIL_FUZZ_READERS_H
+#define MOIL_FUZZ_READERS_H
+
+#include "data_instances.h"
+#include "data_karpathy.h"
+#include "data_nlvr.h"
+#include "data_vqa.h"
+#include "gen_idx.h"
+#include "image_index.h"
+#include "image_load.h"
+#include "region_cache.h"
+#include "safetensors.h"
+#include "tokenizer.h"
+
+#include <ftw.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char fuzz_dir[64];
+
+static inline void fuzz_touch(const char *rel) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", fuzz_dir, rel);
+    for (char *p = path + strlen(fuzz_dir) + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            mkdir(path, 0777);
+            *p = '/';
+        }
+    FILE *f = fopen(path, "wb");
+    if (!f) abort();
+    fclose(f);
+}
+
+/* The temporary folder with its image fixtures (made on first use). */
+static inline const char *fuzz_tmpdir(void) {
+    if (fuzz_dir[0]) return fuzz_dir;
+    snprintf(fuzz_dir, sizeof fuzz_dir, "/tmp/moil-fuzz-XXXXXX");
+    if (!mkdtemp(fuzz_dir)) abort();
+    static const char *const images[] = {"FS_train_000000000051", "FS_train_000000000052",
+                                         "FS_pretrain_000000000001", "FS_pretrain_000000000002",
+                                         "FS_val_000000000081", "FS_test_000000000091"};
+    char rel[256];
+    for (size_t i = 0; i < sizeof images / sizeof images[0]; i++) {
+        snprintf(rel, sizeof rel, "images/%s.jpg", images[i]);
+        fuzz_touch(rel);
+    }
+    static const char *const splits[] = {"dev", "test1", "train"};
+    for (int s = 0; s < 3; s++)
+        for (int pair = 0; pair < 3; pair++)
+            for (int side = 0; side < 2; side++) {
+                snprintf(rel, sizeof rel, "nlvr/%s/%s%s-0-%d-img%d.jpg", splits[s], s == 2 ? "0/" : "",
+                         splits[s], pair, side);
+                fuzz_touch(rel);
+            }
+    return fuzz_dir;
+}
+
+static inline int fuzz_unlink_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* Remove the temporary folder and everything in it. */
+static inline void fuzz_cleanup(void) {
+    if (fuzz_dir[0]) nftw(fuzz_dir, fuzz_unlink_entry, 16, FTW_DEPTH | FTW_PHYS);
+    fuzz_dir[0] = 0;
+}
+
+/* Write bytes to <tmpdir>/name and return the path (one static buffer per
+ * slot 0/1, so two files can be live at once). */
+static inline const char *fuzz_write(int slot, const char *name, const uint8_t *data, size_t size) {
+    static char paths[2][512];
+    snprintf(paths[slot], sizeof paths[slot], "%s/%s", fuzz_tmpdir(), name);
+    FILE *f = fopen(paths[slot], "wb");
+    if (!f || (size && fwrite(data, 1, size, f) != size) || fclose(f) != 0) abort();
+    return paths[slot];
+}
+
+/* JPEG bytes, decoded from memory and shrunk to 8x8 as the loaders do. */
+static inline int fuzz_read_jpeg(const uint8_t *data, size_t size) {
+    Image im;
+    if (image_decode_jpeg(data, size, "fuzz.jpg", &im) != 0) return -1;
+    uint8_t small[8 * 8 * 3];
+    image_resize(im.pix, im.h, im.w, small, 8, 8);
+    image_free(&im);
+    return 0;
+}
+
+static inline int fuzz_read_karpathy(const uint8_t *data, size_t size) {
+    KarpathySet s;
+    const char *path = fuzz_write(0, "karpathy.json", data, size);
+    if (karpathy_load(&s, path, fuzz_tmpdir()) != 0) return -1;
+    int *idx, n, rc = karpathy_select(&s, "train,restval", &idx, &n);
+    if (rc == 0) free(idx);
+    karpathy_free(&s);
+    return rc;
+}
+
+/* The questions file, then (after a NUL byte, if any) the annotations
+ * file; images are looked up in <tmpdir>/images. */
+static inline int fuzz_read_vqa(const uint8_t *data, size_t size) {
+    const uint8_t *nul = memchr(data, 0, size);
+    size_t qlen = nul ? (size_t)(nul - data) : size;
+    const char *qpath = fuzz_write(0, "questions.json", data, qlen);
+    const char *apath = nul ? fuzz_write(1, "annotations.json", nul + 1, size - qlen - 1) : NULL;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/images", fuzz_tmpdir());
+    ImageIndex ix;
+    image_index_init(&ix);
+    if (image_index_scan(&ix, dir) != 0) abort();
+    VqaSet s;
+    int rc = vqa_load(&s, qpath, apath, &ix);
+    if (rc == 0) vqa_free(&s);
+    image_index_free(&ix);
+    return rc;
+}
+
+static inline int fuzz_read_nlvr(const uint8_t *data, size_t size) {
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/nlvr", fuzz_tmpdir());
+    NlvrSet s;
+    if (nlvr_load(&s, fuzz_write(0, "nlvr.jsonl", data, size), dir) != 0) return -1;
+    nlvr_free(&s);
+    return 0;
+}
+
+static inline int fuzz_read_instances(const uint8_t *data, size_t size) {
+    InstanceSet s;
+    if (instances_load(&s, fuzz_write(0, "instances.json", data, size)) != 0) return -1;
+    instances_free(&s);
+    return 0;
+}
+
+/* A u32 little-endian length L, L bytes of the images file, then the labels
+ * file (each raw IDX or gzip; zlib reads both). */
+static inline int fuzz_read_idx(const uint8_t *data, size_t size) {
+    if (size < 4) return -1;
+    size_t ilen = (size_t)data[0] | (size_t)data[1] << 8 | (size_t)data[2] << 16 | (size_t)data[3] << 24;
+    if (ilen > size - 4) ilen = size - 4;
+    fuzz_write(0, "fz-images-idx3-ubyte.gz", data + 4, ilen);
+    fuzz_write(1, "fz-labels-idx1-ubyte.gz", data + 4 + ilen, size - 4 - ilen);
+    IdxSet set;
+    if (idx_load_split(&set, fuzz_tmpdir(), "fz") != 0) return -1;
+    long sum = 0; /* touch every byte the header promises */
+    for (long i = 0; i < (long)set.count * set.rows * set.cols; i++) sum += set.pixels[i];
+    for (int i = 0; i < set.count; i++) sum += set.labels[i];
+    idx_free(&set);
+    return sum < 0 ? -1 : 0;
+}
+
+/* Open, then read every float tensor as the checkpoint loader does. */
+static inline int fuzz_read_safetensors(const uint8_t *data, size_t size) {
+    StFile f;
+    if (safetensors_open(fuzz_write(0, "fuzz.safetensors", data, size), &f) != 0) return -1;
+    int rc = 0;
+    safetensors_meta(&f, "format");
+    for (int i = 0; i < f.n_tensors; i++) {
+        const StTensor *t = &f.tensors[i];
+        if (t->dtype != ST_F32 && t->dtype != ST_BF16 && t->dtype != ST_F16) continue;
+        size_t n = 1;
+        for (int d = 0; d < t->ndim; d++) n *= (size_t)t->shape[d];
+        float *out = malloc(n ? n * sizeof *out : 1);
+        if (!out) abort();
+        if (safetensors_read_f32(&f, t->name, out, t->ndim, t->shape) != 0) rc = -1;
+        free(out);
+    }
+    safetensors_close(&f);
+    return rc;
+}
+
+static inline int fuzz_read_region_cache(const uint8_t *data, size_t size) {
+    RegionCache c;
+    if (region_cache_read(fuzz_write(0, "fuzz.rgn", data, size), &c) != 0) return -1;
+    for (int i = 0; i < c.n_images; i++)
+        if (region_cache_find(&c, c.image_ids[i]) < 0) abort();
+    region_cache_free(&c);
+    return 0;
+}
+
+/* tokenizer_parse on a NUL-terminated copy, then an encode/decode round. */
+static inline int fuzz_read_tokenizer(const uint8_t *data, size_t size) {
+    char *buf = malloc(size + 1);
+    if (!buf) abort();
+    memcpy(buf, data, size);
+    buf[size] = 0;
+    Tokenizer t;
+    int rc = tokenizer_parse(&t, buf, "fuzz.vocab");
+    free(buf);
+    if (rc != 0) return -1;
+    int32_t ids[16];
+    uint8_t mask[16];
+    int n = tokenizer_encode(&t, t.words[t.n - 1], 16, ids, mask);
+    free(tokenizer_decode(&t, ids, n));
+    tokenizer_free(&t);
+    return 0;
+}
+
+#endif

@@ -1,0 +1,275 @@
+/* run_all.sh end to end on a tiny profile of two tables (written below into
+ * a mkdtemp folder, with the tiny dataset and a 1-layer d=32 backbone):
+ * a first run in two parallel jobs logs every run; rerunning does nothing;
+ * --force redoes; a run killed with kill -9 mid-way is detected and redone;
+ * the --list commands' shard databases merged equal a single-file run; the
+ * rendered tables carry means with n, the best marked and the parameter
+ * shares; a foreign database file is refused with a clear error. The
+ * commands run as the built binary ($MOIL, else ./moil). */
+#include "test.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+
+static char tmp_dir[] = "/tmp/moil_test_runner_XXXXXX";
+static char moil[1024];
+
+/* Two tables: t_main (three methods on VQA and NLVR, MoIL's EMA teacher as a
+ * variant row) and t_side (one run shared with t_main, one of its own). The
+ * slow profile makes runs long enough to be killed mid-way. */
+static const char profiles_conf[] =
+    "profile | tiny | tiny | 0 | --d 32 --layers 1 --heads 2 --steps 5 --batch 8 | --steps 3 --batch 4 --eval-limit 20\n"
+    "profile | slow | tiny | 0 | --d 32 --layers 1 --heads 2 --steps 5 --batch 8 | --steps 400 --batch 4 --eval-limit 20\n";
+static const char t_main_exp[] =
+    "title | Test main\n"
+    "reference | vilt\n"
+    "column | VQA | vqa | test | vqa_score | vqav2\n"
+    "column | NLVR | nlvr | test | accuracy | nlvr2\n"
+    "average | Avg\n"
+    "params\n"
+    "row | Full | full | | --method full\n"
+    "row | LoRA | lora | | --method lora --rank 4\n"
+    "row | MoIL | moil | | --method moil --rank-lora 4 --rank-adapter 4\n"
+    "row | MoIL EMA | | @ema | --method moil --rank-lora 4 --rank-adapter 4\n";
+static const char t_side_exp[] =
+    "title | Test side\n"
+    "column | VQA | vqa | test | vqa_score |\n"
+    "row | LoRA | | | --method lora --rank 4\n"
+    "row | Heads | | | --method heads\n";
+
+static const char *tmp_path(const char *name) {
+    static char path[4][512];
+    static int slot;
+    slot = (slot + 1) % 4;
+    snprintf(path[slot], sizeof path[slot], "%s/%s", tmp_dir, name);
+    return path[slot];
+}
+
+/* Run a shell command (stderr joined) into out; its exit status, -1 if it
+ * did not exit normally. */
+static int sh(char *out, size_t n, const char *fmt, ...) MOIL_PRINTF(3, 4);
+static int sh(char *out, size_t n, const char *fmt, ...) {
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int len0 = snprintf(cmd, sizeof cmd, "MOIL='%s' ", moil);
+    vsnprintf(cmd + len0, sizeof cmd - (size_t)len0, fmt, ap);
+    va_end(ap);
+    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
+    fflush(stdout);
+    FILE *p = popen(cmd, "r");
+    size_t len = 0;
+    if (p)
+        for (size_t got; len + 1 < n && (got = fread(out + len, 1, n - 1 - len, p)) > 0;) len += got;
+    out[len] = 0;
+    int status = p ? pclose(p) : -1;
+    return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* run_all.sh on work folder W (under tmp_dir) with the test experiments. */
+static int run_all(char *out, size_t n, const char *work, const char *extra) {
+    return sh(out, n, "./run_all.sh --no-make --experiments %s --work %s --profile %s", tmp_path("exp"),
+              tmp_path(work), extra);
+}
+
+/* The integer value of "name=" in out; -1 if absent. */
+static long value_of(const char *out, const char *name) {
+    char key[64];
+    snprintf(key, sizeof key, "\n%s=", name);
+    const char *p = strstr(out, key);
+    return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+static long long raw_int(const char *db_path, const char *sql) {
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    long long v = -1;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+        sqlite3_busy_timeout(db, 5000) == SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    else printf("  sqlite: %s: %s\n", sql, db ? sqlite3_errmsg(db) : "no connection");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static char *slurp(const char *path) {
+    size_t len;
+    char *s = file_read_all(path, 1 << 20, &len);
+    return s ? s : xstrdup("");
+}
+
+static void write_experiments(void) {
+    char out[256];
+    CHECK(sh(out, sizeof out, "mkdir -p %s", tmp_path("exp")) == 0, "%s", out);
+    CHECK(file_write_atomic(tmp_path("exp/profiles.conf"), profiles_conf, strlen(profiles_conf)) == 0, "%s", err_msg());
+    CHECK(file_write_atomic(tmp_path("exp/t_main.exp"), t_main_exp, strlen(t_main_exp)) == 0, "%s", err_msg());
+    CHECK(file_write_atomic(tmp_path("exp/t_side.exp"), t_side_exp, strlen(t_side_exp)) == 0, "%s", err_msg());
+}
+
+static char out[1 << 16];
+
+/* Two jobs at once: seven distinct runs (t_side's LoRA is t_main's), each
+ * logged with its metrics and curves, none left running. */
+static void test_first_run_parallel(void) {
+    int rc = run_all(out, sizeof out, "w", "tiny --jobs 2");
+    CHECK(rc == 0, "status %d:\n%s", rc, out);
+    CHECK(value_of(out, "runs") == 7 && value_of(out, "ran") == 7 && value_of(out, "failed") == 0, "%s", out);
+    CHECK(strstr(out, "[run 7 of 7]") && strstr(out, "ETA"), "progress lines:\n%s", out);
+    CHECK(strstr(out, "t_main.md (0 cells missing)") && strstr(out, "t_side.md (0 cells missing)"), "%s", out);
+    const char *db = tmp_path("w/results/moil.db");
+    CHECK(raw_int(db, "SELECT count(*) FROM runs WHERE task != 'pretrain' AND status = 'ok'") == 7, "7 ok runs");
+    CHECK(raw_int(db, "SELECT count(*) FROM runs WHERE status != 'ok'") == 0, "nothing left running or failed");
+    CHECK(raw_int(db, "SELECT count(*) FROM runs AS r WHERE task != 'pretrain' AND threads = 1 AND "
+                      "(SELECT count(*) FROM metrics WHERE run_id = r.id AND split = 'test') > 0 AND "
+                      "(SELECT count(*) FROM curves WHERE run_id = r.id) > 0 AND "
+                      "(SELECT value FROM metrics WHERE run_id = r.id AND name = 'steps_done') = 3") == 7,
+          "every run has its metrics and curves");
+    CHECK(raw_int(db, "SELECT count(*) FROM run_keys") == 7, "every run tagged");
+    CHECK(raw_int(db, "SELECT count(*) FROM table_main") == 0, "views answer (no table main here)");
+    CHECK(raw_int(db, "SELECT count(*) FROM table_summary WHERE table_id = 't_main' AND n = 1") == 8,
+          "4 rows x 2 columns");
+    char *md = slurp(tmp_path("w/results/tables/tiny/t_main.md"));
+    CHECK(strstr(md, "| MoIL EMA |") && strstr(md, "**") && strstr(md, " (1)"), "t_main.md:\n%s", md);
+    CHECK(strstr(md, "Trainable %") && strstr(md, "Paper reference") && strstr(md, "ViLT-B/32 LoRA"), "%s", md);
+    free(md);
+    char *tex = slurp(tmp_path("w/results/tables/tiny/t_side.tex"));
+    CHECK(strstr(tex, "\\begin{tabular}") && strstr(tex, "\\textbf{") && !strstr(tex, "Paper reference"), "%s", tex);
+    free(tex);
+}
+
+static void test_rerun_does_nothing(void) {
+    const char *db = tmp_path("w/results/moil.db");
+    long long before = raw_int(db, "SELECT count(*) FROM runs");
+    int rc = run_all(out, sizeof out, "w", "tiny --jobs 2");
+    CHECK(rc == 0 && value_of(out, "ran") == 0 && value_of(out, "skipped") == 7, "status %d:\n%s", rc, out);
+    CHECK(raw_int(db, "SELECT count(*) FROM runs") == before, "no new run rows");
+    rc = run_all(out, sizeof out, "w", "tiny --list");
+    CHECK(rc == 0 && out[0] == 0, "nothing to list:\n%s", out);
+}
+
+static void test_force_redoes(void) {
+    int rc = run_all(out, sizeof out, "w", "tiny --table t_side --force");
+    CHECK(rc == 0 && value_of(out, "ran") == 2, "status %d:\n%s", rc, out);
+    CHECK(raw_int(tmp_path("w/results/moil.db"), "SELECT count(*) FROM runs WHERE task != 'pretrain'") == 9,
+          "two more runs");
+}
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* kill -9 run_all.sh and its running fine-tuning process: the run stays
+ * 'running'; the next run_all.sh marks it killed and redoes it. */
+static void test_killed_run_redone(void) {
+    const char *db = tmp_path("w/results/moil.db");
+    /* orphans of the killed runner come to this process, which reaps them:
+     * a zombie would still look alive to the stale check */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    fflush(stdout);
+    pid_t runner = fork();
+    if (runner == 0) {
+        int fd = open(tmp_path("slow.log"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        setenv("MOIL", moil, 1);
+        execl("./run_all.sh", "run_all.sh", "--no-make", "--experiments", tmp_path("exp"), "--work", tmp_path("w"),
+              "--profile", "slow", "--table", "t_side", "--jobs", "1", (char *)NULL);
+        _exit(127);
+    }
+    CHECK(runner > 0, "fork failed");
+    long long pid = -1;
+    for (double t0 = now_s(); now_s() - t0 < 60 && pid <= 0; usleep(50000))
+        if (access(db, F_OK) == 0)
+            pid = raw_int(db, "SELECT coalesce(max(pid), 0) FROM runs WHERE status = 'running' AND task = 'vqa' "
+                              "AND json_extract(config_json, '$.steps') = 400");
+    CHECK(pid > 0, "no running fine-tuning row appeared");
+    if (pid <= 0) return;
+    usleep(200000);
+    kill(runner, SIGKILL);
+    kill((pid_t)pid, SIGKILL);
+    waitpid(runner, NULL, 0);
+    for (double t0 = now_s(); now_s() - t0 < 5 && waitpid((pid_t)pid, NULL, WNOHANG) <= 0;) usleep(20000);
+    long long running = raw_int(db, "SELECT count(*) FROM runs WHERE status = 'running'");
+    CHECK(running == 1, "the killed run is left running: %lld running rows", running);
+    int rc = run_all(out, sizeof out, "w", "slow --table t_side");
+    CHECK(rc == 0 && strstr(out, "stale runs marked killed") && value_of(out, "ran") == 2, "status %d:\n%s", rc, out);
+    CHECK(raw_int(db, "SELECT count(*) FROM runs WHERE status = 'killed'") == 1, "marked killed");
+    CHECK(raw_int(db, "SELECT count(*) FROM runs AS k JOIN runs AS r ON r.config_hash = k.config_hash "
+                      "AND r.status = 'ok' AND r.id > k.id WHERE k.status = 'killed'") == 1,
+          "redone after the kill");
+}
+
+/* The --list commands, each logging to its own shard, merged into a fresh
+ * database: the rendered tables equal those of the single-file run. */
+static void test_list_merge_equals_single(void) {
+    int rc = run_all(out, sizeof out, "m", "tiny --jobs 2 --prepare");
+    CHECK(rc == 0, "prepare %d:\n%s", rc, out);
+    rc = run_all(out, sizeof out, "m", "tiny --list");
+    int lines = 0;
+    for (const char *s = out; (s = strstr(s, " finetune ")); s++) lines++;
+    CHECK(rc == 0 && lines == 7 && strstr(out, "results/shards/"), "status %d:\n%s", rc, out);
+    CHECK(file_write_atomic(tmp_path("jobs.sh"), out, strlen(out)) == 0, "%s", err_msg());
+    rc = sh(out, sizeof out, "sh %s && '%s' db merge %s/m/results/shards/*.db --into %s", tmp_path("jobs.sh"), moil,
+            tmp_dir, tmp_path("m/results/moil.db"));
+    CHECK(rc == 0 && value_of(out, "shards") == 7 && value_of(out, "runs_added") == 7, "status %d:\n%s", rc, out);
+    rc = run_all(out, sizeof out, "m", "tiny --jobs 2");
+    CHECK(rc == 0 && value_of(out, "failed") == 0, "status %d:\n%s", rc, out);
+    CHECK(raw_int(tmp_path("m/results/moil.db"), "SELECT count(*) FROM runs WHERE task != 'pretrain'") == 7,
+          "the merged runs were reused, not redone");
+    /* w's tables of profile tiny, rendered again now that other profiles ran */
+    rc = sh(out, sizeof out, "'%s' table render --table t_side --profile tiny --db %s --out %s", moil,
+            tmp_path("w/results/moil.db"), tmp_path("w/results/tables/again"));
+    CHECK(rc == 0, "status %d:\n%s", rc, out);
+    const char *names[] = {"tiny/t_main.md", "tiny/t_main.tex", "again/t_side.md"};
+    for (int i = 0; i < 3; i++) {
+        char a[128], b[128];
+        snprintf(a, sizeof a, "w/results/tables/%s", names[i]);
+        snprintf(b, sizeof b, "m/results/tables/%s", i < 2 ? names[i] : "tiny/t_side.md");
+        char *x = slurp(tmp_path(a)), *y = slurp(tmp_path(b));
+        CHECK(x[0] && !strcmp(x, y), "%s differs:\n%s\n---\n%s", names[i], x, y);
+        free(x);
+        free(y);
+    }
+}
+
+static void test_foreign_database(void) {
+    CHECK(file_write_atomic(tmp_path("foreign.db"), "not a database at all, just text\n", 33) == 0, "%s", err_msg());
+    int rc = sh(out, sizeof out, "'%s' table render --table t_main --db %s", moil, tmp_path("foreign.db"));
+    CHECK(rc == 1 && strstr(out, "foreign.db") && strstr(out, "moil table render:"), "status %d:\n%s", rc, out);
+    rc = sh(out, sizeof out, "'%s' table render --table nosuch --profile tiny --db %s", moil,
+            tmp_path("w/results/moil.db"));
+    CHECK(rc == 1 && strstr(out, "no table 'nosuch'"), "status %d:\n%s", rc, out);
+}
+
+int main(void) {
+    const char *env = getenv("MOIL");
+    snprintf(moil, sizeof moil, "%s", env && *env ? env : "./moil");
+    if (!mkdtemp(tmp_dir)) {
+        printf("not ok mkdtemp\n");
+        return 1;
+    }
+    RUN(write_experiments);
+    RUN(test_first_run_parallel);
+    RUN(test_rerun_does_nothing);
+    RUN(test_force_redoes);
+    RUN(test_killed_run_redone);
+    RUN(test_list_merge_equals_single);
+    RUN(test_foreign_database);
+    int failed = TEST_DONE();
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
+    if (!failed && system(cmd) != 0) printf("could not remove %s\n", tmp_dir);
+    return failed;
+}

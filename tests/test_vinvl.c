@@ -1,0 +1,522 @@
+/* The VinVL-style two-stage model: the region encoder's and tagger's
+ * training gradient, the whole model's gradient (fusion and seq2seq
+ * passes), the tag/region rows and their key mask, LoRA and MoIL folding on
+ * it, its config JSON, clear errors (unknown image, no ids, corrupt cache),
+ * and `moil regions train` on a tiny dataset (cache round trip, skip when
+ * up to date; the built binary $MOIL, else ./moil). */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "gen_write.h"
+#include "gradcheck.h"
+#include "method.h"
+#include "model.h"
+#include "ops.h"
+#include "region_encoder.h"
+#include "region_store.h"
+#include "test.h"
+#include "vinvl.h"
+
+#define N_CLS 3
+enum { R = 3, DA = 4, D = DA + REGION_GEOMETRY, N_IMG = 3 };
+
+static char dir[] = "/tmp/moil_test_vinvl_XXXXXX";
+static char regions_dir[300];
+
+/* A region folder of N_IMG images (ids 11, 12, 13 with 2, 1, 3 regions). */
+static void write_regions(const char *path) {
+    RegionCache c;
+    region_cache_alloc(&c, N_IMG, R, D);
+    Rng rng;
+    rng_seed(&rng, 5);
+    for (int i = 0; i < N_IMG; i++) {
+        c.image_ids[i] = 11 + i;
+        c.n_regions[i] = i == 0 ? 2 : i == 1 ? 1 : 3;
+        for (int r = 0; r < c.n_regions[i]; r++) {
+            c.tags[i * R + r] = (i + r) % N_CLS;
+            rng_fill_normal(&rng, c.feats + (size_t)(i * R + r) * D, D, 1.0f);
+        }
+    }
+    char file[400];
+    if (dir_make(path) != 0) die("%s", err_msg());
+    snprintf(file, sizeof file, "%s/a.bin", path);
+    if (region_cache_write(file, &c) != 0) die("%s", err_msg());
+    region_cache_free(&c);
+    snprintf(file, sizeof file, "%s/%s", path, REGION_STORE_META);
+    const char *meta = "{\"version\": 1, \"classes\": [\"shirt\", \"bag\", \"ankle boot\"], \"max_regions\": 3, "
+                       "\"dim\": 9, \"sets\": [{\"name\": \"a\", \"file\": \"a.bin\"}]}";
+    if (file_write_atomic(file, meta, strlen(meta)) != 0) die("%s", err_msg());
+}
+
+static ModelConfig tiny_config(int d, int layers) {
+    ModelConfig c;
+    if (model_config_default(&c, "vinvl", 11) != 0) die("%s", err_msg());
+    c.vilt.d = d, c.vilt.layers = layers, c.vilt.heads = 2, c.vilt.mlp_ratio = 2, c.vilt.max_text = 5;
+    RegionConfig *rc = &c.regions;
+    snprintf(rc->dir, sizeof rc->dir, "%s", regions_dir);
+    rc->max_regions = R, rc->dim = D, rc->n_classes = N_CLS, rc->tag_len = 2;
+    int words[N_CLS][2] = {{5, 6}, {7, TOK_PAD}, {8, 9}};
+    for (int k = 0; k < N_CLS; k++) rc->tag_words[k][0] = words[k][0], rc->tag_words[k][1] = words[k][1];
+    return c;
+}
+
+typedef struct {
+    Model model;
+    Linear head;
+    Method method;
+    int B;
+    int *ids, *mask, *labels;
+    int64_t iids[4];
+    float *r_full, *r_causal; /* [B,T,C] */
+    float *logits, *probs, *dlogits, *dpooled;
+} Fixture;
+
+static void fixture_init(Fixture *f, const ModelConfig *c, int B, const char *method, const MethodOptions *opt,
+                         uint64_t seed, float spread) {
+    memset(f, 0, sizeof *f);
+    if (model_create(&f->model, c) != 0) die("%s", err_msg());
+    Model *m = &f->model;
+    linear_register(&m->params, &f->head, "head.fc", m->d, N_CLS, PARAM_GROUP_HEAD);
+    if (method) {
+        if (method_create(&f->method, method, opt) != 0) die("%s", err_msg());
+        if (f->method.ops->add_params) f->method.ops->add_params(&f->method, &m->bb, &m->params);
+    }
+    model_finish(m, B, seed);
+    Rng rng;
+    rng_seed(&rng, seed);
+    linear_init(&m->params, &f->head, &rng);
+    for (int i = 0; i < m->params.n; i++) {
+        float *x = params_data(&m->params, i);
+        for (size_t k = 0; k < m->params.info[i].size; k++) x[k] += spread * rng_normal(&rng);
+    }
+    f->B = B;
+    int Tt = m->Tt, T = m->T;
+    f->ids = xcalloc((size_t)B * Tt, sizeof(int)), f->mask = xcalloc((size_t)B * Tt, sizeof(int));
+    f->labels = xcalloc(B, sizeof(int));
+    f->r_full = xcalloc((size_t)B * T * m->d, sizeof(float)), f->r_causal = xcalloc((size_t)B * T * m->d, sizeof(float));
+    for (int b = 0; b < B; b++) {
+        int len = 2 + (int)rng_below(&rng, (uint32_t)(Tt - 1));
+        for (int t = 0; t < Tt; t++) f->ids[b * Tt + t] = t < len ? (int)rng_below(&rng, 11) : 0, f->mask[b * Tt + t] = t < len;
+        f->labels[b] = (int)rng_below(&rng, N_CLS);
+        f->iids[b] = 11 + b % N_IMG;
+    }
+    rng_fill_normal(&rng, f->r_full, (long)B * T * m->d, 0.1f);
+    rng_fill_normal(&rng, f->r_causal, (long)B * T * m->d, 0.1f);
+    f->logits = xcalloc((size_t)B * N_CLS, sizeof(float)), f->probs = xcalloc((size_t)B * N_CLS, sizeof(float));
+    f->dlogits = xcalloc((size_t)B * N_CLS, sizeof(float)), f->dpooled = xcalloc((size_t)B * m->d, sizeof(float));
+    if (method && f->method.ops->setup(&f->method, &m->bb, &m->params, &rng) != 0) die("%s", err_msg());
+}
+
+static void fixture_free(Fixture *f) {
+    if (f->method.ops) method_destroy(&f->method);
+    model_free(&f->model);
+    free(f->ids), free(f->mask), free(f->labels), free(f->r_full), free(f->r_causal);
+    free(f->logits), free(f->probs), free(f->dlogits), free(f->dpooled);
+}
+
+static ModelInput fixture_input(const Fixture *f, AttnMode mode) {
+    ModelInput in = {.B = f->B, .text_ids = f->ids, .text_mask = f->mask, .attn_mode = mode, .image_ids = f->iids};
+    return in;
+}
+
+static size_t n_final(const Fixture *f) { return (size_t)f->B * f->model.T * f->model.d; }
+
+static void forward(Fixture *f, AttnMode mode) {
+    ModelInput in = fixture_input(f, mode);
+    if (model_forward(&f->model, &in) != 0) die("%s", err_msg());
+}
+
+/* CE of the head on the fusion pass + <final, r_full> + <final of the
+ * seq2seq pass, r_causal>. */
+static double fixture_loss(void *ctx) {
+    Fixture *f = ctx;
+    forward(f, ATTN_FULL);
+    layer_linear_forward(&f->model.params, &f->head, f->logits, f->model.pooled, f->B);
+    double loss = crossentropy_forward(f->probs, f->logits, f->labels, f->B, N_CLS, -100, NULL);
+    loss += gradcheck_dot(f->model.final, f->r_full, n_final(f));
+    forward(f, ATTN_CAUSAL_TEXT);
+    return loss + gradcheck_dot(f->model.final, f->r_causal, n_final(f));
+}
+
+static void fixture_grad(void *ctx) {
+    Fixture *f = ctx;
+    Model *m = &f->model;
+    params_zero_grad(&m->params);
+    forward(f, ATTN_FULL);
+    layer_linear_forward(&m->params, &f->head, f->logits, m->pooled, f->B);
+    int count;
+    crossentropy_forward(f->probs, f->logits, f->labels, f->B, N_CLS, -100, &count);
+    memset(f->dlogits, 0, sizeof(float) * f->B * N_CLS);
+    crossentropy_backward(f->dlogits, f->probs, f->labels, f->B, N_CLS, -100, count, 1.0f);
+    memset(f->dpooled, 0, sizeof(float) * f->B * m->d);
+    layer_linear_backward(&m->params, &f->head, f->dpooled, f->dlogits, m->pooled, f->B);
+    ModelInput full = fixture_input(f, ATTN_FULL), causal = fixture_input(f, ATTN_CAUSAL_TEXT);
+    model_backward(m, &full, f->r_full, f->dpooled);
+    forward(f, ATTN_CAUSAL_TEXT);
+    model_backward(m, &causal, f->r_causal, NULL);
+}
+
+static void test_whole_model_gradient(void) {
+    Fixture f;
+    ModelConfig c = tiny_config(8, 2);
+    fixture_init(&f, &c, 3, NULL, NULL, 7, 0.3f);
+    Params *p = &f.model.params;
+    GcTensor *t = xcalloc(p->n, sizeof(GcTensor));
+    fixture_grad(&f);
+    for (int i = 0; i < p->n; i++)
+        t[i] = (GcTensor){p->info[i].name, params_data(p, i), p->grad + p->info[i].offset, p->info[i].size};
+    Rng rng;
+    rng_seed(&rng, 99);
+    GcCase gc = {"vinvl", 1e-2, 2e-2, 12, fixture_loss, fixture_grad, &f, 1e-4};
+    int failed = gradcheck_run(&gc, t, p->n, &rng);
+    CHECK(failed == 0, "%d of %d parameter tensors failed the gradient check", failed, p->n);
+    int silent = 0;
+    for (int i = 0; i < p->n; i++) {
+        double s = 0;
+        for (size_t k = 0; k < p->info[i].size; k++) s += fabs(t[i].grad[k]);
+        if (s == 0 && !strstr(p->info[i].name, "attn.k.bias")) silent++, printf("  no gradient: %s\n", t[i].name);
+    }
+    CHECK(silent == 0, "%d tensors without gradient", silent);
+    free(t);
+    fixture_free(&f);
+}
+
+/* Region encoder + tagger: cross-entropy gradient of every tensor. */
+typedef struct {
+    RegionEncoder e;
+    float *x;
+    int labels[3];
+} EncCase;
+
+static double enc_loss(void *ctx) {
+    EncCase *c = ctx;
+    region_encoder_forward(&c->e, c->x, 3);
+    return crossentropy_forward(c->e.probs, c->e.logits, c->labels, 3, N_CLS, -100, NULL);
+}
+
+static void enc_grad(void *ctx) {
+    EncCase *c = ctx;
+    params_zero_grad(&c->e.params);
+    region_encoder_forward(&c->e, c->x, 3);
+    region_encoder_backward(&c->e, c->labels, 3);
+}
+
+static void test_region_encoder_gradient(void) {
+    EncCase c = {.labels = {0, 2, 1}};
+    CHECK(region_encoder_create(&c.e, 16, 6, N_CLS, 3, 1) != 0, "crop 16 accepted");
+    if (region_encoder_create(&c.e, 12, 6, N_CLS, 3, 1) != 0) die("%s", err_msg());
+    Rng rng;
+    rng_seed(&rng, 3);
+    c.x = xcalloc(3 * 3 * 12 * 12, sizeof(float));
+    rng_fill_uniform(&rng, c.x, 3 * 3 * 12 * 12, -1, 1);
+    Params *p = &c.e.params;
+    for (int i = 0; i < p->n; i++)
+        for (size_t k = 0; k < p->info[i].size; k++) params_data(p, i)[k] += 0.2f * rng_normal(&rng);
+    GcTensor t[16];
+    for (int i = 0; i < p->n; i++) t[i] = (GcTensor){p->info[i].name, params_data(p, i), p->grad + p->info[i].offset, p->info[i].size};
+    GcCase gc = {"region encoder", 1e-2, 2e-2, 16, enc_loss, enc_grad, &c, 1e-5};
+    CHECK(p->n == 6, "%d tensors (crop 12: 2 conv layers + tagger, weight and bias)", p->n);
+    CHECK(gradcheck_run(&gc, t, p->n, &rng) == 0, "region encoder gradient");
+    /* geometry of a box */
+    float geo[REGION_GEOMETRY], box[4] = {16, 8, 32, 16};
+    region_geometry(box, 64, 32, geo);
+    CHECK(geo[0] == 0.25f && geo[1] == 0.25f && geo[2] == 0.5f && geo[3] == 0.5f && geo[4] == 0.25f, "geometry");
+    free(c.x);
+    region_encoder_free(&c.e);
+}
+
+/* Tag words packed region by region then [SEP]; padded tags and missing
+ * regions masked out of attention: their contents do not reach the text. */
+static void test_tags_and_mask(void) {
+    Fixture f;
+    ModelConfig c = tiny_config(8, 2);
+    fixture_init(&f, &c, 3, NULL, NULL, 9, 0.1f);
+    forward(&f, ATTN_FULL);
+    Vinvl *v = f.model.impl;
+    int Tt = v->Tt, Tw = v->Tw;
+    CHECK(f.model.n_image_tokens == 3 * 2 + 1 + 3 && f.model.T == Tt + 10, "rows: %d image of %d", f.model.n_image_tokens, f.model.T);
+    /* image 11: regions tagged 0 (words 5 6) and 1 (word 7) */
+    const int want[] = {5, 6, 7, TOK_SEP, TOK_PAD};
+    for (int k = 0; k < 5; k++) CHECK(v->ids[Tt + k] == want[k], "tag row %d: %d, want %d", k, v->ids[Tt + k], want[k]);
+    CHECK(v->mask[Tt + 3] == 1 && v->mask[Tt + 4] == 0, "tag mask");
+    CHECK(v->mask[Tw] == 1 && v->mask[Tw + 1] == 1 && v->mask[Tw + 2] == 0, "region mask of image 11");
+    size_t n = n_final(&f);
+    float *ref = xmalloc(n * sizeof(float));
+    memcpy(ref, f.model.final, n * sizeof(float));
+    int row = region_store_find(&v->store, 11);
+    for (int k = 0; k < D; k++) v->store.all.feats[((size_t)row * R + 2) * D + k] = 50.0f; /* the unused slot */
+    forward(&f, ATTN_FULL);
+    double diff = 0;
+    for (int t = 0; t < Tt; t++)
+        for (int k = 0; k < f.model.d; k++) diff += fabs(ref[t * f.model.d + k] - f.model.final[t * f.model.d + k]);
+    CHECK(diff == 0, "a masked region changed the text rows by %g", diff);
+    int64_t bad[3] = {11, 99, 12};
+    ModelInput in = fixture_input(&f, ATTN_FULL);
+    in.image_ids = bad;
+    CHECK(model_forward(&f.model, &in) != 0 && strstr(err_msg(), "image 99") && strstr(err_msg(), regions_dir),
+          "unknown image: %s", err_msg());
+    in.image_ids = NULL;
+    CHECK(model_forward(&f.model, &in) != 0 && strstr(err_msg(), "no image ids"), "no ids: %s", err_msg());
+    free(ref);
+    fixture_free(&f);
+}
+
+static void perturb(Model *m, const char *prefix, uint64_t seed) {
+    Rng rng;
+    rng_seed(&rng, seed);
+    for (int i = 0; i < m->params.n; i++)
+        if (!strncmp(m->params.info[i].name, prefix, strlen(prefix))) {
+            float *x = params_data(&m->params, i);
+            for (size_t k = 0; k < m->params.info[i].size; k++) x[k] += 0.1f * rng_normal(&rng);
+        }
+}
+
+static double rel_diff(const float *a, const float *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]), den += (double)a[i] * a[i];
+    return sqrt(num / (den > 0 ? den : 1));
+}
+
+/* Folded variant 0 vs. reference outputs ref (seq2seq pass); restore exact. */
+static void check_fold(Fixture *f, const char *label, const float *ref) {
+    Model *m = &f->model;
+    size_t n = n_final(f);
+    float *saved = xmalloc(m->params.total * sizeof(float));
+    memcpy(saved, m->params.data, m->params.total * sizeof(float));
+    f->method.ops->apply_variant(&f->method, &m->bb, &m->params, 0);
+    int hooked = 0;
+    for (int i = 0; i < m->bb.layers * LIN_KINDS; i++) hooked += m->bb.lin[i]->hook != NULL;
+    CHECK(hooked == 0, "%s: %d linears still hooked after folding", label, hooked);
+    forward(f, ATTN_CAUSAL_TEXT);
+    double e = rel_diff(ref, m->final, n);
+    printf("  %s on vinvl, folded vs. unfolded: final rel diff %.2e\n", label, e);
+    CHECK(e <= 1e-5 && e > 0, "%s: folded outputs differ by %g", label, e);
+    f->method.ops->restore(&f->method, &m->bb, &m->params);
+    CHECK(memcmp(saved, m->params.data, m->params.total * sizeof(float)) == 0, "%s: restore changed parameters", label);
+    free(saved);
+}
+
+static void test_lora_merge(void) {
+    Fixture f;
+    MethodOptions o = method_options_default();
+    o.rank = 2, o.alpha = 4.0f;
+    if (targets_parse("all", &o.targets) != 0) die("targets");
+    ModelConfig c = tiny_config(16, 2);
+    fixture_init(&f, &c, 2, "lora", &o, 11, 0.0f);
+    perturb(&f.model, "transformer.blocks.0.mlp.fc1.lora", 12);
+    perturb(&f.model, "transformer.blocks.1.attn.v.lora", 14);
+    size_t n = n_final(&f);
+    float *ref = xmalloc(n * sizeof(float));
+    forward(&f, ATTN_CAUSAL_TEXT);
+    memcpy(ref, f.model.final, n * sizeof(float));
+    check_fold(&f, "lora", ref);
+    free(ref);
+    fixture_free(&f);
+}
+
+/* MoIL's folded student on q, k, v equals the direct formula
+ * W_hat = (W0 + B_l A_l)(I + B_a A_a), b_hat = (W0 + B_l A_l)(B_a a_A + b_B) + b0
+ * written into the online weights. */
+static void test_moil_merge(void) {
+    Fixture f;
+    MethodOptions o = method_options_default();
+    o.rank_lora = o.rank_adapter = 2;
+    ModelConfig c = tiny_config(16, 2);
+    fixture_init(&f, &c, 2, "moil", &o, 15, 0.0f);
+    Params *p = &f.model.params;
+    perturb(&f.model, "transformer.blocks.0.attn.", 16);
+    perturb(&f.model, "transformer.blocks.1.attn.", 17);
+    int d = 16, r = 2;
+    float *saved = xmalloc(p->total * sizeof(float));
+    memcpy(saved, p->data, p->total * sizeof(float));
+    for (int l = 0; l < 2; l++)
+        for (int k = 0; k < 3; k++) {
+            char name[PARAM_NAME_MAX], pre[64];
+            snprintf(pre, sizeof pre, "transformer.blocks.%d.attn", l);
+#define E(...) (snprintf(name, sizeof name, __VA_ARGS__), params_find(p, name))
+            const char *kn = linear_kind_names[k];
+            const float *W0 = params_data(p, E("%s.%s.moil_W0", pre, kn)), *b0 = params_data(p, E("%s.%s.moil_b0", pre, kn));
+            const float *A = params_data(p, E("%s.%s.lora_A", pre, kn)), *B = params_data(p, E("%s.%s.lora_B", pre, kn));
+            const float *Aa = params_data(p, E("%s.moil_adapter.down.weight", pre));
+            const float *aA = params_data(p, E("%s.moil_adapter.down.bias", pre));
+            const float *Ba = params_data(p, E("%s.moil_adapter.up.weight", pre));
+            const float *bB = params_data(p, E("%s.moil_adapter.up.bias", pre));
+#undef E
+            const Linear *lin = backbone_linear(&f.model.bb, l, k);
+            float *W = params_data(p, lin->w), *b = params_data(p, lin->b);
+            double Wl[16 * 16], M[16 * 16], u[16];
+            for (int i = 0; i < d; i++)
+                for (int j = 0; j < d; j++) {
+                    double s = W0[i * d + j], t = i == j;
+                    for (int q = 0; q < r; q++) s += (double)B[i * r + q] * A[q * d + j], t += (double)Ba[i * r + q] * Aa[q * d + j];
+                    Wl[i * d + j] = s, M[i * d + j] = t;
+                }
+            for (int i = 0; i < d; i++) {
+                u[i] = bB[i];
+                for (int q = 0; q < r; q++) u[i] += (double)Ba[i * r + q] * aA[q];
+            }
+            for (int i = 0; i < d; i++) {
+                double bi = b0[i];
+                for (int j = 0; j < d; j++) {
+                    double s = 0;
+                    for (int q = 0; q < d; q++) s += Wl[i * d + q] * M[q * d + j];
+                    W[i * d + j] = (float)s;
+                    bi += Wl[i * d + j] * u[j];
+                }
+                b[i] = (float)bi;
+            }
+        }
+    size_t n = n_final(&f);
+    float *ref = xmalloc(n * sizeof(float));
+    forward(&f, ATTN_CAUSAL_TEXT);
+    memcpy(ref, f.model.final, n * sizeof(float));
+    memcpy(p->data, saved, p->total * sizeof(float));
+    check_fold(&f, "moil (student)", ref);
+    free(ref), free(saved);
+    fixture_free(&f);
+}
+
+static void test_config_json(void) {
+    ModelConfig c = tiny_config(16, 2), back;
+    json_t *j = model_config_to_json(&c);
+    CHECK(model_config_from_json(&back, j, "test") == 0, "%s", err_msg());
+    CHECK(!memcmp(&back.regions, &c.regions, sizeof c.regions), "regions config round trip");
+    json_object_del(j, "regions");
+    CHECK(model_config_from_json(&back, j, "cfg.json") != 0 && strstr(err_msg(), "'regions'"), "missing: %s", err_msg());
+    json_decref(j);
+    /* prepare: class names through a vocabulary */
+    Tokenizer tok;
+    char vocab[] = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nshirt\nbag\nankle\nboot\n";
+    CHECK(tokenizer_parse(&tok, vocab, "vocab") == 0, "%s", err_msg());
+    ModelConfig p;
+    model_config_default(&p, "vinvl", tok.n);
+    snprintf(p.regions.dir, sizeof p.regions.dir, "%s", regions_dir);
+    CHECK(model_config_prepare(&p, "unused", &tok) == 0, "%s", err_msg());
+    CHECK(p.regions.n_classes == 3 && p.regions.tag_len == 2 && p.regions.max_regions == R && p.regions.dim == D,
+          "prepared: %d classes, %d words", p.regions.n_classes, p.regions.tag_len);
+    CHECK(p.regions.tag_words[2][0] == 7 && p.regions.tag_words[2][1] == 8 && p.regions.tag_words[1][1] == TOK_PAD,
+          "ankle boot -> %d %d", p.regions.tag_words[2][0], p.regions.tag_words[2][1]);
+    tokenizer_free(&tok);
+}
+
+static const char *moil;
+
+static int run_moil(char *out, size_t n, const char *fmt, ...) MOIL_PRINTF(3, 4);
+static int run_moil(char *out, size_t n, const char *fmt, ...) {
+    char args[1024], cmd[1400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", moil, args);
+    fflush(stdout);
+    FILE *p = popen(cmd, "r");
+    size_t len = 0;
+    if (p)
+        for (size_t got; len + 1 < n && (got = fread(out + len, 1, n - 1 - len, p)) > 0;) len += got;
+    out[len] = 0;
+    int status = p ? pclose(p) : -1;
+    return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A tiny dataset: sets pretrain, train, val of 2 images, 32 x 32, with
+ * 1 or 2 coloured boxes of categories 1 and 2. */
+static void write_dataset(const char *root) {
+    char sub[400];
+    const char *subs[] = {"", "/images", "/annotations"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(sub, sizeof sub, "%s%s", root, subs[i]);
+        if (dir_make(sub) != 0) die("%s", err_msg());
+    }
+    GenWriter w;
+    gen_writer_init(&w, root);
+    const char *sets[] = {"pretrain", "train", "val"};
+    unsigned char px[32 * 32 * 3];
+    for (int s = 0; s < 3; s++) {
+        json_t *images = json_array(), *anns = json_array();
+        for (int i = 0; i < 2; i++) {
+            int id = 100 * (s + 1) + i;
+            char file[64], rel[96];
+            snprintf(file, sizeof file, "%s_%d.jpg", sets[s], id);
+            snprintf(rel, sizeof rel, "images/%s", file);
+            memset(px, 20, sizeof px);
+            for (int y = 4; y < 16; y++)
+                for (int x = 4; x < 16; x++) px[(y * 32 + x) * 3 + i] = 230;
+            if (gen_write_jpeg(&w, rel, px, 32, 90) != 0) die("%s", err_msg());
+            json_array_append_new(images, json_pack("{s:i, s:s, s:i, s:i}", "id", id, "file_name", file, "width", 32, "height", 32));
+            json_array_append_new(anns, json_pack("{s:i, s:i, s:i, s:[i,i,i,i]}", "id", 10 * id, "image_id", id,
+                                                  "category_id", 1 + i, "bbox", 4, 4, 12, 12));
+            if (i == 1)
+                json_array_append_new(anns, json_pack("{s:i, s:i, s:i, s:[i,i,i,i]}", "id", 10 * id + 1, "image_id", id,
+                                                      "category_id", 1, "bbox", 16, 16, 16, 8));
+        }
+        json_t *root_j = json_pack("{s:o, s:o, s:[{s:i, s:s}, {s:i, s:s}]}", "images", images, "annotations", anns,
+                                   "categories", "id", 1, "name", "shirt", "id", 2, "name", "bag");
+        char rel[96];
+        snprintf(rel, sizeof rel, "annotations/instances_%s.json", sets[s]);
+        if (gen_write_json(&w, rel, root_j, 0) != 0) die("%s", err_msg());
+        json_decref(root_j);
+    }
+    gen_writer_free(&w);
+}
+
+static void test_regions_command(void) {
+    char data[300], out[8192], path[400];
+    snprintf(data, sizeof data, "%s/data", dir);
+    write_dataset(data);
+    int rc = run_moil(out, sizeof out, "regions train --data %s --steps 5 --batch 4 --crop 12 --feat 6 --quiet", data);
+    CHECK(rc == 0 && strstr(out, "tagger_acc_val=") && strstr(out, "max_regions=2") && strstr(out, "dim=11"),
+          "exit %d: %s", rc, out);
+    RegionStore s;
+    snprintf(path, sizeof path, "%s/regions", data);
+    CHECK(region_store_load(&s, path) == 0, "%s", err_msg());
+    if (s.all.n_images == 6) {
+        int row = region_store_find(&s, 201);
+        CHECK(row >= 0 && s.all.n_regions[row] == 2, "image 201: row %d", row);
+        const float *g = s.all.feats + ((size_t)row * 2 + 1) * 11 + 6; /* second box's geometry */
+        CHECK(g[0] == 0.5f && g[1] == 0.5f && g[2] == 0.5f && g[3] == 0.25f && g[4] == 0.125f, "geometry %g %g %g %g %g",
+              g[0], g[1], g[2], g[3], g[4]);
+        int finite = 1;
+        for (size_t k = 0; k < (size_t)6 * 2 * 11; k++) finite &= isfinite(s.all.feats[k]) != 0;
+        CHECK(finite, "non-finite features");
+        CHECK(s.all.tags[row * 2] >= 0 && s.all.tags[row * 2] < 2 && s.n_classes == 2, "tags");
+    } else {
+        CHECK(0, "%d images cached, want 6", s.all.n_images);
+    }
+    region_store_free(&s);
+    rc = run_moil(out, sizeof out, "regions train --data %s --steps 5 --batch 4 --crop 12 --feat 6 --quiet", data);
+    CHECK(rc == 0 && strstr(out, "skipped=1"), "second run not skipped: %s", out);
+    /* a corrupt cache: a clear error naming the file */
+    snprintf(path, sizeof path, "%s/regions/val.bin", data);
+    CHECK(truncate(path, 40) == 0, "truncate");
+    snprintf(path, sizeof path, "%s/regions", data);
+    CHECK(region_store_load(&s, path) != 0 && strstr(err_msg(), "val.bin") && strstr(err_msg(), "expected"),
+          "corrupt cache: %s", err_msg());
+    rc = run_moil(out, sizeof out, "regions train --data %s --steps 5 --batch 4 --crop 12 --feat 6 --quiet", data);
+    CHECK(rc == 0 && !strstr(out, "skipped=1") && region_store_load(&s, path) == 0, "not rebuilt: %s", out);
+    region_store_free(&s);
+    rc = run_moil(out, sizeof out, "regions train --data %s/nowhere --quiet", dir);
+    CHECK(rc == 1 && strstr(out, "instances_pretrain.json"), "missing data: exit %d: %s", rc, out);
+}
+
+int main(void) {
+    if (!mkdtemp(dir)) die("mkdtemp %s failed", dir);
+    snprintf(regions_dir, sizeof regions_dir, "%s/regions", dir);
+    write_regions(regions_dir);
+    moil = getenv("MOIL") ? getenv("MOIL") : "./moil";
+    RUN(test_region_encoder_gradient);
+    RUN(test_whole_model_gradient);
+    RUN(test_tags_and_mask);
+    RUN(test_lora_merge);
+    RUN(test_moil_merge);
+    RUN(test_config_json);
+    RUN(test_regions_command);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) printf("  could not remove %s\n", dir);
+    return TEST_DONE();
+}
