@@ -31,7 +31,7 @@ LIB      := $(BUILD)/libmoil.a
 MOIL     := $(BUILD)/moil
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all deps test bench datasets reproduce tables clean
+.PHONY: all deps test bench datasets reproduce tables figures clean
 # keep object files of the test binaries between runs
 .SECONDARY:
 ifeq ($(SAN),1)
@@ -90,6 +90,14 @@ table-%: all
 
 tables: all
 	@for f in experiments/*.exp; do ./moil table render --profile $(PROFILE) --table $$(basename $$f .exp) || exit 1; done
+
+# Figures, drawn by gnuplot from the database only (plots/README.md).
+FIG_DB ?= results/moil.db
+FIGURES := fig1 fig2 fig3 fig4 fig5
+.PHONY: $(FIGURES)
+figures: $(FIGURES)
+$(FIGURES):
+	scripts/figures.sh --db $(FIG_DB) --out plots $@
 
 clean:
 	rm -rf build build-san moil

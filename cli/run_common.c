@@ -67,6 +67,7 @@ static void print_usage(FILE *out, RunKind kind) {
                 "                   or vinvl (two-stage: [CLS] text [SEP] tags [SEP] regions from the\n"
                 "                   region folder DATA/regions that `moil regions train` writes)\n"
                 "  --stem S         patch (ViT linear patch embedding) or conv (default conv)\n"
+                "  --objectives L   which losses, from mlm,itm,itc (default all three; for ablations)\n"
                 "  --d N  --layers N  --heads N   model size (default 128, 4, 4)\n"
                 "%s",
                 common_options);
@@ -92,7 +93,7 @@ static void print_usage(FILE *out, RunKind kind) {
 typedef struct {
     RunKind kind;
     const char *task, *method, *init, *data, *out, *db, *table, *profile, *eval_split, *eval_ckpt, *stem, *model;
-    const char *reference;
+    const char *reference, *objectives;
     int steps, batch, eval_every, eval_limit, threads, force, quiet, no_db, d, layers, heads, diag_every, beam;
     double lr, warmup, label_smoothing;
     long seed;
@@ -114,6 +115,21 @@ static void apply_profile(RunArgs *a) {
     if (a->steps <= 0) a->steps = full ? 1500 : 300;
     if (a->batch <= 0) a->batch = retrieval ? 8 : 32;
     if (a->eval_limit < 0) a->eval_limit = retrieval ? (full ? 200 : 100) : (full ? 0 : 400);
+}
+
+/* --objectives mlm,itm,itc -> PRETRAIN_* bits; -1 on an unknown name. */
+static int objectives_parse(const char *s, unsigned *bits) {
+    static const char *const names[] = {"mlm", "itm", "itc"};
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", s);
+    *bits = 0;
+    for (char *w = strtok(buf, ","); w; w = strtok(NULL, ",")) {
+        int k = 0;
+        while (k < 3 && strcmp(w, names[k])) k++;
+        if (k == 3) return err_set("--objectives %s: unknown objective '%s' (mlm, itm, itc)", s, w);
+        *bits |= 1u << k;
+    }
+    return *bits ? 0 : err_set("--objectives: empty");
 }
 
 static int parse_args(int argc, char **argv, RunKind kind, RunArgs *a) {
@@ -155,6 +171,7 @@ static int parse_args(int argc, char **argv, RunKind kind, RunArgs *a) {
         else if (kind == RUN_FINETUNE && !strcmp(name, "label-smoothing")) a->label_smoothing = atof(val);
         else if (kind == RUN_PRETRAIN && !strcmp(name, "eval")) a->eval_ckpt = val;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "stem")) a->stem = val;
+        else if (kind == RUN_PRETRAIN && !strcmp(name, "objectives")) a->objectives = val;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "model")) a->model = val;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "d")) a->d = atoi(val);
         else if (kind == RUN_PRETRAIN && !strcmp(name, "layers")) a->layers = atoi(val);
@@ -183,6 +200,8 @@ static int parse_args(int argc, char **argv, RunKind kind, RunArgs *a) {
         a->eval_split = "val";
         if (a->eval_ckpt) a->init = a->eval_ckpt, a->no_db = 1;
     }
+    unsigned bits;
+    if (a->objectives && objectives_parse(a->objectives, &bits) != 0) return -1;
     if (!a->task || !a->method) return err_set("--task and --method are required (see moil finetune --help)");
     if (kind == RUN_FINETUNE && !strcmp(a->task, "pretrain")) return err_set("use moil pretrain to pretrain");
     if (a->profile && strcmp(a->profile, "quick") && strcmp(a->profile, "full"))
@@ -211,6 +230,7 @@ static json_t *run_config(const RunArgs *a, const ModelConfig *mc, const char *i
 
 /* What only some runs set, added only when set, so other configs keep their hash. */
 static void run_config_extras(json_t *c, const RunArgs *a) {
+    if (a->objectives) json_object_set_new(c, "objectives", json_string(a->objectives));
     if (a->beam > 0) json_object_set_new(c, "beam", json_integer(a->beam));
     if (a->label_smoothing > 0) json_object_set_new(c, "label_smoothing", json_real(a->label_smoothing));
     if (a->reference) json_object_set_new(c, "reference", json_string(a->reference));
@@ -297,6 +317,7 @@ static int run(RunArgs *a) {
     TaskEnv env = {.data_dir = a->data, .tok = &tok, .image_size = mc.vilt.image_size, .max_text = mc.vilt.max_text,
                    .batch = a->batch, .eval_limit = a->eval_limit, .negatives = 15,
                    .label_smoothing = (float)a->label_smoothing, .beam = a->beam};
+    if (a->objectives) objectives_parse(a->objectives, &env.objectives);
     Task task;
     if (task_create(&task, a->task, &env) != 0) {
         rc = -1;

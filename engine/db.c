@@ -403,9 +403,24 @@ int64_t db_peak_rss_bytes(void) {
 /* Is a 'running' row stale? Its pid no longer exists on this host (only
  * knowable on its own host), or (max_age_s > 0) its last heartbeat is older
  * than max_age_s seconds. If so, returns 1 with the reason in why. */
+/* Is pid a live process of this host? A zombie (exited, not yet reaped by
+ * its parent) no longer runs: /proc/<pid>/stat says 'Z'. */
+static int process_alive(int64_t pid) {
+    if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) return 0;
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 1;
+    size_t got = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[got] = 0;
+    const char *close = strrchr(buf, ')'); /* the state follows "(comm) " */
+    return !(close && close[1] == ' ' && close[2] == 'Z');
+}
+
 static int run_stale(const Db *db, const char *host, int64_t pid, double age_s, double max_age_s, char *why,
                      size_t n) {
-    if (!strcmp(host, db->host) && (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH))) {
+    if (!strcmp(host, db->host) && !process_alive(pid)) {
         snprintf(why, n, "stale: process %lld on %s is gone", (long long)pid, host);
         return 1;
     }

@@ -157,7 +157,10 @@ int experiment_profile_read(const char *path, const char *name, ExpProfile *out)
         experiment_profile_free(out);
         return -1;
     }
-    if (!ctx.found) return err_set("%s: no profile '%s'", path, name);
+    if (!ctx.found) {
+        experiment_profile_free(out); /* task lines of that name were read */
+        return err_set("%s: no profile '%s'", path, name);
+    }
     return 0;
 }
 

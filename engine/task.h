@@ -35,7 +35,10 @@ typedef struct {
     int negatives;          /* retrieval: false captions per image (ViLT K = 15) */
     float label_smoothing;  /* caption: cross-entropy label smoothing (0 = none) */
     int beam;               /* caption: beam width of decoding (0 or 1 = greedy) */
+    unsigned objectives;    /* pretrain: PRETRAIN_MLM | PRETRAIN_ITM | PRETRAIN_ITC (0 = all) */
 } TaskEnv;
+
+enum { PRETRAIN_MLM = 1, PRETRAIN_ITM = 2, PRETRAIN_ITC = 4 };
 
 typedef struct Task Task;
 

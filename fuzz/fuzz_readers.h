@@ -11,7 +11,8 @@
  *   images/FS_{train,pretrain,val,test}_<id>.jpg        Karpathy and VQA
  *   nlvr/<split>/[0/]<split>-0-<pair>-img<side>.jpg     NLVR2 pairs
  * Inputs holding two files (VQA questions + annotations, IDX images +
- * labels) are split as described at their function. */
+ * labels, an experiment table + profiles.conf) are split as described at
+ * their function. */
 #ifndef MOIL_FUZZ_READERS_H
 #define MOIL_FUZZ_READERS_H
 
@@ -19,6 +20,7 @@
 #include "data_karpathy.h"
 #include "data_nlvr.h"
 #include "data_vqa.h"
+#include "experiment.h"
 #include "gen_idx.h"
 #include "image_index.h"
 #include "image_load.h"
@@ -36,6 +38,7 @@
 #include <unistd.h>
 
 static char fuzz_dir[64];
+static volatile unsigned fuzz_sink; /* keeps reads of loaded data from being optimised away */
 
 static inline void fuzz_touch(const char *rel) {
     char path[512];
@@ -161,11 +164,16 @@ static inline int fuzz_read_idx(const uint8_t *data, size_t size) {
     fuzz_write(1, "fz-labels-idx1-ubyte.gz", data + 4 + ilen, size - 4 - ilen);
     IdxSet set;
     if (idx_load_split(&set, fuzz_tmpdir(), "fz") != 0) return -1;
-    long sum = 0; /* touch every byte the header promises */
-    for (long i = 0; i < (long)set.count * set.rows * set.cols; i++) sum += set.pixels[i];
+    size_t n;
+    if (set.count < 1 || set.rows < 1 || set.cols < 1 ||
+        __builtin_mul_overflow((size_t)set.count * (size_t)set.rows, (size_t)set.cols, &n))
+        abort(); /* the reader accepted an impossible header */
+    unsigned sum = 0; /* touch every byte the header promises */
+    for (size_t i = 0; i < n; i++) sum += set.pixels[i];
     for (int i = 0; i < set.count; i++) sum += set.labels[i];
     idx_free(&set);
-    return sum < 0 ? -1 : 0;
+    fuzz_sink = sum;
+    return 0;
 }
 
 /* Open, then read every float tensor as the checkpoint loader does. */
@@ -213,6 +221,27 @@ static inline int fuzz_read_tokenizer(const uint8_t *data, size_t size) {
     free(tokenizer_decode(&t, ids, n));
     tokenizer_free(&t);
     return 0;
+}
+
+/* A table file (<tmpdir>/fuzz.exp), then (after a NUL byte, if any) a
+ * profiles.conf; profile "tiny" of the second is read, and when both parse
+ * the table is expanded into its runs. */
+static inline int fuzz_read_experiment(const uint8_t *data, size_t size) {
+    const uint8_t *nul = memchr(data, 0, size);
+    size_t tlen = nul ? (size_t)(nul - data) : size;
+    ExpTable t;
+    ExpProfile p;
+    int trc = experiment_table_read(fuzz_write(0, "fuzz.exp", data, tlen), &t), prc = 0;
+    if (nul) {
+        prc = experiment_profile_read(fuzz_write(1, "profiles.conf", nul + 1, size - tlen - 1), "tiny", &p);
+        ExpCell *cells;
+        int n;
+        if (trc == 0 && prc == 0 && experiment_expand(&t, &p, "data", "init.safetensors", &cells, &n) == 0)
+            experiment_cells_free(cells, n);
+        if (prc == 0) experiment_profile_free(&p);
+    }
+    if (trc == 0) experiment_table_free(&t);
+    return trc || prc ? -1 : 0;
 }
 
 #endif

@@ -51,6 +51,7 @@ typedef struct {
     int *kind;       /* [V] word kind of every vocabulary entry */
     int prior[N_KINDS]; /* most frequent training word of each kind */
     int colours[64], n_colours;
+    unsigned objectives; /* PRETRAIN_* */
     /* heads */
     Linear mlm_dense, mlm_decoder, itm, text_proj, image_proj;
     LayerNorm mlm_ln;
@@ -142,6 +143,7 @@ static int pt_load(Task *t, const TaskEnv *env, const char *eval_split) {
     }
     free(count);
     s->B = env->batch > 1024 ? 1024 : env->batch;
+    s->objectives = env->objectives ? env->objectives : PRETRAIN_MLM | PRETRAIN_ITM | PRETRAIN_ITC;
     s->Tt = env->max_text, s->S = env->image_size, s->V = env->tok->n;
     return 0;
 }
@@ -340,17 +342,18 @@ static void mlm_forward(PtState *s, const Model *m, int n) {
 
 static double joint_step(PtState *s, Model *m, Rng *rng, int B) {
     Params *p = &m->params;
-    int Tt = s->Tt, C = s->C, T = m->T;
+    int Tt = s->Tt, C = s->C, T = m->T, itm = s->objectives & PRETRAIN_ITM, itc = s->objectives & PRETRAIN_ITC;
     /* ITM pairs: half true; false pairs take an ITC-mined hard image half
-     * of the time (sampled by similarity), a random one otherwise */
+     * of the time (sampled by similarity; random without ITC), a random one
+     * otherwise. Without ITM every pair is true (MLM only). */
     int img[1024], counts[1024];
     float scale = expf(params_data(p, s->logit_scale)[0]);
     for (int b = 0; b < B; b++) {
         img[b] = b;
         s->itm_label[b] = 1;
-        if (B > 1 && rng_uniform(rng) < 0.5f) {
+        if (itm && B > 1 && rng_uniform(rng) < 0.5f) {
             int j;
-            if (rng_uniform(rng) < 0.5f) {
+            if (itc && rng_uniform(rng) < 0.5f) {
                 double tot = 0, w[1024];
                 for (int i = 0; i < B; i++) tot += (w[i] = i == b ? 0 : exp(scale * (s->sim[i * B + b] - 1)));
                 double u = rng_uniform(rng) * tot;
@@ -375,16 +378,19 @@ static double joint_step(PtState *s, Model *m, Rng *rng, int B) {
     ModelInput in = {B, s->mids, s->mask, s->images, NULL, ATTN_FULL, s->iids};
     if (model_forward(m, &in) != 0) return NAN;
     /* ITM */
-    layer_linear_forward(p, &s->itm, s->itm_logits, m->pooled, B);
     int cnt;
-    double loss = crossentropy_forward(s->itm_probs, s->itm_logits, s->itm_label, B, 2, -100, &cnt);
-    memset(s->ditm, 0, sizeof(float) * 2 * B);
-    crossentropy_backward(s->ditm, s->itm_probs, s->itm_label, B, 2, -100, cnt, 1.0f);
+    double loss = 0.0;
     memset(s->dpooled, 0, sizeof(float) * B * C);
-    layer_linear_backward(p, &s->itm, s->dpooled, s->ditm, m->pooled, B);
+    if (itm) {
+        layer_linear_forward(p, &s->itm, s->itm_logits, m->pooled, B);
+        loss = crossentropy_forward(s->itm_probs, s->itm_logits, s->itm_label, B, 2, -100, &cnt);
+        memset(s->ditm, 0, sizeof(float) * 2 * B);
+        crossentropy_backward(s->ditm, s->itm_probs, s->itm_label, B, 2, -100, cnt, 1.0f);
+        layer_linear_backward(p, &s->itm, s->dpooled, s->ditm, m->pooled, B);
+    }
     /* MLM on the masked rows of true pairs */
     int n = 0, *tg = s->tg;
-    for (int b = 0; b < B; b++)
+    for (int b = 0; b < B && (s->objectives & PRETRAIN_MLM); b++)
         for (int t = 0; t < Tt; t++)
             if (s->targets[b * Tt + t] >= 0) {
                 s->rows[n] = b * T + t;
@@ -421,8 +427,12 @@ static double pt_train_step(Task *t, Model *m, Rng *rng) {
      * rng alone (the sampler's carried-over permutation does not leak in) */
     qsort(ex, B, sizeof(int), int_cmp);
     fill(s, &s->train, ex, ex, B);
-    if (itc_forward(s, m, B) != 0) return NAN;
-    double loss = itc_loss_backward(s, m, B);
+    double loss = 0.0;
+    if (s->objectives & PRETRAIN_ITC) {
+        if (itc_forward(s, m, B) != 0) return NAN;
+        loss = itc_loss_backward(s, m, B);
+    }
+    if (!(s->objectives & (PRETRAIN_MLM | PRETRAIN_ITM))) return loss;
     return loss + joint_step(s, m, rng, B);
 }
 

@@ -458,8 +458,7 @@ static void write_dataset(const char *root) {
                                    "categories", "id", 1, "name", "shirt", "id", 2, "name", "bag");
         char rel[96];
         snprintf(rel, sizeof rel, "annotations/instances_%s.json", sets[s]);
-        if (gen_write_json(&w, rel, root_j, 0) != 0) die("%s", err_msg());
-        json_decref(root_j);
+        if (gen_write_json(&w, rel, root_j, 0) != 0) die("%s", err_msg()); /* takes root_j */
     }
     gen_writer_free(&w);
 }
