@@ -27,7 +27,7 @@ static char moil[1024];
  * slow profile makes runs long enough to be killed mid-way. */
 static const char profiles_conf[] =
     "profile | tiny | tiny | 0 | --d 32 --layers 1 --heads 2 --steps 5 --batch 8 | --steps 3 --batch 4 --eval-limit 20\n"
-    "profile | slow | tiny | 0 | --d 32 --layers 1 --heads 2 --steps 5 --batch 8 | --steps 400 --batch 4 --eval-limit 20\n";
+    "profile | slow | tiny | 0 | --d 32 --layers 1 --heads 2 --steps 5 --batch 8 | --steps 4000 --batch 4 --eval-limit 20\n";
 static const char t_main_exp[] =
     "title | Test main\n"
     "reference | vilt\n"
@@ -193,7 +193,7 @@ static void test_killed_run_redone(void) {
     for (double t0 = now_s(); now_s() - t0 < 60 && pid <= 0; usleep(50000))
         if (access(db, F_OK) == 0)
             pid = raw_int(db, "SELECT coalesce(max(pid), 0) FROM runs WHERE status = 'running' AND task = 'vqa' "
-                              "AND json_extract(config_json, '$.steps') = 400");
+                              "AND json_extract(config_json, '$.steps') = 4000");
     CHECK(pid > 0, "no running fine-tuning row appeared");
     if (pid <= 0) return;
     usleep(200000);
