@@ -140,18 +140,19 @@ static void fill_batch(VqaState *s, const TaskEnv *env, const VqaSplit *sp, cons
 
 static double vqa_train_step(Task *t, Model *m, Rng *rng) {
     VqaState *s = t->state;
-    int idx[4096];
-    for (int b = 0; b < s->B; b++) idx[b] = sampler_next(&s->sampler, rng);
+    /* a batch at least as large as the split is the whole split, once */
+    int B = s->B < s->train.n ? s->B : s->train.n, idx[4096];
+    for (int b = 0; b < B; b++) idx[b] = B == s->train.n ? b : sampler_next(&s->sampler, rng);
     ModelInput in;
-    fill_batch(s, &t->env, &s->train, idx, s->B, &in);
+    fill_batch(s, &t->env, &s->train, idx, B, &in);
     if (model_forward(m, &in) != 0) return NAN;
-    head_mlp_forward(&s->head, &m->params, m->pooled, s->B);
-    size_t n = (size_t)s->B * s->V;
+    head_mlp_forward(&s->head, &m->params, m->pooled, B);
+    size_t n = (size_t)B * s->V;
     double loss = bce_forward(s->head.logits, s->targets, n, (float)s->V);
     memset(s->dlogits, 0, n * sizeof(float));
     bce_backward(s->dlogits, s->head.logits, s->targets, n, (float)s->V);
-    memset(s->dpooled, 0, sizeof(float) * s->B * m->d);
-    head_mlp_backward(&s->head, &m->params, s->dpooled, s->dlogits, m->pooled, s->B);
+    memset(s->dpooled, 0, sizeof(float) * B * m->d);
+    head_mlp_backward(&s->head, &m->params, s->dpooled, s->dlogits, m->pooled, B);
     model_backward(m, &in, NULL, s->dpooled);
     return loss;
 }

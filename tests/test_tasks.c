@@ -5,6 +5,7 @@
  * recomputed from the predictions files, the rank head taken from a
  * checkpoint's ITM "match" row, and NLVR's second image type. */
 #include <ftw.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -289,6 +290,31 @@ static void test_nlvr_train_eval(void) {
     fixture_free(&f);
 }
 
+/* VQA: the classifier head through BCE x answers (the whole training split
+ * in one batch, so every call sees the same questions); evaluation scores
+ * in range and the results file holds one answer per question. */
+static void test_vqa_gradient_and_eval(void) {
+    Fixture f;
+    fixture_init(&f, "vqa", 400, 0, NULL); /* >= the tiny train split: one shuffled pass per step */
+    if (!f.ok) {
+        fixture_free(&f);
+        return;
+    }
+    check_head_gradient(&f, "vqa classifier", PARAM_GROUP_HEAD);
+    MetricList ml = {0};
+    char pred[256], path[300];
+    snprintf(pred, sizeof pred, "%s/vqa_val", root);
+    CHECK(f.task.ops->evaluate(&f.task, &f.model, "val", &ml, pred) == 0, "%s", err_msg());
+    double score = metrics_get(&ml, "vqa_score"), n = metrics_get(&ml, "questions");
+    CHECK(score >= 0 && score <= 100 && n > 0, "vqa_score %g over %g questions", score, n);
+    snprintf(path, sizeof path, "%s.json", pred);
+    json_error_t je;
+    json_t *res = json_load_file(path, 0, &je);
+    CHECK(res && json_is_array(res) && json_array_size(res) == (size_t)n, "%s: %s", path, res ? "wrong size" : je.text);
+    json_decref(res);
+    fixture_free(&f);
+}
+
 /* Pretraining: MLM + ITM + ITC heads (and the ITC temperature) through the
  * joint loss; the grounding metrics come out in range. */
 static void test_pretrain_gradient(void) {
@@ -342,6 +368,7 @@ int main(void) {
     RUN(test_retrieval_itm_init);
     RUN(test_nlvr_gradient);
     RUN(test_nlvr_train_eval);
+    RUN(test_vqa_gradient_and_eval);
     RUN(test_pretrain_gradient);
     RUN(test_pretrain_eval);
     tokenizer_free(&tok);
