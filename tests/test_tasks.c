@@ -23,6 +23,7 @@
 #include "model.h"
 #include "safetensors.h"
 #include "task.h"
+#include "task_fixture.h"
 #include "test.h"
 
 enum { D = 16, IMAGE = 32, TEXT = 16, NEGATIVES = 3 };
@@ -30,82 +31,14 @@ enum { D = 16, IMAGE = 32, TEXT = 16, NEGATIVES = 3 };
 static char root[64], data[128];
 static Tokenizer tok;
 
-typedef struct {
-    Task task;
-    Model model;
-    Rng rng, saved; /* saved: the rng state that draws the gradcheck batch */
-    int ok;
-} Fixture;
-
 /* batch = the training split's size, so every train_step reshuffles the
  * sampler from the rng: restoring the rng redraws the same batch. */
 static void fixture_init(Fixture *f, const char *task, int batch, int eval_limit, const StFile *init) {
-    memset(f, 0, sizeof *f);
-    ModelConfig mc;
-    CHECK(model_config_default(&mc, "vilt", tok.n) == 0, "%s", err_msg());
-    mc.vilt.d = D, mc.vilt.layers = 1, mc.vilt.heads = 2, mc.vilt.mlp_ratio = 2;
-    mc.vilt.patch = 16, mc.vilt.image_size = IMAGE, mc.vilt.max_text = TEXT;
     TaskEnv env = {.data_dir = data, .tok = &tok, .image_size = IMAGE, .max_text = TEXT, .batch = batch,
                    .eval_limit = eval_limit, .negatives = NEGATIVES};
-    if (task_create(&f->task, task, &env) != 0 || f->task.ops->load(&f->task, &env, "test") != 0 ||
-        model_create(&f->model, &mc) != 0) {
-        CHECK(0, "%s setup: %s", task, err_msg());
-        return;
-    }
-    f->task.ops->register_heads(&f->task, &f->model.params, f->model.d);
-    model_finish(&f->model, f->task.ops->max_sequences(&f->task), 5);
-    rng_seed(&f->rng, 11);
-    CHECK(f->task.ops->init_heads(&f->task, &f->model, &f->rng, init) == 0, "%s", err_msg());
-    f->saved = f->rng;
-    f->ok = !test_case_failed;
+    fixture_init_env(f, task, &env, D, 1, init);
 }
 
-static void fixture_free(Fixture *f) {
-    task_destroy(&f->task);
-    model_free(&f->model);
-}
-
-static double fixture_loss(void *ctx) {
-    Fixture *f = ctx;
-    f->rng = f->saved;
-    return f->task.ops->train_step(&f->task, &f->model, &f->rng);
-}
-
-static void fixture_grad(void *ctx) {
-    Fixture *f = ctx;
-    params_zero_grad(&f->model.params);
-    fixture_loss(f);
-}
-
-/* Finite differences on every head tensor (the backbone frozen: only the
- * head's gradient is under test here). Every weight gets larger than its
- * 0.02 init first, so pooled features differ between sequences and the
- * head's pre-LayerNorm activations are not near-constant: the gradients
- * then stand well above the float32 rounding of the loss. */
-static void check_head_gradient(Fixture *f, const char *op, ParamGroup group) {
-    Params *p = &f->model.params;
-    Rng rng;
-    rng_seed(&rng, 3);
-    for (int i = 0; i < p->n; i++) {
-        float *x = params_data(p, i);
-        for (size_t k = 0; k < p->info[i].size; k++) x[k] += 0.3f * rng_normal(&rng);
-    }
-    params_set_trainable_group(p, PARAM_GROUP_BACKBONE, 0);
-    GcTensor t[16];
-    int n = 0;
-    for (int i = 0; i < p->n && n < 16; i++)
-        if (p->info[i].group == (int)group)
-            t[n++] = (GcTensor){p->info[i].name, params_data(p, i), p->grad + p->info[i].offset, p->info[i].size};
-    CHECK(n > 0, "no head tensors");
-    /* the loss is a float32 mean over the batch: h = 1e-2 keeps rounding
-     * (~1e-7 |L| / h) and truncation (~h^2) well below the tolerance. The
-     * rank bias shifts all 1+K scores of a softmax alike: its gradient is
-     * zero, checked to the rounding noise (atol). */
-    GcCase gc = {op, 1e-2, 1e-2, 12, fixture_loss, fixture_grad, f, 1e-4};
-    int failed = gradcheck_run(&gc, t, n, &rng);
-    CHECK(failed == 0, "%d of %d head tensors failed", failed, n);
-    params_set_trainable_group(p, PARAM_GROUP_BACKBONE, 1);
-}
 
 /* The loss at initialisation (~log of the classes: the heads start near 0),
  * then `steps` AdamW steps with finite losses. */
@@ -125,7 +58,7 @@ static void check_training(Fixture *f, double expect_loss, double tol, int steps
 static void test_retrieval_gradient(void) {
     Fixture f;
     fixture_init(&f, "retrieval", 30, 0, NULL); /* tiny: 30 training images */
-    if (f.ok) check_head_gradient(&f, "retrieval rank head", PARAM_GROUP_HEAD);
+    if (f.ok) fixture_check_heads(&f, "retrieval rank head", PARAM_GROUP_HEAD);
     fixture_free(&f);
 }
 
@@ -229,7 +162,7 @@ static void test_retrieval_itm_init(void) {
 static void test_nlvr_gradient(void) {
     Fixture f;
     fixture_init(&f, "nlvr", 24, 0, NULL); /* tiny: 24 training lines */
-    if (f.ok) check_head_gradient(&f, "nlvr2 pair head", PARAM_GROUP_HEAD);
+    if (f.ok) fixture_check_heads(&f, "nlvr2 pair head", PARAM_GROUP_HEAD);
     fixture_free(&f);
 }
 
@@ -300,7 +233,7 @@ static void test_vqa_gradient_and_eval(void) {
         fixture_free(&f);
         return;
     }
-    check_head_gradient(&f, "vqa classifier", PARAM_GROUP_HEAD);
+    fixture_check_heads(&f, "vqa classifier", PARAM_GROUP_HEAD);
     MetricList ml = {0};
     char pred[256], path[300];
     snprintf(pred, sizeof pred, "%s/vqa_val", root);
@@ -320,7 +253,7 @@ static void test_vqa_gradient_and_eval(void) {
 static void test_pretrain_gradient(void) {
     Fixture f;
     fixture_init(&f, "pretrain", 40, 0, NULL); /* tiny: 40 training pairs */
-    if (f.ok) check_head_gradient(&f, "pretraining heads", PARAM_GROUP_PRETRAIN);
+    if (f.ok) fixture_check_heads(&f, "pretraining heads", PARAM_GROUP_PRETRAIN);
     fixture_free(&f);
 }
 

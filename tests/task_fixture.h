@@ -1,0 +1,92 @@
+/* A task on a tiny model, shared by the task tests: set up, the task loss as
+ * a finite-difference case (the rng restored before every call, so each call
+ * draws the same batch), and the gradient check of a group of heads.
+ * Header-only: each test binary is one translation unit. */
+#ifndef MOIL_TASK_FIXTURE_H
+#define MOIL_TASK_FIXTURE_H
+
+#include "check.h"
+#include "gradcheck.h"
+#include "model.h"
+#include "task.h"
+#include "test.h"
+
+typedef struct {
+    Task task;
+    Model model;
+    Rng rng, saved; /* saved: the rng state that draws the gradcheck batch */
+    int ok;
+} Fixture;
+
+/* A vilt model of width d with `layers` layers, 2 heads, MLP 2x, patch 16,
+ * sized by env (vocabulary, image size, text length), and the task loaded
+ * from env (eval split "test"). f->ok says whether it all worked. */
+static void fixture_init_env(Fixture *f, const char *task, const TaskEnv *env, int d, int layers,
+                             const StFile *init) {
+    memset(f, 0, sizeof *f);
+    ModelConfig mc;
+    CHECK(model_config_default(&mc, "vilt", env->tok->n) == 0, "%s", err_msg());
+    mc.vilt.d = d, mc.vilt.layers = layers, mc.vilt.heads = 2, mc.vilt.mlp_ratio = 2;
+    mc.vilt.patch = 16, mc.vilt.image_size = env->image_size, mc.vilt.max_text = env->max_text;
+    if (task_create(&f->task, task, env) != 0 || f->task.ops->load(&f->task, env, "test") != 0 ||
+        model_create(&f->model, &mc) != 0) {
+        CHECK(0, "%s setup: %s", task, err_msg());
+        return;
+    }
+    f->task.ops->register_heads(&f->task, &f->model.params, f->model.d);
+    model_finish(&f->model, f->task.ops->max_sequences(&f->task), 5);
+    rng_seed(&f->rng, 11);
+    CHECK(f->task.ops->init_heads(&f->task, &f->model, &f->rng, init) == 0, "%s", err_msg());
+    f->saved = f->rng;
+    f->ok = !test_case_failed;
+}
+
+static void fixture_free(Fixture *f) {
+    task_destroy(&f->task);
+    model_free(&f->model);
+}
+
+static double fixture_loss(void *ctx) {
+    Fixture *f = ctx;
+    f->rng = f->saved;
+    return f->task.ops->train_step(&f->task, &f->model, &f->rng);
+}
+
+static void fixture_grad(void *ctx) {
+    Fixture *f = ctx;
+    params_zero_grad(&f->model.params);
+    fixture_loss(f);
+}
+
+/* Finite differences on every tensor of `group` (the backbone frozen: only
+ * the heads' gradients are under test). Every weight gets larger than its
+ * 0.02 init first, so pooled features differ between sequences and the
+ * heads' activations are not near-constant: the gradients then stand well
+ * above the float32 rounding of the loss. The loss is a float32 mean: h =
+ * 1e-2 keeps rounding (~1e-7 |L| / h) and truncation (~h^2) well below the
+ * tolerance. A tensor whose true gradient is zero (a bias shifting all
+ * scores of a softmax alike) is checked to the rounding noise (atol).
+ * Returns the number of tensors checked. */
+static int fixture_check_heads(Fixture *f, const char *op, ParamGroup group) {
+    Params *p = &f->model.params;
+    Rng rng;
+    rng_seed(&rng, 3);
+    for (int i = 0; i < p->n; i++) {
+        float *x = params_data(p, i);
+        for (size_t k = 0; k < p->info[i].size; k++) x[k] += 0.3f * rng_normal(&rng);
+    }
+    params_set_trainable_group(p, PARAM_GROUP_BACKBONE, 0);
+    GcTensor t[16];
+    int n = 0;
+    for (int i = 0; i < p->n && n < 16; i++)
+        if (p->info[i].group == (int)group)
+            t[n++] = (GcTensor){p->info[i].name, params_data(p, i), p->grad + p->info[i].offset, p->info[i].size};
+    CHECK(n > 0, "no head tensors");
+    GcCase gc = {op, 1e-2, 1e-2, 12, fixture_loss, fixture_grad, f, 1e-4};
+    int failed = gradcheck_run(&gc, t, n, &rng);
+    CHECK(failed == 0, "%d of %d head tensors failed", failed, n);
+    params_set_trainable_group(p, PARAM_GROUP_BACKBONE, 1);
+    return n;
+}
+
+#endif
