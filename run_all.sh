@@ -117,8 +117,9 @@ say "== dataset $dataset -> $data_dir"
 "$MOIL" data gen --profile "$dataset" --out "$data_dir" --quiet >/dev/null || die "moil data gen failed"
 say "== backbone $backbone"
 # shellcheck disable=SC2086 # the plan's arguments are words without spaces
+# (its progress line with ETA goes to stderr, the name=value lines are captured)
 pretrain() { "$MOIL" pretrain --data "$data_dir" --out "$pre_dir" $pre_args --db "$db" --table pretrain \
-    --threads "$jobs" --quiet "$@"; }
+    --threads "$jobs" "$@"; }
 if [ ! -f "$backbone" ]; then
     out=$(pretrain) || die "pretraining failed: $out"
     # the database knows the config as done but the file is gone: redo it
@@ -214,6 +215,37 @@ if [ "$stop" = 1 ]; then
     done
     echo "run_all.sh: stopped; rerun the same command to finish ($((n - done_n + failed)) runs left)" >&2
     exit 130
+fi
+
+# ---- the runs only the figures need (profiles quick and full, all tables) ----
+# Figure 1 needs a full-tuning reference and LoRA/DoRA/MoIL runs measuring
+# their distance to it (--reference), figure 2 validation curves
+# (--eval-every), figure 5 inference timings (moil bench-infer). VQA, at the
+# profile's default fine-tuning budget; logged with table_id "figures".
+fig_run() {
+    local method=$1 out=$runs_dir/figures/$1
+    shift
+    mkdir -p "$out"
+    "$MOIL" finetune --task vqa --method "$method" --init "$backbone" --data "$data_dir" --profile "$profile" \
+        --eval-every 25 --threads 1 --quiet --out "$out" --db "$db" --table figures "$@" >"$out/log.txt" 2>&1 ||
+        { echo "run_all.sh: figure run $method failed, log $out/log.txt" >&2; failed=$((failed + 1)); }
+}
+if [ "${#tables[@]}" -eq 0 ] && { [ "$profile" = quick ] || [ "$profile" = full ]; }; then
+    say "== runs for the figures: VQA full tuning (the reference), then LoRA, DoRA, MoIL, adapter; inference timings"
+    fig_run full
+    ref=$runs_dir/figures/full/model.safetensors
+    if [ -f "$ref" ]; then
+        fig_run lora --reference "$ref" &
+        fig_run moil --reference "$ref"
+        wait
+        fig_run dora --reference "$ref" &
+        fig_run adapter
+        wait
+    fi
+    if ! "$MOIL" db runs --db "$db" --table inference --status ok | grep -q '^runs_ok=[1-9]'; then
+        "$MOIL" bench-infer --init "$backbone" --data "$data_dir" --db "$db" >"$runs_dir/figures/bench-infer.txt" 2>&1 ||
+            { echo "run_all.sh: moil bench-infer failed" >&2; failed=$((failed + 1)); }
+    fi
 fi
 
 # ---- tables and figures: read from the database only ----
