@@ -67,7 +67,8 @@ static void print_usage(FILE *out, RunKind kind) {
                 "                   or vinvl (two-stage: [CLS] text [SEP] tags [SEP] regions from the\n"
                 "                   region folder DATA/regions that `moil regions train` writes)\n"
                 "  --stem S         patch (ViT linear patch embedding, default) or conv\n"
-                "  --objectives L   which losses, from mlm,itm,itc (default all three; for ablations)\n"
+                "  --objectives L   which losses, from mlm,itm,itc and hard (ITM negatives mined\n"
+                "                   by ITC similarity); default all four; for ablations\n"
                 "  --d N  --layers N  --heads N   model size (default 128, 4, 4)\n"
                 "%s",
                 common_options);
@@ -117,16 +118,16 @@ static void apply_profile(RunArgs *a) {
     if (a->eval_limit < 0) a->eval_limit = retrieval ? (full ? 200 : 100) : (full ? 0 : 400);
 }
 
-/* --objectives mlm,itm,itc -> PRETRAIN_* bits; -1 on an unknown name. */
+/* --objectives mlm,itm,itc,hard -> PRETRAIN_* bits; -1 on an unknown name. */
 static int objectives_parse(const char *s, unsigned *bits) {
-    static const char *const names[] = {"mlm", "itm", "itc"};
+    static const char *const names[] = {"mlm", "itm", "itc", "hard"};
     char buf[64];
     snprintf(buf, sizeof buf, "%s", s);
     *bits = 0;
     for (char *w = strtok(buf, ","); w; w = strtok(NULL, ",")) {
         int k = 0;
-        while (k < 3 && strcmp(w, names[k])) k++;
-        if (k == 3) return err_set("--objectives %s: unknown objective '%s' (mlm, itm, itc)", s, w);
+        while (k < 4 && strcmp(w, names[k])) k++;
+        if (k == 4) return err_set("--objectives %s: unknown objective '%s' (mlm, itm, itc, hard)", s, w);
         *bits |= 1u << k;
     }
     return *bits ? 0 : err_set("--objectives: empty");

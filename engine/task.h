@@ -35,10 +35,11 @@ typedef struct {
     int negatives;          /* retrieval: false captions per image (ViLT K = 15) */
     float label_smoothing;  /* caption: cross-entropy label smoothing (0 = none) */
     int beam;               /* caption: beam width of decoding (0 or 1 = greedy) */
-    unsigned objectives;    /* pretrain: PRETRAIN_MLM | PRETRAIN_ITM | PRETRAIN_ITC (0 = all) */
+    unsigned objectives;    /* pretrain: PRETRAIN_* bits (0 = all) */
 } TaskEnv;
 
-enum { PRETRAIN_MLM = 1, PRETRAIN_ITM = 2, PRETRAIN_ITC = 4 };
+/* pretraining objectives; PRETRAIN_HARD: ITM negatives mined by ITC similarity */
+enum { PRETRAIN_MLM = 1, PRETRAIN_ITM = 2, PRETRAIN_ITC = 4, PRETRAIN_HARD = 8 };
 
 typedef struct Task Task;
 

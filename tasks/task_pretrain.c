@@ -143,7 +143,7 @@ static int pt_load(Task *t, const TaskEnv *env, const char *eval_split) {
     }
     free(count);
     s->B = env->batch > 1024 ? 1024 : env->batch;
-    s->objectives = env->objectives ? env->objectives : PRETRAIN_MLM | PRETRAIN_ITM | PRETRAIN_ITC;
+    s->objectives = env->objectives ? env->objectives : PRETRAIN_MLM | PRETRAIN_ITM | PRETRAIN_ITC | PRETRAIN_HARD;
     s->Tt = env->max_text, s->S = env->image_size, s->V = env->tok->n;
     return 0;
 }
@@ -342,9 +342,10 @@ static void mlm_forward(PtState *s, const Model *m, int n) {
 
 static double joint_step(PtState *s, Model *m, Rng *rng, int B) {
     Params *p = &m->params;
-    int Tt = s->Tt, C = s->C, T = m->T, itm = s->objectives & PRETRAIN_ITM, itc = s->objectives & PRETRAIN_ITC;
+    int Tt = s->Tt, C = s->C, T = m->T, itm = s->objectives & PRETRAIN_ITM;
+    int hard = (s->objectives & PRETRAIN_ITC) && (s->objectives & PRETRAIN_HARD);
     /* ITM pairs: half true; false pairs take an ITC-mined hard image half
-     * of the time (sampled by similarity; random without ITC), a random one
+     * of the time (sampled by similarity; random without ITC or "hard"), a random one
      * otherwise. Without ITM every pair is true (MLM only). */
     int img[1024], counts[1024];
     float scale = expf(params_data(p, s->logit_scale)[0]);
@@ -353,7 +354,7 @@ static double joint_step(PtState *s, Model *m, Rng *rng, int B) {
         s->itm_label[b] = 1;
         if (itm && B > 1 && rng_uniform(rng) < 0.5f) {
             int j;
-            if (itc && rng_uniform(rng) < 0.5f) {
+            if (hard && rng_uniform(rng) < 0.5f) {
                 double tot = 0, w[1024];
                 for (int i = 0; i < B; i++) tot += (w[i] = i == b ? 0 : exp(scale * (s->sim[i * B + b] - 1)));
                 double u = rng_uniform(rng) * tot;
