@@ -85,6 +85,8 @@ static void print_usage(FILE *out, RunKind kind) {
             "  --task T         a task (below)    --method M   a method (below)\n"
             "  --init CKPT      pretrained backbone (backbone.safetensors from moil pretrain);\n"
             "                   without it the backbone starts from random weights\n"
+            "  --model M        vilt, vlmo or vinvl: the kind of a random backbone, or a check\n"
+            "                   that --init is one (the kind comes from the checkpoint)\n"
             "  --eval-split S   final evaluation split (default test)\n"
             "%s%s",
             finetune_options, common_options);
@@ -95,6 +97,7 @@ typedef struct {
     RunKind kind;
     const char *task, *method, *init, *data, *out, *db, *table, *profile, *eval_split, *eval_ckpt, *stem, *model;
     const char *reference, *objectives;
+    int model_given; /* --model on the command line (finetune: must match --init) */
     int steps, batch, eval_every, eval_limit, threads, force, quiet, no_db, d, layers, heads, diag_every, beam;
     double lr, warmup, label_smoothing;
     long seed;
@@ -179,7 +182,7 @@ static int parse_args(int argc, char **argv, RunKind kind, RunArgs *a) {
         else if (kind == RUN_PRETRAIN && !strcmp(name, "eval")) a->eval_ckpt = val;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "stem")) a->stem = val;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "objectives")) a->objectives = val;
-        else if (kind == RUN_PRETRAIN && !strcmp(name, "model")) a->model = val;
+        else if (!strcmp(name, "model")) a->model = val, a->model_given = 1;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "d")) a->d = atoi(val);
         else if (kind == RUN_PRETRAIN && !strcmp(name, "layers")) a->layers = atoi(val);
         else if (kind == RUN_PRETRAIN && !strcmp(name, "heads")) a->heads = atoi(val);
@@ -287,6 +290,8 @@ static int backbone_source(const RunArgs *a, StFile *init, int *have_init, Token
     int rc = j ? 0 : err_set("%s: no readable 'model_config' in the metadata (not a moil backbone?)", a->init);
     if (rc == 0) rc = model_config_from_json(mc, j, a->init);
     json_decref(j);
+    if (rc == 0 && a->model_given && strcmp(mc->kind, a->model) != 0)
+        rc = err_set("--model %s, but %s is a %s backbone", a->model, a->init, mc->kind);
     if (rc == 0) rc = dataset_vocab_from_checkpoint(tok, init);
     if (rc == 0) rc = file_hash(a->init, init_hash);
     return rc;
