@@ -101,16 +101,6 @@ static int parse(int argc, char **argv, Args *a) {
     return 0;
 }
 
-static int file_hash(const char *path, char out[17]) {
-    size_t len;
-    char *buf = file_read_all(path, (size_t)1 << 31, &len);
-    if (!buf) return -1;
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)buf[i]) * 1099511628211ull;
-    free(buf);
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
-    return 0;
-}
 
 static json_t *settings_json(const Args *a) {
     return json_pack("{s:i, s:i, s:i, s:i, s:f, s:I}", "crop", a->crop, "feat", a->feat, "steps", a->steps, "batch",
@@ -295,7 +285,7 @@ static int run(Args *a) {
         if (!specs[i].required && access(path, R_OK) != 0) continue;
         SetData *d = &sets[n_sets++];
         d->spec = &specs[i];
-        rc = file_hash(path, d->hash);
+        rc = file_hash_fnv1a(path, d->hash);
         if (rc == 0) rc = instances_load(&d->in, path);
     }
     if (rc == 0 && !a->force && up_to_date(a, sets, n_sets)) {

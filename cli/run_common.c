@@ -257,17 +257,6 @@ static int method_rank(const RunArgs *a) {
     return 0;
 }
 
-/* FNV-1a of the file's bytes, so the run config names the exact backbone. */
-static int file_hash(const char *path, char out[17]) {
-    size_t len;
-    char *buf = file_read_all(path, (size_t)1 << 31, &len);
-    if (!buf) return -1;
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)buf[i]) * 1099511628211ull;
-    free(buf);
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
-    return 0;
-}
 
 /* Model config and vocabulary: from the init checkpoint, or new. */
 static int backbone_source(const RunArgs *a, StFile *init, int *have_init, Tokenizer *tok, ModelConfig *mc,
@@ -293,7 +282,7 @@ static int backbone_source(const RunArgs *a, StFile *init, int *have_init, Token
     if (rc == 0 && a->model_given && strcmp(mc->kind, a->model) != 0)
         rc = err_set("--model %s, but %s is a %s backbone", a->model, a->init, mc->kind);
     if (rc == 0) rc = dataset_vocab_from_checkpoint(tok, init);
-    if (rc == 0) rc = file_hash(a->init, init_hash);
+    if (rc == 0) rc = file_hash_fnv1a(a->init, init_hash);
     return rc;
 }
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -109,6 +110,11 @@ char *file_read_all(const char *path, size_t max_bytes, size_t *len) {
 }
 
 int file_write_atomic(const char *path, const void *buf, size_t len) {
+    FilePart part = {buf, len};
+    return file_write_atomic_parts(path, &part, 1);
+}
+
+int file_write_atomic_parts(const char *path, const FilePart *parts, int n) {
     size_t plen = strlen(path);
     char *tmp = xmalloc(plen + 32);
     snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
@@ -118,7 +124,9 @@ int file_write_atomic(const char *path, const void *buf, size_t len) {
         return -1;
     }
     int rc = 0;
-    if (len && fwrite(buf, 1, len, f) != len) rc = err_set("%s: write failed: %s", tmp, strerror(errno));
+    for (int i = 0; i < n && rc == 0; i++)
+        if (parts[i].len && fwrite(parts[i].buf, 1, parts[i].len, f) != parts[i].len)
+            rc = err_set("%s: write failed: %s", tmp, strerror(errno));
     if (rc == 0 && fflush(f) != 0) rc = err_set("%s: write failed: %s", tmp, strerror(errno));
     if (rc == 0 && fsync(fileno(f)) != 0) rc = err_set("%s: fsync failed: %s", tmp, strerror(errno));
     if (fclose(f) != 0 && rc == 0) rc = err_set("%s: close failed: %s", tmp, strerror(errno));
@@ -127,6 +135,17 @@ int file_write_atomic(const char *path, const void *buf, size_t len) {
     if (rc != 0) unlink(tmp);
     free(tmp);
     return rc;
+}
+
+int file_hash_fnv1a(const char *path, char out[17]) {
+    size_t len;
+    char *buf = file_read_all(path, (size_t)1 << 34, &len);
+    if (!buf) return -1;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)buf[i]) * 1099511628211ull;
+    free(buf);
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+    return 0;
 }
 
 int dir_make(const char *path) {

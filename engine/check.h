@@ -44,6 +44,15 @@ char *file_read_all(const char *path, size_t max_bytes, size_t *len);
 /* Write buf to path atomically: temporary file in the same folder, fsync,
  * rename. Nothing is left at path if any step fails. */
 int file_write_atomic(const char *path, const void *buf, size_t len);
+/* The same for a file made of n consecutive parts (no copy into one buffer). */
+typedef struct {
+    const void *buf;
+    size_t len;
+} FilePart;
+int file_write_atomic_parts(const char *path, const FilePart *parts, int n);
+/* FNV-1a 64 of a file's bytes as 16 hex digits (out[17]): names the exact
+ * content of a checkpoint in a run's config. */
+int file_hash_fnv1a(const char *path, char out[17]);
 /* mkdir -p; 0 on success (also when it exists). */
 int dir_make(const char *path);
 

@@ -198,42 +198,19 @@ fail:
     return NULL;
 }
 
-static int write_bytes(FILE *f, const char *tmp, const void *p, size_t n) {
-    if (n && fwrite(p, 1, n, f) != n) return err_set("%s: write failed: %s", tmp, strerror(errno));
-    return 0;
-}
-
-/* Stream length, space-padded header and tensor data into tmp, then fsync. */
-static int file_write_stream(FILE *f, const char *tmp, const char *header, const Item *items,
-                             int n) {
+/* The file as parts: 8-byte length, space-padded header, tensor data;
+ * written atomically (temporary file, fsync, rename). */
+static int file_write_tensors(const char *path, const char *header, const Item *items, int n) {
     size_t len = strlen(header), padded = (len + 7) / 8 * 8;
     unsigned char prefix[8];
     for (int i = 0; i < 8; i++) prefix[i] = (unsigned char)((uint64_t)padded >> (8 * i));
-    if (write_bytes(f, tmp, prefix, 8) || write_bytes(f, tmp, header, len) ||
-        write_bytes(f, tmp, "       ", padded - len))
-        return -1;
-    for (int i = 0; i < n; i++)
-        if (write_bytes(f, tmp, items[i].t->data, (size_t)items[i].nbytes)) return -1;
-    if (fflush(f) != 0) return err_set("%s: write failed: %s", tmp, strerror(errno));
-    if (fsync(fileno(f)) != 0) return err_set("%s: fsync failed: %s", tmp, strerror(errno));
-    return 0;
-}
-
-/* Write to path.tmp.PID, then rename over path; the temporary goes on failure. */
-static int file_write_renamed(const char *path, const char *header, const Item *items, int n) {
-    size_t cap = strlen(path) + 32;
-    char *tmp = xmalloc(cap);
-    snprintf(tmp, cap, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen_check(tmp, "wb");
-    int rc = -1;
-    if (f) {
-        rc = file_write_stream(f, tmp, header, items, n);
-        if (fclose(f) != 0 && rc == 0) rc = err_set("%s: close failed: %s", tmp, strerror(errno));
-        if (rc == 0 && rename(tmp, path) != 0)
-            rc = err_set("%s: cannot rename to %s: %s", tmp, path, strerror(errno));
-        if (rc != 0) unlink(tmp);
-    }
-    free(tmp);
+    FilePart *parts = xcalloc((size_t)n + 3, sizeof *parts);
+    parts[0] = (FilePart){prefix, 8};
+    parts[1] = (FilePart){header, len};
+    parts[2] = (FilePart){"       ", padded - len};
+    for (int i = 0; i < n; i++) parts[3 + i] = (FilePart){items[i].t->data, (size_t)items[i].nbytes};
+    int rc = file_write_atomic_parts(path, parts, n + 3);
+    free(parts);
     return rc;
 }
 
@@ -253,7 +230,7 @@ int safetensors_write(const char *path, const StTensor *tensors, int n, const St
         header = header_build(items, n, meta, n_meta);
         if (!header) rc = err_prefix("%s", path);
     }
-    if (rc == 0) rc = file_write_renamed(path, header, items, n);
+    if (rc == 0) rc = file_write_tensors(path, header, items, n);
     free(header);
     free(items);
     return rc;
