@@ -22,6 +22,7 @@
 #include "vinvl.h"
 
 #define N_CLS 3
+#include "model_fixture.h"
 enum { R = 3, DA = 4, D = DA + REGION_GEOMETRY, N_IMG = 3 };
 
 static char dir[] = "/tmp/moil_test_vinvl_XXXXXX";
@@ -64,100 +65,9 @@ static ModelConfig tiny_config(int d, int layers) {
     return c;
 }
 
-typedef struct {
-    Model model;
-    Linear head;
-    Method method;
-    int B;
-    int *ids, *mask, *labels;
-    int64_t iids[4];
-    float *r_full, *r_causal; /* [B,T,C] */
-    float *logits, *probs, *dlogits, *dpooled;
-} Fixture;
-
 static void fixture_init(Fixture *f, const ModelConfig *c, int B, const char *method, const MethodOptions *opt,
                          uint64_t seed, float spread) {
-    memset(f, 0, sizeof *f);
-    if (model_create(&f->model, c) != 0) die("%s", err_msg());
-    Model *m = &f->model;
-    linear_register(&m->params, &f->head, "head.fc", m->d, N_CLS, PARAM_GROUP_HEAD);
-    if (method) {
-        if (method_create(&f->method, method, opt) != 0) die("%s", err_msg());
-        if (f->method.ops->add_params) f->method.ops->add_params(&f->method, &m->bb, &m->params);
-    }
-    model_finish(m, B, seed);
-    Rng rng;
-    rng_seed(&rng, seed);
-    linear_init(&m->params, &f->head, &rng);
-    for (int i = 0; i < m->params.n; i++) {
-        float *x = params_data(&m->params, i);
-        for (size_t k = 0; k < m->params.info[i].size; k++) x[k] += spread * rng_normal(&rng);
-    }
-    f->B = B;
-    int Tt = m->Tt, T = m->T;
-    f->ids = xcalloc((size_t)B * Tt, sizeof(int)), f->mask = xcalloc((size_t)B * Tt, sizeof(int));
-    f->labels = xcalloc(B, sizeof(int));
-    f->r_full = xcalloc((size_t)B * T * m->d, sizeof(float)), f->r_causal = xcalloc((size_t)B * T * m->d, sizeof(float));
-    for (int b = 0; b < B; b++) {
-        int len = 2 + (int)rng_below(&rng, (uint32_t)(Tt - 1));
-        for (int t = 0; t < Tt; t++) f->ids[b * Tt + t] = t < len ? (int)rng_below(&rng, 11) : 0, f->mask[b * Tt + t] = t < len;
-        f->labels[b] = (int)rng_below(&rng, N_CLS);
-        f->iids[b] = 11 + b % N_IMG;
-    }
-    rng_fill_normal(&rng, f->r_full, (long)B * T * m->d, 0.1f);
-    rng_fill_normal(&rng, f->r_causal, (long)B * T * m->d, 0.1f);
-    f->logits = xcalloc((size_t)B * N_CLS, sizeof(float)), f->probs = xcalloc((size_t)B * N_CLS, sizeof(float));
-    f->dlogits = xcalloc((size_t)B * N_CLS, sizeof(float)), f->dpooled = xcalloc((size_t)B * m->d, sizeof(float));
-    if (method && f->method.ops->setup(&f->method, &m->bb, &m->params, &rng) != 0) die("%s", err_msg());
-}
-
-static void fixture_free(Fixture *f) {
-    if (f->method.ops) method_destroy(&f->method);
-    model_free(&f->model);
-    free(f->ids), free(f->mask), free(f->labels), free(f->r_full), free(f->r_causal);
-    free(f->logits), free(f->probs), free(f->dlogits), free(f->dpooled);
-}
-
-static ModelInput fixture_input(const Fixture *f, AttnMode mode) {
-    ModelInput in = {.B = f->B, .text_ids = f->ids, .text_mask = f->mask, .attn_mode = mode, .image_ids = f->iids};
-    return in;
-}
-
-static size_t n_final(const Fixture *f) { return (size_t)f->B * f->model.T * f->model.d; }
-
-static void forward(Fixture *f, AttnMode mode) {
-    ModelInput in = fixture_input(f, mode);
-    if (model_forward(&f->model, &in) != 0) die("%s", err_msg());
-}
-
-/* CE of the head on the fusion pass + <final, r_full> + <final of the
- * seq2seq pass, r_causal>. */
-static double fixture_loss(void *ctx) {
-    Fixture *f = ctx;
-    forward(f, ATTN_FULL);
-    layer_linear_forward(&f->model.params, &f->head, f->logits, f->model.pooled, f->B);
-    double loss = crossentropy_forward(f->probs, f->logits, f->labels, f->B, N_CLS, -100, NULL);
-    loss += gradcheck_dot(f->model.final, f->r_full, n_final(f));
-    forward(f, ATTN_CAUSAL_TEXT);
-    return loss + gradcheck_dot(f->model.final, f->r_causal, n_final(f));
-}
-
-static void fixture_grad(void *ctx) {
-    Fixture *f = ctx;
-    Model *m = &f->model;
-    params_zero_grad(&m->params);
-    forward(f, ATTN_FULL);
-    layer_linear_forward(&m->params, &f->head, f->logits, m->pooled, f->B);
-    int count;
-    crossentropy_forward(f->probs, f->logits, f->labels, f->B, N_CLS, -100, &count);
-    memset(f->dlogits, 0, sizeof(float) * f->B * N_CLS);
-    crossentropy_backward(f->dlogits, f->probs, f->labels, f->B, N_CLS, -100, count, 1.0f);
-    memset(f->dpooled, 0, sizeof(float) * f->B * m->d);
-    layer_linear_backward(&m->params, &f->head, f->dpooled, f->dlogits, m->pooled, f->B);
-    ModelInput full = fixture_input(f, ATTN_FULL), causal = fixture_input(f, ATTN_CAUSAL_TEXT);
-    model_backward(m, &full, f->r_full, f->dpooled);
-    forward(f, ATTN_CAUSAL_TEXT);
-    model_backward(m, &causal, f->r_causal, NULL);
+    fixture_init_ex(f, c, B, method, opt, seed, spread, ATTN_CAUSAL_TEXT, 11, N_IMG);
 }
 
 static void test_whole_model_gradient(void) {

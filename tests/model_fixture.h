@@ -1,0 +1,135 @@
+/* A model under test with a classification head on the pooled output and
+ * fixed random projections of the final tokens of two passes (a fusion pass
+ * and a second one: ATTN_SEPARATE for dual encoders, ATTN_CAUSAL_TEXT for
+ * seq2seq), so every path of the model carries gradient; optionally with an
+ * adaptation method. Shared by the model tests; header-only (each test
+ * binary is one translation unit). Before including, define N_CLS (head
+ * classes). */
+#ifndef MOIL_MODEL_FIXTURE_H
+#define MOIL_MODEL_FIXTURE_H
+
+#include <stdlib.h>
+
+#include "check.h"
+#include "gradcheck.h"
+#include "method.h"
+#include "model.h"
+#include "ops.h"
+
+typedef struct {
+    Model model;
+    Linear head;
+    Method method;
+    int B;
+    AttnMode second;          /* the mode of the second pass */
+    int *ids, *mask, *types, *labels;
+    float *images;            /* [B,3,S,S], or NULL when the model reads image ids */
+    int64_t *iids;            /* [B] image ids, or NULL */
+    float *r_full, *r_second; /* [B,T,C] */
+    float *logits, *probs, *dlogits, *dpooled;
+} Fixture;
+
+/* method NULL: none. Weights get `spread` extra normal noise (larger than
+ * the 0.02 init, so every path carries signal). With iid_base > 0 the
+ * sequences carry image ids iid_base + b % n_img (a model reading regions
+ * by id); otherwise random images, image types alternating 1, 2. */
+static void fixture_init_ex(Fixture *f, const ModelConfig *c, int B, const char *method, const MethodOptions *opt,
+                            uint64_t seed, float spread, AttnMode second, int64_t iid_base, int n_img) {
+    memset(f, 0, sizeof *f);
+    if (model_create(&f->model, c) != 0) die("%s", err_msg());
+    Model *m = &f->model;
+    linear_register(&m->params, &f->head, "head.fc", m->d, N_CLS, PARAM_GROUP_HEAD);
+    if (method) {
+        if (method_create(&f->method, method, opt) != 0) die("%s", err_msg());
+        if (f->method.ops->add_params) f->method.ops->add_params(&f->method, &m->bb, &m->params);
+    }
+    model_finish(m, B, seed);
+    Rng rng;
+    rng_seed(&rng, seed);
+    linear_init(&m->params, &f->head, &rng);
+    for (int i = 0; i < m->params.n; i++) {
+        float *x = params_data(&m->params, i);
+        for (size_t k = 0; k < m->params.info[i].size; k++) x[k] += spread * rng_normal(&rng);
+    }
+    f->B = B;
+    f->second = second;
+    int Tt = m->Tt, S = m->image_size, T = m->T;
+    f->ids = xcalloc((size_t)B * Tt, sizeof(int));
+    f->mask = xcalloc((size_t)B * Tt, sizeof(int));
+    f->types = xcalloc(B, sizeof(int));
+    f->labels = xcalloc(B, sizeof(int));
+    f->r_full = xcalloc((size_t)B * T * m->d, sizeof(float));
+    f->r_second = xcalloc((size_t)B * T * m->d, sizeof(float));
+    if (iid_base > 0) f->iids = xcalloc(B, sizeof(int64_t));
+    else f->images = xcalloc((size_t)B * 3 * S * S, sizeof(float));
+    for (int b = 0; b < B; b++) {
+        int len = 2 + (int)rng_below(&rng, (uint32_t)(Tt - 1)); /* 2..Tt real tokens */
+        for (int t = 0; t < Tt; t++) {
+            f->ids[b * Tt + t] = t < len ? (int)rng_below(&rng, (uint32_t)c->vilt.vocab) : 0;
+            f->mask[b * Tt + t] = t < len;
+        }
+        f->types[b] = 1 + (b % 2);
+        f->labels[b] = (int)rng_below(&rng, N_CLS);
+        if (f->iids) f->iids[b] = iid_base + b % n_img;
+    }
+    if (f->images) rng_fill_uniform(&rng, f->images, (long)B * 3 * S * S, -1, 1);
+    rng_fill_normal(&rng, f->r_full, (long)B * T * m->d, 0.1f);
+    rng_fill_normal(&rng, f->r_second, (long)B * T * m->d, 0.1f);
+    f->logits = xcalloc((size_t)B * N_CLS, sizeof(float));
+    f->probs = xcalloc((size_t)B * N_CLS, sizeof(float));
+    f->dlogits = xcalloc((size_t)B * N_CLS, sizeof(float));
+    f->dpooled = xcalloc((size_t)B * m->d, sizeof(float));
+    if (method && f->method.ops->setup(&f->method, &m->bb, &m->params, &rng) != 0) die("%s", err_msg());
+}
+
+static void fixture_free(Fixture *f) {
+    if (f->method.ops) method_destroy(&f->method);
+    model_free(&f->model);
+    free(f->ids), free(f->mask), free(f->types), free(f->labels), free(f->images), free(f->iids);
+    free(f->r_full), free(f->r_second), free(f->logits), free(f->probs), free(f->dlogits), free(f->dpooled);
+}
+
+static ModelInput fixture_input(const Fixture *f, AttnMode mode) {
+    ModelInput in = {.B = f->B, .text_ids = f->ids, .text_mask = f->mask, .images = f->images,
+                     .image_type = f->images ? f->types : NULL, .attn_mode = mode, .image_ids = f->iids};
+    return in;
+}
+
+static size_t n_final(const Fixture *f) { return (size_t)f->B * f->model.T * f->model.d; }
+
+static void forward(Fixture *f, AttnMode mode) {
+    ModelInput in = fixture_input(f, mode);
+    if (model_forward(&f->model, &in) != 0) die("%s", err_msg());
+}
+
+/* CE of the head on the fusion pass + <final, r_full> + <final of the
+ * second pass, r_second>. */
+static double fixture_loss(void *ctx) {
+    Fixture *f = ctx;
+    forward(f, ATTN_FULL);
+    layer_linear_forward(&f->model.params, &f->head, f->logits, f->model.pooled, f->B);
+    double loss = crossentropy_forward(f->probs, f->logits, f->labels, f->B, N_CLS, -100, NULL);
+    loss += gradcheck_dot(f->model.final, f->r_full, n_final(f));
+    forward(f, f->second);
+    return loss + gradcheck_dot(f->model.final, f->r_second, n_final(f));
+}
+
+static void fixture_grad(void *ctx) {
+    Fixture *f = ctx;
+    Model *m = &f->model;
+    params_zero_grad(&m->params);
+    forward(f, ATTN_FULL);
+    layer_linear_forward(&m->params, &f->head, f->logits, m->pooled, f->B);
+    int count;
+    crossentropy_forward(f->probs, f->logits, f->labels, f->B, N_CLS, -100, &count);
+    memset(f->dlogits, 0, sizeof(float) * f->B * N_CLS);
+    crossentropy_backward(f->dlogits, f->probs, f->labels, f->B, N_CLS, -100, count, 1.0f);
+    memset(f->dpooled, 0, sizeof(float) * f->B * m->d);
+    layer_linear_backward(&m->params, &f->head, f->dpooled, f->dlogits, m->pooled, f->B);
+    ModelInput full = fixture_input(f, ATTN_FULL), second = fixture_input(f, f->second);
+    model_backward(m, &full, f->r_full, f->dpooled);
+    forward(f, f->second);
+    model_backward(m, &second, f->r_second, NULL);
+}
+
+#endif
