@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # Build the libFuzzer harnesses (fuzz/fuzz_<reader>.c) with clang under
 # ASan + UBSan and run each for FUZZ_SECONDS seconds (default 10), two at a
 # time (FUZZ_JOBS), at low priority.

@@ -12,7 +12,7 @@
 #include <signal.h>
 #include <time.h>
 
-#define N_KILLS 8
+#define N_KILLS 16
 #define RUN_ARGS "--d 16 --layers 1 --heads 2 --steps 20 --quiet"
 
 static char dir[] = "/tmp/moil_test_crash_XXXXXX";
@@ -26,7 +26,8 @@ static double now_s(void) {
 
 /* Start a pretraining run of seed 0 (--force: a run that finished before
  * its kill does not make the later ones skip) and SIGKILL it after delay_s
- * seconds. */
+ * seconds, or (delay_s < 0) as soon as its 'running' row is in the
+ * database. */
 static void run_and_kill(double delay_s) {
     pid_t pid = fork();
     if (pid == 0) {
@@ -37,8 +38,11 @@ static void run_and_kill(double delay_s) {
         _exit(127);
     }
     CHECK(pid > 0, "fork");
-    struct timespec ts = {(time_t)delay_s, (long)((delay_s - (time_t)delay_s) * 1e9)};
-    nanosleep(&ts, NULL);
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE status = 'running' AND pid = %d", (int)pid);
+    struct timespec ts = {(time_t)delay_s, (long)((delay_s - (time_t)delay_s) * 1e9)}, poll = {0, 5000000};
+    if (delay_s >= 0) nanosleep(&ts, NULL);
+    for (double t0 = now_s(); delay_s < 0 && now_s() - t0 < 60 && sql_int(db, sql) != 1;) nanosleep(&poll, NULL);
     kill(pid, SIGKILL);
     int st;
     waitpid(pid, &st, 0);
@@ -82,8 +86,8 @@ static void test_kill_runs(void) {
     int tmp_left = 0;
     for (int k = 0; k < N_KILLS; k++) {
         seed = seed * 1103515245u + 12345u;
-        /* the last kill mid-run, so that its 'running' row is left */
-        double delay = k == N_KILLS - 1 ? full_s * 0.5 : 0.02 + full_s * 1.1 * (double)(seed >> 8 & 0xffff) / 65536.0;
+        /* the last kill once the run is logged, so that its 'running' row is left */
+        double delay = k == N_KILLS - 1 ? -1 : 0.02 + full_s * 1.1 * (double)(seed >> 8 & 0xffff) / 65536.0;
         run_and_kill(delay);
         tmp_left += check_out_dir();
     }
