@@ -31,7 +31,7 @@ LIB      := $(BUILD)/libmoil.a
 MOIL     := $(BUILD)/moil
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all deps test bench datasets reproduce tables figures clean
+.PHONY: all deps test bench datasets reproduce tables figures fuzz clean
 # keep object files of the test binaries between runs
 .SECONDARY:
 ifeq ($(SAN),1)
@@ -99,7 +99,13 @@ figures: $(FIGURES)
 $(FIGURES):
 	scripts/figures.sh --db $(FIG_DB) --out plots $@
 
+# libFuzzer harnesses of every reader (fuzz/README.md), FUZZ_SECONDS each,
+# two at a time; needs clang and libclang-rt-14-dev. CI smoke: FUZZ_SECONDS=5
+FUZZ_SECONDS ?= 60
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
 clean:
-	rm -rf build build-san moil
+	rm -rf build build-san build-fuzz moil
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d)
