@@ -8,6 +8,7 @@
 #ifndef MOIL_MODEL_FIXTURE_H
 #define MOIL_MODEL_FIXTURE_H
 
+#include <math.h>
 #include <stdlib.h>
 
 #include "check.h"
@@ -15,6 +16,7 @@
 #include "method.h"
 #include "model.h"
 #include "ops.h"
+#include "test.h"
 
 typedef struct {
     Model model;
@@ -130,6 +132,34 @@ static void fixture_grad(void *ctx) {
     model_backward(m, &full, f->r_full, f->dpooled);
     forward(f, f->second);
     model_backward(m, &second, f->r_second, NULL);
+}
+
+static double rel_diff(const float *a, const float *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]), den += (double)a[i] * a[i];
+    return sqrt(num / (den > 0 ? den : 1));
+}
+
+/* The method's variant 0 folded into plain weights: no linear keeps a hook,
+ * the outputs of a `mode` pass equal the unfolded reference ref within 1e-5
+ * relative, and restore gives back every parameter bit for bit. */
+static void check_fold(Fixture *f, const char *label, const float *ref, AttnMode mode) {
+    Model *m = &f->model;
+    size_t n = n_final(f);
+    float *saved = xmalloc(m->params.total * sizeof(float));
+    memcpy(saved, m->params.data, m->params.total * sizeof(float));
+    f->method.ops->apply_variant(&f->method, &m->bb, &m->params, 0);
+    int hooked = 0;
+    for (int i = 0; i < m->bb.layers * LIN_KINDS; i++) hooked += m->bb.lin[i]->hook != NULL;
+    CHECK(hooked == 0, "%s: %d linears still hooked after folding", label, hooked);
+    forward(f, mode);
+    double e = rel_diff(ref, m->final, n);
+    printf("  %s on %s, folded vs. unfolded: final rel diff %.2e\n", label, m->cfg.kind, e);
+    CHECK(e <= 1e-5 && e > 0, "%s: folded outputs differ by %g", label, e);
+    f->method.ops->restore(&f->method, &m->bb, &m->params);
+    CHECK(memcmp(saved, m->params.data, m->params.total * sizeof(float)) == 0, "%s: restore changed parameters",
+          label);
+    free(saved);
 }
 
 #endif

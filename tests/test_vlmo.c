@@ -171,31 +171,6 @@ static void test_backbone_view(void) {
     fixture_free(&f);
 }
 
-static double rel_diff(const float *a, const float *b, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]), den += (double)a[i] * a[i];
-    return sqrt(num / (den > 0 ? den : 1));
-}
-
-/* Folded variant 0 vs. reference outputs ref (fusion pass), restore exact. */
-static void check_fold(Fixture *f, const char *label, const float *ref) {
-    Model *m = &f->model;
-    size_t n = n_final(f);
-    float *saved = xmalloc(m->params.total * sizeof(float));
-    memcpy(saved, m->params.data, m->params.total * sizeof(float));
-    f->method.ops->apply_variant(&f->method, &m->bb, &m->params, 0);
-    int hooked = 0;
-    for (int i = 0; i < m->bb.layers * LIN_KINDS; i++) hooked += m->bb.lin[i]->hook != NULL;
-    CHECK(hooked == 0, "%s: %d linears still hooked after folding", label, hooked);
-    forward(f, ATTN_FULL);
-    double e = rel_diff(ref, m->final, n);
-    printf("  %s on vlmo, folded vs. unfolded: final rel diff %.2e\n", label, e);
-    CHECK(e <= 1e-5 && e > 0, "%s: folded outputs differ by %g", label, e);
-    f->method.ops->restore(&f->method, &m->bb, &m->params);
-    CHECK(memcmp(saved, m->params.data, m->params.total * sizeof(float)) == 0, "%s: restore changed parameters",
-          label);
-    free(saved);
-}
 
 /* LoRA on every view linear (shared attention, vision-language and text
  * experts): merged = hooked. */
@@ -213,7 +188,7 @@ static void test_lora_merge(void) {
     float *ref = xmalloc(n * sizeof(float));
     forward(&f, ATTN_FULL);
     memcpy(ref, f.model.final, n * sizeof(float));
-    check_fold(&f, "lora", ref);
+    check_fold(&f, "lora", ref, ATTN_FULL);
     free(ref);
     fixture_free(&f);
 }
@@ -280,7 +255,7 @@ static void test_moil_merge(void) {
     forward(&f, ATTN_FULL);
     memcpy(ref, f.model.final, n * sizeof(float));
     memcpy(p->data, saved, p->total * sizeof(float));
-    check_fold(&f, "moil (student)", ref);
+    check_fold(&f, "moil (student)", ref, ATTN_FULL);
     free(ref), free(saved);
     fixture_free(&f);
 }
