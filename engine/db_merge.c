@@ -154,6 +154,10 @@ int db_merge(Db *db, const char *shard_path, DbMergeStats *stats) {
     if (db_run_sql(db, "ATTACH DATABASE ? AS shard", "t", shard_path)) return -1;
     int rc = db_exec(db, "BEGIN IMMEDIATE");
     if (rc == 0) rc = merge_attached(db, stats);
+    /* the runner's keys come along, so merged runs fill their table cells */
+    if (rc == 0)
+        rc = db_exec(db, "INSERT OR IGNORE INTO main.run_keys (run_key, config_hash, args) "
+                         "SELECT run_key, config_hash, args FROM shard.run_keys");
     if (rc == 0) rc = db_exec(db, "COMMIT");
     if (rc == 0) return db_exec(db, "DETACH DATABASE shard");
     db_rollback(db);

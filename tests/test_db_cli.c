@@ -295,8 +295,16 @@ static void test_merge_rules(void) {
                   write_run(sh, &run_d, DB_OK) == 0, "%s", err_msg());
         CHECK(db_close(sh) == 0, "%s", err_msg());
     }
+    /* the runner's key of a shard run comes along */
+    sqlite3 *raw = NULL;
+    CHECK(sqlite3_open(shard, &raw) == SQLITE_OK &&
+              sqlite3_exec(raw, "INSERT INTO run_keys VALUES ('00000000000000aa', 'h', '--method full')", NULL, NULL,
+                           NULL) == SQLITE_OK,
+          "%s", raw ? sqlite3_errmsg(raw) : "open");
+    sqlite3_close(raw);
     DbMergeStats st;
     CHECK(db_merge(db, shard, &st) == 0, "%s", err_msg());
+    CHECK(raw_int(target, "SELECT count(*) FROM run_keys WHERE run_key = '00000000000000aa'") == 1, "run key merged");
     CHECK(st.runs_added == 1 && st.runs_replaced == 1 && st.runs_skipped == 3,
           "added %d replaced %d skipped %d", st.runs_added, st.runs_replaced, st.runs_skipped);
     CHECK(db_close(db) == 0, "%s", err_msg());
