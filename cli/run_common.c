@@ -110,7 +110,7 @@ typedef struct {
 static void apply_profile(RunArgs *a) {
     int full = a->profile && !strcmp(a->profile, "full");
     if (a->kind == RUN_PRETRAIN) {
-        if (a->steps <= 0) a->steps = full ? 3000 : 600;
+        if (a->steps <= 0) a->steps = full ? 6000 : 600;
         if (a->batch <= 0) a->batch = 32;
         if (a->eval_limit < 0) a->eval_limit = 200;
         return;
