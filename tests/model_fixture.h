@@ -9,6 +9,7 @@
 #define MOIL_MODEL_FIXTURE_H
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "check.h"
@@ -160,6 +161,54 @@ static void check_fold(Fixture *f, const char *label, const float *ref, AttnMode
     CHECK(memcmp(saved, m->params.data, m->params.total * sizeof(float)) == 0, "%s: restore changed parameters",
           label);
     free(saved);
+}
+
+/* MoIL's student written the direct way into the online q, k, v weights of
+ * every layer (rank r of both factor pairs), independent of method_moil.c:
+ *   W_hat = (W0 + B_l A_l)(I + B_a A_a), b_hat = (W0 + B_l A_l)(B_a a_A + b_B) + b0
+ * in double precision. */
+static void moil_write_direct_student(Fixture *f, int r) {
+    Params *p = &f->model.params;
+    int d = f->model.d;
+    double *Wl = xcalloc((size_t)d * d, sizeof(double)), *M = xcalloc((size_t)d * d, sizeof(double));
+    double *u = xcalloc(d, sizeof(double));
+    for (int l = 0; l < f->model.bb.layers; l++)
+        for (int k = 0; k < 3; k++) {
+            char name[PARAM_NAME_MAX], pre[64];
+            snprintf(pre, sizeof pre, "transformer.blocks.%d.attn", l);
+#define E(...) (snprintf(name, sizeof name, __VA_ARGS__), params_find(p, name))
+            const char *kn = linear_kind_names[k];
+            const float *W0 = params_data(p, E("%s.%s.moil_W0", pre, kn)), *b0 = params_data(p, E("%s.%s.moil_b0", pre, kn));
+            const float *A = params_data(p, E("%s.%s.lora_A", pre, kn)), *B = params_data(p, E("%s.%s.lora_B", pre, kn));
+            const float *Aa = params_data(p, E("%s.moil_adapter.down.weight", pre));
+            const float *aA = params_data(p, E("%s.moil_adapter.down.bias", pre));
+            const float *Ba = params_data(p, E("%s.moil_adapter.up.weight", pre));
+            const float *bB = params_data(p, E("%s.moil_adapter.up.bias", pre));
+#undef E
+            const Linear *lin = backbone_linear(&f->model.bb, l, (LinearKind)k);
+            float *W = params_data(p, lin->w), *b = params_data(p, lin->b);
+            for (int i = 0; i < d; i++)
+                for (int j = 0; j < d; j++) {
+                    double s = W0[i * d + j], t = i == j;
+                    for (int q = 0; q < r; q++) s += (double)B[i * r + q] * A[q * d + j], t += (double)Ba[i * r + q] * Aa[q * d + j];
+                    Wl[i * d + j] = s, M[i * d + j] = t;
+                }
+            for (int i = 0; i < d; i++) {
+                u[i] = bB[i];
+                for (int q = 0; q < r; q++) u[i] += (double)Ba[i * r + q] * aA[q];
+            }
+            for (int i = 0; i < d; i++) {
+                double bi = b0[i];
+                for (int j = 0; j < d; j++) {
+                    double s = 0;
+                    for (int q = 0; q < d; q++) s += Wl[i * d + q] * M[q * d + j];
+                    W[i * d + j] = (float)s;
+                    bi += Wl[i * d + j] * u[j];
+                }
+                b[i] = (float)bi;
+            }
+        }
+    free(Wl), free(M), free(u);
 }
 
 #endif

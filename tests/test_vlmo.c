@@ -208,48 +208,9 @@ static void test_moil_merge(void) {
         snprintf(pre, sizeof pre, "transformer.blocks.%d.attn.", l);
         perturb(&f.model, pre, 16 + l); /* the online teacher and the student's factors */
     }
-    int d = 16, r = 2;
     float *saved = xmalloc(p->total * sizeof(float));
     memcpy(saved, p->data, p->total * sizeof(float));
-    for (int l = 0; l < 2; l++)
-        for (int k = 0; k < 3; k++) {
-            char name[PARAM_NAME_MAX], pre[64];
-            snprintf(pre, sizeof pre, "transformer.blocks.%d.attn", l);
-#define E(...) (snprintf(name, sizeof name, __VA_ARGS__), params_find(p, name))
-            const char *kn = linear_kind_names[k];
-            const float *W0 = params_data(p, E("%s.%s.moil_W0", pre, kn)), *b0 = params_data(p, E("%s.%s.moil_b0", pre, kn));
-            const float *A = params_data(p, E("%s.%s.lora_A", pre, kn)), *B = params_data(p, E("%s.%s.lora_B", pre, kn));
-            const float *Aa = params_data(p, E("%s.moil_adapter.down.weight", pre));
-            const float *aA = params_data(p, E("%s.moil_adapter.down.bias", pre));
-            const float *Ba = params_data(p, E("%s.moil_adapter.up.weight", pre));
-            const float *bB = params_data(p, E("%s.moil_adapter.up.bias", pre));
-#undef E
-            const Linear *lin = backbone_linear(&f.model.bb, l, k);
-            float *W = params_data(p, lin->w), *b = params_data(p, lin->b);
-            double *Wl = xcalloc((size_t)d * d, sizeof(double)), *M = xcalloc((size_t)d * d, sizeof(double));
-            double u[16];
-            for (int i = 0; i < d; i++)
-                for (int j = 0; j < d; j++) {
-                    double s = W0[i * d + j], t = i == j;
-                    for (int q = 0; q < r; q++) s += (double)B[i * r + q] * A[q * d + j], t += (double)Ba[i * r + q] * Aa[q * d + j];
-                    Wl[i * d + j] = s, M[i * d + j] = t;
-                }
-            for (int i = 0; i < d; i++) {
-                u[i] = bB[i];
-                for (int q = 0; q < r; q++) u[i] += (double)Ba[i * r + q] * aA[q];
-            }
-            for (int i = 0; i < d; i++) {
-                double bi = b0[i];
-                for (int j = 0; j < d; j++) {
-                    double s = 0;
-                    for (int q = 0; q < d; q++) s += Wl[i * d + q] * M[q * d + j];
-                    W[i * d + j] = (float)s;
-                    bi += Wl[i * d + j] * u[j];
-                }
-                b[i] = (float)bi;
-            }
-            free(Wl), free(M);
-        }
+    moil_write_direct_student(&f, 2);
     size_t n = n_final(&f);
     float *ref = xmalloc(n * sizeof(float));
     forward(&f, ATTN_FULL);
