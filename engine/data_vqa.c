@@ -1,4 +1,5 @@
 #include "data_vqa.h"
+#include "id_index.h"
 
 #include "check.h"
 #include "json_read.h"
@@ -27,16 +28,6 @@ static int read_questions(VqaSet *s, json_t *arr, const char *path, const ImageI
     return 0;
 }
 
-typedef struct {
-    int64_t qid;
-    int index;
-} QidSlot;
-
-static int qid_cmp(const void *a, const void *b) {
-    int64_t x = ((const QidSlot *)a)->qid, y = ((const QidSlot *)b)->qid;
-    return (x > y) - (x < y);
-}
-
 static int read_answers(VqaEntry *e, const json_t *j, const char *ctx) {
     const char *qt, *at, *mc;
     json_t *answers;
@@ -60,13 +51,11 @@ static int read_answers(VqaEntry *e, const json_t *j, const char *ctx) {
 }
 
 static int join_annotations(VqaSet *s, json_t *arr, const char *path) {
-    QidSlot *slots = xmalloc((size_t)s->n * sizeof *slots);
-    for (int i = 0; i < s->n; i++) slots[i] = (QidSlot){s->q[i].question_id, i};
-    qsort(slots, (size_t)s->n, sizeof *slots, qid_cmp);
+    IdSlot *slots = id_slots_sorted(&s->q[0].question_id, sizeof *s->q, s->n);
     int rc = 0;
     for (int i = 1; rc == 0 && i < s->n; i++)
-        if (slots[i].qid == slots[i - 1].qid)
-            rc = err_set("%s: question_id %lld appears twice", s->questions_file, (long long)slots[i].qid);
+        if (slots[i].id == slots[i - 1].id)
+            rc = err_set("%s: question_id %lld appears twice", s->questions_file, (long long)slots[i].id);
     for (size_t i = 0; rc == 0 && i < json_array_size(arr); i++) {
         char ctx[1200];
         snprintf(ctx, sizeof ctx, "%s: annotations[%zu]", path, i);
@@ -77,8 +66,8 @@ static int join_annotations(VqaSet *s, json_t *arr, const char *path) {
             rc = -1;
             break;
         }
-        QidSlot key = {qid, 0}, *hit = bsearch(&key, slots, (size_t)s->n, sizeof *slots, qid_cmp);
-        VqaEntry *e = hit ? &s->q[hit->index] : NULL;
+        int at = id_slot_find(slots, s->n, qid);
+        VqaEntry *e = at >= 0 ? &s->q[at] : NULL;
         if (!e) rc = err_set("%s: question_id %lld is not in %s", ctx, (long long)qid, s->questions_file);
         else if (e->question_type) rc = err_set("%s: question %lld annotated twice", ctx, (long long)qid);
         else if (e->image_id != iid)
