@@ -5,7 +5,14 @@
 #ifndef MOIL_TASK_FIXTURE_H
 #define MOIL_TASK_FIXTURE_H
 
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "check.h"
+#include "dataset_vocab.h"
+#include "gen_dataset.h"
+#include "gen_idx.h"
 #include "gradcheck.h"
 #include "model.h"
 #include "task.h"
@@ -87,6 +94,36 @@ static int fixture_check_heads(Fixture *f, const char *op, ParamGroup group) {
     CHECK(failed == 0, "%d of %d head tensors failed", failed, n);
     params_set_trainable_group(p, PARAM_GROUP_BACKBONE, 1);
     return n;
+}
+
+/* A tiny generated dataset (profile "tiny", seed 7) in a fresh folder
+ * /tmp/<name>_XXXXXX: root gets the folder, data its data/ subfolder, tok the
+ * vocabulary built from it. Dies on failure (nothing to test without it). */
+static void fixture_dataset_make(const char *name, char *root, size_t root_n, char *data, size_t data_n,
+                                 Tokenizer *tok) {
+    snprintf(root, root_n, "/tmp/%s_XXXXXX", name);
+    if (!mkdtemp(root)) die("mkdtemp %s failed", root);
+    snprintf(data, data_n, "%s/data", root);
+    GenOptions o = {0};
+    o.profile = *gen_profile_find("tiny");
+    o.seed = 7;
+    o.image_size = 64;
+    o.jpeg_quality = 90;
+    o.source_dir = IDX_DEFAULT_SOURCE;
+    o.out_dir = data;
+    GenSummary sum;
+    if (gen_dataset_generate(&o, &sum) != 0 || dataset_vocab_build(tok, data, 1) != 0) die("%s", err_msg());
+}
+
+static int fixture_rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+    (void)st, (void)type, (void)ftw;
+    return remove(path);
+}
+
+/* Remove the folder of fixture_dataset_make and free the vocabulary. */
+static void fixture_dataset_remove(const char *root, Tokenizer *tok) {
+    tokenizer_free(tok);
+    nftw(root, fixture_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 #endif

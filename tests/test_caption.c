@@ -6,7 +6,6 @@
  * argmax chain recomputed by hand, beam width 1 equal to greedy, metrics in
  * range and equal to the ones recomputed from the written files, and the
  * caption head taken from a checkpoint's MLM head. */
-#include <ftw.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
@@ -361,24 +360,8 @@ static void test_head_from_mlm(void) {
     free(dw), free(ow), free(ob);
 }
 
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-    (void)st, (void)type, (void)ftw;
-    return remove(path);
-}
-
 int main(void) {
-    snprintf(root, sizeof root, "/tmp/moil_test_caption_XXXXXX");
-    if (!mkdtemp(root)) die("mkdtemp %s failed", root);
-    snprintf(data, sizeof data, "%s/data", root);
-    GenOptions o = {0};
-    o.profile = *gen_profile_find("tiny");
-    o.seed = 7;
-    o.image_size = 64;
-    o.jpeg_quality = 90;
-    o.source_dir = IDX_DEFAULT_SOURCE;
-    o.out_dir = data;
-    GenSummary sum;
-    if (gen_dataset_generate(&o, &sum) != 0 || dataset_vocab_build(&tok, data, 1) != 0) die("%s", err_msg());
+    fixture_dataset_make("moil_test_caption", root, sizeof root, data, sizeof data, &tok);
     RUN(test_head_gradient);
     RUN(test_head_gradient_smoothing);
     RUN(test_training);
@@ -386,7 +369,6 @@ int main(void) {
     RUN(test_greedy_and_files);
     RUN(test_beam);
     RUN(test_head_from_mlm);
-    tokenizer_free(&tok);
-    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    fixture_dataset_remove(root, &tok);
     return TEST_DONE();
 }

@@ -4,7 +4,6 @@
  * finite training steps, evaluation metrics in range and equal to the ones
  * recomputed from the predictions files, the rank head taken from a
  * checkpoint's ITM "match" row, and NLVR's second image type. */
-#include <ftw.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
@@ -278,24 +277,8 @@ static void test_pretrain_eval(void) {
     fixture_free(&f);
 }
 
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-    (void)st, (void)type, (void)ftw;
-    return remove(path);
-}
-
 int main(void) {
-    snprintf(root, sizeof root, "/tmp/moil_test_tasks_XXXXXX");
-    if (!mkdtemp(root)) die("mkdtemp %s failed", root);
-    snprintf(data, sizeof data, "%s/data", root);
-    GenOptions o = {0};
-    o.profile = *gen_profile_find("tiny");
-    o.seed = 7;
-    o.image_size = 64;
-    o.jpeg_quality = 90;
-    o.source_dir = IDX_DEFAULT_SOURCE;
-    o.out_dir = data;
-    GenSummary sum;
-    if (gen_dataset_generate(&o, &sum) != 0 || dataset_vocab_build(&tok, data, 1) != 0) die("%s", err_msg());
+    fixture_dataset_make("moil_test_tasks", root, sizeof root, data, sizeof data, &tok);
     RUN(test_retrieval_gradient);
     RUN(test_retrieval_train_eval);
     RUN(test_retrieval_itm_init);
@@ -304,7 +287,6 @@ int main(void) {
     RUN(test_vqa_gradient_and_eval);
     RUN(test_pretrain_gradient);
     RUN(test_pretrain_eval);
-    tokenizer_free(&tok);
-    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    fixture_dataset_remove(root, &tok);
     return TEST_DONE();
 }
