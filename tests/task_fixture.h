@@ -5,7 +5,6 @@
 #ifndef MOIL_TASK_FIXTURE_H
 #define MOIL_TASK_FIXTURE_H
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -15,6 +14,7 @@
 #include "gen_idx.h"
 #include "gradcheck.h"
 #include "model.h"
+#include "proc.h"
 #include "task.h"
 #include "test.h"
 
@@ -115,15 +115,10 @@ static void fixture_dataset_make(const char *name, char *root, size_t root_n, ch
     if (gen_dataset_generate(&o, &sum) != 0 || dataset_vocab_build(tok, data, 1) != 0) die("%s", err_msg());
 }
 
-static int fixture_rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-    (void)st, (void)type, (void)ftw;
-    return remove(path);
-}
-
 /* Remove the folder of fixture_dataset_make and free the vocabulary. */
 static void fixture_dataset_remove(const char *root, Tokenizer *tok) {
     tokenizer_free(tok);
-    nftw(root, fixture_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    rm_tree(root);
 }
 
 #endif
