@@ -39,12 +39,6 @@ static const char usage[] =
     "  --torch-script PATH  the PyTorch model (default bench/vilt_torch.py)\n"
     "  --no-torch     skip the PyTorch comparison\n";
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 typedef struct {
     Params params;
     Vilt model;
@@ -120,7 +114,7 @@ static double sgemm_rate(int N, int C, int hid, double min_seconds) {
     float *a = xcalloc(big, sizeof(float)), *w = xcalloc((size_t)hid * C, sizeof(float));
     float *o = xcalloc(big, sizeof(float));
     for (size_t i = 0; i < big; i++) a[i] = o[i] = (float)(i % 7) * 0.1f;
-    double flops = 0, t0 = now_s(), t;
+    double flops = 0, t0 = time_now_s(), t;
     do {
         for (int s = 0; s < 3; s++) {
             int in = shapes[s][0], out = shapes[s][1];
@@ -131,7 +125,7 @@ static double sgemm_rate(int N, int C, int hid, double min_seconds) {
                 flops += 3.0 * 2.0 * N * in * out;
             }
         }
-        t = now_s() - t0;
+        t = time_now_s() - t0;
     } while (t < min_seconds);
     free(a), free(w), free(o);
     return flops / t / 1e9;
@@ -212,9 +206,9 @@ int cmd_bench(int argc, char **argv) {
         if (th < 1) continue;
         openblas_set_num_threads(th);
         for (int s = 0; s < warmup; s++) bench_step(&r);
-        double t0 = now_s();
+        double t0 = time_now_s();
         for (int s = 0; s < steps; s++) bench_step(&r);
-        double ms = (now_s() - t0) * 1000.0 / steps;
+        double ms = (time_now_s() - t0) * 1000.0 / steps;
         double gflops = step_flops / (ms / 1000.0) / 1e9;
         double sg = sgemm_rate(N, C, hid, 1.0);
         double tms = use_torch ? torch_ms(script, th, steps, batch) : -1;

@@ -52,12 +52,6 @@ typedef struct {
     int examples;
 } BenchResult;
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* Examples an evaluation covered (the task's count metric). */
 static int examples_of(const MetricList *ml) {
     double n = metrics_get(ml, "questions");
@@ -70,9 +64,9 @@ static int time_eval(Task *t, Model *m, const BenchArgs *a, double *ms, int *exa
     *ms = -1;
     for (int r = 0; r < a->repeats; r++) {
         MetricList ml = {0};
-        double t0 = now_s();
+        double t0 = time_now_s();
         if (t->ops->evaluate(t, m, "val", &ml, NULL) != 0) return -1;
-        double dt = now_s() - t0;
+        double dt = time_now_s() - t0;
         *examples = examples_of(&ml);
         if (*examples <= 0) return err_set("%s: evaluation of task %s reports no example count", a->data, a->task);
         double per = 1000.0 * dt / *examples;
@@ -213,7 +207,7 @@ int cmd_bench_infer(int argc, char **argv) {
     ModelConfig mc;
     Db *db = NULL;
     int64_t run_id = 0;
-    double t0 = now_s();
+    double t0 = time_now_s();
     int rc = backbone_read(a.init, &init, &tok, &mc);
     if (rc == 0 && !a.no_db) {
         json_t *config = bench_config(&a);
@@ -224,7 +218,7 @@ int cmd_bench_infer(int argc, char **argv) {
     }
     if (rc == 0) rc = bench_all(&a, &init, &tok, &mc, db, run_id);
     if (db && run_id > 0) {
-        if (db_run_end(db, run_id, rc == 0 ? DB_OK : DB_FAILED, rc == 0 ? NULL : err_msg(), now_s() - t0,
+        if (db_run_end(db, run_id, rc == 0 ? DB_OK : DB_FAILED, rc == 0 ? NULL : err_msg(), time_now_s() - t0,
                        db_peak_rss_bytes()) != 0)
             rc = -1;
         if (rc == 0) printf("run_id=%lld\n", (long long)run_id);

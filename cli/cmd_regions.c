@@ -258,12 +258,6 @@ static int write_folder(const Args *a, RegionEncoder *e, SetData *sets, int n_se
     return rc;
 }
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
 static void print_accuracy(const char *out) {
     json_t *meta;
     if (region_store_read_meta(out, &meta) != 0) return;
@@ -274,7 +268,7 @@ static void print_accuracy(const char *out) {
 }
 
 static int run(Args *a) {
-    double t0 = now();
+    double t0 = time_now_s();
     char outbuf[1024], path[1024];
     if (!a->out) snprintf(outbuf, sizeof outbuf, "%s/regions", a->data), a->out = outbuf;
     SetData sets[N_SPECS];
@@ -309,9 +303,9 @@ static int run(Args *a) {
     if (!a->quiet)
         fprintf(stderr, "regions: training on %d crops of %d classes (%d steps of %d)\n",
                 sets[0].in.n_objects + sets[1].in.n_objects, sets[0].in.n_categories, a->steps, a->batch);
-    double t1 = now();
+    double t1 = time_now_s();
     train(&e, a, sets);
-    double train_s = now() - t1;
+    double train_s = time_now_s() - t1;
     rc = write_folder(a, &e, sets, n_sets, &sets[0].in, R, train_s);
     region_encoder_free(&e);
     if (rc != 0) goto done;
@@ -325,7 +319,7 @@ static int run(Args *a) {
     print_accuracy(a->out);
     if (held) printf("tagger_acc_heldout=%.4f\n", (double)held_ok / held);
     printf("images=%d\nmax_regions=%d\ndim=%d\ntrain_seconds=%.2f\nseconds=%.2f\n", images, R, a->feat + REGION_GEOMETRY,
-           train_s, now() - t0);
+           train_s, time_now_s() - t0);
 done:
     for (int s = 0; s < n_sets; s++) {
         instances_free(&sets[s].in);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static _Thread_local char err_buf[2048];
@@ -172,3 +173,9 @@ static volatile sig_atomic_t interrupt_sig;
 void interrupt_request(int sig) { interrupt_sig = sig; }
 
 int interrupt_pending(void) { return interrupt_sig; }
+
+double time_now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}

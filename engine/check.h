@@ -56,6 +56,9 @@ int file_hash_fnv1a(const char *path, char out[17]);
 /* mkdir -p; 0 on success (also when it exists). */
 int dir_make(const char *path);
 
+/* Seconds on the monotonic clock (for durations, ETAs and timings). */
+double time_now_s(void);
+
 /* A stop request (SIGINT/SIGTERM, set from a signal handler): long loops
  * (training steps, model forwards of an evaluation) check it and wind down
  * with an error, so the run is recorded as killed. */

@@ -29,12 +29,6 @@ static const char *const status_names[] = {"running", "ok", "failed", "diverged"
 
 const char *db_status_name(DbStatus status) { return status_names[status]; }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static uint64_t fnv1a64(const char *s) {
     uint64_t h = 0xcbf29ce484222325u;
     for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3u;
@@ -312,7 +306,7 @@ int db_open(const char *path, Db **out) {
     Db *db = xcalloc(1, sizeof *db);
     db->path = xstrdup(path);
     if (gethostname(db->host, sizeof db->host - 1) != 0) snprintf(db->host, sizeof db->host, "unknown");
-    db->last_flush = now_s();
+    db->last_flush = time_now_s();
     int rc = sqlite3_open_v2(path, &db->conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (!db->conn) {
         db_free(db);
@@ -600,7 +594,7 @@ int db_runs_mark_stale(Db *db, double max_age_s, int *n_marked) {
 
 int db_curve_add(Db *db, int64_t run_id, int64_t step, const char *name, double value) {
     db->buf[db->n_buf++] = (CurvePoint){run_id, step, xstrdup(name), value};
-    if (db->n_buf == DB_CURVE_BATCH || now_s() - db->last_flush >= DB_CURVE_FLUSH_S) return db_flush(db);
+    if (db->n_buf == DB_CURVE_BATCH || time_now_s() - db->last_flush >= DB_CURVE_FLUSH_S) return db_flush(db);
     return 0;
 }
 
@@ -633,7 +627,7 @@ int db_flush(Db *db) {
      * and a bad point (an unknown run) would make every later flush fail. */
     for (int i = 0; i < db->n_buf; i++) free(db->buf[i].name);
     db->n_buf = 0;
-    db->last_flush = now_s();
+    db->last_flush = time_now_s();
     return rc;
 }
 

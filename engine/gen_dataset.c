@@ -329,15 +329,9 @@ static int gen_write_manifest(GenRun *g, json_t *settings) {
     return rc;
 }
 
-static double gen_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int gen_dataset_generate(const GenOptions *opt, GenSummary *sum) {
     memset(sum, 0, sizeof *sum);
-    double t0 = gen_now();
+    double t0 = time_now_s();
     if (opt->image_size < 32 || opt->image_size > 512 || opt->image_size % 2)
         return err_set("image size %d: must be even and in 32..512", opt->image_size);
     if (opt->jpeg_quality < 1 || opt->jpeg_quality > 100)
@@ -385,6 +379,6 @@ out:
     idx_free(&g.train);
     idx_free(&g.test);
     json_decref(settings);
-    sum->seconds = gen_now() - t0;
+    sum->seconds = time_now_s() - t0;
     return rc;
 }

@@ -20,12 +20,6 @@ void train_install_signal_handlers(void) {
 
 int train_stop_requested(void) { return interrupt_pending() != 0; }
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static void log_curve(Db *db, int64_t run, int step, const char *name, double v) {
     if (db && db_curve_add(db, run, step, name, v) != 0) fprintf(stderr, "moil: warning: %s\n", err_msg());
 }
@@ -48,7 +42,7 @@ static int evaluate_variants(Model *m, Task *t, Method *meth, const char *split,
             pred_path = pred;
         }
         MetricList ml = {0};
-        double t0 = now_s();
+        double t0 = time_now_s();
         int rc = t->ops->evaluate(t, m, split, &ml, pred_path);
         if (meth->ops->restore) meth->ops->restore(meth, &m->bb, &m->params);
         if (rc != 0) return -1;
@@ -67,7 +61,7 @@ static int evaluate_variants(Model *m, Task *t, Method *meth, const char *split,
         if (!tc->quiet) {
             fprintf(stderr, "  eval %s (%s): ", sp, vname);
             for (int i = 0; i < ml.n && i < 8; i++) fprintf(stderr, "%s%s=%.4g", i ? " " : "", ml.name[i], ml.value[i]);
-            fprintf(stderr, " [%.1fs]\n", now_s() - t0);
+            fprintf(stderr, " [%.1fs]\n", time_now_s() - t0);
         }
         if (v == 0 && first) *first = ml;
     }
@@ -109,7 +103,7 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
     opt.weight_decay = tc->weight_decay;
     int warmup = (int)(tc->warmup_frac * tc->steps);
     int log_every = tc->log_every > 0 ? tc->log_every : 10;
-    double t0 = now_s(), last_print = 0, loss_avg = 0, extra_avg = 0;
+    double t0 = time_now_s(), last_print = 0, loss_avg = 0, extra_avg = 0;
     int avg_n = 0;
     for (int s = 0; s < tc->steps; s++) {
         if (interrupt_pending()) {
@@ -144,7 +138,7 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
             if (meth->ops->extra_loss) log_curve(db, run_id, s + 1, "imitation_loss", extra_avg / avg_n);
             loss_avg = extra_avg = 0, avg_n = 0;
         }
-        double now = now_s() - t0;
+        double now = time_now_s() - t0;
         if (!tc->quiet && (now - last_print > 2.0 || s + 1 == tc->steps)) {
             double per = now / (s + 1);
             fprintf(stderr, "\r  step %d/%d  loss %.4f%s  %.0f ms/step  ETA %.0fs   ", s + 1, tc->steps, loss,
@@ -169,5 +163,5 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
             snprintf(res->error, sizeof res->error, "%s", err_msg());
         }
     }
-    res->seconds = now_s() - t0;
+    res->seconds = time_now_s() - t0;
 }

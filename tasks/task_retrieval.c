@@ -78,12 +78,6 @@ typedef struct {
     float *dpooled;      /* [M,d] */
 } RetState;
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static const char *karpathy_splits_of(const char *split) {
     if (!strcmp(split, "train")) return "train,restval";
     if (!strcmp(split, "val")) return "val";
@@ -291,7 +285,7 @@ static int score_pairs(RetState *s, Model *m, const TaskEnv *env, const EvalSet 
                        size_t n_pairs, float *scores) {
     size_t Tt = (size_t)env->max_text, pix = (size_t)3 * env->image_size * env->image_size;
     size_t total = pairs ? n_pairs : (size_t)e->n_img * e->n_txt;
-    double t0 = now_s(), last = t0;
+    double t0 = time_now_s(), last = t0;
     for (size_t start = 0; start < total; start += (size_t)s->M) {
         int n = total - start < (size_t)s->M ? (int)(total - start) : s->M;
         for (int r = 0; r < n; r++) {
@@ -304,7 +298,7 @@ static int score_pairs(RetState *s, Model *m, const TaskEnv *env, const EvalSet 
         if (model_forward(m, &in) != 0) return -1;
         layer_linear_forward(&m->params, &s->rank, s->scores, m->pooled, n);
         for (int r = 0; r < n; r++) scores[pairs ? pairs[start + r] : start + r] = s->scores[r];
-        double now = now_s();
+        double now = time_now_s();
         if (now - last > 2.0) {
             double done = (double)(start + n) / total;
             fprintf(stderr, "\r  retrieval: scored %zu/%zu pairs, ETA %.0fs   ", start + n, total,
@@ -312,7 +306,7 @@ static int score_pairs(RetState *s, Model *m, const TaskEnv *env, const EvalSet 
             last = now;
         }
     }
-    double secs = now_s() - t0;
+    double secs = time_now_s() - t0;
     fprintf(stderr, "%sretrieval: scored %zu pairs of %d images x %d texts in %.1fs (%.0f pairs/s)\n",
             last > t0 ? "\n" : "", total, e->n_img, e->n_txt, secs, total / (secs > 0 ? secs : 1e-9));
     return 0;
@@ -474,7 +468,7 @@ static int ret_evaluate(Task *t, Model *m, const char *split, MetricList *out, c
     EvalSet e;
     eval_set_build(&e, s, sp, &t->env);
     float *scores = xcalloc((size_t)e.n_img * e.n_txt, sizeof(float));
-    double t0 = now_s();
+    double t0 = time_now_s();
     IrtrRecall r;
     int rc = s->mode == RET_FUSION ? score_pairs(s, m, &t->env, &e, NULL, 0, scores)
                                    : score_dual(s, m, &t->env, &e, scores);
@@ -485,16 +479,16 @@ static int ret_evaluate(Task *t, Model *m, const char *split, MetricList *out, c
         metrics_add(out, "images", e.n_img);
         metrics_add(out, "texts", e.n_txt);
         metrics_add(out, "score_ties", (double)r.ties);
-        metrics_add(out, "eval_seconds", now_s() - t0);
+        metrics_add(out, "eval_seconds", time_now_s() - t0);
     }
     if (rc == 0 && s->mode == RET_DUAL_RERANK) {
         IrtrRecall rr;
-        double t1 = now_s();
+        double t1 = time_now_s();
         rc = rerank_recall(s, m, &t->env, &e, scores, RERANK_K, &rr);
         if (rc == 0) {
             add_recalls(out, "rerank_", &rr);
             metrics_add(out, "rerank_k", RERANK_K);
-            metrics_add(out, "rerank_seconds", now_s() - t1);
+            metrics_add(out, "rerank_seconds", time_now_s() - t1);
         }
     }
     if (rc == 0 && pred_path) {
