@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 OUT=build-fuzz
 CC_FUZZ=${CC_FUZZ:-clang}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-ENGINE="check json_read str_map image_load image_index data_karpathy data_vqa data_nlvr data_instances
+ENGINE="check json_read str_map id_index image_load image_index data_karpathy data_vqa data_nlvr data_instances
         gen_idx safetensors region_cache tokenizer experiment db db_schema db_query"
 LIBS="-ljansson -ljpeg -lz -lsqlite3 -lm"
 
