@@ -88,12 +88,15 @@ table_ids=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "table" { print $2 }')
 runs_dir=${root}runs/$profile
 backbone=$pre_dir/backbone.safetensors
 
+# Seed by seed (a stable sort on the plan's seed field): every cell's first
+# seed runs before any cell's second, so a profile stopped part-way leaves
+# whole tables of fewer seeds rather than some cells with all seeds.
 keys=() labels=() tasks=() argss=()
 while IFS=$'\t' read -r kind key state label task seed args; do
     [ "$kind" = run ] || continue
     [ "$state" = todo ] || [ "$force" = 1 ] || continue
     keys+=("$key") labels+=("$label") tasks+=("$task seed $seed") argss+=("$args")
-done <<<"$plan"
+done < <(printf '%s\n' "$plan" | awk -F'\t' '$1 == "run"' | sort -t "$(printf '\t')" -s -n -k6,6)
 n=${#keys[@]}
 n_all=$(printf '%s\n' "$plan" | sed -n 's/^runs=//p')
 

@@ -124,6 +124,21 @@ static int parse_seeds(const char *text, ExpProfile *p, const char *where) {
     return p->n_seeds ? 0 : err_set("%s: no seeds", where);
 }
 
+static const ExpArgs *named_args_find(const ExpNamedArgs *list, const char *name) {
+    for (int i = 0; name && i < list->n; i++)
+        if (!strcmp(list->names[i], name)) return &list->args[i];
+    return NULL;
+}
+
+static void named_args_free(ExpNamedArgs *list) {
+    for (int i = 0; i < list->n; i++) {
+        free(list->names[i]);
+        args_free(&list->args[i]);
+    }
+    free(list->names);
+    free(list->args);
+}
+
 static int profile_line(void *ctx_, char **f, int n, const char *where) {
     ProfileCtx *ctx = ctx_;
     ExpProfile *p = ctx->p;
@@ -138,16 +153,19 @@ static int profile_line(void *ctx_, char **f, int n, const char *where) {
         args_split(f[5], &p->finetune);
         return parse_seeds(f[3], p, where);
     }
-    if (!strcmp(f[0], "task")) {
+    int is_task = !strcmp(f[0], "task");
+    if (is_task || !strcmp(f[0], "method")) {
         if (need_fields(where, f, n, 4, 4)) return -1;
         if (strcmp(f[1], ctx->want)) return 0;
-        p->task_names = xrealloc(p->task_names, (size_t)(p->n_tasks + 1) * sizeof *p->task_names);
-        p->task_args = xrealloc(p->task_args, (size_t)(p->n_tasks + 1) * sizeof *p->task_args);
-        p->task_names[p->n_tasks] = xstrdup(f[2]);
-        args_split(f[3], &p->task_args[p->n_tasks++]);
+        ExpNamedArgs *list = is_task ? &p->tasks : &p->methods;
+        if (named_args_find(list, f[2])) return err_set("%s: %s %s of profile %s given twice", where, f[0], f[2], f[1]);
+        list->names = xrealloc(list->names, (size_t)(list->n + 1) * sizeof *list->names);
+        list->args = xrealloc(list->args, (size_t)(list->n + 1) * sizeof *list->args);
+        list->names[list->n] = xstrdup(f[2]);
+        args_split(f[3], &list->args[list->n++]);
         return 0;
     }
-    return err_set("%s: unknown directive '%s' (expected profile or task)", where, f[0]);
+    return err_set("%s: unknown directive '%s' (expected profile, task or method)", where, f[0]);
 }
 
 int experiment_profile_read(const char *path, const char *name, ExpProfile *out) {
@@ -170,12 +188,8 @@ void experiment_profile_free(ExpProfile *p) {
     free(p->seeds);
     args_free(&p->pretrain);
     args_free(&p->finetune);
-    for (int i = 0; i < p->n_tasks; i++) {
-        free(p->task_names[i]);
-        args_free(&p->task_args[i]);
-    }
-    free(p->task_names);
-    free(p->task_args);
+    named_args_free(&p->tasks);
+    named_args_free(&p->methods);
     memset(p, 0, sizeof *p);
 }
 
@@ -306,6 +320,14 @@ static int args_key(const ExpArgs *a, char key[EXP_KEY_LEN]) {
     return rc;
 }
 
+/* The value of the last --method in a row's arguments, NULL when none. */
+static const char *row_method(const ExpArgs *a) {
+    const char *m = NULL;
+    for (int i = 0; i + 1 < a->n; i++)
+        if (!strcmp(a->v[i], "--method")) m = a->v[i + 1];
+    return m;
+}
+
 int experiment_expand(const ExpTable *t, const ExpProfile *p, const char *data, const char *init, ExpCell **cells,
                       int *n) {
     *cells = NULL;
@@ -324,8 +346,10 @@ int experiment_expand(const ExpTable *t, const ExpProfile *p, const char *data, 
                 const char *head[] = {"--task", task, "--seed", seed, "--data", data, "--init", init};
                 for (int i = 0; i < 8; i++) args_push(&cell.args, head[i]);
                 args_append(&cell.args, &p->finetune);
-                for (int i = 0; i < p->n_tasks; i++)
-                    if (!strcmp(p->task_names[i], task)) args_append(&cell.args, &p->task_args[i]);
+                const ExpArgs *extra = named_args_find(&p->tasks, task);
+                if (extra) args_append(&cell.args, extra);
+                extra = named_args_find(&p->methods, row_method(&row->args));
+                if (extra) args_append(&cell.args, extra);
                 for (int i = 0; i < t->n_profiles; i++)
                     if (!strcmp(t->profile_names[i], p->name)) args_append(&cell.args, &t->profile_args[i]);
                 args_append(&cell.args, &row->args);

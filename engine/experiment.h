@@ -7,6 +7,7 @@
  * holds a space). profiles.conf:
  *   profile | NAME | DATASET | SEEDS | PRETRAIN ARGS | FINETUNE ARGS
  *   task    | NAME | TASK | FINETUNE ARGS            (extra args for one task)
+ *   method  | NAME | METHOD | FINETUNE ARGS          (extra args for one method)
  * <id>.exp:
  *   title     | TEXT
  *   reference | MODEL                  (paper_reference.model shown beside ours)
@@ -17,8 +18,8 @@
  *   row       | LABEL | REF METHOD or empty | SPLIT SUFFIX or empty | ARGS [| PROFILES]
  * A row is run for every task of the columns and every seed of the profile,
  * with the arguments, in this order (later ones win): --task --seed --data
- * --init, the profile's, the profile's for the task, the table's for the
- * profile, the row's. PROFILES (comma-separated) limits a row to those. */
+ * --init, the profile's, the profile's for the task, the profile's for the
+ * row's --method, the table's for the profile, the row's. PROFILES (comma-separated) limits a row to those. */
 #ifndef MOIL_EXPERIMENT_H
 #define MOIL_EXPERIMENT_H
 
@@ -31,14 +32,19 @@ typedef struct {
     char **v; /* [n] words */
 } ExpArgs;
 
+/* Argument lists by name: a profile's extra arguments per task or method. */
+typedef struct {
+    int n;
+    char **names; /* [n] */
+    ExpArgs *args; /* [n] */
+} ExpNamedArgs;
+
 typedef struct {
     char *name, *dataset; /* dataset: the profile of `moil data gen` */
     int n_seeds;
     int64_t *seeds;       /* [n_seeds] */
     ExpArgs pretrain, finetune;
-    int n_tasks;
-    char **task_names;    /* [n_tasks] */
-    ExpArgs *task_args;   /* [n_tasks] */
+    ExpNamedArgs tasks, methods;
 } ExpProfile;
 
 typedef struct {

@@ -113,6 +113,11 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
         }
         params_zero_grad(&m->params);
         double loss = t->ops->train_step(t, m, rng);
+        if (!isfinite(loss) && interrupt_pending()) { /* the forward stopped part-way: not a divergence */
+            res->status = TRAIN_KILLED;
+            snprintf(res->error, sizeof res->error, "stopped by signal %d in step %d", interrupt_pending(), s + 1);
+            break;
+        }
         double extra = meth->ops->extra_loss ? meth->ops->extra_loss(meth, &m->bb, &m->params) : 0.0;
         double gnorm = grad_clip_norm(&m->params, tc->clip);
         if (!isfinite(loss) || !isfinite(extra) || !isfinite(gnorm)) {

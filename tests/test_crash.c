@@ -25,15 +25,15 @@ static double now_s(void) {
 }
 
 /* Start a pretraining run of seed 0 (--force: a run that finished before
- * its kill does not make the later ones skip) and SIGKILL it after delay_s
- * seconds, or (delay_s < 0) as soon as its 'running' row is in the
- * database. */
-static void run_and_kill(double delay_s) {
+ * its kill does not make the later ones skip) and send it sig after delay_s
+ * seconds, or (delay_s < 0) -delay_s - 1 seconds after its 'running' row is
+ * in the database; its pid. */
+static pid_t run_and_kill(double delay_s, int sig, const char *steps) {
     pid_t pid = fork();
     if (pid == 0) {
         freopen("/dev/null", "w", stdout);
         freopen("/dev/null", "w", stderr);
-        execl(moil_bin(), "moil", "pretrain", "--d", "16", "--layers", "1", "--heads", "2", "--steps", "20",
+        execl(moil_bin(), "moil", "pretrain", "--d", "16", "--layers", "1", "--heads", "2", "--steps", steps,
               "--quiet", "--force", "--seed", "0", "--data", data, "--db", db, "--out", out, (char *)NULL);
         _exit(127);
     }
@@ -43,9 +43,13 @@ static void run_and_kill(double delay_s) {
     struct timespec ts = {(time_t)delay_s, (long)((delay_s - (time_t)delay_s) * 1e9)}, poll = {0, 5000000};
     if (delay_s >= 0) nanosleep(&ts, NULL);
     for (double t0 = now_s(); delay_s < 0 && now_s() - t0 < 60 && sql_int(db, sql) != 1;) nanosleep(&poll, NULL);
-    kill(pid, SIGKILL);
+    double after = -delay_s - 1;
+    struct timespec then = {(time_t)after, (long)((after - (time_t)after) * 1e9)};
+    if (delay_s < 0) nanosleep(&then, NULL);
+    kill(pid, sig);
     int st;
     waitpid(pid, &st, 0);
+    return pid;
 }
 
 /* Every file at a final path in out reads back; returns how many temporary
@@ -88,7 +92,7 @@ static void test_kill_runs(void) {
         seed = seed * 1103515245u + 12345u;
         /* the last kill once the run is logged, so that its 'running' row is left */
         double delay = k == N_KILLS - 1 ? -1 : 0.02 + full_s * 1.1 * (double)(seed >> 8 & 0xffff) / 65536.0;
-        run_and_kill(delay);
+        run_and_kill(delay, SIGKILL, "20");
         tmp_left += check_out_dir();
     }
     printf("  %d kills within %.2fs (a full run), %d temporary files left\n", N_KILLS, full_s * 1.1, tmp_left);
@@ -133,6 +137,20 @@ static void test_kill_runs(void) {
     free(o);
 }
 
+/* SIGTERM (run_all.sh stopping its runs) part-way through training: the
+ * row says 'killed' with the signal, never 'diverged', whichever part of a
+ * step the signal lands in. */
+static void test_sigterm_is_killed(void) {
+    for (int k = 0; k < 6; k++) {
+        pid_t pid = run_and_kill(-1 - 0.05 * k, SIGTERM, "100000");
+        char sql[200];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE pid = %d AND status = 'killed' AND error LIKE "
+                 "'stopped by signal 15%%'", (int)pid);
+        CHECK(sql_int(db, sql) == 1, "kill %d: the SIGTERMed run's row is not 'killed' by signal 15", k);
+    }
+    CHECK(sql_int(db, "SELECT count(*) FROM runs WHERE status = 'diverged'") == 0, "a stopped run marked diverged");
+}
+
 int main(void) {
     if (!mkdtemp(dir)) return 1;
     snprintf(db, sizeof db, "%s/r.db", dir);
@@ -145,6 +163,7 @@ int main(void) {
     }
     free(o);
     RUN(test_kill_runs);
+    RUN(test_sigterm_is_killed);
     rm_tree(dir);
     return TEST_DONE();
 }

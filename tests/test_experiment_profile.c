@@ -1,0 +1,75 @@
+/* profiles.conf's per-task and per-method argument lines and where the
+ * expansion of a table puts them: after the profile's fine-tuning arguments,
+ * before the table's and the row's (so a row's own --lr still wins). */
+#include "test.h"
+
+#include <unistd.h>
+
+#include "check.h"
+#include "experiment.h"
+
+static char dir[] = "/tmp/moil_test_experiment_XXXXXX";
+
+static const char *write_file(const char *name, const char *text) {
+    static char path[2][600];
+    static int slot;
+    slot = !slot;
+    snprintf(path[slot], sizeof path[slot], "%s/%s", dir, name);
+    FILE *f = fopen(path[slot], "w");
+    if (f) fputs(text, f), fclose(f);
+    return path[slot];
+}
+
+static const char profiles[] = "profile | p | tiny | 0,1 | --steps 5 | --steps 3\n"
+                               "task    | p | vqa  | --batch 4\n"
+                               "method  | p | lora | --lr 1e-3\n"
+                               "method  | q | lora | --lr 9\n";
+static const char table[] = "title | T\n"
+                            "column | VQA | vqa | test | vqa_score |\n"
+                            "row | LoRA | | | --method lora --rank 4\n"
+                            "row | LoRA fast | | | --method lora --lr 3e-3\n"
+                            "row | Full | | | --method full\n";
+
+static char *joined(const ExpCell *c) { return experiment_args_join(&c->args); }
+
+static void test_method_args_follow_task_args(void) {
+    ExpProfile p;
+    ExpTable t;
+    CHECK(experiment_profile_read(write_file("profiles.conf", profiles), "p", &p) == 0, "%s", err_msg());
+    CHECK(experiment_table_read(write_file("t.exp", table), &t) == 0, "%s", err_msg());
+    ExpCell *cells = NULL;
+    int n = 0;
+    CHECK(experiment_expand(&t, &p, "D", "I", &cells, &n) == 0, "%s", err_msg());
+    CHECK(n == 6, "3 rows x 2 seeds, got %d cells", n);
+    const char *want[3] = {
+        "--task vqa --seed 0 --data D --init I --steps 3 --batch 4 --lr 1e-3 --method lora --rank 4",
+        "--task vqa --seed 0 --data D --init I --steps 3 --batch 4 --lr 1e-3 --method lora --lr 3e-3",
+        "--task vqa --seed 0 --data D --init I --steps 3 --batch 4 --method full",
+    };
+    for (int r = 0; r < 3 && n == 6; r++) {
+        char *got = joined(&cells[2 * r]);
+        CHECK(!strcmp(got, want[r]), "row %d: '%s', expected '%s'", r, got, want[r]);
+        free(got);
+    }
+    if (n) experiment_cells_free(cells, n);
+    experiment_table_free(&t);
+    experiment_profile_free(&p);
+}
+
+static void test_method_given_twice_is_an_error(void) {
+    ExpProfile p;
+    const char *path = write_file("twice.conf", "profile | p | tiny | 0 | | --steps 3\n"
+                                                "method | p | lora | --lr 1e-3\n"
+                                                "method | p | lora | --lr 3e-3\n");
+    CHECK(experiment_profile_read(path, "p", &p) != 0, "a method given twice was accepted");
+    CHECK(strstr(err_msg(), "twice.conf") && strstr(err_msg(), "lora"), "message: %s", err_msg());
+}
+
+int main(void) {
+    if (!mkdtemp(dir)) return 1;
+    RUN(test_method_args_follow_task_args);
+    RUN(test_method_given_twice_is_an_error);
+    unlink(write_file("profiles.conf", "")), unlink(write_file("t.exp", "")), unlink(write_file("twice.conf", ""));
+    rmdir(dir);
+    return TEST_DONE();
+}
