@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run_all.sh: reproduce the tables of experiments/ (one <id>.exp per table).
-# Builds if needed, generates the profile's dataset, pretrains its backbone,
+# Builds if needed, generates the profile's dataset, pretrains its backbones
+# (one per model the tables use; the VinVL-style one after its region stage),
 # runs every fine-tuning run that has no 'ok' row in the results database
 # (moil table plan decides; moil finetune itself skips a finished config),
 # then renders the tables (moil table render) and the figures (make figures,
@@ -26,7 +27,7 @@ usage: run_all.sh [--profile quick|full] [--table ID]... [--jobs N] [--force]
                  to its own shard database results/shards/<key>.db (for GNU
                  parallel or a Slurm array; fold them in with moil db merge)
   --dry-run      print what would run, run nothing (records the table layouts)
-  --prepare      only generate the dataset and pretrain the backbone
+  --prepare      only generate the dataset and pretrain the backbones
   --db PATH      results database (default <work>/results/moil.db)
   --work DIR     root of datasets/data, runs, results (default .)
   --experiments DIR  table definitions (default experiments)
@@ -82,11 +83,18 @@ plan=$("$MOIL" table plan --profile "$profile" "${tables[@]}" --experiments "$ex
     die "moil table plan failed"
 dataset=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "dataset" { print $2 }')
 data_dir=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "dataset" { print $3 }')
-pre_dir=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "pretrain" { print $2 }')
-pre_args=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "pretrain" { print $3 }')
 table_ids=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "table" { print $2 }')
 runs_dir=${root}runs/$profile
-backbone=$pre_dir/backbone.safetensors
+# one backbone per model the tables use (the vilt one, which the figures use,
+# in runs/<profile>/pretrain; the others in runs/<profile>/pretrain-<model>)
+pre_dirs=() pre_argss=()
+while IFS=$'\t' read -r kind dir args; do
+    [ "$kind" = pretrain ] && pre_dirs+=("$dir") pre_argss+=("$args")
+done <<<"$plan"
+backbone=$runs_dir/pretrain/backbone.safetensors
+# regions: the VinVL-style model's first stage, before its pretraining
+needs_regions() { case " $1 " in *" --model vinvl "*) return 0 ;; esac; return 1; }
+regions_cmd=("$MOIL" regions train --data "$data_dir" --threads "$jobs" --quiet)
 
 keys=() labels=() tasks=() argss=()
 while IFS=$'\t' read -r kind key state label task seed args; do
@@ -106,25 +114,36 @@ if [ "$list" = 1 ]; then
     exit 0
 fi
 if [ "$dry" = 1 ]; then
-    echo "profile $profile: $n of $n_all runs to do; dataset $data_dir; backbone $backbone"
+    echo "profile $profile: $n of $n_all runs to do; dataset $data_dir; backbone ${pre_dirs[*]/%//backbone.safetensors}"
     [ -f "$data_dir/manifest.json" ] || echo "would run: $MOIL data gen --profile $dataset --out $data_dir"
-    [ -f "$backbone" ] || echo "would run: $MOIL pretrain --data $data_dir --out $pre_dir $pre_args"
+    for i in "${!pre_dirs[@]}"; do
+        [ -f "${pre_dirs[$i]}/backbone.safetensors" ] && continue
+        needs_regions "${pre_argss[$i]}" && echo "would run: ${regions_cmd[*]}"
+        echo "would run: $MOIL pretrain --data $data_dir --out ${pre_dirs[$i]} ${pre_argss[$i]}"
+    done
     for i in "${!keys[@]}"; do echo "would run [${labels[$i]} ${tasks[$i]}]: $MOIL finetune ${argss[$i]}"; done
     exit 0
 fi
 
 say "== dataset $dataset -> $data_dir"
 "$MOIL" data gen --profile "$dataset" --out "$data_dir" --quiet >/dev/null || die "moil data gen failed"
-say "== backbone $backbone"
 # shellcheck disable=SC2086 # the plan's arguments are words without spaces
 # (its progress line with ETA goes to stderr, the name=value lines are captured)
 pretrain() { "$MOIL" pretrain --data "$data_dir" --out "$pre_dir" $pre_args --db "$db" --table pretrain \
     --threads "$jobs" "$@"; }
-if [ ! -f "$backbone" ]; then
-    out=$(pretrain) || die "pretraining failed: $out"
-    # the database knows the config as done but the file is gone: redo it
-    case "$out" in *skipped=1*) pretrain --force >/dev/null || die "pretraining failed" ;; esac
-fi
+for i in "${!pre_dirs[@]}"; do
+    pre_dir=${pre_dirs[$i]} pre_args=${pre_argss[$i]}
+    say "== backbone $pre_dir/backbone.safetensors"
+    # skipped by moil when its region folder is up to date
+    if needs_regions "$pre_args"; then
+        out=$("${regions_cmd[@]}") || die "moil regions train failed: $out"
+    fi
+    if [ ! -f "$pre_dir/backbone.safetensors" ]; then
+        out=$(pretrain) || die "pretraining failed: $out"
+        # the database knows the config as done but the file is gone: redo it
+        case "$out" in *skipped=1*) pretrain --force >/dev/null || die "pretraining failed" ;; esac
+    fi
+done
 [ "$prepare" = 1 ] && exit 0
 
 # ---- the fine-tuning runs, --jobs at a time ----

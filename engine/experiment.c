@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "db.h"
+#include "model.h"
 
 #define EXP_MAX_FIELDS 8
 #define EXP_MAX_BYTES ((size_t)1 << 20)
@@ -39,7 +40,7 @@ static void args_split(const char *text, ExpArgs *a) {
     }
 }
 
-static void args_free(ExpArgs *a) {
+void experiment_args_free(ExpArgs *a) {
     for (int i = 0; i < a->n; i++) free(a->v[i]);
     free(a->v);
     a->n = 0;
@@ -147,7 +148,18 @@ static int profile_line(void *ctx_, char **f, int n, const char *where) {
         args_split(f[3], &p->task_args[p->n_tasks++]);
         return 0;
     }
-    return err_set("%s: unknown directive '%s' (expected profile or task)", where, f[0]);
+    if (!strcmp(f[0], "model")) {
+        if (need_fields(where, f, n, 4, 4)) return -1;
+        if (!strcmp(f[2], "vilt"))
+            return err_set("%s: the vilt backbone's pretraining arguments are the profile's own", where);
+        if (strcmp(f[1], ctx->want)) return 0;
+        p->model_names = xrealloc(p->model_names, (size_t)(p->n_models + 1) * sizeof *p->model_names);
+        p->model_args = xrealloc(p->model_args, (size_t)(p->n_models + 1) * sizeof *p->model_args);
+        p->model_names[p->n_models] = xstrdup(f[2]);
+        args_split(f[3], &p->model_args[p->n_models++]);
+        return 0;
+    }
+    return err_set("%s: unknown directive '%s' (expected profile, task or model)", where, f[0]);
 }
 
 int experiment_profile_read(const char *path, const char *name, ExpProfile *out) {
@@ -168,14 +180,20 @@ void experiment_profile_free(ExpProfile *p) {
     free(p->name);
     free(p->dataset);
     free(p->seeds);
-    args_free(&p->pretrain);
-    args_free(&p->finetune);
+    experiment_args_free(&p->pretrain);
+    experiment_args_free(&p->finetune);
     for (int i = 0; i < p->n_tasks; i++) {
         free(p->task_names[i]);
-        args_free(&p->task_args[i]);
+        experiment_args_free(&p->task_args[i]);
+    }
+    for (int i = 0; i < p->n_models; i++) {
+        free(p->model_names[i]);
+        experiment_args_free(&p->model_args[i]);
     }
     free(p->task_names);
     free(p->task_args);
+    free(p->model_names);
+    free(p->model_args);
     memset(p, 0, sizeof *p);
 }
 
@@ -187,6 +205,12 @@ static int table_line(void *ctx, char **f, int n, const char *where) {
         if (need_fields(where, f, n, 2, 2)) return -1;
         free(t->title);
         t->title = xstrdup(f[1]);
+    } else if (!strcmp(f[0], "model")) {
+        if (need_fields(where, f, n, 2, 2)) return -1;
+        ModelConfig known;
+        if (model_config_default(&known, f[1], 1) != 0) return err_prefix("%s", where);
+        free(t->model);
+        t->model = xstrdup(f[1]);
     } else if (!strcmp(f[0], "reference")) {
         if (need_fields(where, f, n, 2, 2)) return -1;
         free(t->reference_model);
@@ -217,7 +241,7 @@ static int table_line(void *ctx, char **f, int n, const char *where) {
         *r = (ExpRow){xstrdup(f[1]), dup_or_null(f[2]), xstrdup(f[3]), n == 6 ? dup_or_null(f[5]) : NULL, {0, NULL}};
         args_split(f[4], &r->args);
     } else {
-        return err_set("%s: unknown directive '%s' (title, reference, column, average, params, profile, row)", where,
+        return err_set("%s: unknown directive '%s' (title, model, reference, column, average, params, profile, row)", where,
                        f[0]);
     }
     return 0;
@@ -234,6 +258,7 @@ int experiment_table_read(const char *path, ExpTable *out) {
     out->id[len - 4] = 0;
     int rc = read_lines(path, table_line, out);
     if (rc == 0 && !out->title) rc = err_set("%s: no title", path);
+    if (rc == 0 && !out->model) out->model = xstrdup("vilt");
     if (rc == 0 && (!out->n_cols || !out->n_rows)) rc = err_set("%s: a table needs columns and rows", path);
     if (rc) experiment_table_free(out);
     return rc;
@@ -242,6 +267,7 @@ int experiment_table_read(const char *path, ExpTable *out) {
 void experiment_table_free(ExpTable *t) {
     free(t->id);
     free(t->title);
+    free(t->model);
     free(t->reference_model);
     free(t->average_label);
     for (int i = 0; i < t->n_cols; i++) {
@@ -251,11 +277,11 @@ void experiment_table_free(ExpTable *t) {
     for (int i = 0; i < t->n_rows; i++) {
         ExpRow *r = &t->rows[i];
         free(r->label), free(r->ref_method), free(r->suffix), free(r->profiles);
-        args_free(&r->args);
+        experiment_args_free(&r->args);
     }
     for (int i = 0; i < t->n_profiles; i++) {
         free(t->profile_names[i]);
-        args_free(&t->profile_args[i]);
+        experiment_args_free(&t->profile_args[i]);
     }
     free(t->cols), free(t->rows), free(t->profile_names), free(t->profile_args);
     memset(t, 0, sizeof *t);
@@ -306,6 +332,16 @@ static int args_key(const ExpArgs *a, char key[EXP_KEY_LEN]) {
     return rc;
 }
 
+void experiment_pretrain_args(const ExpProfile *p, const char *model, ExpArgs *out) {
+    *out = (ExpArgs){0, NULL};
+    args_append(out, &p->pretrain);
+    if (!strcmp(model, "vilt")) return;
+    args_push(out, "--model");
+    args_push(out, model);
+    for (int i = 0; i < p->n_models; i++)
+        if (!strcmp(p->model_names[i], model)) args_append(out, &p->model_args[i]);
+}
+
 int experiment_expand(const ExpTable *t, const ExpProfile *p, const char *data, const char *init, ExpCell **cells,
                       int *n) {
     *cells = NULL;
@@ -330,7 +366,7 @@ int experiment_expand(const ExpTable *t, const ExpProfile *p, const char *data, 
                     if (!strcmp(t->profile_names[i], p->name)) args_append(&cell.args, &t->profile_args[i]);
                 args_append(&cell.args, &row->args);
                 if (args_key(&cell.args, cell.key) != 0) {
-                    args_free(&cell.args);
+                    experiment_args_free(&cell.args);
                     experiment_cells_free(*cells, *n);
                     *cells = NULL;
                     *n = 0;
@@ -345,6 +381,6 @@ int experiment_expand(const ExpTable *t, const ExpProfile *p, const char *data, 
 }
 
 void experiment_cells_free(ExpCell *cells, int n) {
-    for (int i = 0; i < n; i++) args_free(&cells[i].args);
+    for (int i = 0; i < n; i++) experiment_args_free(&cells[i].args);
     free(cells);
 }

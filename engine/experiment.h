@@ -7,8 +7,14 @@
  * holds a space). profiles.conf:
  *   profile | NAME | DATASET | SEEDS | PRETRAIN ARGS | FINETUNE ARGS
  *   task    | NAME | TASK | FINETUNE ARGS            (extra args for one task)
+ *   model   | NAME | MODEL | PRETRAIN ARGS          (extra args for one model's
+ *                                                    backbone; not vilt, whose
+ *                                                    arguments are the profile's)
  * <id>.exp:
  *   title     | TEXT
+ *   model     | NAME                   (the backbone's kind: vilt when absent,
+ *                                       vlmo, vinvl; a profile pretrains one
+ *                                       backbone per kind its tables use)
  *   reference | MODEL                  (paper_reference.model shown beside ours)
  *   column    | LABEL | TASK | SPLIT | METRIC | REF DATASET or empty
  *   average   | LABEL                  (a column averaging the metric columns)
@@ -36,9 +42,11 @@ typedef struct {
     int n_seeds;
     int64_t *seeds;       /* [n_seeds] */
     ExpArgs pretrain, finetune;
-    int n_tasks;
+    int n_tasks, n_models;
     char **task_names;    /* [n_tasks] */
     ExpArgs *task_args;   /* [n_tasks] */
+    char **model_names;   /* [n_models] */
+    ExpArgs *model_args;  /* [n_models] */
 } ExpProfile;
 
 typedef struct {
@@ -53,6 +61,7 @@ typedef struct {
 
 typedef struct {
     char *id, *title, *reference_model, *average_label; /* the last two NULL: none */
+    char *model;           /* the backbone's kind: "vilt" (the default), "vlmo", "vinvl" */
     int params;
     int n_cols, n_rows, n_profiles;
     ExpColumn *cols;       /* [n_cols] */
@@ -81,6 +90,13 @@ void experiment_table_free(ExpTable *t);
  * experiment_ids_free. */
 int experiment_list_ids(const char *dir, char ***ids, int *n);
 void experiment_ids_free(char **ids, int n);
+
+/* The pretraining arguments of model's backbone in profile p: the profile's,
+ * then, unless model is vilt (the default, whose arguments stay the
+ * profile's alone), --model MODEL and the profile's for that model. Free
+ * with experiment_args_free. */
+void experiment_pretrain_args(const ExpProfile *p, const char *model, ExpArgs *out);
+void experiment_args_free(ExpArgs *a);
 
 /* The cells of table t in profile p, with data and init as the dataset folder
  * and backbone checkpoint. Free with experiment_cells_free. */

@@ -4,8 +4,9 @@
  * --force redoes; a run killed with kill -9 mid-way is detected and redone;
  * the --list commands' shard databases merged equal a single-file run; the
  * rendered tables carry means with n, the best marked and the parameter
- * shares; a foreign database file is refused with a clear error. The
- * commands run as the built binary ($MOIL, else ./moil). */
+ * shares; a foreign database file is refused with a clear error; a table
+ * on the VLMo-style model gets a backbone of its own. The commands run as
+ * the built binary ($MOIL, else ./moil). */
 #include "test.h"
 
 #include <fcntl.h>
@@ -44,6 +45,14 @@ static const char t_side_exp[] =
     "column | VQA | vqa | test | vqa_score |\n"
     "row | LoRA | | | --method lora --rank 4\n"
     "row | Heads | | | --method heads\n";
+
+/* A table on a second model (written into a folder of its own, exp_models,
+ * with t_side, so the other cases' counts stay as they are). */
+static const char t_vlmo_exp[] =
+    "title | Test VLMo\n"
+    "model | vlmo\n"
+    "column | VQA | vqa | test | vqa_score |\n"
+    "row | LoRA | | | --method lora --rank 4\n";
 
 static const char *tmp_path(const char *name) {
     static char path[4][512];
@@ -253,6 +262,46 @@ static void test_foreign_database(void) {
     CHECK(rc == 1 && strstr(out, "no table 'nosuch'"), "status %d:\n%s", rc, out);
 }
 
+/* A table with `model | vlmo` beside a vilt one: the plan has a pretrain line
+ * per model, the vlmo backbone is pretrained (with --model vlmo) under
+ * pretrain-vlmo, and the table's run starts from it; the vilt table's run
+ * keys are unchanged (its run is t_side's, already done in w). */
+static void test_second_model(void) {
+    int rc = sh(out, sizeof out, "mkdir -p %s && cp %s %s %s/", tmp_path("exp_models"), tmp_path("exp/profiles.conf"),
+                tmp_path("exp/t_side.exp"), tmp_path("exp_models"));
+    CHECK(rc == 0, "%s", out);
+    CHECK(file_write_atomic(tmp_path("exp_models/t_vlmo.exp"), t_vlmo_exp, strlen(t_vlmo_exp)) == 0, "%s",
+          err_msg());
+    char db[512];
+    snprintf(db, sizeof db, "%s", tmp_path("w/results/moil.db"));
+    rc = sh(out, sizeof out, "'%s' table plan --profile tiny --experiments %s --work %s --db %s", moil,
+            tmp_path("exp_models"), tmp_path("w"), db);
+    char line[2][700];
+    snprintf(line[0], sizeof line[0], "\npretrain\t%s/runs/tiny/pretrain\t--d 32 --layers 1 --heads 2 --steps 5 --batch 8\n",
+             tmp_path("w"));
+    snprintf(line[1], sizeof line[1],
+             "\npretrain\t%s/runs/tiny/pretrain-vlmo\t--d 32 --layers 1 --heads 2 --steps 5 --batch 8 --model vlmo\n",
+             tmp_path("w"));
+    CHECK(rc == 0 && strstr(out, line[0]) && strstr(out, line[1]) && value_of(out, "todo") == 1 &&
+              value_of(out, "done") == 2,
+          "status %d:\n%s", rc, out);
+    char extra[700];
+    snprintf(extra, sizeof extra, "tiny --experiments %s --jobs 2", tmp_path("exp_models"));
+    rc = run_all(out, sizeof out, "w", extra);
+    CHECK(rc == 0 && value_of(out, "ran") == 1 && value_of(out, "failed") == 0 && strstr(out, "pretrain-vlmo/"),
+          "status %d:\n%s", rc, out);
+    CHECK(access(tmp_path("w/runs/tiny/pretrain-vlmo/backbone.safetensors"), F_OK) == 0, "no vlmo backbone");
+    CHECK(raw_int(db, "SELECT count(*) FROM runs WHERE task = 'pretrain' AND model = 'vlmo' AND status = 'ok'") == 1,
+          "the vlmo backbone's pretraining run");
+    CHECK(raw_int(db, "SELECT count(*) FROM runs AS r JOIN run_keys AS k ON k.config_hash = r.config_hash "
+                      "WHERE r.table_id = 't_vlmo' AND r.model = 'vlmo' AND r.status = 'ok' "
+                      "AND k.args LIKE '%pretrain-vlmo/backbone.safetensors%'") == 1,
+          "the t_vlmo run starts from the vlmo backbone");
+    char *md = slurp(tmp_path("w/results/tables/tiny/t_vlmo.md"));
+    CHECK(strstr(md, "| LoRA |") && strstr(md, " (1)"), "t_vlmo.md:\n%s", md);
+    free(md);
+}
+
 int main(void) {
     const char *env = getenv("MOIL");
     snprintf(moil, sizeof moil, "%s", env && *env ? env : "./moil");
@@ -267,6 +316,7 @@ int main(void) {
     RUN(test_killed_run_redone);
     RUN(test_list_merge_equals_single);
     RUN(test_foreign_database);
+    RUN(test_second_model);
     int failed = TEST_DONE();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
