@@ -4,8 +4,9 @@
 # (one per model the tables use; the VinVL-style one after its region stage),
 # runs every fine-tuning run that has no 'ok' row in the results database
 # (moil table plan decides; moil finetune itself skips a finished config),
-# then renders the tables (moil table render) and the figures (make figures,
-# if that target exists). Every step is resumable: rerunning does only what
+# then renders the tables (moil table render; table 6, inference cost, by
+# scripts/table_inference.sh) and the figures (make figures, if that target
+# exists). Every step is resumable: rerunning does only what
 # is missing, and a run killed mid-way (a stale 'running' row) is redone.
 set -u
 cd "$(dirname "$0")" || exit 1
@@ -273,6 +274,15 @@ for t in $table_ids; do
         { echo "run_all.sh: rendering table $t failed" >&2; failed=$((failed + 1)); continue; }
     say "table $t: ${root}results/tables/$profile/$t.md ($(printf '%s\n' "$r" | sed -n 's/^missing=//p') cells missing)"
 done
+# table 6, inference cost: the latest moil bench-infer run, when there is one
+if "$MOIL" db runs --db "$db" --table inference --status ok 2>/dev/null | grep -q '^runs_ok=[1-9]'; then
+    if scripts/table_inference.sh --db "$db" --profile "$profile" --out "${root}results/tables/$profile" >/dev/null; then
+        say "table inference: ${root}results/tables/$profile/inference.md"
+    else
+        echo "run_all.sh: rendering table inference failed" >&2
+        failed=$((failed + 1))
+    fi
+fi
 if [ "$use_make" = 1 ] && make -n figures >/dev/null 2>&1; then
     make -s figures || { echo "run_all.sh: make figures failed" >&2; failed=$((failed + 1)); }
 fi
