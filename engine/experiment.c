@@ -68,6 +68,14 @@ char *experiment_args_join(const ExpArgs *a) {
 
 static char *dup_or_null(const char *s) { return *s ? xstrdup(s) : NULL; }
 
+/* Append (name, the words of text) to the parallel arrays names[n], args[n]. */
+static void named_args_add(char ***names, ExpArgs **args, int *n, const char *name, const char *text) {
+    *names = xrealloc(*names, (size_t)(*n + 1) * sizeof **names);
+    *args = xrealloc(*args, (size_t)(*n + 1) * sizeof **args);
+    (*names)[*n] = xstrdup(name);
+    args_split(text, &(*args)[(*n)++]);
+}
+
 /* Calls line_fn for every non-empty line of path with its '|' fields
  * trimmed; stops at the first failure. */
 typedef int (*LineFn)(void *ctx, char **f, int n, const char *where);
@@ -142,10 +150,7 @@ static int profile_line(void *ctx_, char **f, int n, const char *where) {
     if (!strcmp(f[0], "task")) {
         if (need_fields(where, f, n, 4, 4)) return -1;
         if (strcmp(f[1], ctx->want)) return 0;
-        p->task_names = xrealloc(p->task_names, (size_t)(p->n_tasks + 1) * sizeof *p->task_names);
-        p->task_args = xrealloc(p->task_args, (size_t)(p->n_tasks + 1) * sizeof *p->task_args);
-        p->task_names[p->n_tasks] = xstrdup(f[2]);
-        args_split(f[3], &p->task_args[p->n_tasks++]);
+        named_args_add(&p->task_names, &p->task_args, &p->n_tasks, f[2], f[3]);
         return 0;
     }
     if (!strcmp(f[0], "model")) {
@@ -153,10 +158,7 @@ static int profile_line(void *ctx_, char **f, int n, const char *where) {
         if (!strcmp(f[2], "vilt"))
             return err_set("%s: the vilt backbone's pretraining arguments are the profile's own", where);
         if (strcmp(f[1], ctx->want)) return 0;
-        p->model_names = xrealloc(p->model_names, (size_t)(p->n_models + 1) * sizeof *p->model_names);
-        p->model_args = xrealloc(p->model_args, (size_t)(p->n_models + 1) * sizeof *p->model_args);
-        p->model_names[p->n_models] = xstrdup(f[2]);
-        args_split(f[3], &p->model_args[p->n_models++]);
+        named_args_add(&p->model_names, &p->model_args, &p->n_models, f[2], f[3]);
         return 0;
     }
     return err_set("%s: unknown directive '%s' (expected profile, task or model)", where, f[0]);
@@ -228,10 +230,7 @@ static int table_line(void *ctx, char **f, int n, const char *where) {
         t->cols[t->n_cols++] = (ExpColumn){xstrdup(f[1]), xstrdup(f[2]), xstrdup(f[3]), xstrdup(f[4]), dup_or_null(f[5])};
     } else if (!strcmp(f[0], "profile")) {
         if (need_fields(where, f, n, 3, 3)) return -1;
-        t->profile_names = xrealloc(t->profile_names, (size_t)(t->n_profiles + 1) * sizeof *t->profile_names);
-        t->profile_args = xrealloc(t->profile_args, (size_t)(t->n_profiles + 1) * sizeof *t->profile_args);
-        t->profile_names[t->n_profiles] = xstrdup(f[1]);
-        args_split(f[2], &t->profile_args[t->n_profiles++]);
+        named_args_add(&t->profile_names, &t->profile_args, &t->n_profiles, f[1], f[2]);
     } else if (!strcmp(f[0], "row")) {
         if (need_fields(where, f, n, 5, 6)) return -1;
         if (!*f[1]) return err_set("%s: a row needs a label", where);
