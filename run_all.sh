@@ -93,9 +93,13 @@ while IFS=$'\t' read -r kind dir args; do
     [ "$kind" = pretrain ] && pre_dirs+=("$dir") pre_argss+=("$args")
 done <<<"$plan"
 backbone=$runs_dir/pretrain/backbone.safetensors
-# regions: the VinVL-style model's first stage, before its pretraining
-needs_regions() { case " $1 " in *" --model vinvl "*) return 0 ;; esac; return 1; }
-regions_cmd=("$MOIL" regions train --data "$data_dir" --threads "$jobs" --quiet)
+# the VinVL-style model's first stage, before the pretraining (a plan line
+# when a table uses that model; moil skips it when its folder is up to date)
+regions_cmd=()
+while IFS=$'\t' read -r kind dir args; do
+    # shellcheck disable=SC2206 # the plan's arguments are words without spaces
+    [ "$kind" = regions ] && regions_cmd=("$MOIL" regions train --data "$dir" $args --threads "$jobs" --quiet)
+done <<<"$plan"
 
 keys=() labels=() tasks=() argss=()
 while IFS=$'\t' read -r kind key state label task seed args; do
@@ -117,10 +121,10 @@ fi
 if [ "$dry" = 1 ]; then
     echo "profile $profile: $n of $n_all runs to do; dataset $data_dir; backbone ${pre_dirs[*]/%//backbone.safetensors}"
     [ -f "$data_dir/manifest.json" ] || echo "would run: $MOIL data gen --profile $dataset --out $data_dir"
+    [ "${#regions_cmd[@]}" -eq 0 ] || [ -f "$data_dir/regions/regions.json" ] || echo "would run: ${regions_cmd[*]}"
     for i in "${!pre_dirs[@]}"; do
-        [ -f "${pre_dirs[$i]}/backbone.safetensors" ] && continue
-        needs_regions "${pre_argss[$i]}" && echo "would run: ${regions_cmd[*]}"
-        echo "would run: $MOIL pretrain --data $data_dir --out ${pre_dirs[$i]} ${pre_argss[$i]}"
+        [ -f "${pre_dirs[$i]}/backbone.safetensors" ] ||
+            echo "would run: $MOIL pretrain --data $data_dir --out ${pre_dirs[$i]} ${pre_argss[$i]}"
     done
     for i in "${!keys[@]}"; do echo "would run [${labels[$i]} ${tasks[$i]}]: $MOIL finetune ${argss[$i]}"; done
     exit 0
@@ -132,13 +136,13 @@ say "== dataset $dataset -> $data_dir"
 # (its progress line with ETA goes to stderr, the name=value lines are captured)
 pretrain() { "$MOIL" pretrain --data "$data_dir" --out "$pre_dir" $pre_args --db "$db" --table pretrain \
     --threads "$jobs" "$@"; }
+if [ "${#regions_cmd[@]}" -gt 0 ]; then
+    say "== regions $data_dir/regions"
+    out=$("${regions_cmd[@]}") || die "moil regions train failed: $out"
+fi
 for i in "${!pre_dirs[@]}"; do
     pre_dir=${pre_dirs[$i]} pre_args=${pre_argss[$i]}
     say "== backbone $pre_dir/backbone.safetensors"
-    # skipped by moil when its region folder is up to date
-    if needs_regions "$pre_args"; then
-        out=$("${regions_cmd[@]}") || die "moil regions train failed: $out"
-    fi
     if [ ! -f "$pre_dir/backbone.safetensors" ]; then
         out=$(pretrain) || die "pretraining failed: $out"
         # the database knows the config as done but the file is gone: redo it

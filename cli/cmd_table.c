@@ -23,6 +23,7 @@ static const char plan_usage[] =
     "fine-tuning runs, records each table's layout and cells in the results\n"
     "database (default " DB_DEFAULT_PATH "), and prints, tab-separated:\n"
     "  dataset  <moil data gen profile>  <dataset folder>\n"
+    "  regions  <dataset folder>  <moil regions train arguments>  (if a table uses vinvl)\n"
     "  pretrain <output folder>  <moil pretrain arguments>  (one per model of the tables)\n"
     "  table <id>  <cells>\n"
     "  run  <key>  todo|done  <table>/<row>  <task>  <seed>  <moil finetune arguments>\n"
@@ -137,8 +138,17 @@ static int plan_table(Db *db, const TableArgs *a, const ExpProfile *p, const Exp
     return rc;
 }
 
-/* One pretrain line per distinct model of the tables, in order of first use. */
-static void plan_pretrain(const TableArgs *a, const ExpProfile *p, const ExpTable *tables, int n) {
+/* One pretrain line per distinct model of the tables, in order of first use;
+ * before them the regions line when the vinvl model (whose backbone reads
+ * the region folder of the dataset) is one of them. */
+static void plan_pretrain(const TableArgs *a, const ExpProfile *p, const ExpTable *tables, int n, const char *data) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(tables[i].model, "vinvl")) {
+            char *joined = experiment_args_join(&p->regions);
+            printf("regions\t%s\t%s\n", data, joined);
+            free(joined);
+            break;
+        }
     for (int i = 0; i < n; i++) {
         int seen = 0;
         for (int k = 0; k < i; k++) seen |= !strcmp(tables[k].model, tables[i].model);
@@ -182,7 +192,7 @@ int cmd_table_plan(int argc, char **argv) {
     if (rc == 0) rc = db_open(a.db, &db);
     if (rc == 0) {
         printf("dataset\t%s\t%s\n", p.dataset, data);
-        plan_pretrain(&a, &p, tables, n_ids);
+        plan_pretrain(&a, &p, tables, n_ids, data);
     }
     SeenKey *seen = NULL;
     int n_seen = 0, n_todo = 0;

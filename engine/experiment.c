@@ -161,7 +161,14 @@ static int profile_line(void *ctx_, char **f, int n, const char *where) {
         named_args_add(&p->model_names, &p->model_args, &p->n_models, f[2], f[3]);
         return 0;
     }
-    return err_set("%s: unknown directive '%s' (expected profile, task or model)", where, f[0]);
+    if (!strcmp(f[0], "regions")) {
+        if (need_fields(where, f, n, 3, 3)) return -1;
+        if (strcmp(f[1], ctx->want)) return 0;
+        experiment_args_free(&p->regions);
+        args_split(f[2], &p->regions);
+        return 0;
+    }
+    return err_set("%s: unknown directive '%s' (expected profile, task, model or regions)", where, f[0]);
 }
 
 int experiment_profile_read(const char *path, const char *name, ExpProfile *out) {
@@ -184,6 +191,7 @@ void experiment_profile_free(ExpProfile *p) {
     free(p->seeds);
     experiment_args_free(&p->pretrain);
     experiment_args_free(&p->finetune);
+    experiment_args_free(&p->regions);
     for (int i = 0; i < p->n_tasks; i++) {
         free(p->task_names[i]);
         experiment_args_free(&p->task_args[i]);

@@ -10,6 +10,9 @@
  *   model   | NAME | MODEL | PRETRAIN ARGS          (extra args for one model's
  *                                                    backbone; not vilt, whose
  *                                                    arguments are the profile's)
+ *   regions | NAME | REGIONS ARGS                   (extra args of `moil regions
+ *                                                    train`, the vinvl backbone's
+ *                                                    first stage)
  * <id>.exp:
  *   title     | TEXT
  *   model     | NAME                   (the backbone's kind: vilt when absent,
@@ -41,7 +44,7 @@ typedef struct {
     char *name, *dataset; /* dataset: the profile of `moil data gen` */
     int n_seeds;
     int64_t *seeds;       /* [n_seeds] */
-    ExpArgs pretrain, finetune;
+    ExpArgs pretrain, finetune, regions;
     int n_tasks, n_models;
     char **task_names;    /* [n_tasks] */
     ExpArgs *task_args;   /* [n_tasks] */

@@ -4,8 +4,8 @@
  * --force redoes; a run killed with kill -9 mid-way is detected and redone;
  * the --list commands' shard databases merged equal a single-file run; the
  * rendered tables carry means with n, the best marked and the parameter
- * shares; a foreign database file is refused with a clear error; a table
- * on the VLMo-style model gets a backbone of its own. The commands run as
+ * shares; a foreign database file is refused with a clear error; tables
+ * on the VLMo- and VinVL-style models get backbones of their own. The commands run as
  * the built binary ($MOIL, else ./moil). */
 #include "test.h"
 
@@ -28,7 +28,8 @@ static char moil[1024];
  * slow profile makes runs long enough to be killed mid-way. */
 static const char profiles_conf[] =
     "profile | tiny | tiny | 0 | --d 32 --layers 1 --heads 2 --steps 5 --batch 8 | --steps 3 --batch 4 --eval-limit 20\n"
-    "profile | slow | tiny | 0 | --d 32 --layers 1 --heads 2 --steps 5 --batch 8 | --steps 4000 --batch 4 --eval-limit 20\n";
+    "profile | slow | tiny | 0 | --d 32 --layers 1 --heads 2 --steps 5 --batch 8 | --steps 4000 --batch 4 --eval-limit 20\n"
+    "regions | tiny | --steps 20\n";
 static const char t_main_exp[] =
     "title | Test main\n"
     "reference | vilt\n"
@@ -46,12 +47,17 @@ static const char t_side_exp[] =
     "row | LoRA | | | --method lora --rank 4\n"
     "row | Heads | | | --method heads\n";
 
-/* A table on a second model (written into a folder of its own, exp_models,
- * with t_side, so the other cases' counts stay as they are). */
+/* Tables on the two other models (written into a folder of their own,
+ * exp_models, with t_side, so the other cases' counts stay as they are). */
 static const char t_vlmo_exp[] =
     "title | Test VLMo\n"
     "model | vlmo\n"
     "column | VQA | vqa | test | vqa_score |\n"
+    "row | LoRA | | | --method lora --rank 4\n";
+static const char t_vinvl_exp[] =
+    "title | Test VinVL\n"
+    "model | vinvl\n"
+    "column | CIDEr-D | caption | test | cider_d |\n"
     "row | LoRA | | | --method lora --rank 4\n";
 
 static const char *tmp_path(const char *name) {
@@ -262,43 +268,57 @@ static void test_foreign_database(void) {
     CHECK(rc == 1 && strstr(out, "no table 'nosuch'"), "status %d:\n%s", rc, out);
 }
 
-/* A table with `model | vlmo` beside a vilt one: the plan has a pretrain line
- * per model, the vlmo backbone is pretrained (with --model vlmo) under
- * pretrain-vlmo, and the table's run starts from it; the vilt table's run
- * keys are unchanged (its run is t_side's, already done in w). */
-static void test_second_model(void) {
+/* Tables with `model | vlmo` and `model | vinvl` beside a vilt one: the plan
+ * has the regions line (vinvl's first stage, with the profile's regions
+ * arguments) and a pretrain line per model; each other backbone is
+ * pretrained (with --model) under pretrain-<model>, and its table's run
+ * starts from it; the vilt table's run keys are unchanged (its runs are
+ * t_side's, already done in w). */
+static void test_other_models(void) {
     int rc = sh(out, sizeof out, "mkdir -p %s && cp %s %s %s/", tmp_path("exp_models"), tmp_path("exp/profiles.conf"),
                 tmp_path("exp/t_side.exp"), tmp_path("exp_models"));
     CHECK(rc == 0, "%s", out);
     CHECK(file_write_atomic(tmp_path("exp_models/t_vlmo.exp"), t_vlmo_exp, strlen(t_vlmo_exp)) == 0, "%s",
           err_msg());
-    char db[512];
+    CHECK(file_write_atomic(tmp_path("exp_models/t_vinvl.exp"), t_vinvl_exp, strlen(t_vinvl_exp)) == 0, "%s",
+          err_msg());
+    char db[512], w[512];
     snprintf(db, sizeof db, "%s", tmp_path("w/results/moil.db"));
+    snprintf(w, sizeof w, "%s", tmp_path("w"));
     rc = sh(out, sizeof out, "'%s' table plan --profile tiny --experiments %s --work %s --db %s", moil,
-            tmp_path("exp_models"), tmp_path("w"), db);
-    char line[2][700];
-    snprintf(line[0], sizeof line[0], "\npretrain\t%s/runs/tiny/pretrain\t--d 32 --layers 1 --heads 2 --steps 5 --batch 8\n",
-             tmp_path("w"));
-    snprintf(line[1], sizeof line[1],
-             "\npretrain\t%s/runs/tiny/pretrain-vlmo\t--d 32 --layers 1 --heads 2 --steps 5 --batch 8 --model vlmo\n",
-             tmp_path("w"));
-    CHECK(rc == 0 && strstr(out, line[0]) && strstr(out, line[1]) && value_of(out, "todo") == 1 &&
-              value_of(out, "done") == 2,
+            tmp_path("exp_models"), w, db);
+    const char *pre = "--d 32 --layers 1 --heads 2 --steps 5 --batch 8";
+    char line[4][700];
+    snprintf(line[0], sizeof line[0], "\nregions\t%s/datasets/data/tiny\t--steps 20\n", w);
+    snprintf(line[1], sizeof line[1], "\npretrain\t%s/runs/tiny/pretrain\t%s\n", w, pre);
+    snprintf(line[2], sizeof line[2], "\npretrain\t%s/runs/tiny/pretrain-vlmo\t%s --model vlmo\n", w, pre);
+    snprintf(line[3], sizeof line[3], "\npretrain\t%s/runs/tiny/pretrain-vinvl\t%s --model vinvl\n", w, pre);
+    CHECK(rc == 0 && strstr(out, line[0]) && strstr(out, line[1]) && strstr(out, line[2]) && strstr(out, line[3]) &&
+              value_of(out, "todo") == 2 && value_of(out, "done") == 2,
           "status %d:\n%s", rc, out);
     char extra[700];
     snprintf(extra, sizeof extra, "tiny --experiments %s --jobs 2", tmp_path("exp_models"));
     rc = run_all(out, sizeof out, "w", extra);
-    CHECK(rc == 0 && value_of(out, "ran") == 1 && value_of(out, "failed") == 0 && strstr(out, "pretrain-vlmo/"),
+    CHECK(rc == 0 && value_of(out, "ran") == 2 && value_of(out, "failed") == 0 && strstr(out, "== regions "),
           "status %d:\n%s", rc, out);
-    CHECK(access(tmp_path("w/runs/tiny/pretrain-vlmo/backbone.safetensors"), F_OK) == 0, "no vlmo backbone");
-    CHECK(raw_int(db, "SELECT count(*) FROM runs WHERE task = 'pretrain' AND model = 'vlmo' AND status = 'ok'") == 1,
-          "the vlmo backbone's pretraining run");
-    CHECK(raw_int(db, "SELECT count(*) FROM runs AS r JOIN run_keys AS k ON k.config_hash = r.config_hash "
-                      "WHERE r.table_id = 't_vlmo' AND r.model = 'vlmo' AND r.status = 'ok' "
-                      "AND k.args LIKE '%pretrain-vlmo/backbone.safetensors%'") == 1,
-          "the t_vlmo run starts from the vlmo backbone");
-    char *md = slurp(tmp_path("w/results/tables/tiny/t_vlmo.md"));
-    CHECK(strstr(md, "| LoRA |") && strstr(md, " (1)"), "t_vlmo.md:\n%s", md);
+    const char *models[] = {"vlmo", "vinvl"};
+    for (int m = 0; m < 2; m++) {
+        char path[128], sql[600];
+        snprintf(path, sizeof path, "w/runs/tiny/pretrain-%s/backbone.safetensors", models[m]);
+        CHECK(access(tmp_path(path), F_OK) == 0, "no %s", path);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM runs WHERE task = 'pretrain' AND model = '%s' AND status = 'ok'", models[m]);
+        CHECK(raw_int(db, sql) == 1, "the %s backbone's pretraining run", models[m]);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM runs AS r JOIN run_keys AS k ON k.config_hash = r.config_hash "
+                 "WHERE r.table_id = 't_%s' AND r.model = '%s' AND r.status = 'ok' "
+                 "AND k.args LIKE '%%pretrain-%s/backbone.safetensors%%'",
+                 models[m], models[m], models[m]);
+        CHECK(raw_int(db, sql) == 1, "the t_%s run starts from the %s backbone", models[m], models[m]);
+    }
+    CHECK(access(tmp_path("w/datasets/data/tiny/regions/regions.json"), F_OK) == 0, "no region folder");
+    char *md = slurp(tmp_path("w/results/tables/tiny/t_vinvl.md"));
+    CHECK(strstr(md, "| LoRA |") && strstr(md, " (1)"), "t_vinvl.md:\n%s", md);
     free(md);
 }
 
@@ -316,7 +336,7 @@ int main(void) {
     RUN(test_killed_run_redone);
     RUN(test_list_merge_equals_single);
     RUN(test_foreign_database);
-    RUN(test_second_model);
+    RUN(test_other_models);
     int failed = TEST_DONE();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
