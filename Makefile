@@ -78,7 +78,8 @@ datasets: $(MOIL)
 	$(MOIL) data gen
 
 # The paper's tables: `make reproduce` (quick profile; PROFILE=full for the full
-# one), `make table-main`, `make tables` (render only, from the database).
+# one), `make table-main`, `make tables` (render only, from the database;
+# table 6, inference cost, from the latest moil bench-infer run).
 PROFILE ?= quick
 reproduce:
 	@scripts/deps.sh check >/dev/null 2>&1 || scripts/deps.sh install
@@ -90,6 +91,7 @@ table-%: all
 
 tables: all
 	@for f in experiments/*.exp; do ./moil table render --profile $(PROFILE) --table $$(basename $$f .exp) || exit 1; done
+	@scripts/table_inference.sh --profile $(PROFILE)
 
 # Figures, drawn by gnuplot from the database only (plots/README.md).
 FIG_DB ?= results/moil.db

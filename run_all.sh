@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # run_all.sh: reproduce the tables of experiments/ (one <id>.exp per table).
-# Builds if needed, generates the profile's dataset, pretrains its backbone,
+# Builds if needed, generates the profile's dataset, pretrains its backbones
+# (one per model the tables use; the VinVL-style one after its region stage),
 # runs every fine-tuning run that has no 'ok' row in the results database
 # (moil table plan decides; moil finetune itself skips a finished config),
-# then renders the tables (moil table render) and the figures (make figures,
-# if that target exists). Every step is resumable: rerunning does only what
+# then renders the tables (moil table render; table 6, inference cost, by
+# scripts/table_inference.sh) and the figures (make figures, if that target
+# exists). Every step is resumable: rerunning does only what
 # is missing, and a run killed mid-way (a stale 'running' row) is redone.
 set -u
 cd "$(dirname "$0")" || exit 1
@@ -26,7 +28,7 @@ usage: run_all.sh [--profile quick|full] [--table ID]... [--jobs N] [--force]
                  to its own shard database results/shards/<key>.db (for GNU
                  parallel or a Slurm array; fold them in with moil db merge)
   --dry-run      print what would run, run nothing (records the table layouts)
-  --prepare      only generate the dataset and pretrain the backbone
+  --prepare      only generate the dataset and pretrain the backbones
   --db PATH      results database (default <work>/results/moil.db)
   --work DIR     root of datasets/data, runs, results (default .)
   --experiments DIR  table definitions (default experiments)
@@ -82,11 +84,22 @@ plan=$("$MOIL" table plan --profile "$profile" "${tables[@]}" --experiments "$ex
     die "moil table plan failed"
 dataset=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "dataset" { print $2 }')
 data_dir=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "dataset" { print $3 }')
-pre_dir=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "pretrain" { print $2 }')
-pre_args=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "pretrain" { print $3 }')
 table_ids=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "table" { print $2 }')
 runs_dir=${root}runs/$profile
-backbone=$pre_dir/backbone.safetensors
+# one backbone per model the tables use (the vilt one, which the figures use,
+# in runs/<profile>/pretrain; the others in runs/<profile>/pretrain-<model>)
+pre_dirs=() pre_argss=()
+while IFS=$'\t' read -r kind dir args; do
+    [ "$kind" = pretrain ] && pre_dirs+=("$dir") pre_argss+=("$args")
+done <<<"$plan"
+backbone=$runs_dir/pretrain/backbone.safetensors
+# the VinVL-style model's first stage, before the pretraining (a plan line
+# when a table uses that model; moil skips it when its folder is up to date)
+regions_cmd=()
+while IFS=$'\t' read -r kind dir args; do
+    # shellcheck disable=SC2206 # the plan's arguments are words without spaces
+    [ "$kind" = regions ] && regions_cmd=("$MOIL" regions train --data "$dir" $args --threads "$jobs" --quiet)
+done <<<"$plan"
 
 # Seed by seed (a stable sort on the plan's seed field): every cell's first
 # seed runs before any cell's second, so a profile stopped part-way leaves
@@ -109,25 +122,36 @@ if [ "$list" = 1 ]; then
     exit 0
 fi
 if [ "$dry" = 1 ]; then
-    echo "profile $profile: $n of $n_all runs to do; dataset $data_dir; backbone $backbone"
+    echo "profile $profile: $n of $n_all runs to do; dataset $data_dir; backbone ${pre_dirs[*]/%//backbone.safetensors}"
     [ -f "$data_dir/manifest.json" ] || echo "would run: $MOIL data gen --profile $dataset --out $data_dir"
-    [ -f "$backbone" ] || echo "would run: $MOIL pretrain --data $data_dir --out $pre_dir $pre_args"
+    [ "${#regions_cmd[@]}" -eq 0 ] || [ -f "$data_dir/regions/regions.json" ] || echo "would run: ${regions_cmd[*]}"
+    for i in "${!pre_dirs[@]}"; do
+        [ -f "${pre_dirs[$i]}/backbone.safetensors" ] ||
+            echo "would run: $MOIL pretrain --data $data_dir --out ${pre_dirs[$i]} ${pre_argss[$i]}"
+    done
     for i in "${!keys[@]}"; do echo "would run [${labels[$i]} ${tasks[$i]}]: $MOIL finetune ${argss[$i]}"; done
     exit 0
 fi
 
 say "== dataset $dataset -> $data_dir"
 "$MOIL" data gen --profile "$dataset" --out "$data_dir" --quiet >/dev/null || die "moil data gen failed"
-say "== backbone $backbone"
 # shellcheck disable=SC2086 # the plan's arguments are words without spaces
 # (its progress line with ETA goes to stderr, the name=value lines are captured)
 pretrain() { "$MOIL" pretrain --data "$data_dir" --out "$pre_dir" $pre_args --db "$db" --table pretrain \
     --threads "$jobs" "$@"; }
-if [ ! -f "$backbone" ]; then
-    out=$(pretrain) || die "pretraining failed: $out"
-    # the database knows the config as done but the file is gone: redo it
-    case "$out" in *skipped=1*) pretrain --force >/dev/null || die "pretraining failed" ;; esac
+if [ "${#regions_cmd[@]}" -gt 0 ]; then
+    say "== regions $data_dir/regions"
+    out=$("${regions_cmd[@]}") || die "moil regions train failed: $out"
 fi
+for i in "${!pre_dirs[@]}"; do
+    pre_dir=${pre_dirs[$i]} pre_args=${pre_argss[$i]}
+    say "== backbone $pre_dir/backbone.safetensors"
+    if [ ! -f "$pre_dir/backbone.safetensors" ]; then
+        out=$(pretrain) || die "pretraining failed: $out"
+        # the database knows the config as done but the file is gone: redo it
+        case "$out" in *skipped=1*) pretrain --force >/dev/null || die "pretraining failed" ;; esac
+    fi
+done
 [ "$prepare" = 1 ] && exit 0
 
 # ---- the fine-tuning runs, --jobs at a time ----
@@ -257,6 +281,15 @@ for t in $table_ids; do
         { echo "run_all.sh: rendering table $t failed" >&2; failed=$((failed + 1)); continue; }
     say "table $t: ${root}results/tables/$profile/$t.md ($(printf '%s\n' "$r" | sed -n 's/^missing=//p') cells missing)"
 done
+# table 6, inference cost: the latest moil bench-infer run, when there is one
+if "$MOIL" db runs --db "$db" --table inference --status ok 2>/dev/null | grep -q '^runs_ok=[1-9]'; then
+    if scripts/table_inference.sh --db "$db" --profile "$profile" --out "${root}results/tables/$profile" >/dev/null; then
+        say "table inference: ${root}results/tables/$profile/inference.md"
+    else
+        echo "run_all.sh: rendering table inference failed" >&2
+        failed=$((failed + 1))
+    fi
+fi
 if [ "$use_make" = 1 ] && make -n figures >/dev/null 2>&1; then
     make -s figures || { echo "run_all.sh: make figures failed" >&2; failed=$((failed + 1)); }
 fi

@@ -23,12 +23,15 @@ static const char plan_usage[] =
     "fine-tuning runs, records each table's layout and cells in the results\n"
     "database (default " DB_DEFAULT_PATH "), and prints, tab-separated:\n"
     "  dataset  <moil data gen profile>  <dataset folder>\n"
-    "  pretrain <output folder>  <moil pretrain arguments>\n"
+    "  regions  <dataset folder>  <moil regions train arguments>  (if a table uses vinvl)\n"
+    "  pretrain <output folder>  <moil pretrain arguments>  (one per model of the tables)\n"
     "  table <id>  <cells>\n"
     "  run  <key>  todo|done  <table>/<row>  <task>  <seed>  <moil finetune arguments>\n"
     "one run line per distinct run (a run shared by tables is listed once); done:\n"
     "its key names a config with an 'ok' run. Paths are under --work DIR (default\n"
-    "the current folder): DIR/datasets/data/<dataset>, DIR/runs/<profile>/pretrain.\n"
+    "the current folder): DIR/datasets/data/<dataset>, DIR/runs/<profile>/pretrain (the\n"
+    "vilt backbone; a table's `model | M` line: DIR/runs/<profile>/pretrain-M, pretrained\n"
+    "with the profile's arguments and --model M).\n"
     "Ends with name=value lines: tables, runs, todo, done.\n";
 
 static const char tag_usage[] =
@@ -99,16 +102,24 @@ typedef struct {
     char key[EXP_KEY_LEN];
 } SeenKey;
 
-static int plan_table(Db *db, const TableArgs *a, const ExpProfile *p, const char *id, const char *data,
-                      const char *init, SeenKey **seen, int *n_seen, int *n_todo) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s.exp", a->experiments, id);
-    ExpTable t;
-    if (experiment_table_read(path, &t) != 0) return -1;
+/* The backbone folder of a model: DIR/runs/<profile>/pretrain for vilt (the
+ * folder every existing run key names), DIR/runs/<profile>/pretrain-<model>
+ * for the others. */
+static void backbone_dir(char *out, size_t n, const char *work, const char *profile, const char *model) {
+    char leaf[64] = "pretrain";
+    if (strcmp(model, "vilt")) snprintf(leaf, sizeof leaf, "pretrain-%s", model);
+    work_path(out, n, work, "runs", profile, leaf);
+}
+
+static int plan_table(Db *db, const TableArgs *a, const ExpProfile *p, const ExpTable *t, const char *data,
+                      SeenKey **seen, int *n_seen, int *n_todo) {
+    char dir[1024], init[1100];
+    backbone_dir(dir, sizeof dir, a->work, p->name, t->model);
+    snprintf(init, sizeof init, "%s/backbone.safetensors", dir);
     ExpCell *cells;
-    int n_cells, rc = experiment_expand(&t, p, data, init, &cells, &n_cells);
-    if (rc == 0) rc = db_layout_write(db, &t, p->name, cells, n_cells);
-    if (rc == 0) printf("table\t%s\t%d\n", t.id, n_cells);
+    int n_cells, rc = experiment_expand(t, p, data, init, &cells, &n_cells);
+    if (rc == 0) rc = db_layout_write(db, t, p->name, cells, n_cells);
+    if (rc == 0) printf("table\t%s\t%d\n", t->id, n_cells);
     for (int i = 0; rc == 0 && i < n_cells; i++) {
         int dup = 0;
         for (int k = 0; k < *n_seen; k++) dup |= !strcmp((*seen)[k].key, cells[i].key);
@@ -119,20 +130,45 @@ static int plan_table(Db *db, const TableArgs *a, const ExpProfile *p, const cha
         if (done < 0) rc = -1;
         *n_todo += done == 0;
         char *args = experiment_args_join(&cells[i].args);
-        printf("run\t%s\t%s\t%s/%s\t%s\t%lld\t%s\n", cells[i].key, done ? "done" : "todo", t.id,
-               t.rows[cells[i].row].label, cells[i].task, (long long)cells[i].seed, args);
+        printf("run\t%s\t%s\t%s/%s\t%s\t%lld\t%s\n", cells[i].key, done ? "done" : "todo", t->id,
+               t->rows[cells[i].row].label, cells[i].task, (long long)cells[i].seed, args);
         free(args);
     }
     if (n_cells) experiment_cells_free(cells, n_cells);
-    experiment_table_free(&t);
     return rc;
+}
+
+/* One pretrain line per distinct model of the tables, in order of first use;
+ * before them the regions line when the vinvl model (whose backbone reads
+ * the region folder of the dataset) is one of them. */
+static void plan_pretrain(const TableArgs *a, const ExpProfile *p, const ExpTable *tables, int n, const char *data) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(tables[i].model, "vinvl")) {
+            char *joined = experiment_args_join(&p->regions);
+            printf("regions\t%s\t%s\n", data, joined);
+            free(joined);
+            break;
+        }
+    for (int i = 0; i < n; i++) {
+        int seen = 0;
+        for (int k = 0; k < i; k++) seen |= !strcmp(tables[k].model, tables[i].model);
+        if (seen) continue;
+        char dir[1024];
+        backbone_dir(dir, sizeof dir, a->work, p->name, tables[i].model);
+        ExpArgs args;
+        experiment_pretrain_args(p, tables[i].model, &args);
+        char *joined = experiment_args_join(&args);
+        printf("pretrain\t%s\t%s\n", dir, joined);
+        free(joined);
+        experiment_args_free(&args);
+    }
 }
 
 int cmd_table_plan(int argc, char **argv) {
     TableArgs a;
     if (cli_wants_help(argc, argv, plan_usage)) return 0;
     if (parse("plan", plan_usage, argc, argv, &a)) return 2;
-    char path[1024], data[1024], out_dir[1024], init[1100];
+    char path[1024], data[1024];
     snprintf(path, sizeof path, "%s/profiles.conf", a.experiments);
     ExpProfile p;
     if (experiment_profile_read(path, a.profile, &p) != 0) return fail("plan", NULL);
@@ -144,21 +180,27 @@ int cmd_table_plan(int argc, char **argv) {
     } else {
         rc = experiment_list_ids(a.experiments, &ids, &n_ids);
     }
+    ExpTable *tables = xcalloc((size_t)n_ids + 1, sizeof *tables);
+    int n_read = 0;
+    while (rc == 0 && n_read < n_ids) {
+        snprintf(path, sizeof path, "%s/%s.exp", a.experiments, ids[n_read]);
+        rc = experiment_table_read(path, &tables[n_read]);
+        n_read += rc == 0; /* a failed read leaves nothing to free */
+    }
     work_path(data, sizeof data, a.work, "datasets", "data", p.dataset);
-    work_path(out_dir, sizeof out_dir, a.work, "runs", p.name, "pretrain");
-    snprintf(init, sizeof init, "%s/backbone.safetensors", out_dir);
     Db *db = NULL;
     if (rc == 0) rc = db_open(a.db, &db);
     if (rc == 0) {
-        char *pre = experiment_args_join(&p.pretrain);
-        printf("dataset\t%s\t%s\npretrain\t%s\t%s\n", p.dataset, data, out_dir, pre);
-        free(pre);
+        printf("dataset\t%s\t%s\n", p.dataset, data);
+        plan_pretrain(&a, &p, tables, n_ids, data);
     }
     SeenKey *seen = NULL;
     int n_seen = 0, n_todo = 0;
-    for (int i = 0; rc == 0 && i < n_ids; i++) rc = plan_table(db, &a, &p, ids[i], data, init, &seen, &n_seen, &n_todo);
+    for (int i = 0; rc == 0 && i < n_ids; i++) rc = plan_table(db, &a, &p, &tables[i], data, &seen, &n_seen, &n_todo);
     if (rc == 0) printf("tables=%d\nruns=%d\ntodo=%d\ndone=%d\n", n_ids, n_seen, n_todo, n_seen - n_todo);
     free(seen);
+    for (int i = 0; i < n_read; i++) experiment_table_free(&tables[i]);
+    free(tables);
     experiment_ids_free(ids, n_ids);
     experiment_profile_free(&p);
     if (rc) return fail("plan", db);

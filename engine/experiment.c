@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "db.h"
+#include "model.h"
 
 #define EXP_MAX_FIELDS 8
 #define EXP_MAX_BYTES ((size_t)1 << 20)
@@ -39,7 +40,7 @@ static void args_split(const char *text, ExpArgs *a) {
     }
 }
 
-static void args_free(ExpArgs *a) {
+void experiment_args_free(ExpArgs *a) {
     for (int i = 0; i < a->n; i++) free(a->v[i]);
     free(a->v);
     a->n = 0;
@@ -66,6 +67,14 @@ char *experiment_args_join(const ExpArgs *a) {
 }
 
 static char *dup_or_null(const char *s) { return *s ? xstrdup(s) : NULL; }
+
+/* Append (name, the words of text) to list. */
+static void named_args_add(ExpNamedArgs *list, const char *name, const char *text) {
+    list->names = xrealloc(list->names, (size_t)(list->n + 1) * sizeof *list->names);
+    list->args = xrealloc(list->args, (size_t)(list->n + 1) * sizeof *list->args);
+    list->names[list->n] = xstrdup(name);
+    args_split(text, &list->args[list->n++]);
+}
 
 /* Calls line_fn for every non-empty line of path with its '|' fields
  * trimmed; stops at the first failure. */
@@ -133,7 +142,7 @@ static const ExpArgs *named_args_find(const ExpNamedArgs *list, const char *name
 static void named_args_free(ExpNamedArgs *list) {
     for (int i = 0; i < list->n; i++) {
         free(list->names[i]);
-        args_free(&list->args[i]);
+        experiment_args_free(&list->args[i]);
     }
     free(list->names);
     free(list->args);
@@ -159,13 +168,25 @@ static int profile_line(void *ctx_, char **f, int n, const char *where) {
         if (strcmp(f[1], ctx->want)) return 0;
         ExpNamedArgs *list = is_task ? &p->tasks : &p->methods;
         if (named_args_find(list, f[2])) return err_set("%s: %s %s of profile %s given twice", where, f[0], f[2], f[1]);
-        list->names = xrealloc(list->names, (size_t)(list->n + 1) * sizeof *list->names);
-        list->args = xrealloc(list->args, (size_t)(list->n + 1) * sizeof *list->args);
-        list->names[list->n] = xstrdup(f[2]);
-        args_split(f[3], &list->args[list->n++]);
+        named_args_add(list, f[2], f[3]);
         return 0;
     }
-    return err_set("%s: unknown directive '%s' (expected profile, task or method)", where, f[0]);
+    if (!strcmp(f[0], "model")) {
+        if (need_fields(where, f, n, 4, 4)) return -1;
+        if (!strcmp(f[2], "vilt"))
+            return err_set("%s: the vilt backbone's pretraining arguments are the profile's own", where);
+        if (strcmp(f[1], ctx->want)) return 0;
+        named_args_add(&p->models, f[2], f[3]);
+        return 0;
+    }
+    if (!strcmp(f[0], "regions")) {
+        if (need_fields(where, f, n, 3, 3)) return -1;
+        if (strcmp(f[1], ctx->want)) return 0;
+        experiment_args_free(&p->regions);
+        args_split(f[2], &p->regions);
+        return 0;
+    }
+    return err_set("%s: unknown directive '%s' (expected profile, task, method, model or regions)", where, f[0]);
 }
 
 int experiment_profile_read(const char *path, const char *name, ExpProfile *out) {
@@ -186,10 +207,12 @@ void experiment_profile_free(ExpProfile *p) {
     free(p->name);
     free(p->dataset);
     free(p->seeds);
-    args_free(&p->pretrain);
-    args_free(&p->finetune);
+    experiment_args_free(&p->pretrain);
+    experiment_args_free(&p->finetune);
+    experiment_args_free(&p->regions);
     named_args_free(&p->tasks);
     named_args_free(&p->methods);
+    named_args_free(&p->models);
     memset(p, 0, sizeof *p);
 }
 
@@ -201,6 +224,12 @@ static int table_line(void *ctx, char **f, int n, const char *where) {
         if (need_fields(where, f, n, 2, 2)) return -1;
         free(t->title);
         t->title = xstrdup(f[1]);
+    } else if (!strcmp(f[0], "model")) {
+        if (need_fields(where, f, n, 2, 2)) return -1;
+        ModelConfig known;
+        if (model_config_default(&known, f[1], 1) != 0) return err_prefix("%s", where);
+        free(t->model);
+        t->model = xstrdup(f[1]);
     } else if (!strcmp(f[0], "reference")) {
         if (need_fields(where, f, n, 2, 2)) return -1;
         free(t->reference_model);
@@ -218,10 +247,7 @@ static int table_line(void *ctx, char **f, int n, const char *where) {
         t->cols[t->n_cols++] = (ExpColumn){xstrdup(f[1]), xstrdup(f[2]), xstrdup(f[3]), xstrdup(f[4]), dup_or_null(f[5])};
     } else if (!strcmp(f[0], "profile")) {
         if (need_fields(where, f, n, 3, 3)) return -1;
-        t->profile_names = xrealloc(t->profile_names, (size_t)(t->n_profiles + 1) * sizeof *t->profile_names);
-        t->profile_args = xrealloc(t->profile_args, (size_t)(t->n_profiles + 1) * sizeof *t->profile_args);
-        t->profile_names[t->n_profiles] = xstrdup(f[1]);
-        args_split(f[2], &t->profile_args[t->n_profiles++]);
+        named_args_add(&t->profiles, f[1], f[2]);
     } else if (!strcmp(f[0], "row")) {
         if (need_fields(where, f, n, 5, 6)) return -1;
         if (!*f[1]) return err_set("%s: a row needs a label", where);
@@ -231,7 +257,7 @@ static int table_line(void *ctx, char **f, int n, const char *where) {
         *r = (ExpRow){xstrdup(f[1]), dup_or_null(f[2]), xstrdup(f[3]), n == 6 ? dup_or_null(f[5]) : NULL, {0, NULL}};
         args_split(f[4], &r->args);
     } else {
-        return err_set("%s: unknown directive '%s' (title, reference, column, average, params, profile, row)", where,
+        return err_set("%s: unknown directive '%s' (title, model, reference, column, average, params, profile, row)", where,
                        f[0]);
     }
     return 0;
@@ -248,6 +274,7 @@ int experiment_table_read(const char *path, ExpTable *out) {
     out->id[len - 4] = 0;
     int rc = read_lines(path, table_line, out);
     if (rc == 0 && !out->title) rc = err_set("%s: no title", path);
+    if (rc == 0 && !out->model) out->model = xstrdup("vilt");
     if (rc == 0 && (!out->n_cols || !out->n_rows)) rc = err_set("%s: a table needs columns and rows", path);
     if (rc) experiment_table_free(out);
     return rc;
@@ -256,6 +283,7 @@ int experiment_table_read(const char *path, ExpTable *out) {
 void experiment_table_free(ExpTable *t) {
     free(t->id);
     free(t->title);
+    free(t->model);
     free(t->reference_model);
     free(t->average_label);
     for (int i = 0; i < t->n_cols; i++) {
@@ -265,13 +293,10 @@ void experiment_table_free(ExpTable *t) {
     for (int i = 0; i < t->n_rows; i++) {
         ExpRow *r = &t->rows[i];
         free(r->label), free(r->ref_method), free(r->suffix), free(r->profiles);
-        args_free(&r->args);
+        experiment_args_free(&r->args);
     }
-    for (int i = 0; i < t->n_profiles; i++) {
-        free(t->profile_names[i]);
-        args_free(&t->profile_args[i]);
-    }
-    free(t->cols), free(t->rows), free(t->profile_names), free(t->profile_args);
+    named_args_free(&t->profiles);
+    free(t->cols), free(t->rows);
     memset(t, 0, sizeof *t);
 }
 
@@ -328,6 +353,16 @@ static const char *row_method(const ExpArgs *a) {
     return m;
 }
 
+void experiment_pretrain_args(const ExpProfile *p, const char *model, ExpArgs *out) {
+    *out = (ExpArgs){0, NULL};
+    args_append(out, &p->pretrain);
+    if (!strcmp(model, "vilt")) return;
+    args_push(out, "--model");
+    args_push(out, model);
+    const ExpArgs *extra = named_args_find(&p->models, model);
+    if (extra) args_append(out, extra);
+}
+
 int experiment_expand(const ExpTable *t, const ExpProfile *p, const char *data, const char *init, ExpCell **cells,
                       int *n) {
     *cells = NULL;
@@ -350,11 +385,11 @@ int experiment_expand(const ExpTable *t, const ExpProfile *p, const char *data, 
                 if (extra) args_append(&cell.args, extra);
                 extra = named_args_find(&p->methods, row_method(&row->args));
                 if (extra) args_append(&cell.args, extra);
-                for (int i = 0; i < t->n_profiles; i++)
-                    if (!strcmp(t->profile_names[i], p->name)) args_append(&cell.args, &t->profile_args[i]);
+                for (int i = 0; i < t->profiles.n; i++)
+                    if (!strcmp(t->profiles.names[i], p->name)) args_append(&cell.args, &t->profiles.args[i]);
                 args_append(&cell.args, &row->args);
                 if (args_key(&cell.args, cell.key) != 0) {
-                    args_free(&cell.args);
+                    experiment_args_free(&cell.args);
                     experiment_cells_free(*cells, *n);
                     *cells = NULL;
                     *n = 0;
@@ -369,6 +404,6 @@ int experiment_expand(const ExpTable *t, const ExpProfile *p, const char *data, 
 }
 
 void experiment_cells_free(ExpCell *cells, int n) {
-    for (int i = 0; i < n; i++) args_free(&cells[i].args);
+    for (int i = 0; i < n; i++) experiment_args_free(&cells[i].args);
     free(cells);
 }

@@ -8,8 +8,17 @@
  *   profile | NAME | DATASET | SEEDS | PRETRAIN ARGS | FINETUNE ARGS
  *   task    | NAME | TASK | FINETUNE ARGS            (extra args for one task)
  *   method  | NAME | METHOD | FINETUNE ARGS          (extra args for one method)
+ *   model   | NAME | MODEL | PRETRAIN ARGS          (extra args for one model's
+ *                                                    backbone; not vilt, whose
+ *                                                    arguments are the profile's)
+ *   regions | NAME | REGIONS ARGS                   (extra args of `moil regions
+ *                                                    train`, the vinvl backbone's
+ *                                                    first stage)
  * <id>.exp:
  *   title     | TEXT
+ *   model     | NAME                   (the backbone's kind: vilt when absent,
+ *                                       vlmo, vinvl; a profile pretrains one
+ *                                       backbone per kind its tables use)
  *   reference | MODEL                  (paper_reference.model shown beside ours)
  *   column    | LABEL | TASK | SPLIT | METRIC | REF DATASET or empty
  *   average   | LABEL                  (a column averaging the metric columns)
@@ -43,8 +52,8 @@ typedef struct {
     char *name, *dataset; /* dataset: the profile of `moil data gen` */
     int n_seeds;
     int64_t *seeds;       /* [n_seeds] */
-    ExpArgs pretrain, finetune;
-    ExpNamedArgs tasks, methods;
+    ExpArgs pretrain, finetune, regions;
+    ExpNamedArgs tasks, methods, models; /* models: extra pretraining args per non-vilt kind */
 } ExpProfile;
 
 typedef struct {
@@ -59,12 +68,12 @@ typedef struct {
 
 typedef struct {
     char *id, *title, *reference_model, *average_label; /* the last two NULL: none */
+    char *model;           /* the backbone's kind: "vilt" (the default), "vlmo", "vinvl" */
     int params;
-    int n_cols, n_rows, n_profiles;
+    int n_cols, n_rows;
     ExpColumn *cols;       /* [n_cols] */
     ExpRow *rows;          /* [n_rows] */
-    char **profile_names;  /* [n_profiles] */
-    ExpArgs *profile_args; /* [n_profiles] */
+    ExpNamedArgs profiles; /* the table's fine-tuning args per profile */
 } ExpTable;
 
 /* One cell of a table's expansion: the run for one row, task and seed. */
@@ -87,6 +96,13 @@ void experiment_table_free(ExpTable *t);
  * experiment_ids_free. */
 int experiment_list_ids(const char *dir, char ***ids, int *n);
 void experiment_ids_free(char **ids, int n);
+
+/* The pretraining arguments of model's backbone in profile p: the profile's,
+ * then, unless model is vilt (the default, whose arguments stay the
+ * profile's alone), --model MODEL and the profile's for that model. Free
+ * with experiment_args_free. */
+void experiment_pretrain_args(const ExpProfile *p, const char *model, ExpArgs *out);
+void experiment_args_free(ExpArgs *a);
 
 /* The cells of table t in profile p, with data and init as the dataset folder
  * and backbone checkpoint. Free with experiment_cells_free. */

@@ -46,7 +46,8 @@ done
 [ -n "$FIGS" ] || FIGS="fig1 fig2 fig3 fig4 fig5"
 [ -f "$DB" ] || { echo "figures: $DB: no such results database" >&2; exit 1; }
 mkdir -p "$OUT"
-GP_DIR=$(cd "$(dirname "$0")/../plots" && pwd)
+SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
+GP_DIR=$(cd "$SCRIPT_DIR/../plots" && pwd)
 TAB=$(printf '\t')
 
 # Rows come in the tables' order of tasks and methods (others last).
@@ -225,13 +226,8 @@ fig4() {
 
 fig5() {
     write_dat "$OUT/fig5_inference.dat" "method${TAB}form${TAB}ms_per_example${TAB}run_id" \
-        "WITH last AS (SELECT max(id) AS id FROM runs WHERE status = 'ok' AND table_id = 'inference'),
-         t AS (SELECT substr(name, 1, instr(name, '/') - 1) AS method,
-                      substr(name, instr(name, '/') + 1, length(name) - instr(name, '/') - length('/ms_per_example')) AS form,
-                      value, run_id
-               FROM metrics WHERE run_id = (SELECT id FROM last) AND split = 'infer'
-                              AND name GLOB '*/*/ms_per_example' AND value IS NOT NULL)
-         SELECT method, form, value, run_id FROM t ORDER BY $METHOD_RANK, method, form;"
+        "WITH $(cat "$SCRIPT_DIR/inference_rows.sql")
+         SELECT method, form, ms, run_id FROM infer ORDER BY $METHOD_RANK, method, form;"
     if ! has_rows "$OUT/fig5_inference.dat"; then
         skip fig5 "no inference timings: run 'moil bench-infer --init <backbone.safetensors>' (a run with table_id 'inference')"
         return 0

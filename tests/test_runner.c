@@ -4,8 +4,9 @@
  * --force redoes; a run killed with kill -9 mid-way is detected and redone;
  * the --list commands' shard databases merged equal a single-file run; the
  * rendered tables carry means with n, the best marked and the parameter
- * shares; a foreign database file is refused with a clear error. The
- * commands run as the built binary ($MOIL, else ./moil). */
+ * shares; a foreign database file is refused with a clear error; tables
+ * on the VLMo- and VinVL-style models get backbones of their own. The commands run as
+ * the built binary ($MOIL, else ./moil). */
 #include "test.h"
 
 #include <fcntl.h>
@@ -27,7 +28,8 @@ static char moil[1024];
  * slow profile makes runs long enough to be killed mid-way. */
 static const char profiles_conf[] =
     "profile | tiny | tiny | 0 | --d 32 --layers 1 --heads 2 --steps 5 --batch 8 | --steps 3 --batch 4 --eval-limit 20\n"
-    "profile | slow | tiny | 0 | --d 32 --layers 1 --heads 2 --steps 5 --batch 8 | --steps 4000 --batch 4 --eval-limit 20\n";
+    "profile | slow | tiny | 0 | --d 32 --layers 1 --heads 2 --steps 5 --batch 8 | --steps 4000 --batch 4 --eval-limit 20\n"
+    "regions | tiny | --steps 20\n";
 static const char t_main_exp[] =
     "title | Test main\n"
     "reference | vilt\n"
@@ -44,6 +46,19 @@ static const char t_side_exp[] =
     "column | VQA | vqa | test | vqa_score |\n"
     "row | LoRA | | | --method lora --rank 4\n"
     "row | Heads | | | --method heads\n";
+
+/* Tables on the two other models (written into a folder of their own,
+ * exp_models, with t_side, so the other cases' counts stay as they are). */
+static const char t_vlmo_exp[] =
+    "title | Test VLMo\n"
+    "model | vlmo\n"
+    "column | VQA | vqa | test | vqa_score |\n"
+    "row | LoRA | | | --method lora --rank 4\n";
+static const char t_vinvl_exp[] =
+    "title | Test VinVL\n"
+    "model | vinvl\n"
+    "column | CIDEr-D | caption | test | cider_d |\n"
+    "row | LoRA | | | --method lora --rank 4\n";
 
 static const char *tmp_path(const char *name) {
     static char path[4][512];
@@ -253,6 +268,60 @@ static void test_foreign_database(void) {
     CHECK(rc == 1 && strstr(out, "no table 'nosuch'"), "status %d:\n%s", rc, out);
 }
 
+/* Tables with `model | vlmo` and `model | vinvl` beside a vilt one: the plan
+ * has the regions line (vinvl's first stage, with the profile's regions
+ * arguments) and a pretrain line per model; each other backbone is
+ * pretrained (with --model) under pretrain-<model>, and its table's run
+ * starts from it; the vilt table's run keys are unchanged (its runs are
+ * t_side's, already done in w). */
+static void test_other_models(void) {
+    int rc = sh(out, sizeof out, "mkdir -p %s && cp %s %s %s/", tmp_path("exp_models"), tmp_path("exp/profiles.conf"),
+                tmp_path("exp/t_side.exp"), tmp_path("exp_models"));
+    CHECK(rc == 0, "%s", out);
+    CHECK(file_write_atomic(tmp_path("exp_models/t_vlmo.exp"), t_vlmo_exp, strlen(t_vlmo_exp)) == 0, "%s",
+          err_msg());
+    CHECK(file_write_atomic(tmp_path("exp_models/t_vinvl.exp"), t_vinvl_exp, strlen(t_vinvl_exp)) == 0, "%s",
+          err_msg());
+    char db[512], w[512];
+    snprintf(db, sizeof db, "%s", tmp_path("w/results/moil.db"));
+    snprintf(w, sizeof w, "%s", tmp_path("w"));
+    rc = sh(out, sizeof out, "'%s' table plan --profile tiny --experiments %s --work %s --db %s", moil,
+            tmp_path("exp_models"), w, db);
+    const char *pre = "--d 32 --layers 1 --heads 2 --steps 5 --batch 8";
+    char line[4][700];
+    snprintf(line[0], sizeof line[0], "\nregions\t%s/datasets/data/tiny\t--steps 20\n", w);
+    snprintf(line[1], sizeof line[1], "\npretrain\t%s/runs/tiny/pretrain\t%s\n", w, pre);
+    snprintf(line[2], sizeof line[2], "\npretrain\t%s/runs/tiny/pretrain-vlmo\t%s --model vlmo\n", w, pre);
+    snprintf(line[3], sizeof line[3], "\npretrain\t%s/runs/tiny/pretrain-vinvl\t%s --model vinvl\n", w, pre);
+    CHECK(rc == 0 && strstr(out, line[0]) && strstr(out, line[1]) && strstr(out, line[2]) && strstr(out, line[3]) &&
+              value_of(out, "todo") == 2 && value_of(out, "done") == 2,
+          "status %d:\n%s", rc, out);
+    char extra[700];
+    snprintf(extra, sizeof extra, "tiny --experiments %s --jobs 2", tmp_path("exp_models"));
+    rc = run_all(out, sizeof out, "w", extra);
+    CHECK(rc == 0 && value_of(out, "ran") == 2 && value_of(out, "failed") == 0 && strstr(out, "== regions "),
+          "status %d:\n%s", rc, out);
+    const char *models[] = {"vlmo", "vinvl"};
+    for (int m = 0; m < 2; m++) {
+        char path[128], sql[600];
+        snprintf(path, sizeof path, "w/runs/tiny/pretrain-%s/backbone.safetensors", models[m]);
+        CHECK(access(tmp_path(path), F_OK) == 0, "no %s", path);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM runs WHERE task = 'pretrain' AND model = '%s' AND status = 'ok'", models[m]);
+        CHECK(raw_int(db, sql) == 1, "the %s backbone's pretraining run", models[m]);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM runs AS r JOIN run_keys AS k ON k.config_hash = r.config_hash "
+                 "WHERE r.table_id = 't_%s' AND r.model = '%s' AND r.status = 'ok' "
+                 "AND k.args LIKE '%%pretrain-%s/backbone.safetensors%%'",
+                 models[m], models[m], models[m]);
+        CHECK(raw_int(db, sql) == 1, "the t_%s run starts from the %s backbone", models[m], models[m]);
+    }
+    CHECK(access(tmp_path("w/datasets/data/tiny/regions/regions.json"), F_OK) == 0, "no region folder");
+    char *md = slurp(tmp_path("w/results/tables/tiny/t_vinvl.md"));
+    CHECK(strstr(md, "| LoRA |") && strstr(md, " (1)"), "t_vinvl.md:\n%s", md);
+    free(md);
+}
+
 int main(void) {
     const char *env = getenv("MOIL");
     snprintf(moil, sizeof moil, "%s", env && *env ? env : "./moil");
@@ -267,6 +336,7 @@ int main(void) {
     RUN(test_killed_run_redone);
     RUN(test_list_merge_equals_single);
     RUN(test_foreign_database);
+    RUN(test_other_models);
     int failed = TEST_DONE();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
