@@ -10,6 +10,7 @@
 #include "image_cache.h"
 #include "image_index.h"
 #include "image_load.h"
+#include "proc.h"
 #include "test.h"
 #include "tokenizer.h"
 
@@ -533,8 +534,6 @@ int main(void) {
     RUN(test_answer_vocab_vectors);
     RUN(test_nlvr_real_lines);
     RUN(test_nlvr_bad_lines);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    if (system(cmd) != 0) printf("  could not remove %s\n", root);
+    rm_tree(root);
     return TEST_DONE();
 }
