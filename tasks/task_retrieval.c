@@ -186,7 +186,7 @@ static int ret_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
     else if (r == 0)
         fprintf(stderr, "retrieval: no init checkpoint: rank head randomly initialised\n");
     s->mode = choose_mode(s, m, init);
-    sampler_init(&s->sampler, s->train.n, rng);
+    sampler_init(&s->sampler, s->train.n);
     s->dpooled = xcalloc((size_t)s->M * m->d, sizeof(float));
     return 0;
 }
