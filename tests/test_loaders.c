@@ -143,6 +143,24 @@ static void test_jpeg_corrupt_bytes(void) {
     CHECK(image_load(fx("img/text.jpg"), &im) != 0 && msg_has("img/text.jpg: not a JPEG"), "not a JPEG");
 }
 
+/* A 16 x 16 JPEG whose baseline frame header (SOF0: FF C0, length, precision,
+ * height, width) claims 9000 x 16: refused by size, naming the file. */
+static void test_jpeg_oversized_header(void) {
+    write_jpeg("img/huge.jpg", 16, 16, 3, red);
+    size_t len, sof = 0;
+    uint8_t *buf = (uint8_t *)file_read_all(fx("img/huge.jpg"), 1 << 20, &len);
+    for (size_t i = 2; i + 9 < len && !sof; i++)
+        if (buf[i] == 0xFF && buf[i + 1] == 0xC0) sof = i;
+    CHECK(sof > 0, "no SOF0 marker");
+    buf[sof + 5] = 9000 >> 8, buf[sof + 6] = 9000 & 0xFF;
+    CHECK(file_write_atomic(fx("img/huge.jpg"), buf, len) == 0, "%s", err_msg());
+    free(buf);
+    Image im;
+    CHECK(image_load(fx("img/huge.jpg"), &im) != 0 && im.pix == NULL, "oversized header rejected");
+    CHECK(msg_has("img/huge.jpg: image of 16x9000 pixels is larger than the 8192x8192 limit"), "message: %s",
+          err_msg());
+}
+
 static void test_jpeg_cmyk_rejected(void) {
     const uint8_t cmyk[4] = {10, 200, 30, 5};
     write_jpeg("img/cmyk.jpg", 16, 12, 4, cmyk);
@@ -520,6 +538,7 @@ int main(void) {
     RUN(test_png_named_jpeg_and_real_png);
     RUN(test_jpeg_truncated);
     RUN(test_jpeg_corrupt_bytes);
+    RUN(test_jpeg_oversized_header);
     RUN(test_jpeg_cmyk_rejected);
     RUN(test_zero_size_image);
     RUN(test_resize_and_chw);
