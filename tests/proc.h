@@ -43,24 +43,19 @@ static inline int proc_run(char **out, const char *fmt, ...) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* Run `$MOIL ARGS` from fmt (stderr joined to stdout) into out[n]; its exit
- * status, or -1 if it did not exit normally (a crash). */
+/* Run `$MOIL ARGS` from fmt through proc_run, its output (stdout and
+ * stderr) into out[n], cut to fit; proc_run's status. */
 static inline int proc_moil(char *out, size_t n, const char *fmt, ...) MOIL_PRINTF(3, 4);
 static inline int proc_moil(char *out, size_t n, const char *fmt, ...) {
-    char args[1024], cmd[1400];
+    char args[1024], *text;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", moil_bin(), args);
-    fflush(stdout);
-    FILE *p = popen(cmd, "r");
-    size_t len = 0;
-    if (p)
-        for (size_t got; len + 1 < n && (got = fread(out + len, 1, n - 1 - len, p)) > 0;) len += got;
-    out[len] = 0;
-    int status = p ? pclose(p) : -1;
-    return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    int rc = proc_run(&text, "'%s' %s", moil_bin(), args);
+    snprintf(out, n, "%s", text);
+    free(text);
+    return rc;
 }
 
 /* The value of the last "name=value" line of out, into buf; 0 or -1. */
