@@ -194,12 +194,7 @@ static void test_lora_merge(void) {
     fixture_init(&f, &c, 2, "lora", &o, 11, 0.0f);
     perturb(&f.model, "transformer.blocks.0.mlp.fc1.lora", 12);
     perturb(&f.model, "transformer.blocks.1.attn.v.lora", 14);
-    size_t n = n_final(&f);
-    float *ref = xmalloc(n * sizeof(float));
-    forward(&f, ATTN_CAUSAL_TEXT);
-    memcpy(ref, f.model.final, n * sizeof(float));
-    check_fold(&f, "lora", ref, ATTN_CAUSAL_TEXT);
-    free(ref);
+    check_lora_fold(&f, ATTN_CAUSAL_TEXT);
     fixture_free(&f);
 }
 
@@ -212,19 +207,9 @@ static void test_moil_merge(void) {
     o.rank_lora = o.rank_adapter = 2;
     ModelConfig c = tiny_config(16, 2);
     fixture_init(&f, &c, 2, "moil", &o, 15, 0.0f);
-    Params *p = &f.model.params;
     perturb(&f.model, "transformer.blocks.0.attn.", 16);
     perturb(&f.model, "transformer.blocks.1.attn.", 17);
-    float *saved = xmalloc(p->total * sizeof(float));
-    memcpy(saved, p->data, p->total * sizeof(float));
-    moil_write_direct_student(&f, 2);
-    size_t n = n_final(&f);
-    float *ref = xmalloc(n * sizeof(float));
-    forward(&f, ATTN_CAUSAL_TEXT);
-    memcpy(ref, f.model.final, n * sizeof(float));
-    memcpy(p->data, saved, p->total * sizeof(float));
-    check_fold(&f, "moil (student)", ref, ATTN_CAUSAL_TEXT);
-    free(ref), free(saved);
+    check_moil_fold(&f, 2, ATTN_CAUSAL_TEXT);
     fixture_free(&f);
 }
 
