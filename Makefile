@@ -31,7 +31,7 @@ LIB      := $(BUILD)/libmoil.a
 MOIL     := $(BUILD)/moil
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all deps test bench datasets reproduce tables figures fuzz clean
+.PHONY: all deps test bench datasets reproduce tables figures fuzz clean print-%
 # keep object files of the test binaries between runs
 .SECONDARY:
 ifeq ($(SAN),1)
@@ -106,6 +106,10 @@ $(FIGURES):
 FUZZ_SECONDS ?= 60
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# `make -s print-LIB_SRC`: a variable's value, for the scripts (fuzz.sh)
+print-%:
+	@echo $($*)
 
 clean:
 	rm -rf build build-san build-fuzz moil

@@ -85,6 +85,7 @@ void encoder_alloc(Encoder *e, int max_batch) {
     act_slots_alloc(grads, (int)(sizeof grads / sizeof grads[0]), &e->grad_block);
     e->route = xcalloc(L, sizeof(EncoderRoute));
     e->rows = xcalloc(BT, sizeof(int));
+    e->lanes = xcalloc(attention_lanes(T), sizeof(int));
 }
 
 void encoder_free(Encoder *e) {
@@ -93,10 +94,11 @@ void encoder_free(Encoder *e) {
     free(e->grad_block);
     free(e->route);
     free(e->rows);
+    free(e->lanes);
     e->blocks = NULL;
     e->act_block = e->grad_block = NULL;
     e->route = NULL;
-    e->rows = NULL;
+    e->rows = e->lanes = NULL;
 }
 
 Linear *encoder_linear(Encoder *e, int layer, LinearKind kind, int expert) {
@@ -222,7 +224,7 @@ const float *encoder_forward(Encoder *e, float *x, const int *key_mask, int B, i
         layer_linear_forward(p, &bl->q, q, ln1, N);
         layer_linear_forward(p, &bl->k, k, ln1, N);
         layer_linear_forward(p, &bl->v, v, ln1, N);
-        attention_forward_mode(atty, a->probs + l * Lprob, q, k, v, key_mask, B, T, C, H, seg, mode);
+        attention_forward_mode(atty, a->probs + l * Lprob, e->lanes, q, k, v, key_mask, B, T, C, H, seg, mode);
         layer_linear_forward(p, &bl->proj, a->scratch, atty, N);
         residual_forward(res1, x, a->scratch, (size_t)N * C);
         Group g[2];

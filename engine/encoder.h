@@ -82,6 +82,7 @@ typedef struct {
     EncoderRoute *route;  /* [L] routes of the last forward */
     int seg;              /* text-segment length of the last forward */
     int *rows;            /* [B*T] row indices grouped by expert (split layers) */
+    int *lanes;           /* attention_lanes(T) scratch of the attention */
     EncoderActs act;
     EncoderGrads grad;
     float *act_block, *grad_block;

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IMAGE_MAX_PIXELS (1L << 28) /* refuse absurd headers before allocating */
 #define IMAGE_MAX_FILE_BYTES ((size_t)1 << 30)
 
 typedef struct {
@@ -50,10 +49,10 @@ int image_decode_jpeg(const uint8_t *buf, size_t len, const char *name, Image *o
         jpeg_destroy_decompress(&cinfo);
         return err_set("%s: CMYK JPEG not supported (RGB or grayscale needed): convert it to RGB", name);
     }
-    if ((long)cinfo.image_width * (long)cinfo.image_height > IMAGE_MAX_PIXELS) {
+    if (cinfo.image_width > IMAGE_MAX_SIDE || cinfo.image_height > IMAGE_MAX_SIDE) {
         jpeg_destroy_decompress(&cinfo);
-        return err_set("%s: image of %ux%u pixels is too large", name, cinfo.image_width,
-                       cinfo.image_height);
+        return err_set("%s: image of %ux%u pixels is larger than the %dx%d limit", name, cinfo.image_width,
+                       cinfo.image_height, IMAGE_MAX_SIDE, IMAGE_MAX_SIDE);
     }
     cinfo.out_color_space = JCS_RGB; /* libjpeg-turbo expands grayscale to RGB */
     jpeg_start_decompress(&cinfo);

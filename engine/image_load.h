@@ -6,7 +6,10 @@
  * Grayscale JPEGs are converted to RGB (the grey value in all three
  * channels); CMYK/YCCK JPEGs are rejected; PNG files are rejected with a hint
  * to convert them (real NLVR2 ".png" files that hold JPEG data are sniffed by
- * their magic bytes and decoded). Zero-byte files are rejected.
+ * their magic bytes and decoded). Zero-byte files are rejected, and so is
+ * a header wider or taller than IMAGE_MAX_SIDE pixels (before any pixel
+ * memory is allocated): dataset images are far smaller (COCO's are at most
+ * 640 a side), so a larger header is a damaged or hostile file.
  *
  * Resizing policy (recorded in each run's config as IMAGE_RESIZE_POLICY): the
  * image is stretched to exactly H x W, aspect ratio not kept, with a
@@ -21,6 +24,7 @@
 
 #define IMAGE_RESIZE_POLICY "stretch to HxW, antialiased bilinear (PIL BILINEAR)"
 #define IMAGE_NORMALIZE_POLICY "x/255, mean 0.5, std 0.5 -> [-1,1]"
+#define IMAGE_MAX_SIDE 8192 /* pixels: the largest width or height decoded */
 
 typedef struct {
     int h, w;

@@ -5,9 +5,6 @@
 
 #include <cblas.h>
 #include <math.h>
-#include <stdlib.h>
-
-#include "check.h"
 
 /* T rounded up to whole vectors */
 static int padded(int T) { return (T + VEC_LANES - 1) / VEC_LANES * VEC_LANES; }
@@ -61,12 +58,14 @@ static void softmax_row_backward(float *d, const float *p, int T, float scale) {
     }
 }
 
-void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
+size_t attention_lanes(int T) { return (size_t)padded(T) * 4; }
+
+void attention_forward(float *out, float *probs, int *lanes, const float *q, const float *k, const float *v,
                        const int *key_mask, int B, int T, int C, int H) {
-    attention_forward_mode(out, probs, q, k, v, key_mask, B, T, C, H, 0, ATTN_FULL);
+    attention_forward_mode(out, probs, lanes, q, k, v, key_mask, B, T, C, H, 0, ATTN_FULL);
 }
 
-void attention_forward_mode(float *out, float *probs, const float *q, const float *k, const float *v,
+void attention_forward_mode(float *out, float *probs, int *lanes, const float *q, const float *k, const float *v,
                             const int *key_mask, int B, int T, int C, int H, int seg, AttnMode mode) {
     /* q,k,v,out: [B,T,C]; probs: [B,H,T,T]; key_mask: [B,T]; rows [0,seg) are text */
     int hs = C / H, Tp = padded(T);
@@ -74,7 +73,6 @@ void attention_forward_mode(float *out, float *probs, const float *q, const floa
     /* lanes of the key mask as a query of each kind sees it: [0] every
      * unpadded key, [1] text keys only, [2] non-text keys only, [3] scratch
      * for one causal text row */
-    int *lanes = xmalloc(sizeof(int) * (size_t)Tp * 4);
     for (int b = 0; b < B; b++) {
         const int *km = key_mask + (size_t)b * T;
         mask_lanes(lanes, km, T);
@@ -102,7 +100,6 @@ void attention_forward_mode(float *out, float *probs, const float *q, const floa
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f, P, T, v + off, C, 0.0f, out + off, C);
         }
     }
-    free(lanes);
 }
 
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,

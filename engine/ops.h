@@ -54,16 +54,18 @@ void embedding_backward(float *dtable, const float *dout, const int *ids, int N,
  * q, k, v, out: [B,T,C] with head h in channels [h*hs, (h+1)*hs).
  * key_mask[B,T]: 1 = attend, 0 = padding (masked keys get probability 0).
  * probs[B,H,T,T] is saved for backward; scale = 1/sqrt(hs). Every row
- * must have at least one unmasked key. */
-void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
+ * must have at least one unmasked key. lanes: attention_lanes(T) ints of
+ * scratch (the key masks as the vectors load them). */
+void attention_forward(float *out, float *probs, int *lanes, const float *q, const float *k, const float *v,
                        const int *key_mask, int B, int T, int C, int H);
+size_t attention_lanes(int T);
 /* The same with a query-dependent mask on top of key_mask: rows [0, seg) are
  * text; ATTN_SEPARATE keeps text and non-text from attending to each other
  * (a unimodal pass), ATTN_CAUSAL_TEXT lets text query i see text keys j <= i
  * and the non-text keys, and non-text queries the non-text keys only
  * (seq2seq: nothing can carry a later word to an earlier one). Backward is
  * unchanged: masked probabilities are 0. */
-void attention_forward_mode(float *out, float *probs, const float *q, const float *k, const float *v,
+void attention_forward_mode(float *out, float *probs, int *lanes, const float *q, const float *k, const float *v,
                             const int *key_mask, int B, int T, int C, int H, int seg, AttnMode mode);
 /* scratch: T*T floats. */
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,

@@ -87,12 +87,13 @@ void task_image_to_input(const unsigned char *hwc, int size, float *chw);
  * their values. Returns the number copied, -1 on a shape mismatch. */
 int task_heads_from_checkpoint(Params *p, ParamGroup group, const StFile *f);
 
-/* Shuffled passes over n examples: each index once per pass. */
+/* Shuffled passes over n examples: each index once per pass, each pass
+ * shuffled by sampler_next when it starts (with the rng of that step). */
 typedef struct {
     int n, pos;
     int *perm;
 } Sampler;
-void sampler_init(Sampler *s, int n, Rng *rng);
+void sampler_init(Sampler *s, int n);
 int sampler_next(Sampler *s, Rng *rng);
 void sampler_free(Sampler *s);
 

@@ -17,9 +17,10 @@ cd "$(dirname "$0")/.."
 OUT=build-fuzz
 CC_FUZZ=${CC_FUZZ:-clang}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-ENGINE="check json_read str_map id_index image_load image_index data_karpathy data_vqa data_nlvr data_instances
-        gen_idx safetensors region_cache tokenizer experiment db db_schema db_query"
-LIBS="-ljansson -ljpeg -lz -lsqlite3 -lm"
+# the library's sources and link flags as the Makefile has them; the
+# harnesses link the library as an archive, which takes what a reader needs
+SRC=$(make -s --no-print-directory print-LIB_SRC)
+LIBS=$(make -s --no-print-directory print-LDLIBS)
 
 # One reader, run in the background by the loop at the end.
 if [ "${1:-}" = "--run" ]; then
@@ -40,15 +41,19 @@ secs=${1:-10}
 readers=${*:-$(ls fuzz/fuzz_*.c | sed 's|fuzz/fuzz_||; s|\.c$||')}
 command -v "$CC_FUZZ" >/dev/null || { echo "fuzz: $CC_FUZZ not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 mkdir -p "$OUT/obj" "$OUT/logs"
-for m in $ENGINE; do
-    if [ ! -f "$OUT/obj/$m.o" ] || [ "engine/$m.c" -nt "$OUT/obj/$m.o" ]; then
-        $CC_FUZZ -std=c11 -g -O1 -D_GNU_SOURCE -Iengine $SAN -fsanitize=fuzzer-no-link \
-            -c "engine/$m.c" -o "$OUT/obj/$m.o"
+objs=
+for c in $SRC; do
+    o="$OUT/obj/${c%.c}.o"
+    if [ ! -f "$o" ] || [ "$c" -nt "$o" ]; then
+        mkdir -p "$(dirname "$o")"
+        $CC_FUZZ -std=c11 -g -O1 -D_GNU_SOURCE -Iengine -Itasks $SAN -fsanitize=fuzzer-no-link -c "$c" -o "$o"
     fi
+    objs="$objs $o"
 done
-objs=$(for m in $ENGINE; do printf '%s ' "$OUT/obj/$m.o"; done)
+rm -f "$OUT/libmoil.a"
+ar rcs "$OUT/libmoil.a" $objs
 for r in $readers; do
-    $CC_FUZZ -std=c11 -g -O1 -D_GNU_SOURCE -Iengine $SAN -fsanitize=fuzzer "fuzz/fuzz_$r.c" $objs $LIBS \
+    $CC_FUZZ -std=c11 -g -O1 -D_GNU_SOURCE -Iengine $SAN -fsanitize=fuzzer "fuzz/fuzz_$r.c" "$OUT/libmoil.a" $LIBS \
         -o "$OUT/fuzz_$r"
 done
 printf '%s\n' $readers | xargs -P "${FUZZ_JOBS:-2}" -I{} "$0" --run {} "$secs" | tee "$OUT/summary.txt"

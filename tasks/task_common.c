@@ -78,12 +78,11 @@ void task_encode_text(const Tokenizer *tok, const char *text, int max_text, int 
 
 void task_image_to_input(const unsigned char *hwc, int size, float *chw) { image_to_chw(hwc, size, size, chw); }
 
-void sampler_init(Sampler *s, int n, Rng *rng) {
+void sampler_init(Sampler *s, int n) {
     s->n = n;
     s->pos = n;
     s->perm = xcalloc(n, sizeof(int));
     for (int i = 0; i < n; i++) s->perm[i] = i;
-    (void)rng;
 }
 
 int sampler_next(Sampler *s, Rng *rng) {

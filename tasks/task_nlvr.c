@@ -37,6 +37,7 @@ typedef struct {
     HeadMlp head;
     Sampler sampler;
     int B;
+    int *idx;                /* [B] examples of the batch */
     int *ids, *mask, *types; /* [2B,Tt] x2, [2B] */
     float *images;           /* [2B,3,S,S] */
     int *labels;             /* [B] */
@@ -78,6 +79,7 @@ static int nlvr_task_load(Task *t, const TaskEnv *env, const char *eval_split) {
     if (strcmp(eval_split, "val") != 0 && split_load(&s->eval, env, eval_split, env->eval_limit) != 0) return -1;
     s->B = env->batch;
     size_t B = (size_t)s->B, S = (size_t)env->image_size, Tt = (size_t)env->max_text;
+    s->idx = xcalloc(B, sizeof(int));
     s->ids = xcalloc(2 * B * Tt, sizeof(int));
     s->mask = xcalloc(2 * B * Tt, sizeof(int));
     s->types = xcalloc(2 * B, sizeof(int));
@@ -107,7 +109,7 @@ static int nlvr_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
     Linear *lins[2] = {&s->head.fc1, &s->head.fc2};
     for (int i = 0; i < 2; i++) m->params.info[lins[i]->w].lr_mult = m->params.info[lins[i]->b].lr_mult = 10.0f;
     m->params.info[s->head.ln.w].lr_mult = m->params.info[s->head.ln.b].lr_mult = 10.0f;
-    sampler_init(&s->sampler, s->train.n, rng);
+    sampler_init(&s->sampler, s->train.n);
     size_t B = (size_t)s->B, d = (size_t)m->d;
     s->pair = xcalloc(B * 2 * d, sizeof(float));
     s->dpair = xcalloc(B * 2 * d, sizeof(float));
@@ -148,11 +150,10 @@ static void classify(NlvrState *s, Model *m, int B) {
 
 static double nlvr_train_step(Task *t, Model *m, Rng *rng) {
     NlvrState *s = t->state;
-    int B = s->B, *idx = xcalloc(B, sizeof(int));
-    for (int b = 0; b < B; b++) idx[b] = sampler_next(&s->sampler, rng);
+    int B = s->B;
+    for (int b = 0; b < B; b++) s->idx[b] = sampler_next(&s->sampler, rng);
     ModelInput in;
-    fill_batch(s, &t->env, &s->train, idx, B, &in);
-    free(idx);
+    fill_batch(s, &t->env, &s->train, s->idx, B, &in);
     if (model_forward(m, &in) != 0) return NAN;
     classify(s, m, B);
     int count;
@@ -209,13 +210,13 @@ static int nlvr_evaluate(Task *t, Model *m, const char *split, MetricList *out, 
     NlvrState *s = t->state;
     const NlvrSplit *sp = !strcmp(split, "val") ? &s->val : !strcmp(split, s->eval_name) ? &s->eval : NULL;
     if (!sp) return err_set("nlvr: split '%s' was not loaded", split);
-    int n = sp->n, *pred = xcalloc(n, sizeof(int)), *idx = xcalloc(s->B, sizeof(int));
+    int n = sp->n, *pred = xcalloc(n, sizeof(int));
     int rc = 0;
     for (int start = 0; start < n && rc == 0; start += s->B) {
         int B = n - start < s->B ? n - start : s->B;
-        for (int b = 0; b < B; b++) idx[b] = start + b;
+        for (int b = 0; b < B; b++) s->idx[b] = start + b;
         ModelInput in;
-        fill_batch(s, &t->env, sp, idx, B, &in);
+        fill_batch(s, &t->env, sp, s->idx, B, &in);
         rc = model_forward(m, &in);
         if (rc != 0) break;
         classify(s, m, B);
@@ -233,7 +234,7 @@ static int nlvr_evaluate(Task *t, Model *m, const char *split, MetricList *out, 
         snprintf(path, sizeof path, "%s.csv", pred_path);
         rc = write_predictions(path, &sp->set, n, pred);
     }
-    free(pred), free(idx);
+    free(pred);
     return rc;
 }
 
@@ -248,7 +249,7 @@ static void nlvr_destroy(Task *t) {
     split_free(&s->train), split_free(&s->val), split_free(&s->eval);
     head_mlp_free(&s->head);
     sampler_free(&s->sampler);
-    free(s->ids), free(s->mask), free(s->types), free(s->images), free(s->labels);
+    free(s->idx), free(s->ids), free(s->mask), free(s->types), free(s->images), free(s->labels);
     free(s->pair), free(s->dpair), free(s->probs), free(s->dlogits), free(s->dpooled);
     free(s);
 }

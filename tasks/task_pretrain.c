@@ -172,7 +172,7 @@ static int pt_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
     params_data(p, s->logit_scale)[0] = logf(1.0f / 0.07f); /* CLIP's initial temperature */
     if (init && task_heads_from_checkpoint(p, PARAM_GROUP_PRETRAIN, init) < 0) return -1;
     params_set_trainable_group(p, PARAM_GROUP_PRETRAIN, 1);
-    sampler_init(&s->sampler, s->train.n, rng);
+    sampler_init(&s->sampler, s->train.n);
     s->T = m->T;
     size_t B = (size_t)s->B, C = (size_t)s->C, Tt = (size_t)s->Tt, V = (size_t)s->V, S = (size_t)s->S;
     size_t R = B * Tt; /* at most every text position is masked */

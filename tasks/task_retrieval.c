@@ -71,6 +71,7 @@ typedef struct {
     RetMode mode;
     Sampler sampler;
     int B, K, M;         /* images per step, false captions per image, M = (1+K)B sequences */
+    int *idx;            /* [B] training images of the batch */
     int *ids, *mask;     /* [M,Tt] */
     float *images;       /* [M,3,S,S] */
     int *targets;        /* [B] index of the true caption in each row of scores: 0 */
@@ -124,6 +125,7 @@ static int ret_load(Task *t, const TaskEnv *env, const char *eval_split) {
     s->K = env->negatives > 0 ? env->negatives : 15;
     s->M = (1 + s->K) * s->B;
     size_t M = (size_t)s->M, S = (size_t)env->image_size, Tt = (size_t)env->max_text;
+    s->idx = xcalloc(s->B, sizeof(int));
     s->ids = xcalloc(M * Tt, sizeof(int));
     s->mask = xcalloc(M * Tt, sizeof(int));
     s->images = xcalloc(M * 3 * S * S, sizeof(float));
@@ -184,7 +186,7 @@ static int ret_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
     else if (r == 0)
         fprintf(stderr, "retrieval: no init checkpoint: rank head randomly initialised\n");
     s->mode = choose_mode(s, m, init);
-    sampler_init(&s->sampler, s->train.n, rng);
+    sampler_init(&s->sampler, s->train.n);
     s->dpooled = xcalloc((size_t)s->M * m->d, sizeof(float));
     return 0;
 }
@@ -219,13 +221,12 @@ static int int_cmp(const void *a, const void *b) {
 
 static double ret_train_step(Task *t, Model *m, Rng *rng) {
     RetState *s = t->state;
-    int *idx = xcalloc(s->B, sizeof(int));
+    int *idx = s->idx;
     for (int b = 0; b < s->B; b++) idx[b] = sampler_next(&s->sampler, rng);
     /* the batch is a set: in sorted order the same images and rng state
      * draw the same false captions, whatever order the sampler gave */
     qsort(idx, s->B, sizeof(int), int_cmp);
     for (int b = 0; b < s->B; b++) fill_group(s, &t->env, b, idx[b], rng);
-    free(idx);
     ModelInput in = {.B = s->M, .text_ids = s->ids, .text_mask = s->mask, .images = s->images};
     if (model_forward(m, &in) != 0) return NAN;
     layer_linear_forward(&m->params, &s->rank, s->scores, m->pooled, s->M);
@@ -513,7 +514,7 @@ static void ret_destroy(Task *t) {
     karpathy_free(&s->set);
     sampler_free(&s->sampler);
     free(s->cap_owner), free(s->cap);
-    free(s->ids), free(s->mask), free(s->images), free(s->targets);
+    free(s->idx), free(s->ids), free(s->mask), free(s->images), free(s->targets);
     free(s->scores), free(s->probs), free(s->dscores), free(s->dpooled);
     free(s);
 }

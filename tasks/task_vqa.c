@@ -118,7 +118,7 @@ static int vqa_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
     Linear *lins[2] = {&s->head.fc1, &s->head.fc2};
     for (int i = 0; i < 2; i++) m->params.info[lins[i]->w].lr_mult = m->params.info[lins[i]->b].lr_mult = 10.0f;
     m->params.info[s->head.ln.w].lr_mult = m->params.info[s->head.ln.b].lr_mult = 10.0f;
-    sampler_init(&s->sampler, s->train.n, rng);
+    sampler_init(&s->sampler, s->train.n);
     s->dpooled = xcalloc((size_t)s->B * m->d, sizeof(float));
     return 0;
 }

@@ -135,6 +135,14 @@ static void fixture_grad(void *ctx) {
     model_backward(m, &second, f->r_second, NULL);
 }
 
+/* The final tokens of a `mode` pass run now, as a new array. */
+static float *final_of(Fixture *f, AttnMode mode) {
+    forward(f, mode);
+    float *out = xmalloc(n_final(f) * sizeof(float));
+    memcpy(out, f->model.final, n_final(f) * sizeof(float));
+    return out;
+}
+
 static double rel_diff(const float *a, const float *b, size_t n) {
     double num = 0, den = 0;
     for (size_t i = 0; i < n; i++) num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]), den += (double)a[i] * a[i];
@@ -161,6 +169,13 @@ static void check_fold(Fixture *f, const char *label, const float *ref, AttnMode
     CHECK(memcmp(saved, m->params.data, m->params.total * sizeof(float)) == 0, "%s: restore changed parameters",
           label);
     free(saved);
+}
+
+/* LoRA folded: check_fold against the hooked model's `mode` pass now. */
+static void check_lora_fold(Fixture *f, AttnMode mode) {
+    float *ref = final_of(f, mode);
+    check_fold(f, "lora", ref, mode);
+    free(ref);
 }
 
 /* MoIL's student written the direct way into the online q, k, v weights of
@@ -209,6 +224,19 @@ static void moil_write_direct_student(Fixture *f, int r) {
             }
         }
     free(Wl), free(M), free(u);
+}
+
+/* MoIL's folded student (rank r) against moil_write_direct_student's
+ * weights in a `mode` pass; the parameters are put back in between. */
+static void check_moil_fold(Fixture *f, int r, AttnMode mode) {
+    Params *p = &f->model.params;
+    float *saved = xmalloc(p->total * sizeof(float));
+    memcpy(saved, p->data, p->total * sizeof(float));
+    moil_write_direct_student(f, r);
+    float *ref = final_of(f, mode);
+    memcpy(p->data, saved, p->total * sizeof(float));
+    check_fold(f, "moil (student)", ref, mode);
+    free(ref), free(saved);
 }
 
 #endif

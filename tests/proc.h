@@ -43,6 +43,21 @@ static inline int proc_run(char **out, const char *fmt, ...) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* Run `$MOIL ARGS` from fmt through proc_run, its output (stdout and
+ * stderr) into out[n], cut to fit; proc_run's status. */
+static inline int proc_moil(char *out, size_t n, const char *fmt, ...) MOIL_PRINTF(3, 4);
+static inline int proc_moil(char *out, size_t n, const char *fmt, ...) {
+    char args[1024], *text;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    int rc = proc_run(&text, "'%s' %s", moil_bin(), args);
+    snprintf(out, n, "%s", text);
+    free(text);
+    return rc;
+}
+
 /* The value of the last "name=value" line of out, into buf; 0 or -1. */
 static inline int out_value(const char *out, const char *name, char *buf, size_t cap) {
     size_t len = strlen(name);

@@ -11,6 +11,7 @@
 
 enum { B = 2, T = 7, C = 8, H = 2, SEG = 4 };
 static Rng rng;
+static int *lanes; /* attention_lanes(T) */
 
 typedef struct {
     int mask[B * T];
@@ -21,7 +22,7 @@ typedef struct {
 
 static double case_loss(void *p) {
     Case *c = p;
-    attention_forward_mode(c->out, c->probs, c->q, c->k, c->v, c->mask, B, T, C, H, SEG, c->mode);
+    attention_forward_mode(c->out, c->probs, lanes, c->q, c->k, c->v, c->mask, B, T, C, H, SEG, c->mode);
     return gradcheck_dot(c->out, c->r, B * T * C);
 }
 
@@ -84,7 +85,7 @@ static void test_full_matches_plain(void) {
     Case c;
     case_init(&c, ATTN_FULL);
     float plain[B * T * C];
-    attention_forward(plain, c.probs, c.q, c.k, c.v, c.mask, B, T, C, H);
+    attention_forward(plain, c.probs, lanes, c.q, c.k, c.v, c.mask, B, T, C, H);
     case_loss(&c);
     CHECK(memcmp(plain, c.out, sizeof plain) == 0, "ATTN_FULL differs from attention_forward");
 }
@@ -92,8 +93,10 @@ static void test_full_matches_plain(void) {
 int main(void) {
     openblas_set_num_threads(1);
     rng_seed(&rng, 5);
+    lanes = xcalloc(attention_lanes(T), sizeof(int));
     RUN(test_separate);
     RUN(test_causal_text);
     RUN(test_full_matches_plain);
+    free(lanes);
     return TEST_DONE();
 }

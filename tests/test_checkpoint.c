@@ -5,6 +5,7 @@
 
 #include "check.h"
 #include "checkpoint.h"
+#include "proc.h"
 #include "test.h"
 #include "vilt.h"
 
@@ -85,8 +86,6 @@ int main(void) {
     if (!mkdtemp(dir)) die("mkdtemp failed");
     RUN(test_roundtrip_bit_identical);
     RUN(test_bad_files);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) printf("  could not remove %s\n", dir);
+    rm_tree(dir);
     return TEST_DONE();
 }

@@ -4,6 +4,7 @@
  * folder; the checks read the database through a separate raw connection. */
 #include "check.h"
 #include "db.h"
+#include "proc.h"
 #include "test.h"
 
 #include <signal.h>
@@ -454,8 +455,6 @@ int main(void) {
     RUN(test_foreign_files);
     RUN(test_paper_reference);
     RUN(test_hash_and_rev);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
-    if (system(cmd) != 0) printf("  cannot remove %s\n", tmp_dir);
+    rm_tree(tmp_dir);
     return TEST_DONE();
 }

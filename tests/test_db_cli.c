@@ -4,17 +4,15 @@
  * folder; the commands run as the built binary ($MOIL, else ./moil). */
 #include "check.h"
 #include "db.h"
+#include "proc.h"
 #include "test.h"
 
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static char tmp_dir[] = "/tmp/moil_test_db_cli_XXXXXX";
-static const char *moil;
 
 static const char *tmp_path(const char *name) {
     static char path[4][256];
@@ -22,26 +20,6 @@ static const char *tmp_path(const char *name) {
     slot = (slot + 1) % 4;
     snprintf(path[slot], sizeof path[slot], "%s/%s", tmp_dir, name);
     return path[slot];
-}
-
-/* Run `moil ARGS` (stderr joined to stdout) into out; returns its exit
- * status, or -1 if it did not exit normally (a crash). */
-static int run_moil(char *out, size_t n, const char *fmt, ...) MOIL_PRINTF(3, 4);
-static int run_moil(char *out, size_t n, const char *fmt, ...) {
-    char args[1024], cmd[1400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", moil, args);
-    fflush(stdout);
-    FILE *p = popen(cmd, "r");
-    size_t len = 0;
-    if (p)
-        for (size_t got; len + 1 < n && (got = fread(out + len, 1, n - 1 - len, p)) > 0;) len += got;
-    out[len] = 0;
-    int status = p ? pclose(p) : -1;
-    return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 /* Every row of sql as "a|b|c\n" text, through a raw connection (caller frees). */
@@ -166,29 +144,29 @@ static int count_lines(const char *s) {
 static void test_runs(void) {
     const char *path = main_db();
     static char out[16384];
-    int rc = run_moil(out, sizeof out, "db runs --db %s", path);
+    int rc = proc_moil(out, sizeof out, "db runs --db %s", path);
     CHECK(rc == 0, "exit %d: %s", rc, out);
     CHECK(strstr(out, "runs=4\n") && strstr(out, "runs_ok=2\n") && strstr(out, "runs_failed=1\n") &&
               strstr(out, "runs_diverged=1\n") && strstr(out, "runs_running=0\n"), "%s", out);
     CHECK(strstr(out, "test/ir_r1") && strstr(out, "test/vqa_score") && strstr(out, "0.625"), "key metric: %s", out);
     const char *a = strstr(out, "retrieval"), *b = strstr(out, "vqa ");
     CHECK(a && b && a < b, "oldest first: %s", out);
-    rc = run_moil(out, sizeof out, "db runs --db %s --status ok --task vqa", path);
+    rc = proc_moil(out, sizeof out, "db runs --db %s --status ok --task vqa", path);
     CHECK(rc == 0 && strstr(out, "runs=1\n") && strstr(out, "moil"), "exit %d: %s", rc, out);
-    rc = run_moil(out, sizeof out, "db runs --db %s --table 4 --method full --model vilt", path);
+    rc = proc_moil(out, sizeof out, "db runs --db %s --table 4 --method full --model vilt", path);
     CHECK(rc == 0 && strstr(out, "runs=2\n"), "exit %d: %s", rc, out);
-    rc = run_moil(out, sizeof out, "db runs --db %s --table 9", path);
+    rc = proc_moil(out, sizeof out, "db runs --db %s --table 9", path);
     CHECK(rc == 0 && strstr(out, "no runs match") && strstr(out, "runs=0\n"), "exit %d: %s", rc, out);
-    rc = run_moil(out, sizeof out, "db runs --db %s --status done", path);
+    rc = proc_moil(out, sizeof out, "db runs --db %s --status done", path);
     CHECK(rc == 2 && strstr(out, "unknown status 'done'") && strstr(out, "usage:"), "exit %d: %s", rc, out);
-    rc = run_moil(out, sizeof out, "db runs --help");
+    rc = proc_moil(out, sizeof out, "db runs --help");
     CHECK(rc == 0 && strstr(out, "usage: moil db runs"), "exit %d: %s", rc, out);
 }
 
 static void test_show(void) {
     const char *path = main_db();
     static char out[16384];
-    int rc = run_moil(out, sizeof out, "db show 1 --db %s", path);
+    int rc = proc_moil(out, sizeof out, "db show 1 --db %s", path);
     CHECK(rc == 0, "exit %d: %s", rc, out);
     CHECK(strstr(out, "config:\n{\n  \"case\": \"a\",\n") && strstr(out, "\"note\": \"a, \\\"quoted\\\" note\""),
           "pretty config: %s", out);
@@ -200,44 +178,44 @@ static void test_show(void) {
                       "9         2          0\n"), "curve summary: %s", out);
     CHECK(strstr(out, "val/metric  2       0          4           0.4"), "curve summary: %s", out);
 
-    rc = run_moil(out, sizeof out, "db show 4 --db %s", path);
+    rc = proc_moil(out, sizeof out, "db show 4 --db %s", path);
     CHECK(rc == 0 && strstr(out, "status=diverged\n") && strstr(out, "train/loss=nan\n") &&
               strstr(out, "loss is nan at step 5"), "exit %d: %s", rc, out);
     /* the diverged curve: 6 points, 1 NaN, last value nan, min over the finite ones */
     CHECK(strstr(out, "train/loss  6       1          0           2            5          nan         0.4"),
           "diverged curve: %s", out);
-    rc = run_moil(out, sizeof out, "db show 3 --db %s", path);
+    rc = proc_moil(out, sizeof out, "db show 3 --db %s", path);
     CHECK(rc == 0 && strstr(out, "out of memory") && strstr(out, "metrics:\n(none)"), "exit %d: %s", rc, out);
-    rc = run_moil(out, sizeof out, "db show 99 --db %s", path);
+    rc = proc_moil(out, sizeof out, "db show 99 --db %s", path);
     CHECK(rc == 1 && strstr(out, "no run 99") && strstr(out, path), "exit %d: %s", rc, out);
-    rc = run_moil(out, sizeof out, "db show x1 --db %s", path);
+    rc = proc_moil(out, sizeof out, "db show x1 --db %s", path);
     CHECK(rc == 2 && strstr(out, "expected a positive integer"), "exit %d: %s", rc, out);
 }
 
 static void test_export(void) {
     const char *path = main_db();
     static char out[32768];
-    int rc = run_moil(out, sizeof out, "db export --db %s", path);
+    int rc = proc_moil(out, sizeof out, "db export --db %s", path);
     CHECK(rc == 0 && !strncmp(out, "id,table_id,task,model,method,seed,config_json,", 47), "exit %d: %s", rc, out);
     CHECK(count_lines(out) == 5, "runs csv: %d lines", count_lines(out));
     CHECK(strstr(out, "\"{\"\"case\"\":\"\"a\"\",\"\"lr\"\":0.001,\"\"note\"\":\"\"a, \\\"\"quoted\\\"\" note\"\""),
           "csv quoting: %s", out);
     CHECK(strstr(out, ",test/ir_r1,0.5\n"), "key metric column: %s", out);
 
-    rc = run_moil(out, sizeof out, "db export --db %s --what metrics --format tsv --table 4", path);
+    rc = proc_moil(out, sizeof out, "db export --db %s --what metrics --format tsv --table 4", path);
     const char *tsv_head = "run_id\ttable_id\ttask\tmodel\tmethod\tseed\tstatus\tsplit\tname\tvalue\n";
     CHECK(rc == 0 && !strncmp(out, tsv_head, strlen(tsv_head)), "exit %d: %s", rc, out);
     CHECK(count_lines(out) == 2 && strstr(out, "\tdiverged\ttrain\tloss\tnan\n"), "metrics tsv: %s", out);
 
-    rc = run_moil(out, sizeof out, "db export --db %s --what curves", path);
+    rc = proc_moil(out, sizeof out, "db export --db %s --what curves", path);
     /* train/loss 10 + 10 + 3 + 6 points, val/metric 2 + 2 + 0 + 1 */
     CHECK(rc == 0 && count_lines(out) == 1 + 29 + 5, "exit %d, %d lines", rc, count_lines(out));
     CHECK(strstr(out, "4,4,retrieval,vilt,full,2,diverged,train/loss,5,nan\n"), "nan point: %s", out);
 
-    rc = run_moil(out, sizeof out, "db export --db %s --what metrics --format md --status ok", path);
+    rc = proc_moil(out, sizeof out, "db export --db %s --what metrics --format md --status ok", path);
     CHECK(rc == 0 && !strncmp(out, "| run_id | table_id |", 21) && strstr(out, "\n| --- | --- |") &&
               count_lines(out) == 6 && strstr(out, "| test | vqa_score | 0.625 |\n"), "exit %d: %s", rc, out);
-    rc = run_moil(out, sizeof out, "db export --db %s --format xml", path);
+    rc = proc_moil(out, sizeof out, "db export --db %s --format xml", path);
     CHECK(rc == 2 && strstr(out, "expected csv, tsv or md"), "exit %d: %s", rc, out);
 }
 
@@ -250,7 +228,7 @@ static void test_merge_equals_single(void) {
     CHECK(write_db(s1, one, 2) == 0 && write_db(s2, two, 3) == 0 && write_db(direct, all, 5) == 0, "%s", err_msg());
     const char *merged = tmp_path("merged/moil.db");
     static char out[8192];
-    int rc = run_moil(out, sizeof out, "db merge %s %s --into %s", s1, s2, merged);
+    int rc = proc_moil(out, sizeof out, "db merge %s %s --into %s", s1, s2, merged);
     CHECK(rc == 0 && strstr(out, "shards=2\nruns_added=4\nruns_replaced=0\nruns_skipped=1\n") &&
               strstr(out, "metrics_copied=5\ncurves_copied=34\n"), "exit %d: %s", rc, out);
     char *want = content(direct), *got = content(merged);
@@ -260,14 +238,14 @@ static void test_merge_equals_single(void) {
     char *start_merged = raw_dump(merged, "SELECT started_at FROM runs WHERE task = 'vqa'");
     CHECK(!strcmp(start_shard, start_merged), "times kept: %s vs %s", start_shard, start_merged);
 
-    rc = run_moil(out, sizeof out, "db merge %s %s --into %s", s2, s1, merged);
+    rc = proc_moil(out, sizeof out, "db merge %s %s --into %s", s2, s1, merged);
     CHECK(rc == 0 && strstr(out, "runs_added=0\nruns_replaced=0\nruns_skipped=5\n"), "exit %d: %s", rc, out);
     char *again = content(merged);
     CHECK(!strcmp(got, again), "second merge changed:\n%s", again);
 
-    rc = run_moil(out, sizeof out, "db merge %s --into %s", merged, merged);
+    rc = proc_moil(out, sizeof out, "db merge %s --into %s", merged, merged);
     CHECK(rc == 1 && strstr(out, "is the database being merged into"), "exit %d: %s", rc, out);
-    rc = run_moil(out, sizeof out, "db merge %s --into %s", tmp_path("nope.db"), merged);
+    rc = proc_moil(out, sizeof out, "db merge %s --into %s", tmp_path("nope.db"), merged);
     CHECK(rc == 1 && strstr(out, "no such results database"), "exit %d: %s", rc, out);
     free(want);
     free(got);
@@ -325,7 +303,7 @@ static void test_check(void) {
     const RunSpec *const runs[] = {&run_a, &run_c};
     CHECK(write_db(path, runs, 2) == 0, "%s", err_msg());
     static char out[8192];
-    int rc = run_moil(out, sizeof out, "db check --db %s", path);
+    int rc = proc_moil(out, sizeof out, "db check --db %s", path);
     CHECK(rc == 0 && strstr(out, "integrity=ok\n") && strstr(out, "problems=0\n") && strstr(out, "runs_ok=1\n") &&
               strstr(out, "runs_failed=1\n"), "exit %d: %s", rc, out);
     char version[32];
@@ -347,14 +325,14 @@ static void test_check(void) {
     int status = -1;
     waitpid(child, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: %d", status);
-    rc = run_moil(out, sizeof out, "db check --db %s", path);
+    rc = proc_moil(out, sizeof out, "db check --db %s", path);
     CHECK(rc == 1 && strstr(out, "stale=1\n") && strstr(out, "problems=1\n") && strstr(out, "is gone") &&
               strstr(out, "--fix"), "exit %d: %s", rc, out);
     CHECK(raw_int(path, "SELECT count(*) FROM runs WHERE status = 'running'") == 1, "check alone changed nothing");
-    rc = run_moil(out, sizeof out, "db check --db %s --fix", path);
+    rc = proc_moil(out, sizeof out, "db check --db %s --fix", path);
     CHECK(rc == 0 && strstr(out, "fixed=1\n") && strstr(out, "problems=0\n") && strstr(out, "runs_killed=1\n"),
           "exit %d: %s", rc, out);
-    rc = run_moil(out, sizeof out, "db check --db %s", path);
+    rc = proc_moil(out, sizeof out, "db check --db %s", path);
     CHECK(rc == 0 && strstr(out, "stale=0\n"), "exit %d: %s", rc, out);
 }
 
@@ -395,20 +373,20 @@ static void test_bad_files(void) {
     for (int k = 0; k < 5; k++) {
         int rc;
         if (k < 4) { /* merge creates a missing target */
-            rc = run_moil(out, sizeof out, "%s %s", commands[k], missing);
+            rc = proc_moil(out, sizeof out, "%s %s", commands[k], missing);
             CHECK(rc == 1 && strstr(out, "missing.db: no such results database (run an experiment first)"),
                   "%s missing: exit %d: %s", commands[k], rc, out);
         }
-        rc = run_moil(out, sizeof out, "%s %s %s", commands[k], foreign, k == 4 ? shard : "");
+        rc = proc_moil(out, sizeof out, "%s %s %s", commands[k], foreign, k == 4 ? shard : "");
         CHECK(rc == 1 && strstr(out, "foreign.db: not a moil results database"), "%s foreign: exit %d: %s",
               commands[k], rc, out);
-        rc = run_moil(out, sizeof out, "%s %s %s", commands[k], garbage, k == 4 ? shard : "");
+        rc = proc_moil(out, sizeof out, "%s %s %s", commands[k], garbage, k == 4 ? shard : "");
         CHECK(rc == 1 && strstr(out, "garbage.db: file is not a database"), "%s garbage: exit %d: %s", commands[k],
               rc, out);
     }
     struct stat sb;
     CHECK(stat(missing, &sb) != 0, "a reader created %s", missing);
-    int rc = run_moil(out, sizeof out, "db merge %s --into %s", garbage, tmp_path("into.db"));
+    int rc = proc_moil(out, sizeof out, "db merge %s --into %s", garbage, tmp_path("into.db"));
     CHECK(rc == 1 && strstr(out, "garbage.db: file is not a database"), "garbage shard: exit %d: %s", rc, out);
 
     /* moil databases with the curves page overwritten after its header
@@ -417,12 +395,12 @@ static void test_bad_files(void) {
     char header[256];
     snprintf(header, sizeof header, "%s", tmp_path("header.db"));
     CHECK(damage_curves(damaged, 8, junk) == 0 && damage_curves(header, 0, junk) == 0, "damage");
-    rc = run_moil(out, sizeof out, "db check --db %s", damaged);
+    rc = proc_moil(out, sizeof out, "db check --db %s", damaged);
     CHECK(rc == 1 && strstr(out, "integrity: FAILED\n") && strstr(out, "integrity=failed\n"), "exit %d: %s", rc,
           out);
-    rc = run_moil(out, sizeof out, "db check --db %s", header);
+    rc = proc_moil(out, sizeof out, "db check --db %s", header);
     CHECK(rc == 1 && strstr(out, "header.db: database disk image is malformed"), "exit %d: %s", rc, out);
-    rc = run_moil(out, sizeof out, "db export --what curves --db %s", header);
+    rc = proc_moil(out, sizeof out, "db export --what curves --db %s", header);
     CHECK(rc == 1 && strstr(out, "header.db: database disk image is malformed"), "exit %d: %s", rc, out);
 }
 
@@ -461,7 +439,6 @@ static void test_table_formats(void) {
 
 int main(void) {
     if (!mkdtemp(tmp_dir)) die("%s: cannot create a temporary folder", tmp_dir);
-    moil = getenv("MOIL") ? getenv("MOIL") : "./moil";
     RUN(test_runs);
     RUN(test_show);
     RUN(test_export);
@@ -470,8 +447,6 @@ int main(void) {
     RUN(test_check);
     RUN(test_bad_files);
     RUN(test_table_formats);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
-    if (system(cmd) != 0) printf("  cannot remove %s\n", tmp_dir);
+    rm_tree(tmp_dir);
     return TEST_DONE();
 }

@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "db.h"
+#include "proc.h"
 #include "test.h"
 
 static char tmp_dir[] = "/tmp/moil_test_figures_XXXXXX";
@@ -278,8 +279,6 @@ int main(void) {
     RUN(test_ablation_figure);
     RUN(test_missing_figure_skipped);
     RUN(test_drawn);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp_dir);
-    if (system(cmd) != 0) printf("  cannot remove %s\n", tmp_dir);
+    rm_tree(tmp_dir);
     return TEST_DONE();
 }

@@ -10,6 +10,7 @@
 #include "image_cache.h"
 #include "image_index.h"
 #include "image_load.h"
+#include "proc.h"
 #include "test.h"
 #include "tokenizer.h"
 
@@ -140,6 +141,24 @@ static void test_jpeg_corrupt_bytes(void) {
     CHECK(msg_has("img/bad.jpg: corrupt JPEG"), "message");
     write_text("img/text.jpg", "hello");
     CHECK(image_load(fx("img/text.jpg"), &im) != 0 && msg_has("img/text.jpg: not a JPEG"), "not a JPEG");
+}
+
+/* A 16 x 16 JPEG whose baseline frame header (SOF0: FF C0, length, precision,
+ * height, width) claims 9000 x 16: refused by size, naming the file. */
+static void test_jpeg_oversized_header(void) {
+    write_jpeg("img/huge.jpg", 16, 16, 3, red);
+    size_t len, sof = 0;
+    uint8_t *buf = (uint8_t *)file_read_all(fx("img/huge.jpg"), 1 << 20, &len);
+    for (size_t i = 2; i + 9 < len && !sof; i++)
+        if (buf[i] == 0xFF && buf[i + 1] == 0xC0) sof = i;
+    CHECK(sof > 0, "no SOF0 marker");
+    buf[sof + 5] = 9000 >> 8, buf[sof + 6] = 9000 & 0xFF;
+    CHECK(file_write_atomic(fx("img/huge.jpg"), buf, len) == 0, "%s", err_msg());
+    free(buf);
+    Image im;
+    CHECK(image_load(fx("img/huge.jpg"), &im) != 0 && im.pix == NULL, "oversized header rejected");
+    CHECK(msg_has("img/huge.jpg: image of 16x9000 pixels is larger than the 8192x8192 limit"), "message: %s",
+          err_msg());
 }
 
 static void test_jpeg_cmyk_rejected(void) {
@@ -519,6 +538,7 @@ int main(void) {
     RUN(test_png_named_jpeg_and_real_png);
     RUN(test_jpeg_truncated);
     RUN(test_jpeg_corrupt_bytes);
+    RUN(test_jpeg_oversized_header);
     RUN(test_jpeg_cmyk_rejected);
     RUN(test_zero_size_image);
     RUN(test_resize_and_chw);
@@ -533,8 +553,6 @@ int main(void) {
     RUN(test_answer_vocab_vectors);
     RUN(test_nlvr_real_lines);
     RUN(test_nlvr_bad_lines);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    if (system(cmd) != 0) printf("  could not remove %s\n", root);
+    rm_tree(root);
     return TEST_DONE();
 }

@@ -252,11 +252,12 @@ enum { AT_B = 2, AT_T = 21, AT_C = 8, AT_H = 2 }; /* rows of 21: full vectors an
 typedef struct {
     int mask[AT_B * AT_T];
     float *q, *k, *v, *out, *probs, *r, *dq, *dk, *dv, *scratch;
+    int *lanes;
 } AttentionCase;
 
 static double attention_loss(void *p) {
     AttentionCase *c = p;
-    attention_forward(c->out, c->probs, c->q, c->k, c->v, c->mask, AT_B, AT_T, AT_C, AT_H);
+    attention_forward(c->out, c->probs, c->lanes, c->q, c->k, c->v, c->mask, AT_B, AT_T, AT_C, AT_H);
     return gradcheck_dot(c->out, c->r, AT_B * AT_T * AT_C);
 }
 
@@ -272,7 +273,8 @@ static void test_attention(void) {
     size_t n = AT_B * AT_T * AT_C;
     /* the second sequence has its last two tokens padded */
     AttentionCase c = {{0}, randn(n, 1), randn(n, 1), randn(n, 1), zeros(n),
-                       zeros(AT_B * AT_H * AT_T * AT_T), randn(n, 1), zeros(n), zeros(n), zeros(n), zeros(AT_T * AT_T)};
+                       zeros(AT_B * AT_H * AT_T * AT_T), randn(n, 1), zeros(n), zeros(n), zeros(n), zeros(AT_T * AT_T),
+                       xcalloc(attention_lanes(AT_T), sizeof(int))};
     for (int i = 0; i < AT_B * AT_T; i++) c.mask[i] = i < 2 * AT_T - 2;
     attention_loss(&c);
     /* masked keys get probability exactly 0; each row sums to 1 */
@@ -294,7 +296,7 @@ static void test_attention(void) {
     /* padded keys and values receive exactly zero gradient */
     CHECK(c.dv[(2 * AT_T - 1) * AT_C] == 0.0f && c.dk[(2 * AT_T - 2) * AT_C + 2] == 0.0f, "padding gets gradient");
     free(c.q), free(c.k), free(c.v), free(c.out), free(c.probs), free(c.r), free(c.dq), free(c.dk), free(c.dv),
-        free(c.scratch);
+        free(c.scratch), free(c.lanes);
 }
 
 /* ---- losses ---- */

@@ -5,9 +5,7 @@
  * and `moil regions train` on a tiny dataset (cache round trip, skip when
  * up to date; the built binary $MOIL, else ./moil). */
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -16,6 +14,7 @@
 #include "method.h"
 #include "model.h"
 #include "ops.h"
+#include "proc.h"
 #include "region_encoder.h"
 #include "region_store.h"
 #include "test.h"
@@ -195,12 +194,7 @@ static void test_lora_merge(void) {
     fixture_init(&f, &c, 2, "lora", &o, 11, 0.0f);
     perturb(&f.model, "transformer.blocks.0.mlp.fc1.lora", 12);
     perturb(&f.model, "transformer.blocks.1.attn.v.lora", 14);
-    size_t n = n_final(&f);
-    float *ref = xmalloc(n * sizeof(float));
-    forward(&f, ATTN_CAUSAL_TEXT);
-    memcpy(ref, f.model.final, n * sizeof(float));
-    check_fold(&f, "lora", ref, ATTN_CAUSAL_TEXT);
-    free(ref);
+    check_lora_fold(&f, ATTN_CAUSAL_TEXT);
     fixture_free(&f);
 }
 
@@ -213,19 +207,9 @@ static void test_moil_merge(void) {
     o.rank_lora = o.rank_adapter = 2;
     ModelConfig c = tiny_config(16, 2);
     fixture_init(&f, &c, 2, "moil", &o, 15, 0.0f);
-    Params *p = &f.model.params;
     perturb(&f.model, "transformer.blocks.0.attn.", 16);
     perturb(&f.model, "transformer.blocks.1.attn.", 17);
-    float *saved = xmalloc(p->total * sizeof(float));
-    memcpy(saved, p->data, p->total * sizeof(float));
-    moil_write_direct_student(&f, 2);
-    size_t n = n_final(&f);
-    float *ref = xmalloc(n * sizeof(float));
-    forward(&f, ATTN_CAUSAL_TEXT);
-    memcpy(ref, f.model.final, n * sizeof(float));
-    memcpy(p->data, saved, p->total * sizeof(float));
-    check_fold(&f, "moil (student)", ref, ATTN_CAUSAL_TEXT);
-    free(ref), free(saved);
+    check_moil_fold(&f, 2, ATTN_CAUSAL_TEXT);
     fixture_free(&f);
 }
 
@@ -250,26 +234,6 @@ static void test_config_json(void) {
     CHECK(p.regions.tag_words[2][0] == 7 && p.regions.tag_words[2][1] == 8 && p.regions.tag_words[1][1] == TOK_PAD,
           "ankle boot -> %d %d", p.regions.tag_words[2][0], p.regions.tag_words[2][1]);
     tokenizer_free(&tok);
-}
-
-static const char *moil;
-
-static int run_moil(char *out, size_t n, const char *fmt, ...) MOIL_PRINTF(3, 4);
-static int run_moil(char *out, size_t n, const char *fmt, ...) {
-    char args[1024], cmd[1400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", moil, args);
-    fflush(stdout);
-    FILE *p = popen(cmd, "r");
-    size_t len = 0;
-    if (p)
-        for (size_t got; len + 1 < n && (got = fread(out + len, 1, n - 1 - len, p)) > 0;) len += got;
-    out[len] = 0;
-    int status = p ? pclose(p) : -1;
-    return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 /* A tiny dataset: sets pretrain, train, val of 2 images, 32 x 32, with
@@ -316,7 +280,7 @@ static void test_regions_command(void) {
     char data[300], out[8192], path[400];
     snprintf(data, sizeof data, "%s/data", dir);
     write_dataset(data);
-    int rc = run_moil(out, sizeof out, "regions train --data %s --steps 5 --batch 4 --crop 12 --feat 6 --quiet", data);
+    int rc = proc_moil(out, sizeof out, "regions train --data %s --steps 5 --batch 4 --crop 12 --feat 6 --quiet", data);
     CHECK(rc == 0 && strstr(out, "tagger_acc_val=") && strstr(out, "max_regions=2") && strstr(out, "dim=11"),
           "exit %d: %s", rc, out);
     RegionStore s;
@@ -336,7 +300,7 @@ static void test_regions_command(void) {
         CHECK(0, "%d images cached, want 6", s.all.n_images);
     }
     region_store_free(&s);
-    rc = run_moil(out, sizeof out, "regions train --data %s --steps 5 --batch 4 --crop 12 --feat 6 --quiet", data);
+    rc = proc_moil(out, sizeof out, "regions train --data %s --steps 5 --batch 4 --crop 12 --feat 6 --quiet", data);
     CHECK(rc == 0 && strstr(out, "skipped=1"), "second run not skipped: %s", out);
     /* a corrupt cache: a clear error naming the file */
     snprintf(path, sizeof path, "%s/regions/val.bin", data);
@@ -344,10 +308,10 @@ static void test_regions_command(void) {
     snprintf(path, sizeof path, "%s/regions", data);
     CHECK(region_store_load(&s, path) != 0 && strstr(err_msg(), "val.bin") && strstr(err_msg(), "expected"),
           "corrupt cache: %s", err_msg());
-    rc = run_moil(out, sizeof out, "regions train --data %s --steps 5 --batch 4 --crop 12 --feat 6 --quiet", data);
+    rc = proc_moil(out, sizeof out, "regions train --data %s --steps 5 --batch 4 --crop 12 --feat 6 --quiet", data);
     CHECK(rc == 0 && !strstr(out, "skipped=1") && region_store_load(&s, path) == 0, "not rebuilt: %s", out);
     region_store_free(&s);
-    rc = run_moil(out, sizeof out, "regions train --data %s/nowhere --quiet", dir);
+    rc = proc_moil(out, sizeof out, "regions train --data %s/nowhere --quiet", dir);
     CHECK(rc == 1 && strstr(out, "instances_pretrain.json"), "missing data: exit %d: %s", rc, out);
 }
 
@@ -355,7 +319,6 @@ int main(void) {
     if (!mkdtemp(dir)) die("mkdtemp %s failed", dir);
     snprintf(regions_dir, sizeof regions_dir, "%s/regions", dir);
     write_regions(regions_dir);
-    moil = getenv("MOIL") ? getenv("MOIL") : "./moil";
     RUN(test_region_encoder_gradient);
     RUN(test_whole_model_gradient);
     RUN(test_tags_and_mask);
@@ -363,8 +326,6 @@ int main(void) {
     RUN(test_moil_merge);
     RUN(test_config_json);
     RUN(test_regions_command);
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) printf("  could not remove %s\n", dir);
+    rm_tree(dir);
     return TEST_DONE();
 }

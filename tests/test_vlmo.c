@@ -98,10 +98,7 @@ static void route_case(const char *prefix, AttnMode mode, int want_text, int wan
     Fixture f;
     ModelConfig c = tiny_config(16, 3, 1);
     fixture_init(&f, &c, 2, NULL, NULL, 5, 0.1f);
-    size_t n = n_final(&f);
-    float *ref = xmalloc(n * sizeof(float));
-    forward(&f, mode);
-    memcpy(ref, f.model.final, n * sizeof(float));
+    float *ref = final_of(&f, mode);
     perturb(&f.model, prefix, 6);
     forward(&f, mode);
     int text, rest;
@@ -139,10 +136,7 @@ static void test_dual_encoder(void) {
     Fixture f;
     ModelConfig c = tiny_config(16, 3, 1);
     fixture_init(&f, &c, 2, NULL, NULL, 8, 0.1f);
-    size_t n = n_final(&f);
-    float *ref = xmalloc(n * sizeof(float));
-    forward(&f, ATTN_SEPARATE);
-    memcpy(ref, f.model.final, n * sizeof(float));
+    float *ref = final_of(&f, ATTN_SEPARATE);
     for (int i = 0; i < 3 * f.model.image_size * f.model.image_size; i++) f.images[i] = -f.images[i];
     forward(&f, ATTN_SEPARATE);
     int text, rest;
@@ -184,12 +178,7 @@ static void test_lora_merge(void) {
     perturb(&f.model, "transformer.blocks.0.mlp_text.fc1.lora", 12);
     perturb(&f.model, "transformer.blocks.1.mlp_vl.fc2.lora", 13);
     perturb(&f.model, "transformer.blocks.1.attn.v.lora", 14);
-    size_t n = n_final(&f);
-    float *ref = xmalloc(n * sizeof(float));
-    forward(&f, ATTN_FULL);
-    memcpy(ref, f.model.final, n * sizeof(float));
-    check_fold(&f, "lora", ref, ATTN_FULL);
-    free(ref);
+    check_lora_fold(&f, ATTN_FULL);
     fixture_free(&f);
 }
 
@@ -202,22 +191,12 @@ static void test_moil_merge(void) {
     o.rank_lora = o.rank_adapter = 2;
     ModelConfig c = tiny_config(16, 2, 1);
     fixture_init(&f, &c, 2, "moil", &o, 15, 0.0f);
-    Params *p = &f.model.params;
     for (int l = 0; l < 2; l++) {
         char pre[64];
         snprintf(pre, sizeof pre, "transformer.blocks.%d.attn.", l);
         perturb(&f.model, pre, 16 + l); /* the online teacher and the student's factors */
     }
-    float *saved = xmalloc(p->total * sizeof(float));
-    memcpy(saved, p->data, p->total * sizeof(float));
-    moil_write_direct_student(&f, 2);
-    size_t n = n_final(&f);
-    float *ref = xmalloc(n * sizeof(float));
-    forward(&f, ATTN_FULL);
-    memcpy(ref, f.model.final, n * sizeof(float));
-    memcpy(p->data, saved, p->total * sizeof(float));
-    check_fold(&f, "moil (student)", ref, ATTN_FULL);
-    free(ref), free(saved);
+    check_moil_fold(&f, 2, ATTN_FULL);
     fixture_free(&f);
 }
 
