@@ -551,44 +551,61 @@ static int eval_itm(PtState *s, Model *m, const PtSplit *sp, MetricList *out) {
     return rc;
 }
 
-/* MLM accuracy per word kind: every word of the kind masked at once in the
- * true pair; beside it the best text-only guess (the kind's most frequent
- * training word). */
-static int eval_mlm(PtState *s, Model *m, const PtSplit *sp, MetricList *out) {
-    int n = sp->n, Tt = s->Tt, T = m->T;
-    for (int k = 0; k < N_KINDS; k++) {
-        int hits = 0, prior_hits = 0, total = 0, idx[1024];
-        for (int start = 0; start < n; start += s->B) {
-            int B = n - start < s->B ? n - start : s->B, nr = 0;
-            for (int b = 0; b < B; b++) idx[b] = start + b;
-            fill(s, sp, idx, idx, B);
-            memcpy(s->mids, s->ids, sizeof(int) * B * Tt);
-            for (int b = 0; b < B; b++)
-                for (int t = 0; t < Tt; t++) {
-                    int id = s->ids[b * Tt + t];
-                    if (!s->mask[b * Tt + t] || id < TOK_N_SPECIAL || s->kind[id] != k) continue;
-                    s->mids[b * Tt + t] = TOK_MASK;
-                    s->rows[nr] = b * T + t;
-                    s->tg[nr++] = id;
-                }
-            if (!nr) continue;
-            ModelInput in = {B, s->mids, s->mask, s->images, NULL, ATTN_FULL, s->iids};
-            if (model_forward(m, &in) != 0) return -1;
-            mlm_forward(s, m, nr);
-            for (int r = 0; r < nr; r++) {
-                const float *row = s->mlogits + (size_t)r * s->V;
-                int best = 0;
-                for (int j = 1; j < s->V; j++)
-                    if (row[j] > row[best]) best = j;
-                hits += best == s->tg[r];
-                prior_hits += s->tg[r] == s->prior[k];
-                total++;
+/* MLM on word kind k, every word of the kind masked at once: how many masked
+ * words the model gets right, the prediction taken among the kind's words
+ * (the text-only guess knows the kind too, and with every word of a kind
+ * masked the text may no longer say which slots hold one), how many the
+ * text-only guess (the kind's most frequent training word) gets right, out
+ * of how many. wrong_image: each caption with the image of the pair n/2
+ * further on, the control that shows how much the image contributes. */
+static int mlm_kind_hits(PtState *s, Model *m, const PtSplit *sp, int k, int wrong_image, int *hits,
+                         int *prior_hits, int *total) {
+    int n = sp->n, Tt = s->Tt, T = m->T, idx[1024], img[1024];
+    *hits = *prior_hits = *total = 0;
+    for (int start = 0; start < n; start += s->B) {
+        int B = n - start < s->B ? n - start : s->B, nr = 0;
+        for (int b = 0; b < B; b++) idx[b] = start + b, img[b] = wrong_image ? (start + b + n / 2) % n : start + b;
+        fill(s, sp, idx, img, B);
+        memcpy(s->mids, s->ids, sizeof(int) * B * Tt);
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < Tt; t++) {
+                int id = s->ids[b * Tt + t];
+                if (!s->mask[b * Tt + t] || id < TOK_N_SPECIAL || s->kind[id] != k) continue;
+                s->mids[b * Tt + t] = TOK_MASK;
+                s->rows[nr] = b * T + t;
+                s->tg[nr++] = id;
             }
+        if (!nr) continue;
+        ModelInput in = {B, s->mids, s->mask, s->images, NULL, ATTN_FULL, s->iids};
+        if (model_forward(m, &in) != 0) return -1;
+        mlm_forward(s, m, nr);
+        for (int r = 0; r < nr; r++) {
+            const float *row = s->mlogits + (size_t)r * s->V;
+            int best = -1;
+            for (int j = TOK_N_SPECIAL; j < s->V; j++)
+                if (s->kind[j] == k && (best < 0 || row[j] > row[best])) best = j;
+            *hits += best == s->tg[r];
+            *prior_hits += s->tg[r] == s->prior[k];
+            ++*total;
         }
+    }
+    return 0;
+}
+
+/* Per word kind: mlm_acc_<kind> (true pairs), mlm_wrongimg_<kind> (captions
+ * with another pair's image) and mlm_prior_<kind> (the text-only guess). */
+static int eval_mlm(PtState *s, Model *m, const PtSplit *sp, MetricList *out) {
+    for (int k = 0; k < N_KINDS; k++) {
+        int hits, prior_hits, total, wrong_hits;
+        if (mlm_kind_hits(s, m, sp, k, 0, &hits, &prior_hits, &total) != 0 ||
+            mlm_kind_hits(s, m, sp, k, 1, &wrong_hits, &prior_hits, &total) != 0)
+            return -1;
         if (!total) continue;
         char name[METRIC_NAME_MAX];
         snprintf(name, sizeof name, "mlm_acc_%s", kind_names[k]);
         metrics_add(out, name, 100.0 * hits / total);
+        snprintf(name, sizeof name, "mlm_wrongimg_%s", kind_names[k]);
+        metrics_add(out, name, 100.0 * wrong_hits / total);
         snprintf(name, sizeof name, "mlm_prior_%s", kind_names[k]);
         metrics_add(out, name, 100.0 * prior_hits / total);
     }

@@ -16,6 +16,7 @@
 #include "dataset_vocab.h"
 #include "gen_dataset.h"
 #include "gen_idx.h"
+#include "gen_words.h"
 #include "gradcheck.h"
 #include "metric_nlvr.h"
 #include "metric_retrieval.h"
@@ -274,6 +275,23 @@ static void test_pretrain_eval(void) {
         CHECK(v >= 0 && v <= 100, "%s = %g", names[i], v);
     }
     CHECK(metrics_get(&ml, "pairs") == 10, "%g held-out pairs", metrics_get(&ml, "pairs"));
+    /* MLM accuracy of a kind is taken among the kind's words: with [UNK]
+     * favoured over everything and colour c next, it is the share of held-out
+     * colour words that are c; summed over the colours, 100 */
+    int bias = params_find(&f.model.params, "mlm_score.decoder.bias");
+    CHECK(bias >= 0, "no mlm decoder bias");
+    double sum = 0;
+    for (int c = 0; c < GEN_N_COLOURS && bias >= 0; c++) {
+        float *b = params_data(&f.model.params, bias);
+        int id = tokenizer_id(&tok, gen_colour_name[c]);
+        if (id < TOK_N_SPECIAL) continue;
+        b[TOK_UNK] += 2e4f, b[id] += 1e4f;
+        MetricList ml2 = {0};
+        CHECK(f.task.ops->evaluate(&f.task, &f.model, "val", &ml2, NULL) == 0, "%s", err_msg());
+        sum += metrics_get(&ml2, "mlm_acc_colour");
+        b[TOK_UNK] -= 2e4f, b[id] -= 1e4f;
+    }
+    CHECK(fabs(sum - 100) < 1e-6, "colour MLM accuracy summed over forced colours = %g, not 100", sum);
     fixture_free(&f);
 }
 
