@@ -247,13 +247,20 @@ fi
 # ---- the runs only the figures need (profiles quick and full, all tables) ----
 # Figure 1 needs a full-tuning reference and LoRA/DoRA/MoIL runs measuring
 # their distance to it (--reference), figure 2 validation curves
-# (--eval-every), figure 5 inference timings (moil bench-infer). VQA, at the
-# profile's default fine-tuning budget; logged with table_id "figures".
+# (--eval-every), figure 5 inference timings (moil bench-infer). VQA, with
+# the tables' fine-tuning arguments; logged with table_id "figures".
+# Each method's arguments are the plan's "figure" line: the profile's, its VQA
+# task line's and its method line's (the learning rate), as in the tables.
+declare -A fig_args=()
+while IFS=$'\t' read -r kind method args; do
+    [ "$kind" = figure ] && fig_args[$method]=$args
+done <<<"$plan"
 fig_run() {
     local method=$1 out=$runs_dir/figures/$1
     shift
     mkdir -p "$out"
-    "$MOIL" finetune --task vqa --method "$method" --init "$backbone" --data "$data_dir" --profile "$profile" \
+    # shellcheck disable=SC2086 # the plan's arguments are words without spaces
+    "$MOIL" finetune --task vqa --method "$method" --init "$backbone" --data "$data_dir" ${fig_args[$method]} \
         --eval-every 25 --threads 1 --quiet --out "$out" --db "$db" --table figures "$@" >"$out/log.txt" 2>&1 ||
         { echo "run_all.sh: figure run $method failed, log $out/log.txt" >&2; failed=$((failed + 1)); }
 }

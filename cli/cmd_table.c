@@ -11,6 +11,7 @@
 #include "db.h"
 #include "db_layout.h"
 #include "experiment.h"
+#include "method.h"
 #include "table_render.h"
 
 #define MAX_TABLES 64
@@ -25,6 +26,7 @@ static const char plan_usage[] =
     "  dataset  <moil data gen profile>  <dataset folder>\n"
     "  regions  <dataset folder>  <moil regions train arguments>  (if a table uses vinvl)\n"
     "  pretrain <output folder>  <moil pretrain arguments>  (one per model of the tables)\n"
+    "  figure <method>  <moil finetune arguments of a VQA run of that method in P>\n"
     "  table <id>  <cells>\n"
     "  run  <key>  todo|done  <table>/<row>  <task>  <seed>  <moil finetune arguments>\n"
     "one run line per distinct run (a run shared by tables is listed once); done:\n"
@@ -164,6 +166,19 @@ static void plan_pretrain(const TableArgs *a, const ExpProfile *p, const ExpTabl
     }
 }
 
+/* One "figure <method> <args>" line per method: the arguments a VQA run of
+ * that method gets in this profile, for run_all.sh's figure runs. */
+static void plan_figure_args(const ExpProfile *p) {
+    for (int i = 0; i < method_count(); i++) {
+        ExpArgs args = {0, NULL};
+        experiment_profile_args(p, "vqa", method_at(i)->name, &args);
+        char *joined = experiment_args_join(&args);
+        printf("figure\t%s\t%s\n", method_at(i)->name, joined);
+        free(joined);
+        experiment_args_free(&args);
+    }
+}
+
 int cmd_table_plan(int argc, char **argv) {
     TableArgs a;
     if (cli_wants_help(argc, argv, plan_usage)) return 0;
@@ -193,6 +208,7 @@ int cmd_table_plan(int argc, char **argv) {
     if (rc == 0) {
         printf("dataset\t%s\t%s\n", p.dataset, data);
         plan_pretrain(&a, &p, tables, n_ids, data);
+        plan_figure_args(&p);
     }
     SeenKey *seen = NULL;
     int n_seen = 0, n_todo = 0;

@@ -363,6 +363,14 @@ void experiment_pretrain_args(const ExpProfile *p, const char *model, ExpArgs *o
     if (extra) args_append(out, extra);
 }
 
+void experiment_profile_args(const ExpProfile *p, const char *task, const char *method, ExpArgs *out) {
+    args_append(out, &p->finetune);
+    const ExpArgs *extra = named_args_find(&p->tasks, task);
+    if (extra) args_append(out, extra);
+    extra = named_args_find(&p->methods, method);
+    if (extra) args_append(out, extra);
+}
+
 int experiment_expand(const ExpTable *t, const ExpProfile *p, const char *data, const char *init, ExpCell **cells,
                       int *n) {
     *cells = NULL;
@@ -380,11 +388,7 @@ int experiment_expand(const ExpTable *t, const ExpProfile *p, const char *data, 
                 snprintf(seed, sizeof seed, "%lld", (long long)p->seeds[s]);
                 const char *head[] = {"--task", task, "--seed", seed, "--data", data, "--init", init};
                 for (int i = 0; i < 8; i++) args_push(&cell.args, head[i]);
-                args_append(&cell.args, &p->finetune);
-                const ExpArgs *extra = named_args_find(&p->tasks, task);
-                if (extra) args_append(&cell.args, extra);
-                extra = named_args_find(&p->methods, row_method(&row->args));
-                if (extra) args_append(&cell.args, extra);
+                experiment_profile_args(p, task, row_method(&row->args), &cell.args);
                 for (int i = 0; i < t->profiles.n; i++)
                     if (!strcmp(t->profiles.names[i], p->name)) args_append(&cell.args, &t->profiles.args[i]);
                 args_append(&cell.args, &row->args);

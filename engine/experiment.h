@@ -102,6 +102,9 @@ void experiment_ids_free(char **ids, int n);
  * profile's alone), --model MODEL and the profile's for that model. Free
  * with experiment_args_free. */
 void experiment_pretrain_args(const ExpProfile *p, const char *model, ExpArgs *out);
+/* Append to out the profile's fine-tuning arguments for a run of task and
+ * method (NULL: none): the profile's, its task line's, its method line's. */
+void experiment_profile_args(const ExpProfile *p, const char *task, const char *method, ExpArgs *out);
 void experiment_args_free(ExpArgs *a);
 
 /* The cells of table t in profile p, with data and init as the dataset folder

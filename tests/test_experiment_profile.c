@@ -52,6 +52,13 @@ static void test_method_args_follow_task_args(void) {
         free(got);
     }
     if (n) experiment_cells_free(cells, n);
+    /* the figure runs' arguments (moil table plan's "figure" lines) */
+    ExpArgs fig = {0, NULL};
+    experiment_profile_args(&p, "vqa", "lora", &fig);
+    char *got = experiment_args_join(&fig);
+    CHECK(!strcmp(got, "--steps 3 --batch 4 --lr 1e-3"), "figure args '%s'", got);
+    free(got);
+    experiment_args_free(&fig);
     experiment_table_free(&t);
     experiment_profile_free(&p);
 }
