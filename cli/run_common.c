@@ -238,8 +238,11 @@ static json_t *run_config(const RunArgs *a, const ModelConfig *mc, const char *i
                      a->eval_limit, "data", a->data);
 }
 
-/* What only some runs set, added only when set, so other configs keep their hash. */
+/* What only some runs set, added only when set, so other configs keep their
+ * hash. eval_every: a run with validation curves (the figures') is a record of
+ * its own, not a repeat of the same run without them. */
 static void run_config_extras(json_t *c, const RunArgs *a) {
+    if (a->eval_every > 0) json_object_set_new(c, "eval_every", json_integer(a->eval_every));
     if (a->objectives) json_object_set_new(c, "objectives", json_string(a->objectives));
     if (a->beam > 0) json_object_set_new(c, "beam", json_integer(a->beam));
     if (a->label_smoothing > 0) json_object_set_new(c, "label_smoothing", json_real(a->label_smoothing));

@@ -172,11 +172,26 @@ static void test_rerun_does_nothing(void) {
     CHECK(rc == 0 && out[0] == 0, "nothing to list:\n%s", out);
 }
 
+/* A run with validation curves (--eval-every, as the figure runs) is not a
+ * repeat of the table's run of the same arguments: it is not skipped. */
+static void test_eval_every_is_its_own_run(void) {
+    char args[2048];
+    snprintf(args, sizeof args,
+             "finetune --task vqa --seed 0 --data %s --init %s --steps 3 --batch 4 --eval-limit 20 --method heads "
+             "--db %s --quiet",
+             tmp_path("w/datasets/data/tiny"), tmp_path("w/runs/tiny/pretrain/backbone.safetensors"),
+             tmp_path("w/results/moil.db"));
+    int rc = sh(out, sizeof out, "%s %s --out %s", moil, args, tmp_path("w/ev0"));
+    CHECK(rc == 0 && strstr(out, "skipped=1"), "the table's run again is skipped: status %d:\n%s", rc, out);
+    rc = sh(out, sizeof out, "%s %s --eval-every 2 --out %s", moil, args, tmp_path("w/ev2"));
+    CHECK(rc == 0 && !strstr(out, "skipped=1") && strstr(out, "run_id="), "status %d:\n%s", rc, out);
+}
+
 static void test_force_redoes(void) {
     int rc = run_all(out, sizeof out, "w", "tiny --table t_side --force");
     CHECK(rc == 0 && value_of(out, "ran") == 2, "status %d:\n%s", rc, out);
-    CHECK(raw_int(tmp_path("w/results/moil.db"), "SELECT count(*) FROM runs WHERE task != 'pretrain'") == 9,
-          "two more runs");
+    CHECK(raw_int(tmp_path("w/results/moil.db"), "SELECT count(*) FROM runs WHERE task != 'pretrain'") == 10,
+          "two more runs (after the 7, and test_eval_every_is_its_own_run's one)");
 }
 
 static double now_s(void) {
@@ -332,6 +347,7 @@ int main(void) {
     RUN(write_experiments);
     RUN(test_first_run_parallel);
     RUN(test_rerun_does_nothing);
+    RUN(test_eval_every_is_its_own_run);
     RUN(test_force_redoes);
     RUN(test_killed_run_redone);
     RUN(test_list_merge_equals_single);
