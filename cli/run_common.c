@@ -67,8 +67,12 @@ static void print_usage(FILE *out, RunKind kind) {
                 "                   or vinvl (two-stage: [CLS] text [SEP] tags [SEP] regions from the\n"
                 "                   region folder DATA/regions that `moil regions train` writes)\n"
                 "  --stem S         patch (ViT linear patch embedding, default) or conv\n"
-                "  --objectives L   which losses, from mlm,itm,itc and hard (ITM negatives mined\n"
-                "                   by ITC similarity); default all four; for ablations\n"
+                "  --objectives L   which losses, from mlm,itm,itc,hard (ITM negatives mined by\n"
+                "                   ITC similarity) and cells (image only: each cell of the\n"
+                "                   scene's 2x2 grid classified, category or empty, from its\n"
+                "                   patch tokens; labels from the instances file); default\n"
+                "                   mlm,itm,itc,hard. With --eval, cells reads the checkpoint's\n"
+                "                   cells head and adds cell_acc\n"
                 "  --d N  --layers N  --heads N   model size (default 128, 4, 4)\n"
                 "%s",
                 common_options);
@@ -121,16 +125,19 @@ static void apply_profile(RunArgs *a) {
     if (a->eval_limit < 0) a->eval_limit = retrieval ? (full ? 200 : 100) : (full ? 0 : 400);
 }
 
-/* --objectives mlm,itm,itc,hard -> PRETRAIN_* bits; -1 on an unknown name. */
+/* --objectives mlm,itm,itc,hard,cells -> PRETRAIN_* bits (name k is bit k);
+ * -1 on an unknown name. */
 static int objectives_parse(const char *s, unsigned *bits) {
-    static const char *const names[] = {"mlm", "itm", "itc", "hard"};
+    static const char *const names[] = {"mlm", "itm", "itc", "hard", "cells"};
+    enum { N_NAMES = sizeof names / sizeof names[0] };
+    _Static_assert(1u << (N_NAMES - 1) == PRETRAIN_CELLS, "one objective name per PRETRAIN_* bit");
     char buf[64];
     snprintf(buf, sizeof buf, "%s", s);
     *bits = 0;
     for (char *w = strtok(buf, ","); w; w = strtok(NULL, ",")) {
         int k = 0;
-        while (k < 4 && strcmp(w, names[k])) k++;
-        if (k == 4) return err_set("--objectives %s: unknown objective '%s' (mlm, itm, itc, hard)", s, w);
+        while (k < N_NAMES && strcmp(w, names[k])) k++;
+        if (k == N_NAMES) return err_set("--objectives %s: unknown objective '%s' (mlm, itm, itc, hard, cells)", s, w);
         *bits |= 1u << k;
     }
     return *bits ? 0 : err_set("--objectives: empty");

@@ -38,8 +38,11 @@ typedef struct {
     unsigned objectives;    /* pretrain: PRETRAIN_* bits (0 = all) */
 } TaskEnv;
 
-/* pretraining objectives; PRETRAIN_HARD: ITM negatives mined by ITC similarity */
-enum { PRETRAIN_MLM = 1, PRETRAIN_ITM = 2, PRETRAIN_ITC = 4, PRETRAIN_HARD = 8 };
+/* pretraining objectives; PRETRAIN_HARD: ITM negatives mined by ITC similarity;
+ * PRETRAIN_CELLS: image-only, each grid cell's category (or empty) from its patch tokens */
+enum { PRETRAIN_MLM = 1, PRETRAIN_ITM = 2, PRETRAIN_ITC = 4, PRETRAIN_HARD = 8, PRETRAIN_CELLS = 16 };
+/* the objectives of a run without --objectives */
+#define PRETRAIN_DEFAULT (PRETRAIN_MLM | PRETRAIN_ITM | PRETRAIN_ITC | PRETRAIN_HARD)
 
 typedef struct Task Task;
 

@@ -257,6 +257,40 @@ static void test_pretrain_gradient(void) {
     fixture_free(&f);
 }
 
+/* The cells objective (image only: each grid cell's category or empty from
+ * its patch tokens; IMAGE/16 = 2 patches a side, one per cell): its head
+ * joins the pretraining heads' gradient check, adds ~ln(categories + 1) to
+ * the initial loss, and its held-out accuracy is reported beside the
+ * majority guess. */
+static void test_pretrain_cells(void) {
+    Fixture f;
+    TaskEnv env = {.data_dir = data, .tok = &tok, .image_size = IMAGE, .max_text = TEXT, .batch = 40,
+                   .objectives = PRETRAIN_DEFAULT | PRETRAIN_CELLS};
+    fixture_init_env(&f, "pretrain", &env, D, 1, NULL);
+    int w = f.ok ? params_find(&f.model.params, "cells.fc.weight") : -1;
+    CHECK(!f.ok || w >= 0, "no cells.fc.weight among the parameters");
+    if (w >= 0) {
+        CHECK(f.model.params.info[w].group == PARAM_GROUP_PRETRAIN, "cells.fc in group %d", f.model.params.info[w].group);
+        int K = f.model.params.info[w].shape[0];
+        CHECK(K == GEN_N_CLASSES + 1, "cells head of %d classes, expected %d", K, GEN_N_CLASSES + 1);
+        fixture_check_heads(&f, "pretraining heads with cells", PARAM_GROUP_PRETRAIN);
+    }
+    fixture_free(&f);
+    env.batch = 8;
+    fixture_init_env(&f, "pretrain", &env, D, 1, NULL);
+    if (f.ok) {
+        check_training(&f, log(8.0) + log(2.0) + log((double)tok.n) + log(GEN_N_CLASSES + 1.0), 2.0, 3);
+        MetricList ml = {0};
+        CHECK(f.task.ops->evaluate(&f.task, &f.model, "val", &ml, NULL) == 0, "%s", err_msg());
+        const char *names[] = {"cell_acc", "cell_prior", "cell_acc_object", "cell_prior_object"};
+        for (int i = 0; i < 4; i++) {
+            double v = metrics_get(&ml, names[i]);
+            CHECK(v >= 0 && v <= 100, "%s = %g", names[i], v);
+        }
+    }
+    fixture_free(&f);
+}
+
 static void test_pretrain_eval(void) {
     Fixture f;
     fixture_init(&f, "pretrain", 8, 0, NULL);
@@ -305,6 +339,7 @@ int main(void) {
     RUN(test_vqa_gradient_and_eval);
     RUN(test_pretrain_gradient);
     RUN(test_pretrain_eval);
+    RUN(test_pretrain_cells);
     fixture_dataset_remove(root, &tok);
     return TEST_DONE();
 }
