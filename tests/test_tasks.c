@@ -276,6 +276,15 @@ static void test_pretrain_cells(void) {
         fixture_check_heads(&f, "pretraining heads with cells", PARAM_GROUP_PRETRAIN);
     }
     fixture_free(&f);
+    /* the cells loss alone into the backbone: the pooling of each cell's
+     * patch rows and the unimodal backward */
+    env.objectives = PRETRAIN_CELLS;
+    fixture_init_env(&f, "pretrain", &env, D, 1, NULL);
+    const char *backbone[] = {"transformer.norm.weight", "transformer.norm.bias", "transformer.pos_embed",
+                              "transformer.patch_embed.proj.weight"};
+    if (f.ok) fixture_check_tensors(&f, "cells loss into the backbone", PARAM_GROUP_BACKBONE, backbone, 4);
+    fixture_free(&f);
+    env.objectives = PRETRAIN_DEFAULT | PRETRAIN_CELLS;
     env.batch = 8;
     fixture_init_env(&f, "pretrain", &env, D, 1, NULL);
     if (f.ok) {
