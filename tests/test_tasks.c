@@ -250,6 +250,15 @@ static void test_vqa_gradient_and_eval(void) {
 
 /* Pretraining: MLM + ITM + ITC heads (and the ITC temperature) through the
  * joint loss; the grounding metrics come out in range. */
+/* Evaluate the val split into ml; the n metrics `names` are percentages. */
+static void evaluate_in_range(Fixture *f, MetricList *ml, const char *const *names, int n) {
+    CHECK(f->task.ops->evaluate(&f->task, &f->model, "val", ml, NULL) == 0, "%s", err_msg());
+    for (int i = 0; i < n; i++) {
+        double v = metrics_get(ml, names[i]);
+        CHECK(v >= 0 && v <= 100, "%s = %g", names[i], v);
+    }
+}
+
 static void test_pretrain_gradient(void) {
     Fixture f;
     fixture_init(&f, "pretrain", 40, 0, NULL); /* tiny: 40 training pairs */
@@ -290,12 +299,8 @@ static void test_pretrain_cells(void) {
     if (f.ok) {
         check_training(&f, log(8.0) + log(2.0) + log((double)tok.n) + log(GEN_N_CLASSES + 1.0), 2.0, 3);
         MetricList ml = {0};
-        CHECK(f.task.ops->evaluate(&f.task, &f.model, "val", &ml, NULL) == 0, "%s", err_msg());
         const char *names[] = {"cell_acc", "cell_prior", "cell_acc_object", "cell_prior_object"};
-        for (int i = 0; i < 4; i++) {
-            double v = metrics_get(&ml, names[i]);
-            CHECK(v >= 0 && v <= 100, "%s = %g", names[i], v);
-        }
+        evaluate_in_range(&f, &ml, names, 4);
     }
     fixture_free(&f);
 }
@@ -311,12 +316,8 @@ static void test_pretrain_eval(void) {
      * it by up to ~1), ITM ~ ln 2, MLM ~ ln V */
     check_training(&f, log(8.0) + log(2.0) + log((double)tok.n), 1.5, 3);
     MetricList ml = {0};
-    CHECK(f.task.ops->evaluate(&f.task, &f.model, "val", &ml, NULL) == 0, "%s", err_msg());
     const char *names[] = {"itc_ir_r1", "itc_tr_r1", "itm_acc_random", "chance_r1"};
-    for (int i = 0; i < 4; i++) {
-        double v = metrics_get(&ml, names[i]);
-        CHECK(v >= 0 && v <= 100, "%s = %g", names[i], v);
-    }
+    evaluate_in_range(&f, &ml, names, 4);
     CHECK(metrics_get(&ml, "pairs") == 10, "%g held-out pairs", metrics_get(&ml, "pairs"));
     /* MLM accuracy of a kind is taken among the kind's words: with [UNK]
      * favoured over everything and colour c next, it is the share of held-out
