@@ -811,7 +811,8 @@ static void pt_destroy(Task *t) {
 
 const TaskOps task_pretrain = {
     .name = "pretrain",
-    .summary = "pretraining: MLM + ITM (hard negatives) + ITC on mean-pooled unimodal features; grounding metrics",
+    .summary = "pretraining: MLM + ITM (hard negatives) + ITC on mean-pooled unimodal features (+ optional image-only "
+                "cells); grounding metrics",
     .primary_metric = "itc_ir_r1",
     .load = pt_load,
     .max_sequences = pt_max_sequences,
