@@ -75,6 +75,8 @@ static void print_usage(FILE *out, RunKind kind) {
                 "                   patch tokens; labels from the instances file); default\n"
                 "                   mlm,itm,itc,hard. With --eval, cells reads the checkpoint's\n"
                 "                   cells head and adds cell_acc\n"
+                "  --cells-first N  a first stage: the first N of the --steps train the cells\n"
+                "                   objective alone (a head start on the image side)\n"
                 "  --d N  --layers N  --heads N   model size (default 128, 4, 4)\n"
                 "%s",
                 common_options);
@@ -103,6 +105,7 @@ typedef struct {
     RunKind kind;
     const char *task, *method, *init, *data, *out, *db, *table, *profile, *eval_split, *eval_ckpt, *stem, *model;
     const char *reference, *objectives;
+    int cells_first; /* pretrain --cells-first N */
     int model_given; /* --model on the command line (finetune: must match --init) */
     int steps, batch, eval_every, eval_limit, threads, force, quiet, no_db, d, layers, heads, diag_every, beam;
     double lr, warmup, label_smoothing;
@@ -191,6 +194,7 @@ static int parse_args(int argc, char **argv, RunKind kind, RunArgs *a) {
         else if (kind == RUN_PRETRAIN && !strcmp(name, "eval")) a->eval_ckpt = val;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "stem")) a->stem = val;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "objectives")) a->objectives = val;
+        else if (kind == RUN_PRETRAIN && !strcmp(name, "cells-first")) a->cells_first = atoi(val);
         else if (!strcmp(name, "model")) a->model = val, a->model_given = 1;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "d")) a->d = atoi(val);
         else if (kind == RUN_PRETRAIN && !strcmp(name, "layers")) a->layers = atoi(val);
@@ -250,6 +254,7 @@ static json_t *run_config(const RunArgs *a, const ModelConfig *mc, const char *i
 /* What only some runs set, added only when set, so other configs keep their hash. */
 static void run_config_extras(json_t *c, const RunArgs *a) {
     if (a->objectives) json_object_set_new(c, "objectives", json_string(a->objectives));
+    if (a->cells_first > 0) json_object_set_new(c, "cells_first", json_integer(a->cells_first));
     if (a->beam > 0) json_object_set_new(c, "beam", json_integer(a->beam));
     if (a->label_smoothing > 0) json_object_set_new(c, "label_smoothing", json_real(a->label_smoothing));
     if (a->reference) json_object_set_new(c, "reference", json_string(a->reference));
@@ -328,6 +333,7 @@ static int run(RunArgs *a) {
                    .batch = a->batch, .eval_limit = a->eval_limit, .negatives = 15,
                    .label_smoothing = (float)a->label_smoothing, .beam = a->beam};
     if (a->objectives) objectives_parse(a->objectives, &env.objectives);
+    env.cells_first = a->cells_first;
     Task task;
     if (task_create(&task, a->task, &env) != 0) {
         rc = -1;

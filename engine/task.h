@@ -36,6 +36,7 @@ typedef struct {
     float label_smoothing;  /* caption: cross-entropy label smoothing (0 = none) */
     int beam;               /* caption: beam width of decoding (0 or 1 = greedy) */
     unsigned objectives;    /* pretrain: PRETRAIN_* bits (0 = all) */
+    int cells_first;        /* pretrain: the first steps train the cells objective alone */
 } TaskEnv;
 
 /* pretraining objectives; PRETRAIN_HARD: ITM negatives mined by ITC similarity;

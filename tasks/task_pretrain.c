@@ -71,6 +71,8 @@ typedef struct {
     int prior[N_KINDS]; /* most frequent training word of each kind */
     int colours[64], n_colours;
     unsigned objectives; /* PRETRAIN_* */
+    int cells_first, step; /* the first cells_first steps train PRETRAIN_CELLS alone; steps so far */
+    int has_cells;       /* the cells head is registered (objective on, or a cells-only first stage) */
     InstanceSet inst;    /* instances of the pretraining images (n_images 0 without the file) */
     int have_inst;
     int K;               /* cells head classes: categories + empty */
@@ -172,11 +174,13 @@ static int pt_load(Task *t, const TaskEnv *env, const char *eval_split) {
     snprintf(path, sizeof path, "%s/annotations/karpathy_pretrain.json", env->data_dir);
     if (karpathy_load(&s->set, path, env->data_dir) != 0) return -1;
     s->objectives = env->objectives ? env->objectives : PRETRAIN_DEFAULT;
+    s->cells_first = env->cells_first > 0 ? env->cells_first : 0;
+    s->has_cells = (s->objectives & PRETRAIN_CELLS) || s->cells_first;
     snprintf(path, sizeof path, "%s/annotations/instances_pretrain.json", env->data_dir);
     if (access(path, R_OK) == 0) {
         if (instances_load(&s->inst, path) != 0) return -1;
         s->have_inst = 1;
-    } else if (s->objectives & PRETRAIN_CELLS) {
+    } else if (s->has_cells) {
         return err_set("%s: missing; the cells objective takes its labels from it", path);
     }
     s->K = s->have_inst ? s->inst.n_categories + 1 : 0;
@@ -220,7 +224,7 @@ static void pt_register_heads(Task *t, Params *p, int d) {
     linear_register(p, &s->text_proj, "itc.text_proj", d, d, g);
     linear_register(p, &s->image_proj, "itc.image_proj", d, d, g);
     s->logit_scale = params_add(p, "itc.logit_scale", 1, (int[]){1}, 0, g);
-    if (s->objectives & PRETRAIN_CELLS) linear_register(p, &s->cells, "cells.fc", d, s->K, g);
+    if (s->has_cells) linear_register(p, &s->cells, "cells.fc", d, s->K, g);
     s->C = d;
 }
 
@@ -288,7 +292,7 @@ static int pt_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
     for (int i = 0; i < 5; i++) linear_init(p, lins[i], rng);
     layernorm_init(p, &s->mlm_ln);
     params_data(p, s->logit_scale)[0] = logf(1.0f / 0.07f); /* CLIP's initial temperature */
-    int cells = s->objectives & PRETRAIN_CELLS;
+    int cells = s->has_cells;
     if (cells) {
         linear_init(p, &s->cells, rng);
         if (cells_layout(s, m) != 0) return -1;
@@ -559,16 +563,17 @@ static double pt_train_step(Task *t, Model *m, Rng *rng) {
     qsort(ex, B, sizeof(int), int_cmp);
     fill(s, &s->train, ex, ex, B);
     double loss = 0.0;
+    unsigned obj = s->step++ < s->cells_first ? PRETRAIN_CELLS : s->objectives;
     /* the unimodal pass: ITC and the image-only cells objective */
-    if (s->objectives & (PRETRAIN_ITC | PRETRAIN_CELLS)) {
+    if (obj & (PRETRAIN_ITC | PRETRAIN_CELLS)) {
         if (itc_forward(s, m, B) != 0) return NAN;
         memset(s->dfinal, 0, sizeof(float) * B * m->T * s->C);
-        if (s->objectives & PRETRAIN_ITC) loss += itc_loss_backward(s, m, B);
-        if (s->objectives & PRETRAIN_CELLS) loss += cells_loss_backward(s, m, B);
+        if (obj & PRETRAIN_ITC) loss += itc_loss_backward(s, m, B);
+        if (obj & PRETRAIN_CELLS) loss += cells_loss_backward(s, m, B);
         ModelInput in = {B, s->ids, s->mask, s->images, NULL, ATTN_SEPARATE, s->iids};
         model_backward(m, &in, s->dfinal, NULL);
     }
-    if (!(s->objectives & (PRETRAIN_MLM | PRETRAIN_ITM))) return loss;
+    if (!(obj & (PRETRAIN_MLM | PRETRAIN_ITM))) return loss;
     return loss + joint_step(s, m, rng, B);
 }
 

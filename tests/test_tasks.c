@@ -303,6 +303,17 @@ static void test_pretrain_cells(void) {
         evaluate_in_range(&f, &ml, names, 4);
     }
     fixture_free(&f);
+    /* a cells-only first stage of one step, then the default objectives */
+    env.objectives = PRETRAIN_DEFAULT, env.cells_first = 1;
+    fixture_init_env(&f, "pretrain", &env, D, 1, NULL);
+    if (f.ok) {
+        CHECK(params_find(&f.model.params, "cells.fc.weight") >= 0, "--cells-first without a cells head");
+        check_training(&f, log(GEN_N_CLASSES + 1.0), 1.0, 0);
+        double next = f.task.ops->train_step(&f.task, &f.model, &f.rng);
+        double expect = log(8.0) + log(2.0) + log((double)tok.n);
+        CHECK(fabs(next - expect) < 1.5, "second step (default objectives): loss %g, expected about %g", next, expect);
+    }
+    fixture_free(&f);
 }
 
 static void test_pretrain_eval(void) {
