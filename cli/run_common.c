@@ -53,22 +53,30 @@ static void print_usage(FILE *out, RunKind kind) {
     if (kind == RUN_PRETRAIN) {
         fprintf(out,
                 "usage: moil pretrain [--model vilt|vlmo|vinvl] [--stem patch|conv] [options]\n"
-                "       moil pretrain --eval CKPT [--data DIR]\n"
+                "       moil pretrain --eval CKPT [--data DIR] [--objectives L]\n"
                 "\n"
                 "Pretrains the ViLT-style backbone on the dataset's pretraining corpus with\n"
                 "MLM + ITM (random and ITC-mined hard negatives) + ITC on mean-pooled unimodal\n"
-                "features, evaluates how grounded it is on held-out pairs (ITC/ITM retrieval,\n"
-                "ITM accuracy with random and one-attribute hard negatives, MLM accuracy per\n"
-                "word kind beside the text-only guess) and writes <out>/backbone.safetensors,\n"
-                "the checkpoint every fine-tuning run starts from. --eval CKPT only evaluates.\n"
+                "features (optionally an image-only per-cell classification, cells),\n"
+                "evaluates how grounded it is on held-out pairs (ITC/ITM retrieval, ITM\n"
+                "accuracy with random and one-attribute hard negatives, MLM accuracy per word\n"
+                "kind beside the text-only guess, cells accuracy beside the majority guess)\n"
+                "and writes <out>/backbone.safetensors, the checkpoint every fine-tuning run\n"
+                "starts from. --eval CKPT only evaluates.\n"
                 "\n"
                 "  --model M        vilt (single stream, default) or vlmo (modality experts: text,\n"
                 "                   image and, in the top layer, vision-language FFNs)\n"
                 "                   or vinvl (two-stage: [CLS] text [SEP] tags [SEP] regions from the\n"
                 "                   region folder DATA/regions that `moil regions train` writes)\n"
                 "  --stem S         patch (ViT linear patch embedding, default) or conv\n"
-                "  --objectives L   which losses, from mlm,itm,itc and hard (ITM negatives mined\n"
-                "                   by ITC similarity); default all four; for ablations\n"
+                "  --objectives L   which losses, from mlm,itm,itc,hard (ITM negatives mined by\n"
+                "                   ITC similarity) and cells (image only: each cell of the\n"
+                "                   scene's 2x2 grid classified, category or empty, from its\n"
+                "                   patch tokens; labels from the instances file); default\n"
+                "                   mlm,itm,itc,hard. With --eval, cells reads the checkpoint's\n"
+                "                   cells head and adds cell_acc\n"
+                "  --cells-first N  a first stage: the first N of the --steps train the cells\n"
+                "                   objective alone (a head start on the image side)\n"
                 "  --d N  --layers N  --heads N   model size (default 128, 4, 4)\n"
                 "%s",
                 common_options);
@@ -97,6 +105,7 @@ typedef struct {
     RunKind kind;
     const char *task, *method, *init, *data, *out, *db, *table, *profile, *eval_split, *eval_ckpt, *stem, *model;
     const char *reference, *objectives;
+    int cells_first; /* pretrain --cells-first N */
     int model_given; /* --model on the command line (finetune: must match --init) */
     int steps, batch, eval_every, eval_limit, threads, force, quiet, no_db, d, layers, heads, diag_every, beam;
     double lr, warmup, label_smoothing;
@@ -121,16 +130,19 @@ static void apply_profile(RunArgs *a) {
     if (a->eval_limit < 0) a->eval_limit = retrieval ? (full ? 200 : 100) : (full ? 0 : 400);
 }
 
-/* --objectives mlm,itm,itc,hard -> PRETRAIN_* bits; -1 on an unknown name. */
+/* --objectives mlm,itm,itc,hard,cells -> PRETRAIN_* bits (name k is bit k);
+ * -1 on an unknown name. */
 static int objectives_parse(const char *s, unsigned *bits) {
-    static const char *const names[] = {"mlm", "itm", "itc", "hard"};
+    static const char *const names[] = {"mlm", "itm", "itc", "hard", "cells"};
+    enum { N_NAMES = sizeof names / sizeof names[0] };
+    _Static_assert(1u << (N_NAMES - 1) == PRETRAIN_CELLS, "one objective name per PRETRAIN_* bit");
     char buf[64];
     snprintf(buf, sizeof buf, "%s", s);
     *bits = 0;
     for (char *w = strtok(buf, ","); w; w = strtok(NULL, ",")) {
         int k = 0;
-        while (k < 4 && strcmp(w, names[k])) k++;
-        if (k == 4) return err_set("--objectives %s: unknown objective '%s' (mlm, itm, itc, hard)", s, w);
+        while (k < N_NAMES && strcmp(w, names[k])) k++;
+        if (k == N_NAMES) return err_set("--objectives %s: unknown objective '%s' (mlm, itm, itc, hard, cells)", s, w);
         *bits |= 1u << k;
     }
     return *bits ? 0 : err_set("--objectives: empty");
@@ -182,6 +194,7 @@ static int parse_args(int argc, char **argv, RunKind kind, RunArgs *a) {
         else if (kind == RUN_PRETRAIN && !strcmp(name, "eval")) a->eval_ckpt = val;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "stem")) a->stem = val;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "objectives")) a->objectives = val;
+        else if (kind == RUN_PRETRAIN && !strcmp(name, "cells-first")) a->cells_first = atoi(val);
         else if (!strcmp(name, "model")) a->model = val, a->model_given = 1;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "d")) a->d = atoi(val);
         else if (kind == RUN_PRETRAIN && !strcmp(name, "layers")) a->layers = atoi(val);
@@ -244,6 +257,7 @@ static json_t *run_config(const RunArgs *a, const ModelConfig *mc, const char *i
 static void run_config_extras(json_t *c, const RunArgs *a) {
     if (a->eval_every > 0) json_object_set_new(c, "eval_every", json_integer(a->eval_every));
     if (a->objectives) json_object_set_new(c, "objectives", json_string(a->objectives));
+    if (a->cells_first > 0) json_object_set_new(c, "cells_first", json_integer(a->cells_first));
     if (a->beam > 0) json_object_set_new(c, "beam", json_integer(a->beam));
     if (a->label_smoothing > 0) json_object_set_new(c, "label_smoothing", json_real(a->label_smoothing));
     if (a->reference) json_object_set_new(c, "reference", json_string(a->reference));
@@ -322,6 +336,7 @@ static int run(RunArgs *a) {
                    .batch = a->batch, .eval_limit = a->eval_limit, .negatives = 15,
                    .label_smoothing = (float)a->label_smoothing, .beam = a->beam};
     if (a->objectives) objectives_parse(a->objectives, &env.objectives);
+    env.cells_first = a->cells_first;
     Task task;
     if (task_create(&task, a->task, &env) != 0) {
         rc = -1;

@@ -36,10 +36,14 @@ typedef struct {
     float label_smoothing;  /* caption: cross-entropy label smoothing (0 = none) */
     int beam;               /* caption: beam width of decoding (0 or 1 = greedy) */
     unsigned objectives;    /* pretrain: PRETRAIN_* bits (0 = all) */
+    int cells_first;        /* pretrain: the first steps train the cells objective alone */
 } TaskEnv;
 
-/* pretraining objectives; PRETRAIN_HARD: ITM negatives mined by ITC similarity */
-enum { PRETRAIN_MLM = 1, PRETRAIN_ITM = 2, PRETRAIN_ITC = 4, PRETRAIN_HARD = 8 };
+/* pretraining objectives; PRETRAIN_HARD: ITM negatives mined by ITC similarity;
+ * PRETRAIN_CELLS: image-only, each grid cell's category (or empty) from its patch tokens */
+enum { PRETRAIN_MLM = 1, PRETRAIN_ITM = 2, PRETRAIN_ITC = 4, PRETRAIN_HARD = 8, PRETRAIN_CELLS = 16 };
+/* the objectives of a run without --objectives */
+#define PRETRAIN_DEFAULT (PRETRAIN_MLM | PRETRAIN_ITM | PRETRAIN_ITC | PRETRAIN_HARD)
 
 typedef struct Task Task;
 

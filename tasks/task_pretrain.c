@@ -6,10 +6,19 @@
  * makes a model this small ground words in image content (PAPER.md
  * "Pitfalls", issue 4).
  *
+ * Optional objective "cells" (PRETRAIN_CELLS), image-only supervision, our
+ * stand-in for an ImageNet-initialised vision side: in the unimodal pass
+ * (image tokens see only the image), each cell of the scene's 2x2 grid is
+ * classified (the category of the object in it, or "empty") from the mean
+ * of that cell's patch tokens at the last layer: Linear(d, categories + 1),
+ * softmax cross-entropy. Labels from DATA/annotations/instances_pretrain.json
+ * (the cell of an object is the one holding its box centre).
+ *
  * Data: DATA/annotations/karpathy_pretrain.json (train split for training,
  * val split held out for the grounding metrics). Heads (group pretrain, saved
  * with the backbone): mlm_score.{transform.dense, transform.LayerNorm,
- * decoder}, itm_score.fc, itc.{text_proj, image_proj, logit_scale}.
+ * decoder}, itm_score.fc, itc.{text_proj, image_proj, logit_scale}, and
+ * cells.fc when the cells objective is on.
  *
  * Grounding metrics (evaluate, on held-out pairs):
  *   itc_ir_r1 / itc_tr_r1  zero-shot retrieval R@1 (%) with ITC, beside chance_r1
@@ -19,7 +28,12 @@
  *   itm_r1                 ITM text->image R@1 over the first 50 held-out images
  *   mlm_acc_<kind>, mlm_prior_<kind>  MLM accuracy on words of a kind (colour,
  *                          category, size, position, other), beside the best
- *                          text-only guess (the kind's most frequent word). */
+ *                          text-only guess (the kind's most frequent word).
+ *   cell_acc, cell_prior   cells head accuracy over every cell of the held-out
+ *                          images, beside the majority training label's share;
+ *   cell_acc_object,       the same over the cells that hold an object, beside
+ *   cell_prior_object      the most frequent training category (only when the
+ *                          head is trained or read from the checkpoint). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,11 +51,16 @@
 enum { KIND_OTHER = 0, KIND_COLOUR, KIND_CATEGORY, KIND_SIZE, KIND_POSITION, N_KINDS };
 static const char *const kind_names[N_KINDS] = {"other", "colour", "category", "size", "position"};
 #define ITM_EVAL_IMAGES 50
+#define CELL_GRID 2 /* the scenes' grid of cells (engine/gen_scene.h), per side */
+#define N_CELLS (CELL_GRID * CELL_GRID)
+#define CELLS_MAX_PATCHES 1024
 
 typedef struct {
     int n;
     int *ids, *mask; /* [n,Tt] encoded captions */
     int64_t *image_ids; /* [n] */
+    int *cells;      /* [n,N_CELLS] category index of the object in each cell, n_categories
+                      * for an empty cell, -100 for an image the instances file lacks */
     TaskImages images;
 } PtSplit;
 
@@ -52,18 +71,27 @@ typedef struct {
     int prior[N_KINDS]; /* most frequent training word of each kind */
     int colours[64], n_colours;
     unsigned objectives; /* PRETRAIN_* */
+    int cells_first, step; /* the first cells_first steps train PRETRAIN_CELLS alone; steps so far */
+    int has_cells;       /* the cells head is registered (objective on, or a cells-only first stage) */
+    InstanceSet inst;    /* instances of the pretraining images (n_images 0 without the file) */
+    int have_inst;
+    int K;               /* cells head classes: categories + empty */
+    int cell_prior, cell_prior_object; /* most frequent training cell label, and category */
+    int cells_ready;     /* the cells head is trained or read from the checkpoint */
+    int patch_cell[CELLS_MAX_PATCHES], cell_patches[N_CELLS]; /* cell of each patch; patches per cell */
     /* heads */
-    Linear mlm_dense, mlm_decoder, itm, text_proj, image_proj;
+    Linear mlm_dense, mlm_decoder, itm, text_proj, image_proj, cells;
     LayerNorm mlm_ln;
     int logit_scale;
     Sampler sampler;
     int B, Tt, S, C, V, T;
     /* batch buffers */
-    int *ids, *mask, *mids, *targets, *itm_label, *rows, *tg;
+    int *ids, *mask, *mids, *targets, *itm_label, *rows, *tg, *cell_label; /* cell_label [B*N_CELLS] */
     float *images, *img_tmp, *dfinal, *dpooled;
     int64_t *iids, *iid_tmp; /* [B] image ids of the batch (models reading cached regions) */
     float *tfeat, *vfeat, *zt, *zv, *ut, *uv, *sim, *dS, *dut, *duv, *dz, *dfeat; /* [B,C] / [B,B] */
     float *mrows, *mh, *mg, *mln, *mln_mean, *mln_rstd, *mlogits, *mprobs, *dml, *dmh, *dmg, *dmln, *drow; /* MLM rows */
+    float *cfeat, *clogits, *cprobs, *dclogits, *dcfeat; /* [B*N_CELLS,C] / [B*N_CELLS,K] */
     float itm_logits[2 * 1024], itm_probs[2 * 1024], ditm[2 * 1024];
     int *perm;
 } PtState;
@@ -85,20 +113,34 @@ static int load_kinds(PtState *s, const TaskEnv *env) {
     s->kind = xcalloc(tok->n, sizeof(int));
     word_kind_list(s, tok, "small large tiny big little huge", KIND_SIZE);
     word_kind_list(s, tok, "top bottom left right upper lower center centre middle corner", KIND_POSITION);
-    char path[1024];
-    snprintf(path, sizeof path, "%s/annotations/instances_pretrain.json", env->data_dir);
-    if (access(path, R_OK) != 0) return 0;
-    InstanceSet in;
-    if (instances_load(&in, path) != 0) return -1;
+    if (!s->have_inst) return 0;
+    const InstanceSet in = s->inst;
     for (int i = 0; i < in.n_categories; i++) word_kind_list(s, tok, in.categories[i].name, KIND_CATEGORY);
     for (int i = 0; i < in.n_objects; i++) {
         if (in.objects[i].color) word_kind_list(s, tok, in.objects[i].color, KIND_COLOUR);
         if (in.objects[i].size) word_kind_list(s, tok, in.objects[i].size, KIND_SIZE);
     }
-    instances_free(&in);
     for (int id = 0; id < tok->n && s->n_colours < 64; id++)
         if (s->kind[id] == KIND_COLOUR) s->colours[s->n_colours++] = id;
     return 0;
+}
+
+/* The cell labels of image id into out[N_CELLS]: the category of the object
+ * whose box centre lies in the cell, n_categories for an empty cell; all
+ * -100 (ignored) when the instances file lacks the image. */
+static void cell_labels(const PtState *s, int64_t id, int *out) {
+    int k = s->have_inst ? instances_find_image(&s->inst, id) : -1;
+    for (int c = 0; c < N_CELLS; c++) out[c] = k < 0 ? -100 : s->inst.n_categories;
+    if (k < 0) return;
+    const InstanceImage *im = &s->inst.images[k];
+    for (int i = im->first; i < im->first + im->count; i++) {
+        const float *bb = s->inst.objects[i].bbox;
+        int cx = (int)((bb[0] + 0.5f * bb[2]) * CELL_GRID / im->width);
+        int cy = (int)((bb[1] + 0.5f * bb[3]) * CELL_GRID / im->height);
+        cx = cx < 0 ? 0 : cx >= CELL_GRID ? CELL_GRID - 1 : cx;
+        cy = cy < 0 ? 0 : cy >= CELL_GRID ? CELL_GRID - 1 : cy;
+        out[cy * CELL_GRID + cx] = s->inst.objects[i].category;
+    }
 }
 
 static int split_load(PtState *s, PtSplit *sp, const TaskEnv *env, const char *split, int limit) {
@@ -109,12 +151,14 @@ static int split_load(PtState *s, PtSplit *sp, const TaskEnv *env, const char *s
     sp->ids = xcalloc((size_t)n * env->max_text, sizeof(int));
     sp->mask = xcalloc((size_t)n * env->max_text, sizeof(int));
     sp->image_ids = xcalloc(n ? n : 1, sizeof(int64_t));
+    sp->cells = xcalloc((size_t)(n ? n : 1) * N_CELLS, sizeof(int));
     const char **paths = xcalloc(n, sizeof(char *));
     for (int i = 0; i < n; i++) {
         const KarpathyImage *im = &s->set.images[idx[i]];
         task_encode_text(env->tok, im->captions[0], env->max_text, sp->ids + (size_t)i * env->max_text,
                          sp->mask + (size_t)i * env->max_text);
         sp->image_ids[i] = im->image_id;
+        cell_labels(s, im->image_id, sp->cells + (size_t)i * N_CELLS);
         paths[i] = im->path;
     }
     int rc = task_images_load(&sp->images, paths, n, env->image_size);
@@ -129,6 +173,17 @@ static int pt_load(Task *t, const TaskEnv *env, const char *eval_split) {
     char path[1024];
     snprintf(path, sizeof path, "%s/annotations/karpathy_pretrain.json", env->data_dir);
     if (karpathy_load(&s->set, path, env->data_dir) != 0) return -1;
+    s->objectives = env->objectives ? env->objectives : PRETRAIN_DEFAULT;
+    s->cells_first = env->cells_first > 0 ? env->cells_first : 0;
+    s->has_cells = (s->objectives & PRETRAIN_CELLS) || s->cells_first;
+    snprintf(path, sizeof path, "%s/annotations/instances_pretrain.json", env->data_dir);
+    if (access(path, R_OK) == 0) {
+        if (instances_load(&s->inst, path) != 0) return -1;
+        s->have_inst = 1;
+    } else if (s->has_cells) {
+        return err_set("%s: missing; the cells objective takes its labels from it", path);
+    }
+    s->K = s->have_inst ? s->inst.n_categories + 1 : 0;
     if (split_load(s, &s->train, env, "train,restval", 0) != 0) return -1;
     if (split_load(s, &s->val, env, "val", env->eval_limit) != 0) return -1;
     if (s->val.n < 10) return err_set("%s: the val split has %d images; the grounding metrics need >= 10", path, s->val.n);
@@ -142,8 +197,17 @@ static int pt_load(Task *t, const TaskEnv *env, const char *eval_split) {
             if (s->kind[id] == k && (s->prior[k] < 0 || count[id] > count[s->prior[k]])) s->prior[k] = id;
     }
     free(count);
+    /* the majority guesses of the cells head, from the training cells */
+    int *cc = xcalloc(s->K + 1, sizeof(int));
+    for (size_t i = 0; i < (size_t)s->train.n * N_CELLS; i++)
+        if (s->train.cells[i] >= 0) cc[s->train.cells[i]]++;
+    s->cell_prior = s->cell_prior_object = 0;
+    for (int k = 0; k < s->K; k++) {
+        if (cc[k] > cc[s->cell_prior]) s->cell_prior = k;
+        if (k < s->K - 1 && cc[k] > cc[s->cell_prior_object]) s->cell_prior_object = k;
+    }
+    free(cc);
     s->B = env->batch > 1024 ? 1024 : env->batch;
-    s->objectives = env->objectives ? env->objectives : PRETRAIN_MLM | PRETRAIN_ITM | PRETRAIN_ITC | PRETRAIN_HARD;
     s->Tt = env->max_text, s->S = env->image_size, s->V = env->tok->n;
     return 0;
 }
@@ -160,7 +224,65 @@ static void pt_register_heads(Task *t, Params *p, int d) {
     linear_register(p, &s->text_proj, "itc.text_proj", d, d, g);
     linear_register(p, &s->image_proj, "itc.image_proj", d, d, g);
     s->logit_scale = params_add(p, "itc.logit_scale", 1, (int[]){1}, 0, g);
+    if (s->has_cells) linear_register(p, &s->cells, "cells.fc", d, s->K, g);
     s->C = d;
+}
+
+/* Which cell each patch token belongs to (by the patch centre): the image
+ * tokens are [image CLS; patches row-major] (vilt, vlmo). Region models
+ * (vinvl) have no patch grid. */
+static int cells_layout(PtState *s, const Model *m) {
+    int S = m->image_size, p = m->cfg.vilt.patch, g = p > 0 ? S / p : 0;
+    if (strcmp(m->cfg.kind, "vilt") && strcmp(m->cfg.kind, "vlmo"))
+        return err_set("--objectives cells: a %s model has no patch grid (vilt and vlmo have)", m->cfg.kind);
+    if (g < CELL_GRID || g * g > CELLS_MAX_PATCHES || m->n_image_tokens != 1 + g * g)
+        return err_set("--objectives cells: %d image tokens, expected 1 + %dx%d patches (at least %dx%d, at most %d)",
+                       m->n_image_tokens, g, g, CELL_GRID, CELL_GRID, CELLS_MAX_PATCHES);
+    memset(s->cell_patches, 0, sizeof s->cell_patches);
+    for (int py = 0; py < g; py++)
+        for (int px = 0; px < g; px++) {
+            int cy = (py * p + p / 2) * CELL_GRID / S, cx = (px * p + p / 2) * CELL_GRID / S;
+            s->patch_cell[py * g + px] = cy * CELL_GRID + cx;
+            s->cell_patches[cy * CELL_GRID + cx]++;
+        }
+    return 0;
+}
+
+/* Cells head forward, B images of the last unimodal pass:
+ * final [B,T,C] -> cfeat [B*N_CELLS,C] (mean of each cell's patch tokens)
+ * -> clogits [B*N_CELLS,K]. */
+static void cells_forward(PtState *s, const Model *m, int B) {
+    int C = s->C, T = m->T, P = m->n_image_tokens - 1, first = m->Tt + 1;
+    memset(s->cfeat, 0, sizeof(float) * B * N_CELLS * C);
+    for (int b = 0; b < B; b++)
+        for (int q = 0; q < P; q++) {
+            int k = s->patch_cell[q];
+            const float *x = m->final + ((size_t)b * T + first + q) * C;
+            float *f = s->cfeat + ((size_t)b * N_CELLS + k) * C, w = 1.0f / s->cell_patches[k];
+            for (int c = 0; c < C; c++) f[c] += w * x[c];
+        }
+    layer_linear_forward(&m->params, &s->cells, s->clogits, s->cfeat, B * N_CELLS);
+}
+
+/* Cells loss (mean cross-entropy over the labelled cells) and its backward:
+ * the head's gradients, and dfinal [B,T,C] += the patch rows' share. */
+static double cells_loss_backward(PtState *s, Model *m, int B) {
+    int C = s->C, T = m->T, P = m->n_image_tokens - 1, first = m->Tt + 1, N = B * N_CELLS, cnt;
+    cells_forward(s, m, B);
+    double loss = crossentropy_forward(s->cprobs, s->clogits, s->cell_label, N, s->K, -100, &cnt);
+    if (!cnt) return 0.0;
+    memset(s->dclogits, 0, sizeof(float) * N * s->K);
+    crossentropy_backward(s->dclogits, s->cprobs, s->cell_label, N, s->K, -100, cnt, 1.0f);
+    memset(s->dcfeat, 0, sizeof(float) * N * C);
+    layer_linear_backward(&m->params, &s->cells, s->dcfeat, s->dclogits, s->cfeat, N);
+    for (int b = 0; b < B; b++)
+        for (int q = 0; q < P; q++) {
+            int k = s->patch_cell[q];
+            const float *df = s->dcfeat + ((size_t)b * N_CELLS + k) * C;
+            float *dx = s->dfinal + ((size_t)b * T + first + q) * C, w = 1.0f / s->cell_patches[k];
+            for (int c = 0; c < C; c++) dx[c] += w * df[c];
+        }
+    return loss;
 }
 
 static int pt_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
@@ -170,7 +292,14 @@ static int pt_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
     for (int i = 0; i < 5; i++) linear_init(p, lins[i], rng);
     layernorm_init(p, &s->mlm_ln);
     params_data(p, s->logit_scale)[0] = logf(1.0f / 0.07f); /* CLIP's initial temperature */
+    int cells = s->has_cells;
+    if (cells) {
+        linear_init(p, &s->cells, rng);
+        if (cells_layout(s, m) != 0) return -1;
+    }
     if (init && task_heads_from_checkpoint(p, PARAM_GROUP_PRETRAIN, init) < 0) return -1;
+    /* trained here, or read from the checkpoint (an --eval) */
+    s->cells_ready = cells && (!init || safetensors_find(init, "cells.fc.weight"));
     params_set_trainable_group(p, PARAM_GROUP_PRETRAIN, 1);
     sampler_init(&s->sampler, s->train.n);
     s->T = m->T;
@@ -189,6 +318,11 @@ static int pt_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
     float **rc[] = {&s->mrows, &s->mh, &s->mg, &s->mln, &s->dmh, &s->dmg, &s->dmln, &s->drow};
     for (int i = 0; i < 8; i++) *rc[i] = xcalloc(R * C, sizeof(float));
     s->tg = xcalloc(R, sizeof(int));
+    size_t N = B * N_CELLS, K = s->K ? (size_t)s->K : 1;
+    s->cell_label = xcalloc(N, sizeof(int));
+    s->cfeat = xcalloc(N * C, sizeof(float)), s->dcfeat = xcalloc(N * C, sizeof(float));
+    s->clogits = xcalloc(N * K, sizeof(float)), s->cprobs = xcalloc(N * K, sizeof(float));
+    s->dclogits = xcalloc(N * K, sizeof(float));
     s->mln_mean = xcalloc(R, sizeof(float)), s->mln_rstd = xcalloc(R, sizeof(float));
     s->mlogits = xcalloc(R * V, sizeof(float)), s->mprobs = xcalloc(R * V, sizeof(float));
     s->dml = xcalloc(R * V, sizeof(float));
@@ -203,6 +337,7 @@ static void fill(PtState *s, const PtSplit *sp, const int *ex, const int *img, i
         memcpy(s->mask + b * Tt, sp->mask + (size_t)ex[b] * Tt, Tt * sizeof(int));
         task_image_to_input(image_cache_get(&sp->images.cache, sp->images.slot[img[b]]), s->S, s->images + b * px);
         s->iids[b] = sp->image_ids[img[b]];
+        memcpy(s->cell_label + (size_t)b * N_CELLS, sp->cells + (size_t)img[b] * N_CELLS, N_CELLS * sizeof(int));
     }
 }
 
@@ -236,6 +371,8 @@ static int itc_forward(PtState *s, Model *m, int B) {
     return 0;
 }
 
+/* ITC loss and its backward: the heads' gradients, dfinal [B,T,C] += the
+ * pooled rows' share (the caller zeroes dfinal and runs the backward). */
 static double itc_loss_backward(PtState *s, Model *m, int B) {
     Params *p = &m->params;
     float ls = params_data(p, s->logit_scale)[0];
@@ -268,7 +405,6 @@ static double itc_loss_backward(PtState *s, Model *m, int B) {
             s->duv[i * C + c] = (float)a, s->dut[i * C + c] = (float)b2;
         }
     int T = m->T, Tt = s->Tt, P1 = m->n_image_tokens;
-    memset(s->dfinal, 0, sizeof(float) * B * T * C);
     float *dzs[2] = {s->dut, s->duv};
     const float *us[2] = {s->ut, s->uv}, *zs[2] = {s->zt, s->zv}, *feats[2] = {s->tfeat, s->vfeat};
     const Linear *proj[2] = {&s->text_proj, &s->image_proj};
@@ -290,8 +426,6 @@ static double itc_loss_backward(PtState *s, Model *m, int B) {
             }
         }
     }
-    ModelInput in = {B, s->ids, s->mask, s->images, NULL, ATTN_SEPARATE, s->iids};
-    model_backward(m, &in, s->dfinal, NULL);
     return loss;
 }
 
@@ -429,11 +563,17 @@ static double pt_train_step(Task *t, Model *m, Rng *rng) {
     qsort(ex, B, sizeof(int), int_cmp);
     fill(s, &s->train, ex, ex, B);
     double loss = 0.0;
-    if (s->objectives & PRETRAIN_ITC) {
+    unsigned obj = s->step++ < s->cells_first ? PRETRAIN_CELLS : s->objectives;
+    /* the unimodal pass: ITC and the image-only cells objective */
+    if (obj & (PRETRAIN_ITC | PRETRAIN_CELLS)) {
         if (itc_forward(s, m, B) != 0) return NAN;
-        loss = itc_loss_backward(s, m, B);
+        memset(s->dfinal, 0, sizeof(float) * B * m->T * s->C);
+        if (obj & PRETRAIN_ITC) loss += itc_loss_backward(s, m, B);
+        if (obj & PRETRAIN_CELLS) loss += cells_loss_backward(s, m, B);
+        ModelInput in = {B, s->ids, s->mask, s->images, NULL, ATTN_SEPARATE, s->iids};
+        model_backward(m, &in, s->dfinal, NULL);
     }
-    if (!(s->objectives & (PRETRAIN_MLM | PRETRAIN_ITM))) return loss;
+    if (!(obj & (PRETRAIN_MLM | PRETRAIN_ITM))) return loss;
     return loss + joint_step(s, m, rng, B);
 }
 
@@ -612,18 +752,48 @@ static int eval_mlm(PtState *s, Model *m, const PtSplit *sp, MetricList *out) {
     return 0;
 }
 
+/* Cells head on the held-out images (unimodal pass): accuracy over every
+ * labelled cell and over the cells holding an object, beside the majority
+ * training label and category. */
+static int eval_cells(PtState *s, Model *m, const PtSplit *sp, MetricList *out) {
+    int n = sp->n, idx[1024], hits = 0, total = 0, prior = 0, ohits = 0, ototal = 0, oprior = 0;
+    for (int start = 0; start < n; start += s->B) {
+        int B = n - start < s->B ? n - start : s->B;
+        for (int b = 0; b < B; b++) idx[b] = start + b;
+        fill(s, sp, idx, idx, B);
+        if (itc_forward(s, m, B) != 0) return -1;
+        cells_forward(s, m, B);
+        for (int r = 0; r < B * N_CELLS; r++) {
+            int y = s->cell_label[r], best = 0;
+            if (y < 0) continue;
+            const float *row = s->clogits + (size_t)r * s->K;
+            for (int k = 1; k < s->K; k++) best = row[k] > row[best] ? k : best;
+            hits += best == y, prior += y == s->cell_prior, total++;
+            if (y == s->K - 1) continue;
+            ohits += best == y, oprior += y == s->cell_prior_object, ototal++;
+        }
+    }
+    if (total) metrics_add(out, "cell_acc", 100.0 * hits / total), metrics_add(out, "cell_prior", 100.0 * prior / total);
+    if (ototal) {
+        metrics_add(out, "cell_acc_object", 100.0 * ohits / ototal);
+        metrics_add(out, "cell_prior_object", 100.0 * oprior / ototal);
+    }
+    return 0;
+}
+
 static int pt_evaluate(Task *t, Model *m, const char *split, MetricList *out, const char *pred_path) {
     PtState *s = t->state;
     (void)split;
     (void)pred_path;
     if (eval_itc(s, m, &s->val, out) != 0 || eval_itm(s, m, &s->val, out) != 0 || eval_mlm(s, m, &s->val, out) != 0)
         return -1;
+    if (s->cells_ready && eval_cells(s, m, &s->val, out) != 0) return -1;
     metrics_add(out, "pairs", s->val.n);
     return 0;
 }
 
 static void split_free(PtSplit *sp) {
-    free(sp->ids), free(sp->mask), free(sp->image_ids);
+    free(sp->ids), free(sp->mask), free(sp->image_ids), free(sp->cells);
     task_images_free(&sp->images);
 }
 
@@ -634,17 +804,20 @@ static void pt_destroy(Task *t) {
     split_free(&s->train), split_free(&s->val);
     sampler_free(&s->sampler);
     free(s->kind);
+    if (s->have_inst) instances_free(&s->inst);
     void *bufs[] = {s->ids, s->mask, s->mids, s->targets, s->itm_label, s->rows, s->tg, s->perm, s->images,
                     s->img_tmp, s->dfinal, s->dpooled, s->tfeat, s->vfeat, s->zt, s->zv, s->ut, s->uv, s->sim,
                     s->dS, s->dut, s->duv, s->dz, s->dfeat, s->mrows, s->mh, s->mg, s->mln, s->mln_mean,
-                    s->mln_rstd, s->mlogits, s->mprobs, s->dml, s->dmh, s->dmg, s->dmln, s->drow, s->iids, s->iid_tmp};
+                    s->mln_rstd, s->mlogits, s->mprobs, s->dml, s->dmh, s->dmg, s->dmln, s->drow, s->iids, s->iid_tmp,
+                    s->cell_label, s->cfeat, s->dcfeat, s->clogits, s->cprobs, s->dclogits};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     free(s);
 }
 
 const TaskOps task_pretrain = {
     .name = "pretrain",
-    .summary = "pretraining: MLM + ITM (hard negatives) + ITC on mean-pooled unimodal features; grounding metrics",
+    .summary = "pretraining: MLM + ITM (hard negatives) + ITC on mean-pooled unimodal features (+ optional image-only "
+                "cells); grounding metrics",
     .primary_metric = "itc_ir_r1",
     .load = pt_load,
     .max_sequences = pt_max_sequences,

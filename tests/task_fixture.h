@@ -65,16 +65,17 @@ static void fixture_grad(void *ctx) {
     fixture_loss(f);
 }
 
-/* Finite differences on every tensor of `group` (the backbone frozen: only
- * the heads' gradients are under test). Every weight gets larger than its
- * 0.02 init first, so pooled features differ between sequences and the
- * heads' activations are not near-constant: the gradients then stand well
- * above the float32 rounding of the loss. The loss is a float32 mean: h =
- * 1e-2 keeps rounding (~1e-7 |L| / h) and truncation (~h^2) well below the
+/* Finite differences on the tensors `names` (n_names of them), or, with
+ * names NULL, on every tensor of `group` with the backbone frozen (only the
+ * heads' gradients under test). Every weight gets larger than its 0.02 init
+ * first, so pooled features differ between sequences and the heads'
+ * activations are not near-constant: the gradients then stand well above
+ * the float32 rounding of the loss. The loss is a float32 mean: h = 1e-2
+ * keeps rounding (~1e-7 |L| / h) and truncation (~h^2) well below the
  * tolerance. A tensor whose true gradient is zero (a bias shifting all
  * scores of a softmax alike) is checked to the rounding noise (atol).
  * Returns the number of tensors checked. */
-static int fixture_check_heads(Fixture *f, const char *op, ParamGroup group) {
+static int fixture_check_tensors(Fixture *f, const char *op, ParamGroup group, const char *const *names, int n_names) {
     Params *p = &f->model.params;
     Rng rng;
     rng_seed(&rng, 3);
@@ -82,18 +83,24 @@ static int fixture_check_heads(Fixture *f, const char *op, ParamGroup group) {
         float *x = params_data(p, i);
         for (size_t k = 0; k < p->info[i].size; k++) x[k] += 0.3f * rng_normal(&rng);
     }
-    params_set_trainable_group(p, PARAM_GROUP_BACKBONE, 0);
+    if (!names) params_set_trainable_group(p, PARAM_GROUP_BACKBONE, 0);
     GcTensor t[16];
     int n = 0;
-    for (int i = 0; i < p->n && n < 16; i++)
-        if (p->info[i].group == (int)group)
-            t[n++] = (GcTensor){p->info[i].name, params_data(p, i), p->grad + p->info[i].offset, p->info[i].size};
-    CHECK(n > 0, "no head tensors");
+    for (int i = 0; i < p->n && n < 16; i++) {
+        int take = !names && p->info[i].group == (int)group;
+        for (int k = 0; names && k < n_names; k++) take |= !strcmp(p->info[i].name, names[k]);
+        if (take) t[n++] = (GcTensor){p->info[i].name, params_data(p, i), p->grad + p->info[i].offset, p->info[i].size};
+    }
+    CHECK(n > 0 && (!names || n == n_names), "%d tensors found to check", n);
     GcCase gc = {op, 1e-2, 1e-2, 12, fixture_loss, fixture_grad, f, 1e-4};
     int failed = gradcheck_run(&gc, t, n, &rng);
-    CHECK(failed == 0, "%d of %d head tensors failed", failed, n);
+    CHECK(failed == 0, "%d of %d tensors failed", failed, n);
     params_set_trainable_group(p, PARAM_GROUP_BACKBONE, 1);
     return n;
+}
+
+static int fixture_check_heads(Fixture *f, const char *op, ParamGroup group) {
+    return fixture_check_tensors(f, op, group, NULL, 0);
 }
 
 /* A tiny generated dataset (profile "tiny", seed 7) in a fresh folder

@@ -250,10 +250,69 @@ static void test_vqa_gradient_and_eval(void) {
 
 /* Pretraining: MLM + ITM + ITC heads (and the ITC temperature) through the
  * joint loss; the grounding metrics come out in range. */
+/* Evaluate the val split into ml; the n metrics `names` are percentages. */
+static void evaluate_in_range(Fixture *f, MetricList *ml, const char *const *names, int n) {
+    CHECK(f->task.ops->evaluate(&f->task, &f->model, "val", ml, NULL) == 0, "%s", err_msg());
+    for (int i = 0; i < n; i++) {
+        double v = metrics_get(ml, names[i]);
+        CHECK(v >= 0 && v <= 100, "%s = %g", names[i], v);
+    }
+}
+
 static void test_pretrain_gradient(void) {
     Fixture f;
     fixture_init(&f, "pretrain", 40, 0, NULL); /* tiny: 40 training pairs */
     if (f.ok) fixture_check_heads(&f, "pretraining heads", PARAM_GROUP_PRETRAIN);
+    fixture_free(&f);
+}
+
+/* The cells objective (image only: each grid cell's category or empty from
+ * its patch tokens; IMAGE/16 = 2 patches a side, one per cell): its head
+ * joins the pretraining heads' gradient check, adds ~ln(categories + 1) to
+ * the initial loss, and its held-out accuracy is reported beside the
+ * majority guess. */
+static void test_pretrain_cells(void) {
+    Fixture f;
+    TaskEnv env = {.data_dir = data, .tok = &tok, .image_size = IMAGE, .max_text = TEXT, .batch = 40,
+                   .objectives = PRETRAIN_DEFAULT | PRETRAIN_CELLS};
+    fixture_init_env(&f, "pretrain", &env, D, 1, NULL);
+    int w = f.ok ? params_find(&f.model.params, "cells.fc.weight") : -1;
+    CHECK(!f.ok || w >= 0, "no cells.fc.weight among the parameters");
+    if (w >= 0) {
+        CHECK(f.model.params.info[w].group == PARAM_GROUP_PRETRAIN, "cells.fc in group %d", f.model.params.info[w].group);
+        int K = f.model.params.info[w].shape[0];
+        CHECK(K == GEN_N_CLASSES + 1, "cells head of %d classes, expected %d", K, GEN_N_CLASSES + 1);
+        fixture_check_heads(&f, "pretraining heads with cells", PARAM_GROUP_PRETRAIN);
+    }
+    fixture_free(&f);
+    /* the cells loss alone into the backbone: the pooling of each cell's
+     * patch rows and the unimodal backward */
+    env.objectives = PRETRAIN_CELLS;
+    fixture_init_env(&f, "pretrain", &env, D, 1, NULL);
+    const char *backbone[] = {"transformer.norm.weight", "transformer.norm.bias", "transformer.pos_embed",
+                              "transformer.patch_embed.proj.weight"};
+    if (f.ok) fixture_check_tensors(&f, "cells loss into the backbone", PARAM_GROUP_BACKBONE, backbone, 4);
+    fixture_free(&f);
+    env.objectives = PRETRAIN_DEFAULT | PRETRAIN_CELLS;
+    env.batch = 8;
+    fixture_init_env(&f, "pretrain", &env, D, 1, NULL);
+    if (f.ok) {
+        check_training(&f, log(8.0) + log(2.0) + log((double)tok.n) + log(GEN_N_CLASSES + 1.0), 2.0, 3);
+        MetricList ml = {0};
+        const char *names[] = {"cell_acc", "cell_prior", "cell_acc_object", "cell_prior_object"};
+        evaluate_in_range(&f, &ml, names, 4);
+    }
+    fixture_free(&f);
+    /* a cells-only first stage of one step, then the default objectives */
+    env.objectives = PRETRAIN_DEFAULT, env.cells_first = 1;
+    fixture_init_env(&f, "pretrain", &env, D, 1, NULL);
+    if (f.ok) {
+        CHECK(params_find(&f.model.params, "cells.fc.weight") >= 0, "--cells-first without a cells head");
+        check_training(&f, log(GEN_N_CLASSES + 1.0), 1.0, 0);
+        double next = f.task.ops->train_step(&f.task, &f.model, &f.rng);
+        double expect = log(8.0) + log(2.0) + log((double)tok.n);
+        CHECK(fabs(next - expect) < 1.5, "second step (default objectives): loss %g, expected about %g", next, expect);
+    }
     fixture_free(&f);
 }
 
@@ -268,12 +327,8 @@ static void test_pretrain_eval(void) {
      * it by up to ~1), ITM ~ ln 2, MLM ~ ln V */
     check_training(&f, log(8.0) + log(2.0) + log((double)tok.n), 1.5, 3);
     MetricList ml = {0};
-    CHECK(f.task.ops->evaluate(&f.task, &f.model, "val", &ml, NULL) == 0, "%s", err_msg());
     const char *names[] = {"itc_ir_r1", "itc_tr_r1", "itm_acc_random", "chance_r1"};
-    for (int i = 0; i < 4; i++) {
-        double v = metrics_get(&ml, names[i]);
-        CHECK(v >= 0 && v <= 100, "%s = %g", names[i], v);
-    }
+    evaluate_in_range(&f, &ml, names, 4);
     CHECK(metrics_get(&ml, "pairs") == 10, "%g held-out pairs", metrics_get(&ml, "pairs"));
     /* MLM accuracy of a kind is taken among the kind's words: with [UNK]
      * favoured over everything and colour c next, it is the share of held-out
@@ -305,6 +360,7 @@ int main(void) {
     RUN(test_vqa_gradient_and_eval);
     RUN(test_pretrain_gradient);
     RUN(test_pretrain_eval);
+    RUN(test_pretrain_cells);
     fixture_dataset_remove(root, &tok);
     return TEST_DONE();
 }
