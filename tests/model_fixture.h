@@ -135,6 +135,31 @@ static void fixture_grad(void *ctx) {
     model_backward(m, &second, f->r_second, NULL);
 }
 
+/* Every parameter tensor of the model against finite differences (the
+ * tolerances of tests/test_model.c: float32 through the whole network at
+ * h = 1e-2), and every one reached by the loss (key biases have zero true
+ * gradient: softmax is shift-invariant). */
+static void check_whole_model_gradient(Fixture *f, const char *label) {
+    Params *p = &f->model.params;
+    GcTensor *t = xcalloc(p->n, sizeof(GcTensor));
+    fixture_grad(f);
+    for (int i = 0; i < p->n; i++)
+        t[i] = (GcTensor){p->info[i].name, params_data(p, i), p->grad + p->info[i].offset, p->info[i].size};
+    Rng rng;
+    rng_seed(&rng, 99);
+    GcCase gc = {label, 1e-2, 2e-2, 12, fixture_loss, fixture_grad, f, 1e-4};
+    int failed = gradcheck_run(&gc, t, p->n, &rng);
+    CHECK(failed == 0, "%d of %d parameter tensors failed the gradient check", failed, p->n);
+    int silent = 0;
+    for (int i = 0; i < p->n; i++) {
+        double s = 0;
+        for (size_t k = 0; k < p->info[i].size; k++) s += fabs(t[i].grad[k]);
+        if (s == 0 && !strstr(p->info[i].name, "attn.k.bias")) silent++, printf("  no gradient: %s\n", t[i].name);
+    }
+    CHECK(silent == 0, "%d tensors without gradient", silent);
+    free(t);
+}
+
 /* The final tokens of a `mode` pass run now, as a new array. */
 static float *final_of(Fixture *f, AttnMode mode) {
     forward(f, mode);

@@ -73,24 +73,7 @@ static void test_whole_model_gradient(void) {
     Fixture f;
     ModelConfig c = tiny_config(8, 2);
     fixture_init(&f, &c, 3, NULL, NULL, 7, 0.3f);
-    Params *p = &f.model.params;
-    GcTensor *t = xcalloc(p->n, sizeof(GcTensor));
-    fixture_grad(&f);
-    for (int i = 0; i < p->n; i++)
-        t[i] = (GcTensor){p->info[i].name, params_data(p, i), p->grad + p->info[i].offset, p->info[i].size};
-    Rng rng;
-    rng_seed(&rng, 99);
-    GcCase gc = {"vinvl", 1e-2, 2e-2, 12, fixture_loss, fixture_grad, &f, 1e-4};
-    int failed = gradcheck_run(&gc, t, p->n, &rng);
-    CHECK(failed == 0, "%d of %d parameter tensors failed the gradient check", failed, p->n);
-    int silent = 0;
-    for (int i = 0; i < p->n; i++) {
-        double s = 0;
-        for (size_t k = 0; k < p->info[i].size; k++) s += fabs(t[i].grad[k]);
-        if (s == 0 && !strstr(p->info[i].name, "attn.k.bias")) silent++, printf("  no gradient: %s\n", t[i].name);
-    }
-    CHECK(silent == 0, "%d tensors without gradient", silent);
-    free(t);
+    check_whole_model_gradient(&f, "vinvl");
     fixture_free(&f);
 }
 
