@@ -34,6 +34,8 @@ int err_prefix(const char *fmt, ...) {
 
 const char *err_msg(void) { return err_buf; }
 
+void err_clear(void) { err_buf[0] = 0; }
+
 _Noreturn void die(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

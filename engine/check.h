@@ -23,6 +23,9 @@ int err_set(const char *fmt, ...) MOIL_PRINTF(1, 2);
 int err_prefix(const char *fmt, ...) MOIL_PRINTF(1, 2);
 /* The last message recorded by err_set (empty string if none). */
 const char *err_msg(void);
+/* Forget the last message, so that a later err_msg() tells whether anything
+ * since failed. */
+void err_clear(void);
 /* Print "moil: <msg>" to stderr and exit(1). */
 _Noreturn void die(const char *fmt, ...) MOIL_PRINTF(1, 2);
 

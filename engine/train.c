@@ -112,10 +112,11 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
             break;
         }
         params_zero_grad(&m->params);
+        err_clear();
         double loss = t->ops->train_step(t, m, rng);
-        if (!isfinite(loss) && interrupt_pending()) { /* the forward stopped part-way: not a divergence */
-            res->status = TRAIN_KILLED;
-            snprintf(res->error, sizeof res->error, "stopped by signal %d in step %d", interrupt_pending(), s + 1);
+        if (!isfinite(loss) && err_msg()[0]) { /* the step failed (a signal, missing data): not a divergence */
+            res->status = interrupt_pending() ? TRAIN_KILLED : TRAIN_FAILED;
+            snprintf(res->error, sizeof res->error, "%s (in step %d)", err_msg(), s + 1);
             break;
         }
         double extra = meth->ops->extra_loss ? meth->ops->extra_loss(meth, &m->bb, &m->params) : 0.0;
