@@ -43,19 +43,30 @@ static inline int proc_run(char **out, const char *fmt, ...) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* Run `$MOIL ARGS` from fmt through proc_run, its output (stdout and
- * stderr) into out[n], cut to fit; proc_run's status. */
+/* Run the shell command made from fmt through proc_run, its output (stdout
+ * and stderr) into out[n], cut to fit; proc_run's status. */
+static inline int proc_run_into(char *out, size_t n, const char *fmt, ...) MOIL_PRINTF(3, 4);
+static inline int proc_run_into(char *out, size_t n, const char *fmt, ...) {
+    char cmd[4096], *text;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int rc = proc_run(&text, "%s", cmd);
+    snprintf(out, n, "%s", text);
+    free(text);
+    return rc;
+}
+
+/* Run `$MOIL ARGS` from fmt through proc_run_into. */
 static inline int proc_moil(char *out, size_t n, const char *fmt, ...) MOIL_PRINTF(3, 4);
 static inline int proc_moil(char *out, size_t n, const char *fmt, ...) {
-    char args[1024], *text;
+    char args[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    int rc = proc_run(&text, "'%s' %s", moil_bin(), args);
-    snprintf(out, n, "%s", text);
-    free(text);
-    return rc;
+    return proc_run_into(out, n, "'%s' %s", moil_bin(), args);
 }
 
 /* The value of the last "name=value" line of out, into buf; 0 or -1. */
@@ -80,13 +91,15 @@ static inline int out_int(const char *out, const char *name) {
 }
 
 /* The first column of the first row of sql on the database at path, read
- * through a raw SQLite connection; -999 (message printed) on failure. */
+ * through a raw SQLite connection that waits up to 5 s for a writer's lock;
+ * -999 (message printed) on failure. */
 static inline long long sql_int(const char *path, const char *sql) {
     sqlite3 *c = NULL;
     sqlite3_stmt *st = NULL;
     long long v = -999;
     if (sqlite3_open_v2(path, &c, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(c, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        sqlite3_busy_timeout(c, 5000) == SQLITE_OK && sqlite3_prepare_v2(c, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
         v = sqlite3_column_int64(st, 0);
     else printf("  sql_int(%s): %s\n", sql, sqlite3_errmsg(c));
     sqlite3_finalize(st);

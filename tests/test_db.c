@@ -15,29 +15,7 @@
 #include <unistd.h>
 
 static char tmp_dir[] = "/tmp/moil_test_db_XXXXXX";
-
-static const char *tmp_path(const char *name) {
-    static char path[4][256];
-    static int slot;
-    slot = (slot + 1) % 4;
-    snprintf(path[slot], sizeof path[slot], "%s/%s", tmp_dir, name);
-    return path[slot];
-}
-
-/* The first column of the first row of sql, read through a raw connection. */
-static int64_t raw_int(const char *path, const char *sql) {
-    sqlite3 *c = NULL;
-    sqlite3_stmt *st = NULL;
-    int64_t v = -999;
-    if (sqlite3_open_v2(path, &c, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(c, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    else
-        printf("  raw_int(%s): %s\n", sql, sqlite3_errmsg(c));
-    sqlite3_finalize(st);
-    sqlite3_close(c);
-    return v;
-}
+#include "tmp_path.h"
 
 static void raw_text(const char *path, const char *sql, char *out, size_t n) {
     sqlite3 *c = NULL;
@@ -94,32 +72,32 @@ static void test_create(void) {
     Db *db = NULL;
     CHECK(db_open(path, &db) == 0, "%s", err_msg());
     CHECK(db_close(db) == 0, "%s", err_msg());
-    CHECK(raw_int(path, "PRAGMA user_version") == db_schema_version(), "user_version");
-    CHECK(raw_int(path, "PRAGMA application_id") == 0x4D4F494C, "application_id");
+    CHECK(sql_int(path, "PRAGMA user_version") == db_schema_version(), "user_version");
+    CHECK(sql_int(path, "PRAGMA application_id") == 0x4D4F494C, "application_id");
     char mode[32];
     raw_text(path, "PRAGMA journal_mode", mode, sizeof mode);
     CHECK(!strcmp(mode, "wal"), "journal_mode %s", mode);
-    CHECK(raw_int(path, "SELECT count(*) FROM sqlite_schema WHERE name IN "
+    CHECK(sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE name IN "
                         "('runs', 'metrics', 'curves', 'paper_reference', 'meta', 'ok_metrics')") == 6,
           "tables");
-    CHECK(raw_int(path, "SELECT count(*) FROM runs") == 0, "no runs");
+    CHECK(sql_int(path, "SELECT count(*) FROM runs") == 0, "no runs");
 }
 
 static void test_reopen_is_noop(void) {
     const char *path = tmp_path("reopen.db");
     Db *db = NULL;
     CHECK(db_open(path, &db) == 0 && db_close(db) == 0, "%s", err_msg());
-    int64_t schema_version = raw_int(path, "PRAGMA schema_version");
-    int64_t n_ref = raw_int(path, "SELECT count(*) FROM paper_reference");
+    int64_t schema_version = sql_int(path, "PRAGMA schema_version");
+    int64_t n_ref = sql_int(path, "SELECT count(*) FROM paper_reference");
     CHECK(raw_exec(path, "INSERT INTO paper_reference VALUES ('m', 'x', 'd', 's', 'marker', 1, 'percent', NULL, "
                          "'real', 'l', 'test')") == SQLITE_OK, "insert marker");
     CHECK(db_open(path, &db) == 0 && db_close(db) == 0, "%s", err_msg());
-    CHECK(raw_int(path, "PRAGMA schema_version") == schema_version, "schema changed on reopen");
-    CHECK(raw_int(path, "SELECT count(*) FROM paper_reference") == n_ref + 1, "reference reloaded on reopen");
+    CHECK(sql_int(path, "PRAGMA schema_version") == schema_version, "schema changed on reopen");
+    CHECK(sql_int(path, "SELECT count(*) FROM paper_reference") == n_ref + 1, "reference reloaded on reopen");
     /* Changed reference numbers (a different stored hash) are reloaded. */
     CHECK(raw_exec(path, "UPDATE meta SET value = 'old' WHERE key = 'paper_reference_fnv1a'") == SQLITE_OK, "meta");
     CHECK(db_open(path, &db) == 0 && db_close(db) == 0, "%s", err_msg());
-    CHECK(raw_int(path, "SELECT count(*) FROM paper_reference") == n_ref, "reference not reloaded");
+    CHECK(sql_int(path, "SELECT count(*) FROM paper_reference") == n_ref, "reference not reloaded");
     char hash[64];
     raw_text(path, "SELECT value FROM meta WHERE key = 'paper_reference_fnv1a'", hash, sizeof hash);
     CHECK(strlen(hash) == 16, "stored hash '%s'", hash);
@@ -141,20 +119,20 @@ static void test_run_lifecycle(void) {
     for (int step = 0; step < 10; step++)
         CHECK(db_curve_add(db, run, step, "train/loss", 10.0 - step) == 0, "%s", err_msg());
     CHECK(db_curve_add(db, run, 9, "train/loss", 0.5) == 0, "%s", err_msg());
-    CHECK(raw_int(path, "SELECT count(*) FROM curves") == 0, "curves committed before a batch or flush");
+    CHECK(sql_int(path, "SELECT count(*) FROM curves") == 0, "curves committed before a batch or flush");
     CHECK(db_metric_set(db, run, "val", "vqa_score", 40.0) == 0, "%s", err_msg());
-    CHECK(raw_int(path, "SELECT count(*) FROM curves") == 10, "metric_set flushes the curves");
+    CHECK(sql_int(path, "SELECT count(*) FROM curves") == 10, "metric_set flushes the curves");
     CHECK(db_metric_set(db, run, "val", "vqa_score", 51.25) == 0, "%s", err_msg());
     double v = 0;
     CHECK(db_metric_get(db, run, "val", "vqa_score", &v) == 1 && v == 51.25, "last metric wins: %g", v);
     CHECK(db_metric_get(db, run, "test", "vqa_score", &v) == 0, "missing metric");
-    CHECK(raw_int(path, "SELECT count(*) FROM metrics") == 1, "one metric row");
+    CHECK(sql_int(path, "SELECT count(*) FROM metrics") == 1, "one metric row");
     char text[512];
     raw_text(path, "SELECT value FROM curves WHERE step = 9", text, sizeof text);
     CHECK(!strcmp(text, "0.5"), "last curve value wins: %s", text);
     for (int step = 0; step < DB_CURVE_BATCH; step++)
         CHECK(db_curve_add(db, run, step, "lr", 1e-3) == 0, "%s", err_msg());
-    CHECK(raw_int(path, "SELECT count(*) FROM curves WHERE name = 'lr'") == DB_CURVE_BATCH, "a full batch commits");
+    CHECK(sql_int(path, "SELECT count(*) FROM curves WHERE name = 'lr'") == DB_CURVE_BATCH, "a full batch commits");
     CHECK(db_curve_add(db, run + 100, 0, "train/loss", 1) == 0 && db_flush(db) == -1 &&
           strstr(err_msg(), "FOREIGN KEY constraint failed") && strstr(err_msg(), path), "%s", err_msg());
     CHECK(db_flush(db) == 0, "a failed flush drops its points: %s", err_msg());
@@ -185,9 +163,9 @@ static void test_run_lifecycle(void) {
     snprintf(want, sizeof want, "%s {\"lr\":0.001,\"seed\":1,\"task\":\"vqa\"} %s %ld 1 900 12.5", hash, host,
              (long)getpid());
     CHECK(!strcmp(text, want), "run row '%s', expected '%s'", text, want);
-    CHECK(raw_int(path, "SELECT count(*) FROM runs WHERE status = 'ok' AND ended_at IS NOT NULL AND "
+    CHECK(sql_int(path, "SELECT count(*) FROM runs WHERE status = 'ok' AND ended_at IS NOT NULL AND "
                         "peak_mem_bytes > 0 AND ended_at >= started_at") == 1, "end fields");
-    CHECK(raw_int(path, "SELECT count(*) FROM ok_metrics WHERE name = 'vqa_score' AND value = 51.25") == 1, "view");
+    CHECK(sql_int(path, "SELECT count(*) FROM ok_metrics WHERE name = 'vqa_score' AND value = 51.25") == 1, "view");
     json_decref(config);
 }
 
@@ -210,13 +188,13 @@ static void test_nan_diverged(void) {
     CHECK(db_metric_get(db, run, "train", "final_loss", &v) == 1 && isnan(v), "nan read back as %g", v);
     CHECK(db_metric_get(db, run, "train", "grad_norm", &v) == 1 && isinf(v) && v < 0, "-inf read back as %g", v);
     CHECK(db_close(db) == 0, "%s", err_msg());
-    CHECK(raw_int(path, "SELECT count(*) FROM curves WHERE step = 3 AND value IS NULL AND nonfinite = 'nan'") == 1,
+    CHECK(sql_int(path, "SELECT count(*) FROM curves WHERE step = 3 AND value IS NULL AND nonfinite = 'nan'") == 1,
           "nan curve flagged");
-    CHECK(raw_int(path, "SELECT count(*) FROM curves WHERE step = 2 AND value IS NULL AND nonfinite = 'inf'") == 1,
+    CHECK(sql_int(path, "SELECT count(*) FROM curves WHERE step = 2 AND value IS NULL AND nonfinite = 'inf'") == 1,
           "inf curve flagged");
-    CHECK(raw_int(path, "SELECT count(*) FROM curves WHERE step = 1 AND value = 2 AND nonfinite IS NULL") == 1,
+    CHECK(sql_int(path, "SELECT count(*) FROM curves WHERE step = 1 AND value = 2 AND nonfinite IS NULL") == 1,
           "finite curve");
-    CHECK(raw_int(path, "SELECT count(*) FROM runs WHERE status = 'diverged' AND "
+    CHECK(sql_int(path, "SELECT count(*) FROM runs WHERE status = 'diverged' AND "
                         "error = 'loss is nan at step 3'") == 1, "diverged run");
     json_decref(config);
 }
@@ -258,15 +236,15 @@ static void test_parallel_writers(void) {
         if (pids[k] > 0) waitpid(pids[k], &status, 0);
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer %d status %d", k, status);
     }
-    CHECK(raw_int(path, "SELECT count(*) FROM runs WHERE status = 'ok'") == N_WRITERS, "runs");
-    CHECK(raw_int(path, "SELECT count(*) FROM curves") == N_WRITERS * N_POINTS, "curve rows");
-    CHECK(raw_int(path, "SELECT count(*) FROM (SELECT DISTINCT run_id, step FROM curves)") == N_WRITERS * N_POINTS,
+    CHECK(sql_int(path, "SELECT count(*) FROM runs WHERE status = 'ok'") == N_WRITERS, "runs");
+    CHECK(sql_int(path, "SELECT count(*) FROM curves") == N_WRITERS * N_POINTS, "curve rows");
+    CHECK(sql_int(path, "SELECT count(*) FROM (SELECT DISTINCT run_id, step FROM curves)") == N_WRITERS * N_POINTS,
           "distinct curve points");
     /* Each writer k wrote k*1000 + step for step 0..499 into its own run. */
-    CHECK(raw_int(path, "SELECT count(*) FROM curves AS c JOIN runs AS r ON r.id = c.run_id "
+    CHECK(sql_int(path, "SELECT count(*) FROM curves AS c JOIN runs AS r ON r.id = c.run_id "
                         "WHERE c.value = r.seed * 1000 + c.step") == N_WRITERS * N_POINTS, "curve values");
-    CHECK(raw_int(path, "SELECT count(*) FROM metrics") == N_WRITERS * 3, "metric rows");
-    CHECK(raw_int(path, "SELECT count(*) FROM paper_reference") > 0, "reference loaded once");
+    CHECK(sql_int(path, "SELECT count(*) FROM metrics") == N_WRITERS * 3, "metric rows");
+    CHECK(sql_int(path, "SELECT count(*) FROM paper_reference") > 0, "reference loaded once");
     char ok[64];
     raw_text(path, "PRAGMA integrity_check", ok, sizeof ok);
     CHECK(!strcmp(ok, "ok"), "integrity_check: %s", ok);
@@ -311,10 +289,10 @@ static void test_kill9_consistent(void) {
     char ok[64];
     raw_text(path, "PRAGMA integrity_check", ok, sizeof ok);
     CHECK(!strcmp(ok, "ok"), "integrity_check: %s", ok);
-    int64_t n = raw_int(path, "SELECT count(*) FROM curves");
+    int64_t n = sql_int(path, "SELECT count(*) FROM curves");
     CHECK(n >= 32 && n % 32 == 0, "%lld curve rows: not whole commits", (long long)n);
-    CHECK(raw_int(path, "SELECT max(step) + 1 FROM curves") == n, "curve rows have gaps");
-    CHECK(raw_int(path, "SELECT count(*) FROM runs WHERE status = 'running'") == 1, "run left running");
+    CHECK(sql_int(path, "SELECT max(step) + 1 FROM curves") == n, "curve rows have gaps");
+    CHECK(sql_int(path, "SELECT count(*) FROM runs WHERE status = 'running'") == 1, "run left running");
 
     Db *db = NULL;
     int marked = -1;
@@ -352,11 +330,11 @@ static void test_stale_detection(void) {
 
     int marked = -1;
     CHECK(db_runs_mark_stale(db, 0, &marked) == 0 && marked == 1, "marked %d: %s", marked, err_msg());
-    CHECK(raw_int(path, "SELECT count(*) FROM runs WHERE id = 100 AND status = 'killed'") == 1, "dead pid row");
-    CHECK(raw_int(path, "SELECT count(*) FROM runs WHERE id = 101 AND status = 'running'") == 1,
+    CHECK(sql_int(path, "SELECT count(*) FROM runs WHERE id = 100 AND status = 'killed'") == 1, "dead pid row");
+    CHECK(sql_int(path, "SELECT count(*) FROM runs WHERE id = 101 AND status = 'running'") == 1,
           "other host's row kept without an age limit");
     CHECK(db_runs_mark_stale(db, 3600, &marked) == 0 && marked == 1, "marked %d: %s", marked, err_msg());
-    CHECK(raw_int(path, "SELECT count(*) FROM runs WHERE id = 101 AND status = 'killed' AND "
+    CHECK(sql_int(path, "SELECT count(*) FROM runs WHERE id = 101 AND status = 'killed' AND "
                         "error LIKE 'stale: no heartbeat for % s from process 1 on another-host%'") == 1,
           "old heartbeat row");
     DbStatus status = DB_OK;
@@ -371,7 +349,7 @@ static void test_stale_detection(void) {
     CHECK(raw_exec(path, sql) == SQLITE_OK, "insert dead with the config's hash");
     int64_t rerun = 0;
     CHECK(db_run_begin(db, &info2, &rerun) == 0 && rerun > 102, "rerun %lld: %s", (long long)rerun, err_msg());
-    CHECK(raw_int(path, "SELECT count(*) FROM runs WHERE id = 102 AND status = 'killed'") == 1, "stale row killed");
+    CHECK(sql_int(path, "SELECT count(*) FROM runs WHERE id = 102 AND status = 'killed'") == 1, "stale row killed");
     CHECK(db_close(db) == 0, "%s", err_msg());
     json_decref(config);
     json_decref(config2);
@@ -411,15 +389,15 @@ static void test_paper_reference(void) {
     raw_text(path, "SELECT value || ' ' || source FROM paper_reference WHERE model = 'vilt' AND method = 'full' AND "
                    "dataset = 'f30k' AND metric = 'ir_r1' AND source LIKE 'dandelin/ViLT%'", text, sizeof text);
     CHECK(!strcmp(text, "64.54 dandelin/ViLT EVAL.md, released checkpoints"), "%s", text);
-    CHECK(raw_int(path, "SELECT count(*) FROM paper_reference WHERE method = 'lora' AND dataset = 'vqav2' AND "
+    CHECK(sql_int(path, "SELECT count(*) FROM paper_reference WHERE method = 'lora' AND dataset = 'vqav2' AND "
                         "value = 68.44 AND source LIKE 'DoubtedSteam/APT%'") == 1, "APT LoRA VQA");
-    CHECK(raw_int(path, "SELECT count(*) FROM paper_reference WHERE method = 'dora' AND metric = 'cider' AND "
+    CHECK(sql_int(path, "SELECT count(*) FROM paper_reference WHERE method = 'dora' AND metric = 'cider' AND "
                         "value = 115.9 AND params_pct = 5.96") == 1, "DoRA CIDEr");
-    CHECK(raw_int(path, "SELECT count(*) FROM paper_reference WHERE method = 'moil' AND value = 2.3 AND "
+    CHECK(sql_int(path, "SELECT count(*) FROM paper_reference WHERE method = 'moil' AND value = 2.3 AND "
                         "params_pct = 6.23") == 1, "MoIL abstract");
     /* 6 methods x 4 (APT) + 14 (ViLT checkpoints) + 3 x 4 (DoRA) + 1 (MoIL). */
-    CHECK(raw_int(path, "SELECT count(*) FROM paper_reference") == 51, "row count");
-    CHECK(raw_int(path, "SELECT count(*) FROM paper_reference WHERE scale <> 'real' OR source = ''") == 0, "scale");
+    CHECK(sql_int(path, "SELECT count(*) FROM paper_reference") == 51, "row count");
+    CHECK(sql_int(path, "SELECT count(*) FROM paper_reference WHERE scale <> 'real' OR source = ''") == 0, "scale");
 }
 
 static void test_hash_and_rev(void) {

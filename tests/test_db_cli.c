@@ -13,14 +13,7 @@
 #include <unistd.h>
 
 static char tmp_dir[] = "/tmp/moil_test_db_cli_XXXXXX";
-
-static const char *tmp_path(const char *name) {
-    static char path[4][256];
-    static int slot;
-    slot = (slot + 1) % 4;
-    snprintf(path[slot], sizeof path[slot], "%s/%s", tmp_dir, name);
-    return path[slot];
-}
+#include "tmp_path.h"
 
 /* Every row of sql as "a|b|c\n" text, through a raw connection (caller frees). */
 static int dump_row(void *buf, int n, char **vals, char **cols) {
@@ -43,13 +36,6 @@ static char *raw_dump(const char *path, const char *sql) {
         printf("  raw_dump(%s): %s\n", sql, sqlite3_errmsg(c));
     sqlite3_close(c);
     return text;
-}
-
-static int64_t raw_int(const char *path, const char *sql) {
-    char *text = raw_dump(path, sql);
-    int64_t v = *text ? strtoll(text, NULL, 10) : -999;
-    free(text);
-    return v;
 }
 
 /* Runs, metrics and curves of a database, modulo ids, times and pid: what
@@ -233,7 +219,7 @@ static void test_merge_equals_single(void) {
               strstr(out, "metrics_copied=5\ncurves_copied=34\n"), "exit %d: %s", rc, out);
     char *want = content(direct), *got = content(merged);
     CHECK(!strcmp(want, got), "merged:\n%s\ndirect:\n%s", got, want);
-    CHECK(raw_int(merged, "SELECT count(*) FROM paper_reference") > 0, "reference numbers");
+    CHECK(sql_int(merged, "SELECT count(*) FROM paper_reference") > 0, "reference numbers");
     char *start_shard = raw_dump(s2, "SELECT started_at FROM runs WHERE task = 'vqa'");
     char *start_merged = raw_dump(merged, "SELECT started_at FROM runs WHERE task = 'vqa'");
     CHECK(!strcmp(start_shard, start_merged), "times kept: %s vs %s", start_shard, start_merged);
@@ -282,18 +268,18 @@ static void test_merge_rules(void) {
     sqlite3_close(raw);
     DbMergeStats st;
     CHECK(db_merge(db, shard, &st) == 0, "%s", err_msg());
-    CHECK(raw_int(target, "SELECT count(*) FROM run_keys WHERE run_key = '00000000000000aa'") == 1, "run key merged");
+    CHECK(sql_int(target, "SELECT count(*) FROM run_keys WHERE run_key = '00000000000000aa'") == 1, "run key merged");
     CHECK(st.runs_added == 1 && st.runs_replaced == 1 && st.runs_skipped == 3,
           "added %d replaced %d skipped %d", st.runs_added, st.runs_replaced, st.runs_skipped);
     CHECK(db_close(db) == 0, "%s", err_msg());
     char *runs = raw_dump(target, "SELECT task, status FROM runs ORDER BY task");
     CHECK(!strcmp(runs, "nlvr|failed\nretrieval|ok\nretrieval|ok\nvqa|ok\n"), "%s", runs);
-    CHECK(raw_int(target, "SELECT count(*) FROM runs AS r JOIN metrics AS m ON m.run_id = r.id WHERE "
+    CHECK(sql_int(target, "SELECT count(*) FROM runs AS r JOIN metrics AS m ON m.run_id = r.id WHERE "
                           "r.seed = 0 AND r.task = 'retrieval' AND m.split = 'test' AND m.value = 0.5") == 1,
           "target's ok run kept");
-    CHECK(raw_int(target, "SELECT count(*) FROM metrics AS m JOIN runs AS r ON r.id = m.run_id WHERE r.task = 'vqa'")
+    CHECK(sql_int(target, "SELECT count(*) FROM metrics AS m JOIN runs AS r ON r.id = m.run_id WHERE r.task = 'vqa'")
               == 2, "replacing run's metrics");
-    CHECK(raw_int(target, "SELECT count(*) FROM curves WHERE run_id NOT IN (SELECT id FROM runs)") == 0,
+    CHECK(sql_int(target, "SELECT count(*) FROM curves WHERE run_id NOT IN (SELECT id FROM runs)") == 0,
           "no orphan curves");
     free(runs);
 }
@@ -328,7 +314,7 @@ static void test_check(void) {
     rc = proc_moil(out, sizeof out, "db check --db %s", path);
     CHECK(rc == 1 && strstr(out, "stale=1\n") && strstr(out, "problems=1\n") && strstr(out, "is gone") &&
               strstr(out, "--fix"), "exit %d: %s", rc, out);
-    CHECK(raw_int(path, "SELECT count(*) FROM runs WHERE status = 'running'") == 1, "check alone changed nothing");
+    CHECK(sql_int(path, "SELECT count(*) FROM runs WHERE status = 'running'") == 1, "check alone changed nothing");
     rc = proc_moil(out, sizeof out, "db check --db %s --fix", path);
     CHECK(rc == 0 && strstr(out, "fixed=1\n") && strstr(out, "problems=0\n") && strstr(out, "runs_killed=1\n"),
           "exit %d: %s", rc, out);
@@ -341,8 +327,8 @@ static void test_check(void) {
 static int damage_curves(const char *path, long offset, const char *junk) {
     const RunSpec *const runs[] = {&run_a, &run_b};
     if (write_db(path, runs, 2)) return -1;
-    int64_t page = raw_int(path, "SELECT rootpage FROM sqlite_schema WHERE name = 'curves'");
-    int64_t page_size = raw_int(path, "PRAGMA page_size");
+    int64_t page = sql_int(path, "SELECT rootpage FROM sqlite_schema WHERE name = 'curves'");
+    int64_t page_size = sql_int(path, "PRAGMA page_size");
     FILE *f = fopen(path, "r+b");
     int ok = f && page > 1 && fseek(f, (long)((page - 1) * page_size) + offset, SEEK_SET) == 0 &&
              fwrite(junk, 1, 1024, f) == 1024;

@@ -11,17 +11,16 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sqlite3.h>
-#include <stdarg.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "proc.h"
 
 static char tmp_dir[] = "/tmp/moil_test_runner_XXXXXX";
-static char moil[1024];
+#include "tmp_path.h"
 
 /* Two tables: t_main (three methods on VQA and NLVR, MoIL's EMA teacher as a
  * variant row) and t_side (one run shared with t_main, one of its own). The
@@ -60,39 +59,10 @@ static const char t_vinvl_exp[] =
     "column | CIDEr-D | caption | test | cider_d |\n"
     "row | LoRA | | | --method lora --rank 4\n";
 
-static const char *tmp_path(const char *name) {
-    static char path[4][512];
-    static int slot;
-    slot = (slot + 1) % 4;
-    snprintf(path[slot], sizeof path[slot], "%s/%s", tmp_dir, name);
-    return path[slot];
-}
-
-/* Run a shell command (stderr joined) into out; its exit status, -1 if it
- * did not exit normally. */
-static int sh(char *out, size_t n, const char *fmt, ...) MOIL_PRINTF(3, 4);
-static int sh(char *out, size_t n, const char *fmt, ...) {
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    int len0 = snprintf(cmd, sizeof cmd, "MOIL='%s' ", moil);
-    vsnprintf(cmd + len0, sizeof cmd - (size_t)len0, fmt, ap);
-    va_end(ap);
-    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
-    fflush(stdout);
-    FILE *p = popen(cmd, "r");
-    size_t len = 0;
-    if (p)
-        for (size_t got; len + 1 < n && (got = fread(out + len, 1, n - 1 - len, p)) > 0;) len += got;
-    out[len] = 0;
-    int status = p ? pclose(p) : -1;
-    return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* run_all.sh on work folder W (under tmp_dir) with the test experiments. */
 static int run_all(char *out, size_t n, const char *work, const char *extra) {
-    return sh(out, n, "./run_all.sh --no-make --experiments %s --work %s --profile %s", tmp_path("exp"),
-              tmp_path(work), extra);
+    return proc_run_into(out, n, "./run_all.sh --no-make --experiments %s --work %s --profile %s", tmp_path("exp"),
+                         tmp_path(work), extra);
 }
 
 /* The integer value of "name=" in out; -1 if absent. */
@@ -103,20 +73,6 @@ static long value_of(const char *out, const char *name) {
     return p ? strtol(p + strlen(key), NULL, 10) : -1;
 }
 
-static long long raw_int(const char *db_path, const char *sql) {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    long long v = -1;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
-        sqlite3_busy_timeout(db, 5000) == SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    else printf("  sqlite: %s: %s\n", sql, db ? sqlite3_errmsg(db) : "no connection");
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
 static char *slurp(const char *path) {
     size_t len;
     char *s = file_read_all(path, 1 << 20, &len);
@@ -125,7 +81,7 @@ static char *slurp(const char *path) {
 
 static void write_experiments(void) {
     char out[256];
-    CHECK(sh(out, sizeof out, "mkdir -p %s", tmp_path("exp")) == 0, "%s", out);
+    CHECK(proc_run_into(out, sizeof out, "mkdir -p %s", tmp_path("exp")) == 0, "%s", out);
     CHECK(file_write_atomic(tmp_path("exp/profiles.conf"), profiles_conf, strlen(profiles_conf)) == 0, "%s", err_msg());
     CHECK(file_write_atomic(tmp_path("exp/t_main.exp"), t_main_exp, strlen(t_main_exp)) == 0, "%s", err_msg());
     CHECK(file_write_atomic(tmp_path("exp/t_side.exp"), t_side_exp, strlen(t_side_exp)) == 0, "%s", err_msg());
@@ -142,16 +98,16 @@ static void test_first_run_parallel(void) {
     CHECK(strstr(out, "[run 7 of 7]") && strstr(out, "ETA"), "progress lines:\n%s", out);
     CHECK(strstr(out, "t_main.md (0 cells missing)") && strstr(out, "t_side.md (0 cells missing)"), "%s", out);
     const char *db = tmp_path("w/results/moil.db");
-    CHECK(raw_int(db, "SELECT count(*) FROM runs WHERE task != 'pretrain' AND status = 'ok'") == 7, "7 ok runs");
-    CHECK(raw_int(db, "SELECT count(*) FROM runs WHERE status != 'ok'") == 0, "nothing left running or failed");
-    CHECK(raw_int(db, "SELECT count(*) FROM runs AS r WHERE task != 'pretrain' AND threads = 1 AND "
+    CHECK(sql_int(db, "SELECT count(*) FROM runs WHERE task != 'pretrain' AND status = 'ok'") == 7, "7 ok runs");
+    CHECK(sql_int(db, "SELECT count(*) FROM runs WHERE status != 'ok'") == 0, "nothing left running or failed");
+    CHECK(sql_int(db, "SELECT count(*) FROM runs AS r WHERE task != 'pretrain' AND threads = 1 AND "
                       "(SELECT count(*) FROM metrics WHERE run_id = r.id AND split = 'test') > 0 AND "
                       "(SELECT count(*) FROM curves WHERE run_id = r.id) > 0 AND "
                       "(SELECT value FROM metrics WHERE run_id = r.id AND name = 'steps_done') = 3") == 7,
           "every run has its metrics and curves");
-    CHECK(raw_int(db, "SELECT count(*) FROM run_keys") == 7, "every run tagged");
-    CHECK(raw_int(db, "SELECT count(*) FROM table_main") == 0, "views answer (no table main here)");
-    CHECK(raw_int(db, "SELECT count(*) FROM table_summary WHERE table_id = 't_main' AND n = 1") == 8,
+    CHECK(sql_int(db, "SELECT count(*) FROM run_keys") == 7, "every run tagged");
+    CHECK(sql_int(db, "SELECT count(*) FROM table_main") == 0, "views answer (no table main here)");
+    CHECK(sql_int(db, "SELECT count(*) FROM table_summary WHERE table_id = 't_main' AND n = 1") == 8,
           "4 rows x 2 columns");
     char *md = slurp(tmp_path("w/results/tables/tiny/t_main.md"));
     CHECK(strstr(md, "| MoIL EMA |") && strstr(md, "**") && strstr(md, " (1)"), "t_main.md:\n%s", md);
@@ -164,10 +120,10 @@ static void test_first_run_parallel(void) {
 
 static void test_rerun_does_nothing(void) {
     const char *db = tmp_path("w/results/moil.db");
-    long long before = raw_int(db, "SELECT count(*) FROM runs");
+    long long before = sql_int(db, "SELECT count(*) FROM runs");
     int rc = run_all(out, sizeof out, "w", "tiny --jobs 2");
     CHECK(rc == 0 && value_of(out, "ran") == 0 && value_of(out, "skipped") == 7, "status %d:\n%s", rc, out);
-    CHECK(raw_int(db, "SELECT count(*) FROM runs") == before, "no new run rows");
+    CHECK(sql_int(db, "SELECT count(*) FROM runs") == before, "no new run rows");
     rc = run_all(out, sizeof out, "w", "tiny --list");
     CHECK(rc == 0 && out[0] == 0, "nothing to list:\n%s", out);
 }
@@ -181,16 +137,16 @@ static void test_eval_every_is_its_own_run(void) {
              "--db %s --quiet",
              tmp_path("w/datasets/data/tiny"), tmp_path("w/runs/tiny/pretrain/backbone.safetensors"),
              tmp_path("w/results/moil.db"));
-    int rc = sh(out, sizeof out, "%s %s --out %s", moil, args, tmp_path("w/ev0"));
+    int rc = proc_moil(out, sizeof out, "%s --out %s", args, tmp_path("w/ev0"));
     CHECK(rc == 0 && strstr(out, "skipped=1"), "the table's run again is skipped: status %d:\n%s", rc, out);
-    rc = sh(out, sizeof out, "%s %s --eval-every 2 --out %s", moil, args, tmp_path("w/ev2"));
+    rc = proc_moil(out, sizeof out, "%s --eval-every 2 --out %s", args, tmp_path("w/ev2"));
     CHECK(rc == 0 && !strstr(out, "skipped=1") && strstr(out, "run_id="), "status %d:\n%s", rc, out);
 }
 
 static void test_force_redoes(void) {
     int rc = run_all(out, sizeof out, "w", "tiny --table t_side --force");
     CHECK(rc == 0 && value_of(out, "ran") == 2, "status %d:\n%s", rc, out);
-    CHECK(raw_int(tmp_path("w/results/moil.db"), "SELECT count(*) FROM runs WHERE task != 'pretrain'") == 10,
+    CHECK(sql_int(tmp_path("w/results/moil.db"), "SELECT count(*) FROM runs WHERE task != 'pretrain'") == 10,
           "two more runs (after the 7, and test_eval_every_is_its_own_run's one)");
 }
 
@@ -213,7 +169,6 @@ static void test_killed_run_redone(void) {
         int fd = open(tmp_path("slow.log"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(fd, 1);
         dup2(fd, 2);
-        setenv("MOIL", moil, 1);
         execl("./run_all.sh", "run_all.sh", "--no-make", "--experiments", tmp_path("exp"), "--work", tmp_path("w"),
               "--profile", "slow", "--table", "t_side", "--jobs", "1", (char *)NULL);
         _exit(127);
@@ -222,7 +177,7 @@ static void test_killed_run_redone(void) {
     long long pid = -1;
     for (double t0 = now_s(); now_s() - t0 < 60 && pid <= 0; usleep(50000))
         if (access(db, F_OK) == 0)
-            pid = raw_int(db, "SELECT coalesce(max(pid), 0) FROM runs WHERE status = 'running' AND task = 'vqa' "
+            pid = sql_int(db, "SELECT coalesce(max(pid), 0) FROM runs WHERE status = 'running' AND task = 'vqa' "
                               "AND json_extract(config_json, '$.steps') = 4000");
     CHECK(pid > 0, "no running fine-tuning row appeared");
     if (pid <= 0) return;
@@ -231,12 +186,12 @@ static void test_killed_run_redone(void) {
     kill((pid_t)pid, SIGKILL);
     waitpid(runner, NULL, 0);
     for (double t0 = now_s(); now_s() - t0 < 5 && waitpid((pid_t)pid, NULL, WNOHANG) <= 0;) usleep(20000);
-    long long running = raw_int(db, "SELECT count(*) FROM runs WHERE status = 'running'");
+    long long running = sql_int(db, "SELECT count(*) FROM runs WHERE status = 'running'");
     CHECK(running == 1, "the killed run is left running: %lld running rows", running);
     int rc = run_all(out, sizeof out, "w", "slow --table t_side");
     CHECK(rc == 0 && strstr(out, "stale runs marked killed") && value_of(out, "ran") == 2, "status %d:\n%s", rc, out);
-    CHECK(raw_int(db, "SELECT count(*) FROM runs WHERE status = 'killed'") == 1, "marked killed");
-    CHECK(raw_int(db, "SELECT count(*) FROM runs AS k JOIN runs AS r ON r.config_hash = k.config_hash "
+    CHECK(sql_int(db, "SELECT count(*) FROM runs WHERE status = 'killed'") == 1, "marked killed");
+    CHECK(sql_int(db, "SELECT count(*) FROM runs AS k JOIN runs AS r ON r.config_hash = k.config_hash "
                       "AND r.status = 'ok' AND r.id > k.id WHERE k.status = 'killed'") == 1,
           "redone after the kill");
 }
@@ -251,16 +206,16 @@ static void test_list_merge_equals_single(void) {
     for (const char *s = out; (s = strstr(s, " finetune ")); s++) lines++;
     CHECK(rc == 0 && lines == 7 && strstr(out, "results/shards/"), "status %d:\n%s", rc, out);
     CHECK(file_write_atomic(tmp_path("jobs.sh"), out, strlen(out)) == 0, "%s", err_msg());
-    rc = sh(out, sizeof out, "sh %s && '%s' db merge %s/m/results/shards/*.db --into %s", tmp_path("jobs.sh"), moil,
-            tmp_dir, tmp_path("m/results/moil.db"));
+    rc = proc_run_into(out, sizeof out, "sh %s && '%s' db merge %s/m/results/shards/*.db --into %s",
+                       tmp_path("jobs.sh"), moil_bin(), tmp_dir, tmp_path("m/results/moil.db"));
     CHECK(rc == 0 && value_of(out, "shards") == 7 && value_of(out, "runs_added") == 7, "status %d:\n%s", rc, out);
     rc = run_all(out, sizeof out, "m", "tiny --jobs 2");
     CHECK(rc == 0 && value_of(out, "failed") == 0, "status %d:\n%s", rc, out);
-    CHECK(raw_int(tmp_path("m/results/moil.db"), "SELECT count(*) FROM runs WHERE task != 'pretrain'") == 7,
+    CHECK(sql_int(tmp_path("m/results/moil.db"), "SELECT count(*) FROM runs WHERE task != 'pretrain'") == 7,
           "the merged runs were reused, not redone");
     /* w's tables of profile tiny, rendered again now that other profiles ran */
-    rc = sh(out, sizeof out, "'%s' table render --table t_side --profile tiny --db %s --out %s", moil,
-            tmp_path("w/results/moil.db"), tmp_path("w/results/tables/again"));
+    rc = proc_moil(out, sizeof out, "table render --table t_side --profile tiny --db %s --out %s",
+                   tmp_path("w/results/moil.db"), tmp_path("w/results/tables/again"));
     CHECK(rc == 0, "status %d:\n%s", rc, out);
     const char *names[] = {"tiny/t_main.md", "tiny/t_main.tex", "again/t_side.md"};
     for (int i = 0; i < 3; i++) {
@@ -276,10 +231,10 @@ static void test_list_merge_equals_single(void) {
 
 static void test_foreign_database(void) {
     CHECK(file_write_atomic(tmp_path("foreign.db"), "not a database at all, just text\n", 33) == 0, "%s", err_msg());
-    int rc = sh(out, sizeof out, "'%s' table render --table t_main --db %s", moil, tmp_path("foreign.db"));
+    int rc = proc_moil(out, sizeof out, "table render --table t_main --db %s", tmp_path("foreign.db"));
     CHECK(rc == 1 && strstr(out, "foreign.db") && strstr(out, "moil table render:"), "status %d:\n%s", rc, out);
-    rc = sh(out, sizeof out, "'%s' table render --table nosuch --profile tiny --db %s", moil,
-            tmp_path("w/results/moil.db"));
+    rc = proc_moil(out, sizeof out, "table render --table nosuch --profile tiny --db %s",
+                   tmp_path("w/results/moil.db"));
     CHECK(rc == 1 && strstr(out, "no table 'nosuch'"), "status %d:\n%s", rc, out);
 }
 
@@ -290,8 +245,8 @@ static void test_foreign_database(void) {
  * starts from it; the vilt table's run keys are unchanged (its runs are
  * t_side's, already done in w). */
 static void test_other_models(void) {
-    int rc = sh(out, sizeof out, "mkdir -p %s && cp %s %s %s/", tmp_path("exp_models"), tmp_path("exp/profiles.conf"),
-                tmp_path("exp/t_side.exp"), tmp_path("exp_models"));
+    int rc = proc_run_into(out, sizeof out, "mkdir -p %s && cp %s %s %s/", tmp_path("exp_models"),
+                           tmp_path("exp/profiles.conf"), tmp_path("exp/t_side.exp"), tmp_path("exp_models"));
     CHECK(rc == 0, "%s", out);
     CHECK(file_write_atomic(tmp_path("exp_models/t_vlmo.exp"), t_vlmo_exp, strlen(t_vlmo_exp)) == 0, "%s",
           err_msg());
@@ -300,8 +255,8 @@ static void test_other_models(void) {
     char db[512], w[512];
     snprintf(db, sizeof db, "%s", tmp_path("w/results/moil.db"));
     snprintf(w, sizeof w, "%s", tmp_path("w"));
-    rc = sh(out, sizeof out, "'%s' table plan --profile tiny --experiments %s --work %s --db %s", moil,
-            tmp_path("exp_models"), w, db);
+    rc = proc_moil(out, sizeof out, "table plan --profile tiny --experiments %s --work %s --db %s",
+                   tmp_path("exp_models"), w, db);
     const char *pre = "--d 32 --layers 1 --heads 2 --steps 5 --batch 8";
     char line[4][700];
     snprintf(line[0], sizeof line[0], "\nregions\t%s/datasets/data/tiny\t--steps 20\n", w);
@@ -323,13 +278,13 @@ static void test_other_models(void) {
         CHECK(access(tmp_path(path), F_OK) == 0, "no %s", path);
         snprintf(sql, sizeof sql,
                  "SELECT count(*) FROM runs WHERE task = 'pretrain' AND model = '%s' AND status = 'ok'", models[m]);
-        CHECK(raw_int(db, sql) == 1, "the %s backbone's pretraining run", models[m]);
+        CHECK(sql_int(db, sql) == 1, "the %s backbone's pretraining run", models[m]);
         snprintf(sql, sizeof sql,
                  "SELECT count(*) FROM runs AS r JOIN run_keys AS k ON k.config_hash = r.config_hash "
                  "WHERE r.table_id = 't_%s' AND r.model = '%s' AND r.status = 'ok' "
                  "AND k.args LIKE '%%pretrain-%s/backbone.safetensors%%'",
                  models[m], models[m], models[m]);
-        CHECK(raw_int(db, sql) == 1, "the t_%s run starts from the %s backbone", models[m], models[m]);
+        CHECK(sql_int(db, sql) == 1, "the t_%s run starts from the %s backbone", models[m], models[m]);
     }
     CHECK(access(tmp_path("w/datasets/data/tiny/regions/regions.json"), F_OK) == 0, "no region folder");
     char *md = slurp(tmp_path("w/results/tables/tiny/t_vinvl.md"));
@@ -338,8 +293,6 @@ static void test_other_models(void) {
 }
 
 int main(void) {
-    const char *env = getenv("MOIL");
-    snprintf(moil, sizeof moil, "%s", env && *env ? env : "./moil");
     if (!mkdtemp(tmp_dir)) {
         printf("not ok mkdtemp\n");
         return 1;

@@ -12,15 +12,7 @@
 #define EXAMPLE "tests/vectors/safetensors/example.safetensors"
 
 static char tmp_dir[] = "/tmp/test_safetensors.XXXXXX";
-
-/* A path inside tmp_dir (static buffer per call site use). */
-static const char *tmp_path(const char *name) {
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmp_dir, name);
-    return buf[k];
-}
+#include "tmp_path.h"
 
 static void bytes_save(const char *path, const void *p, size_t n) {
     if (file_write_atomic(path, p, n) != 0) die("%s", err_msg());

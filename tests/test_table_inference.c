@@ -11,18 +11,11 @@
 #include "test.h"
 
 static char tmp_dir[] = "/tmp/moil_test_table_inference_XXXXXX";
+#include "tmp_path.h"
 
 static void fail(const char *what) {
     printf("test_table_inference: %s: %s\n", what, err_msg());
     exit(1);
-}
-
-static const char *tmp_path(const char *name) {
-    static char path[2][512];
-    static int slot;
-    slot = !slot;
-    snprintf(path[slot], sizeof path[slot], "%s/%s", tmp_dir, name);
-    return path[slot];
 }
 
 typedef struct {
