@@ -187,21 +187,28 @@ static void free_strings(char **s, int n) {
     for (int i = 0; i < n; i++) free(s[i]);
 }
 
+/* fixture_init without smoothing or checkpoint, then ten AdamW steps
+ * (lr 3e-3); 0 (f freed) if the fixture could not be set up. */
+static int fixture_init_trained(Fixture *f, int batch, int layers) {
+    fixture_init(f, batch, layers, 0, NULL);
+    if (!f->ok) {
+        fixture_free(f);
+        return 0;
+    }
+    AdamWConfig c = adamw_config_default(3e-3f);
+    for (int s = 1; s <= 10; s++) {
+        params_zero_grad(&f->model.params);
+        f->task.ops->train_step(&f->task, &f->model, &f->rng);
+        adamw_step(&f->model.params, &c, 3e-3f, s);
+    }
+    return 1;
+}
+
 /* Greedy predictions equal the argmax chain; the metrics recomputed from the
  * results and references files equal the reported ones. */
 static void test_greedy_and_files(void) {
     Fixture f;
-    fixture_init(&f, 4, 2, 0, NULL);
-    if (!f.ok) {
-        fixture_free(&f);
-        return;
-    }
-    AdamWConfig c = adamw_config_default(3e-3f);
-    for (int s = 1; s <= 10; s++) {
-        params_zero_grad(&f.model.params);
-        f.task.ops->train_step(&f.task, &f.model, &f.rng);
-        adamw_step(&f.model.params, &c, 3e-3f, s);
-    }
+    if (!fixture_init_trained(&f, 4, 2)) return;
     MetricList ml = {0};
     char pred[256], path[300];
     snprintf(pred, sizeof pred, "%s/cap_val", root);
@@ -285,17 +292,7 @@ static void test_greedy_and_files(void) {
 /* Beam width 1 writes the greedy captions; width 3 runs and scores. */
 static void test_beam(void) {
     Fixture f;
-    fixture_init(&f, 6, 1, 0, NULL);
-    if (!f.ok) {
-        fixture_free(&f);
-        return;
-    }
-    AdamWConfig c = adamw_config_default(3e-3f);
-    for (int s = 1; s <= 10; s++) {
-        params_zero_grad(&f.model.params);
-        f.task.ops->train_step(&f.task, &f.model, &f.rng);
-        adamw_step(&f.model.params, &c, 3e-3f, s);
-    }
+    if (!fixture_init_trained(&f, 6, 1)) return;
     char pred[3][256], path[300];
     char *caps[3][VAL_IMAGES];
     long long iids[VAL_IMAGES];
