@@ -70,11 +70,12 @@ static void print_usage(FILE *out, RunKind kind) {
                 "                   region folder DATA/regions that `moil regions train` writes)\n"
                 "  --stem S         patch (ViT linear patch embedding, default) or conv\n"
                 "  --objectives L   which losses, from mlm,itm,itc,hard (ITM negatives mined by\n"
-                "                   ITC similarity) and cells (image only: each cell of the\n"
-                "                   scene's 2x2 grid classified, category or empty, from its\n"
-                "                   patch tokens; labels from the instances file); default\n"
-                "                   mlm,itm,itc,hard. With --eval, cells reads the checkpoint's\n"
-                "                   cells head and adds cell_acc\n"
+                "                   ITC similarity), swap (ITM negatives: the true image with\n"
+                "                   one category word of its caption swapped) and cells (image\n"
+                "                   only: each cell of the scene's 2x2 grid classified, category\n"
+                "                   or empty, from its patch tokens; labels from the instances\n"
+                "                   file); default mlm,itm,itc,hard. With --eval, cells reads\n"
+                "                   the checkpoint's cells head and adds cell_acc\n"
                 "  --cells-first N  a first stage: the first N of the --steps train the cells\n"
                 "                   objective alone (a head start on the image side)\n"
                 "  --d N  --layers N  --heads N   model size (default 128, 4, 4)\n"
@@ -92,7 +93,8 @@ static void print_usage(FILE *out, RunKind kind) {
             "\n"
             "  --task T         a task (below)    --method M   a method (below)\n"
             "  --init CKPT      pretrained backbone (backbone.safetensors from moil pretrain);\n"
-            "                   without it the backbone starts from random weights\n"
+            "                   without it, or with --init none, the backbone starts from\n"
+            "                   random weights (a table row's --init none overrides the profile's)\n"
             "  --model M        vilt, vlmo or vinvl: the kind of a random backbone, or a check\n"
             "                   that --init is one (the kind comes from the checkpoint)\n"
             "  --eval-split S   final evaluation split (default test)\n"
@@ -130,19 +132,19 @@ static void apply_profile(RunArgs *a) {
     if (a->eval_limit < 0) a->eval_limit = retrieval ? (full ? 200 : 100) : (full ? 0 : 400);
 }
 
-/* --objectives mlm,itm,itc,hard,cells -> PRETRAIN_* bits (name k is bit k);
+/* --objectives mlm,itm,itc,hard,cells,swap -> PRETRAIN_* bits (name k is bit k);
  * -1 on an unknown name. */
 static int objectives_parse(const char *s, unsigned *bits) {
-    static const char *const names[] = {"mlm", "itm", "itc", "hard", "cells"};
+    static const char *const names[] = {"mlm", "itm", "itc", "hard", "cells", "swap"};
     enum { N_NAMES = sizeof names / sizeof names[0] };
-    _Static_assert(1u << (N_NAMES - 1) == PRETRAIN_CELLS, "one objective name per PRETRAIN_* bit");
+    _Static_assert(1u << (N_NAMES - 1) == PRETRAIN_SWAP, "one objective name per PRETRAIN_* bit");
     char buf[64];
     snprintf(buf, sizeof buf, "%s", s);
     *bits = 0;
     for (char *w = strtok(buf, ","); w; w = strtok(NULL, ",")) {
         int k = 0;
         while (k < N_NAMES && strcmp(w, names[k])) k++;
-        if (k == N_NAMES) return err_set("--objectives %s: unknown objective '%s' (mlm, itm, itc, hard, cells)", s, w);
+        if (k == N_NAMES) return err_set("--objectives %s: unknown objective '%s' (mlm, itm, itc, hard, cells, swap)", s, w);
         *bits |= 1u << k;
     }
     return *bits ? 0 : err_set("--objectives: empty");
@@ -185,7 +187,7 @@ static int parse_args(int argc, char **argv, RunKind kind, RunArgs *a) {
         }
         if (kind == RUN_FINETUNE && !strcmp(name, "task")) a->task = val;
         else if (kind == RUN_FINETUNE && !strcmp(name, "method")) a->method = val;
-        else if (kind == RUN_FINETUNE && !strcmp(name, "init")) a->init = val;
+        else if (kind == RUN_FINETUNE && !strcmp(name, "init")) a->init = strcmp(val, "none") ? val : NULL;
         else if (kind == RUN_FINETUNE && !strcmp(name, "eval-split")) a->eval_split = val;
         else if (kind == RUN_FINETUNE && !strcmp(name, "reference")) a->reference = val;
         else if (kind == RUN_FINETUNE && !strcmp(name, "diag-every")) a->diag_every = atoi(val);

@@ -40,8 +40,9 @@ typedef struct {
 } TaskEnv;
 
 /* pretraining objectives; PRETRAIN_HARD: ITM negatives mined by ITC similarity;
- * PRETRAIN_CELLS: image-only, each grid cell's category (or empty) from its patch tokens */
-enum { PRETRAIN_MLM = 1, PRETRAIN_ITM = 2, PRETRAIN_ITC = 4, PRETRAIN_HARD = 8, PRETRAIN_CELLS = 16 };
+ * PRETRAIN_CELLS: image-only, each grid cell's category (or empty) from its patch tokens;
+ * PRETRAIN_SWAP: ITM negatives that keep the image and swap one category word of the caption */
+enum { PRETRAIN_MLM = 1, PRETRAIN_ITM = 2, PRETRAIN_ITC = 4, PRETRAIN_HARD = 8, PRETRAIN_CELLS = 16, PRETRAIN_SWAP = 32 };
 /* the objectives of a run without --objectives */
 #define PRETRAIN_DEFAULT (PRETRAIN_MLM | PRETRAIN_ITM | PRETRAIN_ITC | PRETRAIN_HARD)
 

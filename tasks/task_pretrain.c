@@ -6,6 +6,10 @@
  * makes a model this small ground words in image content (PAPER.md
  * "Pitfalls", issue 4).
  *
+ * Optional objective "swap" (PRETRAIN_SWAP): a third of ITM's false pairs
+ * keep the true image and swap one category word of the caption for another
+ * one-word category name, so that ITM cannot be solved by colour alone.
+ *
  * Optional objective "cells" (PRETRAIN_CELLS), image-only supervision, our
  * stand-in for an ImageNet-initialised vision side: in the unimodal pass
  * (image tokens see only the image), each cell of the scene's 2x2 grid is
@@ -25,6 +29,8 @@
  *   itm_acc_random         ITM accuracy, true pairs vs. random captions
  *   itm_acc_hard           ITM accuracy, true pairs vs. the caption with one
  *                          colour word swapped (one-attribute hard negatives)
+ *   itm_acc_hard_category  the same with one category word swapped (among the
+ *                          one-word category names)
  *   itm_r1                 ITM text->image R@1 over the first 50 held-out images
  *   mlm_acc_<kind>, mlm_prior_<kind>  MLM accuracy on words of a kind (colour,
  *                          category, size, position, other), beside the best
@@ -70,6 +76,7 @@ typedef struct {
     int *kind;       /* [V] word kind of every vocabulary entry */
     int prior[N_KINDS]; /* most frequent training word of each kind */
     int colours[64], n_colours;
+    int categories[64], n_categories; /* token ids of the one-word category names */
     unsigned objectives; /* PRETRAIN_* */
     int cells_first, step; /* the first cells_first steps train PRETRAIN_CELLS alone; steps so far */
     int has_cells;       /* the cells head is registered (objective on, or a cells-only first stage) */
@@ -122,6 +129,10 @@ static int load_kinds(PtState *s, const TaskEnv *env) {
     }
     for (int id = 0; id < tok->n && s->n_colours < 64; id++)
         if (s->kind[id] == KIND_COLOUR) s->colours[s->n_colours++] = id;
+    for (int i = 0; i < in.n_categories && s->n_categories < 64; i++) {
+        int id = tokenizer_id(tok, in.categories[i].name);
+        if (!strchr(in.categories[i].name, ' ') && id >= TOK_N_SPECIAL) s->categories[s->n_categories++] = id;
+    }
     return 0;
 }
 
@@ -462,6 +473,22 @@ static void mask_words(PtState *s, int B, const int *counts, Rng *rng) {
     }
 }
 
+/* Swaps the first word of row [Tt] (mask [Tt]) that is in pool[n] and does
+ * not continue a multi-word category name ("t shirt") for pool entry pick
+ * (the next one when pick names the word itself); 0 when no word qualifies. */
+static int swap_first_word(const PtState *s, int *row, const int *mask, const int *pool, int n, int pick) {
+    for (int t = 0; t < s->Tt && n > 1; t++) {
+        if (!mask[t] || (t > 0 && s->kind[row[t - 1]] == KIND_CATEGORY)) continue;
+        for (int k = 0; k < n; k++)
+            if (row[t] == pool[k]) {
+                int other = pool[pick % n];
+                row[t] = other != row[t] ? other : pool[(pick + 1) % n];
+                return 1;
+            }
+    }
+    return 0;
+}
+
 /* MLM head on the rows of final listed in s->rows (n of them): logits into
  * s->mlogits. */
 static void mlm_forward(PtState *s, const Model *m, int n) {
@@ -478,9 +505,12 @@ static double joint_step(PtState *s, Model *m, Rng *rng, int B) {
     Params *p = &m->params;
     int Tt = s->Tt, C = s->C, T = m->T, itm = s->objectives & PRETRAIN_ITM;
     int hard = (s->objectives & PRETRAIN_ITC) && (s->objectives & PRETRAIN_HARD);
-    /* ITM pairs: half true; false pairs take an ITC-mined hard image half
-     * of the time (sampled by similarity; random without ITC or "hard"), a random one
-     * otherwise. Without ITM every pair is true (MLM only). */
+    int swap = s->objectives & PRETRAIN_SWAP;
+    /* ITM pairs: half true; with "swap", a third of the false pairs keep the
+     * image and swap a category word of the caption; the others take an
+     * ITC-mined hard image half of the time (sampled by similarity; random
+     * without ITC or "hard"), a random one otherwise. Without ITM every pair
+     * is true (MLM only). */
     int img[1024], counts[1024];
     float scale = expf(params_data(p, s->logit_scale)[0]);
     for (int b = 0; b < B; b++) {
@@ -488,7 +518,11 @@ static double joint_step(PtState *s, Model *m, Rng *rng, int B) {
         s->itm_label[b] = 1;
         if (itm && B > 1 && rng_uniform(rng) < 0.5f) {
             int j;
-            if (hard && rng_uniform(rng) < 0.5f) {
+            if (swap && rng_uniform(rng) < 1.0f / 3.0f &&
+                swap_first_word(s, s->ids + (size_t)b * Tt, s->mask + (size_t)b * Tt, s->categories, s->n_categories,
+                                (int)rng_below(rng, (uint32_t)s->n_categories))) {
+                j = b;
+            } else if (hard && rng_uniform(rng) < 0.5f) {
                 double tot = 0, w[1024];
                 for (int i = 0; i < B; i++) tot += (w[i] = i == b ? 0 : exp(scale * (s->sim[i * B + b] - 1)));
                 double u = rng_uniform(rng) * tot;
@@ -628,24 +662,43 @@ static int eval_itc(PtState *s, Model *m, const PtSplit *sp, MetricList *out) {
     return rc;
 }
 
-/* Swap the first colour word of each caption for another colour; rows
- * without a colour word are left out (*kept gets the example indices). */
-static int hard_negatives(const PtState *s, const PtSplit *sp, int *ids_out, int *kept) {
+/* Swap the first word of each caption that is in pool[n] for another
+ * (caption i takes pool entry i + 1); rows without such a word are left out
+ * (*kept gets the example indices). */
+static int hard_negatives(const PtState *s, const PtSplit *sp, const int *pool, int n, int *ids_out, int *kept) {
     int m = 0;
     size_t Tt = (size_t)s->Tt;
-    for (int i = 0; i < sp->n && s->n_colours > 1; i++) {
-        const int *row = sp->ids + (size_t)i * Tt;
-        for (size_t t = 0; t < Tt; t++)
-            if (sp->mask[(size_t)i * Tt + t] && s->kind[row[t]] == KIND_COLOUR) {
-                memcpy(ids_out + (size_t)m * Tt, row, Tt * sizeof(int));
-                int other = s->colours[(i + 1) % s->n_colours];
-                if (other == row[t]) other = s->colours[(i + 2) % s->n_colours];
-                ids_out[(size_t)m * Tt + t] = other;
-                kept[m++] = i;
-                break;
-            }
+    for (int i = 0; i < sp->n; i++) {
+        int *row = ids_out + (size_t)m * Tt;
+        memcpy(row, sp->ids + (size_t)i * Tt, Tt * sizeof(int));
+        if (swap_first_word(s, row, sp->mask + (size_t)i * Tt, pool, n, i + 1)) kept[m++] = i;
     }
     return m;
+}
+
+/* ITM on true pairs (scores true_sc[n] of the split) against one-word hard
+ * negatives from pool[n_pool]: itm_acc_hard<suffix> and itm_rank_hard<suffix>. */
+static int eval_itm_hard(PtState *s, Model *m, const PtSplit *sp, const float *true_sc, const int *pool, int n_pool,
+                         const char *suffix, MetricList *out) {
+    int n = sp->n, rc = 0;
+    int *hid = xcalloc((size_t)n * s->Tt, sizeof(int)), *kept = xcalloc(n, sizeof(int));
+    float *sc = xcalloc(n, sizeof(float));
+    int h = hard_negatives(s, sp, pool, n_pool, hid, kept);
+    if (h > 0) rc = itm_scores(s, m, sp, kept, kept, hid, h, sc);
+    if (h > 0 && rc == 0) {
+        int correct = 0, ranked = 0;
+        for (int i = 0; i < h; i++) {
+            correct += (true_sc[kept[i]] > 0) + (sc[i] <= 0);
+            ranked += true_sc[kept[i]] > sc[i];
+        }
+        char name[64];
+        snprintf(name, sizeof name, "itm_acc_hard%s", suffix);
+        metrics_add(out, name, 100.0 * correct / (2 * h));
+        snprintf(name, sizeof name, "itm_rank_hard%s", suffix);
+        metrics_add(out, name, 100.0 * ranked / h);
+    }
+    free(hid), free(kept), free(sc);
+    return rc;
 }
 
 static int eval_itm(PtState *s, Model *m, const PtSplit *sp, MetricList *out) {
@@ -657,22 +710,10 @@ static int eval_itm(PtState *s, Model *m, const PtSplit *sp, MetricList *out) {
     int correct = 0;
     for (int i = 0; i < 2 * n; i++) correct += (sc[i] > 0) == (i < n);
     if (rc == 0) metrics_add(out, "itm_acc_random", 100.0 * correct / (2 * n));
-    /* hard negatives: the true pair against the caption with one colour swapped */
-    int *hid = xcalloc((size_t)n * s->Tt, sizeof(int)), *kept = xcalloc(n, sizeof(int));
-    int h = hard_negatives(s, sp, hid, kept);
-    if (rc == 0 && h > 0) {
-        rc = itm_scores(s, m, sp, kept, kept, hid, h, sc + n);
-        correct = 0;
-        int ranked = 0;
-        for (int i = 0; i < h; i++) {
-            correct += (sc[kept[i]] > 0) + (sc[n + i] <= 0);
-            ranked += sc[kept[i]] > sc[n + i];
-        }
-        if (rc == 0) {
-            metrics_add(out, "itm_acc_hard", 100.0 * correct / (2 * h));
-            metrics_add(out, "itm_rank_hard", 100.0 * ranked / h);
-        }
-    }
+    /* hard negatives: the true pair against the caption with one colour
+     * (category) word swapped */
+    if (rc == 0) rc = eval_itm_hard(s, m, sp, sc, s->colours, s->n_colours, "", out);
+    if (rc == 0) rc = eval_itm_hard(s, m, sp, sc, s->categories, s->n_categories, "_category", out);
     /* ITM retrieval over the first images: all pairs */
     int k = n < ITM_EVAL_IMAGES ? n : ITM_EVAL_IMAGES;
     int *ti = xcalloc((size_t)k * k, sizeof(int)), *ii = xcalloc((size_t)k * k, sizeof(int));
@@ -687,7 +728,7 @@ static int eval_itm(PtState *s, Model *m, const PtSplit *sp, MetricList *out) {
         metrics_add(out, "itm_ir_r1", 100.0 * r.ir_r1);
         metrics_add(out, "itm_tr_r1", 100.0 * r.tr_r1);
     }
-    free(txt), free(img), free(sc), free(hid), free(kept), free(ti), free(ii), free(all);
+    free(txt), free(img), free(sc), free(ti), free(ii), free(all);
     return rc;
 }
 

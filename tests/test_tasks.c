@@ -316,6 +316,28 @@ static void test_pretrain_cells(void) {
     fixture_free(&f);
 }
 
+/* The swap objective (ITM negatives: the true image, one category word of
+ * the caption swapped): the pretraining heads' gradients with it on, the
+ * initial loss unchanged (ITM still ~ln 2), finite training steps, and the
+ * category hard-negative metrics in range. */
+static void test_pretrain_swap(void) {
+    Fixture f;
+    TaskEnv env = {.data_dir = data, .tok = &tok, .image_size = IMAGE, .max_text = TEXT, .batch = 40,
+                   .objectives = PRETRAIN_DEFAULT | PRETRAIN_SWAP};
+    fixture_init_env(&f, "pretrain", &env, D, 1, NULL);
+    if (f.ok) fixture_check_heads(&f, "pretraining heads with swap", PARAM_GROUP_PRETRAIN);
+    fixture_free(&f);
+    env.batch = 8;
+    fixture_init_env(&f, "pretrain", &env, D, 1, NULL);
+    if (f.ok) {
+        check_training(&f, log(8.0) + log(2.0) + log((double)tok.n), 1.5, 3);
+        MetricList ml = {0};
+        const char *names[] = {"itm_acc_hard", "itm_acc_hard_category", "itm_rank_hard_category"};
+        evaluate_in_range(&f, &ml, names, 3);
+    }
+    fixture_free(&f);
+}
+
 static void test_pretrain_eval(void) {
     Fixture f;
     fixture_init(&f, "pretrain", 8, 0, NULL);
@@ -361,6 +383,7 @@ int main(void) {
     RUN(test_pretrain_gradient);
     RUN(test_pretrain_eval);
     RUN(test_pretrain_cells);
+    RUN(test_pretrain_swap);
     fixture_dataset_remove(root, &tok);
     return TEST_DONE();
 }
