@@ -160,7 +160,8 @@ fig3() {
                         m.value AS v
                  FROM runs AS r JOIN task_metric AS p ON p.task = r.task
                  JOIN metrics AS m ON m.run_id = r.id AND m.split = 'test' AND m.name = p.metric
-                 WHERE r.status = 'ok' AND m.value IS NOT NULL AND r.params_stored > 0 AND r.params_backbone > 0)
+                 WHERE r.status = 'ok' AND m.value IS NOT NULL AND r.params_stored > 0 AND r.params_backbone > 0
+                   AND json_extract(r.config_json, '$.init_hash') IS NOT 'random')
          SELECT task, method, min(id), avg(pct), $MEAN_SD
          FROM fin GROUP BY task, method, cfg ORDER BY $TASK_RANK, task, $METHOD_RANK, method, min(id);"
     if ! has_rows "$OUT/fig3_params.dat"; then
