@@ -31,7 +31,7 @@ LIB      := $(BUILD)/libmoil.a
 MOIL     := $(BUILD)/moil
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all deps test bench datasets reproduce tables figures fuzz clean print-%
+.PHONY: all deps test bench datasets reproduce tables figures fuzz clean print-% FORCE
 # keep object files of the test binaries between runs
 .SECONDARY:
 ifeq ($(SAN),1)
@@ -53,6 +53,16 @@ deps:
 $(BUILD)/%.o: %.c $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# The source revision the binary is built from, recorded with every run
+# (engine/db.c); rewritten only when it changes, so only db.o follows it.
+CODE_REV_H := $(BUILD)/code_rev.h
+$(CODE_REV_H): FORCE
+	@mkdir -p $(BUILD)
+	@scripts/code_rev.sh > $@.tmp && if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(BUILD)/engine/db.o: $(CODE_REV_H)
+$(BUILD)/engine/db.o: CFLAGS += -include $(CODE_REV_H)
+FORCE:
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@

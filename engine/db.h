@@ -37,7 +37,7 @@ typedef struct {
     /* Everything that determines the result (not threads or output paths):
      * stored in canonical form, and its hash decides whether a rerun skips. */
     const json_t *config;
-    const char *code_rev; /* NULL: db_code_rev() of the current folder */
+    const char *code_rev; /* NULL: db_code_rev(), the revision the binary was built from */
     int code_dirty;       /* with code_rev: 1 dirty, 0 clean, -1 unknown */
     int threads;
     int64_t params_trainable, params_stored, params_backbone; /* -1: unknown */
@@ -175,8 +175,9 @@ const char *db_status_name(DbStatus status);
  * FNV-1a 64 hash as 16 lowercase hex digits. NULL/-1 if it cannot be dumped. */
 char *db_config_canonical(const json_t *config);
 int db_config_hash(const json_t *config, char hash[DB_HASH_LEN]);
-/* The git commit of the current folder and whether the work tree has
- * uncommitted changes (1/0); "unknown" and -1 outside a git checkout. */
+/* The git commit this binary was built from and whether its sources
+ * (engine, tasks, cli, Makefile) differed from it (1/0); "unknown" and -1
+ * for a build outside a git checkout. */
 void db_code_rev(char rev[DB_REV_LEN], int *dirty);
 /* Peak resident memory of this process so far, in bytes (-1 if unknown). */
 int64_t db_peak_rss_bytes(void);

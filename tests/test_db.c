@@ -413,11 +413,16 @@ static void test_hash_and_rev(void) {
     json_decref(b);
     CHECK(db_config_hash(NULL, ha) == -1, "NULL config");
 
-    char rev[DB_REV_LEN];
+    /* the stamp of the build: the tests run from the repository root, built
+     * from its current sources, so it is what scripts/code_rev.sh says now */
+    char rev[DB_REV_LEN], expect[256], now[256];
     int dirty = -2;
-    db_code_rev(rev, &dirty); /* the tests run from the repository root */
+    db_code_rev(rev, &dirty);
     CHECK(strlen(rev) == 40 && strspn(rev, "0123456789abcdef") == 40, "rev %s", rev);
     CHECK(dirty == 0 || dirty == 1, "dirty %d", dirty);
+    snprintf(expect, sizeof expect, "#define MOIL_CODE_REV \"%s\"\n#define MOIL_CODE_DIRTY %d\n", rev, dirty);
+    CHECK(proc_run_into(now, sizeof now, "sh scripts/code_rev.sh") == 0 && !strcmp(now, expect),
+          "the build's stamp\n%s differs from the sources'\n%s", expect, now);
 }
 
 int main(void) {
