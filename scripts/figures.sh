@@ -176,27 +176,38 @@ fig4() {
     write_dat "$OUT/fig4_ablations.dat" \
         "panel${TAB}task${TAB}method${TAB}variant${TAB}x${TAB}x_label${TAB}runs${TAB}mean${TAB}sd" \
         "WITH $PRIMARY,
-         fin AS (SELECT r.id, r.task, r.method, m.split, m.value AS v, $o.student') AS student,
+         fin AS (SELECT r.id, r.task, r.method, r.model, m.split, m.value AS v, $o.student') AS student,
                         $o.momentum') AS mom, $o.rank') AS rank, $o.rank_lora') AS rl, $o.rank_adapter') AS ra,
                         $o.targets') = 'qkv' AND $o.imitation_scale') = 1 AND $o.alpha') = 16
-                          AND $o.rslora') = 0 AND $o.pissa') = 0 AND $o.lora_plus') = 1 AS usual
+                          AND $o.rslora') = 0 AND $o.pissa') = 0 AND $o.lora_plus') = 1 AS usual,
+                        ifnull(json_extract(r.config_json, '\$.steps'), 0) AS steps,
+                        ifnull(json_extract(r.config_json, '\$.eval_every'), 0) AS ev,
+                        ifnull(json_extract(r.config_json, '\$.lr'), 0) AS lr
                  FROM runs AS r JOIN task_metric AS p ON p.task = r.task
                  JOIN metrics AS m ON m.run_id = r.id AND m.split IN ('test', 'test@ema') AND m.name = p.metric
                  WHERE r.status = 'ok' AND r.method IN ('lora', 'moil') AND m.value IS NOT NULL),
+         -- each method's usual setting (model, length, evaluation, learning
+         -- rate: the one most of its runs share), so the other models, the
+         -- length and learning-rate sweeps and the figure runs stay out
+         sched AS (SELECT task, method, model, steps, ev, lr FROM
+                   (SELECT task, method, model, steps, ev, lr,
+                           row_number() OVER (PARTITION BY task, method ORDER BY count(*) DESC, max(id) DESC) AS k
+                    FROM fin WHERE usual GROUP BY task, method, model, steps, ev, lr) WHERE k = 1),
+         base AS (SELECT fin.* FROM fin JOIN sched USING (task, method, model, steps, ev, lr) WHERE usual),
          pts AS (
              SELECT 'student' AS panel, task, method, 'student' AS variant,
                     CASE student WHEN 'hybrid' THEN 1 WHEN 'lora' THEN 2 ELSE 3 END AS x,
                     CASE student WHEN 'hybrid' THEN 'hybrid' WHEN 'lora' THEN 'LoRA only' ELSE 'adapter only' END AS label, v
-             FROM fin WHERE usual AND method = 'moil' AND split = 'test' AND mom < 0 AND rl = 16 AND ra = 16
+             FROM base WHERE method = 'moil' AND split = 'test' AND mom < 0 AND rl = 16 AND ra = 16
              UNION ALL
              SELECT 'momentum', task, method, CASE split WHEN 'test' THEN 'student' ELSE 'ema' END,
                     dense_rank() OVER (PARTITION BY task ORDER BY CASE WHEN mom < 0 THEN 2 ELSE mom END),
                     CASE WHEN mom < 0 THEN 'auto' ELSE printf('%g', mom) END, v
-             FROM fin WHERE usual AND method = 'moil' AND student = 'hybrid' AND rl = 16 AND ra = 16
+             FROM base WHERE method = 'moil' AND student = 'hybrid' AND rl = 16 AND ra = 16
              UNION ALL
              SELECT 'rank', task, method, CASE method WHEN 'lora' THEN 'merged' ELSE 'student' END,
                     CASE method WHEN 'lora' THEN rank ELSE rl END, CASE method WHEN 'lora' THEN rank ELSE rl END, v
-             FROM fin WHERE usual AND split = 'test'
+             FROM base WHERE split = 'test'
                         AND (method = 'lora' OR (student = 'hybrid' AND mom < 0 AND rl = ra))),
          grp AS (SELECT panel, task, method, variant, x, label, $MEAN_SD FROM pts
                  GROUP BY panel, task, method, variant, x)

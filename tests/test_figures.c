@@ -1,7 +1,8 @@
 /* scripts/figures.sh: the data file of a figure holds exactly the rows the
  * database holds for it. A database of full, LoRA and MoIL runs over seeds
- * (plus a failed run, a run from random weights and one-seed variants that
- * must not leak in) is written
+ * (plus a failed run, a run from random weights, one-seed variants, and
+ * MoIL runs at another learning rate, length and model, which must not leak
+ * into the ablation panels) is written
  * through the C API in a mkdtemp folder; the script writes the data files;
  * each is compared against the means and sds computed here from the values
  * inserted. One figure is drawn too (PNG and SVG exist), and a figure
@@ -43,17 +44,24 @@ typedef struct {
     int64_t stored;
     DbStatus status;
     int random_init; /* from random weights (config init_hash "random"), not an adaptation */
+    int steps;       /* 0: STEPS */
+    double lr;       /* 0: none in the config (the default) */
+    const char *model; /* NULL: vilt */
 } RunSpec;
 
 static int64_t add_run(Db *db, const RunSpec *r) {
     json_t *cfg = json_pack("{s:s, s:s, s:i, s:i, s:{s:s, s:i, s:f, s:i, s:i, s:f, s:i, s:i, s:f, s:s}}",
-                            "task", "vqa", "method", r->method, "seed", r->seed, "steps", STEPS, "method_options",
+                            "task", "vqa", "method", r->method, "seed", r->seed, "steps", r->steps ? r->steps : STEPS,
+                            "method_options",
                             "targets", "qkv", "rank", r->rank, "alpha", 16.0, "rslora", 0, "pissa", 0, "lora_plus",
                             1.0, "rank_lora", r->rank_lora, "rank_adapter", r->rank_lora,
                             "imitation_scale", 1.0, "student", "hybrid");
     json_object_set_new(json_object_get(cfg, "method_options"), "momentum", json_real(r->momentum));
     if (r->random_init) json_object_set_new(cfg, "init_hash", json_string("random"));
-    RunInfo info = {NULL, "vqa", "vilt", r->method, r->seed, cfg, "unknown", -1, 1, r->stored, r->stored, 1000, 1};
+    if (r->lr > 0) json_object_set_new(cfg, "lr", json_real(r->lr));
+    const char *model = r->model ? r->model : "vilt";
+    json_object_set_new(cfg, "model", json_pack("{s:s}", "kind", model)); /* as moil finetune records it */
+    RunInfo info = {NULL, "vqa", model, r->method, r->seed, cfg, "unknown", -1, 1, r->stored, r->stored, 1000, 1};
     int64_t id = 0;
     if (db_run_begin(db, &info, &id) != 0) fail("db_run_begin");
     json_decref(cfg);
@@ -76,7 +84,7 @@ static void build_db(void) {
     Db *db;
     if (db_open(db_path, &db) != 0) fail("db_open");
     for (int s = 0; s < 3; s++) {
-        int64_t id = add_run(db, &(RunSpec){"full", s, 16, 16, -1, 1000, DB_OK, 0});
+        int64_t id = add_run(db, &(RunSpec){"full", s, 16, 16, -1, 1000, DB_OK, 0, 0, 0, NULL});
         set_metric(db, id, "test", "vqa_score", full_test(s));
         set_metric(db, id, "train", "seconds", full_seconds(s));
         set_metric(db, id, "train", "steps_done", STEPS);
@@ -84,19 +92,19 @@ static void build_db(void) {
         end_run(db, id, DB_OK);
     }
     for (int s = 0; s < 4; s++) { /* seed 3 fails: none of its numbers count */
-        int64_t id = add_run(db, &(RunSpec){"lora", s, 16, 16, -1, 50, DB_OK, 0});
+        int64_t id = add_run(db, &(RunSpec){"lora", s, 16, 16, -1, 50, DB_OK, 0, 0, 0, NULL});
         set_metric(db, id, "test", "vqa_score", s < 3 ? lora_test(s) : 99);
         set_metric(db, id, "diag", "ey_floor_r16/mean", s < 3 ? lora_floor(s) : 99);
         for (int step = 10; step <= STEPS; step += 10)
             add_curve(db, id, step, "wdist/merged/mean", s < 3 ? lora_wdist(s, step) : 99);
         end_run(db, id, s < 3 ? DB_OK : DB_FAILED);
     }
-    int64_t id = add_run(db, &(RunSpec){"lora", 0, 4, 16, -1, 20, DB_OK, 0}); /* rank 4: one seed */
+    int64_t id = add_run(db, &(RunSpec){"lora", 0, 4, 16, -1, 20, DB_OK, 0, 0, 0, NULL}); /* rank 4: one seed */
     set_metric(db, id, "test", "vqa_score", 33);
     for (int step = 10; step <= STEPS; step += 10) add_curve(db, id, step, "wdist/merged/mean", 0.5);
     end_run(db, id, DB_OK);
     for (int s = 0; s < 2; s++) {
-        id = add_run(db, &(RunSpec){"moil", s, 16, 16, -1, 60, DB_OK, 0});
+        id = add_run(db, &(RunSpec){"moil", s, 16, 16, -1, 60, DB_OK, 0, 0, 0, NULL});
         set_metric(db, id, "test", "vqa_score", moil_test(s));
         set_metric(db, id, "test@ema", "vqa_score", moil_test_ema(s));
         set_metric(db, id, "diag", "ey_floor_r32/mean", 0.2);
@@ -106,13 +114,23 @@ static void build_db(void) {
         }
         end_run(db, id, DB_OK);
     }
-    id = add_run(db, &(RunSpec){"moil", 0, 16, 16, 0.99, 60, DB_OK, 0});
+    id = add_run(db, &(RunSpec){"moil", 0, 16, 16, 0.99, 60, DB_OK, 0, 0, 0, NULL});
     set_metric(db, id, "test", "vqa_score", 36);
     set_metric(db, id, "test@ema", "vqa_score", 34);
     end_run(db, id, DB_OK);
-    id = add_run(db, &(RunSpec){"full", 0, 16, 16, -1, 1000, DB_OK, 1});
+    id = add_run(db, &(RunSpec){"full", 0, 16, 16, -1, 1000, DB_OK, 1, 0, 0, NULL});
     set_metric(db, id, "test", "vqa_score", 21);
     end_run(db, id, DB_OK);
+    /* the learning-rate and length sweeps' MoIL rows and another model's: default options otherwise */
+    const RunSpec sweeps[3] = {{"moil", 0, 16, 16, -1, 60, DB_OK, 0, 0, 3e-4, NULL},
+                               {"moil", 0, 16, 16, -1, 60, DB_OK, 0, 100, 0, NULL},
+                               {"moil", 0, 16, 16, -1, 60, DB_OK, 0, 0, 0, "vlmo"}};
+    for (int i = 0; i < 3; i++) {
+        id = add_run(db, &sweeps[i]);
+        set_metric(db, id, "test", "vqa_score", 98 + i);
+        set_metric(db, id, "test@ema", "vqa_score", 98 + i);
+        end_run(db, id, DB_OK);
+    }
     if (db_close(db) != 0) fail("db_close");
 }
 
@@ -187,13 +205,17 @@ static void test_params_figure(void) {
     Rows r;
     CHECK(figures("--data-only fig3", NULL, 0) == 0, "figures.sh fig3 failed");
     CHECK(read_rows("fig3_params.dat", &r) == 0, "no fig3_params.dat with one header line");
-    CHECK(r.n == 5, "%d rows, expected 5 (full, lora r16, lora r4, moil, moil m=0.99)", r.n);
+    CHECK(r.n == 8, "%d rows, expected 8 (full, lora r16, lora r4, moil, moil m=0.99, moil lr 3e-4, moil 100 steps, "
+                    "moil on vlmo)", r.n);
     /* task method first_run stored_pct runs mean sd; runs 1-3 full, 4-7 lora (7 failed), 8 lora r4, ... */
     check_row(&r, 0, "ssddddd", "vqa", "full", 1.0, 100.0, 3.0, mean3(full_test), 1.0);
     check_row(&r, 1, "ssddddd", "vqa", "lora", 4.0, 5.0, 3.0, mean3(lora_test), 0.5);
     check_row(&r, 2, "ssddddd", "vqa", "lora", 8.0, 2.0, 1.0, 33.0, 0.0);
     check_row(&r, 3, "ssddddd", "vqa", "moil", 9.0, 6.0, 2.0, (moil_test(0) + moil_test(1)) / 2, sqrt(0.5));
     check_row(&r, 4, "ssddddd", "vqa", "moil", 11.0, 6.0, 1.0, 36.0, 0.0);
+    check_row(&r, 5, "ssddddd", "vqa", "moil", 13.0, 6.0, 1.0, 98.0, 0.0);
+    check_row(&r, 6, "ssddddd", "vqa", "moil", 14.0, 6.0, 1.0, 99.0, 0.0);
+    check_row(&r, 7, "ssddddd", "vqa", "moil", 15.0, 6.0, 1.0, 100.0, 0.0);
 }
 
 static void test_approx_error_figure(void) {
