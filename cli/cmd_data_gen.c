@@ -11,7 +11,7 @@
 
 static const char usage[] =
     "usage: moil data gen [--profile tiny|quick|full] [--seed S] [--out DIR] [--source DIR]\n"
-    "                     [--quality Q] [--image-size N] [--force] [--quiet]\n"
+    "                     [--quality Q] [--image-size N] [--tint P] [--force] [--quiet]\n"
     "\n"
     "Generates the fashion-scenes datasets: scenes of 1-4 tinted Fashion-MNIST photos\n"
     "written as JPEG files, with annotations in the formats of the public datasets\n"
@@ -29,6 +29,8 @@ static const char usage[] =
     "  --source DIR    folder of the Fashion-MNIST IDX .gz files\n"
     "                  (default " IDX_DEFAULT_SOURCE ", Debian package dataset-fashion-mnist)\n"
     "  --quality Q     JPEG quality 1..100 (default 90)\n"
+    "  --tint P        the tint's share of an item's colour, 1..100 percent (default 100; the\n"
+    "                  rest is the photo's grey: a milder tint keeps more of the category's look)\n"
     "  --image-size N  canvas side in pixels, even, 32..512 (default 64)\n"
     "  --force         replace a different dataset (or other .jpg/.json files) in DIR\n"
     "  --quiet         no progress lines\n"
@@ -52,7 +54,7 @@ static int parse_int(const char *opt, const char *s, long long lo, long long hi,
 int cmd_data_gen(int argc, char **argv) {
     if (cli_wants_help(argc, argv, usage)) return 0;
     const char *profile = "quick", *out = NULL;
-    long long seed = 1, quality = 90, size = 64;
+    long long seed = 1, quality = 90, size = 64, tint = 100;
     int quiet = 0;
     GenOptions opt = {0};
     opt.source_dir = IDX_DEFAULT_SOURCE;
@@ -62,7 +64,8 @@ int cmd_data_gen(int argc, char **argv) {
         if (!strcmp(a, "--force")) opt.force = 1;
         else if (!strcmp(a, "--quiet")) quiet = 1;
         else if (!has_value && (!strcmp(a, "--profile") || !strcmp(a, "--seed") || !strcmp(a, "--out") ||
-                                !strcmp(a, "--source") || !strcmp(a, "--quality") || !strcmp(a, "--image-size"))) {
+                                !strcmp(a, "--source") || !strcmp(a, "--quality") || !strcmp(a, "--image-size") ||
+                                !strcmp(a, "--tint"))) {
             fprintf(stderr, "moil data gen: %s needs a value\n", a);
             return 2;
         } else if (!strcmp(a, "--profile")) profile = argv[++i];
@@ -74,6 +77,8 @@ int cmd_data_gen(int argc, char **argv) {
             if (parse_int(a, argv[++i], 1, 100, &quality)) return 2;
         } else if (!strcmp(a, "--image-size")) {
             if (parse_int(a, argv[++i], 32, 512, &size)) return 2;
+        } else if (!strcmp(a, "--tint")) {
+            if (parse_int(a, argv[++i], 1, 100, &tint)) return 2;
         } else {
             fprintf(stderr, "moil data gen: unknown option '%s'\n\n%s", a, usage);
             return 2;
@@ -90,6 +95,7 @@ int cmd_data_gen(int argc, char **argv) {
     opt.seed = (uint64_t)seed;
     opt.image_size = (int)size;
     opt.jpeg_quality = (int)quality;
+    opt.tint_percent = (int)tint;
     opt.out_dir = out ? out : default_out;
     opt.progress = quiet ? NULL : stderr;
     if (!quiet) fprintf(stderr, "moil data gen: profile %s, seed %lld -> %s\n", profile, seed, opt.out_dir);

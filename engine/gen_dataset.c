@@ -54,14 +54,20 @@ static void gen_progress(GenRun *g, const char *what, long done, long total) {
         fprintf(g->opt->progress, "  %-16s %6ld / %ld\n", what, done, total);
 }
 
+static int gen_tint_percent(const GenOptions *opt) { return opt->tint_percent ? opt->tint_percent : 100; }
+
+/* The settings that make a dataset, as the manifest records them; a tint
+ * below 100% only when asked for, so full-tint datasets keep their manifest. */
 static json_t *gen_settings(const GenOptions *opt) {
     const GenProfile *p = &opt->profile;
-    return json_pack("{s:s,s:i,s:s,s:I,s:i,s:i,s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}}", "generator",
+    json_t *s = json_pack("{s:s,s:i,s:s,s:I,s:i,s:i,s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}}", "generator",
                      "moil fashion-scenes", "version", 1, "profile", p->name, "seed", (json_int_t)opt->seed,
                      "image_size", opt->image_size, "jpeg_quality", opt->jpeg_quality, "sizes",
                      "pretrain_train", p->pretrain_train, "pretrain_val", p->pretrain_val, "train", p->train,
                      "val", p->val, "test", p->test, "questions_per_image", p->questions_per_image,
                      "nlvr_train", p->nlvr_train, "nlvr_dev", p->nlvr_dev, "nlvr_test1", p->nlvr_test);
+    if (s && gen_tint_percent(opt) != 100) json_object_set_new(s, "tint_percent", json_integer(gen_tint_percent(opt)));
+    return s;
 }
 
 /* nftw callback of gen_clean: remove the files a generation writes and the
@@ -107,6 +113,9 @@ static int gen_prepare_folder(const GenOptions *opt, json_t *settings, int *up_t
         json_object_foreach(settings, key, value) {
             if (!differs && !json_equal(value, json_object_get(old, key))) differs = key;
         }
+        /* a setting recorded only when not its default: absent here, present there */
+        if (!differs && !json_object_get(settings, "tint_percent") && json_object_get(old, "tint_percent"))
+            differs = "tint_percent";
         json_decref(old);
         if (!differs && !opt->force) {
             *up_to_date = 1;
@@ -131,7 +140,7 @@ static int gen_prepare_folder(const GenOptions *opt, json_t *settings, int *up_t
 /* Sample and draw one scene of a set and write its JPEG as relpath. */
 static int gen_scene_write(GenRun *g, GenScene *s, Rng *r, const GenPhotoPool *pool, const char *relpath) {
     gen_scene_sample(s, r, pool, g->opt->image_size, NULL, 0);
-    gen_scene_render(s, pool, g->opt->image_size, g->rgb);
+    gen_scene_render(s, pool, g->opt->image_size, gen_tint_percent(g->opt), g->rgb);
     return gen_write_jpeg(&g->w, relpath, g->rgb, g->opt->image_size, g->opt->jpeg_quality);
 }
 
@@ -265,7 +274,7 @@ static int gen_nlvr_split(GenRun *g, const char *split, long n, const GenPhotoPo
                 char name[96];
                 snprintf(name, sizeof name, "%s-%d-%d-img%d.jpg", split, set, pair, k);
                 snprintf(rel, sizeof rel, "nlvr/images/%s/%s", folder, name);
-                gen_scene_render(&side[k], pool, g->opt->image_size, g->rgb);
+                gen_scene_render(&side[k], pool, g->opt->image_size, gen_tint_percent(g->opt), g->rgb);
                 rc = gen_write_jpeg(&g->w, rel, g->rgb, g->opt->image_size, g->opt->jpeg_quality);
                 snprintf(rel, sizeof rel, "%s/%s", folder, name);
                 gen_coco_instances_add(inst, g->next_id++, rel, g->opt->image_size, &side[k], source_split);

@@ -24,6 +24,8 @@ typedef struct {
     uint64_t seed;          /* 0 .. 2^63-1 */
     int image_size;         /* canvas side in pixels, even, 32..512 */
     int jpeg_quality;       /* 1..100 */
+    int tint_percent;       /* the tint's share of an item's colour, 1..100 (the rest: the photo's
+                             * grey); 0 = 100, the default */
     const char *source_dir; /* the Fashion-MNIST IDX files */
     const char *out_dir;
     int force;              /* replace a different existing dataset */

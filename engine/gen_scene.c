@@ -117,7 +117,7 @@ static int gen_photo_sample(const unsigned char *photo, int rows, int cols, int 
     return (top * (256 - fy) + bot * fy) >> 16;
 }
 
-void gen_scene_render(const GenScene *s, const GenPhotoPool *pool, int canvas, unsigned char *rgb) {
+void gen_scene_render(const GenScene *s, const GenPhotoPool *pool, int canvas, int tint_percent, unsigned char *rgb) {
     /* background: base tone, a soft diagonal gradient and +-8 noise */
     for (int y = 0; y < canvas; y++)
         for (int x = 0; x < canvas; x++) {
@@ -140,7 +140,7 @@ void gen_scene_render(const GenScene *s, const GenPhotoPool *pool, int canvas, u
                 int light = 115 + 140 * a / 255;
                 unsigned char *dst = rgb + ((o->y + py) * canvas + o->x + px) * 3;
                 for (int c = 0; c < 3; c++) {
-                    int fg = tint[c] * light / 255;
+                    int fg = (tint[c] * light / 255) * tint_percent / 100 + light * (100 - tint_percent) / 100;
                     dst[c] = (unsigned char)((dst[c] * (255 - a) + fg * a) / 255);
                 }
             }

@@ -62,6 +62,6 @@ int gen_scene_count(const GenScene *s, const GenQuery *q);
 void gen_scene_sample(GenScene *s, Rng *r, const GenPhotoPool *pool, int canvas,
                       const GenQuery *forced, int n_forced);
 /* Draw s into rgb[canvas][canvas][3]. */
-void gen_scene_render(const GenScene *s, const GenPhotoPool *pool, int canvas, unsigned char *rgb);
+void gen_scene_render(const GenScene *s, const GenPhotoPool *pool, int canvas, int tint_percent, unsigned char *rgb);
 
 #endif

@@ -140,6 +140,31 @@ static void test_refusals(void) {
     CHECK(generate("other", 7, &sum) != 0 && strstr(err_msg(), "manifest.json"), "%s", err_msg());
 }
 
+/* --tint: 100 is the default (the same bytes, no manifest key), a milder
+ * tint changes the images, is recorded, and the two refuse to stand in for
+ * each other in either direction. Runs after test_determinism ("b": seed 7). */
+static void test_tint(void) {
+    char out[512];
+    snprintf(out, sizeof out, "%s/tint", tmp_root);
+    GenOptions o = tiny_options(out, 7);
+    GenSummary sum;
+    o.tint_percent = 100;
+    CHECK(gen_dataset_generate(&o, &sum) == 0, "%s", err_msg());
+    size_t n100, nb, n50;
+    uint32_t c100 = crc_tree("tint", &n100), cb = crc_tree("b", &nb);
+    CHECK(c100 == cb && n100 == nb, "--tint 100 differs from the default");
+    o.tint_percent = 50;
+    CHECK(gen_dataset_generate(&o, &sum) != 0 && strstr(err_msg(), "tint_percent"), "%s", err_msg());
+    o.force = 1;
+    CHECK(gen_dataset_generate(&o, &sum) == 0, "%s", err_msg());
+    CHECK(crc_tree("tint", &n50) != c100 && n50 == n100, "--tint 50 gave the default's bytes");
+    json_t *m = load("tint", "manifest.json");
+    CHECK(json_integer_value(json_object_get(m, "tint_percent")) == 50, "tint_percent not in the manifest");
+    json_decref(m);
+    o.tint_percent = 0, o.force = 0; /* the default again */
+    CHECK(gen_dataset_generate(&o, &sum) != 0 && strstr(err_msg(), "tint_percent"), "%s", err_msg());
+}
+
 static int text_ok(json_t *s) { return json_is_string(s) && gen_text_is_normal(json_string_value(s)); }
 
 static void test_karpathy(void) {
@@ -375,6 +400,7 @@ int main(void) {
     RUN(test_vqa);
     RUN(test_nlvr);
     RUN(test_refusals);
+    RUN(test_tint);
     nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     return TEST_DONE();
 }
