@@ -31,11 +31,18 @@ enum { D = 16, IMAGE = 32, TEXT = 16, NEGATIVES = 3 };
 static char root[64], data[128];
 static Tokenizer tok;
 
+/* The tiny dataset's task environment: batch examples a step, objectives
+ * for pretraining (0 = the default ones). */
+static TaskEnv task_env(int batch, int eval_limit, unsigned objectives) {
+    TaskEnv env = {.data_dir = data, .tok = &tok, .image_size = IMAGE, .max_text = TEXT, .batch = batch,
+                   .eval_limit = eval_limit, .negatives = NEGATIVES, .objectives = objectives};
+    return env;
+}
+
 /* batch = the training split's size, so every train_step reshuffles the
  * sampler from the rng: restoring the rng redraws the same batch. */
 static void fixture_init(Fixture *f, const char *task, int batch, int eval_limit, const StFile *init) {
-    TaskEnv env = {.data_dir = data, .tok = &tok, .image_size = IMAGE, .max_text = TEXT, .batch = batch,
-                   .eval_limit = eval_limit, .negatives = NEGATIVES};
+    TaskEnv env = task_env(batch, eval_limit, 0);
     fixture_init_env(f, task, &env, D, 1, init);
 }
 
@@ -259,6 +266,10 @@ static void evaluate_in_range(Fixture *f, MetricList *ml, const char *const *nam
     }
 }
 
+/* The pretraining loss at initialisation, batch 8: ITC ~ ln 8 (in-batch; the
+ * initial temperature 1/0.07 spreads it by up to ~1), ITM ~ ln 2, MLM ~ ln V. */
+static double pretrain_initial_loss(void) { return log(8.0) + log(2.0) + log((double)tok.n); }
+
 static void test_pretrain_gradient(void) {
     Fixture f;
     fixture_init(&f, "pretrain", 40, 0, NULL); /* tiny: 40 training pairs */
@@ -273,8 +284,7 @@ static void test_pretrain_gradient(void) {
  * majority guess. */
 static void test_pretrain_cells(void) {
     Fixture f;
-    TaskEnv env = {.data_dir = data, .tok = &tok, .image_size = IMAGE, .max_text = TEXT, .batch = 40,
-                   .objectives = PRETRAIN_DEFAULT | PRETRAIN_CELLS};
+    TaskEnv env = task_env(40, 0, PRETRAIN_DEFAULT | PRETRAIN_CELLS);
     fixture_init_env(&f, "pretrain", &env, D, 1, NULL);
     int w = f.ok ? params_find(&f.model.params, "cells.fc.weight") : -1;
     CHECK(!f.ok || w >= 0, "no cells.fc.weight among the parameters");
@@ -297,7 +307,7 @@ static void test_pretrain_cells(void) {
     env.batch = 8;
     fixture_init_env(&f, "pretrain", &env, D, 1, NULL);
     if (f.ok) {
-        check_training(&f, log(8.0) + log(2.0) + log((double)tok.n) + log(GEN_N_CLASSES + 1.0), 2.0, 3);
+        check_training(&f, pretrain_initial_loss() + log(GEN_N_CLASSES + 1.0), 2.0, 3);
         MetricList ml = {0};
         const char *names[] = {"cell_acc", "cell_prior", "cell_acc_object", "cell_prior_object"};
         evaluate_in_range(&f, &ml, names, 4);
@@ -310,7 +320,7 @@ static void test_pretrain_cells(void) {
         CHECK(params_find(&f.model.params, "cells.fc.weight") >= 0, "--cells-first without a cells head");
         check_training(&f, log(GEN_N_CLASSES + 1.0), 1.0, 0);
         double next = f.task.ops->train_step(&f.task, &f.model, &f.rng);
-        double expect = log(8.0) + log(2.0) + log((double)tok.n);
+        double expect = pretrain_initial_loss();
         CHECK(fabs(next - expect) < 1.5, "second step (default objectives): loss %g, expected about %g", next, expect);
     }
     fixture_free(&f);
@@ -322,15 +332,14 @@ static void test_pretrain_cells(void) {
  * category hard-negative metrics in range. */
 static void test_pretrain_swap(void) {
     Fixture f;
-    TaskEnv env = {.data_dir = data, .tok = &tok, .image_size = IMAGE, .max_text = TEXT, .batch = 40,
-                   .objectives = PRETRAIN_DEFAULT | PRETRAIN_SWAP};
+    TaskEnv env = task_env(40, 0, PRETRAIN_DEFAULT | PRETRAIN_SWAP);
     fixture_init_env(&f, "pretrain", &env, D, 1, NULL);
     if (f.ok) fixture_check_heads(&f, "pretraining heads with swap", PARAM_GROUP_PRETRAIN);
     fixture_free(&f);
     env.batch = 8;
     fixture_init_env(&f, "pretrain", &env, D, 1, NULL);
     if (f.ok) {
-        check_training(&f, log(8.0) + log(2.0) + log((double)tok.n), 1.5, 3);
+        check_training(&f, pretrain_initial_loss(), 1.5, 3);
         MetricList ml = {0};
         const char *names[] = {"itm_acc_hard", "itm_acc_hard_category", "itm_rank_hard_category"};
         evaluate_in_range(&f, &ml, names, 3);
@@ -345,9 +354,7 @@ static void test_pretrain_eval(void) {
         fixture_free(&f);
         return;
     }
-    /* at init: ITC ~ ln 8 (in-batch; the initial temperature 1/0.07 spreads
-     * it by up to ~1), ITM ~ ln 2, MLM ~ ln V */
-    check_training(&f, log(8.0) + log(2.0) + log((double)tok.n), 1.5, 3);
+    check_training(&f, pretrain_initial_loss(), 1.5, 3);
     MetricList ml = {0};
     const char *names[] = {"itc_ir_r1", "itc_tr_r1", "itm_acc_random", "chance_r1"};
     evaluate_in_range(&f, &ml, names, 4);
