@@ -1,6 +1,7 @@
 #include "data_nlvr.h"
 
 #include "check.h"
+#include "data_instances.h"
 #include "json_read.h"
 
 #include <stdio.h>
@@ -122,4 +123,31 @@ void nlvr_free(NlvrSet *s) {
     free(s->ex);
     free(s->file);
     memset(s, 0, sizeof *s);
+}
+
+static int by_file_name(const void *a, const void *b) {
+    const InstanceImage *const *x = a, *const *y = b;
+    return strcmp((*x)->file_name, (*y)->file_name);
+}
+
+int nlvr_image_ids(const NlvrSet *s, int n, const char *instances_path, const char *image_dir, int64_t *ids) {
+    InstanceSet inst;
+    if (instances_load(&inst, instances_path) != 0) return -1;
+    const InstanceImage **order = xcalloc((size_t)inst.n_images, sizeof *order);
+    for (int i = 0; i < inst.n_images; i++) order[i] = &inst.images[i];
+    qsort(order, (size_t)inst.n_images, sizeof *order, by_file_name);
+    size_t prefix = strlen(image_dir) + 1; /* paths are image_dir "/" file_name */
+    int rc = 0;
+    for (int i = 0; i < 2 * n && rc == 0; i++) {
+        const char *path = i % 2 ? s->ex[i / 2].right : s->ex[i / 2].left;
+        InstanceImage key = {.file_name = (char *)path + prefix};
+        const InstanceImage *k = &key, **hit = NULL;
+        if (strlen(path) > prefix) hit = bsearch(&k, order, (size_t)inst.n_images, sizeof *order, by_file_name);
+        if (hit) ids[i] = (*hit)->id;
+        else rc = err_set("%s: no image '%s' (of %s:%d)", instances_path, path + (strlen(path) > prefix ? prefix : 0),
+                          s->file, s->ex[i / 2].line);
+    }
+    free(order);
+    instances_free(&inst);
+    return rc;
 }

@@ -8,6 +8,8 @@
 #ifndef MOIL_DATA_NLVR_H
 #define MOIL_DATA_NLVR_H
 
+#include <stdint.h>
+
 typedef struct {
     char *identifier;
     char *sentence;
@@ -29,5 +31,13 @@ typedef struct {
  * empty file are errors. */
 int nlvr_load(NlvrSet *s, const char *jsonl_path, const char *image_dir);
 void nlvr_free(NlvrSet *s);
+
+/* The image ids of the first n examples' images, ids[2i] left and
+ * ids[2i + 1] right, from a COCO instances file whose images[].file_name
+ * are paths under image_dir (the generator's annotations/
+ * instances_nlvr_<split>.json; models reading cached regions find an
+ * image by its id). Fails naming the instances file and the first image
+ * it does not list. */
+int nlvr_image_ids(const NlvrSet *s, int n, const char *instances_path, const char *image_dir, int64_t *ids);
 
 #endif

@@ -12,11 +12,17 @@
  * lines, images under DATA/nlvr/images. Split "val" = dev, "test" = test1
  * ("dev", "test1", "test2" are accepted as named). Evaluation: accuracy and
  * consistency (x100) as the official metrics.py computes them, from
- * predictions written as the official CSV to <pred_path>.csv. */
+ * predictions written as the official CSV to <pred_path>.csv.
+ *
+ * Models that read cached regions (vinvl) find each image by its id: the
+ * ids come from DATA/annotations/instances_nlvr_{train,dev,test1}.json
+ * (COCO images[] with file_name relative to nlvr/images), read when the
+ * file exists; such a model without them is an error naming the file. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "data_nlvr.h"
@@ -29,6 +35,8 @@ typedef struct {
     NlvrSet set;
     int n;             /* examples used: the first n of set (eval_limit) */
     TaskImages images; /* example i: left image slot[2i], right image slot[2i+1] */
+    int64_t *iids;     /* [2n] image ids, same order; NULL without the instances file */
+    char instances[1100]; /* the instances file giving iids */
 } NlvrSplit;
 
 typedef struct {
@@ -39,6 +47,7 @@ typedef struct {
     int B;
     int *idx;                /* [B] examples of the batch */
     int *ids, *mask, *types; /* [2B,Tt] x2, [2B] */
+    int64_t *iids;           /* [2B] image ids (models reading cached regions) */
     float *images;           /* [2B,3,S,S] */
     int *labels;             /* [B] */
     float *pair, *dpair;     /* [B,2d] */
@@ -67,6 +76,11 @@ static int split_load(NlvrSplit *sp, const TaskEnv *env, const char *split, int 
     for (int i = 0; i < n; i++) paths[2 * i] = sp->set.ex[i].left, paths[2 * i + 1] = sp->set.ex[i].right;
     int rc = task_images_load(&sp->images, paths, 2 * n, env->image_size);
     free(paths);
+    snprintf(sp->instances, sizeof sp->instances, "%s/annotations/instances_nlvr_%s.json", env->data_dir, file);
+    if (rc == 0 && access(sp->instances, R_OK) == 0) {
+        sp->iids = xcalloc(2 * (size_t)n, sizeof(int64_t));
+        rc = nlvr_image_ids(&sp->set, n, sp->instances, dir, sp->iids);
+    }
     return rc;
 }
 
@@ -83,6 +97,7 @@ static int nlvr_task_load(Task *t, const TaskEnv *env, const char *eval_split) {
     s->ids = xcalloc(2 * B * Tt, sizeof(int));
     s->mask = xcalloc(2 * B * Tt, sizeof(int));
     s->types = xcalloc(2 * B, sizeof(int));
+    s->iids = xcalloc(2 * B, sizeof(int64_t));
     s->images = xcalloc(2 * B * 3 * S * S, sizeof(float));
     s->labels = xcalloc(B, sizeof(int));
     s->probs = xcalloc(2 * B, sizeof(float));
@@ -100,6 +115,11 @@ static void nlvr_register_heads(Task *t, Params *p, int d) {
 static int nlvr_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
     (void)init;
     NlvrState *s = t->state;
+    const NlvrSplit *splits[3] = {&s->train, &s->val, s->eval.n ? &s->eval : NULL};
+    for (int i = 0; i < 3 && m->cfg.regions.max_regions > 0; i++)
+        if (splits[i] && !splits[i]->iids)
+            return err_set("nlvr: the %s model reads each image's regions by image id; %s (the ids of %s's images) "
+                           "is missing", m->cfg.kind, splits[i]->instances, splits[i]->set.file);
     int te = params_find(&m->params, "token_type_embeddings.weight");
     if (te < 0 || m->params.info[te].shape[0] < 3)
         return err_set("nlvr: the model has no third token type (token_type_embeddings needs 3 rows)");
@@ -128,13 +148,14 @@ static void fill_batch(NlvrState *s, const TaskEnv *env, const NlvrSplit *sp, co
         for (int side = 0; side < 2; side++) {
             int row = side * B + b;
             s->types[row] = 1 + side;
+            s->iids[row] = sp->iids ? sp->iids[2 * idx[b] + side] : 0;
             task_image_to_input(image_cache_get(&sp->images.cache, sp->images.slot[2 * idx[b] + side]),
                                 env->image_size, s->images + row * pix);
         }
         s->labels[b] = ex->label;
     }
     ModelInput mi = {.B = 2 * B, .text_ids = s->ids, .text_mask = s->mask, .images = s->images,
-                     .image_type = s->types};
+                     .image_type = s->types, .image_ids = sp->iids ? s->iids : NULL};
     *in = mi;
 }
 
@@ -241,6 +262,7 @@ static int nlvr_evaluate(Task *t, Model *m, const char *split, MetricList *out, 
 static void split_free(NlvrSplit *sp) {
     nlvr_free(&sp->set);
     task_images_free(&sp->images);
+    free(sp->iids);
 }
 
 static void nlvr_destroy(Task *t) {
@@ -249,7 +271,7 @@ static void nlvr_destroy(Task *t) {
     split_free(&s->train), split_free(&s->val), split_free(&s->eval);
     head_mlp_free(&s->head);
     sampler_free(&s->sampler);
-    free(s->idx), free(s->ids), free(s->mask), free(s->types), free(s->images), free(s->labels);
+    free(s->idx), free(s->ids), free(s->mask), free(s->types), free(s->iids), free(s->images), free(s->labels);
     free(s->pair), free(s->dpair), free(s->probs), free(s->dlogits), free(s->dpooled);
     free(s);
 }

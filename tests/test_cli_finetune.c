@@ -1,7 +1,9 @@
 /* Command-line behaviour of moil finetune and moil pretrain that the tables
  * rely on: a row's `--init none` overrides the profile's --init (the run
- * starts from random weights and its config says so), and --objectives
- * names every objective in its error message. */
+ * starts from random weights and its config says so), --objectives
+ * names every objective in its error message, and NLVR runs on the
+ * VinVL-style model (image ids from the instances file, or an error naming
+ * it). */
 #include "proc.h"
 #include "test.h"
 
@@ -38,10 +40,32 @@ static void test_objectives_listed(void) {
     CHECK(rc != 0 && strstr(out, "unknown objective 'bogus'") && strstr(out, "cells, swap"), "exit %d: %s", rc, out);
 }
 
+static void test_nlvr_on_vinvl(void) {
+    char *o;
+    int rc = proc_run(&o, "%s regions train --data %s --steps 5 --quiet && %s pretrain --model vinvl --d 16 "
+                          "--layers 1 --heads 2 --steps 1 --quiet --no-db --data %s --out %s",
+                      moil_bin(), tmp_path("tiny"), moil_bin(), tmp_path("tiny"), tmp_path("pre_vinvl"));
+    CHECK(rc == 0, "setup: %s", o);
+    free(o);
+    const char *ft = "%s finetune --task nlvr --method full --steps 2 --batch 4 --eval-limit 6 --quiet --no-db "
+                     "--data %s --init %s/backbone.safetensors --out %s";
+    rc = proc_run(&o, ft, moil_bin(), tmp_path("tiny"), tmp_path("pre_vinvl"), tmp_path("nlvr_vinvl"));
+    CHECK(rc == 0 && strstr(o, "accuracy="), "nlvr on vinvl: %s", o);
+    free(o);
+    char moved[1100];
+    snprintf(moved, sizeof moved, "%s.away", tmp_path("tiny/annotations/instances_nlvr_dev.json"));
+    CHECK(rename(tmp_path("tiny/annotations/instances_nlvr_dev.json"), moved) == 0, "rename");
+    rc = proc_run(&o, ft, moil_bin(), tmp_path("tiny"), tmp_path("pre_vinvl"), tmp_path("nlvr_vinvl2"));
+    CHECK(rc != 0 && strstr(o, "instances_nlvr_dev.json") && strstr(o, "is missing"), "exit %d: %s", rc, o);
+    free(o);
+    CHECK(rename(moved, tmp_path("tiny/annotations/instances_nlvr_dev.json")) == 0, "rename back");
+}
+
 int main(void) {
     if (!mkdtemp(tmp_dir)) return 1;
     RUN(test_init_none_overrides_init);
     RUN(test_objectives_listed);
+    RUN(test_nlvr_on_vinvl);
     rm_tree(tmp_dir);
     return TEST_DONE();
 }
