@@ -3,7 +3,8 @@
 # Builds if needed, generates the profile's dataset, pretrains its backbones
 # (one per model the tables use; the VinVL-style one after its region stage),
 # runs every fine-tuning run that has no 'ok' row in the results database
-# (moil table plan decides; moil finetune itself skips a finished config),
+# made from the same backbone and dataset (moil table plan decides; moil
+# finetune itself skips a finished config),
 # then renders the tables (moil table render; table 6, inference cost, by
 # scripts/table_inference.sh) and the figures (make figures, if that target
 # exists). Every step is resumable: rerunning does only what
@@ -80,8 +81,12 @@ if [ -f "$db" ] && [ "$dry" = 0 ] && [ "$list" = 0 ]; then
     [ "${fixed:-0}" -gt 0 ] && say "stale runs marked killed (will be redone): $fixed"
 fi
 
-plan=$("$MOIL" table plan --profile "$profile" "${tables[@]}" --experiments "$exps" --work "$work" --db "$db") ||
-    die "moil table plan failed"
+# The plan: the dataset, the backbones and every table cell's run, done or todo.
+make_plan() {
+    plan=$("$MOIL" table plan --profile "$profile" "${tables[@]}" --experiments "$exps" --work "$work" --db "$db") ||
+        die "moil table plan failed"
+}
+make_plan
 dataset=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "dataset" { print $2 }')
 data_dir=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "dataset" { print $3 }')
 table_ids=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "table" { print $2 }')
@@ -101,17 +106,21 @@ while IFS=$'\t' read -r kind dir args; do
     [ "$kind" = regions ] && regions_cmd=("$MOIL" regions train --data "$dir" $args --threads "$jobs" --quiet)
 done <<<"$plan"
 
-# Seed by seed (a stable sort on the plan's seed field): every cell's first
-# seed runs before any cell's second, so a profile stopped part-way leaves
-# whole tables of fewer seeds rather than some cells with all seeds.
-keys=() labels=() tasks=() argss=()
-while IFS=$'\t' read -r kind key state label task seed args; do
-    [ "$kind" = run ] || continue
-    [ "$state" = todo ] || [ "$force" = 1 ] || continue
-    keys+=("$key") labels+=("$label") tasks+=("$task seed $seed") argss+=("$args")
-done < <(printf '%s\n' "$plan" | awk -F'\t' '$1 == "run"' | sort -t "$(printf '\t')" -s -n -k6,6)
-n=${#keys[@]}
-n_all=$(printf '%s\n' "$plan" | sed -n 's/^runs=//p')
+# The plan's runs to do, seed by seed (a stable sort on the plan's seed
+# field): every cell's first seed runs before any cell's second, so a profile
+# stopped part-way leaves whole tables of fewer seeds rather than some cells
+# with all seeds.
+read_runs() {
+    keys=() labels=() tasks=() argss=()
+    while IFS=$'\t' read -r kind key state label task seed args; do
+        [ "$kind" = run ] || continue
+        [ "$state" = todo ] || [ "$force" = 1 ] || continue
+        keys+=("$key") labels+=("$label") tasks+=("$task seed $seed") argss+=("$args")
+    done < <(printf '%s\n' "$plan" | awk -F'\t' '$1 == "run"' | sort -t "$(printf '\t')" -s -n -k6,6)
+    n=${#keys[@]}
+    n_all=$(printf '%s\n' "$plan" | sed -n 's/^runs=//p')
+}
+read_runs
 
 if [ "$list" = 1 ]; then
     here=$(pwd)
@@ -153,6 +162,11 @@ for i in "${!pre_dirs[@]}"; do
     fi
 done
 [ "$prepare" = 1 ] && exit 0
+# Planned again now that every backbone exists: a run counts as done only when
+# it read this backbone and this dataset (moil table plan compares their
+# hashes), so a retrained backbone or a regenerated dataset redoes its runs.
+make_plan
+read_runs
 
 # ---- the fine-tuning runs, --jobs at a time ----
 declare -A pid_index=()

@@ -12,6 +12,7 @@
 #include "db_layout.h"
 #include "experiment.h"
 #include "method.h"
+#include "run_inputs.h"
 #include "table_render.h"
 
 #define MAX_TABLES 64
@@ -104,6 +105,22 @@ typedef struct {
     char key[EXP_KEY_LEN];
 } SeenKey;
 
+/* The inputs' fingerprints of the cells planned so far, by path: most
+ * cells share one backbone and one dataset. */
+typedef struct {
+    char path[1100], hash[RUN_HASH_LEN];
+} InputHash;
+
+static int input_hash(InputHash *cache, const char *path, int is_data, const char **hash) {
+    const char *key = path ? path : "";
+    if (strcmp(cache->path, key) != 0 || !cache->hash[0]) {
+        snprintf(cache->path, sizeof cache->path, "%s", key);
+        if ((is_data ? run_data_hash(key, cache->hash) : run_init_hash(path, cache->hash)) != 0) return -1;
+    }
+    *hash = cache->hash;
+    return 0;
+}
+
 /* The backbone folder of a model: DIR/runs/<profile>/pretrain for vilt (the
  * folder every existing run key names), DIR/runs/<profile>/pretrain-<model>
  * for the others. */
@@ -115,6 +132,7 @@ static void backbone_dir(char *out, size_t n, const char *work, const char *prof
 
 static int plan_table(Db *db, const TableArgs *a, const ExpProfile *p, const ExpTable *t, const char *data,
                       SeenKey **seen, int *n_seen, int *n_todo) {
+    InputHash inputs[2] = {{"", ""}, {"", ""}}; /* backbone, dataset */
     char dir[1024], init[1100];
     backbone_dir(dir, sizeof dir, a->work, p->name, t->model);
     snprintf(init, sizeof init, "%s/backbone.safetensors", dir);
@@ -128,7 +146,11 @@ static int plan_table(Db *db, const TableArgs *a, const ExpProfile *p, const Exp
         if (dup) continue;
         *seen = xrealloc(*seen, (size_t)(*n_seen + 1) * sizeof **seen);
         memcpy((*seen)[(*n_seen)++].key, cells[i].key, EXP_KEY_LEN);
-        int done = db_run_key_done(db, cells[i].key);
+        const char *init_hash, *data_hash;
+        int done = -1;
+        if (input_hash(&inputs[0], experiment_args_last(&cells[i].args, "--init"), 0, &init_hash) == 0 &&
+            input_hash(&inputs[1], experiment_args_last(&cells[i].args, "--data"), 1, &data_hash) == 0)
+            done = db_run_key_done(db, cells[i].key, init_hash, data_hash);
         if (done < 0) rc = -1;
         *n_todo += done == 0;
         char *args = experiment_args_join(&cells[i].args);

@@ -19,6 +19,7 @@
 #include "db.h"
 #include "method.h"
 #include "model.h"
+#include "run_inputs.h"
 #include "task.h"
 #include "train.h"
 
@@ -254,7 +255,7 @@ static json_t *run_config(const RunArgs *a, const ModelConfig *mc, const char *i
 }
 
 /* What only some runs set, added only when set, so other configs keep their
- * hash. eval_every: a run with validation curves (the figures') is a record of
+ * hash (data_hash, engine/run_inputs.h, likewise: set for generated data). eval_every: a run with validation curves (the figures') is a record of
  * its own, not a repeat of the same run without them. */
 static void run_config_extras(json_t *c, const RunArgs *a) {
     if (a->eval_every > 0) json_object_set_new(c, "eval_every", json_integer(a->eval_every));
@@ -401,8 +402,14 @@ static int run(RunArgs *a) {
         rc = -1;
         goto done_method;
     }
+    char data_hash[RUN_HASH_LEN];
+    if (run_data_hash(a->data, data_hash) != 0) {
+        rc = -1;
+        goto done_method;
+    }
     json_t *config = run_config(a, &mc, init_hash);
     run_config_extras(config, a);
+    if (*data_hash) json_object_set_new(config, "data_hash", json_string(data_hash));
     char hash[DB_HASH_LEN] = "";
     db_config_hash(config, hash);
     if (meth.ops->describe) {

@@ -43,11 +43,13 @@ int db_layout_write(Db *db, const ExpTable *t, const char *profile, const ExpCel
     return rc;
 }
 
-int db_run_key_done(Db *db, const char *run_key) {
+int db_run_key_done(Db *db, const char *run_key, const char *init_hash, const char *data_hash) {
     sqlite3_stmt *st = db_query(db,
                                 "SELECT 1 FROM run_keys AS k JOIN runs AS r ON r.config_hash = k.config_hash "
-                                "WHERE k.run_key = ? AND r.status = 'ok' LIMIT 1",
-                                "t", run_key);
+                                "WHERE k.run_key = ?1 AND r.status = 'ok' "
+                                "AND json_extract(r.config_json, '$.init_hash') = ?2 "
+                                "AND coalesce(json_extract(r.config_json, '$.data_hash'), ?3) = ?3 LIMIT 1",
+                                "ttt", run_key, init_hash, data_hash);
     if (!st) return -1;
     int rc = db_step(db, st);
     sqlite3_finalize(st);

@@ -11,8 +11,10 @@
 /* Record table t's layout and its cells in profile (replacing the previous
  * ones of that table and profile), in one transaction. */
 int db_layout_write(Db *db, const ExpTable *t, const char *profile, const ExpCell *cells, int n_cells);
-/* 1 if the run key names a config with an 'ok' run, 0 if not, -1 on error. */
-int db_run_key_done(Db *db, const char *run_key);
+/* 1 if the run key names a config with an 'ok' run that read the backbone
+ * init_hash and the dataset data_hash (engine/run_inputs.h; a run recorded
+ * before data_hash existed matches any dataset), 0 if not, -1 on error. */
+int db_run_key_done(Db *db, const char *run_key, const char *init_hash, const char *data_hash);
 /* Map the run key (and its arguments) to the config hash of run run_id. */
 int db_run_key_tag(Db *db, const char *run_key, int64_t run_id, const char *args);
 /* Read table table_id in profile: layout, numbers, reference rows. */

@@ -345,12 +345,11 @@ static int args_key(const ExpArgs *a, char key[EXP_KEY_LEN]) {
     return rc;
 }
 
-/* The value of the last --method in a row's arguments, NULL when none. */
-static const char *row_method(const ExpArgs *a) {
-    const char *m = NULL;
+const char *experiment_args_last(const ExpArgs *a, const char *flag) {
+    const char *v = NULL;
     for (int i = 0; i + 1 < a->n; i++)
-        if (!strcmp(a->v[i], "--method")) m = a->v[i + 1];
-    return m;
+        if (!strcmp(a->v[i], flag)) v = a->v[i + 1];
+    return v;
 }
 
 void experiment_pretrain_args(const ExpProfile *p, const char *model, ExpArgs *out) {
@@ -388,7 +387,7 @@ int experiment_expand(const ExpTable *t, const ExpProfile *p, const char *data, 
                 snprintf(seed, sizeof seed, "%lld", (long long)p->seeds[s]);
                 const char *head[] = {"--task", task, "--seed", seed, "--data", data, "--init", init};
                 for (int i = 0; i < 8; i++) args_push(&cell.args, head[i]);
-                experiment_profile_args(p, task, row_method(&row->args), &cell.args);
+                experiment_profile_args(p, task, experiment_args_last(&row->args, "--method"), &cell.args);
                 for (int i = 0; i < t->profiles.n; i++)
                     if (!strcmp(t->profiles.names[i], p->name)) args_append(&cell.args, &t->profiles.args[i]);
                 args_append(&cell.args, &row->args);

@@ -114,5 +114,7 @@ int experiment_expand(const ExpTable *t, const ExpProfile *p, const char *data, 
 void experiment_cells_free(ExpCell *cells, int n);
 /* The arguments joined by single spaces (caller frees). */
 char *experiment_args_join(const ExpArgs *a);
+/* The value after the last `flag` in a, NULL when none. */
+const char *experiment_args_last(const ExpArgs *a, const char *flag);
 
 #endif

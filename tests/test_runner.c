@@ -5,7 +5,8 @@
  * the --list commands' shard databases merged equal a single-file run; the
  * rendered tables carry means with n, the best marked and the parameter
  * shares; a foreign database file is refused with a clear error; tables
- * on the VLMo- and VinVL-style models get backbones of their own. The commands run as
+ * on the VLMo- and VinVL-style models get backbones of their own; a changed
+ * backbone or dataset makes its runs todo again. The commands run as
  * the built binary ($MOIL, else ./moil). */
 #include "test.h"
 
@@ -292,6 +293,31 @@ static void test_other_models(void) {
     free(md);
 }
 
+/* "profile tiny: N of M runs to do" of a --dry-run of t_side in w: N. */
+static long t_side_todo(void) {
+    int rc = run_all(out, sizeof out, "w", "tiny --table t_side --dry-run");
+    const char *p = strstr(out, "profile tiny: ");
+    return rc == 0 && p ? strtol(p + strlen("profile tiny: "), NULL, 10) : -1;
+}
+
+/* A run is done only for the backbone and the dataset it read: a changed
+ * backbone file or dataset manifest makes t_side's two runs todo again,
+ * and restoring them makes them done. */
+static void test_changed_inputs_redo(void) {
+    char cmd[2048], o[1024];
+    CHECK(t_side_todo() == 0, "t_side is done: %s", out);
+    const char *files[] = {"w/runs/tiny/pretrain/backbone.safetensors", "w/datasets/data/tiny/manifest.json"};
+    for (int i = 0; i < 2; i++) {
+        const char *f = tmp_path(files[i]);
+        snprintf(cmd, sizeof cmd, "cp %s %s.keep && printf ' ' >> %s", f, f, f);
+        CHECK(proc_run_into(o, sizeof o, "%s", cmd) == 0, "%s: %s", cmd, o);
+        CHECK(t_side_todo() == 2, "%s changed, its runs not redone: %s", files[i], out);
+        snprintf(cmd, sizeof cmd, "mv %s.keep %s", f, f);
+        CHECK(proc_run_into(o, sizeof o, "%s", cmd) == 0, "%s: %s", cmd, o);
+        CHECK(t_side_todo() == 0, "%s restored, runs not done: %s", files[i], out);
+    }
+}
+
 int main(void) {
     if (!mkdtemp(tmp_dir)) {
         printf("not ok mkdtemp\n");
@@ -306,6 +332,7 @@ int main(void) {
     RUN(test_list_merge_equals_single);
     RUN(test_foreign_database);
     RUN(test_other_models);
+    RUN(test_changed_inputs_redo);
     int failed = TEST_DONE();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
