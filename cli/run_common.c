@@ -255,8 +255,9 @@ static json_t *run_config(const RunArgs *a, const ModelConfig *mc, const char *i
 }
 
 /* What only some runs set, added only when set, so other configs keep their
- * hash (data_hash, engine/run_inputs.h, likewise: set for generated data). eval_every: a run with validation curves (the figures') is a record of
- * its own, not a repeat of the same run without them. */
+ * hash (run() adds data_hash, engine/run_inputs.h, likewise: for generated
+ * data only). eval_every: a run with validation curves (the figures') is a
+ * record of its own, not a repeat of the same run without them. */
 static void run_config_extras(json_t *c, const RunArgs *a) {
     if (a->eval_every > 0) json_object_set_new(c, "eval_every", json_integer(a->eval_every));
     if (a->objectives) json_object_set_new(c, "objectives", json_string(a->objectives));
@@ -280,7 +281,7 @@ static int method_rank(const RunArgs *a) {
 
 /* Model config and vocabulary: from the init checkpoint, or new. */
 static int backbone_source(const RunArgs *a, StFile *init, int *have_init, Tokenizer *tok, ModelConfig *mc,
-                           char init_hash[17]) {
+                           char init_hash[RUN_HASH_LEN]) {
     if (!a->init) {
         if (dataset_vocab_build(tok, a->data, 1) != 0) return -1;
         if (model_config_default(mc, a->model, tok->n) != 0) return -1;
@@ -329,7 +330,7 @@ static int run(RunArgs *a) {
     ModelConfig mc;
     StFile init = {0};
     int have_init = 0, rc = 0;
-    char init_hash[17] = "random";
+    char init_hash[RUN_HASH_LEN] = RUN_INIT_RANDOM;
     const char *what = a->kind == RUN_PRETRAIN ? "pretrain" : "finetune";
     if (backbone_source(a, &init, &have_init, &tok, &mc, init_hash) != 0) {
         rc = -1;

@@ -140,12 +140,10 @@ int nlvr_image_ids(const NlvrSet *s, int n, const char *instances_path, const ch
     int rc = 0;
     for (int i = 0; i < 2 * n && rc == 0; i++) {
         const char *path = i % 2 ? s->ex[i / 2].right : s->ex[i / 2].left;
-        InstanceImage key = {.file_name = (char *)path + prefix};
-        const InstanceImage *k = &key, **hit = NULL;
-        if (strlen(path) > prefix) hit = bsearch(&k, order, (size_t)inst.n_images, sizeof *order, by_file_name);
+        InstanceImage key = {.file_name = (char *)(strlen(path) > prefix ? path + prefix : path)};
+        const InstanceImage *k = &key, **hit = bsearch(&k, order, (size_t)inst.n_images, sizeof *order, by_file_name);
         if (hit) ids[i] = (*hit)->id;
-        else rc = err_set("%s: no image '%s' (of %s:%d)", instances_path, path + (strlen(path) > prefix ? prefix : 0),
-                          s->file, s->ex[i / 2].line);
+        else rc = err_set("%s: no image '%s' (of %s:%d)", instances_path, key.file_name, s->file, s->ex[i / 2].line);
     }
     free(order);
     instances_free(&inst);

@@ -16,7 +16,7 @@ static int hash_if_present(const char *path, char out[RUN_HASH_LEN]) {
 
 int run_init_hash(const char *init, char out[RUN_HASH_LEN]) {
     if (!init || !*init || !strcmp(init, "none")) {
-        snprintf(out, RUN_HASH_LEN, "random");
+        snprintf(out, RUN_HASH_LEN, "%s", RUN_INIT_RANDOM);
         return 0;
     }
     return hash_if_present(init, out);

@@ -10,6 +10,8 @@
 #define MOIL_RUN_INPUTS_H
 
 #define RUN_HASH_LEN 17
+/* the init_hash of a run from random weights */
+#define RUN_INIT_RANDOM "random"
 
 /* init NULL, "" or "none": "random". A missing file: "" (nothing can match
  * it yet). -1 (err_set, naming the file) when it exists but cannot be read. */

@@ -16,8 +16,8 @@
  *
  * Models that read cached regions (vinvl) find each image by its id: the
  * ids come from DATA/annotations/instances_nlvr_{train,dev,test1}.json
- * (COCO images[] with file_name relative to nlvr/images), read when the
- * file exists; such a model without them is an error naming the file. */
+ * (COCO images[] with file_name relative to nlvr/images), read only for
+ * such a model; without the file it is an error naming it. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +35,8 @@ typedef struct {
     NlvrSet set;
     int n;             /* examples used: the first n of set (eval_limit) */
     TaskImages images; /* example i: left image slot[2i], right image slot[2i+1] */
-    int64_t *iids;     /* [2n] image ids, same order; NULL without the instances file */
-    char instances[1100]; /* the instances file giving iids */
+    const char *file;  /* "train", "dev", "test1" or "test2" */
+    int64_t *iids;     /* [2n] image ids, same order; NULL unless the model reads regions */
 } NlvrSplit;
 
 typedef struct {
@@ -63,12 +63,15 @@ static const char *file_of(const char *split) {
     return NULL;
 }
 
+static void images_dir(const TaskEnv *env, char dir[1024]) { snprintf(dir, 1024, "%s/nlvr/images", env->data_dir); }
+
 static int split_load(NlvrSplit *sp, const TaskEnv *env, const char *split, int limit) {
     const char *file = file_of(split);
     if (!file) return err_set("nlvr: unknown split '%s' (train, val = dev, test = test1, test2)", split);
+    sp->file = file;
     char json[1024], dir[1024];
     snprintf(json, sizeof json, "%s/nlvr/%s.json", env->data_dir, file);
-    snprintf(dir, sizeof dir, "%s/nlvr/images", env->data_dir);
+    images_dir(env, dir);
     if (nlvr_load(&sp->set, json, dir) != 0) return -1;
     sp->n = limit > 0 && sp->set.n > limit ? limit : sp->set.n; /* the first lines, a fixed subset */
     int n = sp->n;
@@ -76,12 +79,20 @@ static int split_load(NlvrSplit *sp, const TaskEnv *env, const char *split, int 
     for (int i = 0; i < n; i++) paths[2 * i] = sp->set.ex[i].left, paths[2 * i + 1] = sp->set.ex[i].right;
     int rc = task_images_load(&sp->images, paths, 2 * n, env->image_size);
     free(paths);
-    snprintf(sp->instances, sizeof sp->instances, "%s/annotations/instances_nlvr_%s.json", env->data_dir, file);
-    if (rc == 0 && access(sp->instances, R_OK) == 0) {
-        sp->iids = xcalloc(2 * (size_t)n, sizeof(int64_t));
-        rc = nlvr_image_ids(&sp->set, n, sp->instances, dir, sp->iids);
-    }
     return rc;
+}
+
+/* sp->iids from the split's instances file, for a model (kind) reading
+ * cached regions by image id. */
+static int split_image_ids(NlvrSplit *sp, const TaskEnv *env, const char *kind) {
+    char inst[1100], dir[1024];
+    snprintf(inst, sizeof inst, "%s/annotations/instances_nlvr_%s.json", env->data_dir, sp->file);
+    images_dir(env, dir);
+    if (access(inst, F_OK) != 0)
+        return err_set("nlvr: the %s model reads each image's regions by image id; %s (the ids of %s's images) "
+                       "is missing", kind, inst, sp->set.file);
+    sp->iids = xcalloc(2 * (size_t)sp->n, sizeof(int64_t));
+    return nlvr_image_ids(&sp->set, sp->n, inst, dir, sp->iids);
 }
 
 static int nlvr_task_load(Task *t, const TaskEnv *env, const char *eval_split) {
@@ -115,11 +126,9 @@ static void nlvr_register_heads(Task *t, Params *p, int d) {
 static int nlvr_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
     (void)init;
     NlvrState *s = t->state;
-    const NlvrSplit *splits[3] = {&s->train, &s->val, s->eval.n ? &s->eval : NULL};
+    NlvrSplit *splits[3] = {&s->train, &s->val, s->eval.n ? &s->eval : NULL};
     for (int i = 0; i < 3 && m->cfg.regions.max_regions > 0; i++)
-        if (splits[i] && !splits[i]->iids)
-            return err_set("nlvr: the %s model reads each image's regions by image id; %s (the ids of %s's images) "
-                           "is missing", m->cfg.kind, splits[i]->instances, splits[i]->set.file);
+        if (splits[i] && split_image_ids(splits[i], &t->env, m->cfg.kind) != 0) return -1;
     int te = params_find(&m->params, "token_type_embeddings.weight");
     if (te < 0 || m->params.info[te].shape[0] < 3)
         return err_set("nlvr: the model has no third token type (token_type_embeddings needs 3 rows)");
