@@ -59,6 +59,15 @@ static void test_nlvr_on_vinvl(void) {
     CHECK(rc != 0 && strstr(o, "instances_nlvr_dev.json") && strstr(o, "is missing"), "exit %d: %s", rc, o);
     free(o);
     CHECK(rename(moved, tmp_path("tiny/annotations/instances_nlvr_dev.json")) == 0, "rename back");
+    /* a truncated copy: the JSON error names the file */
+    rc = proc_run(&o, "cp %s %s && truncate -s 100 %s", tmp_path("tiny/annotations/instances_nlvr_dev.json"), moved,
+                  tmp_path("tiny/annotations/instances_nlvr_dev.json"));
+    CHECK(rc == 0, "truncate: %s", o);
+    free(o);
+    rc = proc_run(&o, ft, moil_bin(), tmp_path("tiny"), tmp_path("pre_vinvl"), tmp_path("nlvr_vinvl3"));
+    CHECK(rc != 0 && strstr(o, "instances_nlvr_dev.json") && strstr(o, "malformed JSON"), "exit %d: %s", rc, o);
+    free(o);
+    CHECK(rename(moved, tmp_path("tiny/annotations/instances_nlvr_dev.json")) == 0, "restore");
 }
 
 int main(void) {
