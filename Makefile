@@ -15,14 +15,20 @@ SANFLAGS :=
 OPT     := -O2 -march=native
 endif
 
+# Source folders: the engine's, then the layers above it (docs/architecture.md)
+ENGINE_DIRS := engine/base engine/ops engine/nn engine/models engine/methods engine/train engine/io
+SRC_DIRS := $(ENGINE_DIRS) datasets/gen datasets/loaders tasks results/db results/report
+INC     := $(SRC_DIRS:%=-I%)
 CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter \
-           -D_GNU_SOURCE -Iengine -Itasks $(SANFLAGS) -MMD -MP
+           -D_GNU_SOURCE $(INC) $(SANFLAGS) -MMD -MP
 LDLIBS  := -lopenblas -ljansson -ljpeg -lsqlite3 -lz -lm -lpthread
 LDFLAGS := $(SANFLAGS)
 
-LIB_SRC  := $(wildcard engine/*.c tasks/*.c)
+LIB_SRC  := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
+# test-only code linked into every test binary (the finite-difference harness)
+TEST_SUPPORT_OBJ := $(BUILD)/tests/gradcheck.o
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -55,13 +61,13 @@ $(BUILD)/%.o: %.c $(DEPS_OK)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # The source revision the binary is built from, recorded with every run
-# (engine/db.c); rewritten only when it changes, so only db.o follows it.
+# (results/db/db.c); rewritten only when it changes, so only db.o follows it.
 CODE_REV_H := $(BUILD)/code_rev.h
 $(CODE_REV_H): FORCE
 	@mkdir -p $(BUILD)
 	@scripts/code_rev.sh > $@.tmp && if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
-$(BUILD)/engine/db.o: $(CODE_REV_H)
-$(BUILD)/engine/db.o: CFLAGS += -include $(CODE_REV_H)
+$(BUILD)/results/db/db.o: $(CODE_REV_H)
+$(BUILD)/results/db/db.o: CFLAGS += -include $(CODE_REV_H)
 FORCE:
 
 $(LIB): $(LIB_OBJ)
@@ -74,8 +80,8 @@ $(MOIL): $(CLI_OBJ) $(LIB)
 moil: $(MOIL)
 	@ln -sf $(MOIL) moil
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(LIB) $(LDLIBS)
 
 test: $(TEST_BIN) $(MOIL)
 	@MOIL=$(CURDIR)/$(MOIL) tests/run.sh $(TEST_BIN)
@@ -124,4 +130,4 @@ print-%:
 clean:
 	rm -rf build build-san build-fuzz moil
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(TEST_SUPPORT_OBJ:.o=.d)

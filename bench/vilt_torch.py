@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The benchmark's reference model in PyTorch: the same ViLT-style network as
-engine/vilt.c (pre-LN blocks, separate q/k/v, exact GELU, text/image
+engine/models/model_vilt.c (pre-LN blocks, separate q/k/v, exact GELU, text/image
 embeddings, tanh pooler), a linear head on the pooled output, cross-entropy
 and AdamW, timed per training step on random data.
 

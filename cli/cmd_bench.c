@@ -11,11 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "adamw.h"
+#include "train_adamw.h"
 #include "check.h"
 #include "commands.h"
 #include "ops.h"
-#include "vilt.h"
+#include "model_vilt.h"
 
 static const char usage[] =
     "usage: moil bench [--steps N] [--warmup N] [--batch B] [--threads LIST] [--no-torch]\n"

@@ -13,13 +13,13 @@
 #include <time.h>
 
 #include "check.h"
-#include "checkpoint.h"
+#include "io_checkpoint.h"
 #include "commands.h"
-#include "dataset_vocab.h"
+#include "data_vocab.h"
 #include "db.h"
 #include "method.h"
 #include "model.h"
-#include "task.h"
+#include "train_task.h"
 
 static const char usage[] =
     "usage: moil bench-infer --init CKPT [--task T] [--methods LIST] [--eval-limit N]\n"

@@ -2,7 +2,7 @@
 #include "check.h"
 #include "commands.h"
 #include "gen_dataset.h"
-#include "gen_idx.h"
+#include "data_idx.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -3,18 +3,18 @@
  * distributions per question kind and answer type, the majority-answer VQA
  * score (a language-prior floor), NLVR True ratio, caption lengths. Ends with
  * name=value lines. */
-#include "answer_vocab.h"
+#include "metric_vqa_answers.h"
 #include "check.h"
 #include "commands.h"
 #include "data_instances.h"
 #include "data_karpathy.h"
 #include "data_nlvr.h"
 #include "data_vqa.h"
-#include "image_index.h"
+#include "data_image_index.h"
 #include "metric_vqa.h"
 #include "str_map.h"
-#include "text_norm.h"
-#include "tokenizer.h"
+#include "metric_text_norm.h"
+#include "io_tokenizer.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* `moil db merge A.db B.db ... --into PATH`: fold shard databases (one per
  * job of a cluster or parallel run) into one results database without
- * duplicates (rules in engine/db.h, db_merge). Ends with name=value totals. */
+ * duplicates (rules in results/db/db.h, db_merge). Ends with name=value totals. */
 #include "cmd_db_common.h"
 #include "commands.h"
 

@@ -1,10 +1,10 @@
 /* `moil regions train`: stage one of the two-stage (VinVL-style) model.
  * Crops every object box of the dataset's COCO instances files (standing
  * in for a detector), trains the region encoder and tagger
- * (engine/region_encoder.h) once on the crops of the training scenes
+ * (engine/models/model_region_encoder.h) once on the crops of the training scenes
  * (pretrain + train sets, labels = categories), reports the tagger's
  * accuracy per set (val and test are held out), and writes the region
- * folder (engine/region_store.h): per set a cache of every image's region
+ * folder (engine/io/io_region_store.h): per set a cache of every image's region
  * features and predicted tags, the frozen encoder, and regions.json.
  * Idempotent: skipped when regions.json records the same settings and
  * instances files and the caches load (--force redoes it). */
@@ -16,14 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "adamw.h"
+#include "train_adamw.h"
 #include "check.h"
-#include "checkpoint.h"
+#include "io_checkpoint.h"
 #include "commands.h"
 #include "data_instances.h"
-#include "image_load.h"
-#include "region_encoder.h"
-#include "region_store.h"
+#include "io_image_load.h"
+#include "model_region_encoder.h"
+#include "io_region_store.h"
 
 static const char usage[] =
     "usage: moil regions train [--data DIR] [--out DIR] [options]\n"

@@ -9,11 +9,11 @@
 #include "check.h"
 #include "commands.h"
 #include "db.h"
-#include "db_layout.h"
-#include "experiment.h"
+#include "report_layout.h"
+#include "report_experiment.h"
 #include "method.h"
-#include "run_inputs.h"
-#include "table_render.h"
+#include "db_run_inputs.h"
+#include "report_table.h"
 
 #define MAX_TABLES 64
 

@@ -12,15 +12,15 @@
 #include <sys/stat.h>
 
 #include "check.h"
-#include "checkpoint.h"
+#include "io_checkpoint.h"
 #include "commands.h"
 #include "run_common.h"
-#include "dataset_vocab.h"
+#include "data_vocab.h"
 #include "db.h"
 #include "method.h"
 #include "model.h"
-#include "run_inputs.h"
-#include "task.h"
+#include "db_run_inputs.h"
+#include "train_task.h"
 #include "train.h"
 
 static void print_lists(FILE *out) {
@@ -255,7 +255,7 @@ static json_t *run_config(const RunArgs *a, const ModelConfig *mc, const char *i
 }
 
 /* What only some runs set, added only when set, so other configs keep their
- * hash (run() adds data_hash, engine/run_inputs.h, likewise: for generated
+ * hash (run() adds data_hash, results/db/db_run_inputs.h, likewise: for generated
  * data only). eval_every: a run with validation curves (the figures') is a
  * record of its own, not a repeat of the same run without them. */
 static void run_config_extras(json_t *c, const RunArgs *a) {

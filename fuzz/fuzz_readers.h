@@ -20,13 +20,13 @@
 #include "data_karpathy.h"
 #include "data_nlvr.h"
 #include "data_vqa.h"
-#include "experiment.h"
-#include "gen_idx.h"
-#include "image_index.h"
-#include "image_load.h"
-#include "region_cache.h"
-#include "safetensors.h"
-#include "tokenizer.h"
+#include "report_experiment.h"
+#include "data_idx.h"
+#include "data_image_index.h"
+#include "io_image_load.h"
+#include "io_region_cache.h"
+#include "io_safetensors.h"
+#include "io_tokenizer.h"
 
 #include <ftw.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 -- The reference numbers of /work/shared/PAPER.md 'Reference numbers', at real
--- scale, each with its source. engine/db.c loads this file (its copy in
--- engine/db_schema.c) into a database whenever the copy stored there differs,
+-- scale, each with its source. results/db/db.c loads this file (its copy in
+-- results/db/db_schema.c) into a database whenever the copy stored there differs,
 -- so editing it and rebuilding refreshes every database on its next open.
 -- Values are exactly as published (percent unless unit says otherwise).
 DELETE FROM paper_reference;

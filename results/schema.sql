@@ -1,8 +1,8 @@
 -- The moil results database (results/moil.db): the single source of every
 -- table and figure. This file is a list of forward migrations. Migration N
--- brings a database at PRAGMA user_version N-1 to N; engine/db.c applies the
+-- brings a database at PRAGMA user_version N-1 to N; results/db/db.c applies the
 -- missing ones in one transaction when it opens a database (its copy of this
--- file is engine/db_schema.c, kept identical by tests/test_db.c). Never edit
+-- file is results/db/db_schema.c, kept identical by tests/test_db.c). Never edit
 -- a migration that has shipped: append a new one. Running the whole file with
 -- `sqlite3 x.db < results/schema.sql` gives the same schema.
 --

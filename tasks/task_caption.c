@@ -43,7 +43,7 @@
 #include "data_karpathy.h"
 #include "metric_caption.h"
 #include "ops.h"
-#include "task.h"
+#include "train_task.h"
 
 typedef struct {
     int n;            /* images */

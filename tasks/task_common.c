@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "image_load.h"
+#include "io_image_load.h"
 #include "str_map.h"
-#include "task.h"
+#include "train_task.h"
 
 extern const TaskOps task_vqa, task_pretrain;
 extern const TaskOps task_retrieval;

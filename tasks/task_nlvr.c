@@ -26,10 +26,10 @@
 
 #include "check.h"
 #include "data_nlvr.h"
-#include "head_mlp.h"
+#include "nn_head_mlp.h"
 #include "metric_nlvr.h"
 #include "ops.h"
-#include "task.h"
+#include "train_task.h"
 
 typedef struct {
     NlvrSet set;

@@ -49,15 +49,15 @@
 #include "check.h"
 #include "data_instances.h"
 #include "data_karpathy.h"
-#include "dual_encoder.h"
+#include "model_dual_encoder.h"
 #include "metric_retrieval.h"
 #include "ops.h"
-#include "task.h"
+#include "train_task.h"
 
 enum { KIND_OTHER = 0, KIND_COLOUR, KIND_CATEGORY, KIND_SIZE, KIND_POSITION, N_KINDS };
 static const char *const kind_names[N_KINDS] = {"other", "colour", "category", "size", "position"};
 #define ITM_EVAL_IMAGES 50
-#define CELL_GRID 2 /* the scenes' grid of cells (engine/gen_scene.h), per side */
+#define CELL_GRID 2 /* the scenes' grid of cells (datasets/gen/gen_scene.h), per side */
 #define N_CELLS (CELL_GRID * CELL_GRID)
 #define CELLS_MAX_PATCHES 1024
 

@@ -40,10 +40,10 @@
 
 #include "check.h"
 #include "data_karpathy.h"
-#include "dual_encoder.h"
+#include "model_dual_encoder.h"
 #include "metric_retrieval.h"
 #include "ops.h"
-#include "task.h"
+#include "train_task.h"
 
 enum { ITM_ACCURACY_SEED = 0x17, RERANK_K = 16 };
 

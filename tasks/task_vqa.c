@@ -16,14 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "answer_vocab.h"
+#include "metric_vqa_answers.h"
 #include "check.h"
 #include "data_vqa.h"
-#include "head_mlp.h"
-#include "image_index.h"
+#include "nn_head_mlp.h"
+#include "data_image_index.h"
 #include "metric_vqa.h"
 #include "ops.h"
-#include "task.h"
+#include "train_task.h"
 
 typedef struct {
     VqaSet set;

@@ -9,13 +9,13 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "dataset_vocab.h"
+#include "data_vocab.h"
 #include "gen_dataset.h"
-#include "gen_idx.h"
+#include "data_idx.h"
 #include "gradcheck.h"
 #include "model.h"
 #include "proc.h"
-#include "task.h"
+#include "train_task.h"
 #include "test.h"
 
 typedef struct {

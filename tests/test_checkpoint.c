@@ -4,10 +4,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "checkpoint.h"
+#include "io_checkpoint.h"
 #include "proc.h"
 #include "test.h"
-#include "vilt.h"
+#include "model_vilt.h"
 
 static char dir[64];
 

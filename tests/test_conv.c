@@ -5,12 +5,12 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "conv_stem.h"
+#include "nn_conv_stem.h"
 #include "gradcheck.h"
 #include "op_conv.h"
 #include "ops.h"
 #include "test.h"
-#include "vilt.h"
+#include "model_vilt.h"
 
 static Rng rng;
 

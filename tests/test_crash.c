@@ -5,7 +5,7 @@
  * back complete (writes go to a temporary name, fsync, rename). */
 #include "check.h"
 #include "proc.h"
-#include "safetensors.h"
+#include "io_safetensors.h"
 #include "test.h"
 
 #include <dirent.h>

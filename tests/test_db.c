@@ -61,7 +61,7 @@ static void test_schema_matches_files(void) {
         CHECK(text != NULL, "%s", err_msg());
         if (!text) continue;
         int line = first_diff_line(text, copies[i]);
-        CHECK(line == 0, "%s differs from its copy in engine/db_schema.c at line %d: regenerate it", files[i], line);
+        CHECK(line == 0, "%s differs from its copy in results/db/db_schema.c at line %d: regenerate it", files[i], line);
         free(text);
     }
     CHECK(db_schema_version() >= 1, "version %d", db_schema_version());

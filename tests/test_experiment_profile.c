@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "experiment.h"
+#include "report_experiment.h"
 
 static char dir[] = "/tmp/moil_test_experiment_XXXXXX";
 

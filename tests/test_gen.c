@@ -3,7 +3,7 @@
  * and the refusals (missing IDX files, a different existing dataset). */
 #include "check.h"
 #include "gen_dataset.h"
-#include "gen_idx.h"
+#include "data_idx.h"
 #include "gen_vqa.h"
 #include "gen_words.h"
 #include "test.h"

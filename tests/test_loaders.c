@@ -1,18 +1,18 @@
 /* Dataset loaders on hand-written files in the real formats (not written by
  * the generator) and on every bad-input case of issue 3. Fixtures are made
  * at test time in a mkdtemp folder; JPEGs are written with libjpeg. */
-#include "answer_vocab.h"
+#include "metric_vqa_answers.h"
 #include "check.h"
 #include "data_instances.h"
 #include "data_karpathy.h"
 #include "data_nlvr.h"
 #include "data_vqa.h"
-#include "image_cache.h"
-#include "image_index.h"
-#include "image_load.h"
+#include "io_image_cache.h"
+#include "data_image_index.h"
+#include "io_image_load.h"
 #include "proc.h"
 #include "test.h"
-#include "tokenizer.h"
+#include "io_tokenizer.h"
 
 #include <jpeglib.h>
 #include <stdarg.h>

@@ -8,14 +8,14 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
-#include "adamw.h"
+#include "train_adamw.h"
 #include "check.h"
 #include "gradcheck.h"
 #include "linalg.h"
 #include "method.h"
 #include "ops.h"
 #include "test.h"
-#include "vilt.h"
+#include "model_vilt.h"
 
 /* A model with a classification head on the pooled output, a fixed random
  * projection of the final tokens (so every output carries gradient), and an

@@ -5,7 +5,7 @@
 #include "check.h"
 #include "metric_vqa.h"
 #include "test.h"
-#include "text_norm.h"
+#include "metric_text_norm.h"
 
 #define VQA_DIR "tests/vectors/vqa/"
 enum { N_Q = 8, N_GT = 10 };

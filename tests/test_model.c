@@ -4,12 +4,12 @@
 #include <cblas.h>
 #include <stdlib.h>
 
-#include "adamw.h"
+#include "train_adamw.h"
 #include "check.h"
 #include "gradcheck.h"
 #include "ops.h"
 #include "test.h"
-#include "vilt.h"
+#include "model_vilt.h"
 
 /* A model plus a classification head on the pooled output and a fixed
  * random projection of the token outputs, so that every output of the

@@ -3,7 +3,7 @@
  * with the run recorded as diverged, naming the step and the tensor. */
 #include "check.h"
 #include "proc.h"
-#include "safetensors.h"
+#include "io_safetensors.h"
 #include "test.h"
 
 #ifdef __FAST_MATH__

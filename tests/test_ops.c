@@ -1,5 +1,5 @@
 /* Every op: forward against a hand-computed or naive reference, backward
- * against finite differences (engine/gradcheck.h). Tolerances are on the
+ * against finite differences (tests/gradcheck.h). Tolerances are on the
  * norm-relative error of float32 central differences; each says why. */
 #include <stdlib.h>
 

@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "region_cache.h"
+#include "io_region_cache.h"
 #include "test.h"
 
 static char dir[64];

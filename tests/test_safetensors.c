@@ -2,7 +2,7 @@
  * crate's serialization vector, canonical rewrites, round trips, corrupt
  * files, and (when python3 with numpy is present) a pure-python reader. */
 #include "check.h"
-#include "safetensors.h"
+#include "io_safetensors.h"
 #include "test.h"
 
 #include <dirent.h>

@@ -10,19 +10,19 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "adamw.h"
+#include "train_adamw.h"
 #include "check.h"
 #include "data_nlvr.h"
-#include "dataset_vocab.h"
+#include "data_vocab.h"
 #include "gen_dataset.h"
-#include "gen_idx.h"
+#include "data_idx.h"
 #include "gen_words.h"
 #include "gradcheck.h"
 #include "metric_nlvr.h"
 #include "metric_retrieval.h"
 #include "model.h"
-#include "safetensors.h"
-#include "task.h"
+#include "io_safetensors.h"
+#include "train_task.h"
 #include "task_fixture.h"
 #include "test.h"
 

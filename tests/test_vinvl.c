@@ -15,10 +15,10 @@
 #include "model.h"
 #include "ops.h"
 #include "proc.h"
-#include "region_encoder.h"
-#include "region_store.h"
+#include "model_region_encoder.h"
+#include "io_region_store.h"
 #include "test.h"
-#include "vinvl.h"
+#include "model_vinvl.h"
 
 #define N_CLS 3
 #include "model_fixture.h"

@@ -1,4 +1,4 @@
-/* The VLMo-style model (engine/vlmo.c) through the Model interface:
+/* The VLMo-style model (engine/models/model_vlmo.c) through the Model interface:
  * whole-model gradient check of a fusion and a unimodal pass, expert routing
  * by modality and attention mode, the backbone view, LoRA and MoIL folding
  * on it, the model config's JSON and a checkpoint round trip. */
@@ -7,13 +7,13 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "checkpoint.h"
+#include "io_checkpoint.h"
 #include "gradcheck.h"
 #include "method.h"
 #include "model.h"
 #include "ops.h"
 #include "test.h"
-#include "vlmo.h"
+#include "model_vlmo.h"
 
 #define N_CLS 3
 #include "model_fixture.h"

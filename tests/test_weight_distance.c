@@ -7,10 +7,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "checkpoint.h"
+#include "io_checkpoint.h"
 #include "test.h"
-#include "vilt.h"
-#include "weight_distance.h"
+#include "model_vilt.h"
+#include "train_weight_distance.h"
 
 static void test_distance_and_floor(void) {
     ViltConfig cfg = {.vocab = 10, .d = 8, .layers = 2, .heads = 2, .mlp_ratio = 2, .patch = 4, .image_size = 8,

@@ -1,0 +1,18 @@
+/* The word vocabulary of a dataset folder: built from the training text of
+ * every part that exists (pretraining alt-text, train captions, train VQA
+ * questions, train NLVR statements), so that one backbone reads every task.
+ * A pretrained checkpoint carries its vocabulary in its metadata ("vocab",
+ * one word per line) and fine-tuning reuses it. */
+#ifndef MOIL_DATASET_VOCAB_H
+#define MOIL_DATASET_VOCAB_H
+
+#include "io_safetensors.h"
+#include "io_tokenizer.h"
+
+int dataset_vocab_build(Tokenizer *tok, const char *data_dir, int min_count);
+/* The vocabulary as one string, one word per line (caller frees). */
+char *dataset_vocab_to_text(const Tokenizer *tok);
+/* Read the vocabulary from a checkpoint's "vocab" metadata. */
+int dataset_vocab_from_checkpoint(Tokenizer *tok, const StFile *f);
+
+#endif

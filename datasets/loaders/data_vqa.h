@@ -1,0 +1,39 @@
+/* VQA v2 question and annotation files (FORMATS.md 2.1, 2.2), joined by
+ * question_id. Every question's image must be in the image index; every
+ * annotation must match a question (same image_id) and every question must
+ * have an annotation, with exactly 10 answers. The test split may come
+ * without an annotations file (real test2015): then has_answers is 0. */
+#ifndef MOIL_DATA_VQA_H
+#define MOIL_DATA_VQA_H
+
+#include "data_image_index.h"
+
+#include <stdint.h>
+
+#define VQA_N_ANSWERS 10
+
+typedef struct {
+    int64_t question_id, image_id;
+    const char *image_path;        /* borrowed from the ImageIndex */
+    char *question;
+    /* from the annotations file; NULL when the set has no answers */
+    char *question_type, *answer_type, *multiple_choice_answer;
+    char *answers[VQA_N_ANSWERS];  /* raw annotator answers */
+} VqaEntry;
+
+typedef struct {
+    char *questions_file;
+    int has_answers;
+    int n;
+    VqaEntry *q; /* [n] in the order of the questions file */
+} VqaSet;
+
+/* annotations_path may be NULL (no answers). Errors name the file, the
+ * array index or question id, and the field. An empty questions list is an
+ * error. */
+int vqa_load(VqaSet *s, const char *questions_path, const char *annotations_path, const ImageIndex *images);
+void vqa_free(VqaSet *s);
+/* Free the strings of one entry. */
+void vqa_entry_free(VqaEntry *e);
+
+#endif

@@ -1,0 +1,187 @@
+#include "io_tokenizer.h"
+
+#include "check.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const special_tokens[TOK_N_SPECIAL] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+
+char *tokenizer_normalize(const char *text) {
+    size_t n = strlen(text);
+    char *out = xmalloc(n + 1);
+    size_t o = 0;
+    int pending_space = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        unsigned char ch = *p;
+        if (ch == '\'') continue;
+        if (ch == 0xE2 && p[1] == 0x80 && p[2] == 0x99) { /* U+2019 right single quote */
+            p += 2;
+            continue;
+        }
+        int word = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') || ch >= 0x80;
+        if (!word) {
+            pending_space = o > 0;
+            continue;
+        }
+        if (pending_space) out[o++] = ' ';
+        pending_space = 0;
+        out[o++] = (char)((ch >= 'A' && ch <= 'Z') ? ch - 'A' + 'a' : ch);
+    }
+    out[o] = 0;
+    return out;
+}
+
+int tokenizer_count_words(const char *normalized) {
+    if (!*normalized) return 0;
+    int n = 1;
+    for (const char *p = normalized; *p; p++) n += *p == ' ';
+    return n;
+}
+
+void token_counter_init(TokenCounter *c) {
+    memset(c, 0, sizeof *c);
+    str_map_init(&c->index);
+}
+
+void token_counter_add(TokenCounter *c, const char *text) {
+    char *norm = tokenizer_normalize(text);
+    for (char *save = NULL, *w = strtok_r(norm, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        int i = str_map_add(&c->index, w, c->n);
+        if (i == c->n) {
+            c->words = xrealloc(c->words, (size_t)(c->n + 1) * sizeof *c->words);
+            c->counts = xrealloc(c->counts, (size_t)(c->n + 1) * sizeof *c->counts);
+            c->words[c->n] = xstrdup(w);
+            c->counts[c->n++] = 0;
+        }
+        c->counts[i]++;
+    }
+    free(norm);
+}
+
+void token_counter_free(TokenCounter *c) {
+    for (int i = 0; i < c->n; i++) free(c->words[i]);
+    free(c->words);
+    free(c->counts);
+    str_map_free(&c->index);
+    memset(c, 0, sizeof *c);
+}
+
+static void tokenizer_push(Tokenizer *t, const char *word) {
+    t->words = xrealloc(t->words, (size_t)(t->n + 1) * sizeof *t->words);
+    t->words[t->n] = xstrdup(word);
+    str_map_add(&t->ids, word, t->n);
+    t->n++;
+}
+
+static void tokenizer_init_specials(Tokenizer *t) {
+    memset(t, 0, sizeof *t);
+    str_map_init(&t->ids);
+    for (int i = 0; i < TOK_N_SPECIAL; i++) tokenizer_push(t, special_tokens[i]);
+}
+
+static const TokenCounter *sort_counter; /* qsort has no context argument */
+
+static int by_count_then_bytes(const void *a, const void *b) {
+    int i = *(const int *)a, j = *(const int *)b;
+    if (sort_counter->counts[i] != sort_counter->counts[j])
+        return sort_counter->counts[j] - sort_counter->counts[i];
+    return strcmp(sort_counter->words[i], sort_counter->words[j]);
+}
+
+void tokenizer_build(Tokenizer *t, const TokenCounter *c, int min_count) {
+    tokenizer_init_specials(t);
+    int *order = xmalloc((size_t)(c->n ? c->n : 1) * sizeof *order);
+    for (int i = 0; i < c->n; i++) order[i] = i;
+    sort_counter = c;
+    qsort(order, (size_t)c->n, sizeof *order, by_count_then_bytes);
+    sort_counter = NULL;
+    for (int i = 0; i < c->n && c->counts[order[i]] >= min_count; i++) tokenizer_push(t, c->words[order[i]]);
+    free(order);
+}
+
+int tokenizer_save(const Tokenizer *t, const char *path) {
+    size_t len = 0;
+    for (int i = 0; i < t->n; i++) len += strlen(t->words[i]) + 1;
+    char *buf = xmalloc(len + 1), *p = buf;
+    for (int i = 0; i < t->n; i++) p += sprintf(p, "%s\n", t->words[i]);
+    int rc = file_write_atomic(path, buf, len);
+    free(buf);
+    return rc;
+}
+
+int tokenizer_load(Tokenizer *t, const char *path) {
+    memset(t, 0, sizeof *t);
+    char *buf = file_read_all(path, (size_t)1 << 28, NULL);
+    if (!buf) return -1;
+    int rc = tokenizer_parse(t, buf, path);
+    free(buf);
+    return rc;
+}
+
+int tokenizer_parse(Tokenizer *t, char *buf, const char *path) {
+    memset(t, 0, sizeof *t);
+    Tokenizer r = {0};
+    str_map_init(&r.ids);
+    int rc = 0, line = 0;
+    for (char *p = buf; rc == 0 && *p;) {
+        char *nl = strchr(p, '\n');
+        if (nl) *nl = 0;
+        line++;
+        if (line <= TOK_N_SPECIAL && strcmp(p, special_tokens[line - 1]))
+            rc = err_set("%s:%d: expected special token %s, found '%s'", path, line, special_tokens[line - 1], p);
+        else if (!*p) rc = err_set("%s:%d: empty token", path, line);
+        else if (strpbrk(p, " \t\r\v\f")) rc = err_set("%s:%d: token '%s' contains whitespace", path, line, p);
+        else if (str_map_find(&r.ids, p) >= 0) rc = err_set("%s:%d: duplicate token '%s'", path, line, p);
+        else tokenizer_push(&r, p);
+        p = nl ? nl + 1 : p + strlen(p);
+    }
+    if (rc == 0 && r.n < TOK_N_SPECIAL) rc = err_set("%s: %d lines, the %d special tokens are missing", path, r.n, TOK_N_SPECIAL);
+    if (rc != 0) {
+        tokenizer_free(&r);
+        return -1;
+    }
+    *t = r;
+    return 0;
+}
+
+void tokenizer_free(Tokenizer *t) {
+    for (int i = 0; i < t->n; i++) free(t->words[i]);
+    free(t->words);
+    if (t->ids.keys) str_map_free(&t->ids);
+    memset(t, 0, sizeof *t);
+}
+
+int tokenizer_id(const Tokenizer *t, const char *word) {
+    int id = str_map_find(&t->ids, word);
+    return id < 0 ? TOK_UNK : id;
+}
+
+int tokenizer_encode(const Tokenizer *t, const char *text, int max_len, int32_t *ids, uint8_t *mask) {
+    char *norm = tokenizer_normalize(text);
+    int n = 0;
+    ids[n++] = TOK_CLS;
+    for (char *save = NULL, *w = strtok_r(norm, " ", &save); w && n < max_len - 1; w = strtok_r(NULL, " ", &save))
+        ids[n++] = tokenizer_id(t, w);
+    ids[n++] = TOK_SEP;
+    free(norm);
+    for (int i = 0; i < max_len; i++) {
+        if (i >= n) ids[i] = TOK_PAD;
+        mask[i] = i < n;
+    }
+    return n;
+}
+
+char *tokenizer_decode(const Tokenizer *t, const int32_t *ids, int n) {
+    size_t len = 1;
+    for (int i = 0; i < n; i++)
+        if (ids[i] >= 0 && ids[i] < t->n) len += strlen(t->words[ids[i]]) + 1;
+    char *out = xmalloc(len), *p = out;
+    *p = 0;
+    for (int i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= t->n || ids[i] == TOK_PAD || ids[i] == TOK_CLS || ids[i] == TOK_SEP) continue;
+        p += sprintf(p, "%s%s", p == out ? "" : " ", t->words[ids[i]]);
+    }
+    return out;
+}

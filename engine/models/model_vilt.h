@@ -1,0 +1,128 @@
+/* The ViLT-style single-stream vision-language transformer (DESIGN.md,
+ * "Models"): BERT text embeddings, linear patch embedding with an image CLS
+ * token, modality-type embeddings, pre-LN blocks with separate q, k, v
+ * (engine/nn/nn_encoder.c), a final LayerNorm and a tanh pooler over token 0 (the
+ * text [CLS]). The blocks may carry FFN experts routed by modality, which
+ * is all the VLMo-style model (engine/models/model_vlmo.c) changes.
+ *
+ * Sequence layout, T = Tt + 1 + P + Np tokens: [text (Tt); image CLS; P
+ * patches; Np deep-prompt tokens (0 unless a prompt method adds them)].
+ * Parameters live in a Params store shared with heads and methods;
+ * activations are allocated once for max_batch sequences. */
+#ifndef MOIL_VILT_H
+#define MOIL_VILT_H
+
+#include <stdint.h>
+
+#include "nn_backbone.h"
+#include "op_attn_mask.h"
+#include "nn_conv_stem.h"
+#include "nn_encoder.h"
+#include "nn_layers.h"
+
+typedef struct {
+    int vocab;      /* V_text */
+    int d;          /* C */
+    int layers;     /* L */
+    int heads;      /* H */
+    int mlp_ratio;  /* hidden = mlp_ratio * C */
+    int patch;      /* p */
+    int image_size; /* S (square, divisible by p) */
+    int max_text;   /* Tt, text length including [CLS] and [SEP] */
+    int n_types;    /* modality types: 0 text, 1 image, 2 second image */
+    int stem;       /* VILT_STEM_PATCH (linear patch embedding) or VILT_STEM_CONV */
+} ViltConfig;
+
+enum { VILT_STEM_PATCH = 0, VILT_STEM_CONV = 1 };
+
+/* Reference configuration of the benchmark and the default model. */
+ViltConfig vilt_config_default(int vocab);
+
+/* One batch of inputs, B <= max_batch. */
+typedef struct {
+    int B;
+    const int *text_ids;   /* [B,Tt] token ids, padded */
+    const int *text_mask;  /* [B,Tt] 1 = real token, 0 = padding */
+    const float *images;   /* [B,3,S,S] pixels in [-1,1] */
+    const int *image_type; /* [B] modality type of the image tokens (1; 2 for a second image), NULL = 1 */
+    int attn_mode;         /* ATTN_FULL, ATTN_SEPARATE (no cross-modal attention: the unimodal
+                            * pass of ITC) or ATTN_CAUSAL_TEXT (seq2seq: text causal) */
+    const int64_t *image_ids; /* [B] dataset image ids (vinvl reads its cached regions by them), NULL = unknown */
+} ViltInput;
+
+typedef struct {
+    /* embeddings */
+    float *tok;                             /* [B,Tt,C] word + position */
+    float *tln, *tln_mean, *tln_rstd;       /* [B,Tt,C], [B,Tt], [B,Tt] */
+    float *patches;                         /* [B,P,3pp] */
+    float *pemb;                            /* [B,P,C] */
+    float *x0;                              /* [B,T,C] block input */
+    int *mask;                              /* [B,T] key mask */
+    int *img_type;                          /* [B] */
+    float *final, *final_mean, *final_rstd; /* [B,T,C], [B,T], [B,T] */
+    float *cls, *pool_pre, *pooled;         /* [B,C] */
+} ViltActs;
+
+typedef struct {
+    float *dx;              /* [B,T,C] */
+    float *dfinal;          /* [B,T,C] */
+    float *dpemb;           /* [B,P,C] */
+    float *dtln, *dtok;     /* [B,Tt,C] */
+    float *dcls, *dpre;     /* [B,C] */
+    float *dstem;           /* [B,C,P] conv stem output gradient */
+} ViltGrads;
+
+typedef struct {
+    ViltConfig cfg;
+    Params *params;
+    int Tt, P, T; /* text tokens, patches, total tokens (prompts included) */
+    int max_batch;
+    /* parameter entries */
+    int word_emb, text_pos; /* [V,C], [Tt,C] */
+    LayerNorm text_ln;
+    int type_emb;           /* [n_types,C] */
+    Linear patch_proj;      /* [C,3pp] stored as the conv weight [C,3,p,p] (patch stem) */
+    ConvStem stem;          /* conv stem */
+    int cls_token, img_pos; /* [1,1,C], [1,1+P,C] */
+    Encoder enc;            /* the blocks (deep prompts included) */
+    const EncoderRoute *route_full, *route_separate; /* [L] FFN experts per attention mode; NULL: expert 0 */
+    int view_expert[2];     /* expert of the backbone view's fc1/fc2: in layers below / from fusion_from */
+    int fusion_from;        /* first layer of view_expert[1] */
+    LayerNorm norm;
+    Linear pooler;
+    ViltActs act;
+    ViltGrads grad;
+    float *act_block, *grad_block;
+    int *int_block;
+    Linear **lin_table; /* [L * LIN_KINDS], for vilt_backbone */
+} Vilt;
+
+/* Register the backbone's tensors in p (before params_alloc). */
+void vilt_register(Vilt *m, const ViltConfig *cfg, Params *p);
+/* The same with FFN experts: names[l] names layer l's experts (NULL: one,
+ * "norm2"/"mlp"). The caller sets route_full/route_separate and the view's
+ * experts afterwards (VLMo, engine/models/model_vlmo.c). */
+void vilt_register_experts(Vilt *m, const ViltConfig *cfg, Params *p, const EncoderExpertNames *names);
+/* After params_alloc: random init (timm/BERT style) and activation buffers. */
+void vilt_init_weights(Vilt *m, Rng *rng);
+void vilt_alloc(Vilt *m, int max_batch);
+/* Deep prompt tuning: n learned tokens per layer, entry [L,n,C], appended to
+ * the sequence and replaced before every block. Call before vilt_alloc. */
+void vilt_add_prompts(Vilt *m, int n, int entry);
+/* The view adaptation methods work on (lin array owned by the model). */
+void vilt_backbone(Vilt *m, Backbone *bb);
+void vilt_free(Vilt *m);
+
+/* Forward pass; outputs in m->act.final [B,T,C] and m->act.pooled [B,C].
+ * Returns -1 (err_set) if B exceeds the size the run was allocated for. */
+int vilt_forward(Vilt *m, const ViltInput *in);
+/* Backward pass from dfinal [B,T,C] and/or dpooled [B,C] (either may be
+ * NULL); accumulates into the trainable parameters' gradients and stops
+ * early below the lowest layer that has anything to train. */
+void vilt_backward(Vilt *m, const ViltInput *in, const float *dfinal, const float *dpooled);
+
+/* FLOPs of one forward pass of B sequences (multiply-add = 2), for the
+ * benchmark's achieved-rate report; backward costs about twice this. */
+double vilt_forward_flops(const Vilt *m, int B);
+
+#endif

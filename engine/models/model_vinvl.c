@@ -1,0 +1,318 @@
+#include "model_vinvl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_act_slots.h"
+#include "check.h"
+#include "ops.h"
+#include "model_region_encoder.h"
+
+enum { TYPE_TEXT = 0, TYPE_TAG = 1, TYPE_REGION = 2 };
+
+int vinvl_register(Vinvl *m, const ViltConfig *cfg, const RegionConfig *rc, Params *p) {
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg, m->rc = *rc, m->params = p;
+    int C = cfg->d;
+    if (C % cfg->heads) return err_set("vinvl: width %d is not a multiple of the head count %d", C, cfg->heads);
+    if (cfg->n_types < 3) return err_set("vinvl: needs 3 modality types (text, tags, regions), config has %d", cfg->n_types);
+    if (!rc->dir[0]) return err_set("vinvl: the model config names no region folder");
+    if (rc->max_regions < 1 || rc->dim <= REGION_GEOMETRY || rc->tag_len < 1 || rc->tag_len > MODEL_TAG_WORDS ||
+        rc->n_classes < 2 || rc->n_classes > MODEL_TAG_CLASSES)
+        return err_set("vinvl: bad region config (regions %d, dim %d, tag words %d, classes %d)", rc->max_regions,
+                       rc->dim, rc->tag_len, rc->n_classes);
+    for (int k = 0; k < rc->n_classes; k++)
+        for (int w = 0; w < rc->tag_len; w++)
+            if (rc->tag_words[k][w] < 0 || rc->tag_words[k][w] >= cfg->vocab)
+                return err_set("vinvl: tag word %d of class %d is outside the vocabulary (%d)", rc->tag_words[k][w], k,
+                               cfg->vocab);
+    if (region_store_load(&m->store, rc->dir) != 0) return -1;
+    if (m->store.all.max_regions != rc->max_regions || m->store.all.dim != rc->dim || m->store.n_classes != rc->n_classes)
+        return err_set("%s: %d regions x %d floats, %d classes, but the model was built for %d x %d, %d classes", rc->dir,
+                       m->store.all.max_regions, m->store.all.dim, m->store.n_classes, rc->max_regions, rc->dim,
+                       rc->n_classes);
+    m->Tt = cfg->max_text;
+    m->R = rc->max_regions;
+    m->Ntag = m->R * rc->tag_len + 1;
+    m->Tw = m->Tt + m->Ntag;
+    m->T = m->Tw + m->R;
+    m->Da = rc->dim - REGION_GEOMETRY;
+    const ParamGroup bb = PARAM_GROUP_BACKBONE;
+    m->word_emb = params_add(p, "text_embeddings.word_embeddings.weight", 2, (int[]){cfg->vocab, C}, 1, bb);
+    m->text_pos = params_add(p, "text_embeddings.position_embeddings.weight", 2, (int[]){m->Tt, C}, 1, bb);
+    layernorm_register(p, &m->text_ln, "text_embeddings.LayerNorm", C, 1e-12f, bb);
+    m->tag_pos = params_add(p, "tag_embeddings.position_embeddings.weight", 2, (int[]){m->Ntag, C}, 1, bb);
+    m->type_emb = params_add(p, "token_type_embeddings.weight", 2, (int[]){cfg->n_types, C}, 1, bb);
+    linear_register(p, &m->feat_proj, "img_embeddings.feature_proj", m->Da, C, bb);
+    linear_register(p, &m->geo_proj, "img_embeddings.geometry_proj", REGION_GEOMETRY, C, bb);
+    layernorm_register(p, &m->region_ln, "img_embeddings.LayerNorm", C, 1e-12f, bb);
+    EncoderConfig ec = {cfg->layers, C, cfg->heads, cfg->mlp_ratio};
+    encoder_register(&m->enc, p, &ec, "transformer.blocks", NULL, m->T);
+    layernorm_register(p, &m->norm, "transformer.norm", C, 1e-6f, bb);
+    linear_register(p, &m->pooler, "pooler.dense", C, C, bb);
+    return 0;
+}
+
+void vinvl_init_weights(Vinvl *m, Rng *rng) {
+    Params *p = m->params;
+    int emb[] = {m->word_emb, m->text_pos, m->tag_pos, m->type_emb};
+    for (int i = 0; i < 4; i++) params_init_trunc_normal(p, emb[i], 0.02f, rng);
+    layernorm_init(p, &m->text_ln);
+    linear_init(p, &m->feat_proj, rng);
+    linear_init(p, &m->geo_proj, rng);
+    layernorm_init(p, &m->region_ln);
+    encoder_init_weights(&m->enc, rng);
+    layernorm_init(p, &m->norm);
+    linear_init(p, &m->pooler, rng);
+}
+
+void vinvl_alloc(Vinvl *m, int max_batch) {
+    size_t B = (size_t)max_batch, C = (size_t)m->cfg.d, T = (size_t)m->T, Tw = (size_t)m->Tw, R = (size_t)m->R;
+    m->max_batch = max_batch;
+    encoder_alloc(&m->enc, max_batch);
+    VinvlActs *a = &m->act;
+    ActSlot s[] = {
+        {&a->tok, B * Tw * C},    {&a->tln, B * Tw * C},       {&a->tln_mean, B * Tw},     {&a->tln_rstd, B * Tw},
+        {&a->rfeat, B * R * m->Da}, {&a->rgeo, B * R * REGION_GEOMETRY}, {&a->rsum, B * R * C}, {&a->rln, B * R * C},
+        {&a->rln_mean, B * R},    {&a->rln_rstd, B * R},       {&a->x0, B * T * C},        {&a->final, B * T * C},
+        {&a->final_mean, B * T},  {&a->final_rstd, B * T},     {&a->cls, B * C},           {&a->pool_pre, B * C},
+        {&a->pooled, B * C},      {&a->dx, B * T * C},         {&a->dfinal, B * T * C},    {&a->dtln, B * Tw * C},
+        {&a->dtok, B * Tw * C},   {&a->drln, B * R * C},       {&a->drsum, B * R * C},     {&a->dcls, B * C},
+        {&a->dpre, B * C},
+    };
+    act_slots_alloc(s, (int)(sizeof s / sizeof s[0]), &m->block);
+    m->ids = xcalloc(B * Tw, sizeof(int));
+    m->mask = xcalloc(B * T, sizeof(int));
+}
+
+void vinvl_backbone(Vinvl *m, Backbone *bb) {
+    if (!m->lin_table) {
+        m->lin_table = xcalloc((size_t)m->cfg.layers * LIN_KINDS, sizeof(Linear *));
+        for (int l = 0; l < m->cfg.layers; l++)
+            for (int k = 0; k < LIN_KINDS; k++) m->lin_table[l * LIN_KINDS + k] = encoder_linear(&m->enc, l, k, 0);
+    }
+    bb->layers = m->cfg.layers;
+    bb->d = m->cfg.d;
+    bb->max_rows = m->max_batch * m->T;
+    bb->lin = m->lin_table;
+    bb->model = m;
+    bb->model_name = "vinvl";
+}
+
+void vinvl_free(Vinvl *m) {
+    free(m->lin_table);
+    encoder_free(&m->enc);
+    free(m->block), free(m->ids), free(m->mask);
+    region_store_free(&m->store);
+    m->lin_table = NULL, m->block = NULL, m->ids = m->mask = NULL;
+}
+
+/* Word ids and key mask of the text and tag rows, region inputs and mask,
+ * of sequence b showing image row `row` of the store. */
+static void gather_inputs(Vinvl *m, const ModelInput *in, int b, int row) {
+    int Tt = m->Tt, Tw = m->Tw, T = m->T, R = m->R, W = m->rc.tag_len, D = m->rc.dim;
+    int *ids = m->ids + (size_t)b * Tw, *mask = m->mask + (size_t)b * T;
+    for (int t = 0; t < Tt; t++) ids[t] = in->text_ids[(size_t)b * Tt + t], mask[t] = in->text_mask[(size_t)b * Tt + t];
+    for (int t = Tt; t < T; t++) mask[t] = 0;
+    for (int t = Tt; t < Tw; t++) ids[t] = TOK_PAD;
+    const RegionCache *c = &m->store.all;
+    int nr = c->n_regions[row], at = Tt;
+    for (int r = 0; r < nr; r++) {
+        const int *words = m->rc.tag_words[c->tags[(size_t)row * R + r]];
+        for (int w = 0; w < W && words[w] != TOK_PAD; w++) ids[at] = words[w], mask[at++] = 1;
+    }
+    ids[at] = TOK_SEP, mask[at] = 1;
+    for (int r = 0; r < R; r++) {
+        const float *f = c->feats + ((size_t)row * R + r) * D;
+        memcpy(m->act.rfeat + ((size_t)b * R + r) * m->Da, f, sizeof(float) * m->Da);
+        memcpy(m->act.rgeo + ((size_t)b * R + r) * REGION_GEOMETRY, f + m->Da, sizeof(float) * REGION_GEOMETRY);
+        mask[Tw + r] = r < nr;
+    }
+}
+
+static int embed_forward(Vinvl *m, const ModelInput *in) {
+    const Params *p = m->params;
+    VinvlActs *a = &m->act;
+    int B = in->B, Tt = m->Tt, Tw = m->Tw, T = m->T, R = m->R, C = m->cfg.d;
+    if (!in->image_ids) return err_set("vinvl: the batch carries no image ids (the task does not support this model)");
+    for (int b = 0; b < B; b++) {
+        int row = region_store_find(&m->store, in->image_ids[b]);
+        if (row < 0)
+            return err_set("%s: no cached regions for image %lld (rerun `moil regions train` on this dataset)", m->rc.dir,
+                           (long long)in->image_ids[b]);
+        gather_inputs(m, in, b, row);
+    }
+    embedding_forward(a->tok, m->ids, params_data(p, m->word_emb), B * Tw, C);
+    const float *tpos = params_data(p, m->text_pos), *gpos = params_data(p, m->tag_pos);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < Tw; t++) {
+            float *row = a->tok + ((size_t)b * Tw + t) * C;
+            const float *pos = t < Tt ? tpos + (size_t)t * C : gpos + (size_t)(t - Tt) * C;
+            for (int c = 0; c < C; c++) row[c] += pos[c];
+        }
+    layer_layernorm_forward(p, &m->text_ln, a->tln, a->tln_mean, a->tln_rstd, a->tok, B * Tw);
+    layer_linear_forward(p, &m->feat_proj, a->rsum, a->rfeat, B * R);
+    layer_linear_forward(p, &m->geo_proj, a->rln, a->rgeo, B * R); /* rln as scratch */
+    for (size_t i = 0; i < (size_t)B * R * C; i++) a->rsum[i] += a->rln[i];
+    layer_layernorm_forward(p, &m->region_ln, a->rln, a->rln_mean, a->rln_rstd, a->rsum, B * R);
+    const float *type = params_data(p, m->type_emb);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            float *x = a->x0 + ((size_t)b * T + t) * C;
+            const float *s = t < Tw ? a->tln + ((size_t)b * Tw + t) * C : a->rln + ((size_t)b * R + t - Tw) * C;
+            const float *ty = type + (size_t)(t < Tt ? TYPE_TEXT : t < Tw ? TYPE_TAG : TYPE_REGION) * C;
+            for (int c = 0; c < C; c++) x[c] = s[c] + ty[c];
+        }
+    return 0;
+}
+
+int vinvl_forward(Vinvl *m, const ModelInput *in) {
+    if (in->B > m->max_batch || in->B < 1)
+        return err_set("batch of %d sequences, but the model was allocated for at most %d", in->B, m->max_batch);
+    if (embed_forward(m, in) != 0) return -1;
+    const Params *p = m->params;
+    VinvlActs *a = &m->act;
+    int B = in->B, T = m->T, C = m->cfg.d;
+    const float *x = encoder_forward(&m->enc, a->x0, m->mask, B, m->Tt, in->attn_mode, NULL);
+    layer_layernorm_forward(p, &m->norm, a->final, a->final_mean, a->final_rstd, x, B * T);
+    for (int b = 0; b < B; b++) memcpy(a->cls + (size_t)b * C, a->final + (size_t)b * T * C, sizeof(float) * C);
+    layer_linear_forward(p, &m->pooler, a->pool_pre, a->cls, B);
+    tanh_forward(a->pooled, a->pool_pre, (size_t)B * C);
+    return 0;
+}
+
+static int trainable(const Params *p, int entry) { return p->info[entry].trainable; }
+
+static int embed_needs_grad(const Vinvl *m) {
+    const Params *p = m->params;
+    int ids[] = {m->word_emb,       m->text_pos,       m->tag_pos,          m->type_emb,         m->text_ln.w,
+                 m->text_ln.b,      m->feat_proj.w,    m->feat_proj.b,      m->geo_proj.w,       m->geo_proj.b,
+                 m->region_ln.w,    m->region_ln.b};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        if (trainable(p, ids[i])) return 1;
+    return m->feat_proj.hook || m->geo_proj.hook;
+}
+
+static void embed_backward(Vinvl *m, int B) {
+    const Params *p = m->params;
+    VinvlActs *a = &m->act;
+    int Tt = m->Tt, Tw = m->Tw, T = m->T, R = m->R, C = m->cfg.d;
+    float *dtype = params_grad(p, m->type_emb);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            const float *dx = a->dx + ((size_t)b * T + t) * C;
+            if (dtype) {
+                float *dt = dtype + (size_t)(t < Tt ? TYPE_TEXT : t < Tw ? TYPE_TAG : TYPE_REGION) * C;
+                for (int c = 0; c < C; c++) dt[c] += dx[c];
+            }
+            float *dst = t < Tw ? a->dtln + ((size_t)b * Tw + t) * C : a->drln + ((size_t)b * R + t - Tw) * C;
+            memcpy(dst, dx, sizeof(float) * C);
+        }
+    memset(a->drsum, 0, sizeof(float) * B * R * C);
+    layer_layernorm_backward(p, &m->region_ln, a->drsum, a->drln, a->rsum, a->rln_mean, a->rln_rstd, B * R);
+    layer_linear_backward(p, &m->feat_proj, NULL, a->drsum, a->rfeat, B * R);
+    layer_linear_backward(p, &m->geo_proj, NULL, a->drsum, a->rgeo, B * R);
+    memset(a->dtok, 0, sizeof(float) * B * Tw * C);
+    layer_layernorm_backward(p, &m->text_ln, a->dtok, a->dtln, a->tok, a->tln_mean, a->tln_rstd, B * Tw);
+    float *dword = params_grad(p, m->word_emb), *dtpos = params_grad(p, m->text_pos), *dgpos = params_grad(p, m->tag_pos);
+    if (dword) embedding_backward(dword, a->dtok, m->ids, B * Tw, C);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < Tw; t++) {
+            float *dpos = t < Tt ? (dtpos ? dtpos + (size_t)t * C : NULL) : (dgpos ? dgpos + (size_t)(t - Tt) * C : NULL);
+            if (!dpos) continue;
+            const float *d = a->dtok + ((size_t)b * Tw + t) * C;
+            for (int c = 0; c < C; c++) dpos[c] += d[c];
+        }
+}
+
+void vinvl_backward(Vinvl *m, const ModelInput *in, const float *dfinal, const float *dpooled) {
+    const Params *p = m->params;
+    VinvlActs *a = &m->act;
+    int B = in->B, T = m->T, C = m->cfg.d, N = B * T, L = m->cfg.layers;
+    size_t NC = (size_t)N * C;
+    if (dfinal) memcpy(a->dfinal, dfinal, sizeof(float) * NC);
+    else memset(a->dfinal, 0, sizeof(float) * NC);
+    if (dpooled) {
+        memset(a->dpre, 0, sizeof(float) * B * C);
+        memset(a->dcls, 0, sizeof(float) * B * C);
+        tanh_backward(a->dpre, a->pooled, dpooled, (size_t)B * C);
+        layer_linear_backward(p, &m->pooler, a->dcls, a->dpre, a->cls, B);
+        for (int b = 0; b < B; b++)
+            for (int c = 0; c < C; c++) a->dfinal[(size_t)b * T * C + c] += a->dcls[(size_t)b * C + c];
+    }
+    int low = embed_needs_grad(m) ? -1 : encoder_lowest_trainable(&m->enc);
+    int need_norm = trainable(p, m->norm.w) || trainable(p, m->norm.b);
+    if (low >= L && !need_norm) return;
+    memset(a->dx, 0, sizeof(float) * NC);
+    layer_layernorm_backward(p, &m->norm, a->dx, a->dfinal, encoder_output(&m->enc), a->final_mean, a->final_rstd, N);
+    encoder_backward(&m->enc, a->dx, a->x0, B, low);
+    if (low < 0) embed_backward(m, B);
+}
+
+int vinvl_config_prepare(ModelConfig *c, const char *data_dir, const Tokenizer *tok) {
+    RegionConfig *rc = &c->regions;
+    if (!rc->dir[0]) snprintf(rc->dir, sizeof rc->dir, "%s/regions", data_dir);
+    json_t *meta;
+    if (region_store_read_meta(rc->dir, &meta) != 0) return -1;
+    json_t *classes = json_object_get(meta, "classes");
+    json_int_t R = json_integer_value(json_object_get(meta, "max_regions"));
+    json_int_t D = json_integer_value(json_object_get(meta, "dim"));
+    int rc_ok = json_is_array(classes) && json_array_size(classes) >= 2 && json_array_size(classes) <= MODEL_TAG_CLASSES &&
+                R >= 1 && D > REGION_GEOMETRY;
+    if (!rc_ok) {
+        json_decref(meta);
+        return err_set("%s/%s: bad classes (2..%d), max_regions or dim", rc->dir, REGION_STORE_META, MODEL_TAG_CLASSES);
+    }
+    rc->max_regions = (int)R, rc->dim = (int)D, rc->n_classes = (int)json_array_size(classes), rc->tag_len = 1;
+    for (int k = 0; k < rc->n_classes; k++) {
+        int32_t ids[MODEL_TAG_WORDS + 2];
+        uint8_t mask[MODEL_TAG_WORDS + 2];
+        const char *name = json_string_value(json_array_get(classes, k));
+        tokenizer_encode(tok, name ? name : "", MODEL_TAG_WORDS + 2, ids, mask);
+        int n = 0;
+        for (int i = 1; i < MODEL_TAG_WORDS + 2 && mask[i] && ids[i] != TOK_SEP; i++) rc->tag_words[k][n++] = ids[i];
+        if (n == 0) rc->tag_words[k][n++] = TOK_UNK;
+        for (int i = n; i < MODEL_TAG_WORDS; i++) rc->tag_words[k][i] = TOK_PAD;
+        if (n > rc->tag_len) rc->tag_len = n;
+    }
+    json_decref(meta);
+    return 0;
+}
+
+json_t *region_config_to_json(const RegionConfig *rc) {
+    json_t *tw = json_array();
+    for (int k = 0; k < rc->n_classes; k++) {
+        json_t *row = json_array();
+        for (int w = 0; w < rc->tag_len; w++) json_array_append_new(row, json_integer(rc->tag_words[k][w]));
+        json_array_append_new(tw, row);
+    }
+    return json_pack("{s:s, s:i, s:i, s:i, s:o}", "dir", rc->dir, "max_regions", rc->max_regions, "dim", rc->dim,
+                     "tag_len", rc->tag_len, "tag_words", tw);
+}
+
+int region_config_from_json(RegionConfig *rc, const json_t *j, const char *where) {
+    memset(rc, 0, sizeof *rc);
+    const char *dir;
+    json_t *tw;
+    json_error_t e;
+    if (!j) return err_set("%s: bad model config: vinvl needs the 'regions' key", where);
+    if (json_unpack_ex((json_t *)j, &e, 0, "{s:s, s:i, s:i, s:i, s:o}", "dir", &dir, "max_regions", &rc->max_regions,
+                       "dim", &rc->dim, "tag_len", &rc->tag_len, "tag_words", &tw) != 0)
+        return err_set("%s: bad model config 'regions': %s", where, e.text);
+    size_t n = json_array_size(tw);
+    if (!json_is_array(tw) || n < 2 || n > MODEL_TAG_CLASSES || rc->tag_len < 1 || rc->tag_len > MODEL_TAG_WORDS ||
+        strlen(dir) >= sizeof rc->dir)
+        return err_set("%s: bad model config 'regions': tag_words must list 2..%d classes of 1..%d words", where,
+                       MODEL_TAG_CLASSES, MODEL_TAG_WORDS);
+    snprintf(rc->dir, sizeof rc->dir, "%s", dir);
+    rc->n_classes = (int)n;
+    for (size_t k = 0; k < n; k++) {
+        const json_t *row = json_array_get(tw, k);
+        if (json_array_size(row) != (size_t)rc->tag_len)
+            return err_set("%s: bad model config 'regions': tag_words[%zu] has %zu words, tag_len %d", where, k,
+                           json_array_size(row), rc->tag_len);
+        for (int w = 0; w < rc->tag_len; w++) rc->tag_words[k][w] = (int)json_integer_value(json_array_get(row, w));
+    }
+    return 0;
+}

@@ -1,0 +1,173 @@
+#include "train.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "check.h"
+
+static void on_signal(int sig) { interrupt_request(sig); }
+
+void train_install_signal_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int train_stop_requested(void) { return interrupt_pending() != 0; }
+
+static void log_curve(Db *db, int64_t run, int step, const char *name, double v) {
+    if (db && db_curve_add(db, run, step, name, v) != 0) fprintf(stderr, "moil: warning: %s\n", err_msg());
+}
+
+static void log_metric(Db *db, int64_t run, const char *split, const char *name, double v) {
+    if (db && db_metric_set(db, run, split, name, v) != 0) fprintf(stderr, "moil: warning: %s\n", err_msg());
+}
+
+/* Evaluate every variant of the method on split; the first variant's
+ * metrics into first (if not NULL). Returns -1 if an evaluation failed. */
+static int evaluate_variants(Model *m, Task *t, Method *meth, const char *split, const TrainConfig *tc, Db *db,
+                             int64_t run, int step, MetricList *first) {
+    int nv = meth->ops->n_variants ? meth->ops->n_variants(meth) : 1;
+    for (int v = 0; v < nv; v++) {
+        const char *vname = meth->ops->n_variants ? meth->ops->variant_name(meth, v) : "trained";
+        if (meth->ops->apply_variant) meth->ops->apply_variant(meth, &m->bb, &m->params, v);
+        char pred[1024], *pred_path = NULL;
+        if (tc->out_dir && step < 0) {
+            snprintf(pred, sizeof pred, "%s/predictions_%s_%s", tc->out_dir, split, vname);
+            pred_path = pred;
+        }
+        MetricList ml = {0};
+        double t0 = time_now_s();
+        int rc = t->ops->evaluate(t, m, split, &ml, pred_path);
+        if (meth->ops->restore) meth->ops->restore(meth, &m->bb, &m->params);
+        if (rc != 0) return -1;
+        char sp[64];
+        if (v == 0) snprintf(sp, sizeof sp, "%s", split);
+        else snprintf(sp, sizeof sp, "%s@%s", split, vname);
+        for (int i = 0; i < ml.n; i++) {
+            if (step >= 0) {
+                char cname[96];
+                snprintf(cname, sizeof cname, "%s/%s", sp, ml.name[i]);
+                log_curve(db, run, step, cname, ml.value[i]);
+            } else {
+                log_metric(db, run, sp, ml.name[i], ml.value[i]);
+            }
+        }
+        if (!tc->quiet) {
+            fprintf(stderr, "  eval %s (%s): ", sp, vname);
+            for (int i = 0; i < ml.n && i < 8; i++) fprintf(stderr, "%s%s=%.4g", i ? " " : "", ml.name[i], ml.value[i]);
+            fprintf(stderr, " [%.1fs]\n", time_now_s() - t0);
+        }
+        if (v == 0 && first) *first = ml;
+    }
+    return 0;
+}
+
+/* Weight distances of every variant to the reference (train_weight_distance.h). */
+static void log_distances(Model *m, Method *meth, const TrainConfig *tc, Db *db, int64_t run, int step) {
+    int nv = meth->ops->n_variants ? meth->ops->n_variants(meth) : 1;
+    for (int v = 0; v < nv; v++) {
+        const char *vname = meth->ops->n_variants ? meth->ops->variant_name(meth, v) : "trained";
+        if (meth->ops->apply_variant) meth->ops->apply_variant(meth, &m->bb, &m->params, v);
+        wdist_log(tc->wdist, &m->bb, &m->params, db, run, step, vname);
+        if (meth->ops->restore) meth->ops->restore(meth, &m->bb, &m->params);
+    }
+}
+
+/* Names the first tensor holding a non-finite value, weights before
+ * gradients (a bad weight is the cause, a bad gradient its symptom):
+ * "; first non-finite: weight 'name'[k]" into buf, or "" when all are finite. */
+static void find_nonfinite(const Params *p, char *buf, size_t cap) {
+    buf[0] = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < p->n; i++) {
+            const float *x = pass == 0 ? params_data(p, i) : params_grad(p, i);
+            for (size_t k = 0; x && k < p->info[i].size; k++)
+                if (!isfinite(x[k])) {
+                    snprintf(buf, cap, "; first non-finite: %s '%s'[%zu]", pass ? "gradient of" : "weight",
+                             p->info[i].name, k);
+                    return;
+                }
+        }
+}
+
+void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng, Db *db, int64_t run_id,
+               TrainResult *res) {
+    memset(res, 0, sizeof *res);
+    AdamWConfig opt = adamw_config_default(tc->lr);
+    opt.weight_decay = tc->weight_decay;
+    int warmup = (int)(tc->warmup_frac * tc->steps);
+    int log_every = tc->log_every > 0 ? tc->log_every : 10;
+    double t0 = time_now_s(), last_print = 0, loss_avg = 0, extra_avg = 0;
+    int avg_n = 0;
+    for (int s = 0; s < tc->steps; s++) {
+        if (interrupt_pending()) {
+            res->status = TRAIN_KILLED;
+            snprintf(res->error, sizeof res->error, "stopped by signal %d at step %d", interrupt_pending(), s);
+            break;
+        }
+        params_zero_grad(&m->params);
+        err_clear();
+        double loss = t->ops->train_step(t, m, rng);
+        if (!isfinite(loss) && err_msg()[0]) { /* the step failed (a signal, missing data): not a divergence */
+            res->status = interrupt_pending() ? TRAIN_KILLED : TRAIN_FAILED;
+            snprintf(res->error, sizeof res->error, "%s (in step %d)", err_msg(), s + 1);
+            break;
+        }
+        double extra = meth->ops->extra_loss ? meth->ops->extra_loss(meth, &m->bb, &m->params) : 0.0;
+        double gnorm = grad_clip_norm(&m->params, tc->clip);
+        if (!isfinite(loss) || !isfinite(extra) || !isfinite(gnorm)) {
+            res->status = TRAIN_DIVERGED;
+            char where[PARAM_NAME_MAX + 64];
+            find_nonfinite(&m->params, where, sizeof where);
+            snprintf(res->error, sizeof res->error, "non-finite %s at step %d (loss %g, extra %g, grad norm %g)%s",
+                     !isfinite(loss) ? "task loss" : !isfinite(extra) ? "method loss" : "gradient", s + 1, loss,
+                     extra, gnorm, where);
+            log_curve(db, run_id, s + 1, "loss", loss);
+            break;
+        }
+        float lr = lr_schedule(s, tc->steps, warmup, tc->lr);
+        adamw_step(&m->params, &opt, lr, s + 1);
+        if (meth->ops->after_step) meth->ops->after_step(meth, &m->bb, &m->params, s + 1);
+        res->steps_done = s + 1;
+        res->last_loss = loss;
+        loss_avg += loss, extra_avg += extra, avg_n++;
+        if ((s + 1) % log_every == 0 || s + 1 == tc->steps) {
+            log_curve(db, run_id, s + 1, "loss", loss_avg / avg_n);
+            log_curve(db, run_id, s + 1, "lr", lr);
+            log_curve(db, run_id, s + 1, "grad_norm", gnorm);
+            if (meth->ops->extra_loss) log_curve(db, run_id, s + 1, "imitation_loss", extra_avg / avg_n);
+            loss_avg = extra_avg = 0, avg_n = 0;
+        }
+        double now = time_now_s() - t0;
+        if (!tc->quiet && (now - last_print > 2.0 || s + 1 == tc->steps)) {
+            double per = now / (s + 1);
+            fprintf(stderr, "\r  step %d/%d  loss %.4f%s  %.0f ms/step  ETA %.0fs   ", s + 1, tc->steps, loss,
+                    meth->ops->extra_loss ? "" : "", per * 1000, per * (tc->steps - s - 1));
+            if (s + 1 == tc->steps) fputc('\n', stderr);
+            last_print = now;
+        }
+        if (tc->wdist && tc->diag_every > 0 && ((s + 1) % tc->diag_every == 0 || s + 1 == tc->steps))
+            log_distances(m, meth, tc, db, run_id, s + 1);
+        if (tc->eval_every > 0 && (s + 1) % tc->eval_every == 0 && s + 1 < tc->steps) {
+            if (!tc->quiet) fputc('\n', stderr);
+            if (evaluate_variants(m, t, meth, "val", tc, db, run_id, s + 1, NULL) != 0) {
+                res->status = interrupt_pending() ? TRAIN_KILLED : TRAIN_FAILED;
+                snprintf(res->error, sizeof res->error, "%s", err_msg());
+                break;
+            }
+        }
+    }
+    if (res->status == TRAIN_OK) {
+        if (evaluate_variants(m, t, meth, tc->eval_split, tc, db, run_id, -1, &res->final) != 0) {
+            res->status = interrupt_pending() ? TRAIN_KILLED : TRAIN_FAILED;
+            snprintf(res->error, sizeof res->error, "%s", err_msg());
+        }
+    }
+    res->seconds = time_now_s() - t0;
+}

@@ -1,0 +1,55 @@
+/* The training loop every fine-tuning and pretraining run shares: task
+ * batches, the method's extra loss and momentum update, AdamW with warmup +
+ * linear decay and gradient clipping, curves and metrics to the results
+ * database, progress with ETA, NaN detection and clean stops on SIGINT /
+ * SIGTERM. */
+#ifndef MOIL_TRAIN_H
+#define MOIL_TRAIN_H
+
+#include "train_adamw.h"
+#include "db.h"
+#include "method.h"
+#include "train_task.h"
+#include "train_weight_distance.h"
+
+typedef struct {
+    int steps;          /* optimiser steps */
+    float warmup_frac;  /* warmup steps = warmup_frac * steps (ViLT: 0.1) */
+    float lr;           /* peak learning rate */
+    float weight_decay; /* AdamW decoupled decay (0.01) */
+    float clip;         /* gradient-norm clip, 0 = none */
+    int eval_every;     /* validation evaluations during training (0 = none) */
+    int log_every;      /* curve points every this many steps */
+    const char *eval_split; /* final evaluation split ("test") */
+    const char *out_dir;    /* predictions files; NULL = none */
+    int quiet;
+    /* diagnostics: distances of every evaluation variant's q/k/v weights to a
+     * reference fine-tuning, every diag_every steps (NULL / 0: none) */
+    const WeightDistance *wdist;
+    int diag_every;
+} TrainConfig;
+
+typedef enum { TRAIN_OK = 0, TRAIN_DIVERGED, TRAIN_KILLED, TRAIN_FAILED } TrainStatus;
+
+typedef struct {
+    TrainStatus status;
+    char error[512];
+    double seconds;
+    int steps_done;
+    double last_loss;
+    MetricList final; /* metrics of the reported variant on eval_split */
+} TrainResult;
+
+/* Train and evaluate. db may be NULL (nothing logged). Metrics of the
+ * method's first evaluation variant are logged under split eval_split, the
+ * others under "<split>@<variant>". */
+void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng, Db *db, int64_t run_id,
+               TrainResult *res);
+
+/* Install SIGINT/SIGTERM handlers that ask the loop to stop (the run is
+ * then recorded as killed). */
+void train_install_signal_handlers(void);
+/* 1 once a stop was requested. */
+int train_stop_requested(void);
+
+#endif
