@@ -15,6 +15,7 @@
 #include "io_checkpoint.h"
 #include "commands.h"
 #include "run_common.h"
+#include "run_sink.h"
 #include "data_vocab.h"
 #include "db.h"
 #include "method.h"
@@ -447,8 +448,10 @@ static int run(RunArgs *a) {
                 100.0 * acc.stored / acc.backbone, acc.backbone);
     }
     train_install_signal_handlers();
+    RunSink run_sink;
+    const TrainSink *sink = run_sink_init(&run_sink, db, run_id);
     if (a->reference && method_rank(a) > 0) {
-        double floor = wdist_log_floor(&wdist, method_rank(a), db, run_id);
+        double floor = wdist_log_floor(&wdist, method_rank(a), sink);
         if (!a->quiet) fprintf(stderr, "%s: Eckart-Young floor of rank %d: %.4f of the full-tuning update\n", what,
                                method_rank(a), floor);
     }
@@ -457,7 +460,7 @@ static int run(RunArgs *a) {
                       .out_dir = out_dir, .quiet = a->quiet, .wdist = a->reference ? &wdist : NULL,
                       .diag_every = a->diag_every > 0 ? a->diag_every : (a->steps >= 20 ? a->steps / 20 : 1)};
     TrainResult res;
-    train_run(&model, &task, &meth, &tc, &rng, db, run_id, &res);
+    train_run(&model, &task, &meth, &tc, &rng, sink, &res);
     DbStatus st = res.status == TRAIN_OK ? DB_OK : res.status == TRAIN_DIVERGED ? DB_DIVERGED
                 : res.status == TRAIN_KILLED ? DB_KILLED : DB_FAILED;
     char ck[1100];

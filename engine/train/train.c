@@ -20,18 +20,10 @@ void train_install_signal_handlers(void) {
 
 int train_stop_requested(void) { return interrupt_pending() != 0; }
 
-static void log_curve(Db *db, int64_t run, int step, const char *name, double v) {
-    if (db && db_curve_add(db, run, step, name, v) != 0) fprintf(stderr, "moil: warning: %s\n", err_msg());
-}
-
-static void log_metric(Db *db, int64_t run, const char *split, const char *name, double v) {
-    if (db && db_metric_set(db, run, split, name, v) != 0) fprintf(stderr, "moil: warning: %s\n", err_msg());
-}
-
 /* Evaluate every variant of the method on split; the first variant's
  * metrics into first (if not NULL). Returns -1 if an evaluation failed. */
-static int evaluate_variants(Model *m, Task *t, Method *meth, const char *split, const TrainConfig *tc, Db *db,
-                             int64_t run, int step, MetricList *first) {
+static int evaluate_variants(Model *m, Task *t, Method *meth, const char *split, const TrainConfig *tc,
+                             const TrainSink *sink, int step, MetricList *first) {
     int nv = meth->ops->n_variants ? meth->ops->n_variants(meth) : 1;
     for (int v = 0; v < nv; v++) {
         const char *vname = meth->ops->n_variants ? meth->ops->variant_name(meth, v) : "trained";
@@ -53,9 +45,9 @@ static int evaluate_variants(Model *m, Task *t, Method *meth, const char *split,
             if (step >= 0) {
                 char cname[96];
                 snprintf(cname, sizeof cname, "%s/%s", sp, ml.name[i]);
-                log_curve(db, run, step, cname, ml.value[i]);
+                sink_curve(sink, step, cname, ml.value[i]);
             } else {
-                log_metric(db, run, sp, ml.name[i], ml.value[i]);
+                sink_metric(sink, sp, ml.name[i], ml.value[i]);
             }
         }
         if (!tc->quiet) {
@@ -69,12 +61,12 @@ static int evaluate_variants(Model *m, Task *t, Method *meth, const char *split,
 }
 
 /* Weight distances of every variant to the reference (train_weight_distance.h). */
-static void log_distances(Model *m, Method *meth, const TrainConfig *tc, Db *db, int64_t run, int step) {
+static void log_distances(Model *m, Method *meth, const TrainConfig *tc, const TrainSink *sink, int step) {
     int nv = meth->ops->n_variants ? meth->ops->n_variants(meth) : 1;
     for (int v = 0; v < nv; v++) {
         const char *vname = meth->ops->n_variants ? meth->ops->variant_name(meth, v) : "trained";
         if (meth->ops->apply_variant) meth->ops->apply_variant(meth, &m->bb, &m->params, v);
-        wdist_log(tc->wdist, &m->bb, &m->params, db, run, step, vname);
+        wdist_log(tc->wdist, &m->bb, &m->params, sink, step, vname);
         if (meth->ops->restore) meth->ops->restore(meth, &m->bb, &m->params);
     }
 }
@@ -96,7 +88,7 @@ static void find_nonfinite(const Params *p, char *buf, size_t cap) {
         }
 }
 
-void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng, Db *db, int64_t run_id,
+void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng, const TrainSink *sink,
                TrainResult *res) {
     memset(res, 0, sizeof *res);
     AdamWConfig opt = adamw_config_default(tc->lr);
@@ -128,7 +120,7 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
             snprintf(res->error, sizeof res->error, "non-finite %s at step %d (loss %g, extra %g, grad norm %g)%s",
                      !isfinite(loss) ? "task loss" : !isfinite(extra) ? "method loss" : "gradient", s + 1, loss,
                      extra, gnorm, where);
-            log_curve(db, run_id, s + 1, "loss", loss);
+            sink_curve(sink, s + 1, "loss", loss);
             break;
         }
         float lr = lr_schedule(s, tc->steps, warmup, tc->lr);
@@ -138,10 +130,10 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
         res->last_loss = loss;
         loss_avg += loss, extra_avg += extra, avg_n++;
         if ((s + 1) % log_every == 0 || s + 1 == tc->steps) {
-            log_curve(db, run_id, s + 1, "loss", loss_avg / avg_n);
-            log_curve(db, run_id, s + 1, "lr", lr);
-            log_curve(db, run_id, s + 1, "grad_norm", gnorm);
-            if (meth->ops->extra_loss) log_curve(db, run_id, s + 1, "imitation_loss", extra_avg / avg_n);
+            sink_curve(sink, s + 1, "loss", loss_avg / avg_n);
+            sink_curve(sink, s + 1, "lr", lr);
+            sink_curve(sink, s + 1, "grad_norm", gnorm);
+            if (meth->ops->extra_loss) sink_curve(sink, s + 1, "imitation_loss", extra_avg / avg_n);
             loss_avg = extra_avg = 0, avg_n = 0;
         }
         double now = time_now_s() - t0;
@@ -153,10 +145,10 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
             last_print = now;
         }
         if (tc->wdist && tc->diag_every > 0 && ((s + 1) % tc->diag_every == 0 || s + 1 == tc->steps))
-            log_distances(m, meth, tc, db, run_id, s + 1);
+            log_distances(m, meth, tc, sink, s + 1);
         if (tc->eval_every > 0 && (s + 1) % tc->eval_every == 0 && s + 1 < tc->steps) {
             if (!tc->quiet) fputc('\n', stderr);
-            if (evaluate_variants(m, t, meth, "val", tc, db, run_id, s + 1, NULL) != 0) {
+            if (evaluate_variants(m, t, meth, "val", tc, sink, s + 1, NULL) != 0) {
                 res->status = interrupt_pending() ? TRAIN_KILLED : TRAIN_FAILED;
                 snprintf(res->error, sizeof res->error, "%s", err_msg());
                 break;
@@ -164,7 +156,7 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
         }
     }
     if (res->status == TRAIN_OK) {
-        if (evaluate_variants(m, t, meth, tc->eval_split, tc, db, run_id, -1, &res->final) != 0) {
+        if (evaluate_variants(m, t, meth, tc->eval_split, tc, sink, -1, &res->final) != 0) {
             res->status = interrupt_pending() ? TRAIN_KILLED : TRAIN_FAILED;
             snprintf(res->error, sizeof res->error, "%s", err_msg());
         }

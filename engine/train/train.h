@@ -1,14 +1,14 @@
 /* The training loop every fine-tuning and pretraining run shares: task
  * batches, the method's extra loss and momentum update, AdamW with warmup +
- * linear decay and gradient clipping, curves and metrics to the results
- * database, progress with ETA, NaN detection and clean stops on SIGINT /
- * SIGTERM. */
+ * linear decay and gradient clipping, curves and metrics to a sink
+ * (train_sink.h), progress with ETA, NaN detection and clean stops on
+ * SIGINT / SIGTERM. */
 #ifndef MOIL_TRAIN_H
 #define MOIL_TRAIN_H
 
 #include "train_adamw.h"
-#include "db.h"
 #include "method.h"
+#include "train_sink.h"
 #include "train_task.h"
 #include "train_weight_distance.h"
 
@@ -40,10 +40,13 @@ typedef struct {
     MetricList final; /* metrics of the reported variant on eval_split */
 } TrainResult;
 
-/* Train and evaluate. db may be NULL (nothing logged). Metrics of the
- * method's first evaluation variant are logged under split eval_split, the
+/* Train and evaluate, reporting to sink (NULL: nothing recorded): curves
+ * "loss", "lr", "grad_norm" (and "imitation_loss" for a method with an extra
+ * loss) every log_every steps, validation metrics as curves "<split>/<name>",
+ * the weight distances (wdist_log), and the final metrics. Metrics of the
+ * method's first evaluation variant are reported under split eval_split, the
  * others under "<split>@<variant>". */
-void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng, Db *db, int64_t run_id,
+void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng, const TrainSink *sink,
                TrainResult *res);
 
 /* Install SIGINT/SIGTERM handlers that ask the loop to stop (the run is

@@ -68,23 +68,23 @@ double wdist_measure(const WeightDistance *w, const Backbone *bb, const Params *
     return sum / (w->layers * WDIST_KINDS);
 }
 
-void wdist_log(const WeightDistance *w, const Backbone *bb, const Params *p, Db *db, int64_t run, int step,
+void wdist_log(const WeightDistance *w, const Backbone *bb, const Params *p, const TrainSink *sink, int step,
                const char *variant) {
-    if (!db) return;
+    if (!sink) return;
     double *rel = xcalloc((size_t)w->layers * WDIST_KINDS, sizeof(double));
     double mean = wdist_measure(w, bb, p, rel);
     char name[96];
     snprintf(name, sizeof name, "wdist/%s/mean", variant);
-    db_curve_add(db, run, step, name, mean);
+    sink_curve(sink, step, name, mean);
     for (int l = 0; l < w->layers; l++)
         for (int k = 0; k < WDIST_KINDS; k++) {
             snprintf(name, sizeof name, "wdist/%s/l%d.%s", variant, l, kind_name[k]);
-            db_curve_add(db, run, step, name, rel[l * WDIST_KINDS + k]);
+            sink_curve(sink, step, name, rel[l * WDIST_KINDS + k]);
         }
     free(rel);
 }
 
-double wdist_log_floor(const WeightDistance *w, int rank, Db *db, int64_t run) {
+double wdist_log_floor(const WeightDistance *w, int rank, const TrainSink *sink) {
     size_t dd = (size_t)w->d * w->d;
     float *delta = xmalloc(dd * sizeof(float));
     double sum = 0;
@@ -101,11 +101,11 @@ double wdist_log_floor(const WeightDistance *w, int rank, Db *db, int64_t run) {
             double rel = w->gap[i] > 0 ? tail / w->gap[i] : 0.0;
             sum += rel;
             snprintf(name, sizeof name, "ey_floor_r%d/l%d.%s", rank, l, kind_name[k]);
-            if (db) db_metric_set(db, run, "diag", name, rel);
+            sink_metric(sink, "diag", name, rel);
         }
     free(delta);
     double mean = sum / (w->layers * WDIST_KINDS);
     snprintf(name, sizeof name, "ey_floor_r%d/mean", rank);
-    if (db) db_metric_set(db, run, "diag", name, mean);
+    sink_metric(sink, "diag", name, mean);
     return mean;
 }

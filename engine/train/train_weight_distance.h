@@ -12,8 +12,8 @@
 #define MOIL_WEIGHT_DISTANCE_H
 
 #include "nn_backbone.h"
-#include "db.h"
 #include "nn_params.h"
+#include "train_sink.h"
 
 #define WDIST_KINDS 3 /* q, k, v */
 
@@ -30,11 +30,13 @@ void wdist_free(WeightDistance *w);
 /* rel distances of the model's current q/k/v weights: out[layers*3];
  * returns their mean. */
 double wdist_measure(const WeightDistance *w, const Backbone *bb, const Params *p, double *out);
-/* Curves "wdist/<variant>/mean" and "wdist/<variant>/l<L>.<k>" at step. */
-void wdist_log(const WeightDistance *w, const Backbone *bb, const Params *p, Db *db, int64_t run, int step,
+/* Curves "wdist/<variant>/mean" and "wdist/<variant>/l<L>.<k>" at step to
+ * sink (NULL: nothing measured). */
+void wdist_log(const WeightDistance *w, const Backbone *bb, const Params *p, const TrainSink *sink, int step,
                const char *variant);
-/* Metrics (split "diag") "ey_floor_r<rank>/mean" and per layer; returns the
- * mean, -1 on failure. */
-double wdist_log_floor(const WeightDistance *w, int rank, Db *db, int64_t run);
+/* Metrics (split "diag") "ey_floor_r<rank>/l<L>.<k>" per layer, then
+ * "ey_floor_r<rank>/mean", to sink (NULL: none); returns the mean, -1 on
+ * failure. */
+double wdist_log_floor(const WeightDistance *w, int rank, const TrainSink *sink);
 
 #endif
