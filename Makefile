@@ -16,11 +16,22 @@ OPT     := -O2 -march=native
 endif
 
 # Source folders: the engine's, then the layers above it (docs/architecture.md)
-ENGINE_DIRS := engine/base engine/ops engine/nn engine/models engine/methods engine/train engine/io
-SRC_DIRS := $(ENGINE_DIRS) datasets/gen datasets/loaders tasks results/db results/report
+ENGINE_DIRS  := engine/base engine/ops engine/nn engine/models engine/methods engine/train engine/io
+DATASET_DIRS := datasets/gen datasets/loaders
+TASK_DIRS    := tasks
+RESULT_DIRS  := results/db results/report
+SRC_DIRS := $(ENGINE_DIRS) $(DATASET_DIRS) $(TASK_DIRS) $(RESULT_DIRS)
+# Headers are included by bare name. cli/, tests/ and fuzz/ see every folder
+# (INC; scripts/fuzz.sh reads it too); each library layer sees only itself and
+# the layers it builds on, so an include against the arrows does not compile:
+# engine <- datasets <- tasks, engine <- results.
 INC     := $(SRC_DIRS:%=-I%)
+$(BUILD)/engine/%.o:   INC := $(ENGINE_DIRS:%=-I%)
+$(BUILD)/datasets/%.o: INC := $(ENGINE_DIRS:%=-I%) $(DATASET_DIRS:%=-I%)
+$(BUILD)/tasks/%.o:    INC := $(ENGINE_DIRS:%=-I%) $(DATASET_DIRS:%=-I%) $(TASK_DIRS:%=-I%)
+$(BUILD)/results/%.o:  INC := $(ENGINE_DIRS:%=-I%) $(RESULT_DIRS:%=-I%)
 CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter \
-           -D_GNU_SOURCE $(INC) $(SANFLAGS) -MMD -MP
+           -D_GNU_SOURCE $(SANFLAGS) -MMD -MP
 LDLIBS  := -lopenblas -ljansson -ljpeg -lsqlite3 -lz -lm -lpthread
 LDFLAGS := $(SANFLAGS)
 
@@ -58,7 +69,7 @@ deps:
 
 $(BUILD)/%.o: %.c $(DEPS_OK)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(INC) -c $< -o $@
 
 # The source revision the binary is built from, recorded with every run
 # (results/db/db.c); rewritten only when it changes, so only db.o follows it.
