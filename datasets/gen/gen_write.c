@@ -1,13 +1,12 @@
 #include "gen_write.h"
 
 #include "check.h"
+#include "io_jpeg_error.h"
 
 #include <errno.h>
-#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <jpeglib.h>
 #include <zlib.h>
 
 void gen_writer_init(GenWriter *w, const char *root) {
@@ -22,25 +21,12 @@ void gen_writer_free(GenWriter *w) {
     w->files = NULL;
 }
 
-typedef struct {
-    struct jpeg_error_mgr mgr;
-    jmp_buf jump;
-    char message[JMSG_LENGTH_MAX];
-} GenJpegError;
-
-static void gen_jpeg_error_exit(j_common_ptr cinfo) {
-    GenJpegError *e = (GenJpegError *)cinfo->err;
-    (*cinfo->err->format_message)(cinfo, e->message);
-    longjmp(e->jump, 1);
-}
-
 /* Encode into a malloc'd buffer (*out, *len). */
 static int gen_jpeg_encode(const char *path, const unsigned char *rgb, int size, int quality,
                            unsigned char **out, unsigned long *len) {
     struct jpeg_compress_struct cinfo;
-    GenJpegError err;
-    cinfo.err = jpeg_std_error(&err.mgr);
-    err.mgr.error_exit = gen_jpeg_error_exit;
+    JpegError err;
+    cinfo.err = jpeg_error_init(&err);
     *out = NULL;
     *len = 0;
     if (setjmp(err.jump)) {

@@ -1,46 +1,25 @@
 #include "io_image_load.h"
 
 #include "check.h"
+#include "io_jpeg_error.h"
 
-#include <jpeglib.h>
 #include <math.h>
-#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define IMAGE_MAX_FILE_BYTES ((size_t)1 << 30)
 
-typedef struct {
-    struct jpeg_error_mgr pub;
-    jmp_buf jump;
-    char msg[JMSG_LENGTH_MAX];
-} JpegError;
-
-static void jpeg_on_error(j_common_ptr cinfo) {
-    JpegError *e = (JpegError *)cinfo->err;
-    cinfo->err->format_message(cinfo, e->msg);
-    longjmp(e->jump, 1);
-}
-
-/* Level -1 is a warning about damaged data: treat it as an error. Trace
- * messages (level >= 0) are ignored. */
-static void jpeg_on_message(j_common_ptr cinfo, int level) {
-    if (level < 0) jpeg_on_error(cinfo);
-}
-
 int image_decode_jpeg(const uint8_t *buf, size_t len, const char *name, Image *out) {
     struct jpeg_decompress_struct cinfo;
-    JpegError jerr;
+    JpegError err;
     uint8_t *volatile pix = NULL;
     memset(out, 0, sizeof *out);
-    cinfo.err = jpeg_std_error(&jerr.pub);
-    jerr.pub.error_exit = jpeg_on_error;
-    jerr.pub.emit_message = jpeg_on_message;
-    if (setjmp(jerr.jump)) {
+    cinfo.err = jpeg_error_init(&err);
+    if (setjmp(err.jump)) {
         jpeg_destroy_decompress(&cinfo);
         free(pix);
-        return err_set("%s: corrupt JPEG: %s", name, jerr.msg);
+        return err_set("%s: corrupt JPEG: %s", name, err.message);
     }
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, buf, (unsigned long)len);

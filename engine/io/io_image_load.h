@@ -1,8 +1,9 @@
 /* Image files -> RGB pixels at the model's input size.
  *
- * Decoding goes through libjpeg-turbo with an error manager that turns every
- * libjpeg error AND warning (a truncated file, "Corrupt JPEG data") into a
- * returned -1 naming the file, instead of exit() or a grey-filled image.
+ * Decoding goes through libjpeg-turbo with the error manager of
+ * io_jpeg_error.h, so every libjpeg error AND warning (a truncated file,
+ * "Corrupt JPEG data") becomes a returned -1 naming the file, instead of
+ * exit() or a grey-filled image.
  * Grayscale JPEGs are converted to RGB (the grey value in all three
  * channels); CMYK/YCCK JPEGs are rejected; PNG files are rejected with a hint
  * to convert them (real NLVR2 ".png" files that hold JPEG data are sniffed by
