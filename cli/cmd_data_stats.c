@@ -13,6 +13,7 @@
 #include "data_image_index.h"
 #include "metric_vqa.h"
 #include "str_map.h"
+#include "str_tally.h"
 #include "metric_text_norm.h"
 #include "io_tokenizer.h"
 
@@ -55,52 +56,6 @@ static void kv(const char *fmt, ...) {
     }
 }
 
-/* Counts of strings, in first-seen order. */
-typedef struct {
-    StrMap index;
-    int n;
-    char **names; /* [n] */
-    long *counts; /* [n] */
-} Tally;
-
-static void tally_init(Tally *t) {
-    memset(t, 0, sizeof *t);
-    str_map_init(&t->index);
-}
-
-static int tally_add(Tally *t, const char *name) {
-    int i = str_map_add(&t->index, name, t->n);
-    if (i == t->n) {
-        t->names = xrealloc(t->names, (size_t)(t->n + 1) * sizeof *t->names);
-        t->counts = xrealloc(t->counts, (size_t)(t->n + 1) * sizeof *t->counts);
-        t->names[t->n] = xstrdup(name);
-        t->counts[t->n++] = 0;
-    }
-    t->counts[i]++;
-    return i;
-}
-
-static void tally_free(Tally *t) {
-    for (int i = 0; i < t->n; i++) free(t->names[i]);
-    free(t->names);
-    free(t->counts);
-    str_map_free(&t->index);
-}
-
-/* The index of the largest count (first on ties), -1 if empty. */
-static int tally_top(const Tally *t) {
-    int best = -1;
-    for (int i = 0; i < t->n; i++)
-        if (best < 0 || t->counts[i] > t->counts[best]) best = i;
-    return best;
-}
-
-static long tally_total(const Tally *t) {
-    long s = 0;
-    for (int i = 0; i < t->n; i++) s += t->counts[i];
-    return s;
-}
-
 /* "name share%" of the k most frequent entries. */
 static void tally_print_top(const Tally *t, int k, FILE *out) {
     long total = tally_total(t);
@@ -134,7 +89,7 @@ static int file_exists(const char *path) {
 /* Karpathy file: images/captions per split; training captions counted into
  * vocab; caption lengths into hist (words -> captions) when hist != NULL. */
 static int stats_karpathy(const char *dir, const char *rel, const char *key, const char *const *splits, int n_splits,
-                          TokenCounter *vocab, Tally *hist) {
+                          Tally *vocab, Tally *hist) {
     char *path = path_in(dir, rel);
     int rc = 0;
     if (!file_exists(path)) {
@@ -167,7 +122,7 @@ static int stats_karpathy(const char *dir, const char *rel, const char *key, con
                     snprintf(b, sizeof b, "%d", len);
                     tally_add(hist, b);
                 }
-                if (!strcmp(splits[k], "train")) token_counter_add(vocab, im->captions[c]);
+                if (!strcmp(splits[k], "train")) tokenizer_tally(vocab, im->captions[c]);
                 free(norm);
             }
         }
@@ -321,7 +276,7 @@ static void print_prior_score(const VqaSet *train, const VqaSplit *sp) {
     tally_free(&types);
 }
 
-static int stats_vqa(const char *dir, TokenCounter *vocab, int answer_min_count) {
+static int stats_vqa(const char *dir, Tally *vocab, int answer_min_count) {
     VqaSplit sp[3] = {{"train", "train2014", {0}, 0}, {"val", "val2014", {0}, 0}, {"test", "test2015", {0}, 0}};
     char rel[256];
     snprintf(rel, sizeof rel, "vqa/v2_OpenEnded_mscoco_%s_questions.json", sp[0].subtype);
@@ -354,7 +309,7 @@ static int stats_vqa(const char *dir, TokenCounter *vocab, int answer_min_count)
             char b[32];
             snprintf(b, sizeof b, "%lld", (long long)sp[k].set.q[i].image_id);
             str_map_add(&imgs, b, 0);
-            if (k == 0) token_counter_add(vocab, sp[k].set.q[i].question);
+            if (k == 0) tokenizer_tally(vocab, sp[k].set.q[i].question);
         }
         printf("vqa %-5s %7d questions on %6zu images%s\n", sp[k].name, sp[k].set.n, imgs.n,
                sp[k].set.has_answers ? "" : " (no annotations)");
@@ -391,7 +346,7 @@ static int stats_vqa(const char *dir, TokenCounter *vocab, int answer_min_count)
     return rc;
 }
 
-static int stats_nlvr(const char *dir, TokenCounter *vocab) {
+static int stats_nlvr(const char *dir, Tally *vocab) {
     static const char *const splits[] = {"train", "dev", "test1"};
     char *images = path_in(dir, "nlvr/images");
     int rc = 0;
@@ -416,7 +371,7 @@ static int stats_nlvr(const char *dir, TokenCounter *vocab) {
             n_true += s.ex[i].label;
             str_map_add(&pairs, s.ex[i].pair, 0);
             str_map_add(&groups, s.ex[i].group, 0);
-            if (k == 0) token_counter_add(vocab, s.ex[i].sentence);
+            if (k == 0) tokenizer_tally(vocab, s.ex[i].sentence);
         }
         printf("nlvr %-5s %6d examples, %6zu image pairs, %5zu sentence groups, True ratio %.4f\n", splits[k], s.n,
                pairs.n, groups.n, (double)n_true / s.n);
@@ -465,8 +420,8 @@ int cmd_data_stats(int argc, char **argv) {
     kv_buf[0] = 0;
     n_present = 0;
     printf("dataset: %s\n", dir);
-    TokenCounter vocab;
-    token_counter_init(&vocab);
+    Tally vocab;
+    tally_init(&vocab);
     Tally hist;
     tally_init(&hist);
     static const char *const pre_splits[] = {"train", "val"}, *const cap_splits[] = {"train", "val", "test"};
@@ -486,7 +441,7 @@ int cmd_data_stats(int argc, char **argv) {
         tokenizer_free(&t);
         fputs(kv_buf, stdout);
     }
-    token_counter_free(&vocab);
+    tally_free(&vocab);
     tally_free(&hist);
     if (rc != 0) {
         fprintf(stderr, "moil data stats: %s\n", err_msg());

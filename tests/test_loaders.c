@@ -231,14 +231,14 @@ static void test_tokenizer_normalize(void) {
 }
 
 static void test_tokenizer_vocab_round_trip(void) {
-    TokenCounter c;
-    token_counter_init(&c);
-    token_counter_add(&c, "A red shirt.");
-    token_counter_add(&c, "a Red bag, a blue SHIRT");
-    token_counter_add(&c, "rare");
+    Tally words;
+    tally_init(&words);
+    tokenizer_tally(&words, "A red shirt.");
+    tokenizer_tally(&words, "a Red bag, a blue SHIRT");
+    tokenizer_tally(&words, "rare");
     Tokenizer t, u;
-    tokenizer_build(&t, &c, 2);
-    token_counter_free(&c);
+    tokenizer_build(&t, &words, 2);
+    tally_free(&words);
     CHECK(t.n == TOK_N_SPECIAL + 3, "vocab size %d", t.n);
     CHECK(!strcmp(t.words[TOK_N_SPECIAL], "a") && tokenizer_id(&t, "a") == 5, "most frequent first");
     CHECK(tokenizer_id(&t, "rare") == TOK_UNK && tokenizer_id(&t, "[MASK]") == TOK_MASK, "unk and specials");

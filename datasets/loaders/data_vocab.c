@@ -11,7 +11,7 @@
 #include "data_vqa.h"
 #include "data_image_index.h"
 
-static int add_karpathy(TokenCounter *c, const char *data_dir, const char *file, int *found) {
+static int add_karpathy(Tally *words, const char *data_dir, const char *file, int *found) {
     char path[1024];
     snprintf(path, sizeof path, "%s/annotations/%s", data_dir, file);
     if (access(path, R_OK) != 0) return 0;
@@ -19,13 +19,13 @@ static int add_karpathy(TokenCounter *c, const char *data_dir, const char *file,
     if (karpathy_load(&s, path, data_dir) != 0) return -1;
     for (int i = 0; i < s.n; i++)
         if (!strcmp(s.images[i].split, "train") || !strcmp(s.images[i].split, "restval"))
-            for (int k = 0; k < s.images[i].n_captions; k++) token_counter_add(c, s.images[i].captions[k]);
+            for (int k = 0; k < s.images[i].n_captions; k++) tokenizer_tally(words, s.images[i].captions[k]);
     karpathy_free(&s);
     (*found)++;
     return 0;
 }
 
-static int add_vqa(TokenCounter *c, const char *data_dir, int *found) {
+static int add_vqa(Tally *words, const char *data_dir, int *found) {
     char q[1024], dir[1024];
     snprintf(q, sizeof q, "%s/vqa/v2_OpenEnded_mscoco_train2014_questions.json", data_dir);
     if (access(q, R_OK) != 0) return 0;
@@ -36,7 +36,7 @@ static int add_vqa(TokenCounter *c, const char *data_dir, int *found) {
     int rc = image_index_scan(&ix, dir);
     if (rc == 0) rc = vqa_load(&s, q, NULL, &ix);
     if (rc == 0) {
-        for (int i = 0; i < s.n; i++) token_counter_add(c, s.q[i].question);
+        for (int i = 0; i < s.n; i++) tokenizer_tally(words, s.q[i].question);
         vqa_free(&s);
         (*found)++;
     }
@@ -44,33 +44,33 @@ static int add_vqa(TokenCounter *c, const char *data_dir, int *found) {
     return rc;
 }
 
-static int add_nlvr(TokenCounter *c, const char *data_dir, int *found) {
+static int add_nlvr(Tally *words, const char *data_dir, int *found) {
     char path[1024], dir[1024];
     snprintf(path, sizeof path, "%s/nlvr/train.json", data_dir);
     if (access(path, R_OK) != 0) return 0;
     snprintf(dir, sizeof dir, "%s/nlvr/images", data_dir);
     NlvrSet s;
     if (nlvr_load(&s, path, dir) != 0) return -1;
-    for (int i = 0; i < s.n; i++) token_counter_add(c, s.ex[i].sentence);
+    for (int i = 0; i < s.n; i++) tokenizer_tally(words, s.ex[i].sentence);
     nlvr_free(&s);
     (*found)++;
     return 0;
 }
 
 int dataset_vocab_build(Tokenizer *tok, const char *data_dir, int min_count) {
-    TokenCounter c;
-    token_counter_init(&c);
+    Tally words;
+    tally_init(&words);
     int found = 0, rc = 0;
-    if (rc == 0) rc = add_karpathy(&c, data_dir, "karpathy_pretrain.json", &found);
-    if (rc == 0) rc = add_karpathy(&c, data_dir, "karpathy_captions.json", &found);
-    if (rc == 0) rc = add_vqa(&c, data_dir, &found);
-    if (rc == 0) rc = add_nlvr(&c, data_dir, &found);
+    if (rc == 0) rc = add_karpathy(&words, data_dir, "karpathy_pretrain.json", &found);
+    if (rc == 0) rc = add_karpathy(&words, data_dir, "karpathy_captions.json", &found);
+    if (rc == 0) rc = add_vqa(&words, data_dir, &found);
+    if (rc == 0) rc = add_nlvr(&words, data_dir, &found);
     if (rc == 0 && !found)
         rc = err_set("%s: no training text found (annotations/karpathy_*.json, vqa/, nlvr/); generate a dataset "
                      "with `moil data gen --out %s`",
                      data_dir, data_dir);
-    if (rc == 0) tokenizer_build(tok, &c, min_count);
-    token_counter_free(&c);
+    if (rc == 0) tokenizer_build(tok, &words, min_count);
+    tally_free(&words);
     return rc;
 }
 

@@ -40,32 +40,10 @@ int tokenizer_count_words(const char *normalized) {
     return n;
 }
 
-void token_counter_init(TokenCounter *c) {
-    memset(c, 0, sizeof *c);
-    str_map_init(&c->index);
-}
-
-void token_counter_add(TokenCounter *c, const char *text) {
+void tokenizer_tally(Tally *words, const char *text) {
     char *norm = tokenizer_normalize(text);
-    for (char *save = NULL, *w = strtok_r(norm, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-        int i = str_map_add(&c->index, w, c->n);
-        if (i == c->n) {
-            c->words = xrealloc(c->words, (size_t)(c->n + 1) * sizeof *c->words);
-            c->counts = xrealloc(c->counts, (size_t)(c->n + 1) * sizeof *c->counts);
-            c->words[c->n] = xstrdup(w);
-            c->counts[c->n++] = 0;
-        }
-        c->counts[i]++;
-    }
+    for (char *save = NULL, *w = strtok_r(norm, " ", &save); w; w = strtok_r(NULL, " ", &save)) tally_add(words, w);
     free(norm);
-}
-
-void token_counter_free(TokenCounter *c) {
-    for (int i = 0; i < c->n; i++) free(c->words[i]);
-    free(c->words);
-    free(c->counts);
-    str_map_free(&c->index);
-    memset(c, 0, sizeof *c);
 }
 
 static void tokenizer_push(Tokenizer *t, const char *word) {
@@ -81,23 +59,23 @@ static void tokenizer_init_specials(Tokenizer *t) {
     for (int i = 0; i < TOK_N_SPECIAL; i++) tokenizer_push(t, special_tokens[i]);
 }
 
-static const TokenCounter *sort_counter; /* qsort has no context argument */
+static const Tally *sort_words; /* qsort has no context argument */
 
 static int by_count_then_bytes(const void *a, const void *b) {
     int i = *(const int *)a, j = *(const int *)b;
-    if (sort_counter->counts[i] != sort_counter->counts[j])
-        return sort_counter->counts[j] - sort_counter->counts[i];
-    return strcmp(sort_counter->words[i], sort_counter->words[j]);
+    long ci = sort_words->counts[i], cj = sort_words->counts[j];
+    if (ci != cj) return cj > ci ? 1 : -1;
+    return strcmp(sort_words->names[i], sort_words->names[j]);
 }
 
-void tokenizer_build(Tokenizer *t, const TokenCounter *c, int min_count) {
+void tokenizer_build(Tokenizer *t, const Tally *words, int min_count) {
     tokenizer_init_specials(t);
-    int *order = xmalloc((size_t)(c->n ? c->n : 1) * sizeof *order);
-    for (int i = 0; i < c->n; i++) order[i] = i;
-    sort_counter = c;
-    qsort(order, (size_t)c->n, sizeof *order, by_count_then_bytes);
-    sort_counter = NULL;
-    for (int i = 0; i < c->n && c->counts[order[i]] >= min_count; i++) tokenizer_push(t, c->words[order[i]]);
+    int *order = xmalloc((size_t)(words->n ? words->n : 1) * sizeof *order);
+    for (int i = 0; i < words->n; i++) order[i] = i;
+    sort_words = words;
+    qsort(order, (size_t)words->n, sizeof *order, by_count_then_bytes);
+    sort_words = NULL;
+    for (int i = 0; i < words->n && words->counts[order[i]] >= min_count; i++) tokenizer_push(t, words->names[order[i]]);
     free(order);
 }
 

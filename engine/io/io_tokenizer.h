@@ -22,6 +22,7 @@
 #define MOIL_TOKENIZER_H
 
 #include "str_map.h"
+#include "str_tally.h"
 
 #include <stdint.h>
 
@@ -33,25 +34,16 @@ typedef struct {
     StrMap ids;   /* word -> id */
 } Tokenizer;
 
-/* Word counts over training text. */
-typedef struct {
-    int n;
-    char **words; /* [n], first-seen order */
-    int *counts;  /* [n] */
-    StrMap index; /* word -> position in words */
-} TokenCounter;
-
 /* The normalised text (see above), a new string. */
 char *tokenizer_normalize(const char *text);
 /* Number of words in a normalised text. */
 int tokenizer_count_words(const char *normalized);
 
-void token_counter_init(TokenCounter *c);
-void token_counter_add(TokenCounter *c, const char *text);
-void token_counter_free(TokenCounter *c);
+/* Count the words of text, normalised, into words (a vocabulary's counts). */
+void tokenizer_tally(Tally *words, const char *text);
 
-/* Specials + the counted words seen >= min_count times. */
-void tokenizer_build(Tokenizer *t, const TokenCounter *c, int min_count);
+/* Specials + the words counted >= min_count times. */
+void tokenizer_build(Tokenizer *t, const Tally *words, int min_count);
 int tokenizer_save(const Tokenizer *t, const char *path);
 /* Fails (path:line) on a missing/misplaced special token, an empty line, a
  * token with whitespace, or a duplicate. */
