@@ -30,8 +30,11 @@ $(BUILD)/engine/%.o:   INC := $(ENGINE_DIRS:%=-I%)
 $(BUILD)/datasets/%.o: INC := $(ENGINE_DIRS:%=-I%) $(DATASET_DIRS:%=-I%)
 $(BUILD)/tasks/%.o:    INC := $(ENGINE_DIRS:%=-I%) $(DATASET_DIRS:%=-I%) $(TASK_DIRS:%=-I%)
 $(BUILD)/results/%.o:  INC := $(ENGINE_DIRS:%=-I%) $(RESULT_DIRS:%=-I%)
-CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter \
-           -D_GNU_SOURCE $(SANFLAGS) -MMD -MP
+# the compile flags of every build (include folders apart, above); scripts/fuzz.sh
+# builds the harnesses with SAN=1's (`make -s print-BUILD_CFLAGS SAN=1`)
+BUILD_CFLAGS := -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter \
+           -D_GNU_SOURCE $(SANFLAGS)
+CFLAGS  := $(BUILD_CFLAGS) -MMD -MP
 LDLIBS  := -lopenblas -ljansson -ljpeg -lsqlite3 -lz -lm -lpthread
 LDFLAGS := $(SANFLAGS)
 

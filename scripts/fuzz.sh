@@ -16,12 +16,12 @@ set -eu
 cd "$(dirname "$0")/.."
 OUT=build-fuzz
 CC_FUZZ=${CC_FUZZ:-clang}
-SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-# the library's sources and link flags as the Makefile has them; the
-# harnesses link the library as an archive, which takes what a reader needs
+# the library's sources, compile flags (the sanitizer build's: -O1, ASan +
+# UBSan), include folders (all of them) and link flags as the Makefile has them; the harnesses link the
+# library as an archive, which takes what a reader needs
 SRC=$(make -s --no-print-directory print-LIB_SRC)
+FLAGS="$(make -s --no-print-directory print-BUILD_CFLAGS SAN=1) $(make -s --no-print-directory print-INC)"
 LIBS=$(make -s --no-print-directory print-LDLIBS)
-INC=$(make -s --no-print-directory print-INC)
 
 # One reader, run in the background by the loop at the end.
 if [ "${1:-}" = "--run" ]; then
@@ -47,14 +47,14 @@ for c in $SRC; do
     o="$OUT/obj/${c%.c}.o"
     if [ ! -f "$o" ] || [ "$c" -nt "$o" ]; then
         mkdir -p "$(dirname "$o")"
-        $CC_FUZZ -std=c11 -g -O1 -D_GNU_SOURCE $INC $SAN -fsanitize=fuzzer-no-link -c "$c" -o "$o"
+        $CC_FUZZ $FLAGS -fsanitize=fuzzer-no-link -c "$c" -o "$o"
     fi
     objs="$objs $o"
 done
 rm -f "$OUT/libmoil.a"
 ar rcs "$OUT/libmoil.a" $objs
 for r in $readers; do
-    $CC_FUZZ -std=c11 -g -O1 -D_GNU_SOURCE $INC $SAN -fsanitize=fuzzer "fuzz/fuzz_$r.c" "$OUT/libmoil.a" $LIBS \
+    $CC_FUZZ $FLAGS -fsanitize=fuzzer "fuzz/fuzz_$r.c" "$OUT/libmoil.a" $LIBS \
         -o "$OUT/fuzz_$r"
 done
 printf '%s\n' $readers | xargs -P "${FUZZ_JOBS:-2}" -I{} "$0" --run {} "$secs" | tee "$OUT/summary.txt"
