@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "data_instances.h"
 #include "data_karpathy.h"
+#include "data_layout.h"
 #include "data_nlvr.h"
 #include "data_vqa.h"
 #include "data_image_index.h"
@@ -70,13 +71,6 @@ static void tally_print_top(const Tally *t, int k, FILE *out) {
     free(used);
 }
 
-static char *path_in(const char *dir, const char *rel) {
-    size_t len = strlen(dir) + strlen(rel) + 2;
-    char *p = xmalloc(len);
-    snprintf(p, len, "%s/%s", dir, rel);
-    return p;
-}
-
 static int n_present; /* dataset files found, so an empty folder is an error */
 
 static int file_exists(const char *path) {
@@ -86,23 +80,20 @@ static int file_exists(const char *path) {
     return f != NULL;
 }
 
-/* Karpathy file: images/captions per split; training captions counted into
- * vocab; caption lengths into hist (words -> captions) when hist != NULL. */
-static int stats_karpathy(const char *dir, const char *rel, const char *key, const char *const *splits, int n_splits,
-                          Tally *vocab, Tally *hist) {
-    char *path = path_in(dir, rel);
+/* A Karpathy file (file: its data_layout.h function): images/captions per
+ * split; training captions counted into vocab; caption lengths into hist
+ * (words -> captions) when hist != NULL. */
+static int stats_karpathy(const char *dir, char *(*file)(char *, const char *), const char *key,
+                          const char *const *splits, int n_splits, Tally *vocab, Tally *hist) {
+    char path[LAYOUT_PATH_MAX], rel[LAYOUT_PATH_MAX];
     int rc = 0;
-    if (!file_exists(path)) {
+    if (!file_exists(file(path, dir))) {
         printf("%s: absent (%s)\n", key, path);
-        free(path);
         return 0;
     }
     KarpathySet s;
-    if (karpathy_load(&s, path, dir) != 0) {
-        free(path);
-        return -1;
-    }
-    printf("%s (%s):\n", key, rel);
+    if (karpathy_load(&s, path, dir) != 0) return -1;
+    printf("%s (%s):\n", key, file(rel, NULL));
     for (int k = 0; rc == 0 && k < n_splits; k++) {
         int *idx, n;
         if (karpathy_select(&s, splits[k], &idx, &n) != 0) {
@@ -133,7 +124,6 @@ static int stats_karpathy(const char *dir, const char *rel, const char *key, con
         free(idx);
     }
     karpathy_free(&s);
-    free(path);
     return rc;
 }
 
@@ -164,18 +154,13 @@ static void print_length_histogram(const Tally *hist) {
 static int stats_instances(const char *dir) {
     static const char *const sets[] = {"pretrain", "train", "val", "test"};
     for (int k = 0; k < 4; k++) {
-        char rel[128];
-        snprintf(rel, sizeof rel, "annotations/instances_%s.json", sets[k]);
-        char *path = path_in(dir, rel);
-        if (!file_exists(path)) {
+        char path[LAYOUT_PATH_MAX];
+        if (!file_exists(layout_instances(path, dir, sets[k]))) {
             printf("instances %s: absent (%s)\n", sets[k], path);
-            free(path);
             continue;
         }
         InstanceSet s;
-        int rc = instances_load(&s, path);
-        free(path);
-        if (rc != 0) return -1;
+        if (instances_load(&s, path) != 0) return -1;
         printf("instances %-8s %6d images %7d objects (%.2f per image), %d categories\n", sets[k], s.n_images,
                s.n_objects, (double)s.n_objects / s.n_images, s.n_categories);
         kv("instances_%s_images=%d", sets[k], s.n_images);
@@ -186,8 +171,7 @@ static int stats_instances(const char *dir) {
 }
 
 typedef struct {
-    const char *name;      /* train, val, test */
-    const char *subtype;   /* train2014, ... */
+    const char *name; /* train, val, test */
     VqaSet set;
     int loaded;
 } VqaSplit;
@@ -277,30 +261,20 @@ static void print_prior_score(const VqaSet *train, const VqaSplit *sp) {
 }
 
 static int stats_vqa(const char *dir, Tally *vocab, int answer_min_count) {
-    VqaSplit sp[3] = {{"train", "train2014", {0}, 0}, {"val", "val2014", {0}, 0}, {"test", "test2015", {0}, 0}};
-    char rel[256];
-    snprintf(rel, sizeof rel, "vqa/v2_OpenEnded_mscoco_%s_questions.json", sp[0].subtype);
-    char *first = path_in(dir, rel);
-    int present = file_exists(first);
-    free(first);
-    if (!present) {
-        printf("vqa: absent (%s/%s)\n", dir, rel);
+    VqaSplit sp[3] = {{"train", {0}, 0}, {"val", {0}, 0}, {"test", {0}, 0}};
+    char q[LAYOUT_PATH_MAX], a[LAYOUT_PATH_MAX], images[LAYOUT_PATH_MAX];
+    if (!file_exists(layout_vqa_questions(q, dir, sp[0].name))) {
+        printf("vqa: absent (%s)\n", q);
         return 0;
     }
     ImageIndex ix;
     image_index_init(&ix);
-    char *images = path_in(dir, "images");
-    int rc = image_index_scan(&ix, images);
-    free(images);
+    int rc = image_index_scan(&ix, layout_images(images, dir));
     for (int k = 0; rc == 0 && k < 3; k++) {
-        snprintf(rel, sizeof rel, "vqa/v2_OpenEnded_mscoco_%s_questions.json", sp[k].subtype);
-        char *q = path_in(dir, rel);
-        snprintf(rel, sizeof rel, "vqa/v2_mscoco_%s_annotations.json", sp[k].subtype);
-        char *a = path_in(dir, rel);
+        layout_vqa_questions(q, dir, sp[k].name);
+        layout_vqa_annotations(a, dir, sp[k].name);
         rc = vqa_load(&sp[k].set, q, k == 2 && !file_exists(a) ? NULL : a, &ix);
         sp[k].loaded = rc == 0;
-        free(q);
-        free(a);
     }
     for (int k = 0; rc == 0 && k < 3; k++) {
         StrMap imgs;
@@ -348,20 +322,16 @@ static int stats_vqa(const char *dir, Tally *vocab, int answer_min_count) {
 
 static int stats_nlvr(const char *dir, Tally *vocab) {
     static const char *const splits[] = {"train", "dev", "test1"};
-    char *images = path_in(dir, "nlvr/images");
+    char images[LAYOUT_PATH_MAX], path[LAYOUT_PATH_MAX];
+    layout_nlvr_images(images, dir);
     int rc = 0;
     for (int k = 0; rc == 0 && k < 3; k++) {
-        char rel[64];
-        snprintf(rel, sizeof rel, "nlvr/%s.json", splits[k]);
-        char *path = path_in(dir, rel);
-        if (!file_exists(path)) {
+        if (!file_exists(layout_nlvr(path, dir, splits[k]))) {
             printf("nlvr %s: absent (%s)\n", splits[k], path);
-            free(path);
             continue;
         }
         NlvrSet s;
         rc = nlvr_load(&s, path, images);
-        free(path);
         if (rc != 0) break;
         StrMap pairs, groups;
         str_map_init(&pairs);
@@ -381,7 +351,6 @@ static int stats_nlvr(const char *dir, Tally *vocab) {
         str_map_free(&groups);
         nlvr_free(&s);
     }
-    free(images);
     return rc;
 }
 
@@ -425,8 +394,8 @@ int cmd_data_stats(int argc, char **argv) {
     Tally hist;
     tally_init(&hist);
     static const char *const pre_splits[] = {"train", "val"}, *const cap_splits[] = {"train", "val", "test"};
-    int rc = stats_karpathy(dir, "annotations/karpathy_pretrain.json", "pretrain", pre_splits, 2, &vocab, NULL);
-    if (rc == 0) rc = stats_karpathy(dir, "annotations/karpathy_captions.json", "captions", cap_splits, 3, &vocab, &hist);
+    int rc = stats_karpathy(dir, layout_karpathy_pretrain, "pretrain", pre_splits, 2, &vocab, NULL);
+    if (rc == 0) rc = stats_karpathy(dir, layout_karpathy_captions, "captions", cap_splits, 3, &vocab, &hist);
     if (rc == 0) print_length_histogram(&hist);
     if (rc == 0) rc = stats_instances(dir);
     if (rc == 0) rc = stats_vqa(dir, &vocab, answer_min_count);

@@ -21,6 +21,7 @@
 #include "io_checkpoint.h"
 #include "commands.h"
 #include "data_instances.h"
+#include "data_layout.h"
 #include "io_image_load.h"
 #include "model_region_encoder.h"
 #include "io_region_store.h"
@@ -48,20 +49,20 @@ static const char usage[] =
     "true class), tagger_acc_heldout (val + test), images, max_regions, dim, seconds.\n";
 
 typedef struct {
-    const char *name, *file, *root; /* set, instances file, image folder (under the data folder) */
+    const char *name;       /* the set: its instances file, its cache <name>.bin */
+    const char *nlvr_split; /* NULL, or the set is this NLVR split's images */
     int required;
 } SetSpec;
 
 static const SetSpec specs[] = {
-    {"pretrain", "instances_pretrain.json", "images", 1},        {"train", "instances_train.json", "images", 1},
-    {"val", "instances_val.json", "images", 0},                  {"test", "instances_test.json", "images", 0},
-    {"nlvr_train", "instances_nlvr_train.json", "nlvr/images", 0}, {"nlvr_dev", "instances_nlvr_dev.json", "nlvr/images", 0},
-    {"nlvr_test1", "instances_nlvr_test1.json", "nlvr/images", 0},
+    {"pretrain", NULL, 1},      {"train", NULL, 1},     {"val", NULL, 0}, {"test", NULL, 0},
+    {"nlvr_train", "train", 0}, {"nlvr_dev", "dev", 0}, {"nlvr_test1", "test1", 0},
 };
 enum { N_SPECS = sizeof specs / sizeof specs[0], MAX_REGIONS = 16 };
 
 typedef struct {
     const SetSpec *spec;
+    char file[64]; /* its instances file's name (in the annotations folder) */
     InstanceSet in;
     char hash[17];
     uint8_t *crops; /* [n_objects][crop][crop][3] */
@@ -136,7 +137,7 @@ static int labels_for(SetData *d, const InstanceSet *classes) {
         int k = -1;
         for (int j = 0; j < classes->n_categories && k < 0; j++)
             if (classes->categories[j].id == c->id) k = j;
-        if (k < 0) return err_set("%s: category %lld (%s) is not among the pretrain set's", d->spec->file, (long long)c->id, c->name);
+        if (k < 0) return err_set("%s: category %lld (%s) is not among the pretrain set's", d->file, (long long)c->id, c->name);
         d->labels[o] = k;
     }
     return 0;
@@ -146,12 +147,13 @@ static int crop_set(SetData *d, const Args *a) {
     size_t px = (size_t)a->crop * a->crop * 3;
     d->crops = xcalloc(px * (d->in.n_objects ? d->in.n_objects : 1), 1);
     d->geo = xcalloc((size_t)REGION_GEOMETRY * (d->in.n_objects ? d->in.n_objects : 1), sizeof(float));
-    char path[1024];
+    char path[LAYOUT_PATH_MAX];
     for (int i = 0; i < d->in.n_images; i++) {
         const InstanceImage *ii = &d->in.images[i];
         if (ii->count > MAX_REGIONS)
-            return err_set("%s: image %lld has %d objects (at most %d)", d->spec->file, (long long)ii->id, ii->count, MAX_REGIONS);
-        snprintf(path, sizeof path, "%s/%s/%s", a->data, d->spec->root, ii->file_name);
+            return err_set("%s: image %lld has %d objects (at most %d)", d->file, (long long)ii->id, ii->count, MAX_REGIONS);
+        if (d->spec->nlvr_split) layout_nlvr_image(path, a->data, ii->file_name);
+        else layout_image(path, a->data, ii->file_name);
         Image im;
         if (image_load(path, &im) != 0) return -1;
         float sx = (float)im.w / ii->width, sy = (float)im.h / ii->height;
@@ -242,7 +244,7 @@ static int write_folder(const Args *a, RegionEncoder *e, SetData *sets, int n_se
         char file[64];
         snprintf(file, sizeof file, "%s.bin", d->spec->name);
         json_array_append_new(sl, json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", d->spec->name, "file", file, "instances",
-                                            d->spec->file, "hash", d->hash, "images", d->in.n_images));
+                                            d->file, "hash", d->hash, "images", d->in.n_images));
         json_object_set_new(acc, d->spec->name, json_real(d->in.n_objects ? (double)d->correct / d->in.n_objects : 0));
     }
     snprintf(path, sizeof path, "%s/region_encoder.safetensors", a->out);
@@ -269,16 +271,18 @@ static void print_accuracy(const char *out) {
 
 static int run(Args *a) {
     double t0 = time_now_s();
-    char outbuf[1024], path[1024];
-    if (!a->out) snprintf(outbuf, sizeof outbuf, "%s/regions", a->data), a->out = outbuf;
+    char outbuf[1024], path[LAYOUT_PATH_MAX];
+    if (!a->out) region_store_default_dir(outbuf, sizeof outbuf, a->data), a->out = outbuf;
     SetData sets[N_SPECS];
     memset(sets, 0, sizeof sets);
     int n_sets = 0, rc = 0, R = 1;
     for (int i = 0; i < N_SPECS && rc == 0; i++) {
-        snprintf(path, sizeof path, "%s/annotations/%s", a->data, specs[i].file);
+        if (specs[i].nlvr_split) layout_nlvr_instances(path, a->data, specs[i].nlvr_split);
+        else layout_instances(path, a->data, specs[i].name);
         if (!specs[i].required && access(path, R_OK) != 0) continue;
         SetData *d = &sets[n_sets++];
         d->spec = &specs[i];
+        snprintf(d->file, sizeof d->file, "%s", strrchr(path, '/') + 1);
         rc = file_hash_fnv1a(path, d->hash);
         if (rc == 0) rc = instances_load(&d->in, path);
     }

@@ -12,7 +12,7 @@
 #include "report_layout.h"
 #include "report_experiment.h"
 #include "method.h"
-#include "db_run_inputs.h"
+#include "run_inputs.h"
 #include "report_table.h"
 
 #define MAX_TABLES 64

@@ -20,7 +20,7 @@
 #include "db.h"
 #include "method.h"
 #include "model.h"
-#include "db_run_inputs.h"
+#include "run_inputs.h"
 #include "train_task.h"
 #include "train.h"
 
@@ -256,7 +256,7 @@ static json_t *run_config(const RunArgs *a, const ModelConfig *mc, const char *i
 }
 
 /* What only some runs set, added only when set, so other configs keep their
- * hash (run() adds data_hash, results/db/db_run_inputs.h, likewise: for generated
+ * hash (run() adds data_hash, cli/run_inputs.h, likewise: for generated
  * data only). eval_every: a run with validation curves (the figures') is a
  * record of its own, not a repeat of the same run without them. */
 static void run_config_extras(json_t *c, const RunArgs *a) {

@@ -41,6 +41,7 @@
 
 #include "check.h"
 #include "data_karpathy.h"
+#include "data_layout.h"
 #include "metric_caption.h"
 #include "ops.h"
 #include "train_task.h"
@@ -103,9 +104,8 @@ static int cap_load(Task *t, const TaskEnv *env, const char *eval_split) {
         return err_set("caption: label smoothing %g outside [0, 1)", env->label_smoothing);
     if (env->beam < 0 || env->beam > env->batch)
         return err_set("caption: beam width %d outside 0..batch (%d)", env->beam, env->batch);
-    char path[1024];
-    snprintf(path, sizeof path, "%s/annotations/karpathy_captions.json", env->data_dir);
-    if (karpathy_load(&s->set, path, env->data_dir) != 0) return -1;
+    char path[LAYOUT_PATH_MAX];
+    if (karpathy_load(&s->set, layout_karpathy_captions(path, env->data_dir), env->data_dir) != 0) return -1;
     if (strcmp(eval_split, "val") != 0 && strcmp(eval_split, "test") != 0)
         return err_set("caption: unknown evaluation split '%s' (val, test)", eval_split);
     snprintf(s->eval_name, sizeof s->eval_name, "%s", eval_split);

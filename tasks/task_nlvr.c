@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "data_layout.h"
 #include "data_nlvr.h"
 #include "nn_head_mlp.h"
 #include "metric_nlvr.h"
@@ -63,16 +64,13 @@ static const char *file_of(const char *split) {
     return NULL;
 }
 
-static void images_dir(const TaskEnv *env, char dir[1024]) { snprintf(dir, 1024, "%s/nlvr/images", env->data_dir); }
-
 static int split_load(NlvrSplit *sp, const TaskEnv *env, const char *split, int limit) {
     const char *file = file_of(split);
     if (!file) return err_set("nlvr: unknown split '%s' (train, val = dev, test = test1, test2)", split);
     sp->file = file;
-    char json[1024], dir[1024];
-    snprintf(json, sizeof json, "%s/nlvr/%s.json", env->data_dir, file);
-    images_dir(env, dir);
-    if (nlvr_load(&sp->set, json, dir) != 0) return -1;
+    char json[LAYOUT_PATH_MAX], dir[LAYOUT_PATH_MAX];
+    if (nlvr_load(&sp->set, layout_nlvr(json, env->data_dir, file), layout_nlvr_images(dir, env->data_dir)) != 0)
+        return -1;
     sp->n = limit > 0 && sp->set.n > limit ? limit : sp->set.n; /* the first lines, a fixed subset */
     int n = sp->n;
     const char **paths = xcalloc(2 * (size_t)n, sizeof(char *));
@@ -85,9 +83,9 @@ static int split_load(NlvrSplit *sp, const TaskEnv *env, const char *split, int 
 /* sp->iids from the split's instances file, for a model (kind) reading
  * cached regions by image id. */
 static int split_image_ids(NlvrSplit *sp, const TaskEnv *env, const char *kind) {
-    char inst[1100], dir[1024];
-    snprintf(inst, sizeof inst, "%s/annotations/instances_nlvr_%s.json", env->data_dir, sp->file);
-    images_dir(env, dir);
+    char inst[LAYOUT_PATH_MAX], dir[LAYOUT_PATH_MAX];
+    layout_nlvr_instances(inst, env->data_dir, sp->file);
+    layout_nlvr_images(dir, env->data_dir);
     if (access(inst, F_OK) != 0)
         return err_set("nlvr: the %s model reads each image's regions by image id; %s (the ids of %s's images) "
                        "is missing", kind, inst, sp->set.file);

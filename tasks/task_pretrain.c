@@ -49,6 +49,7 @@
 #include "check.h"
 #include "data_instances.h"
 #include "data_karpathy.h"
+#include "data_layout.h"
 #include "model_dual_encoder.h"
 #include "metric_retrieval.h"
 #include "ops.h"
@@ -181,14 +182,12 @@ static int split_load(PtState *s, PtSplit *sp, const TaskEnv *env, const char *s
 static int pt_load(Task *t, const TaskEnv *env, const char *eval_split) {
     PtState *s = xcalloc(1, sizeof *s);
     t->state = s;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/annotations/karpathy_pretrain.json", env->data_dir);
-    if (karpathy_load(&s->set, path, env->data_dir) != 0) return -1;
+    char path[LAYOUT_PATH_MAX];
+    if (karpathy_load(&s->set, layout_karpathy_pretrain(path, env->data_dir), env->data_dir) != 0) return -1;
     s->objectives = env->objectives ? env->objectives : PRETRAIN_DEFAULT;
     s->cells_first = env->cells_first > 0 ? env->cells_first : 0;
     s->has_cells = (s->objectives & PRETRAIN_CELLS) || s->cells_first;
-    snprintf(path, sizeof path, "%s/annotations/instances_pretrain.json", env->data_dir);
-    if (access(path, R_OK) == 0) {
+    if (access(layout_instances(path, env->data_dir, "pretrain"), R_OK) == 0) {
         if (instances_load(&s->inst, path) != 0) return -1;
         s->have_inst = 1;
     } else if (s->has_cells) {

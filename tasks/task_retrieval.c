@@ -40,6 +40,7 @@
 
 #include "check.h"
 #include "data_karpathy.h"
+#include "data_layout.h"
 #include "model_dual_encoder.h"
 #include "metric_retrieval.h"
 #include "ops.h"
@@ -112,9 +113,8 @@ static void index_train_captions(RetState *s) {
 static int ret_load(Task *t, const TaskEnv *env, const char *eval_split) {
     RetState *s = xcalloc(1, sizeof *s);
     t->state = s;
-    char json[1024];
-    snprintf(json, sizeof json, "%s/annotations/karpathy_captions.json", env->data_dir);
-    if (karpathy_load(&s->set, json, env->data_dir) != 0) return -1;
+    char json[LAYOUT_PATH_MAX];
+    if (karpathy_load(&s->set, layout_karpathy_captions(json, env->data_dir), env->data_dir) != 0) return -1;
     if (split_load(s, &s->train, env, "train", 0) != 0 || split_load(s, &s->val, env, "val", env->eval_limit) != 0)
         return -1;
     if (s->train.n < 2) return err_set("%s: retrieval needs at least 2 training images (false captions)", json);

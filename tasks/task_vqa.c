@@ -18,6 +18,7 @@
 
 #include "metric_vqa_answers.h"
 #include "check.h"
+#include "data_layout.h"
 #include "data_vqa.h"
 #include "nn_head_mlp.h"
 #include "data_image_index.h"
@@ -46,19 +47,11 @@ typedef struct {
     float *images, *targets, *dlogits, *dpooled;
 } VqaState;
 
-static const char *subtype_of(const char *split) {
-    if (!strcmp(split, "train")) return "train2014";
-    if (!strcmp(split, "val")) return "val2014";
-    if (!strcmp(split, "test")) return "test2015";
-    return NULL;
-}
-
 static int split_load(VqaState *s, VqaSplit *sp, const TaskEnv *env, const char *split) {
-    const char *sub = subtype_of(split);
-    if (!sub) return err_set("vqa: unknown split '%s' (train, val, test)", split);
-    char q[1024], a[1024];
-    snprintf(q, sizeof q, "%s/vqa/v2_OpenEnded_mscoco_%s_questions.json", env->data_dir, sub);
-    snprintf(a, sizeof a, "%s/vqa/v2_mscoco_%s_annotations.json", env->data_dir, sub);
+    if (!layout_vqa_subtype(split)) return err_set("vqa: unknown split '%s' (train, val, test)", split);
+    char q[LAYOUT_PATH_MAX], a[LAYOUT_PATH_MAX];
+    layout_vqa_questions(q, env->data_dir, split);
+    layout_vqa_annotations(a, env->data_dir, split);
     if (vqa_load(&sp->set, q, a, &s->index) != 0) return -1;
     if (!sp->set.has_answers) return err_set("%s: the vqa task needs annotations to train or score", a);
     return 0;
@@ -80,10 +73,9 @@ static int split_prepare(VqaState *s, VqaSplit *sp, const TaskEnv *env, int limi
 static int vqa_task_load(Task *t, const TaskEnv *env, const char *eval_split) {
     VqaState *s = xcalloc(1, sizeof *s);
     t->state = s;
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/images", env->data_dir);
+    char dir[LAYOUT_PATH_MAX];
     image_index_init(&s->index);
-    if (image_index_scan(&s->index, dir) != 0) return -1;
+    if (image_index_scan(&s->index, layout_images(dir, env->data_dir)) != 0) return -1;
     if (split_load(s, &s->train, env, "train") != 0 || split_load(s, &s->val, env, "val") != 0) return -1;
     const VqaSet *sets[2] = {&s->train.set, &s->val.set};
     if (answer_vocab_build(&s->vocab, sets, 2, ANSWER_VOCAB_MIN_COUNT) != 0) return -1;

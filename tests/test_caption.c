@@ -15,6 +15,7 @@
 #include "train_adamw.h"
 #include "check.h"
 #include "data_karpathy.h"
+#include "data_layout.h"
 #include "data_vocab.h"
 #include "gen_dataset.h"
 #include "data_idx.h"
@@ -228,10 +229,9 @@ static void test_greedy_and_files(void) {
     int n = read_results(path, caps, iids, VAL_IMAGES);
     CHECK(n == VAL_IMAGES, "%s: %d results", path, n);
     KarpathySet set;
-    char ann[256];
-    snprintf(ann, sizeof ann, "%s/annotations/karpathy_captions.json", data);
+    char ann[LAYOUT_PATH_MAX];
     int *idx = NULL, nv = 0;
-    if (n == VAL_IMAGES && karpathy_load(&set, ann, data) == 0) {
+    if (n == VAL_IMAGES && karpathy_load(&set, layout_karpathy_captions(ann, data), data) == 0) {
         CHECK(karpathy_select(&set, "val", &idx, &nv) == 0 && nv == VAL_IMAGES, "val split");
         const char *paths[3];
         for (int i = 0; i < 3; i++) paths[i] = set.images[idx[i]].path;

@@ -12,6 +12,7 @@
 
 #include "train_adamw.h"
 #include "check.h"
+#include "data_layout.h"
 #include "data_nlvr.h"
 #include "data_vocab.h"
 #include "gen_dataset.h"
@@ -201,9 +202,9 @@ static void test_nlvr_train_eval(void) {
     snprintf(path, sizeof path, "%s.csv", pred);
     Nlvr2Predictions pr;
     NlvrSet dev;
-    char dev_path[256], img_dir[256];
-    snprintf(dev_path, sizeof dev_path, "%s/nlvr/dev.json", data);
-    snprintf(img_dir, sizeof img_dir, "%s/nlvr/images", data);
+    char dev_path[LAYOUT_PATH_MAX], img_dir[LAYOUT_PATH_MAX];
+    layout_nlvr(dev_path, data, "dev");
+    layout_nlvr_images(img_dir, data);
     if (nlvr2_predictions_read(path, &pr) == 0 && nlvr_load(&dev, dev_path, img_dir) == 0) {
         CHECK(pr.n == 12, "%s: %zu predictions", path, pr.n);
         const char *ids[64], *labels[64];

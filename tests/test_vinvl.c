@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "data_layout.h"
 #include "gen_write.h"
 #include "gradcheck.h"
 #include "method.h"
@@ -222,12 +223,7 @@ static void test_config_json(void) {
 /* A tiny dataset: sets pretrain, train, val of 2 images, 32 x 32, with
  * 1 or 2 coloured boxes of categories 1 and 2. */
 static void write_dataset(const char *root) {
-    char sub[400];
-    const char *subs[] = {"", "/images", "/annotations"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(sub, sizeof sub, "%s%s", root, subs[i]);
-        if (dir_make(sub) != 0) die("%s", err_msg());
-    }
+    if (layout_make_folders(root) != 0) die("%s", err_msg());
     GenWriter w;
     gen_writer_init(&w, root);
     const char *sets[] = {"pretrain", "train", "val"};
@@ -236,13 +232,12 @@ static void write_dataset(const char *root) {
         json_t *images = json_array(), *anns = json_array();
         for (int i = 0; i < 2; i++) {
             int id = 100 * (s + 1) + i;
-            char file[64], rel[96];
+            char file[64], rel[LAYOUT_PATH_MAX];
             snprintf(file, sizeof file, "%s_%d.jpg", sets[s], id);
-            snprintf(rel, sizeof rel, "images/%s", file);
             memset(px, 20, sizeof px);
             for (int y = 4; y < 16; y++)
                 for (int x = 4; x < 16; x++) px[(y * 32 + x) * 3 + i] = 230;
-            if (gen_write_jpeg(&w, rel, px, 32, 90) != 0) die("%s", err_msg());
+            if (gen_write_jpeg(&w, layout_image(rel, NULL, file), px, 32, 90) != 0) die("%s", err_msg());
             json_array_append_new(images, json_pack("{s:i, s:s, s:i, s:i}", "id", id, "file_name", file, "width", 32, "height", 32));
             json_array_append_new(anns, json_pack("{s:i, s:i, s:i, s:[i,i,i,i]}", "id", 10 * id, "image_id", id,
                                                   "category_id", 1 + i, "bbox", 4, 4, 12, 12));
@@ -252,9 +247,8 @@ static void write_dataset(const char *root) {
         }
         json_t *root_j = json_pack("{s:o, s:o, s:[{s:i, s:s}, {s:i, s:s}]}", "images", images, "annotations", anns,
                                    "categories", "id", 1, "name", "shirt", "id", 2, "name", "bag");
-        char rel[96];
-        snprintf(rel, sizeof rel, "annotations/instances_%s.json", sets[s]);
-        if (gen_write_json(&w, rel, root_j, 0) != 0) die("%s", err_msg()); /* takes root_j */
+        char rel[LAYOUT_PATH_MAX];
+        if (gen_write_json(&w, layout_instances(rel, NULL, sets[s]), root_j, 0) != 0) die("%s", err_msg()); /* takes root_j */
     }
     gen_writer_free(&w);
 }

@@ -1,6 +1,7 @@
 #include "gen_dataset.h"
 
 #include "check.h"
+#include "data_layout.h"
 #include "gen_format.h"
 #include "gen_nlvr.h"
 #include "gen_write.h"
@@ -100,8 +101,8 @@ static int gen_folder_is_empty(const char *dir) {
 /* Decide what to do with an existing out_dir: *up_to_date = 1 when it holds
  * this very dataset; refuse a different one without force; else clean it. */
 static int gen_prepare_folder(const GenOptions *opt, json_t *settings, int *up_to_date) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/manifest.json", opt->out_dir);
+    char path[LAYOUT_PATH_MAX];
+    layout_manifest(path, opt->out_dir);
     *up_to_date = 0;
     struct stat st;
     if (stat(path, &st) == 0) {
@@ -152,36 +153,37 @@ static int gen_pretrain(GenRun *g) {
     gen_stream(&rt, g->opt->seed, "pretrain/text");
     json_t *kp = gen_karpathy_new("fashion-pretrain");
     json_t *inst = gen_coco_instances_new("moil fashion-scenes pretraining corpus");
+    char rel[LAYOUT_PATH_MAX], images[LAYOUT_PATH_MAX];
+    layout_images(images, NULL);
     for (long i = 0; i < n; i++) {
         long id = g->next_id++;
-        char name[64], rel[96];
+        char name[64];
         snprintf(name, sizeof name, "FS_pretrain_%012ld.jpg", id);
-        snprintf(rel, sizeof rel, "images/%s", name);
         GenScene s;
         GenText cap;
-        if (gen_scene_write(g, &s, &rs, &g->pool_train, rel)) {
+        if (gen_scene_write(g, &s, &rs, &g->pool_train, layout_image(rel, NULL, name))) {
             json_decref(kp);
             json_decref(inst);
             return -1;
         }
         gen_caption_alt_text(&s, &rt, &cap);
-        gen_karpathy_add(kp, id, name, i < p->pretrain_train ? "train" : "val", &cap, 1, &sentid);
+        gen_karpathy_add(kp, images, id, name, i < p->pretrain_train ? "train" : "val", &cap, 1, &sentid);
         gen_coco_instances_add(inst, id, name, g->opt->image_size, &s, "train");
         g->sum->captions++;
         gen_progress(g, "pretrain images", i + 1, n);
     }
-    if (gen_write_json(&g->w, "annotations/karpathy_pretrain.json", kp, 0)) {
+    if (gen_write_json(&g->w, layout_karpathy_pretrain(rel, NULL), kp, 0)) {
         json_decref(inst);
         return -1;
     }
-    return gen_write_json(&g->w, "annotations/instances_pretrain.json", inst, 0);
+    return gen_write_json(&g->w, layout_instances(rel, NULL, "pretrain"), inst, 0);
 }
 
 /* One downstream set (train, val or test): images, captions into kp, COCO
- * instances and the VQA files of data_subtype. */
-static int gen_downstream(GenRun *g, const char *set, const char *subtype, int n, const GenPhotoPool *pool,
-                          const char *source_split, json_t *kp, long *sentid) {
-    char stream[64], rel[160];
+ * instances and the set's VQA files. */
+static int gen_downstream(GenRun *g, const char *set, int n, const GenPhotoPool *pool, const char *source_split,
+                          json_t *kp, long *sentid) {
+    char stream[64], rel[LAYOUT_PATH_MAX], images[LAYOUT_PATH_MAX];
     Rng rs, rt;
     snprintf(stream, sizeof stream, "%s/scenes", set);
     gen_stream(&rs, g->opt->seed, stream);
@@ -191,22 +193,23 @@ static int gen_downstream(GenRun *g, const char *set, const char *subtype, int n
     char desc[96];
     snprintf(desc, sizeof desc, "moil fashion-scenes %s images", set);
     json_t *inst = gen_coco_instances_new(desc);
+    const char *subtype = layout_vqa_subtype(set);
     json_t *qs = gen_vqa_questions_new(subtype), *as = gen_vqa_annotations_new(subtype);
     GenVqaBalance balance;
     memset(&balance, 0, sizeof balance);
     int nq_max = g->opt->profile.questions_per_image;
     GenQuestion *q = xcalloc((size_t)(nq_max ? nq_max : 1), sizeof *q);
     int rc = 0;
+    layout_images(images, NULL);
     for (int i = 0; i < n && rc == 0; i++) {
         long id = g->next_id++;
         char name[64];
         snprintf(name, sizeof name, "FS_%s_%012ld.jpg", set, id);
-        snprintf(rel, sizeof rel, "images/%s", name);
         GenScene s;
         GenText caps[GEN_CAPTIONS_PER_IMAGE];
-        rc = gen_scene_write(g, &s, &rs, pool, rel);
+        rc = gen_scene_write(g, &s, &rs, pool, layout_image(rel, NULL, name));
         gen_caption_make(&s, &rt, caps);
-        gen_karpathy_add(kp, id, name, set, caps, GEN_CAPTIONS_PER_IMAGE, sentid);
+        gen_karpathy_add(kp, images, id, name, set, caps, GEN_CAPTIONS_PER_IMAGE, sentid);
         gen_coco_instances_add(inst, id, name, g->opt->image_size, &s, source_split);
         int nq = gen_vqa_make(&s, &rt, &balance, nq_max, q);
         for (int k = 0; k < nq; k++) gen_vqa_add(qs, as, id, id * 1000 + k, &q[k]);
@@ -215,19 +218,15 @@ static int gen_downstream(GenRun *g, const char *set, const char *subtype, int n
         gen_progress(g, stream, i + 1, n);
     }
     free(q);
-    char qpath[128], apath[128], ipath[128];
-    snprintf(qpath, sizeof qpath, "vqa/v2_OpenEnded_mscoco_%s_questions.json", subtype);
-    snprintf(apath, sizeof apath, "vqa/v2_mscoco_%s_annotations.json", subtype);
-    snprintf(ipath, sizeof ipath, "annotations/instances_%s.json", set);
     if (rc) {
         json_decref(qs);
         json_decref(as);
         json_decref(inst);
         return -1;
     }
-    rc = gen_write_json(&g->w, qpath, qs, 0);
-    rc = rc ? (json_decref(as), -1) : gen_write_json(&g->w, apath, as, 0);
-    return rc ? (json_decref(inst), -1) : gen_write_json(&g->w, ipath, inst, 0);
+    rc = gen_write_json(&g->w, layout_vqa_questions(rel, NULL, set), qs, 0);
+    rc = rc ? (json_decref(as), -1) : gen_write_json(&g->w, layout_vqa_annotations(rel, NULL, set), as, 0);
+    return rc ? (json_decref(inst), -1) : gen_write_json(&g->w, layout_instances(rel, NULL, set), inst, 0);
 }
 
 /* Pairs in the next NLVR set: 2..4, never leaving a remainder of 1. */
@@ -241,7 +240,7 @@ static int gen_nlvr_pairs(Rng *r, long remaining) {
 /* One NLVR split: JSON lines, image pairs and their COCO instances. */
 static int gen_nlvr_split(GenRun *g, const char *split, long n, const GenPhotoPool *pool,
                           const char *source_split) {
-    char stream[64], rel[256], desc[96];
+    char stream[64], rel[LAYOUT_PATH_MAX], desc[96];
     Rng r;
     snprintf(stream, sizeof stream, "nlvr-%s", split);
     gen_stream(&r, g->opt->seed, stream);
@@ -264,20 +263,18 @@ static int gen_nlvr_split(GenRun *g, const char *split, long n, const GenPhotoPo
         char folder[64];
         if (train) snprintf(folder, sizeof folder, "train/%d", directory);
         else snprintf(folder, sizeof folder, "%s", split);
-        snprintf(rel, sizeof rel, "%s/nlvr/images/%s", g->w.root, folder);
-        if (dir_make(rel)) rc = -1;
+        if (dir_make(layout_nlvr_image(rel, g->w.root, folder))) rc = -1;
         for (int pair = 0; pair < pairs && rc == 0; pair++) {
             GenScene side[2];
             gen_nlvr_pair_sample(&st, (first + pair) % 2, &r, pool, g->opt->image_size, &side[0], &side[1]);
             int label = gen_nlvr_statement_eval(&st, &side[0], &side[1]);
             for (int k = 0; k < 2 && rc == 0; k++) {
-                char name[96];
-                snprintf(name, sizeof name, "%s-%d-%d-img%d.jpg", split, set, pair, k);
-                snprintf(rel, sizeof rel, "nlvr/images/%s/%s", folder, name);
+                char file[160]; /* as the instances name it: under nlvr/images */
+                snprintf(file, sizeof file, "%s/%s-%d-%d-img%d.jpg", folder, split, set, pair, k);
                 gen_scene_render(&side[k], pool, g->opt->image_size, gen_tint_percent(g->opt), g->rgb);
-                rc = gen_write_jpeg(&g->w, rel, g->rgb, g->opt->image_size, g->opt->jpeg_quality);
-                snprintf(rel, sizeof rel, "%s/%s", folder, name);
-                gen_coco_instances_add(inst, g->next_id++, rel, g->opt->image_size, &side[k], source_split);
+                rc = gen_write_jpeg(&g->w, layout_nlvr_image(rel, NULL, file), g->rgb, g->opt->image_size,
+                                    g->opt->jpeg_quality);
+                gen_coco_instances_add(inst, g->next_id++, file, g->opt->image_size, &side[k], source_split);
             }
             json_array_append_new(lines, gen_nlvr_line(split, set, pair, sentence.s, label, synset.s, directory));
             g->sum->nlvr_examples++;
@@ -285,14 +282,12 @@ static int gen_nlvr_split(GenRun *g, const char *split, long n, const GenPhotoPo
             gen_progress(g, stream, ++done, n);
         }
     }
-    snprintf(rel, sizeof rel, "nlvr/%s.json", split);
-    snprintf(desc, sizeof desc, "annotations/instances_nlvr_%s.json", split);
-    if (rc || gen_write_json(&g->w, rel, lines, 1)) {
+    if (rc || gen_write_json(&g->w, layout_nlvr(rel, NULL, split), lines, 1)) {
         json_decref(lines);
         json_decref(inst);
         return -1;
     }
-    return gen_write_json(&g->w, desc, inst, 0);
+    return gen_write_json(&g->w, layout_nlvr_instances(rel, NULL, split), inst, 0);
 }
 
 static int gen_all(GenRun *g) {
@@ -300,13 +295,14 @@ static int gen_all(GenRun *g) {
     if (gen_pretrain(g)) return -1;
     json_t *kp = gen_karpathy_new("fashion-scenes");
     long sentid = 0;
-    if (gen_downstream(g, "train", "train2014", p->train, &g->pool_train, "train", kp, &sentid) ||
-        gen_downstream(g, "val", "val2014", p->val, &g->pool_even, "t10k", kp, &sentid) ||
-        gen_downstream(g, "test", "test2015", p->test, &g->pool_odd, "t10k", kp, &sentid)) {
+    if (gen_downstream(g, "train", p->train, &g->pool_train, "train", kp, &sentid) ||
+        gen_downstream(g, "val", p->val, &g->pool_even, "t10k", kp, &sentid) ||
+        gen_downstream(g, "test", p->test, &g->pool_odd, "t10k", kp, &sentid)) {
         json_decref(kp);
         return -1;
     }
-    if (gen_write_json(&g->w, "annotations/karpathy_captions.json", kp, 0)) return -1;
+    char rel[LAYOUT_PATH_MAX];
+    if (gen_write_json(&g->w, layout_karpathy_captions(rel, NULL), kp, 0)) return -1;
     return gen_nlvr_split(g, "train", p->nlvr_train, &g->pool_train, "train") ||
                    gen_nlvr_split(g, "dev", p->nlvr_dev, &g->pool_even, "t10k") ||
                    gen_nlvr_split(g, "test1", p->nlvr_test, &g->pool_odd, "t10k")
@@ -329,8 +325,8 @@ static int gen_write_manifest(GenRun *g, json_t *settings) {
     json_object_set(m, "files", g->w.files);
     char *text = json_dumps(m, JSON_INDENT(1));
     json_decref(m);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/manifest.json", g->opt->out_dir);
+    char path[LAYOUT_PATH_MAX];
+    layout_manifest(path, g->opt->out_dir);
     size_t len = strlen(text);
     int rc = file_write_atomic(path, text, len);
     free(text);
@@ -362,12 +358,7 @@ int gen_dataset_generate(const GenOptions *opt, GenSummary *sum) {
     g.sum = sum;
     g.next_id = 1;
     int rc = -1;
-    char dir[4096];
-    static const char *const subdirs[] = {"images", "annotations", "vqa", "nlvr/images"};
-    for (int i = 0; i < 4; i++) {
-        snprintf(dir, sizeof dir, "%s/%s", opt->out_dir, subdirs[i]);
-        if (dir_make(dir)) goto out;
-    }
+    if (layout_make_folders(opt->out_dir)) goto out;
     if (idx_load_split(&g.train, opt->source_dir, "train") || idx_load_split(&g.test, opt->source_dir, "t10k"))
         goto out;
     gen_pool_init(&g.pool_train, &g.train, -1);

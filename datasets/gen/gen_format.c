@@ -43,7 +43,7 @@ void gen_coco_instances_add(json_t *inst, long image_id, const char *file_name, 
 
 json_t *gen_karpathy_new(const char *dataset) { return json_pack("{s:[],s:s}", "images", "dataset", dataset); }
 
-void gen_karpathy_add(json_t *kp, long cocoid, const char *filename, const char *split,
+void gen_karpathy_add(json_t *kp, const char *filepath, long cocoid, const char *filename, const char *split,
                       const GenText *caps, int n, long *next_sentid) {
     json_t *images = json_object_get(kp, "images");
     long imgid = (long)json_array_size(images);
@@ -62,7 +62,7 @@ void gen_karpathy_add(json_t *kp, long cocoid, const char *filename, const char 
         json_array_append_new(sentences, json_pack("{s:o,s:s,s:I,s:I}", "tokens", tokens, "raw", caps[i].s,
                                                    "imgid", (json_int_t)imgid, "sentid", (json_int_t)sentid));
     }
-    json_array_append_new(images, json_pack("{s:s,s:o,s:s,s:I,s:s,s:o,s:I}", "filepath", "images", "sentids",
+    json_array_append_new(images, json_pack("{s:s,s:o,s:s,s:I,s:s,s:o,s:I}", "filepath", filepath, "sentids",
                                             sentids, "filename", filename, "imgid", (json_int_t)imgid,
                                             "split", split, "sentences", sentences, "cocoid",
                                             (json_int_t)cocoid));

@@ -19,8 +19,10 @@ void gen_coco_instances_add(json_t *inst, long image_id, const char *file_name, 
 
 /* {"images": [], "dataset": name} */
 json_t *gen_karpathy_new(const char *dataset);
-/* Append one Karpathy IMAGE with captions caps[n]; *next_sentid advances. */
-void gen_karpathy_add(json_t *kp, long cocoid, const char *filename, const char *split,
+/* Append one Karpathy IMAGE, the file filepath/filename (filepath: the image
+ * folder, relative to the dataset folder), with captions caps[n];
+ * *next_sentid advances. */
+void gen_karpathy_add(json_t *kp, const char *filepath, long cocoid, const char *filename, const char *split,
                       const GenText *caps, int n, long *next_sentid);
 
 /* The questions file of data_subtype ("train2014") with its five header keys. */

@@ -7,13 +7,12 @@
 
 #include "check.h"
 #include "data_karpathy.h"
+#include "data_layout.h"
 #include "data_nlvr.h"
 #include "data_vqa.h"
 #include "data_image_index.h"
 
-static int add_karpathy(Tally *words, const char *data_dir, const char *file, int *found) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/annotations/%s", data_dir, file);
+static int add_karpathy(Tally *words, const char *path, const char *data_dir, int *found) {
     if (access(path, R_OK) != 0) return 0;
     KarpathySet s;
     if (karpathy_load(&s, path, data_dir) != 0) return -1;
@@ -26,14 +25,12 @@ static int add_karpathy(Tally *words, const char *data_dir, const char *file, in
 }
 
 static int add_vqa(Tally *words, const char *data_dir, int *found) {
-    char q[1024], dir[1024];
-    snprintf(q, sizeof q, "%s/vqa/v2_OpenEnded_mscoco_train2014_questions.json", data_dir);
-    if (access(q, R_OK) != 0) return 0;
-    snprintf(dir, sizeof dir, "%s/images", data_dir);
+    char q[LAYOUT_PATH_MAX], dir[LAYOUT_PATH_MAX];
+    if (access(layout_vqa_questions(q, data_dir, "train"), R_OK) != 0) return 0;
     ImageIndex ix;
     image_index_init(&ix);
     VqaSet s;
-    int rc = image_index_scan(&ix, dir);
+    int rc = image_index_scan(&ix, layout_images(dir, data_dir));
     if (rc == 0) rc = vqa_load(&s, q, NULL, &ix);
     if (rc == 0) {
         for (int i = 0; i < s.n; i++) tokenizer_tally(words, s.q[i].question);
@@ -45,12 +42,10 @@ static int add_vqa(Tally *words, const char *data_dir, int *found) {
 }
 
 static int add_nlvr(Tally *words, const char *data_dir, int *found) {
-    char path[1024], dir[1024];
-    snprintf(path, sizeof path, "%s/nlvr/train.json", data_dir);
-    if (access(path, R_OK) != 0) return 0;
-    snprintf(dir, sizeof dir, "%s/nlvr/images", data_dir);
+    char path[LAYOUT_PATH_MAX], dir[LAYOUT_PATH_MAX];
+    if (access(layout_nlvr(path, data_dir, "train"), R_OK) != 0) return 0;
     NlvrSet s;
-    if (nlvr_load(&s, path, dir) != 0) return -1;
+    if (nlvr_load(&s, path, layout_nlvr_images(dir, data_dir)) != 0) return -1;
     for (int i = 0; i < s.n; i++) tokenizer_tally(words, s.ex[i].sentence);
     nlvr_free(&s);
     (*found)++;
@@ -61,8 +56,9 @@ int dataset_vocab_build(Tokenizer *tok, const char *data_dir, int min_count) {
     Tally words;
     tally_init(&words);
     int found = 0, rc = 0;
-    if (rc == 0) rc = add_karpathy(&words, data_dir, "karpathy_pretrain.json", &found);
-    if (rc == 0) rc = add_karpathy(&words, data_dir, "karpathy_captions.json", &found);
+    char path[LAYOUT_PATH_MAX];
+    if (rc == 0) rc = add_karpathy(&words, layout_karpathy_pretrain(path, data_dir), data_dir, &found);
+    if (rc == 0) rc = add_karpathy(&words, layout_karpathy_captions(path, data_dir), data_dir, &found);
     if (rc == 0) rc = add_vqa(&words, data_dir, &found);
     if (rc == 0) rc = add_nlvr(&words, data_dir, &found);
     if (rc == 0 && !found)

@@ -6,6 +6,10 @@
 
 #include "check.h"
 
+void region_store_default_dir(char *out, size_t size, const char *data_dir) {
+    snprintf(out, size, "%s/regions", data_dir);
+}
+
 int region_store_read_meta(const char *dir, json_t **meta) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, REGION_STORE_META);

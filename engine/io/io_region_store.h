@@ -11,12 +11,16 @@
 #define MOIL_REGION_STORE_H
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "io_region_cache.h"
 
 #define REGION_STORE_VERSION 1
 #define REGION_STORE_META "regions.json"
+
+/* The default region folder of a dataset folder: data_dir/regions. */
+void region_store_default_dir(char *out, size_t size, const char *data_dir);
 
 typedef struct {
     int n_classes;

@@ -252,7 +252,7 @@ void vinvl_backward(Vinvl *m, const ModelInput *in, const float *dfinal, const f
 
 int vinvl_config_prepare(ModelConfig *c, const char *data_dir, const Tokenizer *tok) {
     RegionConfig *rc = &c->regions;
-    if (!rc->dir[0]) snprintf(rc->dir, sizeof rc->dir, "%s/regions", data_dir);
+    if (!rc->dir[0]) region_store_default_dir(rc->dir, sizeof rc->dir, data_dir);
     json_t *meta;
     if (region_store_read_meta(rc->dir, &meta) != 0) return -1;
     json_t *classes = json_object_get(meta, "classes");

@@ -12,7 +12,7 @@
  * ones of that table and profile), in one transaction. */
 int db_layout_write(Db *db, const ExpTable *t, const char *profile, const ExpCell *cells, int n_cells);
 /* 1 if the run key names a config with an 'ok' run that read the backbone
- * init_hash and the dataset data_hash (results/db/db_run_inputs.h; a run recorded
+ * init_hash and the dataset data_hash (cli/run_inputs.h; a run recorded
  * before data_hash existed matches any dataset), 0 if not, -1 on error. */
 int db_run_key_done(Db *db, const char *run_key, const char *init_hash, const char *data_hash);
 /* Map the run key (and its arguments) to the config hash of run run_id. */

@@ -1,4 +1,4 @@
-#include "db_run_inputs.h"
+#include "run_inputs.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "data_layout.h"
 
 /* The file's hash, or "" when it does not exist. */
 static int hash_if_present(const char *path, char out[RUN_HASH_LEN]) {
@@ -23,7 +24,6 @@ int run_init_hash(const char *init, char out[RUN_HASH_LEN]) {
 }
 
 int run_data_hash(const char *data_dir, char out[RUN_HASH_LEN]) {
-    char path[1100];
-    snprintf(path, sizeof path, "%s/manifest.json", data_dir);
-    return hash_if_present(path, out);
+    char path[LAYOUT_PATH_MAX];
+    return hash_if_present(layout_manifest(path, data_dir), out);
 }
