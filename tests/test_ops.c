@@ -5,6 +5,7 @@
 
 #include "check.h"
 #include "gradcheck.h"
+#include "op_internal.h"
 #include "ops.h"
 #include "test.h"
 
@@ -181,7 +182,7 @@ static void test_gelu_reference(void) {
     free(x), free(y), free(g), free(ones);
 }
 
-/* The vector exp and erf of ops.h against libm in double, over dense grids. */
+/* The vector exp and erf of op_internal.h against libm in double, over dense grids. */
 static void test_vec_math(void) {
     double max_erf = 0, erf_at = 0, max_exp = 0, exp_at = 0;
     for (long i = -600000; i <= 600000; i += VEC_LANES) { /* erf on [-6, 6], step 1e-5 */

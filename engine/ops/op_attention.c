@@ -1,10 +1,12 @@
 /* Multi-head softmax attention with a key padding mask. Per (batch, head) the
  * products are sgemm calls on strided views of the [B,T,C] tensors; the
- * softmax rows run on the vectors of ops.h. */
+ * softmax rows run on the vectors of op_internal.h. */
 #include "ops.h"
 
 #include <cblas.h>
 #include <math.h>
+
+#include "op_internal.h"
 
 /* T rounded up to whole vectors */
 static int padded(int T) { return (T + VEC_LANES - 1) / VEC_LANES * VEC_LANES; }

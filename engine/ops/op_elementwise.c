@@ -1,8 +1,10 @@
 /* Element-wise ops: GELU (exact, erf), tanh, residual add. The GELU loops run
- * VEC_LANES at a time with the erf and exp of ops.h. */
+ * VEC_LANES at a time with the erf and exp of op_internal.h. */
 #include "ops.h"
 
 #include <math.h>
+
+#include "op_internal.h"
 
 #define INV_SQRT2 0.70710678118654752440f
 #define INV_SQRT2PI 0.39894228040143267794f

@@ -1,8 +1,10 @@
-/* LayerNorm over the last dimension, VEC_LANES channels at a time (ops.h);
+/* LayerNorm over the last dimension, VEC_LANES channels at a time (op_internal.h);
  * row sums are accumulated per lane, then the lanes in a fixed order. */
 #include "ops.h"
 
 #include <math.h>
+
+#include "op_internal.h"
 
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
                        const float *b, int N, int C, float eps) {

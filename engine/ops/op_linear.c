@@ -4,6 +4,8 @@
 #include <cblas.h>
 #include <string.h>
 
+#include "op_internal.h"
+
 void linear_forward(float *out, const float *inp, const float *W, const float *b, int N, int C, int OC) {
     /* out[N,OC] = inp[N,C] W[OC,C]^T + b[OC] */
     float beta = 0.0f;

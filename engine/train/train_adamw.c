@@ -16,15 +16,7 @@ void adamw_step(Params *p, const AdamWConfig *c, float lr, int step) {
         if (!e->trainable) continue;
         float *w = p->data + e->offset, *g = p->grad + e->offset, *m = p->m + e->offset, *v = p->v + e->offset;
         float a = lr * e->lr_mult, wd = e->decay ? c->weight_decay : 0.0f;
-        for (size_t k = 0; k < e->size; k += VEC_LANES) {
-            size_t r = e->size - k;
-            vecf gk = vec_load_n(g + k, r, 0.0f), wk = vec_load_n(w + k, r, 0.0f);
-            vecf mk = c->beta1 * vec_load_n(m + k, r, 0.0f) + (1.0f - c->beta1) * gk;
-            vecf vk = c->beta2 * vec_load_n(v + k, r, 0.0f) + (1.0f - c->beta2) * gk * gk;
-            vecf mhat = mk / bc1, vhat = vk / bc2;
-            wk -= a * (mhat / (vec_sqrt(vhat) + c->eps) + wd * wk);
-            vec_store_n(m + k, mk, r), vec_store_n(v + k, vk, r), vec_store_n(w + k, wk, r);
-        }
+        adamw_update(w, m, v, g, e->size, c->beta1, c->beta2, c->eps, bc1, bc2, a, wd);
     }
 }
 
