@@ -3,8 +3,9 @@
  * adds its own tensors (registered in the parameter store with their
  * initialisation), changes what linear layers compute through hooks, may add
  * a loss of its own, and folds into plain weights for inference where it can.
- * Task heads always train. Adding a method: write engine/method_<name>.c with
- * a MethodOps and add one line to the table in engine/methods/method_registry.c.
+ * Task heads always train. Adding a method: write
+ * engine/methods/method_<name>.c with a MethodOps and add one line to the
+ * table in engine/methods/method_registry.c.
  *
  * Life cycle in a run:
  *   method_create(name, opts) -> add_params (before params_alloc)
@@ -81,8 +82,7 @@ struct Method {
     void *state;
 };
 
-/* The registry. */
-const MethodOps *method_find(const char *name);
+/* The registry (method_registry.c): the methods in listing order. */
 int method_count(void);
 const MethodOps *method_at(int i);
 

@@ -1,5 +1,5 @@
-/* What every method shares: options, the registry lookups, freezing, and
- * parameter accounting. */
+/* What every method shares: options, destroying, freezing, and parameter
+ * accounting (the registry and method_create: method_registry.c). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,20 +14,6 @@ MethodOptions method_options_default(void) {
                        .rank_lora = 16, .rank_adapter = 16, .momentum = -1.0, .student = MOIL_STUDENT_HYBRID,
                        .imitation_scale = 1.0, .total_steps = 0};
     return o;
-}
-
-int method_create(Method *m, const char *name, const MethodOptions *opt) {
-    memset(m, 0, sizeof *m);
-    m->ops = method_find(name);
-    if (!m->ops) {
-        char list[512] = "";
-        size_t len = 0;
-        for (int i = 0; i < method_count(); i++)
-            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", method_at(i)->name);
-        return err_set("unknown method '%s' (known: %s)", name, list);
-    }
-    m->opt = *opt;
-    return 0;
 }
 
 void method_destroy(Method *m) {

@@ -5,32 +5,24 @@
 #include "check.h"
 #include "model_vinvl.h"
 #include "model_vlmo.h"
+#include "registry.h"
 
 extern const ModelOps model_vilt;
 extern const ModelOps model_vlmo;
 extern const ModelOps model_vinvl;
 
-static const ModelOps *const kinds[] = {
+static const void *const kinds[] = {
     &model_vilt,
     &model_vlmo,
     &model_vinvl,
 };
+static const Registry models = REGISTRY_OF("model", kinds);
 
-static const ModelOps *model_find(const char *kind) {
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (!strcmp(kinds[i]->kind, kind)) return kinds[i];
-    return NULL;
-}
+static const ModelOps *model_find(const char *kind) { return registry_find(&models, kind); }
 
 int model_config_default(ModelConfig *c, const char *kind, int vocab) {
     memset(c, 0, sizeof *c);
-    if (!model_find(kind)) {
-        char list[128] = "";
-        size_t len = 0;
-        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", kinds[i]->kind);
-        return err_set("unknown model '%s' (known: %s)", kind, list);
-    }
+    if (!registry_get(&models, kind)) return -1;
     snprintf(c->kind, sizeof c->kind, "%s", kind);
     snprintf(c->stem, sizeof c->stem, "patch");
     c->vilt = vilt_config_default(vocab);
