@@ -19,7 +19,7 @@
 #include "db.h"
 #include "method.h"
 #include "model.h"
-#include "train_task.h"
+#include "task_registry.h"
 
 static const char usage[] =
     "usage: moil bench-infer --init CKPT [--task T] [--methods LIST] [--eval-limit N]\n"

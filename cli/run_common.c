@@ -21,7 +21,7 @@
 #include "method.h"
 #include "model.h"
 #include "run_inputs.h"
-#include "train_task.h"
+#include "task_registry.h"
 #include "train.h"
 
 static void print_lists(FILE *out) {

@@ -44,7 +44,7 @@
 #include "data_layout.h"
 #include "metric_caption.h"
 #include "ops.h"
-#include "train_task.h"
+#include "task_common.h"
 
 typedef struct {
     int n;            /* images */

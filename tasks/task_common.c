@@ -1,72 +1,13 @@
-/* The task registry and the helpers tasks share. */
-#include <math.h>
-#include <stdlib.h>
+/* The helpers tasks share. */
+#include "task_common.h"
+
 #include <stdint.h>
-#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "io_image_load.h"
 #include "str_map.h"
-#include "train_task.h"
-
-extern const TaskOps task_vqa, task_pretrain;
-extern const TaskOps task_retrieval;
-extern const TaskOps task_nlvr;
-extern const TaskOps task_caption;
-
-static const TaskOps *const tasks[] = {
-    &task_pretrain,
-    &task_vqa,
-    &task_retrieval,
-    &task_nlvr,
-    &task_caption,
-};
-
-int task_count(void) { return (int)(sizeof tasks / sizeof tasks[0]); }
-const TaskOps *task_at(int i) { return tasks[i]; }
-
-const TaskOps *task_find(const char *name) {
-    for (int i = 0; i < task_count(); i++)
-        if (!strcmp(tasks[i]->name, name)) return tasks[i];
-    return NULL;
-}
-
-int task_create(Task *t, const char *name, const TaskEnv *env) {
-    memset(t, 0, sizeof *t);
-    t->ops = task_find(name);
-    if (!t->ops) {
-        char list[256] = "";
-        size_t len = 0;
-        for (int i = 0; i < task_count(); i++)
-            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", tasks[i]->name);
-        return err_set("unknown task '%s' (known: %s)", name, list);
-    }
-    t->env = *env;
-    return 0;
-}
-
-void task_destroy(Task *t) {
-    if (t->ops && t->ops->destroy) t->ops->destroy(t);
-    t->state = NULL;
-}
-
-void metrics_add(MetricList *l, const char *name, double value) {
-    for (int i = 0; i < l->n; i++)
-        if (!strcmp(l->name[i], name)) {
-            l->value[i] = value;
-            return;
-        }
-    if (l->n >= METRICS_MAX) die("metrics_add(%s): more than %d metrics", name, METRICS_MAX);
-    snprintf(l->name[l->n], METRIC_NAME_MAX, "%s", name);
-    l->value[l->n++] = value;
-}
-
-double metrics_get(const MetricList *l, const char *name) {
-    for (int i = 0; i < l->n; i++)
-        if (!strcmp(l->name[i], name)) return l->value[i];
-    return NAN;
-}
 
 void task_encode_text(const Tokenizer *tok, const char *text, int max_text, int *ids, int *mask) {
     int32_t id32[512];

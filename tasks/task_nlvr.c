@@ -30,7 +30,7 @@
 #include "nn_head_mlp.h"
 #include "metric_nlvr.h"
 #include "ops.h"
-#include "train_task.h"
+#include "task_common.h"
 
 typedef struct {
     NlvrSet set;

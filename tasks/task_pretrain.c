@@ -53,7 +53,7 @@
 #include "model_dual_encoder.h"
 #include "metric_retrieval.h"
 #include "ops.h"
-#include "train_task.h"
+#include "task_common.h"
 
 enum { KIND_OTHER = 0, KIND_COLOUR, KIND_CATEGORY, KIND_SIZE, KIND_POSITION, N_KINDS };
 static const char *const kind_names[N_KINDS] = {"other", "colour", "category", "size", "position"};

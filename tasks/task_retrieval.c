@@ -44,7 +44,7 @@
 #include "model_dual_encoder.h"
 #include "metric_retrieval.h"
 #include "ops.h"
-#include "train_task.h"
+#include "task_common.h"
 
 enum { ITM_ACCURACY_SEED = 0x17, RERANK_K = 16 };
 

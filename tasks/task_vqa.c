@@ -24,7 +24,7 @@
 #include "data_image_index.h"
 #include "metric_vqa.h"
 #include "ops.h"
-#include "train_task.h"
+#include "task_common.h"
 
 typedef struct {
     VqaSet set;

@@ -15,7 +15,7 @@
 #include "gradcheck.h"
 #include "model.h"
 #include "proc.h"
-#include "train_task.h"
+#include "task_registry.h"
 #include "test.h"
 
 typedef struct {

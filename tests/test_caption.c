@@ -24,7 +24,7 @@
 #include "model.h"
 #include "ops.h"
 #include "io_safetensors.h"
-#include "train_task.h"
+#include "task_common.h"
 #include "task_fixture.h"
 #include "test.h"
 

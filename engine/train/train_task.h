@@ -1,12 +1,12 @@
 /* A task plugs into the trainer through this interface: it reads its
  * dataset, registers and initialises its heads, runs one training batch
  * (forward, loss, backward into the parameter gradients) and evaluates a
- * split. Adding a task: write tasks/task_<name>.c with a TaskOps and add one
- * line to the table in tasks/task_registry.c. */
+ * split into a MetricList. Adding a task: write tasks/task_<name>.c with a
+ * TaskOps (the helpers tasks share: tasks/task_common.h) and add one line to
+ * the table in tasks/task_registry.c. */
 #ifndef MOIL_TASK_H
 #define MOIL_TASK_H
 
-#include "io_image_cache.h"
 #include "model.h"
 #include "rng.h"
 #include "io_safetensors.h"
@@ -75,41 +75,8 @@ struct Task {
     void *state;
 };
 
-const TaskOps *task_find(const char *name);
-int task_count(void);
-const TaskOps *task_at(int i);
-int task_create(Task *t, const char *name, const TaskEnv *env);
+/* Calls the task's destroy; the tasks and creating one by name are in
+ * tasks/task_registry.h. */
 void task_destroy(Task *t);
-
-/* Helpers every task uses. */
-/* Encode text into ids/mask rows (int, as the model takes them). */
-void task_encode_text(const Tokenizer *tok, const char *text, int max_text, int *ids, int *mask);
-/* uint8 HWC image -> float CHW in [-1,1]. */
-void task_image_to_input(const unsigned char *hwc, int size, float *chw);
-
-/* Copy every entry of group found under its name in the checkpoint (the
- * pretraining heads when a backbone is evaluated); entries it lacks keep
- * their values. Returns the number copied, -1 on a shape mismatch. */
-int task_heads_from_checkpoint(Params *p, ParamGroup group, const StFile *f);
-
-/* Shuffled passes over n examples: each index once per pass, each pass
- * shuffled by sampler_next when it starts (with the rng of that step). */
-typedef struct {
-    int n, pos;
-    int *perm;
-} Sampler;
-void sampler_init(Sampler *s, int n);
-int sampler_next(Sampler *s, Rng *rng);
-void sampler_free(Sampler *s);
-
-/* The distinct images of a split, decoded once: example i uses cache row
- * slot[i]. paths[n] may repeat (several questions per image). */
-typedef struct {
-    ImageCache cache;
-    int *slot; /* [n] */
-    int n;
-} TaskImages;
-int task_images_load(TaskImages *ti, const char *const *paths, int n, int size);
-void task_images_free(TaskImages *ti);
 
 #endif
