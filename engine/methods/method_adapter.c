@@ -107,9 +107,7 @@ static int adapter_setup(Method *m, const Backbone *bb, Params *p, Rng *rng) {
         h->h = xcalloc(rows * d, sizeof(float));
         h->a = xcalloc(rows * s->k, sizeof(float));
         h->g = xcalloc(rows * s->k, sizeof(float));
-        h->hook.forward = adapter_forward;
-        h->hook.backward = adapter_backward;
-        h->hook.state = h;
+        h->hook = (LinearHook){.forward = adapter_forward, .backward = adapter_backward, .state = h};
         h->lin->hook = &h->hook;
     }
     s->dh = xcalloc(rows * bb->d, sizeof(float));

@@ -24,12 +24,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "method.h"
+#include "method_lora.h"
+#include "method_merge.h"
 #include "ops.h"
-
-void lora_register_pair(Params *p, const Linear *lin, int r, int *A, int *B);
-void lora_init_pair(Params *p, int A, int B, Rng *rng);
-void lora_fold(float *W, const float *A, const float *B, int out, int in, int r, float scale);
 
 typedef struct {
     LinearHook hook;
@@ -120,9 +117,7 @@ static void dora_backward(LinearHook *hk, const Params *p, const Linear *lin, fl
 
 static void dora_add_params(Method *m, const Backbone *bb, Params *p) {
     DoraState *s = xcalloc(1, sizeof *s);
-    int n = 0;
-    for (int k = 0; k < LIN_KINDS; k++) n += (m->opt.targets & TARGET_BIT(k)) ? bb->layers : 0;
-    s->hooks = xcalloc(n, sizeof(DoraHook));
+    s->hooks = xcalloc(lora_n_hooks(m, bb), sizeof(DoraHook));
     for (int l = 0; l < bb->layers; l++)
         for (int k = 0; k < LIN_KINDS; k++) {
             if (!(m->opt.targets & TARGET_BIT(k))) continue;
@@ -146,7 +141,7 @@ static int dora_setup(Method *m, const Backbone *bb, Params *p, Rng *rng) {
         DoraHook *h = &s->hooks[i];
         int out = h->lin->out, in = h->lin->in;
         if (h->r > (out < in ? out : in)) return err_set("dora: rank %d exceeds min(%d, %d)", h->r, out, in);
-        h->scale = m->opt.alpha / (float)h->r;
+        h->scale = lora_scale(m->opt.alpha, h->r, 0); /* alpha / r: DoRA does not take --rslora */
         lora_init_pair(p, h->A, h->B, rng);
         h->V = xcalloc((size_t)out * in, sizeof(float));
         h->norm = xcalloc(out, sizeof(float));
@@ -160,44 +155,31 @@ static int dora_setup(Method *m, const Backbone *bb, Params *p, Rng *rng) {
         dora_direction(h, p);
         memcpy(params_data(p, h->mag), h->norm, sizeof(float) * out);
         p->info[h->A].trainable = p->info[h->B].trainable = p->info[h->mag].trainable = 1;
-        h->hook.forward = dora_forward;
-        h->hook.backward = dora_backward;
-        h->hook.state = h;
+        h->hook = (LinearHook){.forward = dora_forward, .backward = dora_backward, .state = h};
         h->lin->hook = &h->hook;
     }
     return 0;
 }
 
-static int dora_n_variants(const Method *m) { return 1; }
-static const char *dora_variant_name(const Method *m, int v) { return "merged"; }
-
 static void dora_apply_variant(Method *m, const Backbone *bb, Params *p, int v) {
     DoraState *s = m->state;
     for (int i = 0; i < s->n; i++) {
         DoraHook *h = &s->hooks[i];
-        if (!h->lin->hook) continue; /* already merged */
+        float *W = merge_unhook(p, h->lin, &h->saved_w);
+        if (!W) continue; /* already merged */
         int out = h->lin->out, in = h->lin->in;
-        float *W = params_data(p, h->lin->w);
         const float *mag = params_data(p, h->mag);
-        if (!h->saved_w) h->saved_w = xmalloc(sizeof(float) * (size_t)out * in);
-        memcpy(h->saved_w, W, sizeof(float) * (size_t)out * in);
         dora_direction(h, p);
         for (int o = 0; o < out; o++) {
             float k = mag[o] / h->norm[o];
             for (int c = 0; c < in; c++) W[(size_t)o * in + c] = k * h->V[(size_t)o * in + c];
         }
-        h->lin->hook = NULL;
     }
 }
 
 static void dora_restore(Method *m, const Backbone *bb, Params *p) {
     DoraState *s = m->state;
-    for (int i = 0; i < s->n; i++) {
-        DoraHook *h = &s->hooks[i];
-        if (h->lin->hook) continue;
-        memcpy(params_data(p, h->lin->w), h->saved_w, sizeof(float) * (size_t)h->lin->out * h->lin->in);
-        h->lin->hook = &h->hook;
-    }
+    for (int i = 0; i < s->n; i++) merge_rehook(p, s->hooks[i].lin, &s->hooks[i].hook, s->hooks[i].saved_w);
 }
 
 static void dora_destroy(Method *m) {
@@ -214,7 +196,7 @@ static void dora_destroy(Method *m) {
 }
 
 static void dora_describe(const Method *m, char *buf, size_t n) {
-    snprintf(buf, n, "\"dora_scale\":%g,\"dora_gradient\":\"exact\"", m->opt.alpha / (float)m->opt.rank);
+    snprintf(buf, n, "\"dora_scale\":%g,\"dora_gradient\":\"exact\"", lora_scale(m->opt.alpha, m->opt.rank, 0));
 }
 
 const MethodOps method_dora = {
@@ -222,8 +204,8 @@ const MethodOps method_dora = {
     .summary = "DoRA: magnitude m times the row-normalised W0 + (alpha/r) B A on --targets; merges",
     .add_params = dora_add_params,
     .setup = dora_setup,
-    .n_variants = dora_n_variants,
-    .variant_name = dora_variant_name,
+    .n_variants = merge_n_variants,
+    .variant_name = merge_variant_name,
     .apply_variant = dora_apply_variant,
     .restore = dora_restore,
     .describe = dora_describe,

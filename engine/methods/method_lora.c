@@ -4,6 +4,8 @@
  * --pissa initialises A, B from the top-r singular triplets of W0 and
  * freezes the residual W0 - scale B A in its place; --lora-plus X trains B
  * at X times the learning rate. Folds into W0 + scale B A for inference. */
+#include "method_lora.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,7 +14,7 @@
 
 #include "check.h"
 #include "linalg.h"
-#include "method.h"
+#include "method_merge.h"
 #include "ops.h"
 
 typedef struct {
@@ -31,7 +33,16 @@ typedef struct {
     int n;
 } LoraState;
 
-/* Registers <linear prefix>.lora_A / .lora_B for one linear; used by DoRA too. */
+float lora_scale(float alpha, int rank, int rslora) {
+    return rslora ? alpha / sqrtf((float)rank) : alpha / (float)rank;
+}
+
+int lora_n_hooks(const Method *m, const Backbone *bb) {
+    int n = 0;
+    for (int k = 0; k < LIN_KINDS; k++) n += (m->opt.targets & TARGET_BIT(k)) ? bb->layers : 0;
+    return n;
+}
+
 void lora_register_pair(Params *p, const Linear *lin, int r, int *A, int *B) {
     char name[PARAM_NAME_MAX];
     const char *w = p->info[lin->w].name;
@@ -42,7 +53,6 @@ void lora_register_pair(Params *p, const Linear *lin, int r, int *A, int *B) {
     *B = params_add(p, name, 2, (int[]){lin->out, r}, 1, PARAM_GROUP_METHOD);
 }
 
-/* A Kaiming-uniform with a = sqrt 5 (bound 1/sqrt(fan_in)), B = 0. */
 void lora_init_pair(Params *p, int A, int B, Rng *rng) {
     int in = p->info[A].shape[1];
     float bound = 1.0f / sqrtf((float)in);
@@ -50,7 +60,6 @@ void lora_init_pair(Params *p, int A, int B, Rng *rng) {
     params_init_const(p, B, 0.0f);
 }
 
-/* W[out,in] += scale * B[out,r] A[r,in] */
 void lora_fold(float *W, const float *A, const float *B, int out, int in, int r, float scale) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, in, r, scale, B, r, A, in, 1.0f, W, in);
 }
@@ -79,12 +88,6 @@ static void lora_backward(LinearHook *h, const Params *p, const Linear *lin, flo
                 params_data(p, lh->B), r, 0.0f, lh->du, r);
     /* dA[r,in] += du^T inp; dinp += du A */
     linear_backward(dinp, dA, NULL, lh->du, inp, params_data(p, lh->A), N, lin->in, r);
-}
-
-static int lora_n_hooks(const Method *m, const Backbone *bb) {
-    int n = 0;
-    for (int k = 0; k < LIN_KINDS; k++) n += (m->opt.targets & TARGET_BIT(k)) ? bb->layers : 0;
-    return n;
 }
 
 static void lora_add_params(Method *m, const Backbone *bb, Params *p) {
@@ -126,7 +129,7 @@ static int lora_init_pissa(Params *p, LoraHook *h) {
 static int lora_setup(Method *m, const Backbone *bb, Params *p, Rng *rng) {
     LoraState *s = m->state;
     method_freeze_backbone(p);
-    float scale = m->opt.rslora ? m->opt.alpha / sqrtf((float)m->opt.rank) : m->opt.alpha / (float)m->opt.rank;
+    float scale = lora_scale(m->opt.alpha, m->opt.rank, m->opt.rslora);
     for (int i = 0; i < s->n; i++) {
         LoraHook *h = &s->hooks[i];
         h->scale = scale;
@@ -139,39 +142,24 @@ static int lora_setup(Method *m, const Backbone *bb, Params *p, Rng *rng) {
         p->info[h->B].lr_mult = m->opt.lora_plus;
         h->u = xcalloc((size_t)bb->max_rows * h->r, sizeof(float));
         h->du = xcalloc((size_t)bb->max_rows * h->r, sizeof(float));
-        h->hook.forward = lora_forward;
-        h->hook.backward = lora_backward;
-        h->hook.state = h;
+        h->hook = (LinearHook){.forward = lora_forward, .backward = lora_backward, .state = h};
         h->lin->hook = &h->hook;
     }
     return 0;
 }
 
-static int lora_n_variants(const Method *m) { return 1; }
-static const char *lora_variant_name(const Method *m, int v) { return "merged"; }
-
 static void lora_apply_variant(Method *m, const Backbone *bb, Params *p, int v) {
     LoraState *s = m->state;
     for (int i = 0; i < s->n; i++) {
         LoraHook *h = &s->hooks[i];
-        if (!h->lin->hook) continue; /* already merged */
-        size_t n = (size_t)h->lin->out * h->lin->in;
-        float *W = params_data(p, h->lin->w);
-        if (!h->saved_w) h->saved_w = xmalloc(sizeof(float) * n);
-        memcpy(h->saved_w, W, sizeof(float) * n);
-        lora_fold(W, params_data(p, h->A), params_data(p, h->B), h->lin->out, h->lin->in, h->r, h->scale);
-        h->lin->hook = NULL;
+        float *W = merge_unhook(p, h->lin, &h->saved_w);
+        if (W) lora_fold(W, params_data(p, h->A), params_data(p, h->B), h->lin->out, h->lin->in, h->r, h->scale);
     }
 }
 
 static void lora_restore(Method *m, const Backbone *bb, Params *p) {
     LoraState *s = m->state;
-    for (int i = 0; i < s->n; i++) {
-        LoraHook *h = &s->hooks[i];
-        if (h->lin->hook) continue;
-        memcpy(params_data(p, h->lin->w), h->saved_w, sizeof(float) * (size_t)h->lin->out * h->lin->in);
-        h->lin->hook = &h->hook;
-    }
+    for (int i = 0; i < s->n; i++) merge_rehook(p, s->hooks[i].lin, &s->hooks[i].hook, s->hooks[i].saved_w);
 }
 
 static void lora_destroy(Method *m) {
@@ -186,8 +174,7 @@ static void lora_destroy(Method *m) {
 }
 
 static void lora_describe(const Method *m, char *buf, size_t n) {
-    float scale = m->opt.rslora ? m->opt.alpha / sqrtf((float)m->opt.rank) : m->opt.alpha / (float)m->opt.rank;
-    snprintf(buf, n, "\"lora_scale\":%g", scale);
+    snprintf(buf, n, "\"lora_scale\":%g", lora_scale(m->opt.alpha, m->opt.rank, m->opt.rslora));
 }
 
 const MethodOps method_lora = {
@@ -195,8 +182,8 @@ const MethodOps method_lora = {
     .summary = "LoRA: W0 + (alpha/r) B A on --targets (rsLoRA, PiSSA, LoRA+ as options)",
     .add_params = lora_add_params,
     .setup = lora_setup,
-    .n_variants = lora_n_variants,
-    .variant_name = lora_variant_name,
+    .n_variants = merge_n_variants,
+    .variant_name = merge_variant_name,
     .apply_variant = lora_apply_variant,
     .restore = lora_restore,
     .describe = lora_describe,

@@ -33,9 +33,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "method.h"
-
-void lora_init_pair(Params *p, int A, int B, Rng *rng);
+#include "method_lora.h"
+#include "method_merge.h"
 
 typedef struct {
     Linear *lin;
@@ -264,8 +263,8 @@ static void moil_restore(Method *m, const Backbone *bb, Params *p) {
     if (s->applied < 0) return;
     for (int i = 0; i < s->n; i++) {
         MoilTarget *t = &s->t[i];
-        memcpy(params_data(p, t->lin->w), t->saved_w, sizeof(float) * p->info[t->lin->w].size);
-        memcpy(params_data(p, t->lin->b), t->saved_b, sizeof(float) * p->info[t->lin->b].size);
+        merge_put_back(p, t->lin->w, t->saved_w);
+        merge_put_back(p, t->lin->b, t->saved_b);
     }
     s->applied = -1;
 }
@@ -276,10 +275,7 @@ static void moil_apply_variant(Method *m, const Backbone *bb, Params *p, int v) 
     for (int i = 0; i < s->n; i++) {
         MoilTarget *t = &s->t[i];
         size_t nw = p->info[t->lin->w].size, nb = p->info[t->lin->b].size;
-        float *W = params_data(p, t->lin->w), *b = params_data(p, t->lin->b);
-        if (!t->saved_w) t->saved_w = xmalloc(sizeof(float) * nw), t->saved_b = xmalloc(sizeof(float) * nb);
-        memcpy(t->saved_w, W, sizeof(float) * nw);
-        memcpy(t->saved_b, b, sizeof(float) * nb);
+        float *W = merge_keep(p, t->lin->w, &t->saved_w), *b = merge_keep(p, t->lin->b, &t->saved_b);
         if (v == 0) {
             student_weights(s, p, t);
             memcpy(W, s->What, sizeof(float) * nw);
