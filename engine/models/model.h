@@ -9,7 +9,7 @@
  * Life cycle: model_create (registers the backbone) -> tasks register heads,
  * the method registers its tensors -> model_finish (allocates parameters and
  * activations, random init) -> checkpoint loading -> method setup.
- * Adding a kind: engine/model_<kind>.c with a ModelOps, one line in the table
+ * Adding a kind: engine/models/model_<kind>.c (the network and its ModelOps), one line in the table
  * in engine/models/model.c. */
 #ifndef MOIL_MODEL_H
 #define MOIL_MODEL_H
