@@ -96,8 +96,9 @@ static int bench_method(const BenchArgs *a, const char *name, const StFile *init
     rc = method_create(&meth, name, &opt);
     if (rc == 0) {
         if (meth.ops->add_params) meth.ops->add_params(&meth, &model.bb, &model.params);
-        model_finish(&model, task.ops->max_sequences(&task), 1);
         Rng rng;
+        rng_seed(&rng, 1);
+        model_finish(&model, task.ops->max_sequences(&task), &rng);
         rng_seed(&rng, 0);
         rc = checkpoint_load(a->init, &model.params, 1u << PARAM_GROUP_BACKBONE, 1, NULL);
         if (rc == 0) rc = task.ops->init_heads(&task, &model, &rng, init);

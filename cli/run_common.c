@@ -365,8 +365,9 @@ static int run(RunArgs *a) {
         goto done_model;
     }
     if (meth.ops->add_params) meth.ops->add_params(&meth, &model.bb, &model.params);
-    model_finish(&model, task.ops->max_sequences(&task), (uint64_t)a->seed + 1);
     Rng rng;
+    rng_seed(&rng, (uint64_t)a->seed + 1);
+    model_finish(&model, task.ops->max_sequences(&task), &rng);
     rng_seed(&rng, (uint64_t)a->seed);
     /* backbone first, then the heads (which may read the checkpoint: the
      * retrieval head starts from ITM's match row), then the method (MoIL

@@ -41,7 +41,8 @@ static void fixture_init_env(Fixture *f, const char *task, const TaskEnv *env, i
         return;
     }
     f->task.ops->register_heads(&f->task, &f->model.params, f->model.d);
-    model_finish(&f->model, f->task.ops->max_sequences(&f->task), 5);
+    rng_seed(&f->rng, 5);
+    model_finish(&f->model, f->task.ops->max_sequences(&f->task), &f->rng);
     rng_seed(&f->rng, 11);
     CHECK(f->task.ops->init_heads(&f->task, &f->model, &f->rng, init) == 0, "%s", err_msg());
     f->saved = f->rng;

@@ -97,8 +97,9 @@ static void test_causal_structure(void) {
         CHECK(0, "%s", err_msg());
         return;
     }
-    model_finish(&m, 1, 9);
     Rng rng;
+    rng_seed(&rng, 9);
+    model_finish(&m, 1, &rng);
     rng_seed(&rng, 4);
     int ids[TEXT] = {0}, mask[TEXT] = {0};
     for (int t = 0; t < 9; t++) ids[t] = t == 0 ? TOK_CLS : t == 8 ? TOK_SEP : TOK_N_SPECIAL + t, mask[t] = 1;

@@ -14,124 +14,35 @@
 #include "linalg.h"
 #include "method.h"
 #include "ops.h"
-#include "test.h"
+#include "model_fixture.h"
 #include "model_vilt.h"
-
-/* A model with a classification head on the pooled output, a fixed random
- * projection of the final tokens (so every output carries gradient), and an
- * adaptation method set up on it. */
-typedef struct {
-    Params params;
-    Vilt model;
-    Linear head;
-    Backbone bb;
-    Method method;
-    int B, n_cls;
-    int *ids, *mask, *types, *labels;
-    float *images, *r_final; /* r_final: [B,T,C] weights of the token term */
-    float *logits, *probs, *dlogits, *dpooled;
-} Fixture;
+#include "test.h"
 
 #define N_CLS 3
 
-/* Before the method's setup the backbone and head get `spread` extra
- * normal noise (larger weights than the 0.02 init carry more signal through
- * every path). Inputs depend on the seed only, not on the method. */
-static void fixture_init(Fixture *f, ViltConfig cfg, int B, const char *method, const MethodOptions *opt,
+/* A vilt model of the given sizes with a head of N_CLS classes and the
+ * method set up. Before the method's setup the backbone and head get
+ * `spread` extra normal noise; inputs depend on the seed only, not on the
+ * method. */
+static void fixture_init(Fixture *f, ViltConfig dims, int B, const char *method, const MethodOptions *opt,
                          uint64_t seed, float spread) {
-    memset(f, 0, sizeof *f);
-    params_init(&f->params);
-    vilt_register(&f->model, &cfg, &f->params);
-    linear_register(&f->params, &f->head, "head.fc", cfg.d, N_CLS, PARAM_GROUP_HEAD);
-    vilt_backbone(&f->model, &f->bb);
-    if (method_create(&f->method, method, opt) != 0) die("%s", err_msg());
-    if (f->method.ops->add_params) f->method.ops->add_params(&f->method, &f->bb, &f->params);
-    params_alloc(&f->params);
-    Rng rng, rin;
-    rng_seed(&rng, seed);
-    rng_seed(&rin, seed ^ 0x5eedULL);
-    vilt_init_weights(&f->model, &rng);
-    linear_init(&f->params, &f->head, &rng);
-    for (int i = 0; i < f->params.n; i++) {
-        const ParamInfo *e = &f->params.info[i];
-        if (e->group != PARAM_GROUP_BACKBONE && e->group != PARAM_GROUP_HEAD) continue;
-        float *x = params_data(&f->params, i);
-        for (size_t k = 0; k < e->size; k++) x[k] += spread * rng_normal(&rng);
-    }
-    vilt_alloc(&f->model, B);
-    vilt_backbone(&f->model, &f->bb);
-    f->B = B, f->n_cls = N_CLS;
-    int Tt = f->model.Tt, S = cfg.image_size, T = f->model.T;
-    f->ids = xcalloc((size_t)B * Tt, sizeof(int));
-    f->mask = xcalloc((size_t)B * Tt, sizeof(int));
-    f->types = xcalloc(B, sizeof(int));
-    f->labels = xcalloc(B, sizeof(int));
-    f->images = xcalloc((size_t)B * 3 * S * S, sizeof(float));
-    f->r_final = xcalloc((size_t)B * T * cfg.d, sizeof(float));
-    for (int b = 0; b < B; b++) {
-        int len = 2 + (int)rng_below(&rin, (uint32_t)(Tt - 1));
-        for (int t = 0; t < Tt; t++) {
-            f->ids[b * Tt + t] = t < len ? (int)rng_below(&rin, (uint32_t)cfg.vocab) : 0;
-            f->mask[b * Tt + t] = t < len;
-        }
-        f->types[b] = 1 + (b % 2);
-        f->labels[b] = (int)rng_below(&rin, N_CLS);
-    }
-    rng_fill_uniform(&rin, f->images, (long)B * 3 * S * S, -1, 1);
-    rng_fill_normal(&rin, f->r_final, (long)B * T * cfg.d, 0.1f);
-    f->logits = xcalloc((size_t)B * N_CLS, sizeof(float));
-    f->probs = xcalloc((size_t)B * N_CLS, sizeof(float));
-    f->dlogits = xcalloc((size_t)B * N_CLS, sizeof(float));
-    f->dpooled = xcalloc((size_t)B * cfg.d, sizeof(float));
-    if (f->method.ops->setup(&f->method, &f->bb, &f->params, &rng) != 0) die("%s", err_msg());
-}
-
-static void fixture_free(Fixture *f) {
-    method_destroy(&f->method);
-    vilt_free(&f->model);
-    params_free(&f->params);
-    free(f->ids), free(f->mask), free(f->types), free(f->labels), free(f->images), free(f->r_final);
-    free(f->logits), free(f->probs), free(f->dlogits), free(f->dpooled);
-}
-
-static ViltInput fixture_input(const Fixture *f) {
-    ViltInput in = {.B = f->B, .text_ids = f->ids, .text_mask = f->mask, .images = f->images, .image_type = f->types, .attn_mode = ATTN_FULL};
-    return in;
-}
-
-/* The task loss: cross-entropy of the head + <final tokens, r_final>. */
-static double fixture_loss(void *ctx) {
-    Fixture *f = ctx;
-    ViltInput in = fixture_input(f);
-    if (vilt_forward(&f->model, &in) != 0) die("%s", err_msg());
-    layer_linear_forward(&f->params, &f->head, f->logits, f->model.act.pooled, f->B);
-    double loss = crossentropy_forward(f->probs, f->logits, f->labels, f->B, f->n_cls, -100, NULL);
-    return loss + gradcheck_dot(f->model.act.final, f->r_final, (size_t)f->B * f->model.T * f->model.cfg.d);
-}
-
-static void fixture_grad(void *ctx) {
-    Fixture *f = ctx;
-    params_zero_grad(&f->params);
-    fixture_loss(f);
-    int count;
-    crossentropy_forward(f->probs, f->logits, f->labels, f->B, f->n_cls, -100, &count);
-    memset(f->dlogits, 0, sizeof(float) * f->B * f->n_cls);
-    crossentropy_backward(f->dlogits, f->probs, f->labels, f->B, f->n_cls, -100, count, 1.0f);
-    memset(f->dpooled, 0, sizeof(float) * f->B * f->model.cfg.d);
-    layer_linear_backward(&f->params, &f->head, f->dpooled, f->dlogits, f->model.act.pooled, f->B);
-    ViltInput in = fixture_input(f);
-    vilt_backward(&f->model, &in, f->r_final, f->dpooled);
+    ModelConfig c;
+    if (model_config_default(&c, "vilt", dims.vocab) != 0) die("%s", err_msg());
+    c.vilt = dims;
+    FixtureSpec s = {N_CLS, method, opt, spread, (1u << PARAM_GROUP_BACKBONE) | (1u << PARAM_GROUP_HEAD),
+                     FIXTURE_ONE_PASS, 0, 0, FIXTURE_DRAWS_OWN_INPUTS};
+    fixture_init_spec(f, &c, B, seed, &s);
 }
 
 /* MoIL's imitation loss alone, as a gradcheck case. */
 static double imitation_loss(void *ctx) {
     Fixture *f = ctx;
-    return f->method.ops->extra_loss(&f->method, &f->bb, &f->params);
+    return f->method.ops->extra_loss(&f->method, &f->model.bb, &f->model.params);
 }
 
 static void imitation_grad(void *ctx) {
     Fixture *f = ctx;
-    params_zero_grad(&f->params);
+    params_zero_grad(&f->model.params);
     imitation_loss(f);
 }
 
@@ -154,10 +65,10 @@ static int is_student(const ParamInfo *e) { return e->group == PARAM_GROUP_METHO
 static void perturb_method(Fixture *f, float std, int ema, uint64_t seed) {
     Rng rng;
     rng_seed(&rng, seed);
-    for (int i = 0; i < f->params.n; i++) {
-        const ParamInfo *e = &f->params.info[i];
+    for (int i = 0; i < f->model.params.n; i++) {
+        const ParamInfo *e = &f->model.params.info[i];
         if (!is_student(e) && !(ema && strstr(e->name, "moil_ema"))) continue;
-        float *x = params_data(&f->params, i);
+        float *x = params_data(&f->model.params, i);
         for (size_t k = 0; k < e->size; k++) x[k] += std * rng_normal(&rng);
     }
 }
@@ -253,8 +164,8 @@ static void test_every_method_gradient(void) {
         MethodOptions o = case_options(tiny_options(), grad_cases[c].args);
         fixture_init(&f, tiny_config(), 3, grad_cases[c].method, &o, 7, 0.3f);
         perturb_method(&f, 0.3f, 0, 17);
-        GcTensor *t = xcalloc(f.params.n, sizeof(GcTensor));
-        int n = collect(&f.params, is_trainable, t);
+        GcTensor *t = xcalloc(f.model.params.n, sizeof(GcTensor));
+        int n = collect(&f.model.params, is_trainable, t);
         Rng rng;
         rng_seed(&rng, 99);
         /* as tests/test_model.c: the whole float32 network, h = 1e-2 keeps
@@ -282,7 +193,7 @@ static void test_moil_imitation_gradient(void) {
         fixture_init(&f, tiny_config(), 2, "moil", &o, 3, 0.3f);
         perturb_method(&f, 0.3f, 1, 5); /* student factors off zero, EMA off W0 */
         GcTensor t[64];
-        int n = collect(&f.params, is_student, t);
+        int n = collect(&f.model.params, is_student, t);
         CHECK(n == expect[s], "student %s: %d student tensors, expected %d", forms[s], n, expect[s]);
         Rng rng;
         rng_seed(&rng, 1);
@@ -331,22 +242,22 @@ static void test_moil_gradient_split(void) {
         perturb_method(&f, 0.3f, 1, 12);
         fixture_grad(&f);
         int bad = 0, silent = 0;
-        for (int i = 0; i < f.params.n; i++) {
-            const char *name = f.params.info[i].name;
+        for (int i = 0; i < f.model.params.n; i++) {
+            const char *name = f.model.params.info[i].name;
             int allowed = is_projection(name, o.targets) || !strncmp(name, "head.", 5);
-            double g = grad_abs_sum(&f.params, i);
+            double g = grad_abs_sum(&f.model.params, i);
             if (!allowed && g != 0) bad++, printf("  task loss reached %s (%g)\n", name, g);
             if (allowed && g == 0) silent++, printf("  task loss missed %s\n", name);
         }
         CHECK(bad == 0 && silent == 0, "targets %s: task gradient on %d wrong / %d missing entries", targets[c], bad,
               silent);
-        params_zero_grad(&f.params);
-        f.method.ops->extra_loss(&f.method, &f.bb, &f.params);
+        params_zero_grad(&f.model.params);
+        f.method.ops->extra_loss(&f.method, &f.model.bb, &f.model.params);
         bad = silent = 0;
-        for (int i = 0; i < f.params.n; i++) {
-            const ParamInfo *e = &f.params.info[i];
+        for (int i = 0; i < f.model.params.n; i++) {
+            const ParamInfo *e = &f.model.params.info[i];
             int allowed = e->group == PARAM_GROUP_METHOD && e->trainable;
-            double g = grad_abs_sum(&f.params, i);
+            double g = grad_abs_sum(&f.model.params, i);
             if (!allowed && g != 0) bad++, printf("  imitation loss reached %s (%g)\n", e->name, g);
             if (allowed && g == 0) silent++, printf("  imitation loss missed %s\n", e->name);
         }
@@ -358,11 +269,10 @@ static void test_moil_gradient_split(void) {
 
 /* Final tokens and pooled output of one forward pass, copied out. */
 static void forward_outputs(Fixture *f, float *final, float *pooled) {
-    ViltInput in = fixture_input(f);
-    if (vilt_forward(&f->model, &in) != 0) die("%s", err_msg());
-    size_t nf = (size_t)f->B * f->model.T * f->model.cfg.d, np = (size_t)f->B * f->model.cfg.d;
-    memcpy(final, f->model.act.final, nf * sizeof(float));
-    memcpy(pooled, f->model.act.pooled, np * sizeof(float));
+    forward(f, ATTN_FULL);
+    size_t nf = n_final(f), np = (size_t)f->B * f->model.d;
+    memcpy(final, f->model.final, nf * sizeof(float));
+    memcpy(pooled, f->model.pooled, np * sizeof(float));
 }
 
 /* MoIL's student computed without folding, as the direct formula
@@ -398,17 +308,17 @@ static void direct_forward(LinearHook *h, const Params *p, const Linear *lin, fl
  * gives back the exact weights. `reference` computes the unfolded outputs
  * (NULL: the method's own hooks). */
 static void check_merge(Fixture *f, const char *label, void (*reference)(Fixture *, float *, float *)) {
-    size_t nf = (size_t)f->B * f->model.T * f->model.cfg.d, np = (size_t)f->B * f->model.cfg.d;
+    size_t nf = n_final(f), np = (size_t)f->B * f->model.d;
     float *f0 = xmalloc(nf * sizeof(float)), *p0 = xmalloc(np * sizeof(float));
     float *f1 = xmalloc(nf * sizeof(float)), *p1 = xmalloc(np * sizeof(float));
-    float *saved = xmalloc(f->params.total * sizeof(float));
-    memcpy(saved, f->params.data, f->params.total * sizeof(float));
+    float *saved = xmalloc(f->model.params.total * sizeof(float));
+    memcpy(saved, f->model.params.data, f->model.params.total * sizeof(float));
     if (reference) reference(f, f0, p0);
     else forward_outputs(f, f0, p0);
     CHECK(f->method.ops->n_variants && f->method.ops->n_variants(&f->method) >= 1, "%s does not fold", label);
-    f->method.ops->apply_variant(&f->method, &f->bb, &f->params, 0);
+    f->method.ops->apply_variant(&f->method, &f->model.bb, &f->model.params, 0);
     int hooked = 0;
-    for (int i = 0; i < f->bb.layers * LIN_KINDS; i++) hooked += f->bb.lin[i]->hook != NULL;
+    for (int i = 0; i < f->model.bb.layers * LIN_KINDS; i++) hooked += f->model.bb.lin[i]->hook != NULL;
     CHECK(hooked == 0, "%s: %d linears still hooked after folding", label, hooked);
     forward_outputs(f, f1, p1);
     double ef = rel_diff(f0, f1, nf), ep = rel_diff(p0, p1, np);
@@ -417,15 +327,15 @@ static void check_merge(Fixture *f, const char *label, void (*reference)(Fixture
     /* float32 through two layers: folding reorders sums, ~1e-7 per op */
     CHECK(ef <= 1e-5 && ep <= 1e-5, "%s: folded outputs differ by %g (final) %g (pooled)", label, ef, ep);
     CHECK(ef > 0 || ep > 0 || reference, "%s: folding changed no float: is the method a no-op here?", label);
-    f->method.ops->restore(&f->method, &f->bb, &f->params);
-    CHECK(memcmp(saved, f->params.data, f->params.total * sizeof(float)) == 0, "%s: restore changed parameters",
+    f->method.ops->restore(&f->method, &f->model.bb, &f->model.params);
+    CHECK(memcmp(saved, f->model.params.data, f->model.params.total * sizeof(float)) == 0, "%s: restore changed parameters",
           label);
     free(f0), free(p0), free(f1), free(p1), free(saved);
 }
 
 static void moil_direct_reference(Fixture *f, float *final, float *pooled) {
-    const Params *p = &f->params;
-    int L = f->bb.layers, d = f->bb.d, rows = f->bb.max_rows;
+    const Params *p = &f->model.params;
+    int L = f->model.bb.layers, d = f->model.bb.d, rows = f->model.bb.max_rows;
     DirectStudent *ds = xcalloc((size_t)L * 3, sizeof(DirectStudent));
     for (int l = 0; l < L; l++)
         for (int k = 0; k < 3; k++) {
@@ -446,11 +356,11 @@ static void moil_direct_reference(Fixture *f, float *final, float *pooled) {
             s->t3 = xcalloc((size_t)rows * d, sizeof(float));
             s->hook.forward = direct_forward;
             s->hook.state = s;
-            backbone_linear(&f->bb, l, k)->hook = &s->hook;
+            backbone_linear(&f->model.bb, l, k)->hook = &s->hook;
         }
     forward_outputs(f, final, pooled);
     for (int i = 0; i < L * 3; i++) {
-        backbone_linear(&f->bb, i / 3, i % 3)->hook = NULL;
+        backbone_linear(&f->model.bb, i / 3, i % 3)->hook = NULL;
         free(ds[i].t1), free(ds[i].t2), free(ds[i].t3);
     }
     free(ds);
@@ -480,35 +390,35 @@ static void test_merged_equivalence(void) {
         /* the online teacher away from W0, so every variant differs */
         Rng rng;
         rng_seed(&rng, 25);
-        for (int l = 0; l < f.bb.layers; l++)
+        for (int l = 0; l < f.model.bb.layers; l++)
             for (int k = 0; k < 3; k++) {
-                Linear *lin = backbone_linear(&f.bb, l, k);
-                rng_fill_normal(&rng, params_data(&f.params, lin->w), (long)f.params.info[lin->w].size, 0.05f);
+                Linear *lin = backbone_linear(&f.model.bb, l, k);
+                rng_fill_normal(&rng, params_data(&f.model.params, lin->w), (long)f.model.params.info[lin->w].size, 0.05f);
             }
         check_merge(&f, forms[s], moil_direct_reference);
         /* the EMA variant puts W_ema, b_ema in place; online leaves W, b */
-        float *saved = xmalloc(f.params.total * sizeof(float));
-        memcpy(saved, f.params.data, f.params.total * sizeof(float));
+        float *saved = xmalloc(f.model.params.total * sizeof(float));
+        memcpy(saved, f.model.params.data, f.model.params.total * sizeof(float));
         for (int v = 1; v <= 2; v++) {
-            f.method.ops->apply_variant(&f.method, &f.bb, &f.params, v);
+            f.method.ops->apply_variant(&f.method, &f.model.bb, &f.model.params, v);
             int mismatched = 0;
-            for (int l = 0; l < f.bb.layers; l++)
+            for (int l = 0; l < f.model.bb.layers; l++)
                 for (int k = 0; k < 3; k++) {
-                    const Linear *lin = backbone_linear(&f.bb, l, k);
+                    const Linear *lin = backbone_linear(&f.model.bb, l, k);
                     const char *kn = linear_kind_names[k];
-                    int we = v == 1 ? entry(&f.params, "transformer.blocks.%d.attn.%s.moil_ema.weight", l, kn) : -1;
-                    int be = v == 1 ? entry(&f.params, "transformer.blocks.%d.attn.%s.moil_ema.bias", l, kn) : -1;
-                    const float *W = params_data(&f.params, lin->w), *b = params_data(&f.params, lin->b);
-                    const float *wexp = v == 1 ? params_data(&f.params, we) : saved + f.params.info[lin->w].offset;
-                    const float *bexp = v == 1 ? params_data(&f.params, be) : saved + f.params.info[lin->b].offset;
-                    mismatched += memcmp(W, wexp, sizeof(float) * f.params.info[lin->w].size) != 0;
-                    mismatched += memcmp(b, bexp, sizeof(float) * f.params.info[lin->b].size) != 0;
+                    int we = v == 1 ? entry(&f.model.params, "transformer.blocks.%d.attn.%s.moil_ema.weight", l, kn) : -1;
+                    int be = v == 1 ? entry(&f.model.params, "transformer.blocks.%d.attn.%s.moil_ema.bias", l, kn) : -1;
+                    const float *W = params_data(&f.model.params, lin->w), *b = params_data(&f.model.params, lin->b);
+                    const float *wexp = v == 1 ? params_data(&f.model.params, we) : saved + f.model.params.info[lin->w].offset;
+                    const float *bexp = v == 1 ? params_data(&f.model.params, be) : saved + f.model.params.info[lin->b].offset;
+                    mismatched += memcmp(W, wexp, sizeof(float) * f.model.params.info[lin->w].size) != 0;
+                    mismatched += memcmp(b, bexp, sizeof(float) * f.model.params.info[lin->b].size) != 0;
                 }
             CHECK(mismatched == 0, "%s variant %s: %d tensors not the expected weights", forms[s],
                   f.method.ops->variant_name(&f.method, v), mismatched);
         }
-        f.method.ops->restore(&f.method, &f.bb, &f.params);
-        CHECK(memcmp(saved, f.params.data, f.params.total * sizeof(float)) == 0, "%s: restore after ema/online",
+        f.method.ops->restore(&f.method, &f.model.bb, &f.model.params);
+        CHECK(memcmp(saved, f.model.params.data, f.model.params.total * sizeof(float)) == 0, "%s: restore after ema/online",
               forms[s]);
         free(saved);
         fixture_free(&f);
@@ -560,7 +470,7 @@ static void test_parameter_accounting(void) {
         Fixture f;
         MethodOptions o = case_options(d, rows[i].args);
         fixture_init(&f, cfg, 1, rows[i].method, &o, 1, 0.0f);
-        ParamAccount a = method_account(&f.method, &f.params);
+        ParamAccount a = method_account(&f.method, &f.model.params);
         CHECK(a.backbone == backbone, "backbone %zu floats, closed form %zu", a.backbone, backbone);
         CHECK(a.heads == heads, "heads %zu", a.heads);
         CHECK(a.trainable == rows[i].trainable, "%s: trainable %zu, closed form %zu", rows[i].label, a.trainable,
@@ -590,14 +500,14 @@ static void test_moil_ema(void) {
         MethodOptions o = tiny_options();
         o.momentum = mo;
         fixture_init(&f, tiny_config(), 1, "moil", &o, 31, 0.3f);
-        Params *p = &f.params;
+        Params *p = &f.model.params;
         Rng rng;
         rng_seed(&rng, 32);
         int n = 0;
         int ema[12], onl[12];
-        for (int l = 0; l < f.bb.layers; l++)
+        for (int l = 0; l < f.model.bb.layers; l++)
             for (int k = 0; k < 3; k++) {
-                const Linear *lin = backbone_linear(&f.bb, l, k);
+                const Linear *lin = backbone_linear(&f.model.bb, l, k);
                 onl[n] = lin->w;
                 ema[n] = entry(p, "transformer.blocks.%d.attn.%s.moil_ema.weight", l, linear_kind_names[k]);
                 ema[n + 1] = entry(p, "transformer.blocks.%d.attn.%s.moil_ema.bias", l, linear_kind_names[k]);
@@ -613,7 +523,7 @@ static void test_moil_ema(void) {
             for (int i = 0; i < n; i++)
                 rng_fill_normal(&rng, params_data(p, onl[i]), (long)p->info[onl[i]].size, 0.1f);
             memcpy(start, p->data, sizeof(float) * p->total);
-            f.method.ops->after_step(&f.method, &f.bb, p, step);
+            f.method.ops->after_step(&f.method, &f.model.bb, p, step);
             double worst = 0;
             for (int i = 0; i < n; i++) {
                 const float *e = params_data(p, ema[i]), *e0 = start + p->info[ema[i]].offset;
@@ -674,7 +584,7 @@ static double student_run(float gap, double scale, double *ratio, double *grad_r
     MethodOptions o = method_options_default(); /* r_l = r_a = 16 = d/8, as the official 96 of 768 */
     o.imitation_scale = scale;
     fixture_init(&f, cfg, 1, "moil", &o, 41, 0.0f);
-    Params *p = &f.params;
+    Params *p = &f.model.params;
     Rng rng;
     rng_seed(&rng, 42);
     for (int i = 0; i < p->n; i++) {
@@ -689,7 +599,7 @@ static double student_run(float gap, double scale, double *ratio, double *grad_r
     double loss = 0;
     for (int step = 1; step <= STUDENT_STEPS; step++) {
         params_zero_grad(p);
-        loss = f.method.ops->extra_loss(&f.method, &f.bb, p) / scale;
+        loss = f.method.ops->extra_loss(&f.method, &f.model.bb, p) / scale;
         if (step == 1) {
             double ss = 0;
             size_t n = 0;
@@ -753,19 +663,19 @@ static void test_prompt(void) {
     fixture_init(&f, tiny_config(), 3, "prompt", &o, 51, 0.3f);
     fixture_init(&g, tiny_config(), 3, "heads", &o, 51, 0.3f);
     CHECK(f.model.T == g.model.T + 3, "sequence %d tokens with prompts, %d without", f.model.T, g.model.T);
-    CHECK(memcmp(f.params.data, g.params.data, sizeof(float) * g.params.total) == 0, "backbones differ");
+    CHECK(memcmp(f.model.params.data, g.model.params.data, sizeof(float) * g.model.params.total) == 0, "backbones differ");
     fixture_loss(&f);
     fixture_loss(&g);
-    int C = f.model.cfg.d, real = g.model.T;
+    int C = f.model.d, real = g.model.T;
     double diff = 0;
     for (int b = 0; b < f.B; b++)
-        diff = fmax(diff, rel_diff(g.model.act.final + (size_t)b * real * C, f.model.act.final + (size_t)b * f.model.T * C,
+        diff = fmax(diff, rel_diff(g.model.final + (size_t)b * real * C, f.model.final + (size_t)b * f.model.T * C,
                                    (size_t)real * C));
     printf("  prompt: final outputs of the real tokens change by %.3g (relative)\n", diff);
     CHECK(diff > 1e-2, "prompts changed the outputs by only %g", diff);
-    int pe = entry(&f.params, "transformer.prompts");
-    GcTensor t = {"transformer.prompts", params_data(&f.params, pe), f.params.grad + f.params.info[pe].offset,
-                  f.params.info[pe].size};
+    int pe = entry(&f.model.params, "transformer.prompts");
+    GcTensor t = {"transformer.prompts", params_data(&f.model.params, pe), f.model.params.grad + f.model.params.info[pe].offset,
+                  f.model.params.info[pe].size};
     Rng rng;
     rng_seed(&rng, 52);
     /* as test_every_method_gradient, prompts scaled like the perturbed
@@ -777,14 +687,14 @@ static void test_prompt(void) {
     CHECK(gradcheck_run(&gc, &t, 1, &rng) == 0, "prompt gradient");
     fixture_grad(&f);
     size_t per_layer = (size_t)3 * C;
-    for (int l = 0; l < f.model.cfg.layers; l++) {
+    for (int l = 0; l < f.model.bb.layers; l++) {
         double s = 0;
-        for (size_t k = 0; k < per_layer; k++) s += fabs(f.params.grad[f.params.info[pe].offset + l * per_layer + k]);
+        for (size_t k = 0; k < per_layer; k++) s += fabs(f.model.params.grad[f.model.params.info[pe].offset + l * per_layer + k]);
         CHECK(s > 0, "layer %d prompts got no gradient", l);
     }
     double frozen = 0;
-    for (int i = 0; i < f.params.n; i++)
-        if (f.params.info[i].group == PARAM_GROUP_BACKBONE) frozen += grad_abs_sum(&f.params, i);
+    for (int i = 0; i < f.model.params.n; i++)
+        if (f.model.params.info[i].group == PARAM_GROUP_BACKBONE) frozen += grad_abs_sum(&f.model.params, i);
     CHECK(frozen == 0, "frozen backbone got gradient %g", frozen);
     fixture_free(&f);
     fixture_free(&g);
@@ -800,14 +710,14 @@ static void test_identity_at_init(void) {
     MethodOptions base = method_options_default();
     base.rank = 4;
     fixture_init(&g, small_config(), 4, "heads", &base, 61, 0.0f);
-    size_t nf = (size_t)g.B * g.model.T * g.model.cfg.d;
+    size_t nf = n_final(&g);
     fixture_loss(&g);
     for (int c = 0; c < 5; c++) {
         Fixture f;
         MethodOptions o = case_options(base, cases[c].args);
         fixture_init(&f, small_config(), 4, cases[c].method, &o, 61, 0.0f);
         fixture_loss(&f);
-        double e = rel_diff(g.model.act.final, f.model.act.final, nf);
+        double e = rel_diff(g.model.final, f.model.final, nf);
         printf("  at init %s: final outputs differ from the plain model by %.2e (relative)\n", cases[c].label, e);
         /* exact for zero-initialised paths; PiSSA's residual + top-r part
          * and DoRA's m / ||V|| = 1 round differently (~1e-7 per op) */
@@ -825,8 +735,8 @@ static void test_lora_options(void) {
     MethodOptions o = case_options(tiny_options(), "lora-plus=16");
     fixture_init(&f, tiny_config(), 1, "lora", &o, 71, 0.0f);
     int nb = 0, na = 0;
-    for (int i = 0; i < f.params.n; i++) {
-        const ParamInfo *e = &f.params.info[i];
+    for (int i = 0; i < f.model.params.n; i++) {
+        const ParamInfo *e = &f.model.params.info[i];
         int isb = ends_with(e->name, "lora_B"), isa = ends_with(e->name, "lora_A");
         nb += isb, na += isa;
         if (isb || isa) CHECK(e->lr_mult == (isb ? 16.0f : 1.0f), "%s lr_mult %g", e->name, e->lr_mult);
@@ -838,24 +748,24 @@ static void test_lora_options(void) {
     o = case_options(method_options_default(), "rslora,alpha=8,rank=4");
     fixture_init(&f, small_config(), 1, "lora", &o, 72, 0.0f);
     perturb_method(&f, 0.1f, 0, 73);
-    const Linear *q = backbone_linear(&f.bb, 0, LIN_Q);
-    int A = entry(&f.params, "transformer.blocks.0.attn.q.lora_A"), B = entry(&f.params, "transformer.blocks.0.attn.q.lora_B");
+    const Linear *q = backbone_linear(&f.model.bb, 0, LIN_Q);
+    int A = entry(&f.model.params, "transformer.blocks.0.attn.q.lora_A"), B = entry(&f.model.params, "transformer.blocks.0.attn.q.lora_B");
     int d = q->in;
     float *W0 = xmalloc(sizeof(float) * d * d);
-    memcpy(W0, params_data(&f.params, q->w), sizeof(float) * d * d);
-    f.method.ops->apply_variant(&f.method, &f.bb, &f.params, 0);
+    memcpy(W0, params_data(&f.model.params, q->w), sizeof(float) * d * d);
+    f.method.ops->apply_variant(&f.method, &f.model.bb, &f.model.params, 0);
     double num = 0, den = 0;
     for (int i = 0; i < d; i++)
         for (int j = 0; j < d; j++) {
             double ba = 0;
             for (int k = 0; k < 4; k++)
-                ba += (double)params_data(&f.params, B)[i * 4 + k] * params_data(&f.params, A)[k * d + j];
-            double delta = params_data(&f.params, q->w)[i * d + j] - W0[i * d + j];
+                ba += (double)params_data(&f.model.params, B)[i * 4 + k] * params_data(&f.model.params, A)[k * d + j];
+            double delta = params_data(&f.model.params, q->w)[i * d + j] - W0[i * d + j];
             num = fmax(num, fabs(delta - 4.0 * ba));
             den = fmax(den, fabs(4.0 * ba));
         }
     CHECK(num <= 1e-5 * den, "rslora: merged W - W0 != 4 B A (off by %g of %g)", num, den);
-    f.method.ops->restore(&f.method, &f.bb, &f.params);
+    f.method.ops->restore(&f.method, &f.model.bb, &f.model.params);
     free(W0);
     fixture_free(&f);
 
@@ -864,13 +774,13 @@ static void test_lora_options(void) {
     o = case_options(method_options_default(), "pissa,alpha=16,rank=4");
     fixture_init(&f, small_config(), 1, "lora", &o, 74, 0.0f);
     fixture_init(&g, small_config(), 1, "heads", &o, 74, 0.0f);
-    q = backbone_linear(&g.bb, 0, LIN_Q);
+    q = backbone_linear(&g.model.bb, 0, LIN_Q);
     float *U = xmalloc(sizeof(float) * d * d), *S = xmalloc(sizeof(float) * d), *Vt = xmalloc(sizeof(float) * d * d);
-    CHECK(svd_rowmajor(params_data(&g.params, q->w), d, d, U, S, Vt) == 0, "svd: %s", err_msg());
+    CHECK(svd_rowmajor(params_data(&g.model.params, q->w), d, d, U, S, Vt) == 0, "svd: %s", err_msg());
     double w0 = 0, res = 0, top = 0;
     for (int i = 0; i < d * d; i++) {
-        w0 += pow(params_data(&g.params, q->w)[i], 2);
-        res += pow(params_data(&f.params, q->w)[i], 2);
+        w0 += pow(params_data(&g.model.params, q->w)[i], 2);
+        res += pow(params_data(&f.model.params, q->w)[i], 2);
     }
     for (int k = 0; k < 4; k++) top += (double)S[k] * S[k];
     printf("  pissa: ||W0||^2 %.6f, top-4 S^2 %.6f, ||W_res||^2 %.6f\n", w0, top, res);

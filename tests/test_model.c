@@ -8,91 +8,17 @@
 #include "check.h"
 #include "gradcheck.h"
 #include "ops.h"
+#include "model_fixture.h"
 #include "test.h"
-#include "model_vilt.h"
 
-/* A model plus a classification head on the pooled output and a fixed
- * random projection of the token outputs, so that every output of the
- * model carries gradient. */
-typedef struct {
-    Params params;
-    Vilt model;
-    Linear head;
-    int B, n_cls;
-    int *ids, *mask, *types, *labels;
-    float *images, *r_final; /* r_final: [B,T,C] weights of the token term */
-    float *logits, *probs, *dlogits, *dpooled;
-} Fixture;
-
-static void fixture_init(Fixture *f, ViltConfig cfg, int B, int n_cls, uint64_t seed) {
-    memset(f, 0, sizeof *f);
-    params_init(&f->params);
-    vilt_register(&f->model, &cfg, &f->params);
-    linear_register(&f->params, &f->head, "head.fc", cfg.d, n_cls, PARAM_GROUP_HEAD);
-    params_alloc(&f->params);
-    Rng rng;
-    rng_seed(&rng, seed);
-    vilt_init_weights(&f->model, &rng);
-    linear_init(&f->params, &f->head, &rng);
-    vilt_alloc(&f->model, B);
-    f->B = B, f->n_cls = n_cls;
-    int Tt = f->model.Tt, S = cfg.image_size, T = f->model.T;
-    f->ids = xcalloc((size_t)B * Tt, sizeof(int));
-    f->mask = xcalloc((size_t)B * Tt, sizeof(int));
-    f->types = xcalloc(B, sizeof(int));
-    f->labels = xcalloc(B, sizeof(int));
-    f->images = xcalloc((size_t)B * 3 * S * S, sizeof(float));
-    f->r_final = xcalloc((size_t)B * T * cfg.d, sizeof(float));
-    for (int b = 0; b < B; b++) {
-        int len = 2 + (int)rng_below(&rng, (uint32_t)(Tt - 1)); /* 2..Tt real tokens */
-        for (int t = 0; t < Tt; t++) {
-            f->ids[b * Tt + t] = t < len ? (int)rng_below(&rng, (uint32_t)cfg.vocab) : 0;
-            f->mask[b * Tt + t] = t < len;
-        }
-        f->types[b] = 1 + (b % 2);
-        f->labels[b] = (int)rng_below(&rng, (uint32_t)n_cls);
-    }
-    rng_fill_uniform(&rng, f->images, (long)B * 3 * S * S, -1, 1);
-    f->logits = xcalloc((size_t)B * n_cls, sizeof(float));
-    f->probs = xcalloc((size_t)B * n_cls, sizeof(float));
-    f->dlogits = xcalloc((size_t)B * n_cls, sizeof(float));
-    f->dpooled = xcalloc((size_t)B * cfg.d, sizeof(float));
-}
-
-static void fixture_free(Fixture *f) {
-    vilt_free(&f->model);
-    params_free(&f->params);
-    free(f->ids), free(f->mask), free(f->types), free(f->labels), free(f->images), free(f->r_final);
-    free(f->logits), free(f->probs), free(f->dlogits), free(f->dpooled);
-}
-
-static ViltInput fixture_input(const Fixture *f) {
-    ViltInput in = {.B = f->B, .text_ids = f->ids, .text_mask = f->mask, .images = f->images, .image_type = f->types, .attn_mode = ATTN_FULL};
-    return in;
-}
-
-static double fixture_loss(void *p) {
-    Fixture *f = p;
-    ViltInput in = fixture_input(f);
-    if (vilt_forward(&f->model, &in) != 0) die("%s", err_msg());
-    layer_linear_forward(&f->params, &f->head, f->logits, f->model.act.pooled, f->B);
-    double loss = crossentropy_forward(f->probs, f->logits, f->labels, f->B, f->n_cls, -100, NULL);
-    size_t n = (size_t)f->B * f->model.T * f->model.cfg.d;
-    return loss + gradcheck_dot(f->model.act.final, f->r_final, n);
-}
-
-static void fixture_grad(void *p) {
-    Fixture *f = p;
-    params_zero_grad(&f->params);
-    fixture_loss(f);
-    int count;
-    crossentropy_forward(f->probs, f->logits, f->labels, f->B, f->n_cls, -100, &count);
-    memset(f->dlogits, 0, sizeof(float) * f->B * f->n_cls);
-    crossentropy_backward(f->dlogits, f->probs, f->labels, f->B, f->n_cls, -100, count, 1.0f);
-    memset(f->dpooled, 0, sizeof(float) * f->B * f->model.cfg.d);
-    layer_linear_backward(&f->params, &f->head, f->dpooled, f->dlogits, f->model.act.pooled, f->B);
-    ViltInput in = fixture_input(f);
-    vilt_backward(&f->model, &in, f->r_final, f->dpooled);
+/* A vilt model of the given sizes with a head of n_cls classes (the
+ * fixture's draws from one generator, no noise). */
+static void fixture_init(Fixture *f, ViltConfig dims, int B, int n_cls, uint64_t seed) {
+    ModelConfig c;
+    if (model_config_default(&c, "vilt", dims.vocab) != 0) die("%s", err_msg());
+    c.vilt = dims;
+    FixtureSpec s = {n_cls, NULL, NULL, 0.0f, 0, FIXTURE_ONE_PASS, 0, 0, FIXTURE_DRAWS_SHARED};
+    fixture_init_spec(f, &c, B, seed, &s);
 }
 
 static ViltConfig tiny_config(void) {
@@ -107,27 +33,27 @@ static void test_whole_model_gradient(void) {
     /* larger weights than the 0.02 init, so every path carries signal */
     Rng rng;
     rng_seed(&rng, 99);
-    for (int i = 0; i < f.params.n; i++) {
-        const ParamInfo *e = &f.params.info[i];
-        float *x = params_data(&f.params, i);
+    for (int i = 0; i < f.model.params.n; i++) {
+        const ParamInfo *e = &f.model.params.info[i];
+        float *x = params_data(&f.model.params, i);
         for (size_t k = 0; k < e->size; k++) x[k] += 0.3f * rng_normal(&rng);
     }
-    rng_fill_normal(&rng, f.r_final, (long)f.B * f.model.T * f.model.cfg.d, 0.1f);
-    GcTensor *t = xcalloc(f.params.n, sizeof(GcTensor));
+    rng_fill_normal(&rng, f.r_full, (long)n_final(&f), 0.1f);
+    GcTensor *t = xcalloc(f.model.params.n, sizeof(GcTensor));
     fixture_grad(&f);
-    for (int i = 0; i < f.params.n; i++) {
-        t[i].name = f.params.info[i].name;
-        t[i].x = params_data(&f.params, i);
-        t[i].grad = f.params.grad + f.params.info[i].offset;
-        t[i].n = f.params.info[i].size;
+    for (int i = 0; i < f.model.params.n; i++) {
+        t[i].name = f.model.params.info[i].name;
+        t[i].x = params_data(&f.model.params, i);
+        t[i].grad = f.model.params.grad + f.model.params.info[i].offset;
+        t[i].n = f.model.params.info[i].size;
     }
     /* the whole network in float32: 8-12 ops deep, LayerNorms with
      * 1e-12 eps, tanh and softmax; at h = 1e-2 truncation (~h^2) and float
      * rounding of the summed loss (~1e-7 * |L| / h) stay below ~1e-3;
      * the key biases have zero gradient, checked to the FD noise (1e-4) */
     GcCase gc = {"vilt", 1e-2, 2e-2, 12, fixture_loss, fixture_grad, &f, 1e-4};
-    int failed = gradcheck_run(&gc, t, f.params.n, &rng);
-    CHECK(failed == 0, "%d of %d parameter tensors failed the gradient check", failed, f.params.n);
+    int failed = gradcheck_run(&gc, t, f.model.params.n, &rng);
+    CHECK(failed == 0, "%d of %d parameter tensors failed the gradient check", failed, f.model.params.n);
     /* unused token types: type rows 1 and 2 both used (types alternate) */
     free(t);
     fixture_free(&f);
@@ -138,21 +64,21 @@ static float train_steps(Fixture *f, int steps, float lr, float *first, float *l
     c.weight_decay = 0.0f;
     float loss = 0;
     for (int s = 0; s < steps; s++) {
-        params_zero_grad(&f->params);
-        ViltInput in = fixture_input(f);
-        if (vilt_forward(&f->model, &in) != 0) die("%s", err_msg());
-        layer_linear_forward(&f->params, &f->head, f->logits, f->model.act.pooled, f->B);
+        params_zero_grad(&f->model.params);
+        ModelInput in = fixture_input(f, ATTN_FULL);
+        if (model_forward(&f->model, &in) != 0) die("%s", err_msg());
+        layer_linear_forward(&f->model.params, &f->head, f->logits, f->model.pooled, f->B);
         int count;
         loss = crossentropy_forward(f->probs, f->logits, f->labels, f->B, f->n_cls, -100, &count);
         if (s == 0 && first) *first = loss;
         if (losses) losses[s] = loss;
         memset(f->dlogits, 0, sizeof(float) * f->B * f->n_cls);
         crossentropy_backward(f->dlogits, f->probs, f->labels, f->B, f->n_cls, -100, count, 1.0f);
-        memset(f->dpooled, 0, sizeof(float) * f->B * f->model.cfg.d);
-        layer_linear_backward(&f->params, &f->head, f->dpooled, f->dlogits, f->model.act.pooled, f->B);
-        vilt_backward(&f->model, &in, NULL, f->dpooled);
-        grad_clip_norm(&f->params, 1.0);
-        adamw_step(&f->params, &c, lr_schedule(s, steps, steps / 10, lr), s + 1);
+        memset(f->dpooled, 0, sizeof(float) * f->B * f->model.d);
+        layer_linear_backward(&f->model.params, &f->head, f->dpooled, f->dlogits, f->model.pooled, f->B);
+        model_backward(&f->model, &in, NULL, f->dpooled);
+        grad_clip_norm(&f->model.params, 1.0);
+        adamw_step(&f->model.params, &c, lr_schedule(s, steps, steps / 10, lr), s + 1);
     }
     return loss;
 }
@@ -193,24 +119,24 @@ static void test_frozen_backbone(void) {
     Fixture f, g;
     fixture_init(&f, small_config(), 4, 3, 11);
     fixture_init(&g, small_config(), 4, 3, 11);
-    params_set_trainable_group(&f.params, PARAM_GROUP_BACKBONE, 0);
+    params_set_trainable_group(&f.model.params, PARAM_GROUP_BACKBONE, 0);
     fixture_grad(&f);
     fixture_grad(&g);
     /* the head's gradient does not depend on what is frozen below it */
-    size_t off = f.params.info[f.head.w].offset, n = f.params.info[f.head.w].size;
-    CHECK(memcmp(f.params.grad + off, g.params.grad + off, n * sizeof(float)) == 0, "head gradient differs");
+    size_t off = f.model.params.info[f.head.w].offset, n = f.model.params.info[f.head.w].size;
+    CHECK(memcmp(f.model.params.grad + off, g.model.params.grad + off, n * sizeof(float)) == 0, "head gradient differs");
     /* frozen entries receive nothing */
     double s = 0;
-    for (int i = 0; i < f.params.n; i++)
-        if (f.params.info[i].group == PARAM_GROUP_BACKBONE)
-            for (size_t k = 0; k < f.params.info[i].size; k++) s += fabs(f.params.grad[f.params.info[i].offset + k]);
+    for (int i = 0; i < f.model.params.n; i++)
+        if (f.model.params.info[i].group == PARAM_GROUP_BACKBONE)
+            for (size_t k = 0; k < f.model.params.info[i].size; k++) s += fabs(f.model.params.grad[f.model.params.info[i].offset + k]);
     CHECK(s == 0.0, "frozen backbone got gradient %g", s);
-    CHECK(params_count_trainable(&f.params, -1) == n + f.params.info[f.head.b].size, "trainable count %zu",
-          params_count_trainable(&f.params, -1));
+    CHECK(params_count_trainable(&f.model.params, -1) == n + f.model.params.info[f.head.b].size, "trainable count %zu",
+          params_count_trainable(&f.model.params, -1));
     /* too large a batch is refused with both sizes named */
-    ViltInput in = fixture_input(&f);
+    ModelInput in = fixture_input(&f, ATTN_FULL);
     in.B = 5;
-    CHECK(vilt_forward(&f.model, &in) != 0 && strstr(err_msg(), "at most 4"), "message: %s", err_msg());
+    CHECK(model_forward(&f.model, &in) != 0 && strstr(err_msg(), "at most 4"), "message: %s", err_msg());
     fixture_free(&f);
     fixture_free(&g);
 }

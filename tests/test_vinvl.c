@@ -22,7 +22,7 @@
 #include "model_vinvl.h"
 
 #define N_CLS 3
-#include "model_fixture.h"
+#include "model_checks.h"
 enum { R = 3, DA = 4, D = DA + REGION_GEOMETRY, N_IMG = 3 };
 
 static char dir[] = "/tmp/moil_test_vinvl_XXXXXX";
@@ -67,7 +67,8 @@ static ModelConfig tiny_config(int d, int layers) {
 
 static void fixture_init(Fixture *f, const ModelConfig *c, int B, const char *method, const MethodOptions *opt,
                          uint64_t seed, float spread) {
-    fixture_init_ex(f, c, B, method, opt, seed, spread, ATTN_CAUSAL_TEXT, 11, N_IMG);
+    FixtureSpec s = {N_CLS, method, opt, spread, ~0u, ATTN_CAUSAL_TEXT, 11, N_IMG, FIXTURE_DRAWS_OWN_WEIGHTS};
+    fixture_init_spec(f, c, B, seed, &s);
 }
 
 static void test_whole_model_gradient(void) {

@@ -16,7 +16,7 @@
 #include "model_vlmo.h"
 
 #define N_CLS 3
-#include "model_fixture.h"
+#include "model_checks.h"
 
 static ModelConfig tiny_config(int d, int layers, int fusion) {
     ModelConfig c;
@@ -29,7 +29,8 @@ static ModelConfig tiny_config(int d, int layers, int fusion) {
 
 static void fixture_init(Fixture *f, const ModelConfig *c, int B, const char *method, const MethodOptions *opt,
                          uint64_t seed, float spread) {
-    fixture_init_ex(f, c, B, method, opt, seed, spread, ATTN_SEPARATE, 0, 0);
+    FixtureSpec s = {N_CLS, method, opt, spread, ~0u, ATTN_SEPARATE, 0, 0, FIXTURE_DRAWS_OWN_WEIGHTS};
+    fixture_init_spec(f, c, B, seed, &s);
 }
 
 static void test_whole_model_gradient(void) {

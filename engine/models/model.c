@@ -86,11 +86,9 @@ int model_create(Model *m, const ModelConfig *c) {
     return 0;
 }
 
-void model_finish(Model *m, int max_batch, uint64_t seed) {
+void model_finish(Model *m, int max_batch, Rng *rng) {
     params_alloc(&m->params);
-    Rng rng;
-    rng_seed(&rng, seed);
-    m->ops->init_weights(m, &rng);
+    m->ops->init_weights(m, rng);
     m->ops->alloc(m, max_batch);
     m->ops->backbone(m, &m->bb);
     m->max_batch = max_batch;

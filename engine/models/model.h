@@ -89,9 +89,9 @@ int model_config_from_json(ModelConfig *c, const json_t *j, const char *where);
 
 /* Register the backbone. */
 int model_create(Model *m, const ModelConfig *c);
-/* Allocate parameters (random init with seed) and activations for
+/* Allocate parameters (random init drawn from rng) and activations for
  * max_batch sequences. */
-void model_finish(Model *m, int max_batch, uint64_t seed);
+void model_finish(Model *m, int max_batch, Rng *rng);
 void model_free(Model *m);
 
 int model_forward(Model *m, const ModelInput *in);
