@@ -52,9 +52,9 @@ typedef struct {
 
 static void bench_init(BenchRun *r, int B) {
     memset(r, 0, sizeof *r);
-    ViltConfig cfg = vilt_config_default(200);
+    ModelDims cfg = model_dims_default(200);
     params_init(&r->params);
-    vilt_register(&r->model, &cfg, &r->params);
+    vilt_register(&r->model, &cfg, VILT_STEM_PATCH, &r->params);
     linear_register(&r->params, &r->head, "head.fc", cfg.d, 2, PARAM_GROUP_HEAD);
     params_alloc(&r->params);
     Rng rng;
@@ -90,7 +90,7 @@ static void bench_free(BenchRun *r) {
 
 static void bench_step(BenchRun *r) {
     params_zero_grad(&r->params);
-    ViltInput in = {.B = r->B, .text_ids = r->ids, .text_mask = r->mask, .images = r->images, .image_type = NULL, .attn_mode = ATTN_FULL};
+    ModelInput in = {.B = r->B, .text_ids = r->ids, .text_mask = r->mask, .images = r->images, .image_type = NULL, .attn_mode = ATTN_FULL};
     if (vilt_forward(&r->model, &in) != 0) die("%s", err_msg());
     layer_linear_forward(&r->params, &r->head, r->logits, r->model.act.pooled, r->B);
     int count;

@@ -78,8 +78,8 @@ static int time_eval(Task *t, Model *m, const BenchArgs *a, double *ms, int *exa
 /* Build the model with one method on the backbone and time its forms. */
 static int bench_method(const BenchArgs *a, const char *name, const StFile *init, const Tokenizer *tok,
                         const ModelConfig *mc, BenchResult *res) {
-    TaskEnv env = {.data_dir = a->data, .tok = tok, .image_size = mc->vilt.image_size,
-                   .max_text = mc->vilt.max_text, .batch = 32, .eval_limit = a->eval_limit, .negatives = 15};
+    TaskEnv env = {.data_dir = a->data, .tok = tok, .image_size = mc->dims.image_size,
+                   .max_text = mc->dims.max_text, .batch = 32, .eval_limit = a->eval_limit, .negatives = 15};
     Task task;
     if (task_create(&task, a->task, &env) != 0) return -1;
     int rc = task.ops->load(&task, &env, "val");
@@ -95,12 +95,12 @@ static int bench_method(const BenchArgs *a, const char *name, const StFile *init
     opt.total_steps = 1;
     rc = method_create(&meth, name, &opt);
     if (rc == 0) {
-        if (meth.ops->add_params) meth.ops->add_params(&meth, &model.bb, &model.params);
+        if (meth.ops->add_params) rc = meth.ops->add_params(&meth, &model.bb, &model.params);
         Rng rng;
         rng_seed(&rng, 1);
-        model_finish(&model, task.ops->max_sequences(&task), &rng);
+        if (rc == 0) model_finish(&model, task.ops->max_sequences(&task), &rng);
         rng_seed(&rng, 0);
-        rc = checkpoint_load(a->init, &model.params, 1u << PARAM_GROUP_BACKBONE, 1, NULL);
+        if (rc == 0) rc = checkpoint_load(a->init, &model.params, 1u << PARAM_GROUP_BACKBONE, 1, NULL);
         if (rc == 0) rc = task.ops->init_heads(&task, &model, &rng, init);
         if (rc == 0) rc = meth.ops->setup(&meth, &model.bb, &model.params, &rng);
         if (rc == 0) rc = time_eval(&task, &model, a, &res->as_trained_ms, &res->examples);

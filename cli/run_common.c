@@ -287,10 +287,10 @@ static int backbone_source(const RunArgs *a, StFile *init, int *have_init, Token
         if (dataset_vocab_build(tok, a->data, 1) != 0) return -1;
         if (model_config_default(mc, a->model, tok->n) != 0) return -1;
         snprintf(mc->stem, sizeof mc->stem, "%s", a->stem);
-        if (a->d > 0) mc->vilt.d = a->d;
-        if (a->layers > 0) mc->vilt.layers = a->layers;
-        if (a->heads > 0) mc->vilt.heads = a->heads;
-        if (mc->vilt.d % mc->vilt.heads) return err_set("--d %d is not a multiple of --heads %d", mc->vilt.d, mc->vilt.heads);
+        if (a->d > 0) mc->dims.d = a->d;
+        if (a->layers > 0) mc->dims.layers = a->layers;
+        if (a->heads > 0) mc->dims.heads = a->heads;
+        if (mc->dims.d % mc->dims.heads) return err_set("--d %d is not a multiple of --heads %d", mc->dims.d, mc->dims.heads);
         return model_config_prepare(mc, a->data, tok);
     }
     if (safetensors_open(a->init, init) != 0) return -1;
@@ -337,7 +337,7 @@ static int run(RunArgs *a) {
         rc = -1;
         goto done_tok;
     }
-    TaskEnv env = {.data_dir = a->data, .tok = &tok, .image_size = mc.vilt.image_size, .max_text = mc.vilt.max_text,
+    TaskEnv env = {.data_dir = a->data, .tok = &tok, .image_size = mc.dims.image_size, .max_text = mc.dims.max_text,
                    .batch = a->batch, .eval_limit = a->eval_limit, .negatives = 15,
                    .label_smoothing = (float)a->label_smoothing, .beam = a->beam};
     if (a->objectives) objectives_parse(a->objectives, &env.objectives);
@@ -364,7 +364,11 @@ static int run(RunArgs *a) {
         rc = -1;
         goto done_model;
     }
-    if (meth.ops->add_params) meth.ops->add_params(&meth, &model.bb, &model.params);
+    if (meth.ops->add_params && meth.ops->add_params(&meth, &model.bb, &model.params) != 0) {
+        method_destroy(&meth);
+        rc = -1;
+        goto done_model;
+    }
     Rng rng;
     rng_seed(&rng, (uint64_t)a->seed + 1);
     model_finish(&model, task.ops->max_sequences(&task), &rng);

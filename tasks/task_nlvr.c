@@ -14,10 +14,11 @@
  * consistency (x100) as the official metrics.py computes them, from
  * predictions written as the official CSV to <pred_path>.csv.
  *
- * Models that read cached regions (vinvl) find each image by its id: the
- * ids come from DATA/annotations/instances_nlvr_{train,dev,test1}.json
- * (COCO images[] with file_name relative to nlvr/images), read only for
- * such a model; without the file it is an error naming it. */
+ * Models that read image ids (Model.reads_image_ids: vinvl, for its cached
+ * regions) find each image by its id: the ids come from
+ * DATA/annotations/instances_nlvr_{train,dev,test1}.json (COCO images[] with
+ * file_name relative to nlvr/images), read only for such a model; without
+ * the file it is an error naming it. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +38,7 @@ typedef struct {
     int n;             /* examples used: the first n of set (eval_limit) */
     TaskImages images; /* example i: left image slot[2i], right image slot[2i+1] */
     const char *file;  /* "train", "dev", "test1" or "test2" */
-    int64_t *iids;     /* [2n] image ids, same order; NULL unless the model reads regions */
+    int64_t *iids;     /* [2n] image ids, same order; NULL unless the model reads image ids */
 } NlvrSplit;
 
 typedef struct {
@@ -48,7 +49,7 @@ typedef struct {
     int B;
     int *idx;                /* [B] examples of the batch */
     int *ids, *mask, *types; /* [2B,Tt] x2, [2B] */
-    int64_t *iids;           /* [2B] image ids (models reading cached regions) */
+    int64_t *iids;           /* [2B] image ids (models reading image ids) */
     float *images;           /* [2B,3,S,S] */
     int *labels;             /* [B] */
     float *pair, *dpair;     /* [B,2d] */
@@ -81,13 +82,13 @@ static int split_load(NlvrSplit *sp, const TaskEnv *env, const char *split, int 
 }
 
 /* sp->iids from the split's instances file, for a model (kind) reading
- * cached regions by image id. */
+ * image ids. */
 static int split_image_ids(NlvrSplit *sp, const TaskEnv *env, const char *kind) {
     char inst[LAYOUT_PATH_MAX], dir[LAYOUT_PATH_MAX];
     layout_nlvr_instances(inst, env->data_dir, sp->file);
     layout_nlvr_images(dir, env->data_dir);
     if (access(inst, F_OK) != 0)
-        return err_set("nlvr: the %s model reads each image's regions by image id; %s (the ids of %s's images) "
+        return err_set("nlvr: the %s model reads each image by its image id; %s (the ids of %s's images) "
                        "is missing", kind, inst, sp->set.file);
     sp->iids = xcalloc(2 * (size_t)sp->n, sizeof(int64_t));
     return nlvr_image_ids(&sp->set, sp->n, inst, dir, sp->iids);
@@ -125,7 +126,7 @@ static int nlvr_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
     (void)init;
     NlvrState *s = t->state;
     NlvrSplit *splits[3] = {&s->train, &s->val, s->eval.n ? &s->eval : NULL};
-    for (int i = 0; i < 3 && m->cfg.regions.max_regions > 0; i++)
+    for (int i = 0; i < 3 && m->reads_image_ids; i++)
         if (splits[i] && split_image_ids(splits[i], &t->env, m->cfg.kind) != 0) return -1;
     int te = params_find(&m->params, "token_type_embeddings.weight");
     if (te < 0 || m->params.info[te].shape[0] < 3)

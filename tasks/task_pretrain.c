@@ -239,12 +239,11 @@ static void pt_register_heads(Task *t, Params *p, int d) {
 }
 
 /* Which cell each patch token belongs to (by the patch centre): the image
- * tokens are [image CLS; patches row-major] (vilt, vlmo). Region models
- * (vinvl) have no patch grid. */
+ * tokens are [image CLS; patches row-major] (Model.patch_grid). Models over
+ * regions have no patch grid. */
 static int cells_layout(PtState *s, const Model *m) {
-    int S = m->image_size, p = m->cfg.vilt.patch, g = p > 0 ? S / p : 0;
-    if (strcmp(m->cfg.kind, "vilt") && strcmp(m->cfg.kind, "vlmo"))
-        return err_set("--objectives cells: a %s model has no patch grid (vilt and vlmo have)", m->cfg.kind);
+    int S = m->image_size, g = m->patch_grid, p = g > 0 ? S / g : 0;
+    if (g == 0) return err_set("--objectives cells: a %s model has no patch grid", m->cfg.kind);
     if (g < CELL_GRID || g * g > CELLS_MAX_PATCHES || m->n_image_tokens != 1 + g * g)
         return err_set("--objectives cells: %d image tokens, expected 1 + %dx%d patches (at least %dx%d, at most %d)",
                        m->n_image_tokens, g, g, CELL_GRID, CELL_GRID, CELLS_MAX_PATCHES);

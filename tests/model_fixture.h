@@ -66,7 +66,8 @@ static void fixture_init_spec(Fixture *f, const ModelConfig *c, int B, uint64_t 
     linear_register(&m->params, &f->head, "head.fc", m->d, n_cls, PARAM_GROUP_HEAD);
     if (s->method) {
         if (method_create(&f->method, s->method, s->opt) != 0) die("%s", err_msg());
-        if (f->method.ops->add_params) f->method.ops->add_params(&f->method, &m->bb, &m->params);
+        if (f->method.ops->add_params && f->method.ops->add_params(&f->method, &m->bb, &m->params) != 0)
+            die("%s", err_msg());
     }
     Rng rng, own;
     rng_seed(&rng, seed);
@@ -93,7 +94,7 @@ static void fixture_init_spec(Fixture *f, const ModelConfig *c, int B, uint64_t 
     for (int b = 0; b < B; b++) {
         int len = 2 + (int)rng_below(in, (uint32_t)(Tt - 1)); /* 2..Tt real tokens */
         for (int t = 0; t < Tt; t++) {
-            f->ids[b * Tt + t] = t < len ? (int)rng_below(in, (uint32_t)c->vilt.vocab) : 0;
+            f->ids[b * Tt + t] = t < len ? (int)rng_below(in, (uint32_t)c->dims.vocab) : 0;
             f->mask[b * Tt + t] = t < len;
         }
         f->types[b] = 1 + (b % 2);

@@ -33,8 +33,8 @@ static void fixture_init_env(Fixture *f, const char *task, const TaskEnv *env, i
     memset(f, 0, sizeof *f);
     ModelConfig mc;
     CHECK(model_config_default(&mc, "vilt", env->tok->n) == 0, "%s", err_msg());
-    mc.vilt.d = d, mc.vilt.layers = layers, mc.vilt.heads = 2, mc.vilt.mlp_ratio = 2;
-    mc.vilt.patch = 16, mc.vilt.image_size = env->image_size, mc.vilt.max_text = env->max_text;
+    mc.dims.d = d, mc.dims.layers = layers, mc.dims.heads = 2, mc.dims.mlp_ratio = 2;
+    mc.dims.patch = 16, mc.dims.image_size = env->image_size, mc.dims.max_text = env->max_text;
     if (task_create(&f->task, task, env) != 0 || f->task.ops->load(&f->task, env, "test") != 0 ||
         model_create(&f->model, &mc) != 0) {
         CHECK(0, "%s setup: %s", task, err_msg());

@@ -90,8 +90,8 @@ static void test_training(void) {
 static void test_causal_structure(void) {
     ModelConfig mc;
     CHECK(model_config_default(&mc, "vilt", tok.n) == 0, "%s", err_msg());
-    mc.vilt.d = D, mc.vilt.layers = 2, mc.vilt.heads = 2, mc.vilt.mlp_ratio = 2;
-    mc.vilt.patch = 16, mc.vilt.image_size = IMAGE, mc.vilt.max_text = TEXT;
+    mc.dims.d = D, mc.dims.layers = 2, mc.dims.heads = 2, mc.dims.mlp_ratio = 2;
+    mc.dims.patch = 16, mc.dims.image_size = IMAGE, mc.dims.max_text = TEXT;
     Model m;
     if (model_create(&m, &mc) != 0) {
         CHECK(0, "%s", err_msg());

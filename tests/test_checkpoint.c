@@ -12,10 +12,10 @@
 static char dir[64];
 
 static void build(Params *p, Vilt *m, uint64_t seed) {
-    ViltConfig cfg = {.vocab = 13, .d = 16, .layers = 2, .heads = 2, .mlp_ratio = 4, .patch = 4, .image_size = 8,
+    ModelDims cfg = {.vocab = 13, .d = 16, .layers = 2, .heads = 2, .mlp_ratio = 4, .patch = 4, .image_size = 8,
                       .max_text = 6, .n_types = 3};
     params_init(p);
-    vilt_register(m, &cfg, p);
+    vilt_register(m, &cfg, VILT_STEM_PATCH, p);
     params_alloc(p);
     Rng rng;
     rng_seed(&rng, seed);
@@ -70,10 +70,10 @@ static void test_bad_files(void) {
     /* a checkpoint of another shape: the mismatch names the tensor */
     Params other;
     Vilt mo;
-    ViltConfig cfg = {.vocab = 13, .d = 8, .layers = 2, .heads = 2, .mlp_ratio = 4, .patch = 4, .image_size = 8,
+    ModelDims cfg = {.vocab = 13, .d = 8, .layers = 2, .heads = 2, .mlp_ratio = 4, .patch = 4, .image_size = 8,
                       .max_text = 6, .n_types = 3};
     params_init(&other);
-    vilt_register(&mo, &cfg, &other);
+    vilt_register(&mo, &cfg, VILT_STEM_PATCH, &other);
     params_alloc(&other);
     CHECK(checkpoint_load(path, &other, 1u << PARAM_GROUP_BACKBONE, 0, NULL) != 0, "wrong shapes accepted");
     CHECK(strstr(err_msg(), "shape") != NULL, "message: %s", err_msg());

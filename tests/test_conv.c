@@ -73,7 +73,7 @@ typedef struct {
 
 static double stem_loss(void *pp) {
     StemCase *c = pp;
-    ViltInput in = {.B = 2, .text_ids = c->ids, .text_mask = c->mask, .images = c->images, .image_type = NULL, .attn_mode = ATTN_FULL};
+    ModelInput in = {.B = 2, .text_ids = c->ids, .text_mask = c->mask, .images = c->images, .image_type = NULL, .attn_mode = ATTN_FULL};
     if (vilt_forward(&c->m, &in) != 0) die("%s", err_msg());
     return gradcheck_dot(c->m.act.final, c->r_final, (size_t)2 * c->m.T * c->m.cfg.d) +
            gradcheck_dot(c->m.act.pooled, c->r_pool, (size_t)2 * c->m.cfg.d);
@@ -83,17 +83,17 @@ static void stem_grad(void *pp) {
     StemCase *c = pp;
     params_zero_grad(&c->p);
     stem_loss(c);
-    ViltInput in = {.B = 2, .text_ids = c->ids, .text_mask = c->mask, .images = c->images, .image_type = NULL, .attn_mode = ATTN_FULL};
+    ModelInput in = {.B = 2, .text_ids = c->ids, .text_mask = c->mask, .images = c->images, .image_type = NULL, .attn_mode = ATTN_FULL};
     vilt_backward(&c->m, &in, c->r_final, c->r_pool);
 }
 
 static void test_model_with_conv_stem(void) {
     StemCase c;
     memset(&c, 0, sizeof c);
-    ViltConfig cfg = {.vocab = 9, .d = 8, .layers = 1, .heads = 2, .mlp_ratio = 2, .patch = 4, .image_size = 8,
-                      .max_text = 4, .n_types = 3, .stem = VILT_STEM_CONV};
+    ModelDims cfg = {.vocab = 9, .d = 8, .layers = 1, .heads = 2, .mlp_ratio = 2, .patch = 4, .image_size = 8,
+                      .max_text = 4, .n_types = 3};
     params_init(&c.p);
-    vilt_register(&c.m, &cfg, &c.p);
+    vilt_register(&c.m, &cfg, VILT_STEM_CONV, &c.p);
     params_alloc(&c.p);
     vilt_init_weights(&c.m, &rng);
     vilt_alloc(&c.m, 2);

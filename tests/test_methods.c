@@ -24,11 +24,11 @@
  * method set up. Before the method's setup the backbone and head get
  * `spread` extra normal noise; inputs depend on the seed only, not on the
  * method. */
-static void fixture_init(Fixture *f, ViltConfig dims, int B, const char *method, const MethodOptions *opt,
+static void fixture_init(Fixture *f, ModelDims dims, int B, const char *method, const MethodOptions *opt,
                          uint64_t seed, float spread) {
     ModelConfig c;
     if (model_config_default(&c, "vilt", dims.vocab) != 0) die("%s", err_msg());
-    c.vilt = dims;
+    c.dims = dims;
     FixtureSpec s = {N_CLS, method, opt, spread, (1u << PARAM_GROUP_BACKBONE) | (1u << PARAM_GROUP_HEAD),
                      FIXTURE_ONE_PASS, 0, 0, FIXTURE_DRAWS_OWN_INPUTS};
     fixture_init_spec(f, &c, B, seed, &s);
@@ -99,14 +99,14 @@ static double rel_diff(const float *a, const float *b, size_t n) {
     return m > 0 ? d / m : d;
 }
 
-static ViltConfig tiny_config(void) {
-    ViltConfig c = {.vocab = 11, .d = 8, .layers = 2, .heads = 2, .mlp_ratio = 2, .patch = 4, .image_size = 8,
+static ModelDims tiny_config(void) {
+    ModelDims c = {.vocab = 11, .d = 8, .layers = 2, .heads = 2, .mlp_ratio = 2, .patch = 4, .image_size = 8,
                     .max_text = 5, .n_types = 3};
     return c;
 }
 
-static ViltConfig small_config(void) {
-    ViltConfig c = {.vocab = 30, .d = 32, .layers = 2, .heads = 2, .mlp_ratio = 4, .patch = 8, .image_size = 16,
+static ModelDims small_config(void) {
+    ModelDims c = {.vocab = 30, .d = 32, .layers = 2, .heads = 2, .mlp_ratio = 4, .patch = 8, .image_size = 16,
                     .max_text = 8, .n_types = 3};
     return c;
 }
@@ -429,7 +429,7 @@ static void test_merged_equivalence(void) {
  * forms, and the table for the closing note. */
 static void test_parameter_accounting(void) {
     const int V = 99;
-    ViltConfig cfg = vilt_config_default(V);
+    ModelDims cfg = model_dims_default(V);
     const size_t C = (size_t)cfg.d, L = (size_t)cfg.layers, Tt = (size_t)cfg.max_text;
     const size_t P = (size_t)(cfg.image_size / cfg.patch) * (cfg.image_size / cfg.patch);
     const size_t K = 3 * (size_t)cfg.patch * cfg.patch, hid = (size_t)cfg.mlp_ratio * C;
@@ -577,7 +577,7 @@ static double update_ratio(const Params *p, const float *prev, const char *suffi
  * gets B_l's gradient rms at step 1. */
 #define STUDENT_STEPS 200
 static double student_run(float gap, double scale, double *ratio, double *grad_rms) {
-    ViltConfig cfg = {.vocab = 99, .d = 128, .layers = 1, .heads = 4, .mlp_ratio = 4, .patch = 16,
+    ModelDims cfg = {.vocab = 99, .d = 128, .layers = 1, .heads = 4, .mlp_ratio = 4, .patch = 16,
                       .image_size = 32, .max_text = 8, .n_types = 3};
     const float lr = 1e-4f;
     Fixture f;
@@ -797,14 +797,14 @@ static void test_moil_refuses_non_square(void) {
     Vilt model;
     Backbone bb;
     Method m;
-    ViltConfig cfg = tiny_config();
+    ModelDims cfg = tiny_config();
     params_init(&p);
-    vilt_register(&model, &cfg, &p);
+    vilt_register(&model, &cfg, VILT_STEM_PATCH, &p);
     vilt_backbone(&model, &bb);
     MethodOptions o = tiny_options();
     o.targets = TARGET_BIT(LIN_Q) | TARGET_BIT(LIN_FC1);
     CHECK(method_create(&m, "moil", &o) == 0, "%s", err_msg());
-    m.ops->add_params(&m, &bb, &p);
+    CHECK(m.ops->add_params(&m, &bb, &p) == 0, "%s", err_msg());
     params_alloc(&p);
     Rng rng;
     rng_seed(&rng, 1);

@@ -13,16 +13,16 @@
 
 /* A vilt model of the given sizes with a head of n_cls classes (the
  * fixture's draws from one generator, no noise). */
-static void fixture_init(Fixture *f, ViltConfig dims, int B, int n_cls, uint64_t seed) {
+static void fixture_init(Fixture *f, ModelDims dims, int B, int n_cls, uint64_t seed) {
     ModelConfig c;
     if (model_config_default(&c, "vilt", dims.vocab) != 0) die("%s", err_msg());
-    c.vilt = dims;
+    c.dims = dims;
     FixtureSpec s = {n_cls, NULL, NULL, 0.0f, 0, FIXTURE_ONE_PASS, 0, 0, FIXTURE_DRAWS_SHARED};
     fixture_init_spec(f, &c, B, seed, &s);
 }
 
-static ViltConfig tiny_config(void) {
-    ViltConfig c = {.vocab = 11, .d = 8, .layers = 2, .heads = 2, .mlp_ratio = 2, .patch = 4, .image_size = 8,
+static ModelDims tiny_config(void) {
+    ModelDims c = {.vocab = 11, .d = 8, .layers = 2, .heads = 2, .mlp_ratio = 2, .patch = 4, .image_size = 8,
                     .max_text = 5, .n_types = 3};
     return c;
 }
@@ -83,8 +83,8 @@ static float train_steps(Fixture *f, int steps, float lr, float *first, float *l
     return loss;
 }
 
-static ViltConfig small_config(void) {
-    ViltConfig c = {.vocab = 30, .d = 32, .layers = 2, .heads = 2, .mlp_ratio = 4, .patch = 8, .image_size = 16,
+static ModelDims small_config(void) {
+    ModelDims c = {.vocab = 30, .d = 32, .layers = 2, .heads = 2, .mlp_ratio = 4, .patch = 8, .image_size = 16,
                     .max_text = 8, .n_types = 3};
     return c;
 }

@@ -56,8 +56,8 @@ static void write_regions(const char *path) {
 static ModelConfig tiny_config(int d, int layers) {
     ModelConfig c;
     if (model_config_default(&c, "vinvl", 11) != 0) die("%s", err_msg());
-    c.vilt.d = d, c.vilt.layers = layers, c.vilt.heads = 2, c.vilt.mlp_ratio = 2, c.vilt.max_text = 5;
-    RegionConfig *rc = &c.regions;
+    c.dims.d = d, c.dims.layers = layers, c.dims.heads = 2, c.dims.mlp_ratio = 2, c.dims.max_text = 5;
+    RegionConfig *rc = vinvl_regions(&c);
     snprintf(rc->dir, sizeof rc->dir, "%s", regions_dir);
     rc->max_regions = R, rc->dim = D, rc->n_classes = N_CLS, rc->tag_len = 2;
     int words[N_CLS][2] = {{5, 6}, {7, TOK_PAD}, {8, 9}};
@@ -202,7 +202,7 @@ static void test_config_json(void) {
     ModelConfig c = tiny_config(16, 2), back;
     json_t *j = model_config_to_json(&c);
     CHECK(model_config_from_json(&back, j, "test") == 0, "%s", err_msg());
-    CHECK(!memcmp(&back.regions, &c.regions, sizeof c.regions), "regions config round trip");
+    CHECK(!memcmp(vinvl_regions(&back), vinvl_regions(&c), sizeof(RegionConfig)), "regions config round trip");
     json_object_del(j, "regions");
     CHECK(model_config_from_json(&back, j, "cfg.json") != 0 && strstr(err_msg(), "'regions'"), "missing: %s", err_msg());
     json_decref(j);
@@ -212,12 +212,13 @@ static void test_config_json(void) {
     CHECK(tokenizer_parse(&tok, vocab, "vocab") == 0, "%s", err_msg());
     ModelConfig p;
     model_config_default(&p, "vinvl", tok.n);
-    snprintf(p.regions.dir, sizeof p.regions.dir, "%s", regions_dir);
+    RegionConfig *rc = vinvl_regions(&p);
+    snprintf(rc->dir, sizeof rc->dir, "%s", regions_dir);
     CHECK(model_config_prepare(&p, "unused", &tok) == 0, "%s", err_msg());
-    CHECK(p.regions.n_classes == 3 && p.regions.tag_len == 2 && p.regions.max_regions == R && p.regions.dim == D,
-          "prepared: %d classes, %d words", p.regions.n_classes, p.regions.tag_len);
-    CHECK(p.regions.tag_words[2][0] == 7 && p.regions.tag_words[2][1] == 8 && p.regions.tag_words[1][1] == TOK_PAD,
-          "ankle boot -> %d %d", p.regions.tag_words[2][0], p.regions.tag_words[2][1]);
+    CHECK(rc->n_classes == 3 && rc->tag_len == 2 && rc->max_regions == R && rc->dim == D,
+          "prepared: %d classes, %d words", rc->n_classes, rc->tag_len);
+    CHECK(rc->tag_words[2][0] == 7 && rc->tag_words[2][1] == 8 && rc->tag_words[1][1] == TOK_PAD,
+          "ankle boot -> %d %d", rc->tag_words[2][0], rc->tag_words[2][1]);
     tokenizer_free(&tok);
 }
 

@@ -1,7 +1,8 @@
 /* The VLMo-style model (engine/models/model_vlmo.c) through the Model interface:
  * whole-model gradient check of a fusion and a unimodal pass, expert routing
- * by modality and attention mode, the backbone view, LoRA and MoIL folding
- * on it, the model config's JSON and a checkpoint round trip. */
+ * by modality and attention mode, the backbone view, the prompt method
+ * refused, LoRA and MoIL folding on it, the model config's JSON and a
+ * checkpoint round trip. */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -21,9 +22,9 @@
 static ModelConfig tiny_config(int d, int layers, int fusion) {
     ModelConfig c;
     if (model_config_default(&c, "vlmo", 11) != 0) die("%s", err_msg());
-    c.vilt.d = d, c.vilt.layers = layers, c.vilt.heads = 2, c.vilt.mlp_ratio = 2, c.vilt.patch = 4;
-    c.vilt.image_size = 8, c.vilt.max_text = 5;
-    c.fusion_layers = fusion;
+    c.dims.d = d, c.dims.layers = layers, c.dims.heads = 2, c.dims.mlp_ratio = 2, c.dims.patch = 4;
+    c.dims.image_size = 8, c.dims.max_text = 5;
+    vlmo_config(&c)->fusion_layers = fusion;
     return c;
 }
 
@@ -144,6 +145,19 @@ static void test_backbone_view(void) {
     fixture_free(&f);
 }
 
+/* Deep prompts are the vilt model's: the prompt method is refused with an
+ * error naming the model. */
+static void test_no_deep_prompts(void) {
+    ModelConfig c = tiny_config(16, 2, 1);
+    Model m;
+    Method meth;
+    MethodOptions o = method_options_default();
+    CHECK(model_create(&m, &c) == 0 && method_create(&meth, "prompt", &o) == 0, "%s", err_msg());
+    CHECK(meth.ops->add_params(&meth, &m.bb, &m.params) != 0 && strstr(err_msg(), "vlmo model has no deep prompts"),
+          "prompt on vlmo: %s", err_msg());
+    method_destroy(&meth);
+    model_free(&m);
+}
 
 /* LoRA on every view linear (shared attention, vision-language and text
  * experts): merged = hooked. */
@@ -185,17 +199,20 @@ static void test_checkpoint_round_trip(void) {
     ModelConfig c = tiny_config(16, 3, 2), back;
     json_t *j = model_config_to_json(&c);
     CHECK(model_config_from_json(&back, j, "test") == 0, "%s", err_msg());
-    CHECK(back.fusion_layers == 2 && !strcmp(back.kind, "vlmo") && back.vilt.layers == 3, "round trip: %s, %d fusion",
-          back.kind, back.fusion_layers);
+    CHECK(vlmo_config(&back)->fusion_layers == 2 && !strcmp(back.kind, "vlmo") && back.dims.layers == 3,
+          "round trip: %s, %d fusion", back.kind, vlmo_config(&back)->fusion_layers);
     json_object_del(j, "fusion_layers");
-    CHECK(model_config_from_json(&back, j, "test") == 0 && back.fusion_layers == VLMO_FUSION_LAYERS,
-          "no key: %d fusion layers", back.fusion_layers);
+    CHECK(model_config_from_json(&back, j, "test") == 0 && vlmo_config(&back)->fusion_layers == VLMO_FUSION_LAYERS,
+          "no key: %d fusion layers", vlmo_config(&back)->fusion_layers);
     json_object_set_new(j, "fusion_layers", json_integer(4));
     CHECK(model_config_from_json(&back, j, "test") != 0 && strstr(err_msg(), "fusion_layers"), "4 of 3 layers: %s",
           err_msg());
     json_object_set_new(j, "kind", json_string("vilt"));
     json_object_del(j, "fusion_layers");
-    CHECK(model_config_from_json(&back, j, "test") == 0 && back.fusion_layers == 0, "vilt config: %s", err_msg());
+    CHECK(model_config_from_json(&back, j, "test") == 0 && !strcmp(back.kind, "vilt"), "vilt config: %s", err_msg());
+    json_decref(j);
+    j = model_config_to_json(&back);
+    CHECK(j && !json_object_get(j, "fusion_layers"), "a vilt config wrote fusion_layers");
     json_decref(j);
 
     Fixture a, b;
@@ -225,6 +242,7 @@ int main(void) {
     RUN(test_routing);
     RUN(test_dual_encoder);
     RUN(test_backbone_view);
+    RUN(test_no_deep_prompts);
     RUN(test_lora_merge);
     RUN(test_moil_merge);
     RUN(test_checkpoint_round_trip);

@@ -41,12 +41,12 @@ static int record_metric(void *ctx, const char *split, const char *name, double 
 }
 
 static void test_distance_and_floor(void) {
-    ViltConfig cfg = {.vocab = 10, .d = 8, .layers = 2, .heads = 2, .mlp_ratio = 2, .patch = 4, .image_size = 8,
+    ModelDims cfg = {.vocab = 10, .d = 8, .layers = 2, .heads = 2, .mlp_ratio = 2, .patch = 4, .image_size = 8,
                       .max_text = 4, .n_types = 3};
     Params p;
     Vilt m;
     params_init(&p);
-    vilt_register(&m, &cfg, &p);
+    vilt_register(&m, &cfg, VILT_STEM_PATCH, &p);
     params_alloc(&p);
     Rng rng;
     rng_seed(&rng, 3);
@@ -58,7 +58,7 @@ static void test_distance_and_floor(void) {
     Params ref;
     Vilt mr;
     params_init(&ref);
-    vilt_register(&mr, &cfg, &ref);
+    vilt_register(&mr, &cfg, VILT_STEM_PATCH, &ref);
     params_alloc(&ref);
     memcpy(ref.data, p.data, p.total * sizeof(float));
     for (int l = 0; l < 2; l++)

@@ -50,8 +50,9 @@ typedef struct Method Method;
 typedef struct {
     const char *name;
     const char *summary;
-    /* Register the method's tensors (group PARAM_GROUP_METHOD). */
-    void (*add_params)(Method *m, const Backbone *bb, Params *p);
+    /* Register the method's tensors (group PARAM_GROUP_METHOD). Returns -1
+     * (err_set) if the method does not apply to the model. */
+    int (*add_params)(Method *m, const Backbone *bb, Params *p);
     /* After the pretrained weights are in place: initialise the method's
      * tensors, set trainable flags, attach hooks. Returns -1 on error. */
     int (*setup)(Method *m, const Backbone *bb, Params *p, Rng *rng);

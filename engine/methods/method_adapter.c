@@ -64,7 +64,7 @@ static void adapter_backward(LinearHook *hk, const Params *p, const Linear *lin,
                     lin->in, d);
 }
 
-static void adapter_add_params(Method *m, const Backbone *bb, Params *p) {
+static int adapter_add_params(Method *m, const Backbone *bb, Params *p) {
     AdapterState *s = xcalloc(1, sizeof *s);
     s->k = bb->d / m->opt.adapter_reduction;
     if (s->k < 1) s->k = 1;
@@ -88,6 +88,7 @@ static void adapter_add_params(Method *m, const Backbone *bb, Params *p) {
 #undef ADD
         }
     m->state = s;
+    return 0;
 }
 
 static int adapter_setup(Method *m, const Backbone *bb, Params *p, Rng *rng) {

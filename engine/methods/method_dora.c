@@ -115,7 +115,7 @@ static void dora_backward(LinearHook *hk, const Params *p, const Linear *lin, fl
     }
 }
 
-static void dora_add_params(Method *m, const Backbone *bb, Params *p) {
+static int dora_add_params(Method *m, const Backbone *bb, Params *p) {
     DoraState *s = xcalloc(1, sizeof *s);
     s->hooks = xcalloc(lora_n_hooks(m, bb), sizeof(DoraHook));
     for (int l = 0; l < bb->layers; l++)
@@ -132,6 +132,7 @@ static void dora_add_params(Method *m, const Backbone *bb, Params *p) {
             h->mag = params_add(p, name, 1, (int[]){h->lin->out}, 0, PARAM_GROUP_METHOD);
         }
     m->state = s;
+    return 0;
 }
 
 static int dora_setup(Method *m, const Backbone *bb, Params *p, Rng *rng) {

@@ -90,7 +90,7 @@ static void lora_backward(LinearHook *h, const Params *p, const Linear *lin, flo
     linear_backward(dinp, dA, NULL, lh->du, inp, params_data(p, lh->A), N, lin->in, r);
 }
 
-static void lora_add_params(Method *m, const Backbone *bb, Params *p) {
+static int lora_add_params(Method *m, const Backbone *bb, Params *p) {
     LoraState *s = xcalloc(1, sizeof *s);
     s->hooks = xcalloc(lora_n_hooks(m, bb), sizeof(LoraHook));
     for (int l = 0; l < bb->layers; l++)
@@ -102,6 +102,7 @@ static void lora_add_params(Method *m, const Backbone *bb, Params *p) {
             lora_register_pair(p, h->lin, h->r, &h->A, &h->B);
         }
     m->state = s;
+    return 0;
 }
 
 /* PiSSA as PEFT initialises it: A = sqrt(S_r / scale) Vt_r,

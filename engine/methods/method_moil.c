@@ -75,7 +75,7 @@ static int add(Params *p, const char *prefix, const char *what, int ndim, const 
     return params_add(p, name, ndim, shape, ndim == 2, PARAM_GROUP_METHOD);
 }
 
-static void moil_add_params(Method *m, const Backbone *bb, Params *p) {
+static int moil_add_params(Method *m, const Backbone *bb, Params *p) {
     MoilState *s = xcalloc(1, sizeof *s);
     int d = bb->d, with_lora = m->opt.student != MOIL_STUDENT_ADAPTER, with_ad = m->opt.student != MOIL_STUDENT_LORA;
     s->d = d;
@@ -116,6 +116,7 @@ static void moil_add_params(Method *m, const Backbone *bb, Params *p) {
     s->Mb = s->dM + dd, s->GAt = s->Mb + dr;
     s->c = s->GAt + dr, s->bhat = s->c + d, s->g = s->bhat + d, s->dc = s->g + d;
     m->state = s;
+    return 0;
 }
 
 static void set_trainable(Params *p, int i, int on) {

@@ -4,25 +4,23 @@
  * (truncated normal, std 0.02); the backbone is frozen. Prompts lengthen
  * the sequence, so they cannot be folded away. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "check.h"
 #include "method.h"
-#include "model_vilt.h"
+#include "model.h"
 
 typedef struct {
     int entry;
 } PromptState;
 
-static void prompt_add_params(Method *m, const Backbone *bb, Params *p) {
-    if (!bb->model_name || strcmp(bb->model_name, "vilt") != 0)
-        die("method prompt: deep prompts are implemented for the vilt model only (got %s)",
-            bb->model_name ? bb->model_name : "?");
+/* Through the model's deep prompts (model_add_prompts). */
+static int prompt_add_params(Method *m, const Backbone *bb, Params *p) {
+    if (!bb->model) die("method prompt: the backbone view belongs to no Model");
     PromptState *s = xcalloc(1, sizeof *s);
+    m->state = s;
     s->entry = params_add(p, "transformer.prompts", 3, (int[]){bb->layers, m->opt.prompt_len, bb->d}, 0,
                           PARAM_GROUP_METHOD);
-    vilt_add_prompts(bb->model, m->opt.prompt_len, s->entry);
-    m->state = s;
+    return model_add_prompts(bb->model, m->opt.prompt_len, s->entry) != 0 ? err_prefix("method prompt") : 0;
 }
 
 static int prompt_setup(Method *m, const Backbone *bb, Params *p, Rng *rng) {

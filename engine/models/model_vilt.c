@@ -6,20 +6,21 @@
 
 #include "nn_act_slots.h"
 #include "check.h"
-#include "model.h"
 #include "ops.h"
 
-ViltConfig vilt_config_default(int vocab) {
-    ViltConfig c = {.vocab = vocab, .d = 128, .layers = 4, .heads = 4, .mlp_ratio = 4, .patch = 16,
-                    .image_size = 64, .max_text = 24, .n_types = 3};
-    return c;
+int vilt_stem_parse(const char *name, int *stem) {
+    if (strcmp(name, "patch") != 0 && strcmp(name, "conv") != 0)
+        return err_set("unknown stem '%s' (known: patch, conv)", name);
+    *stem = !strcmp(name, "conv") ? VILT_STEM_CONV : VILT_STEM_PATCH;
+    return 0;
 }
 
-void vilt_register(Vilt *m, const ViltConfig *cfg, Params *p) { vilt_register_experts(m, cfg, p, NULL); }
+void vilt_register(Vilt *m, const ModelDims *cfg, int stem, Params *p) { vilt_register_experts(m, cfg, stem, p, NULL); }
 
-void vilt_register_experts(Vilt *m, const ViltConfig *cfg, Params *p, const EncoderExpertNames *names) {
+void vilt_register_experts(Vilt *m, const ModelDims *cfg, int stem, Params *p, const EncoderExpertNames *names) {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
+    m->stem_kind = stem;
     m->params = p;
     int C = cfg->d, g = cfg->image_size / cfg->patch;
     if (cfg->image_size % cfg->patch) die("image size %d is not a multiple of the patch size %d", cfg->image_size, cfg->patch);
@@ -33,7 +34,7 @@ void vilt_register_experts(Vilt *m, const ViltConfig *cfg, Params *p, const Enco
     layernorm_register(p, &m->text_ln, "text_embeddings.LayerNorm", C, 1e-12f, bb);
     m->type_emb = params_add(p, "token_type_embeddings.weight", 2, (int[]){cfg->n_types, C}, 1, bb);
     int K = 3 * cfg->patch * cfg->patch;
-    if (cfg->stem == VILT_STEM_CONV) {
+    if (stem == VILT_STEM_CONV) {
         if (conv_stem_register(&m->stem, p, "transformer.patch_embed.stem", cfg->patch, C) != 0) die("%s", err_msg());
     } else {
         linear_register(p, &m->patch_proj, "transformer.patch_embed.proj", K, C, bb);
@@ -57,7 +58,7 @@ void vilt_init_weights(Vilt *m, Rng *rng) {
     params_init_trunc_normal(p, m->text_pos, 0.02f, rng);
     layernorm_init(p, &m->text_ln);
     params_init_trunc_normal(p, m->type_emb, 0.02f, rng);
-    if (m->cfg.stem == VILT_STEM_CONV) conv_stem_init(&m->stem, p, rng);
+    if (m->stem_kind == VILT_STEM_CONV) conv_stem_init(&m->stem, p, rng);
     else linear_init(p, &m->patch_proj, rng);
     params_init_trunc_normal(p, m->cls_token, 0.02f, rng);
     params_init_trunc_normal(p, m->img_pos, 0.02f, rng);
@@ -88,7 +89,7 @@ void vilt_alloc(Vilt *m, int max_batch) {
         {&g->dpre, (size_t)B * C},      {&g->dstem, (size_t)B * P * C},
     };
     act_slots_alloc(grads, (int)(sizeof grads / sizeof grads[0]), &m->grad_block);
-    if (m->cfg.stem == VILT_STEM_CONV) conv_stem_alloc(&m->stem, B, m->cfg.image_size);
+    if (m->stem_kind == VILT_STEM_CONV) conv_stem_alloc(&m->stem, B, m->cfg.image_size);
     m->int_block = xcalloc(BT + B, sizeof(int));
     a->mask = m->int_block;
     a->img_type = m->int_block + BT;
@@ -112,14 +113,14 @@ void vilt_backbone(Vilt *m, Backbone *bb) {
     bb->d = m->cfg.d;
     bb->max_rows = m->max_batch * m->T;
     bb->lin = m->lin_table;
-    bb->model = m;
+    bb->model = NULL; /* model.c: the Model */
     bb->model_name = "vilt";
 }
 
 void vilt_free(Vilt *m) {
     free(m->lin_table);
     m->lin_table = NULL;
-    if (m->cfg.stem == VILT_STEM_CONV) conv_stem_free(&m->stem);
+    if (m->stem_kind == VILT_STEM_CONV) conv_stem_free(&m->stem);
     encoder_free(&m->enc);
     free(m->act_block);
     free(m->grad_block);
@@ -129,7 +130,7 @@ void vilt_free(Vilt *m) {
 }
 
 /* x0 = [text + type 0; image CLS + pos 0 + type t; patches + pos + type t] */
-static void embed_forward(Vilt *m, const ViltInput *in) {
+static void embed_forward(Vilt *m, const ModelInput *in) {
     const Params *p = m->params;
     ViltActs *a = &m->act;
     int B = in->B, Tt = m->Tt, P = m->P, T = m->T, C = m->cfg.d;
@@ -141,7 +142,7 @@ static void embed_forward(Vilt *m, const ViltInput *in) {
             for (int c = 0; c < C; c++) row[c] += pos[(size_t)t * C + c];
         }
     layer_layernorm_forward(p, &m->text_ln, a->tln, a->tln_mean, a->tln_rstd, a->tok, B * Tt);
-    if (m->cfg.stem == VILT_STEM_CONV) {
+    if (m->stem_kind == VILT_STEM_CONV) {
         /* [B,C,P] conv output -> [B,P,C] tokens */
         conv_stem_forward(&m->stem, p, in->images, B);
         const float *so = conv_stem_output(&m->stem);
@@ -174,7 +175,7 @@ static void embed_forward(Vilt *m, const ViltInput *in) {
     }
 }
 
-static void embed_backward(Vilt *m, const ViltInput *in) {
+static void embed_backward(Vilt *m, const ModelInput *in) {
     const Params *p = m->params;
     ViltActs *a = &m->act;
     ViltGrads *g = &m->grad;
@@ -202,7 +203,7 @@ static void embed_backward(Vilt *m, const ViltInput *in) {
                 for (int c = 0; c < C; c++) dst[c] += dx[c];
         }
     }
-    if (m->cfg.stem == VILT_STEM_CONV) {
+    if (m->stem_kind == VILT_STEM_CONV) {
         for (int b = 0; b < B; b++)
             for (int c = 0; c < C; c++)
                 for (int q = 0; q < P; q++) g->dstem[((size_t)b * C + c) * P + q] = g->dpemb[((size_t)b * P + q) * C + c];
@@ -221,7 +222,7 @@ static void embed_backward(Vilt *m, const ViltInput *in) {
                 for (int c = 0; c < C; c++) dpos[(size_t)t * C + c] += g->dtok[((size_t)b * Tt + t) * C + c];
 }
 
-int vilt_forward(Vilt *m, const ViltInput *in) {
+int vilt_forward(Vilt *m, const ModelInput *in) {
     if (in->B > m->max_batch || in->B < 1)
         return err_set("batch of %d sequences, but the model was allocated for at most %d", in->B, m->max_batch);
     const Params *p = m->params;
@@ -246,7 +247,7 @@ static int embed_needs_grad(const Vilt *m) {
     int ids[] = {m->word_emb, m->text_pos, m->type_emb, m->cls_token, m->img_pos};
     for (int i = 0; i < 5; i++)
         if (p->info[ids[i]].trainable) return 1;
-    if (m->cfg.stem == VILT_STEM_CONV) {
+    if (m->stem_kind == VILT_STEM_CONV) {
         for (int i = 0; i < m->stem.n; i++)
             if (p->info[m->stem.w[i]].trainable || p->info[m->stem.b[i]].trainable) return 1;
     } else if (m->patch_proj.hook || p->info[m->patch_proj.w].trainable || p->info[m->patch_proj.b].trainable) {
@@ -255,7 +256,7 @@ static int embed_needs_grad(const Vilt *m) {
     return layernorm_needs_grad(p, &m->text_ln);
 }
 
-void vilt_backward(Vilt *m, const ViltInput *in, const float *dfinal, const float *dpooled) {
+void vilt_backward(Vilt *m, const ModelInput *in, const float *dfinal, const float *dpooled) {
     const Params *p = m->params;
     ViltActs *a = &m->act;
     ViltGrads *g = &m->grad;
@@ -293,19 +294,23 @@ double vilt_forward_flops(const Vilt *m, int B) {
 
 static Vilt *impl(Model *m) { return m->impl; }
 
+void vilt_model_shapes(Model *m, const Vilt *v) {
+    m->Tt = v->Tt;
+    m->patch_grid = v->cfg.image_size / v->cfg.patch;
+}
+
 static int vilt_create(Model *m) {
-    if (strcmp(m->cfg.stem, "patch") != 0 && strcmp(m->cfg.stem, "conv") != 0)
-        return err_set("unknown stem '%s' (known: patch, conv)", m->cfg.stem);
-    m->cfg.vilt.stem = !strcmp(m->cfg.stem, "conv") ? VILT_STEM_CONV : VILT_STEM_PATCH;
+    int stem;
+    if (vilt_stem_parse(m->cfg.stem, &stem) != 0) return -1;
     m->impl = xcalloc(1, sizeof(Vilt));
-    vilt_register(impl(m), &m->cfg.vilt, &m->params);
-    m->Tt = impl(m)->Tt;
+    vilt_register(impl(m), &m->cfg.dims, stem, &m->params);
+    vilt_model_shapes(m, impl(m));
     return 0;
 }
 
-static void vilt_model_init(Model *m, Rng *rng) { vilt_init_weights(impl(m), rng); }
+void vilt_model_init(Model *m, Rng *rng) { vilt_init_weights(impl(m), rng); }
 
-static void vilt_model_alloc(Model *m, int max_batch) {
+void vilt_model_alloc(Model *m, int max_batch) {
     Vilt *v = impl(m);
     vilt_alloc(v, max_batch);
     m->T = v->T;
@@ -314,20 +319,17 @@ static void vilt_model_alloc(Model *m, int max_batch) {
     m->pooled = v->act.pooled;
 }
 
-static int vilt_model_forward(Model *m, const ModelInput *in) { return vilt_forward(impl(m), in); }
+int vilt_model_forward(Model *m, const ModelInput *in) { return vilt_forward(impl(m), in); }
 
-static void vilt_model_backward(Model *m, const ModelInput *in, const float *dfinal, const float *dpooled) {
+void vilt_model_backward(Model *m, const ModelInput *in, const float *dfinal, const float *dpooled) {
     vilt_backward(impl(m), in, dfinal, dpooled);
 }
 
 static void vilt_model_backbone(Model *m, Backbone *bb) { vilt_backbone(impl(m), bb); }
 
-static void vilt_model_destroy(Model *m) {
-    if (!m->impl) return;
-    vilt_free(impl(m));
-    free(m->impl);
-    m->impl = NULL;
-}
+static void vilt_model_add_prompts(Model *m, int n, int entry) { vilt_add_prompts(impl(m), n, entry); }
+
+static void vilt_model_destroy(Model *m) { vilt_free(impl(m)); }
 
 const ModelOps model_vilt = {
     .kind = "vilt",
@@ -337,5 +339,6 @@ const ModelOps model_vilt = {
     .forward = vilt_model_forward,
     .backward = vilt_model_backward,
     .backbone = vilt_model_backbone,
+    .add_prompts = vilt_model_add_prompts,
     .destroy = vilt_model_destroy,
 };

@@ -12,43 +12,15 @@
 #ifndef MOIL_VILT_H
 #define MOIL_VILT_H
 
-#include <stdint.h>
-
-#include "nn_backbone.h"
-#include "op_attn_mask.h"
+#include "model.h"
 #include "nn_conv_stem.h"
 #include "nn_encoder.h"
 #include "nn_layers.h"
 
-typedef struct {
-    int vocab;      /* V_text */
-    int d;          /* C */
-    int layers;     /* L */
-    int heads;      /* H */
-    int mlp_ratio;  /* hidden = mlp_ratio * C */
-    int patch;      /* p */
-    int image_size; /* S (square, divisible by p) */
-    int max_text;   /* Tt, text length including [CLS] and [SEP] */
-    int n_types;    /* modality types: 0 text, 1 image, 2 second image */
-    int stem;       /* VILT_STEM_PATCH (linear patch embedding) or VILT_STEM_CONV */
-} ViltConfig;
-
 enum { VILT_STEM_PATCH = 0, VILT_STEM_CONV = 1 };
 
-/* Reference configuration of the benchmark and the default model. */
-ViltConfig vilt_config_default(int vocab);
-
-/* One batch of inputs, B <= max_batch. */
-typedef struct {
-    int B;
-    const int *text_ids;   /* [B,Tt] token ids, padded */
-    const int *text_mask;  /* [B,Tt] 1 = real token, 0 = padding */
-    const float *images;   /* [B,3,S,S] pixels in [-1,1] */
-    const int *image_type; /* [B] modality type of the image tokens (1; 2 for a second image), NULL = 1 */
-    int attn_mode;         /* ATTN_FULL, ATTN_SEPARATE (no cross-modal attention: the unimodal
-                            * pass of ITC) or ATTN_CAUSAL_TEXT (seq2seq: text causal) */
-    const int64_t *image_ids; /* [B] dataset image ids (vinvl reads its cached regions by them), NULL = unknown */
-} ViltInput;
+/* ModelConfig.stem ("patch" | "conv") as VILT_STEM_*; -1 (err_set) otherwise. */
+int vilt_stem_parse(const char *name, int *stem);
 
 typedef struct {
     /* embeddings */
@@ -73,7 +45,8 @@ typedef struct {
 } ViltGrads;
 
 typedef struct {
-    ViltConfig cfg;
+    ModelDims cfg;
+    int stem_kind; /* VILT_STEM_PATCH (linear patch embedding) or VILT_STEM_CONV */
     Params *params;
     int Tt, P, T; /* text tokens, patches, total tokens (prompts included) */
     int max_batch;
@@ -98,11 +71,11 @@ typedef struct {
 } Vilt;
 
 /* Register the backbone's tensors in p (before params_alloc). */
-void vilt_register(Vilt *m, const ViltConfig *cfg, Params *p);
+void vilt_register(Vilt *m, const ModelDims *cfg, int stem, Params *p);
 /* The same with FFN experts: names[l] names layer l's experts (NULL: one,
  * "norm2"/"mlp"). The caller sets route_full/route_separate and the view's
  * experts afterwards (VLMo, engine/models/model_vlmo.c). */
-void vilt_register_experts(Vilt *m, const ViltConfig *cfg, Params *p, const EncoderExpertNames *names);
+void vilt_register_experts(Vilt *m, const ModelDims *cfg, int stem, Params *p, const EncoderExpertNames *names);
 /* After params_alloc: random init (timm/BERT style) and activation buffers. */
 void vilt_init_weights(Vilt *m, Rng *rng);
 void vilt_alloc(Vilt *m, int max_batch);
@@ -115,14 +88,22 @@ void vilt_free(Vilt *m);
 
 /* Forward pass; outputs in m->act.final [B,T,C] and m->act.pooled [B,C].
  * Returns -1 (err_set) if B exceeds the size the run was allocated for. */
-int vilt_forward(Vilt *m, const ViltInput *in);
+int vilt_forward(Vilt *m, const ModelInput *in);
 /* Backward pass from dfinal [B,T,C] and/or dpooled [B,C] (either may be
  * NULL); accumulates into the trainable parameters' gradients and stops
  * early below the lowest layer that has anything to train. */
-void vilt_backward(Vilt *m, const ViltInput *in, const float *dfinal, const float *dpooled);
+void vilt_backward(Vilt *m, const ModelInput *in, const float *dfinal, const float *dpooled);
 
 /* FLOPs of one forward pass of B sequences (multiply-add = 2), for the
  * benchmark's achieved-rate report; backward costs about twice this. */
 double vilt_forward_flops(const Vilt *m, int B);
+
+/* The ModelOps of "vilt" (engine/models/model.h) a kind built on the Vilt
+ * shares: its Model's impl starts with the Vilt (VLMo's does). */
+void vilt_model_shapes(Model *m, const Vilt *v); /* Tt, patch_grid: for create */
+void vilt_model_init(Model *m, Rng *rng);
+void vilt_model_alloc(Model *m, int max_batch);
+int vilt_model_forward(Model *m, const ModelInput *in);
+void vilt_model_backward(Model *m, const ModelInput *in, const float *dfinal, const float *dpooled);
 
 #endif

@@ -11,15 +11,15 @@
 
 enum { TYPE_TEXT = 0, TYPE_TAG = 1, TYPE_REGION = 2 };
 
-int vinvl_register(Vinvl *m, const ViltConfig *cfg, const RegionConfig *rc, Params *p) {
+int vinvl_register(Vinvl *m, const ModelDims *cfg, const RegionConfig *rc, Params *p) {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg, m->rc = *rc, m->params = p;
     int C = cfg->d;
     if (C % cfg->heads) return err_set("vinvl: width %d is not a multiple of the head count %d", C, cfg->heads);
     if (cfg->n_types < 3) return err_set("vinvl: needs 3 modality types (text, tags, regions), config has %d", cfg->n_types);
     if (!rc->dir[0]) return err_set("vinvl: the model config names no region folder");
-    if (rc->max_regions < 1 || rc->dim <= REGION_GEOMETRY || rc->tag_len < 1 || rc->tag_len > MODEL_TAG_WORDS ||
-        rc->n_classes < 2 || rc->n_classes > MODEL_TAG_CLASSES)
+    if (rc->max_regions < 1 || rc->dim <= REGION_GEOMETRY || rc->tag_len < 1 || rc->tag_len > VINVL_TAG_WORDS ||
+        rc->n_classes < 2 || rc->n_classes > VINVL_TAG_CLASSES)
         return err_set("vinvl: bad region config (regions %d, dim %d, tag words %d, classes %d)", rc->max_regions,
                        rc->dim, rc->tag_len, rc->n_classes);
     for (int k = 0; k < rc->n_classes; k++)
@@ -96,7 +96,7 @@ void vinvl_backbone(Vinvl *m, Backbone *bb) {
     bb->d = m->cfg.d;
     bb->max_rows = m->max_batch * m->T;
     bb->lin = m->lin_table;
-    bb->model = m;
+    bb->model = NULL; /* model.c: the Model */
     bb->model_name = "vinvl";
 }
 
@@ -250,48 +250,62 @@ void vinvl_backward(Vinvl *m, const ModelInput *in, const float *dfinal, const f
     if (low < 0) embed_backward(m, B);
 }
 
-int vinvl_config_prepare(ModelConfig *c, const char *data_dir, const Tokenizer *tok) {
-    RegionConfig *rc = &c->regions;
+/* The Model interface (engine/models/model.h). */
+
+_Static_assert(sizeof(RegionConfig) <= MODEL_KIND_CONFIG_BYTES && _Alignof(RegionConfig) <= _Alignof(max_align_t),
+               "RegionConfig does not fit in ModelConfig.kind_config");
+
+RegionConfig *vinvl_regions(ModelConfig *c) { return (RegionConfig *)(void *)c->kind_config; }
+
+/* ModelOps.prepare: the region folder <data_dir>/regions (unless rc->dir is
+ * set) and the class names in tok's word ids. */
+static int vinvl_prepare(void *kc, const char *data_dir, const Tokenizer *tok) {
+    RegionConfig *rc = kc;
     if (!rc->dir[0]) region_store_default_dir(rc->dir, sizeof rc->dir, data_dir);
     json_t *meta;
     if (region_store_read_meta(rc->dir, &meta) != 0) return -1;
     json_t *classes = json_object_get(meta, "classes");
     json_int_t R = json_integer_value(json_object_get(meta, "max_regions"));
     json_int_t D = json_integer_value(json_object_get(meta, "dim"));
-    int rc_ok = json_is_array(classes) && json_array_size(classes) >= 2 && json_array_size(classes) <= MODEL_TAG_CLASSES &&
+    int rc_ok = json_is_array(classes) && json_array_size(classes) >= 2 && json_array_size(classes) <= VINVL_TAG_CLASSES &&
                 R >= 1 && D > REGION_GEOMETRY;
     if (!rc_ok) {
         json_decref(meta);
-        return err_set("%s/%s: bad classes (2..%d), max_regions or dim", rc->dir, REGION_STORE_META, MODEL_TAG_CLASSES);
+        return err_set("%s/%s: bad classes (2..%d), max_regions or dim", rc->dir, REGION_STORE_META, VINVL_TAG_CLASSES);
     }
     rc->max_regions = (int)R, rc->dim = (int)D, rc->n_classes = (int)json_array_size(classes), rc->tag_len = 1;
     for (int k = 0; k < rc->n_classes; k++) {
-        int32_t ids[MODEL_TAG_WORDS + 2];
-        uint8_t mask[MODEL_TAG_WORDS + 2];
+        int32_t ids[VINVL_TAG_WORDS + 2];
+        uint8_t mask[VINVL_TAG_WORDS + 2];
         const char *name = json_string_value(json_array_get(classes, k));
-        tokenizer_encode(tok, name ? name : "", MODEL_TAG_WORDS + 2, ids, mask);
+        tokenizer_encode(tok, name ? name : "", VINVL_TAG_WORDS + 2, ids, mask);
         int n = 0;
-        for (int i = 1; i < MODEL_TAG_WORDS + 2 && mask[i] && ids[i] != TOK_SEP; i++) rc->tag_words[k][n++] = ids[i];
+        for (int i = 1; i < VINVL_TAG_WORDS + 2 && mask[i] && ids[i] != TOK_SEP; i++) rc->tag_words[k][n++] = ids[i];
         if (n == 0) rc->tag_words[k][n++] = TOK_UNK;
-        for (int i = n; i < MODEL_TAG_WORDS; i++) rc->tag_words[k][i] = TOK_PAD;
+        for (int i = n; i < VINVL_TAG_WORDS; i++) rc->tag_words[k][i] = TOK_PAD;
         if (n > rc->tag_len) rc->tag_len = n;
     }
     json_decref(meta);
     return 0;
 }
 
-json_t *region_config_to_json(const RegionConfig *rc) {
+static int vinvl_config_to_json(const void *kc, json_t *j) {
+    const RegionConfig *rc = kc;
     json_t *tw = json_array();
     for (int k = 0; k < rc->n_classes; k++) {
         json_t *row = json_array();
         for (int w = 0; w < rc->tag_len; w++) json_array_append_new(row, json_integer(rc->tag_words[k][w]));
         json_array_append_new(tw, row);
     }
-    return json_pack("{s:s, s:i, s:i, s:i, s:o}", "dir", rc->dir, "max_regions", rc->max_regions, "dim", rc->dim,
-                     "tag_len", rc->tag_len, "tag_words", tw);
+    return json_object_set_new(j, "regions", json_pack("{s:s, s:i, s:i, s:i, s:o}", "dir", rc->dir, "max_regions",
+                                                       rc->max_regions, "dim", rc->dim, "tag_len", rc->tag_len,
+                                                       "tag_words", tw));
 }
 
-int region_config_from_json(RegionConfig *rc, const json_t *j, const char *where) {
+/* From the "regions" key, which a vinvl config must have. */
+static int vinvl_config_from_json(void *kc, const json_t *config, const ModelDims *dims, const char *where) {
+    RegionConfig *rc = kc;
+    const json_t *j = json_object_get(config, "regions");
     memset(rc, 0, sizeof *rc);
     const char *dir;
     json_t *tw;
@@ -301,10 +315,10 @@ int region_config_from_json(RegionConfig *rc, const json_t *j, const char *where
                        "dim", &rc->dim, "tag_len", &rc->tag_len, "tag_words", &tw) != 0)
         return err_set("%s: bad model config 'regions': %s", where, e.text);
     size_t n = json_array_size(tw);
-    if (!json_is_array(tw) || n < 2 || n > MODEL_TAG_CLASSES || rc->tag_len < 1 || rc->tag_len > MODEL_TAG_WORDS ||
+    if (!json_is_array(tw) || n < 2 || n > VINVL_TAG_CLASSES || rc->tag_len < 1 || rc->tag_len > VINVL_TAG_WORDS ||
         strlen(dir) >= sizeof rc->dir)
         return err_set("%s: bad model config 'regions': tag_words must list 2..%d classes of 1..%d words", where,
-                       MODEL_TAG_CLASSES, MODEL_TAG_WORDS);
+                       VINVL_TAG_CLASSES, VINVL_TAG_WORDS);
     snprintf(rc->dir, sizeof rc->dir, "%s", dir);
     rc->n_classes = (int)n;
     for (size_t k = 0; k < n; k++) {
@@ -317,14 +331,13 @@ int region_config_from_json(RegionConfig *rc, const json_t *j, const char *where
     return 0;
 }
 
-/* The Model interface (engine/models/model.h). */
-
 static Vinvl *impl(Model *m) { return m->impl; }
 
 static int vinvl_create(Model *m) {
     m->impl = xcalloc(1, sizeof(Vinvl));
-    if (vinvl_register(impl(m), &m->cfg.vilt, &m->cfg.regions, &m->params) != 0) return -1;
+    if (vinvl_register(impl(m), &m->cfg.dims, vinvl_regions(&m->cfg), &m->params) != 0) return -1;
     m->Tt = impl(m)->Tt;
+    m->reads_image_ids = 1;
     return 0;
 }
 
@@ -347,16 +360,13 @@ static void vinvl_model_backward(Model *m, const ModelInput *in, const float *df
 
 static void vinvl_model_backbone(Model *m, Backbone *bb) { vinvl_backbone(impl(m), bb); }
 
-static void vinvl_model_destroy(Model *m) {
-    if (!m->impl) return;
-    vinvl_free(impl(m));
-    free(m->impl);
-    m->impl = NULL;
-}
+static void vinvl_model_destroy(Model *m) { vinvl_free(impl(m)); }
 
 const ModelOps model_vinvl = {
     .kind = "vinvl",
-    .prepare = vinvl_config_prepare,
+    .config_to_json = vinvl_config_to_json,
+    .config_from_json = vinvl_config_from_json,
+    .prepare = vinvl_prepare,
     .create = vinvl_create,
     .init_weights = vinvl_model_init,
     .alloc = vinvl_model_alloc,

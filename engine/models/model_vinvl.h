@@ -24,10 +24,28 @@
 #ifndef MOIL_VINVL_H
 #define MOIL_VINVL_H
 
-#include <jansson.h>
-
-#include "model.h"
 #include "io_region_store.h"
+#include "model.h"
+#include "nn_encoder.h"
+#include "nn_layers.h"
+
+#define VINVL_TAG_CLASSES 64
+#define VINVL_TAG_WORDS 4
+
+/* VinVL's own configuration (ModelConfig.kind_config of a "vinvl" config;
+ * the key "regions" of its JSON): where its regions come from and how its
+ * tags read. */
+typedef struct {
+    char dir[512];   /* the region folder (engine/io/io_region_store.h) */
+    int max_regions; /* R: region rows */
+    int dim;         /* floats per region feature (appearance + geometry) */
+    int n_classes;
+    int tag_len;     /* W: words per tag */
+    int tag_words[VINVL_TAG_CLASSES][VINVL_TAG_WORDS]; /* word ids of each class name, TOK_PAD after its words */
+} RegionConfig;
+
+/* The RegionConfig in a "vinvl" config. */
+RegionConfig *vinvl_regions(ModelConfig *c);
 
 typedef struct {
     float *tok, *tln, *tln_mean, *tln_rstd; /* [B,Tw,C] x 2, [B,Tw] x 2 (Tw = Tt + Ntag word rows) */
@@ -41,7 +59,7 @@ typedef struct {
 } VinvlActs;
 
 typedef struct {
-    ViltConfig cfg;   /* shared sizes (patch and image size unused) */
+    ModelDims cfg;    /* shared sizes (patch and image size unused) */
     RegionConfig rc;
     Params *params;
     RegionStore store;
@@ -60,7 +78,7 @@ typedef struct {
 
 /* Register the tensors and load the region store of rc->dir (checked
  * against rc). */
-int vinvl_register(Vinvl *m, const ViltConfig *cfg, const RegionConfig *rc, Params *p);
+int vinvl_register(Vinvl *m, const ModelDims *cfg, const RegionConfig *rc, Params *p);
 void vinvl_init_weights(Vinvl *m, Rng *rng);
 void vinvl_alloc(Vinvl *m, int max_batch);
 void vinvl_backbone(Vinvl *m, Backbone *bb);
@@ -69,12 +87,5 @@ void vinvl_free(Vinvl *m);
  * cached regions. */
 int vinvl_forward(Vinvl *m, const ModelInput *in);
 void vinvl_backward(Vinvl *m, const ModelInput *in, const float *dfinal, const float *dpooled);
-
-/* ModelOps.prepare of "vinvl": c->regions from <data_dir>/regions (unless
- * c->regions.dir is set) and the class names in tok's word ids. */
-int vinvl_config_prepare(ModelConfig *c, const char *data_dir, const Tokenizer *tok);
-json_t *region_config_to_json(const RegionConfig *rc);
-/* From the "regions" key (j may be NULL: an error for vinvl). */
-int region_config_from_json(RegionConfig *rc, const json_t *j, const char *where);
 
 #endif

@@ -1,16 +1,14 @@
 #include "model_vlmo.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "check.h"
-#include "model.h"
 
 static const EncoderExpertNames modality_names = {2, {"norm2_text", "norm2_imag"}, {"mlp_text", "mlp_imag"}};
 static const EncoderExpertNames fusion_names = {
     3, {"norm2_text", "norm2_imag", "norm2_vl"}, {"mlp_text", "mlp_imag", "mlp_vl"}};
 
-int vlmo_register(Vlmo *m, const ViltConfig *cfg, int fusion_layers, Params *p) {
+int vlmo_register(Vlmo *m, const ModelDims *cfg, int stem, int fusion_layers, Params *p) {
     int L = cfg->layers;
     if (fusion_layers < 0 || fusion_layers > L)
         return err_set("vlmo: %d fusion layers, but the model has %d layers", fusion_layers, L);
@@ -24,7 +22,7 @@ int vlmo_register(Vlmo *m, const ViltConfig *cfg, int fusion_layers, Params *p) 
         m->route_separate[l] = (EncoderRoute){VLMO_TEXT, VLMO_IMAGE};
         m->route_full[l] = l < first_vl ? m->route_separate[l] : (EncoderRoute){VLMO_VL, VLMO_VL};
     }
-    vilt_register_experts(&m->vilt, cfg, p, m->names);
+    vilt_register_experts(&m->vilt, cfg, stem, p, m->names);
     m->vilt.route_full = m->route_full;
     m->vilt.route_separate = m->route_separate;
     m->vilt.view_expert[0] = VLMO_TEXT;
@@ -47,53 +45,55 @@ void vlmo_free(Vlmo *m) {
     m->route_full = m->route_separate = NULL;
 }
 
-/* The Model interface (engine/models/model.h). */
+/* The Model interface (engine/models/model.h): the Vilt's, with VLMo's
+ * configuration and view. */
+
+_Static_assert(sizeof(VlmoConfig) <= MODEL_KIND_CONFIG_BYTES && _Alignof(VlmoConfig) <= _Alignof(max_align_t),
+               "VlmoConfig does not fit in ModelConfig.kind_config");
+
+VlmoConfig *vlmo_config(ModelConfig *c) { return (VlmoConfig *)(void *)c->kind_config; }
+
+static void vlmo_config_default(void *kc) { ((VlmoConfig *)kc)->fusion_layers = VLMO_FUSION_LAYERS; }
+
+static int vlmo_config_to_json(const void *kc, json_t *j) {
+    const VlmoConfig *vc = kc;
+    return json_object_set_new(j, "fusion_layers", json_integer(vc->fusion_layers));
+}
+
+static int vlmo_config_from_json(void *kc, const json_t *j, const ModelDims *dims, const char *where) {
+    VlmoConfig *vc = kc;
+    const json_t *fl = json_object_get(j, "fusion_layers");
+    if (fl && (!json_is_integer(fl) || json_integer_value(fl) < 0 || json_integer_value(fl) > dims->layers))
+        return err_set("%s: bad model config: fusion_layers must be an integer in [0, %d]", where, dims->layers);
+    if (fl) vc->fusion_layers = (int)json_integer_value(fl);
+    return 0;
+}
 
 static Vlmo *impl(Model *m) { return m->impl; }
 
 static int vlmo_create(Model *m) {
-    if (strcmp(m->cfg.stem, "patch") != 0 && strcmp(m->cfg.stem, "conv") != 0)
-        return err_set("unknown stem '%s' (known: patch, conv)", m->cfg.stem);
-    m->cfg.vilt.stem = !strcmp(m->cfg.stem, "conv") ? VILT_STEM_CONV : VILT_STEM_PATCH;
+    int stem;
+    if (vilt_stem_parse(m->cfg.stem, &stem) != 0) return -1;
     m->impl = xcalloc(1, sizeof(Vlmo));
-    if (vlmo_register(impl(m), &m->cfg.vilt, m->cfg.fusion_layers, &m->params) != 0) return -1;
-    m->Tt = impl(m)->vilt.Tt;
+    if (vlmo_register(impl(m), &m->cfg.dims, stem, vlmo_config(&m->cfg)->fusion_layers, &m->params) != 0) return -1;
+    vilt_model_shapes(m, &impl(m)->vilt);
     return 0;
-}
-
-static void vlmo_model_init(Model *m, Rng *rng) { vilt_init_weights(&impl(m)->vilt, rng); }
-
-static void vlmo_model_alloc(Model *m, int max_batch) {
-    Vilt *v = &impl(m)->vilt;
-    vilt_alloc(v, max_batch);
-    m->T = v->T;
-    m->n_image_tokens = 1 + v->P;
-    m->final = v->act.final;
-    m->pooled = v->act.pooled;
-}
-
-static int vlmo_model_forward(Model *m, const ModelInput *in) { return vilt_forward(&impl(m)->vilt, in); }
-
-static void vlmo_model_backward(Model *m, const ModelInput *in, const float *dfinal, const float *dpooled) {
-    vilt_backward(&impl(m)->vilt, in, dfinal, dpooled);
 }
 
 static void vlmo_model_backbone(Model *m, Backbone *bb) { vlmo_backbone(impl(m), bb); }
 
-static void vlmo_model_destroy(Model *m) {
-    if (!m->impl) return;
-    vlmo_free(impl(m));
-    free(m->impl);
-    m->impl = NULL;
-}
+static void vlmo_model_destroy(Model *m) { vlmo_free(impl(m)); }
 
 const ModelOps model_vlmo = {
     .kind = "vlmo",
+    .config_default = vlmo_config_default,
+    .config_to_json = vlmo_config_to_json,
+    .config_from_json = vlmo_config_from_json,
     .create = vlmo_create,
-    .init_weights = vlmo_model_init,
-    .alloc = vlmo_model_alloc,
-    .forward = vlmo_model_forward,
-    .backward = vlmo_model_backward,
+    .init_weights = vilt_model_init,
+    .alloc = vilt_model_alloc,
+    .forward = vilt_model_forward,
+    .backward = vilt_model_backward,
     .backbone = vlmo_model_backbone,
     .destroy = vlmo_model_destroy,
 };

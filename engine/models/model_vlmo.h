@@ -23,8 +23,18 @@
 
 enum { VLMO_TEXT = 0, VLMO_IMAGE = 1, VLMO_VL = 2 }; /* expert indices in a block */
 
+/* VLMo's own configuration (ModelConfig.kind_config of a "vlmo" config; the
+ * key "fusion_layers" of its JSON, optional: VLMO_FUSION_LAYERS). */
 typedef struct {
-    Vilt vilt; /* the model, its blocks carrying the experts */
+    int fusion_layers; /* F: top layers with the vision-language expert */
+} VlmoConfig;
+
+/* The VlmoConfig in a "vlmo" config. */
+VlmoConfig *vlmo_config(ModelConfig *c);
+
+typedef struct {
+    Vilt vilt; /* the model, its blocks carrying the experts (first: the Vilt's ModelOps
+                * take the Model's impl for it) */
     int fusion_layers;
     EncoderExpertNames *names;                  /* [L] */
     EncoderRoute *route_full, *route_separate; /* [L] */
@@ -33,8 +43,8 @@ typedef struct {
 /* Register the backbone's tensors in p; -1 (err_set) if fusion_layers is
  * not in [0, layers]. The rest of the life cycle is the Vilt's
  * (vilt_init_weights, vilt_alloc, vilt_forward, vilt_backward on &m->vilt). */
-int vlmo_register(Vlmo *m, const ViltConfig *cfg, int fusion_layers, Params *p);
-/* The view methods adapt (model_name "vlmo"; model the inner Vilt). */
+int vlmo_register(Vlmo *m, const ModelDims *cfg, int stem, int fusion_layers, Params *p);
+/* The view methods adapt (model_name "vlmo"). */
 void vlmo_backbone(Vlmo *m, Backbone *bb);
 void vlmo_free(Vlmo *m);
 

@@ -26,7 +26,8 @@ typedef struct {
     int d;
     int max_rows;  /* most rows (sequences x tokens) a linear sees per forward */
     Linear **lin;  /* [layers * LIN_KINDS]: lin[l * LIN_KINDS + kind] */
-    void *model;   /* the model, for methods that need more (deep prompts) */
+    void *model;   /* the Model (engine/models/model.h) viewed, NULL outside one: for
+                    * methods that need more (deep prompts) */
     const char *model_name;
 } Backbone;
 
