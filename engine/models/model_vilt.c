@@ -6,6 +6,7 @@
 
 #include "nn_act_slots.h"
 #include "check.h"
+#include "nn_pooler.h"
 #include "ops.h"
 
 int vilt_stem_parse(const char *name, int *stem) {
@@ -232,14 +233,8 @@ int vilt_forward(Vilt *m, const ModelInput *in) {
     const EncoderRoute *route = in->attn_mode == ATTN_SEPARATE ? m->route_separate : m->route_full;
     const float *x = encoder_forward(&m->enc, a->x0, a->mask, B, m->Tt, in->attn_mode, route);
     layer_layernorm_forward(p, &m->norm, a->final, a->final_mean, a->final_rstd, x, N);
-    for (int b = 0; b < B; b++) memcpy(a->cls + (size_t)b * C, a->final + (size_t)b * T * C, sizeof(float) * C);
-    layer_linear_forward(p, &m->pooler, a->pool_pre, a->cls, B);
-    tanh_forward(a->pooled, a->pool_pre, (size_t)B * C);
+    pooler_forward(p, &m->pooler, a->final, a->cls, a->pool_pre, a->pooled, B, T, C);
     return 0;
-}
-
-static int layernorm_needs_grad(const Params *p, const LayerNorm *ln) {
-    return p->info[ln->w].trainable || p->info[ln->b].trainable;
 }
 
 static int embed_needs_grad(const Vilt *m) {
@@ -250,10 +245,10 @@ static int embed_needs_grad(const Vilt *m) {
     if (m->stem_kind == VILT_STEM_CONV) {
         for (int i = 0; i < m->stem.n; i++)
             if (p->info[m->stem.w[i]].trainable || p->info[m->stem.b[i]].trainable) return 1;
-    } else if (m->patch_proj.hook || p->info[m->patch_proj.w].trainable || p->info[m->patch_proj.b].trainable) {
+    } else if (linear_trainable(p, &m->patch_proj)) {
         return 1;
     }
-    return layernorm_needs_grad(p, &m->text_ln);
+    return layernorm_trainable(p, &m->text_ln);
 }
 
 void vilt_backward(Vilt *m, const ModelInput *in, const float *dfinal, const float *dpooled) {
@@ -262,19 +257,10 @@ void vilt_backward(Vilt *m, const ModelInput *in, const float *dfinal, const flo
     ViltGrads *g = &m->grad;
     int B = in->B, T = m->T, C = m->cfg.d, N = B * T, L = m->cfg.layers;
     size_t NC = (size_t)N * C;
-    if (dfinal) memcpy(g->dfinal, dfinal, sizeof(float) * NC);
-    else memset(g->dfinal, 0, sizeof(float) * NC);
-    if (dpooled) {
-        memset(g->dpre, 0, sizeof(float) * B * C);
-        memset(g->dcls, 0, sizeof(float) * B * C);
-        tanh_backward(g->dpre, a->pooled, dpooled, (size_t)B * C);
-        layer_linear_backward(p, &m->pooler, g->dcls, g->dpre, a->cls, B);
-        for (int b = 0; b < B; b++)
-            for (int c = 0; c < C; c++) g->dfinal[(size_t)b * T * C + c] += g->dcls[(size_t)b * C + c];
-    }
+    pooler_backward(p, &m->pooler, a->cls, a->pooled, dpooled, dfinal, g->dfinal, g->dpre, g->dcls, B, T, C);
     /* lowest layer whose backward is needed: -1 = embeddings too, L = none */
     int low = embed_needs_grad(m) ? -1 : encoder_lowest_trainable(&m->enc);
-    int need_norm = layernorm_needs_grad(p, &m->norm);
+    int need_norm = layernorm_trainable(p, &m->norm);
     if (low >= L && !need_norm) return;
     memset(g->dx, 0, sizeof(float) * NC);
     layer_layernorm_backward(p, &m->norm, g->dx, g->dfinal, encoder_output(&m->enc), a->final_mean, a->final_rstd, N);

@@ -6,6 +6,7 @@
 
 #include "nn_act_slots.h"
 #include "check.h"
+#include "nn_pooler.h"
 #include "ops.h"
 #include "model_region_encoder.h"
 
@@ -176,9 +177,7 @@ int vinvl_forward(Vinvl *m, const ModelInput *in) {
     int B = in->B, T = m->T, C = m->cfg.d;
     const float *x = encoder_forward(&m->enc, a->x0, m->mask, B, m->Tt, in->attn_mode, NULL);
     layer_layernorm_forward(p, &m->norm, a->final, a->final_mean, a->final_rstd, x, B * T);
-    for (int b = 0; b < B; b++) memcpy(a->cls + (size_t)b * C, a->final + (size_t)b * T * C, sizeof(float) * C);
-    layer_linear_forward(p, &m->pooler, a->pool_pre, a->cls, B);
-    tanh_forward(a->pooled, a->pool_pre, (size_t)B * C);
+    pooler_forward(p, &m->pooler, a->final, a->cls, a->pool_pre, a->pooled, B, T, C);
     return 0;
 }
 
@@ -231,18 +230,9 @@ void vinvl_backward(Vinvl *m, const ModelInput *in, const float *dfinal, const f
     VinvlActs *a = &m->act;
     int B = in->B, T = m->T, C = m->cfg.d, N = B * T, L = m->cfg.layers;
     size_t NC = (size_t)N * C;
-    if (dfinal) memcpy(a->dfinal, dfinal, sizeof(float) * NC);
-    else memset(a->dfinal, 0, sizeof(float) * NC);
-    if (dpooled) {
-        memset(a->dpre, 0, sizeof(float) * B * C);
-        memset(a->dcls, 0, sizeof(float) * B * C);
-        tanh_backward(a->dpre, a->pooled, dpooled, (size_t)B * C);
-        layer_linear_backward(p, &m->pooler, a->dcls, a->dpre, a->cls, B);
-        for (int b = 0; b < B; b++)
-            for (int c = 0; c < C; c++) a->dfinal[(size_t)b * T * C + c] += a->dcls[(size_t)b * C + c];
-    }
+    pooler_backward(p, &m->pooler, a->cls, a->pooled, dpooled, dfinal, a->dfinal, a->dpre, a->dcls, B, T, C);
     int low = embed_needs_grad(m) ? -1 : encoder_lowest_trainable(&m->enc);
-    int need_norm = trainable(p, m->norm.w) || trainable(p, m->norm.b);
+    int need_norm = layernorm_trainable(p, &m->norm);
     if (low >= L && !need_norm) return;
     memset(a->dx, 0, sizeof(float) * NC);
     layer_layernorm_backward(p, &m->norm, a->dx, a->dfinal, encoder_output(&m->enc), a->final_mean, a->final_rstd, N);

@@ -243,14 +243,6 @@ const float *encoder_forward(Encoder *e, float *x, const int *key_mask, int B, i
     return x;
 }
 
-static int layernorm_trainable(const Params *p, const LayerNorm *ln) {
-    return p->info[ln->w].trainable || p->info[ln->b].trainable;
-}
-
-static int linear_trainable(const Params *p, const Linear *l) {
-    return l->hook || p->info[l->w].trainable || p->info[l->b].trainable;
-}
-
 static int block_needs_grad(const Params *p, const EncoderBlock *b) {
     int need = layernorm_trainable(p, &b->norm1) || linear_trainable(p, &b->q) || linear_trainable(p, &b->k) ||
                linear_trainable(p, &b->v) || linear_trainable(p, &b->proj);

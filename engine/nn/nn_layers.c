@@ -34,6 +34,14 @@ void layernorm_init(Params *p, const LayerNorm *ln) {
     params_init_const(p, ln->b, 0.0f);
 }
 
+int layernorm_trainable(const Params *p, const LayerNorm *ln) {
+    return p->info[ln->w].trainable || p->info[ln->b].trainable;
+}
+
+int linear_trainable(const Params *p, const Linear *l) {
+    return l->hook || p->info[l->w].trainable || p->info[l->b].trainable;
+}
+
 void layer_linear_forward(const Params *p, const Linear *l, float *out, const float *inp, int N) {
     if (l->hook) {
         l->hook->forward(l->hook, p, l, out, inp, N);

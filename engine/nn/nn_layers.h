@@ -36,6 +36,11 @@ void layernorm_register(Params *p, LayerNorm *ln, const char *prefix, int C, flo
 /* timm init: weight truncated normal std 0.02, bias 0 / LayerNorm 1 and 0. */
 void linear_init(Params *p, const Linear *l, Rng *rng);
 void layernorm_init(Params *p, const LayerNorm *ln);
+/* Whether the backward must run through it: a LayerNorm whose weight or
+ * bias trains; a Linear whose weight or bias trains, or with a hook (a
+ * method's own tensors). */
+int layernorm_trainable(const Params *p, const LayerNorm *ln);
+int linear_trainable(const Params *p, const Linear *l);
 
 void layer_linear_forward(const Params *p, const Linear *l, float *out, const float *inp, int N);
 void layer_linear_backward(const Params *p, const Linear *l, float *dinp, const float *dout, const float *inp, int N);
