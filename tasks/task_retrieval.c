@@ -147,9 +147,10 @@ static void ret_register_heads(Task *t, Params *p, int d) {
 }
 
 /* Dual encoder + re-ranking for models whose unimodal pass is a dual
- * encoder (vlmo), when the checkpoint has the ITC projections. */
+ * encoder (Model.dual_encoder: vlmo), when the checkpoint has the ITC
+ * projections. */
 static RetMode choose_mode(RetState *s, Model *m, const StFile *init) {
-    if (strcmp(m->cfg.kind, "vlmo") != 0) return RET_FUSION;
+    if (!m->dual_encoder) return RET_FUSION;
     if (!init || !safetensors_find(init, "itc.text_proj.weight") || !safetensors_find(init, "itc.image_proj.weight")) {
         fprintf(stderr, "retrieval: no ITC projections (itc.*_proj) in the init checkpoint: fusion scoring only\n");
         return RET_FUSION;

@@ -87,7 +87,7 @@ typedef struct {
      * region folder data_dir/regions, tag words in tok's ids) in kc. */
     int (*prepare)(void *kc, const char *data_dir, const Tokenizer *tok);
     /* Register the backbone's tensors in m->params (config in m->cfg); set
-     * Tt, patch_grid and reads_image_ids. */
+     * Tt, patch_grid, reads_image_ids and dual_encoder. */
     int (*create)(Model *m);
     void (*init_weights)(Model *m, Rng *rng);
     /* Activations for max_batch sequences; sets T, n_image_tokens, final, pooled. */
@@ -117,6 +117,8 @@ struct Model {
     int patch_grid;     /* g > 0: the image tokens are [image CLS; g x g patches, row-major] of
                          * image_size / g pixels; 0: they are not patches (regions) */
     int reads_image_ids; /* 1: forward looks each image up by ModelInput.image_ids */
+    int dual_encoder;    /* 1: a unimodal pass (ATTN_SEPARATE) is a dual encoder of its own
+                          * (modality experts), for retrieval by ITC features */
     /* outputs of the last forward */
     float *final;  /* [B,T,d] */
     float *pooled; /* [B,d] */

@@ -77,6 +77,7 @@ static int vlmo_create(Model *m) {
     m->impl = xcalloc(1, sizeof(Vlmo));
     if (vlmo_register(impl(m), &m->cfg.dims, stem, vlmo_config(&m->cfg)->fusion_layers, &m->params) != 0) return -1;
     vilt_model_shapes(m, &impl(m)->vilt);
+    m->dual_encoder = 1;
     return 0;
 }
 
