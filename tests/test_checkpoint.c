@@ -13,7 +13,7 @@ static char dir[64];
 
 static void build(Params *p, Vilt *m, uint64_t seed) {
     ModelDims cfg = {.vocab = 13, .d = 16, .layers = 2, .heads = 2, .mlp_ratio = 4, .patch = 4, .image_size = 8,
-                      .max_text = 6, .n_types = 3};
+                     .max_text = 6, .n_types = 3};
     params_init(p);
     vilt_register(m, &cfg, VILT_STEM_PATCH, p);
     params_alloc(p);
@@ -71,7 +71,7 @@ static void test_bad_files(void) {
     Params other;
     Vilt mo;
     ModelDims cfg = {.vocab = 13, .d = 8, .layers = 2, .heads = 2, .mlp_ratio = 4, .patch = 4, .image_size = 8,
-                      .max_text = 6, .n_types = 3};
+                     .max_text = 6, .n_types = 3};
     params_init(&other);
     vilt_register(&mo, &cfg, VILT_STEM_PATCH, &other);
     params_alloc(&other);

@@ -91,7 +91,7 @@ static void test_model_with_conv_stem(void) {
     StemCase c;
     memset(&c, 0, sizeof c);
     ModelDims cfg = {.vocab = 9, .d = 8, .layers = 1, .heads = 2, .mlp_ratio = 2, .patch = 4, .image_size = 8,
-                      .max_text = 4, .n_types = 3};
+                     .max_text = 4, .n_types = 3};
     params_init(&c.p);
     vilt_register(&c.m, &cfg, VILT_STEM_CONV, &c.p);
     params_alloc(&c.p);

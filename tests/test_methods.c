@@ -101,13 +101,13 @@ static double rel_diff(const float *a, const float *b, size_t n) {
 
 static ModelDims tiny_config(void) {
     ModelDims c = {.vocab = 11, .d = 8, .layers = 2, .heads = 2, .mlp_ratio = 2, .patch = 4, .image_size = 8,
-                    .max_text = 5, .n_types = 3};
+                   .max_text = 5, .n_types = 3};
     return c;
 }
 
 static ModelDims small_config(void) {
     ModelDims c = {.vocab = 30, .d = 32, .layers = 2, .heads = 2, .mlp_ratio = 4, .patch = 8, .image_size = 16,
-                    .max_text = 8, .n_types = 3};
+                   .max_text = 8, .n_types = 3};
     return c;
 }
 
@@ -578,7 +578,7 @@ static double update_ratio(const Params *p, const float *prev, const char *suffi
 #define STUDENT_STEPS 200
 static double student_run(float gap, double scale, double *ratio, double *grad_rms) {
     ModelDims cfg = {.vocab = 99, .d = 128, .layers = 1, .heads = 4, .mlp_ratio = 4, .patch = 16,
-                      .image_size = 32, .max_text = 8, .n_types = 3};
+                     .image_size = 32, .max_text = 8, .n_types = 3};
     const float lr = 1e-4f;
     Fixture f;
     MethodOptions o = method_options_default(); /* r_l = r_a = 16 = d/8, as the official 96 of 768 */

@@ -23,7 +23,7 @@ static void fixture_init(Fixture *f, ModelDims dims, int B, int n_cls, uint64_t 
 
 static ModelDims tiny_config(void) {
     ModelDims c = {.vocab = 11, .d = 8, .layers = 2, .heads = 2, .mlp_ratio = 2, .patch = 4, .image_size = 8,
-                    .max_text = 5, .n_types = 3};
+                   .max_text = 5, .n_types = 3};
     return c;
 }
 
@@ -85,7 +85,7 @@ static float train_steps(Fixture *f, int steps, float lr, float *first, float *l
 
 static ModelDims small_config(void) {
     ModelDims c = {.vocab = 30, .d = 32, .layers = 2, .heads = 2, .mlp_ratio = 4, .patch = 8, .image_size = 16,
-                    .max_text = 8, .n_types = 3};
+                   .max_text = 8, .n_types = 3};
     return c;
 }
 

@@ -42,7 +42,7 @@ static int record_metric(void *ctx, const char *split, const char *name, double 
 
 static void test_distance_and_floor(void) {
     ModelDims cfg = {.vocab = 10, .d = 8, .layers = 2, .heads = 2, .mlp_ratio = 2, .patch = 4, .image_size = 8,
-                      .max_text = 4, .n_types = 3};
+                     .max_text = 4, .n_types = 3};
     Params p;
     Vilt m;
     params_init(&p);
