@@ -41,8 +41,9 @@ LDFLAGS := $(SANFLAGS)
 LIB_SRC  := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
-# test-only code linked into every test binary (the finite-difference harness)
-TEST_SUPPORT_OBJ := $(BUILD)/tests/gradcheck.o
+# test-only code linked into every test binary (the finite-difference harness,
+# the plain-loop oracle of the linear op)
+TEST_SUPPORT_OBJ := $(BUILD)/tests/gradcheck.o $(BUILD)/tests/op_reference.o
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)

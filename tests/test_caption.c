@@ -22,6 +22,7 @@
 #include "gradcheck.h"
 #include "metric_caption.h"
 #include "model.h"
+#include "op_reference.h"
 #include "ops.h"
 #include "io_safetensors.h"
 #include "task_common.h"

@@ -13,6 +13,7 @@
 #include "gradcheck.h"
 #include "linalg.h"
 #include "method.h"
+#include "op_reference.h"
 #include "ops.h"
 #include "model_fixture.h"
 #include "model_vilt.h"

@@ -5,6 +5,7 @@
 
 #include "check.h"
 #include "gradcheck.h"
+#include "op_reference.h"
 #include "op_internal.h"
 #include "ops.h"
 #include "test.h"

@@ -1,4 +1,4 @@
-/* Linear layer through OpenBLAS sgemm, and the plain-loop reference. */
+/* Linear layer through OpenBLAS sgemm (its plain-loop oracle: tests/op_reference.c). */
 #include "ops.h"
 
 #include <cblas.h>
@@ -29,30 +29,6 @@ void linear_backward(float *dinp, float *dW, float *db, const float *dout, const
             for (int o = 0; o < OC; o += VEC_LANES) {
                 size_t k = (size_t)(OC - o);
                 vec_store_n(db + o, vec_load_n(db + o, k, 0.0f) + vec_load_n(row + o, k, 0.0f), k);
-            }
-        }
-    }
-}
-
-void linear_forward_naive(float *out, const float *inp, const float *W, const float *b, int N, int C, int OC) {
-    for (int n = 0; n < N; n++) {
-        for (int o = 0; o < OC; o++) {
-            double s = b ? b[o] : 0.0;
-            for (int c = 0; c < C; c++) s += (double)inp[(size_t)n * C + c] * W[(size_t)o * C + c];
-            out[(size_t)n * OC + o] = (float)s;
-        }
-    }
-}
-
-void linear_backward_naive(float *dinp, float *dW, float *db, const float *dout, const float *inp,
-                           const float *W, int N, int C, int OC) {
-    for (int n = 0; n < N; n++) {
-        for (int o = 0; o < OC; o++) {
-            float g = dout[(size_t)n * OC + o];
-            if (db) db[o] += g;
-            for (int c = 0; c < C; c++) {
-                if (dinp) dinp[(size_t)n * C + c] += g * W[(size_t)o * C + c];
-                if (dW) dW[(size_t)o * C + c] += g * inp[(size_t)n * C + c];
             }
         }
     }

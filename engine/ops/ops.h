@@ -21,10 +21,6 @@ void linear_forward(float *out, const float *inp, const float *W, const float *b
 /* dinp[N,C] += dout W; dW[OC,C] += dout^T inp; db[OC] += column sums of dout. */
 void linear_backward(float *dinp, float *dW, float *db, const float *dout, const float *inp,
                      const float *W, int N, int C, int OC);
-/* Plain-loop references of the two above, the test oracle. */
-void linear_forward_naive(float *out, const float *inp, const float *W, const float *b, int N, int C, int OC);
-void linear_backward_naive(float *dinp, float *dW, float *db, const float *dout, const float *inp,
-                           const float *W, int N, int C, int OC);
 
 /* out[N,C] = (inp - mean) * rstd * w + b; saves mean[N], rstd[N]. */
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
