@@ -11,11 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "train_adamw.h"
 #include "check.h"
 #include "commands.h"
-#include "ops.h"
 #include "model_vilt.h"
+#include "ops.h"
+#include "train.h"
+#include "train_adamw.h"
 
 static const char usage[] =
     "usage: moil bench [--steps N] [--warmup N] [--batch B] [--threads LIST] [--no-torch]\n"
@@ -100,7 +101,7 @@ static void bench_step(BenchRun *r) {
     memset(r->dpooled, 0, sizeof(float) * r->B * r->model.cfg.d);
     layer_linear_backward(&r->params, &r->head, r->dpooled, r->dlogits, r->model.act.pooled, r->B);
     vilt_backward(&r->model, &in, NULL, r->dpooled);
-    grad_clip_norm(&r->params, 1.0);
+    train_clip_grad_norm(&r->params, 1.0);
     adamw_step(&r->params, &r->opt, r->opt.lr, ++r->step);
 }
 

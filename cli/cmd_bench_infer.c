@@ -13,10 +13,10 @@
 #include <time.h>
 
 #include "check.h"
-#include "io_checkpoint.h"
 #include "commands.h"
 #include "data_vocab.h"
 #include "db.h"
+#include "io_checkpoint.h"
 #include "method.h"
 #include "model.h"
 #include "task_registry.h"
@@ -54,8 +54,8 @@ typedef struct {
 
 /* Examples an evaluation covered (the task's count metric). */
 static int examples_of(const MetricList *ml) {
-    double n = metrics_get(ml, "questions");
-    if (n != n) n = metrics_get(ml, "examples");
+    double n = task_metrics_get(ml, "questions");
+    if (n != n) n = task_metrics_get(ml, "examples");
     return n == n ? (int)n : 0;
 }
 
@@ -125,7 +125,7 @@ static int backbone_read(const char *path, StFile *init, Tokenizer *tok, ModelCo
     int rc = j ? model_config_from_json(mc, j, path)
                : err_set("%s: no readable 'model_config' in the metadata (not a moil backbone?)", path);
     json_decref(j);
-    if (rc == 0) rc = dataset_vocab_from_checkpoint(tok, init);
+    if (rc == 0) rc = data_vocab_from_checkpoint(tok, init);
     return rc;
 }
 

@@ -1,8 +1,8 @@
 /* moil data gen: write a fashion-scenes dataset folder. */
 #include "check.h"
 #include "commands.h"
-#include "gen_dataset.h"
 #include "data_idx.h"
+#include "gen_dataset.h"
 
 #include <errno.h>
 #include <stdio.h>

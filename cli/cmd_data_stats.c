@@ -3,20 +3,20 @@
  * distributions per question kind and answer type, the majority-answer VQA
  * score (a language-prior floor), NLVR True ratio, caption lengths. Ends with
  * name=value lines. */
-#include "metric_vqa_answers.h"
 #include "check.h"
 #include "commands.h"
+#include "data_image_index.h"
 #include "data_instances.h"
 #include "data_karpathy.h"
 #include "data_layout.h"
 #include "data_nlvr.h"
 #include "data_vqa.h"
-#include "data_image_index.h"
+#include "io_tokenizer.h"
+#include "metric_text_norm.h"
 #include "metric_vqa.h"
+#include "metric_vqa_answers.h"
 #include "str_map.h"
 #include "str_tally.h"
-#include "metric_text_norm.h"
-#include "io_tokenizer.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -59,7 +59,7 @@ static void kv(const char *fmt, ...) {
 
 /* "name share%" of the k most frequent entries. */
 static void tally_print_top(const Tally *t, int k, FILE *out) {
-    long total = tally_total(t);
+    long total = str_tally_total(t);
     char *used = xcalloc((size_t)t->n + 1, 1);
     for (int r = 0; r < k && r < t->n; r++) {
         int best = -1;
@@ -92,11 +92,11 @@ static int stats_karpathy(const char *dir, char *(*file)(char *, const char *), 
         return 0;
     }
     KarpathySet s;
-    if (karpathy_load(&s, path, dir) != 0) return -1;
+    if (data_karpathy_load(&s, path, dir) != 0) return -1;
     printf("%s (%s):\n", key, file(rel, NULL));
     for (int k = 0; rc == 0 && k < n_splits; k++) {
         int *idx, n;
-        if (karpathy_select(&s, splits[k], &idx, &n) != 0) {
+        if (data_karpathy_select(&s, splits[k], &idx, &n) != 0) {
             rc = -1;
             break;
         }
@@ -111,7 +111,7 @@ static int stats_karpathy(const char *dir, char *(*file)(char *, const char *), 
                 if (hist) {
                     char b[16];
                     snprintf(b, sizeof b, "%d", len);
-                    tally_add(hist, b);
+                    str_tally_add(hist, b);
                 }
                 if (!strcmp(splits[k], "train")) tokenizer_tally(vocab, im->captions[c]);
                 free(norm);
@@ -123,14 +123,14 @@ static int stats_karpathy(const char *dir, char *(*file)(char *, const char *), 
         kv("%s_%s_captions=%ld", key, splits[k], caps);
         free(idx);
     }
-    karpathy_free(&s);
+    data_karpathy_free(&s);
     return rc;
 }
 
 static void print_length_histogram(const Tally *hist) {
     if (!hist->n) return;
     int lo = 1 << 30, hi = 0;
-    long total = tally_total(hist), sum = 0;
+    long total = str_tally_total(hist), sum = 0;
     for (int i = 0; i < hist->n; i++) {
         int len = atoi(hist->names[i]);
         lo = len < lo ? len : lo;
@@ -155,17 +155,17 @@ static int stats_instances(const char *dir) {
     static const char *const sets[] = {"pretrain", "train", "val", "test"};
     for (int k = 0; k < 4; k++) {
         char path[LAYOUT_PATH_MAX];
-        if (!file_exists(layout_instances(path, dir, sets[k]))) {
+        if (!file_exists(data_layout_instances(path, dir, sets[k]))) {
             printf("instances %s: absent (%s)\n", sets[k], path);
             continue;
         }
         InstanceSet s;
-        if (instances_load(&s, path) != 0) return -1;
+        if (data_instances_load(&s, path) != 0) return -1;
         printf("instances %-8s %6d images %7d objects (%.2f per image), %d categories\n", sets[k], s.n_images,
                s.n_objects, (double)s.n_objects / s.n_images, s.n_categories);
         kv("instances_%s_images=%d", sets[k], s.n_images);
         kv("instances_%s_objects=%d", sets[k], s.n_objects);
-        instances_free(&s);
+        data_instances_free(&s);
     }
     return 0;
 }
@@ -182,17 +182,17 @@ static void print_answer_distributions(const VqaSet *train) {
     const char *titles[2] = {"answer type", "question kind (question_type)"};
     for (int w = 0; w < 2; w++) {
         Tally *t = &kinds[w];
-        tally_init(t);
+        str_tally_init(t);
         Tally *answers = NULL;
         for (int i = 0; i < train->n; i++) {
             const VqaEntry *e = &train->q[i];
-            int k = tally_add(t, w ? e->question_type : e->answer_type);
+            int k = str_tally_add(t, w ? e->question_type : e->answer_type);
             if (t->counts[k] == 1) {
                 answers = xrealloc(answers, (size_t)t->n * sizeof *answers);
-                tally_init(&answers[k]);
+                str_tally_init(&answers[k]);
             }
-            char *norm = vqa_normalize_word(e->multiple_choice_answer);
-            tally_add(&answers[k], norm);
+            char *norm = metric_text_norm_word(e->multiple_choice_answer);
+            str_tally_add(&answers[k], norm);
             free(norm);
         }
         printf("vqa train answers per %s:\n", titles[w]);
@@ -200,40 +200,40 @@ static void print_answer_distributions(const VqaSet *train) {
             printf("  %-22s %6ld questions %4d answers; top: ", t->names[k], t->counts[k], answers[k].n);
             tally_print_top(&answers[k], 5, stdout);
             printf("\n");
-            tally_free(&answers[k]);
+            str_tally_free(&answers[k]);
         }
         free(answers);
-        tally_free(t);
+        str_tally_free(t);
     }
 }
 
 /* The majority-answer score of split s with the train priors. */
 static void print_prior_score(const VqaSet *train, const VqaSplit *sp) {
     Tally kinds, all;
-    tally_init(&kinds);
-    tally_init(&all);
+    str_tally_init(&kinds);
+    str_tally_init(&all);
     Tally *answers = NULL;
     for (int i = 0; i < train->n; i++) {
-        int k = tally_add(&kinds, train->q[i].question_type);
+        int k = str_tally_add(&kinds, train->q[i].question_type);
         if (kinds.counts[k] == 1) {
             answers = xrealloc(answers, (size_t)kinds.n * sizeof *answers);
-            tally_init(&answers[k]);
+            str_tally_init(&answers[k]);
         }
-        char *norm = vqa_normalize_word(train->q[i].multiple_choice_answer);
-        tally_add(&answers[k], norm);
-        tally_add(&all, norm);
+        char *norm = metric_text_norm_word(train->q[i].multiple_choice_answer);
+        str_tally_add(&answers[k], norm);
+        str_tally_add(&all, norm);
         free(norm);
     }
-    const char *fallback = all.names[tally_top(&all)];
+    const char *fallback = all.names[str_tally_top(&all)];
     Tally types;
-    tally_init(&types);
+    str_tally_init(&types);
     double *sum = NULL, total = 0;
     for (int i = 0; i < sp->set.n; i++) {
         const VqaEntry *e = &sp->set.q[i];
         int k = str_map_find(&kinds.index, e->question_type);
-        const char *pred = k < 0 ? fallback : answers[k].names[tally_top(&answers[k])];
-        double acc = vqa_question_accuracy((const char *const *)e->answers, VQA_N_ANSWERS, pred, VQA_MASTER);
-        int t = tally_add(&types, e->answer_type);
+        const char *pred = k < 0 ? fallback : answers[k].names[str_tally_top(&answers[k])];
+        double acc = metric_vqa_question_accuracy((const char *const *)e->answers, VQA_N_ANSWERS, pred, VQA_MASTER);
+        int t = str_tally_add(&types, e->answer_type);
         if (types.counts[t] == 1) {
             sum = xrealloc(sum, (size_t)types.n * sizeof *sum);
             sum[t] = 0;
@@ -252,28 +252,28 @@ static void print_prior_score(const VqaSet *train, const VqaSplit *sp) {
     }
     printf(" overall %.2f\n", 100 * total / sp->set.n);
     kv("vqa_prior_score_%s_overall=%.4f", sp->name, 100 * total / sp->set.n);
-    for (int k = 0; k < kinds.n; k++) tally_free(&answers[k]);
+    for (int k = 0; k < kinds.n; k++) str_tally_free(&answers[k]);
     free(answers);
     free(sum);
-    tally_free(&kinds);
-    tally_free(&all);
-    tally_free(&types);
+    str_tally_free(&kinds);
+    str_tally_free(&all);
+    str_tally_free(&types);
 }
 
 static int stats_vqa(const char *dir, Tally *vocab, int answer_min_count) {
     VqaSplit sp[3] = {{"train", {0}, 0}, {"val", {0}, 0}, {"test", {0}, 0}};
     char q[LAYOUT_PATH_MAX], a[LAYOUT_PATH_MAX], images[LAYOUT_PATH_MAX];
-    if (!file_exists(layout_vqa_questions(q, dir, sp[0].name))) {
+    if (!file_exists(data_layout_vqa_questions(q, dir, sp[0].name))) {
         printf("vqa: absent (%s)\n", q);
         return 0;
     }
     ImageIndex ix;
-    image_index_init(&ix);
-    int rc = image_index_scan(&ix, layout_images(images, dir));
+    data_image_index_init(&ix);
+    int rc = data_image_index_scan(&ix, data_layout_images(images, dir));
     for (int k = 0; rc == 0 && k < 3; k++) {
-        layout_vqa_questions(q, dir, sp[k].name);
-        layout_vqa_annotations(a, dir, sp[k].name);
-        rc = vqa_load(&sp[k].set, q, k == 2 && !file_exists(a) ? NULL : a, &ix);
+        data_layout_vqa_questions(q, dir, sp[k].name);
+        data_layout_vqa_annotations(a, dir, sp[k].name);
+        rc = data_vqa_load(&sp[k].set, q, k == 2 && !file_exists(a) ? NULL : a, &ix);
         sp[k].loaded = rc == 0;
     }
     for (int k = 0; rc == 0 && k < 3; k++) {
@@ -292,19 +292,19 @@ static int stats_vqa(const char *dir, Tally *vocab, int answer_min_count) {
     }
     AnswerVocab v;
     const VqaSet *trainval[2] = {&sp[0].set, &sp[1].set};
-    if (rc == 0 && answer_vocab_build(&v, trainval, 2, answer_min_count) == 0) {
+    if (rc == 0 && metric_vqa_answers_build(&v, trainval, 2, answer_min_count) == 0) {
         int labelled[2];
         for (int k = 0; k < 2; k++) {
             labelled[k] = 0;
             int labels[VQA_N_ANSWERS];
             float scores[VQA_N_ANSWERS];
-            for (int i = 0; i < sp[k].set.n; i++) labelled[k] += answer_vocab_targets(&v, &sp[k].set.q[i], labels, scores) > 0;
+            for (int i = 0; i < sp[k].set.n; i++) labelled[k] += metric_vqa_answers_targets(&v, &sp[k].set.q[i], labels, scores) > 0;
         }
         printf("answer vocabulary (normalised multiple_choice_answer seen >= %d times in train+val): %d answers; "
                "questions with a label: train %d/%d, val %d/%d\n",
                answer_min_count, v.n, labelled[0], sp[0].set.n, labelled[1], sp[1].set.n);
         kv("answer_vocab_size=%d", v.n);
-        answer_vocab_free(&v);
+        metric_vqa_answers_free(&v);
     } else if (rc == 0) {
         printf("answer vocabulary: %s\n", err_msg());
         kv("answer_vocab_size=0");
@@ -315,23 +315,23 @@ static int stats_vqa(const char *dir, Tally *vocab, int answer_min_count) {
             if (sp[k].set.has_answers) print_prior_score(&sp[0].set, &sp[k]);
     }
     for (int k = 0; k < 3; k++)
-        if (sp[k].loaded) vqa_free(&sp[k].set);
-    image_index_free(&ix);
+        if (sp[k].loaded) data_vqa_free(&sp[k].set);
+    data_image_index_free(&ix);
     return rc;
 }
 
 static int stats_nlvr(const char *dir, Tally *vocab) {
     static const char *const splits[] = {"train", "dev", "test1"};
     char images[LAYOUT_PATH_MAX], path[LAYOUT_PATH_MAX];
-    layout_nlvr_images(images, dir);
+    data_layout_nlvr_images(images, dir);
     int rc = 0;
     for (int k = 0; rc == 0 && k < 3; k++) {
-        if (!file_exists(layout_nlvr(path, dir, splits[k]))) {
+        if (!file_exists(data_layout_nlvr(path, dir, splits[k]))) {
             printf("nlvr %s: absent (%s)\n", splits[k], path);
             continue;
         }
         NlvrSet s;
-        rc = nlvr_load(&s, path, images);
+        rc = data_nlvr_load(&s, path, images);
         if (rc != 0) break;
         StrMap pairs, groups;
         str_map_init(&pairs);
@@ -349,7 +349,7 @@ static int stats_nlvr(const char *dir, Tally *vocab) {
         kv("nlvr_%s_true_ratio=%.4f", splits[k], (double)n_true / s.n);
         str_map_free(&pairs);
         str_map_free(&groups);
-        nlvr_free(&s);
+        data_nlvr_free(&s);
     }
     return rc;
 }
@@ -390,12 +390,12 @@ int cmd_data_stats(int argc, char **argv) {
     n_present = 0;
     printf("dataset: %s\n", dir);
     Tally vocab;
-    tally_init(&vocab);
+    str_tally_init(&vocab);
     Tally hist;
-    tally_init(&hist);
+    str_tally_init(&hist);
     static const char *const pre_splits[] = {"train", "val"}, *const cap_splits[] = {"train", "val", "test"};
-    int rc = stats_karpathy(dir, layout_karpathy_pretrain, "pretrain", pre_splits, 2, &vocab, NULL);
-    if (rc == 0) rc = stats_karpathy(dir, layout_karpathy_captions, "captions", cap_splits, 3, &vocab, &hist);
+    int rc = stats_karpathy(dir, data_layout_karpathy_pretrain, "pretrain", pre_splits, 2, &vocab, NULL);
+    if (rc == 0) rc = stats_karpathy(dir, data_layout_karpathy_captions, "captions", cap_splits, 3, &vocab, &hist);
     if (rc == 0) print_length_histogram(&hist);
     if (rc == 0) rc = stats_instances(dir);
     if (rc == 0) rc = stats_vqa(dir, &vocab, answer_min_count);
@@ -410,8 +410,8 @@ int cmd_data_stats(int argc, char **argv) {
         tokenizer_free(&t);
         fputs(kv_buf, stdout);
     }
-    tally_free(&vocab);
-    tally_free(&hist);
+    str_tally_free(&vocab);
+    str_tally_free(&hist);
     if (rc != 0) {
         fprintf(stderr, "moil data stats: %s\n", err_msg());
         return 1;

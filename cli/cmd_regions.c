@@ -16,15 +16,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "train_adamw.h"
 #include "check.h"
-#include "io_checkpoint.h"
 #include "commands.h"
 #include "data_instances.h"
 #include "data_layout.h"
+#include "io_checkpoint.h"
 #include "io_image_load.h"
-#include "model_region_encoder.h"
 #include "io_region_store.h"
+#include "model_region_encoder.h"
+#include "train.h"
+#include "train_adamw.h"
 
 static const char usage[] =
     "usage: moil regions train [--data DIR] [--out DIR] [options]\n"
@@ -152,8 +153,8 @@ static int crop_set(SetData *d, const Args *a) {
         const InstanceImage *ii = &d->in.images[i];
         if (ii->count > MAX_REGIONS)
             return err_set("%s: image %lld has %d objects (at most %d)", d->file, (long long)ii->id, ii->count, MAX_REGIONS);
-        if (d->spec->nlvr_split) layout_nlvr_image(path, a->data, ii->file_name);
-        else layout_image(path, a->data, ii->file_name);
+        if (d->spec->nlvr_split) data_layout_nlvr_image(path, a->data, ii->file_name);
+        else data_layout_image(path, a->data, ii->file_name);
         Image im;
         if (image_load(path, &im) != 0) return -1;
         float sx = (float)im.w / ii->width, sy = (float)im.h / ii->height;
@@ -189,8 +190,8 @@ static void train(RegionEncoder *e, const Args *a, SetData *sets) {
         region_encoder_forward(e, x, B);
         params_zero_grad(&e->params);
         double loss = region_encoder_backward(e, labels, B);
-        grad_clip_norm(&e->params, 1.0);
-        adamw_step(&e->params, &ac, lr_schedule(step, a->steps, a->steps / 20, (float)a->lr), step + 1);
+        train_clip_grad_norm(&e->params, 1.0);
+        adamw_step(&e->params, &ac, train_lr_schedule(step, a->steps, a->steps / 20, (float)a->lr), step + 1);
         avg = step ? 0.98 * avg + 0.02 * loss : loss;
         if (!a->quiet && (step + 1) % 100 == 0) fprintf(stderr, "regions: step %d/%d loss %.4f\n", step + 1, a->steps, avg);
     }
@@ -277,14 +278,14 @@ static int run(Args *a) {
     memset(sets, 0, sizeof sets);
     int n_sets = 0, rc = 0, R = 1;
     for (int i = 0; i < N_SPECS && rc == 0; i++) {
-        if (specs[i].nlvr_split) layout_nlvr_instances(path, a->data, specs[i].nlvr_split);
-        else layout_instances(path, a->data, specs[i].name);
+        if (specs[i].nlvr_split) data_layout_nlvr_instances(path, a->data, specs[i].nlvr_split);
+        else data_layout_instances(path, a->data, specs[i].name);
         if (!specs[i].required && access(path, R_OK) != 0) continue;
         SetData *d = &sets[n_sets++];
         d->spec = &specs[i];
         snprintf(d->file, sizeof d->file, "%s", strrchr(path, '/') + 1);
         rc = file_hash_fnv1a(path, d->hash);
-        if (rc == 0) rc = instances_load(&d->in, path);
+        if (rc == 0) rc = data_instances_load(&d->in, path);
     }
     if (rc == 0 && !a->force && up_to_date(a, sets, n_sets)) {
         printf("regions: %s is up to date (--force redoes it)\n", a->out);
@@ -326,7 +327,7 @@ static int run(Args *a) {
            train_s, time_now_s() - t0);
 done:
     for (int s = 0; s < n_sets; s++) {
-        instances_free(&sets[s].in);
+        data_instances_free(&sets[s].in);
         free(sets[s].crops), free(sets[s].geo), free(sets[s].labels);
     }
     return rc;

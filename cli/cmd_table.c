@@ -9,11 +9,11 @@
 #include "check.h"
 #include "commands.h"
 #include "db.h"
-#include "report_layout.h"
-#include "report_experiment.h"
 #include "method.h"
-#include "run_inputs.h"
+#include "report_experiment.h"
+#include "report_layout.h"
 #include "report_table.h"
+#include "run_inputs.h"
 
 #define MAX_TABLES 64
 

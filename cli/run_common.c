@@ -12,15 +12,15 @@
 #include <sys/stat.h>
 
 #include "check.h"
-#include "io_checkpoint.h"
 #include "commands.h"
-#include "run_common.h"
-#include "run_sink.h"
 #include "data_vocab.h"
 #include "db.h"
+#include "io_checkpoint.h"
 #include "method.h"
 #include "model.h"
+#include "run_common.h"
 #include "run_inputs.h"
+#include "run_sink.h"
 #include "task_registry.h"
 #include "train.h"
 
@@ -284,7 +284,7 @@ static int method_rank(const RunArgs *a) {
 static int backbone_source(const RunArgs *a, StFile *init, int *have_init, Tokenizer *tok, ModelConfig *mc,
                            char init_hash[RUN_HASH_LEN]) {
     if (!a->init) {
-        if (dataset_vocab_build(tok, a->data, 1) != 0) return -1;
+        if (data_vocab_build(tok, a->data, 1) != 0) return -1;
         if (model_config_default(mc, a->model, tok->n) != 0) return -1;
         snprintf(mc->stem, sizeof mc->stem, "%s", a->stem);
         if (a->d > 0) mc->dims.d = a->d;
@@ -303,7 +303,7 @@ static int backbone_source(const RunArgs *a, StFile *init, int *have_init, Token
     json_decref(j);
     if (rc == 0 && a->model_given && strcmp(mc->kind, a->model) != 0)
         rc = err_set("--model %s, but %s is a %s backbone", a->model, a->init, mc->kind);
-    if (rc == 0) rc = dataset_vocab_from_checkpoint(tok, init);
+    if (rc == 0) rc = data_vocab_from_checkpoint(tok, init);
     if (rc == 0) rc = file_hash_fnv1a(a->init, init_hash);
     return rc;
 }
@@ -312,7 +312,7 @@ static int backbone_source(const RunArgs *a, StFile *init, int *have_init, Token
  * heads, with the model config and vocabulary in the metadata. */
 static int save_backbone(const char *path, const Model *m, const Tokenizer *tok, const char *config_hash) {
     json_t *mcj = model_config_to_json(&m->cfg);
-    char *mc = json_dumps(mcj, JSON_COMPACT | JSON_SORT_KEYS), *vocab = dataset_vocab_to_text(tok);
+    char *mc = json_dumps(mcj, JSON_COMPACT | JSON_SORT_KEYS), *vocab = data_vocab_to_text(tok);
     json_decref(mcj);
     StMeta meta[] = {{"model_config", mc}, {"vocab", vocab}, {"stem", m->cfg.stem}, {"run_config_hash", config_hash}};
     int rc = checkpoint_save(path, &m->params, (1u << PARAM_GROUP_BACKBONE) | (1u << PARAM_GROUP_PRETRAIN), meta, 4);
@@ -396,7 +396,7 @@ static int run(RunArgs *a) {
             rc = -1;
             goto done_method;
         }
-        printf("pretrain: grounding of %s on %d held-out pairs of %s\n", a->eval_ckpt, (int)metrics_get(&ml, "pairs"),
+        printf("pretrain: grounding of %s on %d held-out pairs of %s\n", a->eval_ckpt, (int)task_metrics_get(&ml, "pairs"),
                a->data);
         print_metrics(&ml);
         goto done_method;

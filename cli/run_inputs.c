@@ -25,5 +25,5 @@ int run_init_hash(const char *init, char out[RUN_HASH_LEN]) {
 
 int run_data_hash(const char *data_dir, char out[RUN_HASH_LEN]) {
     char path[LAYOUT_PATH_MAX];
-    return hash_if_present(layout_manifest(path, data_dir), out);
+    return hash_if_present(data_layout_manifest(path, data_dir), out);
 }

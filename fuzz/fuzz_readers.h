@@ -16,17 +16,17 @@
 #ifndef MOIL_FUZZ_READERS_H
 #define MOIL_FUZZ_READERS_H
 
+#include "data_idx.h"
+#include "data_image_index.h"
 #include "data_instances.h"
 #include "data_karpathy.h"
 #include "data_nlvr.h"
 #include "data_vqa.h"
-#include "report_experiment.h"
-#include "data_idx.h"
-#include "data_image_index.h"
 #include "io_image_load.h"
 #include "io_region_cache.h"
 #include "io_safetensors.h"
 #include "io_tokenizer.h"
+#include "report_experiment.h"
 
 #include <ftw.h>
 #include <stddef.h>
@@ -112,10 +112,10 @@ static inline int fuzz_read_jpeg(const uint8_t *data, size_t size) {
 static inline int fuzz_read_karpathy(const uint8_t *data, size_t size) {
     KarpathySet s;
     const char *path = fuzz_write(0, "karpathy.json", data, size);
-    if (karpathy_load(&s, path, fuzz_tmpdir()) != 0) return -1;
-    int *idx, n, rc = karpathy_select(&s, "train,restval", &idx, &n);
+    if (data_karpathy_load(&s, path, fuzz_tmpdir()) != 0) return -1;
+    int *idx, n, rc = data_karpathy_select(&s, "train,restval", &idx, &n);
     if (rc == 0) free(idx);
-    karpathy_free(&s);
+    data_karpathy_free(&s);
     return rc;
 }
 
@@ -129,12 +129,12 @@ static inline int fuzz_read_vqa(const uint8_t *data, size_t size) {
     char dir[512];
     snprintf(dir, sizeof dir, "%s/images", fuzz_tmpdir());
     ImageIndex ix;
-    image_index_init(&ix);
-    if (image_index_scan(&ix, dir) != 0) abort();
+    data_image_index_init(&ix);
+    if (data_image_index_scan(&ix, dir) != 0) abort();
     VqaSet s;
-    int rc = vqa_load(&s, qpath, apath, &ix);
-    if (rc == 0) vqa_free(&s);
-    image_index_free(&ix);
+    int rc = data_vqa_load(&s, qpath, apath, &ix);
+    if (rc == 0) data_vqa_free(&s);
+    data_image_index_free(&ix);
     return rc;
 }
 
@@ -142,15 +142,15 @@ static inline int fuzz_read_nlvr(const uint8_t *data, size_t size) {
     char dir[512];
     snprintf(dir, sizeof dir, "%s/nlvr", fuzz_tmpdir());
     NlvrSet s;
-    if (nlvr_load(&s, fuzz_write(0, "nlvr.jsonl", data, size), dir) != 0) return -1;
-    nlvr_free(&s);
+    if (data_nlvr_load(&s, fuzz_write(0, "nlvr.jsonl", data, size), dir) != 0) return -1;
+    data_nlvr_free(&s);
     return 0;
 }
 
 static inline int fuzz_read_instances(const uint8_t *data, size_t size) {
     InstanceSet s;
-    if (instances_load(&s, fuzz_write(0, "instances.json", data, size)) != 0) return -1;
-    instances_free(&s);
+    if (data_instances_load(&s, fuzz_write(0, "instances.json", data, size)) != 0) return -1;
+    data_instances_free(&s);
     return 0;
 }
 
@@ -163,7 +163,7 @@ static inline int fuzz_read_idx(const uint8_t *data, size_t size) {
     fuzz_write(0, "fz-images-idx3-ubyte.gz", data + 4, ilen);
     fuzz_write(1, "fz-labels-idx1-ubyte.gz", data + 4 + ilen, size - 4 - ilen);
     IdxSet set;
-    if (idx_load_split(&set, fuzz_tmpdir(), "fz") != 0) return -1;
+    if (data_idx_load_split(&set, fuzz_tmpdir(), "fz") != 0) return -1;
     size_t n;
     if (set.count < 1 || set.rows < 1 || set.cols < 1 ||
         __builtin_mul_overflow((size_t)set.count * (size_t)set.rows, (size_t)set.cols, &n))
@@ -171,7 +171,7 @@ static inline int fuzz_read_idx(const uint8_t *data, size_t size) {
     unsigned sum = 0; /* touch every byte the header promises */
     for (size_t i = 0; i < n; i++) sum += set.pixels[i];
     for (int i = 0; i < set.count; i++) sum += set.labels[i];
-    idx_free(&set);
+    data_idx_free(&set);
     fuzz_sink = sum;
     return 0;
 }

@@ -23,21 +23,21 @@ static const double BLEU_SMALL = 1e-9;  /* bleu_scorer.py `small` */
 static const double CIDER_SIGMA = 6.0;  /* CiderScorer sigma */
 static const double ROUGE_BETA = 1.2;   /* Rouge.beta */
 
-char *caption_tokenize_simple(const char *s) {
+char *metric_caption_tokenize_simple(const char *s) {
     static const char punctuation[] = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
     size_t n = strlen(s), o = 0;
     char *out = xmalloc(n + 1);
     int in_word = 0; /* the current token has kept a character */
     for (size_t i = 0; i <= n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '\0' || text_is_space(c)) { /* '\n' is whitespace too */
+        if (c == '\0' || metric_text_norm_is_space(c)) { /* '\n' is whitespace too */
             in_word = 0;
             continue;
         }
         if (strchr(punctuation, c)) continue;
         if (!in_word && o > 0) out[o++] = ' ';
         in_word = 1;
-        out[o++] = text_to_lower((char)c);
+        out[o++] = metric_text_norm_to_lower((char)c);
     }
     out[o] = '\0';
     return out;
@@ -107,11 +107,11 @@ static size_t split_words(Intern *words, const char *s, int single_space, int **
     size_t i = 0;
     while (i <= n) {
         if (!single_space) {
-            while (i < n && text_is_space((unsigned char)s[i])) i++;
+            while (i < n && metric_text_norm_is_space((unsigned char)s[i])) i++;
             if (i == n) break;
         }
         size_t start = i;
-        while (i < n && (single_space ? s[i] != ' ' : !text_is_space((unsigned char)s[i]))) i++;
+        while (i < n && (single_space ? s[i] != ' ' : !metric_text_norm_is_space((unsigned char)s[i]))) i++;
         (*ids)[count++] = intern_id(words, s + start, i - start);
         i++; /* past the separator (or the end) */
     }
@@ -244,7 +244,7 @@ static long closest_reflen(const ImageBags *im, long testlen) {
     return best;
 }
 
-int caption_bleu(const CaptionItem *items, size_t n, CaptionBleu *corpus, double (*per_image)[4]) {
+int metric_caption_bleu(const CaptionItem *items, size_t n, CaptionBleu *corpus, double (*per_image)[4]) {
     memset(corpus, 0, sizeof *corpus);
     if (check_items(items, n, "bleu") != 0) return -1;
     Corpus c;
@@ -301,7 +301,7 @@ static void cider_vec(const Bag *b, const int *df, double log_n, double *w, doub
     for (int k = 0; k < MAX_N; k++) norm[k] = sqrt(norm[k]);
 }
 
-int caption_cider_d(const CaptionItem *items, size_t n, double *corpus, double *per_image) {
+int metric_caption_cider_d(const CaptionItem *items, size_t n, double *corpus, double *per_image) {
     *corpus = 0.0;
     if (check_items(items, n, "cider") != 0) return -1;
     Corpus c;
@@ -390,7 +390,7 @@ static int lcs_length(const int *a, size_t na, const int *b, size_t nb, int *row
     return row[nb];
 }
 
-int caption_rouge_l(const CaptionItem *items, size_t n, double *corpus, double *per_image) {
+int metric_caption_rouge_l(const CaptionItem *items, size_t n, double *corpus, double *per_image) {
     *corpus = 0.0;
     if (check_items(items, n, "rouge") != 0) return -1;
     Intern words = {0};
@@ -425,7 +425,7 @@ int caption_rouge_l(const CaptionItem *items, size_t n, double *corpus, double *
 
 /* ---- result file --------------------------------------------------------- */
 
-int caption_results_write(const char *path, const long long *image_ids,
+int metric_caption_results_write(const char *path, const long long *image_ids,
                           const char *const *captions, size_t n) {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {

@@ -6,7 +6,7 @@
  * bleu/bleu_scorer.py, cider/cider_scorer.py, rouge/rouge.py. The scorers
  * take captions that are already tokenised (words separated by spaces):
  * the official pipeline runs the PTB tokenizer first; the test vectors use
- * caption_tokenize_simple. Images are scored in the order given. */
+ * metric_caption_tokenize_simple. Images are scored in the order given. */
 #ifndef MOIL_METRIC_CAPTION_H
 #define MOIL_METRIC_CAPTION_H
 
@@ -32,24 +32,24 @@ typedef struct {
 /* Tokenisation 'simple' (FORMATS 6.1): '\n' to space, ASCII lower-case,
  * split on whitespace, delete the 32 ASCII punctuation characters from each
  * token, drop empty tokens, join with single spaces. New malloc'd string. */
-char *caption_tokenize_simple(const char *s);
+char *metric_caption_tokenize_simple(const char *s);
 
 /* BLEU-1..4 with option "closest". per_image (may be NULL): [n][4] the
  * per-image BLEU-1..4. Returns -1 (err_set) if n is 0 or an item has no
  * references. */
-int caption_bleu(const CaptionItem *items, size_t n, CaptionBleu *corpus, double (*per_image)[4]);
+int metric_caption_bleu(const CaptionItem *items, size_t n, CaptionBleu *corpus, double (*per_image)[4]);
 
 /* CIDEr-D (sigma 6, document frequencies from the references of these
  * images, x10): *corpus = mean of per_image [n] (may be NULL). */
-int caption_cider_d(const CaptionItem *items, size_t n, double *corpus, double *per_image);
+int metric_caption_cider_d(const CaptionItem *items, size_t n, double *corpus, double *per_image);
 
 /* ROUGE-L (beta 1.2, tokens by single spaces): *corpus = mean of
  * per_image [n] (may be NULL). */
-int caption_rouge_l(const CaptionItem *items, size_t n, double *corpus, double *per_image);
+int metric_caption_rouge_l(const CaptionItem *items, size_t n, double *corpus, double *per_image);
 
 /* Write a COCO caption result file [{"image_id": id, "caption": text}, ...]
  * atomically. */
-int caption_results_write(const char *path, const long long *image_ids,
+int metric_caption_results_write(const char *path, const long long *image_ids,
                           const char *const *captions, size_t n);
 
 #endif

@@ -23,13 +23,13 @@ static int row_cmp(const void *a, const void *b) {
 
 /* Strip s[0..*len) in place of Python whitespace; returns the new start. */
 static char *strip(char *s, size_t *len) {
-    while (*len > 0 && text_is_space((unsigned char)s[*len - 1])) (*len)--;
+    while (*len > 0 && metric_text_norm_is_space((unsigned char)s[*len - 1])) (*len)--;
     s[*len] = '\0';
-    while (*len > 0 && text_is_space((unsigned char)*s)) s++, (*len)--;
+    while (*len > 0 && metric_text_norm_is_space((unsigned char)*s)) s++, (*len)--;
     return s;
 }
 
-int nlvr2_predictions_read(const char *path, Nlvr2Predictions *out) {
+int metric_nlvr_predictions_read(const char *path, Nlvr2Predictions *out) {
     memset(out, 0, sizeof *out);
     size_t size;
     char *text = file_read_all(path, MAX_CSV_BYTES, &size);
@@ -71,7 +71,7 @@ int nlvr2_predictions_read(const char *path, Nlvr2Predictions *out) {
     return rc;
 }
 
-void nlvr2_predictions_free(Nlvr2Predictions *p) {
+void metric_nlvr_predictions_free(Nlvr2Predictions *p) {
     for (size_t i = 0; i < p->n; i++) {
         free(p->ids[i]);
         free(p->preds[i]);
@@ -81,7 +81,7 @@ void nlvr2_predictions_free(Nlvr2Predictions *p) {
     memset(p, 0, sizeof *p);
 }
 
-int nlvr2_predictions_write(const char *path, const char *const *ids, const char *const *preds,
+int metric_nlvr_predictions_write(const char *path, const char *const *ids, const char *const *preds,
                             size_t n) {
     size_t size = 1;
     for (size_t i = 0; i < n; i++) {
@@ -149,7 +149,7 @@ static char *group_key(const char *id) {
     return key;
 }
 
-int nlvr2_score(const char *const *ids, const char *const *labels, size_t n,
+int metric_nlvr_score(const char *const *ids, const char *const *labels, size_t n,
                 const Nlvr2Predictions *p, double *accuracy, double *consistency) {
     *accuracy = *consistency = 0.0;
     if (n == 0) return err_set("nlvr2: no labelled examples");

@@ -18,12 +18,12 @@ typedef struct {
 
 /* Read a predictions CSV. A blank line or a line without a comma is an
  * error naming the line (the official script crashes on both). */
-int nlvr2_predictions_read(const char *path, Nlvr2Predictions *out);
-void nlvr2_predictions_free(Nlvr2Predictions *p);
+int metric_nlvr_predictions_read(const char *path, Nlvr2Predictions *out);
+void metric_nlvr_predictions_free(Nlvr2Predictions *p);
 
 /* Write n lines "ids[i],preds[i]" atomically; refuses fields holding a
  * comma or a line break. */
-int nlvr2_predictions_write(const char *path, const char *const *ids, const char *const *preds,
+int metric_nlvr_predictions_write(const char *path, const char *const *ids, const char *const *preds,
                             size_t n);
 
 /* Score the n labelled examples (ids[i] with label labels[i], "True" or
@@ -33,7 +33,7 @@ int nlvr2_predictions_write(const char *path, const char *const *ids, const char
  * -1 (err_set) when an example has no prediction (the message names the
  * missing identifiers), n is 0 or an identifier has fewer than 3 fields.
  * Extra predictions are ignored. */
-int nlvr2_score(const char *const *ids, const char *const *labels, size_t n,
+int metric_nlvr_score(const char *const *ids, const char *const *labels, size_t n,
                 const Nlvr2Predictions *p, double *accuracy, double *consistency);
 
 #endif

@@ -46,7 +46,7 @@ static void rank_update_count(Rank *r, float s, int correct) {
     else if (s == r->best && !correct) r->tied = 1;
 }
 
-int irtr_recall(const float *scores, size_t n_img, size_t n_txt, const int64_t *iids,
+int metric_retrieval_recall(const float *scores, size_t n_img, size_t n_txt, const int64_t *iids,
                 const int64_t *tiids, IrtrRecall *out) {
     memset(out, 0, sizeof *out);
     if (n_img < MIN_CANDIDATES || n_txt < MIN_CANDIDATES)

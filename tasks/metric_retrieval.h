@@ -31,7 +31,7 @@ typedef struct {
  * text belongs to. Needs n_img >= 10 and n_txt >= 10 (topk(10)) and finite
  * scores; returns -1 (err_set) otherwise. A query without any correct
  * candidate is a miss. */
-int irtr_recall(const float *scores, size_t n_img, size_t n_txt, const int64_t *iids,
+int metric_retrieval_recall(const float *scores, size_t n_img, size_t n_txt, const int64_t *iids,
                 const int64_t *tiids, IrtrRecall *out);
 
 #endif

@@ -70,18 +70,18 @@ enum { PERIOD_STRIP_MAX = 32 };
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
-int text_is_space(int c) {
+int metric_text_norm_is_space(int c) {
     return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
 }
 
-char text_to_lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
+char metric_text_norm_to_lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
 
 static int is_digit(int c) { return c >= '0' && c <= '9'; }
 
-char *vqa_clean_answer(const char *s) {
-    while (*s && text_is_space((unsigned char)*s)) s++;
+char *metric_text_norm_clean_answer(const char *s) {
+    while (*s && metric_text_norm_is_space((unsigned char)*s)) s++;
     size_t n = strlen(s);
-    while (n > 0 && text_is_space((unsigned char)s[n - 1])) n--;
+    while (n > 0 && metric_text_norm_is_space((unsigned char)s[n - 1])) n--;
     char *out = xmalloc(n + 1);
     for (size_t i = 0; i < n; i++) out[i] = (s[i] == '\n' || s[i] == '\t') ? ' ' : s[i];
     out[n] = '\0';
@@ -103,7 +103,7 @@ static int has_spaced(const char *s, char p) {
     return 0;
 }
 
-char *vqa_process_punctuation(const char *s) {
+char *metric_text_norm_process_punctuation(const char *s) {
     /* Each character's fate depends on the input only, and replacing one
      * punctuation character never creates another, so the 21 passes of the
      * Python loop collapse into one pass with a per-character decision. */
@@ -143,9 +143,9 @@ static const char *table_lookup(const char *const (*table)[2], size_t n, const c
     return NULL;
 }
 
-size_t vqa_contraction_count(void) { return COUNT_OF(contractions); }
+size_t metric_text_norm_contraction_count(void) { return COUNT_OF(contractions); }
 
-const char *vqa_contraction_lookup(const char *word) {
+const char *metric_text_norm_contraction_lookup(const char *word) {
     return table_lookup(contractions, COUNT_OF(contractions), word);
 }
 
@@ -155,27 +155,27 @@ static int is_article(const char *w) {
     return 0;
 }
 
-char *vqa_process_digit_article(const char *s) {
+char *metric_text_norm_process_digit_article(const char *s) {
     size_t n = strlen(s);
     char *low = xmalloc(n + 1);
-    for (size_t i = 0; i <= n; i++) low[i] = text_to_lower(s[i]);
+    for (size_t i = 0; i <= n; i++) low[i] = metric_text_norm_to_lower(s[i]);
 
     /* A word grows by at most one byte under the contractions table. */
     char *out = xmalloc(2 * n + 1);
     size_t o = 0;
     for (char *w = low; *w;) {
-        if (text_is_space((unsigned char)*w)) {
+        if (metric_text_norm_is_space((unsigned char)*w)) {
             w++;
             continue;
         }
         char *end = w;
-        while (*end && !text_is_space((unsigned char)*end)) end++;
+        while (*end && !metric_text_norm_is_space((unsigned char)*end)) end++;
         char saved = *end;
         *end = '\0';
         const char *word = table_lookup(manual_map, COUNT_OF(manual_map), w);
         if (!word) word = w;
         if (!is_article(word)) {
-            const char *expanded = vqa_contraction_lookup(word);
+            const char *expanded = metric_text_norm_contraction_lookup(word);
             if (expanded) word = expanded;
             if (o > 0) out[o++] = ' ';
             size_t len = strlen(word);
@@ -190,9 +190,9 @@ char *vqa_process_digit_article(const char *s) {
     return out;
 }
 
-char *vqa_normalize_word(const char *s) {
-    char *p = vqa_process_punctuation(s);
-    char *d = vqa_process_digit_article(p);
+char *metric_text_norm_word(const char *s) {
+    char *p = metric_text_norm_process_punctuation(s);
+    char *d = metric_text_norm_process_digit_article(p);
     free(p);
     size_t o = 0;
     for (size_t i = 0; d[i]; i++)

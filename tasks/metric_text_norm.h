@@ -17,31 +17,31 @@
 
 /* Python's str.isspace() restricted to ASCII: \t \n \v \f \r, 0x1c..0x1f
  * and space. */
-int text_is_space(int c);
+int metric_text_norm_is_space(int c);
 /* ASCII lower-casing of one character; other bytes unchanged. */
-char text_to_lower(char c);
+char metric_text_norm_to_lower(char c);
 
 /* s with '\n' and '\t' replaced by spaces, then stripped of leading and
  * trailing whitespace (the cleaning step of VQAEval.evaluate). */
-char *vqa_clean_answer(const char *s);
+char *metric_text_norm_clean_answer(const char *s);
 
 /* processPunctuation: each of the 21 punctuation characters is deleted when
  * the INPUT contains it next to a space or contains digit,digit anywhere,
  * otherwise replaced by a space; then the first 32 periods not followed by
  * a digit are deleted. */
-char *vqa_process_punctuation(const char *s);
+char *metric_text_norm_process_punctuation(const char *s);
 
 /* processDigitArticle: lower-case, split on whitespace, number words to
  * digits (manualMap), drop a/an/the, expand contractions, join with ' '. */
-char *vqa_process_digit_article(const char *s);
+char *metric_text_norm_process_digit_article(const char *s);
 
 /* ViLT normalize_word: processPunctuation, processDigitArticle, then every
  * remaining ',' deleted ("10,000" -> "10000"). */
-char *vqa_normalize_word(const char *s);
+char *metric_text_norm_word(const char *s);
 
 /* The contractions table (120 entries, in the order of the Python dict). */
-size_t vqa_contraction_count(void);
+size_t metric_text_norm_contraction_count(void);
 /* The expansion of word, or NULL when word is not a key. */
-const char *vqa_contraction_lookup(const char *word);
+const char *metric_text_norm_contraction_lookup(const char *word);
 
 #endif

@@ -11,8 +11,8 @@
 
 /* processDigitArticle(processPunctuation(s)), newly allocated. */
 static char *normalise_full(const char *s) {
-    char *p = vqa_process_punctuation(s);
-    char *d = vqa_process_digit_article(p);
+    char *p = metric_text_norm_process_punctuation(s);
+    char *d = metric_text_norm_process_digit_article(p);
     free(p);
     return d;
 }
@@ -37,12 +37,12 @@ static double leave_one_out(char *const *gt, size_t n_gt, const char *res) {
     return sum / (double)n_gt;
 }
 
-double vqa_question_accuracy(const char *const *gt, size_t n_gt, const char *answer,
+double metric_vqa_question_accuracy(const char *const *gt, size_t n_gt, const char *answer,
                              VqaVariant variant) {
     char **g = xcalloc(n_gt, sizeof *g);
-    char *res = vqa_clean_answer(answer);
+    char *res = metric_text_norm_clean_answer(answer);
     for (size_t i = 0; i < n_gt; i++)
-        g[i] = variant == VQA_MASTER ? vqa_clean_answer(gt[i]) : xstrdup(gt[i]);
+        g[i] = variant == VQA_MASTER ? metric_text_norm_clean_answer(gt[i]) : xstrdup(gt[i]);
 
     if (variant == VQA_LEGACY) {
         char *r = normalise_full(res);
@@ -51,7 +51,7 @@ double vqa_question_accuracy(const char *const *gt, size_t n_gt, const char *ans
     }
     if (!all_identical(g, n_gt)) {
         for (size_t i = 0; i < n_gt; i++) {
-            char *t = variant == VQA_MASTER ? normalise_full(g[i]) : vqa_process_punctuation(g[i]);
+            char *t = variant == VQA_MASTER ? normalise_full(g[i]) : metric_text_norm_process_punctuation(g[i]);
             free(g[i]);
             g[i] = t;
         }
@@ -68,7 +68,7 @@ double vqa_question_accuracy(const char *const *gt, size_t n_gt, const char *ans
     return acc;
 }
 
-double vqa_round(double x, int ndigits) {
+double metric_vqa_round(double x, int ndigits) {
     if (!isfinite(x) || fabs(x) >= 1e300) return x;
     /* glibc prints the exact binary value rounded to nearest, ties to even,
      * as Python's dtoa does; parsing it back gives the nearest double. */
@@ -99,12 +99,12 @@ static void type_add(TypeTable *tt, const char *name, double acc) {
 
 static void type_finish(TypeTable *tt) {
     for (size_t i = 0; i < tt->n; i++)
-        tt->t[i].accuracy = vqa_round(100 * tt->sum[i] / (double)tt->t[i].count, 2);
+        tt->t[i].accuracy = metric_vqa_round(100 * tt->sum[i] / (double)tt->t[i].count, 2);
     free(tt->sum);
     tt->sum = NULL;
 }
 
-int vqa_evaluate(const VqaQuestion *q, size_t n, VqaVariant variant, VqaEval *out) {
+int metric_vqa_evaluate(const VqaQuestion *q, size_t n, VqaVariant variant, VqaEval *out) {
     memset(out, 0, sizeof *out);
     if (n == 0) return err_set("vqa: no questions to evaluate");
     for (size_t i = 0; i < n; i++)
@@ -115,14 +115,14 @@ int vqa_evaluate(const VqaQuestion *q, size_t n, VqaVariant variant, VqaEval *ou
     out->per_question = xcalloc(n, sizeof *out->per_question);
     double sum = 0.0;
     for (size_t i = 0; i < n; i++) {
-        double acc = vqa_question_accuracy(q[i].gt, q[i].n_gt, q[i].answer, variant);
-        out->per_question[i] = vqa_round(100 * acc, 2);
+        double acc = metric_vqa_question_accuracy(q[i].gt, q[i].n_gt, q[i].answer, variant);
+        out->per_question[i] = metric_vqa_round(100 * acc, 2);
         sum += acc;
         type_add(&ans, q[i].answer_type, acc);
         type_add(&ques, q[i].question_type, acc);
     }
     /* round(100*float(sum(accQA))/len(accQA), 2): multiply, then divide. */
-    out->overall = vqa_round(100 * sum / (double)n, 2);
+    out->overall = metric_vqa_round(100 * sum / (double)n, 2);
     type_finish(&ans);
     type_finish(&ques);
     out->answer_types = ans.t;
@@ -132,20 +132,20 @@ int vqa_evaluate(const VqaQuestion *q, size_t n, VqaVariant variant, VqaEval *ou
     return 0;
 }
 
-void vqa_eval_free(VqaEval *e) {
+void metric_vqa_eval_free(VqaEval *e) {
     free(e->per_question);
     free(e->answer_types);
     free(e->question_types);
     memset(e, 0, sizeof *e);
 }
 
-double vqa_soft_score(int count) {
+double metric_vqa_soft_score(int count) {
     static const double score[] = {0.0, 0.3, 0.6, 0.9};
     if (count <= 0) return 0.0;
     return count < 4 ? score[count] : 1.0;
 }
 
-float vqa_score_batch(const float *logits, const float *targets, size_t batch, size_t n_labels) {
+float metric_vqa_score_batch(const float *logits, const float *targets, size_t batch, size_t n_labels) {
     float sum = 0.0f;
     if (n_labels == 0) return sum;
     for (size_t b = 0; b < batch; b++) {

@@ -46,26 +46,26 @@ typedef struct {
  * leave-one-out subsets of min(1, matches / 3). Answers are matched by
  * position: the official code drops every answer dict equal to the held-out
  * one, which is the same while answer_ids are unique within a question. */
-double vqa_question_accuracy(const char *const *gt, size_t n_gt, const char *answer,
+double metric_vqa_question_accuracy(const char *const *gt, size_t n_gt, const char *answer,
                              VqaVariant variant);
 
 /* Python 3 round(x, ndigits): the exact binary value rounded, ties to even. */
-double vqa_round(double x, int ndigits);
+double metric_vqa_round(double x, int ndigits);
 
 /* Evaluate n >= 1 questions (VQAEval.evaluate + setAccuracy). The result's
  * type names point into q. Returns -1 (err_set) if n is 0 or a question has
- * no GT answers. Free with vqa_eval_free. */
-int vqa_evaluate(const VqaQuestion *q, size_t n, VqaVariant variant, VqaEval *out);
-void vqa_eval_free(VqaEval *e);
+ * no GT answers. Free with metric_vqa_eval_free. */
+int metric_vqa_evaluate(const VqaQuestion *q, size_t n, VqaVariant variant, VqaEval *out);
+void metric_vqa_eval_free(VqaEval *e);
 
 /* ViLT get_score: the soft target of an answer given by count annotators:
  * 0 -> 0, 1 -> 0.3, 2 -> 0.6, 3 -> 0.9, >= 4 -> 1. */
-double vqa_soft_score(int count);
+double metric_vqa_soft_score(int count);
 
 /* ViLT VQAScore for one batch: the sum over rows of targets[b][argmax_j
  * logits[b][j]] (first index on ties), accumulated in float32 in row order.
  * logits, targets: [batch, n_labels] row-major. The validation "vqa score"
  * is the sum over batches divided by the number of questions. */
-float vqa_score_batch(const float *logits, const float *targets, size_t batch, size_t n_labels);
+float metric_vqa_score_batch(const float *logits, const float *targets, size_t batch, size_t n_labels);
 
 #endif

@@ -1,13 +1,13 @@
 #include "metric_vqa_answers.h"
 
 #include "check.h"
-#include "metric_vqa.h"
 #include "metric_text_norm.h"
+#include "metric_vqa.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-int answer_vocab_build(AnswerVocab *v, const VqaSet *const *sets, int n_sets, int min_count) {
+int metric_vqa_answers_build(AnswerVocab *v, const VqaSet *const *sets, int n_sets, int min_count) {
     memset(v, 0, sizeof *v);
     StrMap seen; /* normalised answer -> first-occurrence index */
     str_map_init(&seen);
@@ -21,7 +21,7 @@ int answer_vocab_build(AnswerVocab *v, const VqaSet *const *sets, int n_sets, in
             break;
         }
         for (int i = 0; i < sets[s]->n; i++) {
-            char *key = vqa_normalize_word(sets[s]->q[i].multiple_choice_answer);
+            char *key = metric_text_norm_word(sets[s]->q[i].multiple_choice_answer);
             int k = str_map_add(&seen, key, n);
             if (k == n) {
                 if (n == cap) {
@@ -52,20 +52,20 @@ int answer_vocab_build(AnswerVocab *v, const VqaSet *const *sets, int n_sets, in
     str_map_free(&seen);
     if (rc == 0 && v->n == 0)
         rc = err_set("answer vocabulary: no answer occurs %d or more times in %d question set(s)", min_count, n_sets);
-    if (rc != 0) answer_vocab_free(v);
+    if (rc != 0) metric_vqa_answers_free(v);
     return rc;
 }
 
-void answer_vocab_free(AnswerVocab *v) {
+void metric_vqa_answers_free(AnswerVocab *v) {
     for (int i = 0; i < v->n; i++) free(v->answers[i]);
     free(v->answers);
     if (v->ids.keys) str_map_free(&v->ids);
     memset(v, 0, sizeof *v);
 }
 
-int answer_vocab_find(const AnswerVocab *v, const char *answer) { return str_map_find(&v->ids, answer); }
+int metric_vqa_answers_find(const AnswerVocab *v, const char *answer) { return str_map_find(&v->ids, answer); }
 
-int answer_vocab_targets(const AnswerVocab *v, const VqaEntry *e, int *labels, float *scores) {
+int metric_vqa_answers_targets(const AnswerVocab *v, const VqaEntry *e, int *labels, float *scores) {
     int n = 0;
     for (int k = 0; e->answers[0] && k < VQA_N_ANSWERS; k++) {
         int first = 1, count = 0;
@@ -74,33 +74,33 @@ int answer_vocab_targets(const AnswerVocab *v, const VqaEntry *e, int *labels, f
             if (j < k) first = 0;
             count++;
         }
-        int id = first ? answer_vocab_find(v, e->answers[k]) : -1;
+        int id = first ? metric_vqa_answers_find(v, e->answers[k]) : -1;
         if (id < 0) continue;
         labels[n] = id;
-        scores[n++] = (float)vqa_soft_score(count);
+        scores[n++] = (float)metric_vqa_soft_score(count);
     }
     return n;
 }
 
-void answer_vocab_target_row(const AnswerVocab *v, const VqaEntry *e, float *row) {
+void metric_vqa_answers_target_row(const AnswerVocab *v, const VqaEntry *e, float *row) {
     int labels[VQA_N_ANSWERS];
     float scores[VQA_N_ANSWERS];
-    int n = answer_vocab_targets(v, e, labels, scores);
+    int n = metric_vqa_answers_targets(v, e, labels, scores);
     memset(row, 0, (size_t)v->n * sizeof *row);
     for (int i = 0; i < n; i++) row[labels[i]] = scores[i];
 }
 
-int answer_vocab_drop_unlabeled(const AnswerVocab *v, VqaSet *s) {
+int metric_vqa_answers_drop_unlabeled(const AnswerVocab *v, VqaSet *s) {
     if (!s->has_answers) return 0;
     int kept = 0;
     for (int i = 0; i < s->n; i++) {
         int labels[VQA_N_ANSWERS];
         float scores[VQA_N_ANSWERS];
-        if (answer_vocab_targets(v, &s->q[i], labels, scores) > 0) {
+        if (metric_vqa_answers_targets(v, &s->q[i], labels, scores) > 0) {
             s->q[kept++] = s->q[i];
             continue;
         }
-        vqa_entry_free(&s->q[i]);
+        data_vqa_entry_free(&s->q[i]);
     }
     int dropped = s->n - kept;
     s->n = kept;

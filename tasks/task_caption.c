@@ -21,7 +21,7 @@
  * Evaluation: one caption per image of the split (the first eval_limit
  * images), scored against all its references with pycocoevalcap's BLEU-1..4,
  * CIDEr-D and ROUGE-L (metric_caption.h; both sides through
- * caption_tokenize_simple, the identity on the generated lower-case data;
+ * metric_caption_tokenize_simple, the identity on the generated lower-case data;
  * document frequencies from the references of the scored images). Metrics
  * are reported x100 (bleu_4 = 100 * BLEU-4, cider_d = 100 * CIDEr-D as
  * papers print it, rouge_l = 100 * ROUGE-L). Files: <pred>.json, the COCO
@@ -74,7 +74,7 @@ typedef struct {
 
 static int split_load(CapState *s, CapSplit *sp, const TaskEnv *env, const char *splits, int limit) {
     int *idx, n;
-    if (karpathy_select(&s->set, splits, &idx, &n) != 0) return -1;
+    if (data_karpathy_select(&s->set, splits, &idx, &n) != 0) return -1;
     if (limit > 0 && n > limit) n = limit; /* the first images, a fixed subset */
     sp->n = n;
     sp->img = idx;
@@ -105,7 +105,7 @@ static int cap_load(Task *t, const TaskEnv *env, const char *eval_split) {
     if (env->beam < 0 || env->beam > env->batch)
         return err_set("caption: beam width %d outside 0..batch (%d)", env->beam, env->batch);
     char path[LAYOUT_PATH_MAX];
-    if (karpathy_load(&s->set, layout_karpathy_captions(path, env->data_dir), env->data_dir) != 0) return -1;
+    if (data_karpathy_load(&s->set, data_layout_karpathy_captions(path, env->data_dir), env->data_dir) != 0) return -1;
     if (strcmp(eval_split, "val") != 0 && strcmp(eval_split, "test") != 0)
         return err_set("caption: unknown evaluation split '%s' (val, test)", eval_split);
     snprintf(s->eval_name, sizeof s->eval_name, "%s", eval_split);
@@ -427,30 +427,30 @@ static int score_and_write(CapState *s, const Tokenizer *tok, const CapSplit *sp
         const KarpathyImage *im = &s->set.images[sp->img[i]];
         for (int p = 0; p < Tt; p++) row[p] = gen[(size_t)i * Tt + p];
         raw[i] = tokenizer_decode(tok, row, Tt);
-        hyp[i] = caption_tokenize_simple(raw[i]);
-        for (int k = 0; k < im->n_captions; k++) refs[sp->cap_off[i] + k] = caption_tokenize_simple(im->captions[k]);
+        hyp[i] = metric_caption_tokenize_simple(raw[i]);
+        for (int k = 0; k < im->n_captions; k++) refs[sp->cap_off[i] + k] = metric_caption_tokenize_simple(im->captions[k]);
         items[i] = (CaptionItem){hyp[i], (const char *const *)refs + sp->cap_off[i], (size_t)im->n_captions};
         iids[i] = im->image_id;
     }
     CaptionBleu bleu;
     double cider, rouge;
-    int rc = caption_bleu(items, n, &bleu, NULL);
-    if (rc == 0) rc = caption_cider_d(items, n, &cider, NULL);
-    if (rc == 0) rc = caption_rouge_l(items, n, &rouge, NULL);
+    int rc = metric_caption_bleu(items, n, &bleu, NULL);
+    if (rc == 0) rc = metric_caption_cider_d(items, n, &cider, NULL);
+    if (rc == 0) rc = metric_caption_rouge_l(items, n, &rouge, NULL);
     if (rc == 0) {
         const char *names[4] = {"bleu_1", "bleu_2", "bleu_3", "bleu_4"};
-        for (int k = 0; k < 4; k++) metrics_add(out, names[k], 100.0 * bleu.bleu[k]);
-        metrics_add(out, "cider_d", 100.0 * cider);
-        metrics_add(out, "rouge_l", 100.0 * rouge);
-        metrics_add(out, "images", n);
+        for (int k = 0; k < 4; k++) task_metrics_add(out, names[k], 100.0 * bleu.bleu[k]);
+        task_metrics_add(out, "cider_d", 100.0 * cider);
+        task_metrics_add(out, "rouge_l", 100.0 * rouge);
+        task_metrics_add(out, "images", n);
         double words = 0;
         for (int i = 0; i < n; i++) words += tokenizer_count_words(hyp[i]);
-        metrics_add(out, "caption_words", words / n);
+        task_metrics_add(out, "caption_words", words / n);
     }
     if (rc == 0 && pred_path) {
         char path[1100];
         snprintf(path, sizeof path, "%s.json", pred_path);
-        rc = caption_results_write(path, iids, (const char *const *)raw, (size_t)n);
+        rc = metric_caption_results_write(path, iids, (const char *const *)raw, (size_t)n);
         snprintf(path, sizeof path, "%s.refs.json", pred_path);
         if (rc == 0) rc = write_references(path, &s->set, sp);
     }
@@ -475,7 +475,7 @@ static int cap_evaluate(Task *t, Model *m, const char *split, MetricList *out, c
     }
     double decode_s = time_now_s() - t0;
     if (rc == 0) rc = score_and_write(s, t->env.tok, sp, gen, out, pred_path);
-    if (rc == 0) metrics_add(out, "decode_ms_per_image", 1e3 * decode_s / sp->n);
+    if (rc == 0) task_metrics_add(out, "decode_ms_per_image", 1e3 * decode_s / sp->n);
     free(gen);
     return rc;
 }
@@ -489,7 +489,7 @@ static void cap_destroy(Task *t) {
     CapState *s = t->state;
     if (!s) return;
     split_free(&s->train), split_free(&s->val), split_free(&s->eval);
-    karpathy_free(&s->set);
+    data_karpathy_free(&s->set);
     sampler_free(&s->sampler);
     free(s->ids), free(s->mask), free(s->rows), free(s->tg), free(s->img), free(s->iids), free(s->images);
     float *f[] = {s->hrows, s->hh, s->hg, s->hln, s->dln, s->dg, s->dh, s->drows, s->hmean, s->hrstd,

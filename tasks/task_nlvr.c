@@ -28,8 +28,8 @@
 #include "check.h"
 #include "data_layout.h"
 #include "data_nlvr.h"
-#include "nn_head_mlp.h"
 #include "metric_nlvr.h"
+#include "nn_head_mlp.h"
 #include "ops.h"
 #include "task_common.h"
 
@@ -70,7 +70,7 @@ static int split_load(NlvrSplit *sp, const TaskEnv *env, const char *split, int 
     if (!file) return err_set("nlvr: unknown split '%s' (train, val = dev, test = test1, test2)", split);
     sp->file = file;
     char json[LAYOUT_PATH_MAX], dir[LAYOUT_PATH_MAX];
-    if (nlvr_load(&sp->set, layout_nlvr(json, env->data_dir, file), layout_nlvr_images(dir, env->data_dir)) != 0)
+    if (data_nlvr_load(&sp->set, data_layout_nlvr(json, env->data_dir, file), data_layout_nlvr_images(dir, env->data_dir)) != 0)
         return -1;
     sp->n = limit > 0 && sp->set.n > limit ? limit : sp->set.n; /* the first lines, a fixed subset */
     int n = sp->n;
@@ -85,13 +85,13 @@ static int split_load(NlvrSplit *sp, const TaskEnv *env, const char *split, int 
  * image ids. */
 static int split_image_ids(NlvrSplit *sp, const TaskEnv *env, const char *kind) {
     char inst[LAYOUT_PATH_MAX], dir[LAYOUT_PATH_MAX];
-    layout_nlvr_instances(inst, env->data_dir, sp->file);
-    layout_nlvr_images(dir, env->data_dir);
+    data_layout_nlvr_instances(inst, env->data_dir, sp->file);
+    data_layout_nlvr_images(dir, env->data_dir);
     if (access(inst, F_OK) != 0)
         return err_set("nlvr: the %s model reads each image by its image id; %s (the ids of %s's images) "
                        "is missing", kind, inst, sp->set.file);
     sp->iids = xcalloc(2 * (size_t)sp->n, sizeof(int64_t));
-    return nlvr_image_ids(&sp->set, sp->n, inst, dir, sp->iids);
+    return data_nlvr_image_ids(&sp->set, sp->n, inst, dir, sp->iids);
 }
 
 static int nlvr_task_load(Task *t, const TaskEnv *env, const char *eval_split) {
@@ -222,7 +222,7 @@ static int score(const NlvrSet *set, int n, const int *pred, double *acc, double
         p.ids[i] = order[i]->identifier;
         p.preds[i] = pred[order[i] - set->ex] ? "True" : "False";
     }
-    int rc = nlvr2_score(ids, labels, (size_t)n, &p, acc, cons);
+    int rc = metric_nlvr_score(ids, labels, (size_t)n, &p, acc, cons);
     free(p.ids), free(p.preds), free(order), free(ids), free(labels);
     return rc;
 }
@@ -230,7 +230,7 @@ static int score(const NlvrSet *set, int n, const int *pred, double *acc, double
 static int write_predictions(const char *path, const NlvrSet *set, int n, const int *pred) {
     const char **ids = xcalloc(n, sizeof(char *)), **preds = xcalloc(n, sizeof(char *));
     for (int i = 0; i < n; i++) ids[i] = set->ex[i].identifier, preds[i] = pred[i] ? "True" : "False";
-    int rc = nlvr2_predictions_write(path, ids, preds, (size_t)n);
+    int rc = metric_nlvr_predictions_write(path, ids, preds, (size_t)n);
     free(ids), free(preds);
     return rc;
 }
@@ -254,9 +254,9 @@ static int nlvr_evaluate(Task *t, Model *m, const char *split, MetricList *out, 
     double acc, cons;
     if (rc == 0) rc = score(&sp->set, n, pred, &acc, &cons);
     if (rc == 0) {
-        metrics_add(out, "accuracy", 100.0 * acc);
-        metrics_add(out, "consistency", 100.0 * cons);
-        metrics_add(out, "examples", n);
+        task_metrics_add(out, "accuracy", 100.0 * acc);
+        task_metrics_add(out, "consistency", 100.0 * cons);
+        task_metrics_add(out, "examples", n);
     }
     if (rc == 0 && pred_path) {
         char path[1100];
@@ -268,7 +268,7 @@ static int nlvr_evaluate(Task *t, Model *m, const char *split, MetricList *out, 
 }
 
 static void split_free(NlvrSplit *sp) {
-    nlvr_free(&sp->set);
+    data_nlvr_free(&sp->set);
     task_images_free(&sp->images);
     free(sp->iids);
 }

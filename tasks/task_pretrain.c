@@ -50,8 +50,8 @@
 #include "data_instances.h"
 #include "data_karpathy.h"
 #include "data_layout.h"
-#include "model_dual_encoder.h"
 #include "metric_retrieval.h"
+#include "model_dual_encoder.h"
 #include "ops.h"
 #include "task_common.h"
 
@@ -141,7 +141,7 @@ static int load_kinds(PtState *s, const TaskEnv *env) {
  * whose box centre lies in the cell, n_categories for an empty cell; all
  * -100 (ignored) when the instances file lacks the image. */
 static void cell_labels(const PtState *s, int64_t id, int *out) {
-    int k = s->have_inst ? instances_find_image(&s->inst, id) : -1;
+    int k = s->have_inst ? data_instances_find_image(&s->inst, id) : -1;
     for (int c = 0; c < N_CELLS; c++) out[c] = k < 0 ? -100 : s->inst.n_categories;
     if (k < 0) return;
     const InstanceImage *im = &s->inst.images[k];
@@ -157,7 +157,7 @@ static void cell_labels(const PtState *s, int64_t id, int *out) {
 
 static int split_load(PtState *s, PtSplit *sp, const TaskEnv *env, const char *split, int limit) {
     int *idx, n;
-    if (karpathy_select(&s->set, split, &idx, &n) != 0) return -1;
+    if (data_karpathy_select(&s->set, split, &idx, &n) != 0) return -1;
     if (limit > 0 && n > limit) n = limit;
     sp->n = n;
     sp->ids = xcalloc((size_t)n * env->max_text, sizeof(int));
@@ -183,12 +183,12 @@ static int pt_load(Task *t, const TaskEnv *env, const char *eval_split) {
     PtState *s = xcalloc(1, sizeof *s);
     t->state = s;
     char path[LAYOUT_PATH_MAX];
-    if (karpathy_load(&s->set, layout_karpathy_pretrain(path, env->data_dir), env->data_dir) != 0) return -1;
+    if (data_karpathy_load(&s->set, data_layout_karpathy_pretrain(path, env->data_dir), env->data_dir) != 0) return -1;
     s->objectives = env->objectives ? env->objectives : PRETRAIN_DEFAULT;
     s->cells_first = env->cells_first > 0 ? env->cells_first : 0;
     s->has_cells = (s->objectives & PRETRAIN_CELLS) || s->cells_first;
-    if (access(layout_instances(path, env->data_dir, "pretrain"), R_OK) == 0) {
-        if (instances_load(&s->inst, path) != 0) return -1;
+    if (access(data_layout_instances(path, env->data_dir, "pretrain"), R_OK) == 0) {
+        if (data_instances_load(&s->inst, path) != 0) return -1;
         s->have_inst = 1;
     } else if (s->has_cells) {
         return err_set("%s: missing; the cells objective takes its labels from it", path);
@@ -649,12 +649,12 @@ static int eval_itc(PtState *s, Model *m, const PtSplit *sp, MetricList *out) {
         }
     }
     IrtrRecall r;
-    if (rc == 0) rc = irtr_recall(scores, n, n, ids, ids, &r);
+    if (rc == 0) rc = metric_retrieval_recall(scores, n, n, ids, ids, &r);
     if (rc == 0) {
-        metrics_add(out, "itc_ir_r1", 100.0 * r.ir_r1);
-        metrics_add(out, "itc_tr_r1", 100.0 * r.tr_r1);
-        metrics_add(out, "itc_ir_r5", 100.0 * r.ir_r5);
-        metrics_add(out, "chance_r1", 100.0 / n);
+        task_metrics_add(out, "itc_ir_r1", 100.0 * r.ir_r1);
+        task_metrics_add(out, "itc_tr_r1", 100.0 * r.tr_r1);
+        task_metrics_add(out, "itc_ir_r5", 100.0 * r.ir_r5);
+        task_metrics_add(out, "chance_r1", 100.0 / n);
     }
     free(uv), free(ut), free(scores), free(ids);
     return rc;
@@ -691,9 +691,9 @@ static int eval_itm_hard(PtState *s, Model *m, const PtSplit *sp, const float *t
         }
         char name[64];
         snprintf(name, sizeof name, "itm_acc_hard%s", suffix);
-        metrics_add(out, name, 100.0 * correct / (2 * h));
+        task_metrics_add(out, name, 100.0 * correct / (2 * h));
         snprintf(name, sizeof name, "itm_rank_hard%s", suffix);
-        metrics_add(out, name, 100.0 * ranked / h);
+        task_metrics_add(out, name, 100.0 * ranked / h);
     }
     free(hid), free(kept), free(sc);
     return rc;
@@ -707,7 +707,7 @@ static int eval_itm(PtState *s, Model *m, const PtSplit *sp, MetricList *out) {
     rc = itm_scores(s, m, sp, txt, img, NULL, 2 * n, sc);
     int correct = 0;
     for (int i = 0; i < 2 * n; i++) correct += (sc[i] > 0) == (i < n);
-    if (rc == 0) metrics_add(out, "itm_acc_random", 100.0 * correct / (2 * n));
+    if (rc == 0) task_metrics_add(out, "itm_acc_random", 100.0 * correct / (2 * n));
     /* hard negatives: the true pair against the caption with one colour
      * (category) word swapped */
     if (rc == 0) rc = eval_itm_hard(s, m, sp, sc, s->colours, s->n_colours, "", out);
@@ -722,9 +722,9 @@ static int eval_itm(PtState *s, Model *m, const PtSplit *sp, MetricList *out) {
     int64_t ids[ITM_EVAL_IMAGES];
     for (int i = 0; i < k; i++) ids[i] = i;
     IrtrRecall r;
-    if (rc == 0 && k >= 10 && irtr_recall(all, k, k, ids, ids, &r) == 0) {
-        metrics_add(out, "itm_ir_r1", 100.0 * r.ir_r1);
-        metrics_add(out, "itm_tr_r1", 100.0 * r.tr_r1);
+    if (rc == 0 && k >= 10 && metric_retrieval_recall(all, k, k, ids, ids, &r) == 0) {
+        task_metrics_add(out, "itm_ir_r1", 100.0 * r.ir_r1);
+        task_metrics_add(out, "itm_tr_r1", 100.0 * r.tr_r1);
     }
     free(txt), free(img), free(sc), free(ti), free(ii), free(all);
     return rc;
@@ -782,11 +782,11 @@ static int eval_mlm(PtState *s, Model *m, const PtSplit *sp, MetricList *out) {
         if (!total) continue;
         char name[METRIC_NAME_MAX];
         snprintf(name, sizeof name, "mlm_acc_%s", kind_names[k]);
-        metrics_add(out, name, 100.0 * hits / total);
+        task_metrics_add(out, name, 100.0 * hits / total);
         snprintf(name, sizeof name, "mlm_wrongimg_%s", kind_names[k]);
-        metrics_add(out, name, 100.0 * wrong_hits / total);
+        task_metrics_add(out, name, 100.0 * wrong_hits / total);
         snprintf(name, sizeof name, "mlm_prior_%s", kind_names[k]);
-        metrics_add(out, name, 100.0 * prior_hits / total);
+        task_metrics_add(out, name, 100.0 * prior_hits / total);
     }
     return 0;
 }
@@ -812,10 +812,10 @@ static int eval_cells(PtState *s, Model *m, const PtSplit *sp, MetricList *out) 
             ohits += best == y, oprior += y == s->cell_prior_object, ototal++;
         }
     }
-    if (total) metrics_add(out, "cell_acc", 100.0 * hits / total), metrics_add(out, "cell_prior", 100.0 * prior / total);
+    if (total) task_metrics_add(out, "cell_acc", 100.0 * hits / total), task_metrics_add(out, "cell_prior", 100.0 * prior / total);
     if (ototal) {
-        metrics_add(out, "cell_acc_object", 100.0 * ohits / ototal);
-        metrics_add(out, "cell_prior_object", 100.0 * oprior / ototal);
+        task_metrics_add(out, "cell_acc_object", 100.0 * ohits / ototal);
+        task_metrics_add(out, "cell_prior_object", 100.0 * oprior / ototal);
     }
     return 0;
 }
@@ -827,7 +827,7 @@ static int pt_evaluate(Task *t, Model *m, const char *split, MetricList *out, co
     if (eval_itc(s, m, &s->val, out) != 0 || eval_itm(s, m, &s->val, out) != 0 || eval_mlm(s, m, &s->val, out) != 0)
         return -1;
     if (s->cells_ready && eval_cells(s, m, &s->val, out) != 0) return -1;
-    metrics_add(out, "pairs", s->val.n);
+    task_metrics_add(out, "pairs", s->val.n);
     return 0;
 }
 
@@ -839,11 +839,11 @@ static void split_free(PtSplit *sp) {
 static void pt_destroy(Task *t) {
     PtState *s = t->state;
     if (!s) return;
-    karpathy_free(&s->set);
+    data_karpathy_free(&s->set);
     split_free(&s->train), split_free(&s->val);
     sampler_free(&s->sampler);
     free(s->kind);
-    if (s->have_inst) instances_free(&s->inst);
+    if (s->have_inst) data_instances_free(&s->inst);
     void *bufs[] = {s->ids, s->mask, s->mids, s->targets, s->itm_label, s->rows, s->tg, s->perm, s->images,
                     s->img_tmp, s->dfinal, s->dpooled, s->tfeat, s->vfeat, s->zt, s->zv, s->ut, s->uv, s->sim,
                     s->dS, s->dut, s->duv, s->dz, s->dfeat, s->mrows, s->mh, s->mg, s->mln, s->mln_mean,

@@ -9,7 +9,7 @@
  * images (batch 8 with K = 15 is 128 sequences per forward).
  *
  * Evaluation (FORMATS.md 4): every evaluation image against every caption of
- * the evaluation images, batched through the model, then irtr_recall: IR and
+ * the evaluation images, batched through the model, then metric_retrieval_recall: IR and
  * TR R@1/5/10 (x100), their mean, and the ITM binary accuracy (per image,
  * one true caption and one false caption drawn with a fixed seed: correct
  * when the true one scores higher). eval_limit caps the number of images
@@ -41,8 +41,8 @@
 #include "check.h"
 #include "data_karpathy.h"
 #include "data_layout.h"
-#include "model_dual_encoder.h"
 #include "metric_retrieval.h"
+#include "model_dual_encoder.h"
 #include "ops.h"
 #include "task_common.h"
 
@@ -90,7 +90,7 @@ static const char *karpathy_splits_of(const char *split) {
 static int split_load(RetState *s, RetSplit *sp, const TaskEnv *env, const char *split, int limit) {
     const char *names = karpathy_splits_of(split);
     if (!names) return err_set("retrieval: unknown split '%s' (train, val, test)", split);
-    if (karpathy_select(&s->set, names, &sp->img, &sp->n) != 0) return -1;
+    if (data_karpathy_select(&s->set, names, &sp->img, &sp->n) != 0) return -1;
     if (limit > 0 && sp->n > limit) sp->n = limit; /* the first images, a fixed subset */
     const char **paths = xcalloc(sp->n, sizeof(char *));
     for (int i = 0; i < sp->n; i++) paths[i] = s->set.images[sp->img[i]].path;
@@ -114,7 +114,7 @@ static int ret_load(Task *t, const TaskEnv *env, const char *eval_split) {
     RetState *s = xcalloc(1, sizeof *s);
     t->state = s;
     char json[LAYOUT_PATH_MAX];
-    if (karpathy_load(&s->set, layout_karpathy_captions(json, env->data_dir), env->data_dir) != 0) return -1;
+    if (data_karpathy_load(&s->set, data_layout_karpathy_captions(json, env->data_dir), env->data_dir) != 0) return -1;
     if (split_load(s, &s->train, env, "train", 0) != 0 || split_load(s, &s->val, env, "val", env->eval_limit) != 0)
         return -1;
     if (s->train.n < 2) return err_set("%s: retrieval needs at least 2 training images (false captions)", json);
@@ -404,8 +404,8 @@ static int rerank_recall(RetState *s, Model *m, const TaskEnv *env, const EvalSe
             tr[p] = fused[p];
         }
     IrtrRecall a, b;
-    if (rc == 0) rc = irtr_recall(ir, e->n_img, e->n_txt, e->iids, e->tiids, &a);
-    if (rc == 0) rc = irtr_recall(tr, e->n_img, e->n_txt, e->iids, e->tiids, &b);
+    if (rc == 0) rc = metric_retrieval_recall(ir, e->n_img, e->n_txt, e->iids, e->tiids, &a);
+    if (rc == 0) rc = metric_retrieval_recall(tr, e->n_img, e->n_txt, e->iids, e->tiids, &b);
     if (rc == 0) {
         *out = a;
         out->tr_r1 = b.tr_r1, out->tr_r5 = b.tr_r5, out->tr_r10 = b.tr_r10;
@@ -456,11 +456,11 @@ static void add_recalls(MetricList *out, const char *prefix, const IrtrRecall *r
     double mean = 0;
     for (int k = 0; k < 6; k++) {
         snprintf(name, sizeof name, "%s%s", prefix, names[k]);
-        metrics_add(out, name, 100.0 * v[k]);
+        task_metrics_add(out, name, 100.0 * v[k]);
         mean += 100.0 * v[k] / 6;
     }
     snprintf(name, sizeof name, "%s%s", prefix, names[6]);
-    metrics_add(out, name, mean);
+    task_metrics_add(out, name, mean);
 }
 
 static int ret_evaluate(Task *t, Model *m, const char *split, MetricList *out, const char *pred_path) {
@@ -474,14 +474,14 @@ static int ret_evaluate(Task *t, Model *m, const char *split, MetricList *out, c
     IrtrRecall r;
     int rc = s->mode == RET_FUSION ? score_pairs(s, m, &t->env, &e, NULL, 0, scores)
                                    : score_dual(s, m, &t->env, &e, scores);
-    if (rc == 0) rc = irtr_recall(scores, e.n_img, e.n_txt, e.iids, e.tiids, &r);
+    if (rc == 0) rc = metric_retrieval_recall(scores, e.n_img, e.n_txt, e.iids, e.tiids, &r);
     if (rc == 0) {
         add_recalls(out, "", &r);
-        metrics_add(out, "itm_accuracy", itm_accuracy(&e, scores));
-        metrics_add(out, "images", e.n_img);
-        metrics_add(out, "texts", e.n_txt);
-        metrics_add(out, "score_ties", (double)r.ties);
-        metrics_add(out, "eval_seconds", time_now_s() - t0);
+        task_metrics_add(out, "itm_accuracy", itm_accuracy(&e, scores));
+        task_metrics_add(out, "images", e.n_img);
+        task_metrics_add(out, "texts", e.n_txt);
+        task_metrics_add(out, "score_ties", (double)r.ties);
+        task_metrics_add(out, "eval_seconds", time_now_s() - t0);
     }
     if (rc == 0 && s->mode == RET_DUAL_RERANK) {
         IrtrRecall rr;
@@ -489,8 +489,8 @@ static int ret_evaluate(Task *t, Model *m, const char *split, MetricList *out, c
         rc = rerank_recall(s, m, &t->env, &e, scores, RERANK_K, &rr);
         if (rc == 0) {
             add_recalls(out, "rerank_", &rr);
-            metrics_add(out, "rerank_k", RERANK_K);
-            metrics_add(out, "rerank_seconds", time_now_s() - t1);
+            task_metrics_add(out, "rerank_k", RERANK_K);
+            task_metrics_add(out, "rerank_seconds", time_now_s() - t1);
         }
     }
     if (rc == 0 && pred_path) {
@@ -512,7 +512,7 @@ static void ret_destroy(Task *t) {
     RetState *s = t->state;
     if (!s) return;
     split_free(&s->train), split_free(&s->val), split_free(&s->eval);
-    karpathy_free(&s->set);
+    data_karpathy_free(&s->set);
     sampler_free(&s->sampler);
     free(s->cap_owner), free(s->cap);
     free(s->idx), free(s->ids), free(s->mask), free(s->images), free(s->targets);

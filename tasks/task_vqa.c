@@ -16,13 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "metric_vqa_answers.h"
 #include "check.h"
+#include "data_image_index.h"
 #include "data_layout.h"
 #include "data_vqa.h"
-#include "nn_head_mlp.h"
-#include "data_image_index.h"
 #include "metric_vqa.h"
+#include "metric_vqa_answers.h"
+#include "nn_head_mlp.h"
 #include "ops.h"
 #include "task_common.h"
 
@@ -48,11 +48,11 @@ typedef struct {
 } VqaState;
 
 static int split_load(VqaState *s, VqaSplit *sp, const TaskEnv *env, const char *split) {
-    if (!layout_vqa_subtype(split)) return err_set("vqa: unknown split '%s' (train, val, test)", split);
+    if (!data_layout_vqa_subtype(split)) return err_set("vqa: unknown split '%s' (train, val, test)", split);
     char q[LAYOUT_PATH_MAX], a[LAYOUT_PATH_MAX];
-    layout_vqa_questions(q, env->data_dir, split);
-    layout_vqa_annotations(a, env->data_dir, split);
-    if (vqa_load(&sp->set, q, a, &s->index) != 0) return -1;
+    data_layout_vqa_questions(q, env->data_dir, split);
+    data_layout_vqa_annotations(a, env->data_dir, split);
+    if (data_vqa_load(&sp->set, q, a, &s->index) != 0) return -1;
     if (!sp->set.has_answers) return err_set("%s: the vqa task needs annotations to train or score", a);
     return 0;
 }
@@ -66,7 +66,7 @@ static int split_prepare(VqaState *s, VqaSplit *sp, const TaskEnv *env, int limi
     if (rc != 0) return -1;
     sp->targets = xcalloc((size_t)sp->n * s->vocab.n, sizeof(float));
     for (int i = 0; i < sp->n; i++)
-        answer_vocab_target_row(&s->vocab, &sp->set.q[i], sp->targets + (size_t)i * s->vocab.n);
+        metric_vqa_answers_target_row(&s->vocab, &sp->set.q[i], sp->targets + (size_t)i * s->vocab.n);
     return 0;
 }
 
@@ -74,12 +74,12 @@ static int vqa_task_load(Task *t, const TaskEnv *env, const char *eval_split) {
     VqaState *s = xcalloc(1, sizeof *s);
     t->state = s;
     char dir[LAYOUT_PATH_MAX];
-    image_index_init(&s->index);
-    if (image_index_scan(&s->index, layout_images(dir, env->data_dir)) != 0) return -1;
+    data_image_index_init(&s->index);
+    if (data_image_index_scan(&s->index, data_layout_images(dir, env->data_dir)) != 0) return -1;
     if (split_load(s, &s->train, env, "train") != 0 || split_load(s, &s->val, env, "val") != 0) return -1;
     const VqaSet *sets[2] = {&s->train.set, &s->val.set};
-    if (answer_vocab_build(&s->vocab, sets, 2, ANSWER_VOCAB_MIN_COUNT) != 0) return -1;
-    if (answer_vocab_drop_unlabeled(&s->vocab, &s->train.set) < 0) return -1;
+    if (metric_vqa_answers_build(&s->vocab, sets, 2, ANSWER_VOCAB_MIN_COUNT) != 0) return -1;
+    if (metric_vqa_answers_drop_unlabeled(&s->vocab, &s->train.set) < 0) return -1;
     snprintf(s->eval_name, sizeof s->eval_name, "%s", eval_split);
     if (strcmp(eval_split, "val") != 0 && split_load(s, &s->eval, env, eval_split) != 0) return -1;
     if (split_prepare(s, &s->train, env, 0) != 0 || split_prepare(s, &s->val, env, env->eval_limit) != 0) return -1;
@@ -177,7 +177,7 @@ static int vqa_evaluate_split(Task *t, Model *m, const char *split, MetricList *
             return -1;
         }
         head_mlp_forward(&s->head, &m->params, m->pooled, B);
-        soft += vqa_score_batch(s->head.logits, s->targets, (size_t)B, (size_t)s->V);
+        soft += metric_vqa_score_batch(s->head.logits, s->targets, (size_t)B, (size_t)s->V);
         for (int b = 0; b < B; b++) {
             const float *row = s->head.logits + (size_t)b * s->V;
             int best = 0;
@@ -196,19 +196,19 @@ static int vqa_evaluate_split(Task *t, Model *m, const char *split, MetricList *
         q[i].question_type = e->question_type;
     }
     VqaEval ev;
-    int rc = vqa_evaluate(q, (size_t)n, VQA_MASTER, &ev);
+    int rc = metric_vqa_evaluate(q, (size_t)n, VQA_MASTER, &ev);
     if (rc == 0) {
-        metrics_add(out, "vqa_score", ev.overall);
+        task_metrics_add(out, "vqa_score", ev.overall);
         for (size_t k = 0; k < ev.n_answer_types; k++) {
             char name[METRIC_NAME_MAX];
             snprintf(name, sizeof name, "vqa_score_%s", ev.answer_types[k].name);
             for (char *c = name; *c; c++)
                 if (*c == '/') *c = '_';
-            metrics_add(out, name, ev.answer_types[k].accuracy);
+            task_metrics_add(out, name, ev.answer_types[k].accuracy);
         }
-        metrics_add(out, "vqa_soft_score", 100.0 * soft / n);
-        metrics_add(out, "questions", n);
-        vqa_eval_free(&ev);
+        task_metrics_add(out, "vqa_soft_score", 100.0 * soft / n);
+        task_metrics_add(out, "questions", n);
+        metric_vqa_eval_free(&ev);
     }
     if (rc == 0 && pred_path) {
         char path[1100];
@@ -221,7 +221,7 @@ static int vqa_evaluate_split(Task *t, Model *m, const char *split, MetricList *
 }
 
 static void split_free(VqaSplit *sp) {
-    vqa_free(&sp->set);
+    data_vqa_free(&sp->set);
     task_images_free(&sp->images);
     free(sp->targets);
 }
@@ -230,8 +230,8 @@ static void vqa_destroy(Task *t) {
     VqaState *s = t->state;
     if (!s) return;
     split_free(&s->train), split_free(&s->val), split_free(&s->eval);
-    image_index_free(&s->index);
-    answer_vocab_free(&s->vocab);
+    data_image_index_free(&s->index);
+    metric_vqa_answers_free(&s->vocab);
     head_mlp_free(&s->head);
     sampler_free(&s->sampler);
     free(s->ids), free(s->mask), free(s->iids), free(s->images), free(s->targets), free(s->dlogits), free(s->dpooled);

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "data_idx.h"
 #include "data_vocab.h"
 #include "gen_dataset.h"
-#include "data_idx.h"
 #include "gradcheck.h"
 #include "model.h"
 #include "proc.h"
@@ -120,7 +120,7 @@ static void fixture_dataset_make(const char *name, char *root, size_t root_n, ch
     o.source_dir = IDX_DEFAULT_SOURCE;
     o.out_dir = data;
     GenSummary sum;
-    if (gen_dataset_generate(&o, &sum) != 0 || dataset_vocab_build(tok, data, 1) != 0) die("%s", err_msg());
+    if (gen_dataset_generate(&o, &sum) != 0 || data_vocab_build(tok, data, 1) != 0) die("%s", err_msg());
 }
 
 /* Remove the folder of fixture_dataset_make and free the vocabulary. */

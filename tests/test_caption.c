@@ -12,22 +12,22 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "train_adamw.h"
 #include "check.h"
+#include "data_idx.h"
 #include "data_karpathy.h"
 #include "data_layout.h"
 #include "data_vocab.h"
 #include "gen_dataset.h"
-#include "data_idx.h"
 #include "gradcheck.h"
+#include "io_safetensors.h"
 #include "metric_caption.h"
 #include "model.h"
 #include "op_reference.h"
 #include "ops.h"
-#include "io_safetensors.h"
 #include "task_common.h"
 #include "task_fixture.h"
 #include "test.h"
+#include "train_adamw.h"
 
 enum { D = 16, IMAGE = 32, TEXT = 16, TRAIN_IMAGES = 30, VAL_IMAGES = 10 };
 
@@ -216,14 +216,14 @@ static void test_greedy_and_files(void) {
     char pred[256], path[300];
     snprintf(pred, sizeof pred, "%s/cap_val", root);
     CHECK(f.task.ops->evaluate(&f.task, &f.model, "val", &ml, pred) == 0, "%s", err_msg());
-    CHECK(metrics_get(&ml, "images") == VAL_IMAGES, "images %g", metrics_get(&ml, "images"));
+    CHECK(task_metrics_get(&ml, "images") == VAL_IMAGES, "images %g", task_metrics_get(&ml, "images"));
     const char *pct[] = {"bleu_1", "bleu_2", "bleu_3", "bleu_4", "rouge_l"};
     for (int k = 0; k < 5; k++)
-        CHECK(metrics_get(&ml, pct[k]) >= 0 && metrics_get(&ml, pct[k]) <= 100, "%s = %g", pct[k],
-              metrics_get(&ml, pct[k]));
-    CHECK(metrics_get(&ml, "bleu_1") >= metrics_get(&ml, "bleu_4"), "BLEU-1 < BLEU-4");
-    CHECK(metrics_get(&ml, "cider_d") >= 0 && metrics_get(&ml, "cider_d") <= 1000, "cider_d %g",
-          metrics_get(&ml, "cider_d"));
+        CHECK(task_metrics_get(&ml, pct[k]) >= 0 && task_metrics_get(&ml, pct[k]) <= 100, "%s = %g", pct[k],
+              task_metrics_get(&ml, pct[k]));
+    CHECK(task_metrics_get(&ml, "bleu_1") >= task_metrics_get(&ml, "bleu_4"), "BLEU-1 < BLEU-4");
+    CHECK(task_metrics_get(&ml, "cider_d") >= 0 && task_metrics_get(&ml, "cider_d") <= 1000, "cider_d %g",
+          task_metrics_get(&ml, "cider_d"));
     /* the results file and the by-hand greedy chain */
     char *caps[VAL_IMAGES];
     long long iids[VAL_IMAGES];
@@ -233,8 +233,8 @@ static void test_greedy_and_files(void) {
     KarpathySet set;
     char ann[LAYOUT_PATH_MAX];
     int *idx = NULL, nv = 0;
-    if (n == VAL_IMAGES && karpathy_load(&set, layout_karpathy_captions(ann, data), data) == 0) {
-        CHECK(karpathy_select(&set, "val", &idx, &nv) == 0 && nv == VAL_IMAGES, "val split");
+    if (n == VAL_IMAGES && data_karpathy_load(&set, data_layout_karpathy_captions(ann, data), data) == 0) {
+        CHECK(data_karpathy_select(&set, "val", &idx, &nv) == 0 && nv == VAL_IMAGES, "val split");
         const char *paths[3];
         for (int i = 0; i < 3; i++) paths[i] = set.images[idx[i]].path;
         TaskImages ti;
@@ -262,28 +262,28 @@ static void test_greedy_and_files(void) {
         const char *rptr[VAL_IMAGES][8];
         int nr = 0;
         for (int i = 0; i < VAL_IMAGES; i++) {
-            hyp[i] = caption_tokenize_simple(caps[i]);
+            hyp[i] = metric_caption_tokenize_simple(caps[i]);
             items[i] = (CaptionItem){hyp[i], rptr[i], 0};
             for (size_t a = 0; a < json_array_size(anns); a++) {
                 json_t *o = json_array_get(anns, a);
                 if (json_integer_value(json_object_get(o, "image_id")) != iids[i] || items[i].n_refs == 8) continue;
-                rtext[nr] = caption_tokenize_simple(json_string_value(json_object_get(o, "caption")));
+                rtext[nr] = metric_caption_tokenize_simple(json_string_value(json_object_get(o, "caption")));
                 rptr[i][items[i].n_refs++] = rtext[nr++];
             }
             CHECK(items[i].n_refs == 5, "image %lld: %zu references", iids[i], items[i].n_refs);
         }
         CaptionBleu b;
         double cider, rouge;
-        CHECK(caption_bleu(items, VAL_IMAGES, &b, NULL) == 0 && caption_cider_d(items, VAL_IMAGES, &cider, NULL) == 0 &&
-                  caption_rouge_l(items, VAL_IMAGES, &rouge, NULL) == 0,
+        CHECK(metric_caption_bleu(items, VAL_IMAGES, &b, NULL) == 0 && metric_caption_cider_d(items, VAL_IMAGES, &cider, NULL) == 0 &&
+                  metric_caption_rouge_l(items, VAL_IMAGES, &rouge, NULL) == 0,
               "%s", err_msg());
-        CHECK_CLOSE(100 * b.bleu[3], metrics_get(&ml, "bleu_4"), 1e-12);
-        CHECK_CLOSE(100 * cider, metrics_get(&ml, "cider_d"), 1e-12);
-        CHECK_CLOSE(100 * rouge, metrics_get(&ml, "rouge_l"), 1e-12);
+        CHECK_CLOSE(100 * b.bleu[3], task_metrics_get(&ml, "bleu_4"), 1e-12);
+        CHECK_CLOSE(100 * cider, task_metrics_get(&ml, "cider_d"), 1e-12);
+        CHECK_CLOSE(100 * rouge, task_metrics_get(&ml, "rouge_l"), 1e-12);
         free_strings(hyp, VAL_IMAGES), free_strings(rtext, nr);
         json_decref(refs);
         free(idx);
-        karpathy_free(&set);
+        data_karpathy_free(&set);
     } else {
         CHECK(0, "%s", err_msg());
     }
@@ -310,10 +310,10 @@ static void test_beam(void) {
     }
     for (int i = 0; i < VAL_IMAGES && n[0] == n[1] && n[0] > 0; i++)
         CHECK(!strcmp(caps[0][i], caps[1][i]), "image %d: greedy '%s', beam 1 '%s'", i, caps[0][i], caps[1][i]);
-    CHECK(metrics_get(&ml[0], "cider_d") == metrics_get(&ml[1], "cider_d"), "CIDEr-D greedy %g, beam 1 %g",
-          metrics_get(&ml[0], "cider_d"), metrics_get(&ml[1], "cider_d"));
-    CHECK(metrics_get(&ml[2], "bleu_4") >= 0 && metrics_get(&ml[2], "bleu_4") <= 100, "beam 3 bleu_4 %g",
-          metrics_get(&ml[2], "bleu_4"));
+    CHECK(task_metrics_get(&ml[0], "cider_d") == task_metrics_get(&ml[1], "cider_d"), "CIDEr-D greedy %g, beam 1 %g",
+          task_metrics_get(&ml[0], "cider_d"), task_metrics_get(&ml[1], "cider_d"));
+    CHECK(task_metrics_get(&ml[2], "bleu_4") >= 0 && task_metrics_get(&ml[2], "bleu_4") <= 100, "beam 3 bleu_4 %g",
+          task_metrics_get(&ml[2], "bleu_4"));
     for (int k = 0; k < 3; k++)
         if (n[k] > 0) free_strings(caps[k], n[k]);
     MetricList mt = {0};

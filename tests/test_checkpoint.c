@@ -5,9 +5,9 @@
 
 #include "check.h"
 #include "io_checkpoint.h"
+#include "model_vilt.h"
 #include "proc.h"
 #include "test.h"
-#include "model_vilt.h"
 
 static char dir[64];
 

@@ -5,12 +5,12 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "nn_conv_stem.h"
 #include "gradcheck.h"
+#include "model_vilt.h"
+#include "nn_conv_stem.h"
 #include "op_conv.h"
 #include "ops.h"
 #include "test.h"
-#include "model_vilt.h"
 
 static Rng rng;
 

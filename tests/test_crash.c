@@ -4,8 +4,8 @@
  * or curve row is doubled, and every checkpoint at its final path reads
  * back complete (writes go to a temporary name, fsync, rename). */
 #include "check.h"
-#include "proc.h"
 #include "io_safetensors.h"
+#include "proc.h"
 #include "test.h"
 
 #include <dirent.h>

@@ -2,8 +2,8 @@
  * files of a tiny dataset read back field by field, determinism by checksum,
  * and the refusals (missing IDX files, a different existing dataset). */
 #include "check.h"
-#include "gen_dataset.h"
 #include "data_idx.h"
+#include "gen_dataset.h"
 #include "gen_vqa.h"
 #include "gen_words.h"
 #include "test.h"
@@ -74,7 +74,7 @@ static uint32_t crc_tree(const char *name, size_t *files) {
 
 static void test_idx_reader(void) {
     IdxSet train;
-    CHECK(idx_load_split(&train, IDX_DEFAULT_SOURCE, "train") == 0, "%s", err_msg());
+    CHECK(data_idx_load_split(&train, IDX_DEFAULT_SOURCE, "train") == 0, "%s", err_msg());
     if (!train.pixels) return;
     CHECK(train.count == 60000 && train.rows == 28 && train.cols == 28, "%d x %d x %d", train.count,
           train.rows, train.cols);
@@ -86,7 +86,7 @@ static void test_idx_reader(void) {
     int per_class[10] = {0};
     for (int i = 0; i < train.count; i++) per_class[train.labels[i]]++;
     for (int c = 0; c < 10; c++) CHECK(per_class[c] == 6000, "class %d: %d", c, per_class[c]);
-    idx_free(&train);
+    data_idx_free(&train);
 }
 
 static void test_missing_source(void) {

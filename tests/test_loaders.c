@@ -1,18 +1,18 @@
 /* Dataset loaders on hand-written files in the real formats (not written by
  * the generator) and on every bad-input case of issue 3. Fixtures are made
  * at test time in a mkdtemp folder; JPEGs are written with libjpeg. */
-#include "metric_vqa_answers.h"
 #include "check.h"
+#include "data_image_index.h"
 #include "data_instances.h"
 #include "data_karpathy.h"
 #include "data_nlvr.h"
 #include "data_vqa.h"
 #include "io_image_cache.h"
-#include "data_image_index.h"
 #include "io_image_load.h"
+#include "io_tokenizer.h"
+#include "metric_vqa_answers.h"
 #include "proc.h"
 #include "test.h"
-#include "io_tokenizer.h"
 
 #include <jpeglib.h>
 #include <stdarg.h>
@@ -232,13 +232,13 @@ static void test_tokenizer_normalize(void) {
 
 static void test_tokenizer_vocab_round_trip(void) {
     Tally words;
-    tally_init(&words);
+    str_tally_init(&words);
     tokenizer_tally(&words, "A red shirt.");
     tokenizer_tally(&words, "a Red bag, a blue SHIRT");
     tokenizer_tally(&words, "rare");
     Tokenizer t, u;
     tokenizer_build(&t, &words, 2);
-    tally_free(&words);
+    str_tally_free(&words);
     CHECK(t.n == TOK_N_SPECIAL + 3, "vocab size %d", t.n);
     CHECK(!strcmp(t.words[TOK_N_SPECIAL], "a") && tokenizer_id(&t, "a") == 5, "most frequent first");
     CHECK(tokenizer_id(&t, "rare") == TOK_UNK && tokenizer_id(&t, "[MASK]") == TOK_MASK, "unk and specials");
@@ -286,7 +286,7 @@ static void test_karpathy_real_coco_and_f30k(void) {
     write_jpeg("coco/train2014/COCO_train2014_000000000009.jpg", 10, 10, 3, red);
     write_text("coco/dataset_coco.json", "%s", karpathy_json);
     KarpathySet s;
-    CHECK(karpathy_load(&s, fx("coco/dataset_coco.json"), fx("coco")) == 0, "%s", err_msg());
+    CHECK(data_karpathy_load(&s, fx("coco/dataset_coco.json"), fx("coco")) == 0, "%s", err_msg());
     CHECK(s.n == 2 && !strcmp(s.dataset, "coco"), "n %d", s.n);
     if (s.n == 2) {
         CHECK(s.images[0].image_id == 391895 && !strcmp(s.images[0].split, "test"), "cocoid, split");
@@ -294,10 +294,10 @@ static void test_karpathy_real_coco_and_f30k(void) {
         CHECK(s.images[0].n_captions == 2 && !strncmp(s.images[0].captions[0], "A man with", 10), "raw captions");
     }
     int *idx, n;
-    CHECK(karpathy_select(&s, "train,restval", &idx, &n) == 0 && n == 1 && idx[0] == 1, "train+restval");
+    CHECK(data_karpathy_select(&s, "train,restval", &idx, &n) == 0 && n == 1 && idx[0] == 1, "train+restval");
     free(idx);
-    CHECK(karpathy_select(&s, "val", &idx, &n) != 0 && msg_has("dataset_coco.json: split 'val' is empty"), "empty");
-    karpathy_free(&s);
+    CHECK(data_karpathy_select(&s, "val", &idx, &n) != 0 && msg_has("dataset_coco.json: split 'val' is empty"), "empty");
+    data_karpathy_free(&s);
 
     write_jpeg("f30k/flickr30k-images/1000092795.jpg", 50, 33, 3, blue);
     write_text("f30k/dataset_flickr30k.json",
@@ -305,28 +305,28 @@ static void test_karpathy_real_coco_and_f30k(void) {
                "{\"tokens\": [\"two\"], \"raw\": \"Two young guys with shaggy hair look at their hands.\", \"imgid\": 0, \"sentid\": 0},"
                "{\"tokens\": [\"two\"], \"raw\": \"Two young, White males are outside near many bushes.\", \"imgid\": 0, \"sentid\": 1}],"
                " \"split\": \"train\", \"filename\": \"1000092795.jpg\"}], \"dataset\": \"flickr30k\"}");
-    CHECK(karpathy_load(&s, fx("f30k/dataset_flickr30k.json"), fx("f30k/flickr30k-images")) == 0, "%s", err_msg());
+    CHECK(data_karpathy_load(&s, fx("f30k/dataset_flickr30k.json"), fx("f30k/flickr30k-images")) == 0, "%s", err_msg());
     CHECK(s.n == 1 && s.images[0].image_id == 1000092795, "id from filename");
     CHECK(s.n == 1 && !strcmp(s.images[0].path, fx("f30k/flickr30k-images/1000092795.jpg")), "path without filepath");
-    karpathy_free(&s);
+    data_karpathy_free(&s);
 }
 
 static void test_karpathy_bad_inputs(void) {
     KarpathySet s;
     write_text("kb/bad.json", "{\"images\": [ {\"filename\": \"x.jpg\",\n  \"split\" \"train\"} ]}");
-    CHECK(karpathy_load(&s, fx("kb/bad.json"), root) != 0 && msg_has("kb/bad.json:2:") && msg_has("malformed JSON"),
+    CHECK(data_karpathy_load(&s, fx("kb/bad.json"), root) != 0 && msg_has("kb/bad.json:2:") && msg_has("malformed JSON"),
           "malformed JSON");
     write_text("kb/nosplit.json", "{\"images\": [{\"filename\": \"a_1.jpg\", \"sentences\": [{\"raw\": \"x\"}]}]}");
-    CHECK(karpathy_load(&s, fx("kb/nosplit.json"), root) != 0 &&
+    CHECK(data_karpathy_load(&s, fx("kb/nosplit.json"), root) != 0 &&
               msg_has("kb/nosplit.json: images[0]: missing field 'split'"), "missing field");
     write_text("kb/noraw.json", "{\"images\": [{\"filename\": \"a_1.jpg\", \"split\": \"train\", \"sentences\": [{\"tokens\": []}]}]}");
-    CHECK(karpathy_load(&s, fx("kb/noraw.json"), root) != 0 && msg_has("images[0].sentences[0]: missing field 'raw'"),
+    CHECK(data_karpathy_load(&s, fx("kb/noraw.json"), root) != 0 && msg_has("images[0].sentences[0]: missing field 'raw'"),
           "missing raw");
     write_text("kb/noimg.json", "{\"images\": [{\"filename\": \"a_1.jpg\", \"split\": \"train\", \"sentences\": [{\"raw\": \"x\"}]}]}");
-    CHECK(karpathy_load(&s, fx("kb/noimg.json"), root) != 0 && msg_has("images[0]: image file") && msg_has("a_1.jpg not found"),
+    CHECK(data_karpathy_load(&s, fx("kb/noimg.json"), root) != 0 && msg_has("images[0]: image file") && msg_has("a_1.jpg not found"),
           "missing image");
     write_text("kb/empty.json", "{\"images\": [], \"dataset\": \"coco\"}");
-    CHECK(karpathy_load(&s, fx("kb/empty.json"), root) != 0 && msg_has("kb/empty.json: 'images' is empty"), "empty");
+    CHECK(data_karpathy_load(&s, fx("kb/empty.json"), root) != 0 && msg_has("kb/empty.json: 'images' is empty"), "empty");
 }
 
 /* ---- COCO instances ---- */
@@ -344,7 +344,7 @@ static void test_instances(void) {
                " \"categories\": [{\"supercategory\": \"person\", \"id\": 1, \"name\": \"person\"},"
                " {\"supercategory\": \"animal\", \"id\": 18, \"name\": \"dog\"}]}");
     InstanceSet s;
-    CHECK(instances_load(&s, fx("inst/instances_val2014.json")) == 0, "%s", err_msg());
+    CHECK(data_instances_load(&s, fx("inst/instances_val2014.json")) == 0, "%s", err_msg());
     CHECK(s.n_images == 2 && s.n_objects == 3 && s.n_categories == 2, "counts");
     if (s.n_objects == 3) {
         InstanceImage *b = &s.images[1];
@@ -354,20 +354,20 @@ static void test_instances(void) {
         CHECK_CLOSE(o->bbox[0], 1.5, 1e-6);
         CHECK(o[1].id == 3 && !strcmp(o[1].size, "2") && o[1].color == NULL, "second object, extra fields");
         CHECK(s.images[0].count == 1 && s.objects[s.images[0].first].id == 2, "image 42");
-        CHECK(instances_find_image(&s, 7) == 1, "find");
+        CHECK(data_instances_find_image(&s, 7) == 1, "find");
     }
-    instances_free(&s);
+    data_instances_free(&s);
     write_text("inst/bad_image.json", "{\"images\": [{\"file_name\": \"b.jpg\", \"id\": 7, \"width\": 1, \"height\": 1}],"
                "\"annotations\": [{\"image_id\": 8, \"bbox\": [0, 0, 1, 1], \"category_id\": 1, \"id\": 1}],"
                "\"categories\": [{\"id\": 1, \"name\": \"x\"}]}");
-    CHECK(instances_load(&s, fx("inst/bad_image.json")) != 0 &&
+    CHECK(data_instances_load(&s, fx("inst/bad_image.json")) != 0 &&
               msg_has("bad_image.json: annotations[0]: image_id 8 is not in 'images'"), "unknown image");
     write_text("inst/nobbox.json", "{\"images\": [{\"file_name\": \"b.jpg\", \"id\": 7, \"width\": 1, \"height\": 1}],"
                "\"annotations\": [{\"image_id\": 7, \"category_id\": 1, \"id\": 1}], \"categories\": [{\"id\": 1, \"name\": \"x\"}]}");
-    CHECK(instances_load(&s, fx("inst/nobbox.json")) != 0 && msg_has("nobbox.json: annotations[0]: missing field 'bbox'"),
+    CHECK(data_instances_load(&s, fx("inst/nobbox.json")) != 0 && msg_has("nobbox.json: annotations[0]: missing field 'bbox'"),
           "missing bbox");
     write_text("inst/empty.json", "{\"images\": [], \"annotations\": [], \"categories\": []}");
-    CHECK(instances_load(&s, fx("inst/empty.json")) != 0 && msg_has("empty.json: 'images' is empty"), "empty");
+    CHECK(data_instances_load(&s, fx("inst/empty.json")) != 0 && msg_has("empty.json: 'images' is empty"), "empty");
 }
 
 /* ---- VQA ---- */
@@ -379,16 +379,16 @@ static void make_vqa_images(ImageIndex *ix) {
         write_jpeg(rel, 12 + id, 9, 3, blue);
     }
     write_text("vqa_img/README.txt", "not an image");
-    image_index_init(ix);
-    if (image_index_scan(ix, fx("vqa_img")) != 0) die("%s", err_msg());
+    data_image_index_init(ix);
+    if (data_image_index_scan(ix, fx("vqa_img")) != 0) die("%s", err_msg());
 }
 
 static void test_vqa_real_format(void) {
     ImageIndex ix;
     make_vqa_images(&ix);
-    CHECK(ix.n == 4 && image_index_find(&ix, 3) && !image_index_find(&ix, 5), "index of 4 images");
+    CHECK(ix.n == 4 && data_image_index_find(&ix, 3) && !data_image_index_find(&ix, 5), "index of 4 images");
     VqaSet s;
-    CHECK(vqa_load(&s, "tests/vectors/vqa/questions.json", "tests/vectors/vqa/annotations.json", &ix) == 0, "%s",
+    CHECK(data_vqa_load(&s, "tests/vectors/vqa/questions.json", "tests/vectors/vqa/annotations.json", &ix) == 0, "%s",
           err_msg());
     CHECK(s.n == 8 && s.has_answers, "8 questions");
     if (s.n == 8) {
@@ -398,11 +398,11 @@ static void test_vqa_real_format(void) {
         CHECK(!strcmp(e->question_type, "how many") && !strcmp(e->answer_type, "number"), "types");
         CHECK(strstr(e->image_path, "COCO_val2014_000000000004.jpg") != NULL, "image path %s", e->image_path);
     }
-    vqa_free(&s);
-    CHECK(vqa_load(&s, "tests/vectors/vqa/questions.json", NULL, &ix) == 0 && !s.has_answers && s.n == 8,
+    data_vqa_free(&s);
+    CHECK(data_vqa_load(&s, "tests/vectors/vqa/questions.json", NULL, &ix) == 0 && !s.has_answers && s.n == 8,
           "test split without annotations");
-    vqa_free(&s);
-    image_index_free(&ix);
+    data_vqa_free(&s);
+    data_image_index_free(&ix);
 }
 
 static void test_vqa_bad_inputs(void) {
@@ -413,69 +413,69 @@ static void test_vqa_bad_inputs(void) {
                        " \"data_subtype\": \"train2014\", \"questions\": ";
     write_text("vqa/v2_OpenEnded_mscoco_train2014_questions.json",
                "%s[{\"image_id\": 458752, \"question\": \"What?\", \"question_id\": 458752000}]}", head);
-    CHECK(vqa_load(&s, fx("vqa/v2_OpenEnded_mscoco_train2014_questions.json"), NULL, &ix) != 0 &&
+    CHECK(data_vqa_load(&s, fx("vqa/v2_OpenEnded_mscoco_train2014_questions.json"), NULL, &ix) != 0 &&
               msg_has("v2_OpenEnded_mscoco_train2014_questions.json: question 458752000 points at unknown image 458752"),
           "unknown image");
     write_text("vqa/q.json", "%s[{\"image_id\": 1, \"question\": \"What?\", \"question_id\": 1000}]}", head);
     write_text("vqa/a_nomc.json", "{\"annotations\": [{\"question_type\": \"what\", \"answers\": [], \"image_id\": 1,"
                " \"answer_type\": \"other\", \"question_id\": 1000}]}");
-    CHECK(vqa_load(&s, fx("vqa/q.json"), fx("vqa/a_nomc.json"), &ix) != 0 &&
+    CHECK(data_vqa_load(&s, fx("vqa/q.json"), fx("vqa/a_nomc.json"), &ix) != 0 &&
               msg_has("a_nomc.json: annotations[0]: missing field 'multiple_choice_answer'"), "missing field");
     write_text("vqa/a_other.json", "{\"annotations\": [{\"question_id\": 5000, \"image_id\": 5}]}");
-    CHECK(vqa_load(&s, fx("vqa/q.json"), fx("vqa/a_other.json"), &ix) != 0 &&
+    CHECK(data_vqa_load(&s, fx("vqa/q.json"), fx("vqa/a_other.json"), &ix) != 0 &&
               msg_has("a_other.json: annotations[0]: question_id 5000 is not in"), "annotation of unknown question");
     write_text("vqa/a_none.json", "{\"annotations\": []}");
-    CHECK(vqa_load(&s, fx("vqa/q.json"), fx("vqa/a_none.json"), &ix) != 0 &&
+    CHECK(data_vqa_load(&s, fx("vqa/q.json"), fx("vqa/a_none.json"), &ix) != 0 &&
               msg_has("a_none.json: question 1000 has no annotation"), "question without annotation");
     write_text("vqa/a_few.json", "{\"annotations\": [{\"question_type\": \"what\", \"multiple_choice_answer\": \"x\","
                " \"answers\": [{\"answer\": \"x\"}], \"image_id\": 1, \"answer_type\": \"other\", \"question_id\": 1000}]}");
-    CHECK(vqa_load(&s, fx("vqa/q.json"), fx("vqa/a_few.json"), &ix) != 0 && msg_has("1 answers, expected 10"),
+    CHECK(data_vqa_load(&s, fx("vqa/q.json"), fx("vqa/a_few.json"), &ix) != 0 && msg_has("1 answers, expected 10"),
           "not 10 answers");
     write_text("vqa/q_empty.json", "%s[]}", head);
-    CHECK(vqa_load(&s, fx("vqa/q_empty.json"), NULL, &ix) != 0 && msg_has("q_empty.json: 'questions' is empty"),
+    CHECK(data_vqa_load(&s, fx("vqa/q_empty.json"), NULL, &ix) != 0 && msg_has("q_empty.json: 'questions' is empty"),
           "empty split");
     write_text("vqa/q_bad.json", "%s[{\"image_id\": 1,,}]}", head);
-    CHECK(vqa_load(&s, fx("vqa/q_bad.json"), NULL, &ix) != 0 && msg_has("q_bad.json:1:") && msg_has("malformed JSON"),
+    CHECK(data_vqa_load(&s, fx("vqa/q_bad.json"), NULL, &ix) != 0 && msg_has("q_bad.json:1:") && msg_has("malformed JSON"),
           "malformed JSON");
-    image_index_free(&ix);
+    data_image_index_free(&ix);
     write_text("bad_ids/COCO_val2014_abc.jpg", "x");
-    image_index_init(&ix);
-    CHECK(image_index_scan(&ix, fx("bad_ids")) != 0 && msg_has("COCO_val2014_abc.jpg: no image id"), "bad image name");
-    image_index_free(&ix);
+    data_image_index_init(&ix);
+    CHECK(data_image_index_scan(&ix, fx("bad_ids")) != 0 && msg_has("COCO_val2014_abc.jpg: no image id"), "bad image name");
+    data_image_index_free(&ix);
 }
 
 static void test_answer_vocab_vectors(void) {
     ImageIndex ix;
     make_vqa_images(&ix);
     VqaSet s;
-    CHECK(vqa_load(&s, "tests/vectors/vqa/questions.json", "tests/vectors/vqa/annotations.json", &ix) == 0, "%s",
+    CHECK(data_vqa_load(&s, "tests/vectors/vqa/questions.json", "tests/vectors/vqa/annotations.json", &ix) == 0, "%s",
           err_msg());
     const VqaSet *sets[1] = {&s};
     AnswerVocab v;
-    CHECK(answer_vocab_build(&v, sets, 1, 1) == 0, "%s", err_msg());
+    CHECK(metric_vqa_answers_build(&v, sets, 1, 1) == 0, "%s", err_msg());
     const char *want[6] = {"yes", "3", "maroon", "dogs", "shirt", "10000"};
     CHECK(v.n == 6, "vocab size %d", v.n);
     for (int i = 0; i < 6 && i < v.n; i++) CHECK(!strcmp(v.answers[i], want[i]), "answer %d = %s", i, v.answers[i]);
     int labels[VQA_N_ANSWERS];
     float scores[VQA_N_ANSWERS];
-    int n = answer_vocab_targets(&v, &s.q[6], labels, scores); /* qid 4000 */
+    int n = metric_vqa_answers_targets(&v, &s.q[6], labels, scores); /* qid 4000 */
     CHECK(s.q[6].question_id == 4000 && n == 1 && labels[0] == 5, "qid 4000 labels n=%d", n);
     CHECK_CLOSE(scores[0], 0.6, 1e-6);
-    n = answer_vocab_targets(&v, &s.q[2], labels, scores); /* qid 2000: 2x3, two x2, 3 x5 */
+    n = metric_vqa_answers_targets(&v, &s.q[2], labels, scores); /* qid 2000: 2x3, two x2, 3 x5 */
     CHECK(n == 1 && labels[0] == 1, "qid 2000 labels");
     CHECK_CLOSE(scores[0], 1.0, 1e-6);
     float row[6];
-    answer_vocab_target_row(&v, &s.q[7], row); /* qid 4001: yes x9 */
+    metric_vqa_answers_target_row(&v, &s.q[7], row); /* qid 4001: yes x9 */
     CHECK(row[0] == 1.0f && row[1] == 0.0f, "dense row");
     AnswerVocab v9;
-    CHECK(answer_vocab_build(&v9, sets, 1, 9) != 0 && msg_has("no answer occurs 9"), "threshold 9: empty vocabulary");
-    CHECK(answer_vocab_drop_unlabeled(&v, &s) == 0 && s.n == 8, "every question has a label at threshold 1");
-    answer_vocab_free(&v);
-    CHECK(answer_vocab_build(&v, sets, 1, 2) == 0, "%s", err_msg()); /* keys yes only (x3) */
-    CHECK(v.n == 1 && answer_vocab_drop_unlabeled(&v, &s) == 5 && s.n == 3, "unlabeled dropped, n=%d", s.n);
-    answer_vocab_free(&v);
-    vqa_free(&s);
-    image_index_free(&ix);
+    CHECK(metric_vqa_answers_build(&v9, sets, 1, 9) != 0 && msg_has("no answer occurs 9"), "threshold 9: empty vocabulary");
+    CHECK(metric_vqa_answers_drop_unlabeled(&v, &s) == 0 && s.n == 8, "every question has a label at threshold 1");
+    metric_vqa_answers_free(&v);
+    CHECK(metric_vqa_answers_build(&v, sets, 1, 2) == 0, "%s", err_msg()); /* keys yes only (x3) */
+    CHECK(v.n == 1 && metric_vqa_answers_drop_unlabeled(&v, &s) == 5 && s.n == 3, "unlabeled dropped, n=%d", s.n);
+    metric_vqa_answers_free(&v);
+    data_vqa_free(&s);
+    data_image_index_free(&ix);
 }
 
 /* ---- NLVR2 ---- */
@@ -495,17 +495,17 @@ static void test_nlvr_real_lines(void) {
                " \"right_url\": \"\", \"synset\": \"dog\", \"query\": \"dogs\", \"identifier\": \"train-10108-0-1\","
                " \"directory\": 7}\n");
     NlvrSet s;
-    CHECK(nlvr_load(&s, fx("nlvr/dev.json"), fx("nlvr/images")) == 0, "%s", err_msg());
+    CHECK(data_nlvr_load(&s, fx("nlvr/dev.json"), fx("nlvr/images")) == 0, "%s", err_msg());
     CHECK(s.n == 1 && s.ex[0].label == 0 && !strcmp(s.ex[0].pair, "dev-850-0") && !strcmp(s.ex[0].group, "dev-850--0"),
           "dev line");
     CHECK(s.n == 1 && strstr(s.ex[0].left, "dev-850-0-img0.png") && strstr(s.ex[0].right, "dev-850-0-img1.jpg"),
           "png and jpg images");
-    nlvr_free(&s);
-    CHECK(nlvr_load(&s, fx("nlvr/train.json"), fx("nlvr/images")) == 0, "%s", err_msg());
+    data_nlvr_free(&s);
+    CHECK(data_nlvr_load(&s, fx("nlvr/train.json"), fx("nlvr/images")) == 0, "%s", err_msg());
     CHECK(s.n == 1 && s.ex[0].label == 1 && strstr(s.ex[0].left, "images/train/7/train-10108-0-img0.png"),
           "directory used");
-    nlvr_free(&s);
-    CHECK(nlvr_load(&s, "tests/vectors/nlvr2/dev.json", fx("nlvr/images")) != 0 && msg_has("dev.json:1: image not found"),
+    data_nlvr_free(&s);
+    CHECK(data_nlvr_load(&s, "tests/vectors/nlvr2/dev.json", fx("nlvr/images")) != 0 && msg_has("dev.json:1: image not found"),
           "missing image named with its line");
 }
 
@@ -513,21 +513,21 @@ static void test_nlvr_bad_lines(void) {
     const char *ok = "{\"identifier\": \"dev-850-0-0\", \"sentence\": \"x\", \"label\": \"True\"}\n";
     NlvrSet s;
     write_text("nlvr/bad1.json", "%s{\"identifier\": \"dev-850-0-1\", \"sentence\": \"x\"}\n", ok);
-    CHECK(nlvr_load(&s, fx("nlvr/bad1.json"), fx("nlvr/images")) != 0 && msg_has("nlvr/bad1.json:2: missing field 'label'"),
+    CHECK(data_nlvr_load(&s, fx("nlvr/bad1.json"), fx("nlvr/images")) != 0 && msg_has("nlvr/bad1.json:2: missing field 'label'"),
           "missing label");
     write_text("nlvr/bad2.json", "%s{\"identifier\": \"dev-850-0-1\", \"sentence\": \"x\", \"label\": tru}\n", ok);
-    CHECK(nlvr_load(&s, fx("nlvr/bad2.json"), fx("nlvr/images")) != 0 && msg_has("nlvr/bad2.json:2: malformed JSON"),
+    CHECK(data_nlvr_load(&s, fx("nlvr/bad2.json"), fx("nlvr/images")) != 0 && msg_has("nlvr/bad2.json:2: malformed JSON"),
           "malformed line");
     write_text("nlvr/bad3.json", "{\"identifier\": \"dev-850-0-0\", \"sentence\": \"x\", \"label\": \"true\"}\n");
-    CHECK(nlvr_load(&s, fx("nlvr/bad3.json"), fx("nlvr/images")) != 0 && msg_has("bad3.json:1: label 'true'"), "label");
+    CHECK(data_nlvr_load(&s, fx("nlvr/bad3.json"), fx("nlvr/images")) != 0 && msg_has("bad3.json:1: label 'true'"), "label");
     write_text("nlvr/bad4.json", "{\"identifier\": \"dev-850-0\", \"sentence\": \"x\", \"label\": \"True\"}\n");
-    CHECK(nlvr_load(&s, fx("nlvr/bad4.json"), fx("nlvr/images")) != 0 && msg_has("bad4.json:1: identifier 'dev-850-0'"),
+    CHECK(data_nlvr_load(&s, fx("nlvr/bad4.json"), fx("nlvr/images")) != 0 && msg_has("bad4.json:1: identifier 'dev-850-0'"),
           "identifier");
     write_text("nlvr/bad5.json", "%s\n%s", ok, ok);
-    CHECK(nlvr_load(&s, fx("nlvr/bad5.json"), fx("nlvr/images")) != 0 && msg_has("bad5.json:2: blank line"), "blank");
+    CHECK(data_nlvr_load(&s, fx("nlvr/bad5.json"), fx("nlvr/images")) != 0 && msg_has("bad5.json:2: blank line"), "blank");
     write_text("nlvr/empty.json", "%s", "");
-    CHECK(nlvr_load(&s, fx("nlvr/empty.json"), fx("nlvr/images")) != 0 && msg_has("empty.json: no examples"), "empty");
-    CHECK(nlvr_load(&s, fx("nlvr/none.json"), fx("nlvr/images")) != 0 && msg_has("none.json: cannot open"), "absent");
+    CHECK(data_nlvr_load(&s, fx("nlvr/empty.json"), fx("nlvr/images")) != 0 && msg_has("empty.json: no examples"), "empty");
+    CHECK(data_nlvr_load(&s, fx("nlvr/none.json"), fx("nlvr/images")) != 0 && msg_has("none.json: cannot open"), "absent");
 }
 
 int main(void) {

@@ -8,16 +8,16 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
-#include "train_adamw.h"
 #include "check.h"
 #include "gradcheck.h"
 #include "linalg.h"
 #include "method.h"
-#include "op_reference.h"
-#include "ops.h"
 #include "model_fixture.h"
 #include "model_vilt.h"
+#include "op_reference.h"
+#include "ops.h"
 #include "test.h"
+#include "train_adamw.h"
 
 #define N_CLS 3
 

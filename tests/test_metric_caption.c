@@ -9,7 +9,7 @@
 #define CAP_DIR "tests/vectors/captions/"
 enum { N_IMG = 4, N_REF = 5 };
 
-/* The vectors, tokenised with caption_tokenize_simple, in gts key order. */
+/* The vectors, tokenised with metric_caption_tokenize_simple, in gts key order. */
 static char *hyp[N_IMG];
 static char *refs[N_IMG][N_REF];
 static CaptionItem items[N_IMG];
@@ -26,9 +26,9 @@ static int load_vectors(void) {
     json_object_foreach(gts, key, list) {
         json_t *h = json_object_get(res, key);
         if (json_array_size(list) != N_REF || json_array_size(h) != 1) goto done;
-        hyp[i] = caption_tokenize_simple(json_string_value(json_array_get(h, 0)));
+        hyp[i] = metric_caption_tokenize_simple(json_string_value(json_array_get(h, 0)));
         for (size_t r = 0; r < N_REF; r++)
-            refs[i][r] = caption_tokenize_simple(json_string_value(json_array_get(list, r)));
+            refs[i][r] = metric_caption_tokenize_simple(json_string_value(json_array_get(list, r)));
         items[i] = (CaptionItem){.hyp = hyp[i], .refs = (const char *const *)refs[i], .n_refs = N_REF};
         i++;
     }
@@ -47,13 +47,13 @@ static void free_vectors(void) {
 }
 
 static void test_tokenize_simple(void) {
-    char *t = caption_tokenize_simple("A red bus, driving\ndown the road. ");
+    char *t = metric_caption_tokenize_simple("A red bus, driving\ndown the road. ");
     CHECK(strcmp(t, "a red bus driving down the road") == 0, "\"%s\"", t);
     free(t);
-    t = caption_tokenize_simple("  -- it's   o'clock!\t... ");
+    t = metric_caption_tokenize_simple("  -- it's   o'clock!\t... ");
     CHECK(strcmp(t, "its oclock") == 0, "\"%s\"", t);
     free(t);
-    t = caption_tokenize_simple("");
+    t = metric_caption_tokenize_simple("");
     CHECK(strcmp(t, "") == 0, "empty");
     free(t);
     CHECK(strcmp(hyp[3], "a red bus") == 0, "vector hypothesis 4 is \"%s\"", hyp[3]);
@@ -62,7 +62,7 @@ static void test_tokenize_simple(void) {
 static void test_bleu_vectors(void) {
     CaptionBleu b;
     double per[N_IMG][4];
-    CHECK(caption_bleu(items, N_IMG, &b, per) == 0, "%s", err_msg());
+    CHECK(metric_caption_bleu(items, N_IMG, &b, per) == 0, "%s", err_msg());
     CHECK(b.testlen == 21 && b.reflen == 24, "testlen %ld reflen %ld", b.testlen, b.reflen);
     const long guess[4] = {21, 17, 13, 9}, correct[4] = {21, 15, 6, 2};
     for (int k = 0; k < 4; k++)
@@ -80,7 +80,7 @@ static void test_bleu_vectors(void) {
 
 static void test_cider_vectors(void) {
     double corpus, per[N_IMG];
-    CHECK(caption_cider_d(items, N_IMG, &corpus, per) == 0, "%s", err_msg());
+    CHECK(metric_caption_cider_d(items, N_IMG, &corpus, per) == 0, "%s", err_msg());
     CHECK_CLOSE(corpus, 2.1376846757665309, 1e-12);
     const double want[N_IMG] = {2.5808217074422837, 2.3967973261799531, 1.8116132109564078,
                                 1.7615064584874802};
@@ -89,7 +89,7 @@ static void test_cider_vectors(void) {
 
 static void test_rouge_vectors(void) {
     double corpus, per[N_IMG];
-    CHECK(caption_rouge_l(items, N_IMG, &corpus, per) == 0, "%s", err_msg());
+    CHECK(metric_caption_rouge_l(items, N_IMG, &corpus, per) == 0, "%s", err_msg());
     CHECK_CLOSE(corpus, 0.72420808505942813, 1e-12);
     const double want[N_IMG] = {0.875, 0.83333333333333337, 0.62886597938144329,
                                 0.55963302752293576};
@@ -105,7 +105,7 @@ static void test_bleu_by_hand(void) {
     CaptionItem it = {.hyp = "a b c d", .refs = r, .n_refs = 2};
     CaptionBleu b;
     double per[1][4];
-    CHECK(caption_bleu(&it, 1, &b, per) == 0, "%s", err_msg());
+    CHECK(metric_caption_bleu(&it, 1, &b, per) == 0, "%s", err_msg());
     CHECK(b.correct[0] == 3 && b.correct[1] == 2 && b.correct[2] == 1 && b.correct[3] == 0,
           "correct %ld %ld %ld %ld", b.correct[0], b.correct[1], b.correct[2], b.correct[3]);
     CHECK(b.reflen == 4, "reflen %ld", b.reflen);
@@ -118,7 +118,7 @@ static void test_bleu_by_hand(void) {
      * tie in length distance (2 vs 4 for a 3-word hypothesis) goes to 2. */
     const char *r2[] = {"the cat x y", "the cat"};
     CaptionItem it2 = {.hyp = "the the the", .refs = r2, .n_refs = 2};
-    CHECK(caption_bleu(&it2, 1, &b, NULL) == 0, "%s", err_msg());
+    CHECK(metric_caption_bleu(&it2, 1, &b, NULL) == 0, "%s", err_msg());
     CHECK(b.correct[0] == 1 && b.reflen == 2, "correct %ld reflen %ld", b.correct[0], b.reflen);
 }
 
@@ -128,13 +128,13 @@ static void test_rouge_by_hand(void) {
     const char *r[] = {"a c d e f", "x"};
     CaptionItem it = {.hyp = "a b c d", .refs = r, .n_refs = 2};
     double corpus, per;
-    CHECK(caption_rouge_l(&it, 1, &corpus, &per) == 0, "%s", err_msg());
+    CHECK(metric_caption_rouge_l(&it, 1, &corpus, &per) == 0, "%s", err_msg());
     double p = 0.75, rc = 0.6;
     CHECK_CLOSE(per, 2.44 * p * rc / (rc + 1.44 * p), 1e-15);
     /* The maxima are taken separately: P from one reference, R from another. */
     const char *r2[] = {"a b c d e f g h", "a"};
     CaptionItem it2 = {.hyp = "a b", .refs = r2, .n_refs = 2};
-    CHECK(caption_rouge_l(&it2, 1, &corpus, &per) == 0, "%s", err_msg());
+    CHECK(metric_caption_rouge_l(&it2, 1, &corpus, &per) == 0, "%s", err_msg());
     CHECK_CLOSE(per, 2.44 * 1.0 * 1.0 / (1.0 + 1.44 * 1.0), 1e-15);
 }
 
@@ -148,7 +148,7 @@ static void test_cider_by_hand(void) {
     const char *r0[] = {"a b"}, *r1[] = {"a"};
     CaptionItem it[2] = {{.hyp = "a b", .refs = r0, .n_refs = 1}, {.hyp = "c", .refs = r1, .n_refs = 1}};
     double corpus, per[2];
-    CHECK(caption_cider_d(it, 2, &corpus, per) == 0, "%s", err_msg());
+    CHECK(metric_caption_cider_d(it, 2, &corpus, per) == 0, "%s", err_msg());
     CHECK_CLOSE(per[0], 5.0, 1e-14);
     CHECK_CLOSE(per[1], 0.0, 1e-14);
     CHECK_CLOSE(corpus, 2.5, 1e-14);
@@ -158,26 +158,26 @@ static void test_cider_by_hand(void) {
      * bigram: penalty exp(-1/72). */
     const char *r2[] = {"a b"}, *r3[] = {"y"};
     CaptionItem pen[2] = {{.hyp = "a b c", .refs = r2, .n_refs = 1}, {.hyp = "x", .refs = r3, .n_refs = 1}};
-    CHECK(caption_cider_d(pen, 2, &corpus, per) == 0, "%s", err_msg());
+    CHECK(metric_caption_cider_d(pen, 2, &corpus, per) == 0, "%s", err_msg());
     CHECK_CLOSE(per[0], 10 * (2 / sqrt(6) + 1 / sqrt(2)) / 4 * exp(-1.0 / 72), 1e-14);
     /* A single image always scores 0 (every weight has log N = 0). */
-    CHECK(caption_cider_d(pen, 1, &corpus, per) == 0 && corpus == 0.0, "N = 1 gives %g", corpus);
+    CHECK(metric_caption_cider_d(pen, 1, &corpus, per) == 0 && corpus == 0.0, "N = 1 gives %g", corpus);
 }
 
 static void test_errors(void) {
     CaptionItem it = {.hyp = "a", .refs = NULL, .n_refs = 0};
     CaptionBleu b;
     double s;
-    CHECK(caption_bleu(&it, 1, &b, NULL) == -1 && strstr(err_msg(), "no reference"), "%s", err_msg());
-    CHECK(caption_cider_d(items, 0, &s, NULL) == -1, "no images");
-    CHECK(caption_rouge_l(&it, 1, &s, NULL) == -1, "no references");
+    CHECK(metric_caption_bleu(&it, 1, &b, NULL) == -1 && strstr(err_msg(), "no reference"), "%s", err_msg());
+    CHECK(metric_caption_cider_d(items, 0, &s, NULL) == -1, "no images");
+    CHECK(metric_caption_rouge_l(&it, 1, &s, NULL) == -1, "no references");
 }
 
 static void test_results_write(void) {
     const char *path = "/tmp/moil_test_caption_results.json";
     const long long ids[2] = {391895, 7};
     const char *caps[2] = {"a man riding a horse", "say \"hi\""};
-    CHECK(caption_results_write(path, ids, caps, 2) == 0, "%s", err_msg());
+    CHECK(metric_caption_results_write(path, ids, caps, 2) == 0, "%s", err_msg());
     size_t len;
     char *text = file_read_all(path, 1 << 20, &len);
     const char *want = "[{\"image_id\":391895,\"caption\":\"a man riding a horse\"},"
@@ -186,7 +186,7 @@ static void test_results_write(void) {
     free(text);
     remove(path);
     const char *bad[1] = {"\xff"};
-    CHECK(caption_results_write(path, ids, bad, 1) == -1 && strstr(err_msg(), "UTF-8"), "%s", err_msg());
+    CHECK(metric_caption_results_write(path, ids, bad, 1) == -1 && strstr(err_msg(), "UTF-8"), "%s", err_msg());
 }
 
 int main(void) {

@@ -42,22 +42,22 @@ static void test_vectors(void) {
     size_t n = read_labels(NLVR_DIR "dev.json", ids, labels);
     CHECK(n == 9, "%zu examples in dev.json", n);
     Nlvr2Predictions p;
-    CHECK(nlvr2_predictions_read(NLVR_DIR "predictions.csv", &p) == 0, "%s", err_msg());
+    CHECK(metric_nlvr_predictions_read(NLVR_DIR "predictions.csv", &p) == 0, "%s", err_msg());
     CHECK(p.n == 9, "%zu predictions", p.n);
     double acc, cons;
-    CHECK(nlvr2_score((const char *const *)ids, (const char *const *)labels, n, &p, &acc, &cons) == 0,
+    CHECK(metric_nlvr_score((const char *const *)ids, (const char *const *)labels, n, &p, &acc, &cons) == 0,
           "%s", err_msg());
     CHECK(acc == 7.0 / 9 && acc == 0.77777777777777779, "accuracy %.17g", acc);
     CHECK(cons == 1.0 / 3 && cons == 0.33333333333333331, "consistency %.17g", cons);
-    nlvr2_predictions_free(&p);
+    metric_nlvr_predictions_free(&p);
 
     /* Missing predictions: an error naming the identifiers. */
     write_file(TMP_CSV, "dev-0-0-0,True\ndev-0-1-0,False\n");
-    CHECK(nlvr2_predictions_read(TMP_CSV, &p) == 0, "%s", err_msg());
-    CHECK(nlvr2_score((const char *const *)ids, (const char *const *)labels, n, &p, &acc, &cons) == -1,
+    CHECK(metric_nlvr_predictions_read(TMP_CSV, &p) == 0, "%s", err_msg());
+    CHECK(metric_nlvr_score((const char *const *)ids, (const char *const *)labels, n, &p, &acc, &cons) == -1,
           "missing accepted");
     CHECK(strstr(err_msg(), "7 of 9") && strstr(err_msg(), "dev-0-2-0"), "%s", err_msg());
-    nlvr2_predictions_free(&p);
+    metric_nlvr_predictions_free(&p);
     free_strings(ids, n);
     free_strings(labels, n);
 }
@@ -72,48 +72,48 @@ static void test_by_hand(void) {
     write_file(TMP_CSV, "s-2-3-0,True\n  s-1-0-0,True  \ns-1-1-0,True,extra\ns-1-0-1,TRUE\r\n"
                         "s-2-3-0,false\nunused-1-2-3,True");
     Nlvr2Predictions p;
-    CHECK(nlvr2_predictions_read(TMP_CSV, &p) == 0, "%s", err_msg());
+    CHECK(metric_nlvr_predictions_read(TMP_CSV, &p) == 0, "%s", err_msg());
     CHECK(p.n == 5, "%zu unique identifiers", p.n);
     double acc, cons;
-    CHECK(nlvr2_score(ids, labels, 4, &p, &acc, &cons) == 0, "%s", err_msg());
+    CHECK(metric_nlvr_score(ids, labels, 4, &p, &acc, &cons) == 0, "%s", err_msg());
     CHECK(acc == 0.75, "accuracy %.17g", acc);
     CHECK(cons == 2.0 / 3, "consistency %.17g", cons);
-    nlvr2_predictions_free(&p);
+    metric_nlvr_predictions_free(&p);
 
     const char *bad_ids[] = {"s-1"};
     write_file(TMP_CSV, "s-1,True\n");
-    CHECK(nlvr2_predictions_read(TMP_CSV, &p) == 0, "%s", err_msg());
-    CHECK(nlvr2_score(bad_ids, labels, 1, &p, &acc, &cons) == -1 && strstr(err_msg(), "s-1"), "%s",
+    CHECK(metric_nlvr_predictions_read(TMP_CSV, &p) == 0, "%s", err_msg());
+    CHECK(metric_nlvr_score(bad_ids, labels, 1, &p, &acc, &cons) == -1 && strstr(err_msg(), "s-1"), "%s",
           err_msg());
-    nlvr2_predictions_free(&p);
+    metric_nlvr_predictions_free(&p);
 }
 
 static void test_csv_errors(void) {
     Nlvr2Predictions p;
     write_file(TMP_CSV, "a-1-0-0,True\n\nb-1-0-0,False\n");
-    CHECK(nlvr2_predictions_read(TMP_CSV, &p) == -1 && strstr(err_msg(), ":2: blank line"), "%s",
+    CHECK(metric_nlvr_predictions_read(TMP_CSV, &p) == -1 && strstr(err_msg(), ":2: blank line"), "%s",
           err_msg());
     write_file(TMP_CSV, "a-1-0-0 True\n");
-    CHECK(nlvr2_predictions_read(TMP_CSV, &p) == -1 && strstr(err_msg(), ":1: no comma"), "%s",
+    CHECK(metric_nlvr_predictions_read(TMP_CSV, &p) == -1 && strstr(err_msg(), ":1: no comma"), "%s",
           err_msg());
-    CHECK(nlvr2_predictions_read("/nonexistent/p.csv", &p) == -1 && strstr(err_msg(), "/nonexistent"),
+    CHECK(metric_nlvr_predictions_read("/nonexistent/p.csv", &p) == -1 && strstr(err_msg(), "/nonexistent"),
           "%s", err_msg());
 }
 
 static void test_write_roundtrip(void) {
     const char *ids[] = {"dev-3-1-0", "dev-0-0-1"};
     const char *preds[] = {"False", "True"};
-    CHECK(nlvr2_predictions_write(TMP_CSV, ids, preds, 2) == 0, "%s", err_msg());
+    CHECK(metric_nlvr_predictions_write(TMP_CSV, ids, preds, 2) == 0, "%s", err_msg());
     size_t len;
     char *text = file_read_all(TMP_CSV, 1 << 20, &len);
     CHECK(text && strcmp(text, "dev-3-1-0,False\ndev-0-0-1,True\n") == 0, "%s", text ? text : err_msg());
     free(text);
     Nlvr2Predictions p;
-    CHECK(nlvr2_predictions_read(TMP_CSV, &p) == 0 && p.n == 2, "%s", err_msg());
+    CHECK(metric_nlvr_predictions_read(TMP_CSV, &p) == 0 && p.n == 2, "%s", err_msg());
     CHECK(p.n == 2 && strcmp(p.ids[0], "dev-0-0-1") == 0 && strcmp(p.preds[1], "False") == 0, "sorted");
-    nlvr2_predictions_free(&p);
+    metric_nlvr_predictions_free(&p);
     const char *bad[] = {"True,False"};
-    CHECK(nlvr2_predictions_write(TMP_CSV, ids, bad, 1) == -1 && strstr(err_msg(), "comma"), "%s",
+    CHECK(metric_nlvr_predictions_write(TMP_CSV, ids, bad, 1) == -1 && strstr(err_msg(), "comma"), "%s",
           err_msg());
     remove(TMP_CSV);
 }

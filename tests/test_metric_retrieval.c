@@ -24,7 +24,7 @@ static void test_bundle(void) {
     }
     for (size_t t = 0; t < n_txt; t++) tiids[t] = json_integer_value(json_array_get(t2i, t));
     IrtrRecall r;
-    CHECK(irtr_recall(s, n_img, n_txt, iids, tiids, &r) == 0, "%s", err_msg());
+    CHECK(metric_retrieval_recall(s, n_img, n_txt, iids, tiids, &r) == 0, "%s", err_msg());
     CHECK(r.ir_r1 == 28.0f / 60 && r.ir_r5 == 58.0f / 60 && r.ir_r10 == 1.0f, "ir %.9g %.9g %.9g",
           r.ir_r1, r.ir_r5, r.ir_r10);
     CHECK(r.tr_r1 == 10.0f / 12 && r.tr_r5 == 1.0f && r.tr_r10 == 1.0f, "tr %.9g %.9g %.9g", r.tr_r1,
@@ -55,7 +55,7 @@ static void test_by_hand(void) {
         for (int j = 0; j < N; j++) s[i][j] = j == i ? 9.5f - (float)i : (float)j;
     }
     IrtrRecall r;
-    CHECK(irtr_recall(&s[0][0], N, N, ids, ids, &r) == 0, "%s", err_msg());
+    CHECK(metric_retrieval_recall(&s[0][0], N, N, ids, ids, &r) == 0, "%s", err_msg());
     CHECK(r.tr_r1 == 0.1f && r.tr_r5 == 0.6f && r.tr_r10 == 1.0f, "tr %.9g %.9g %.9g", r.tr_r1,
           r.tr_r5, r.tr_r10);
     CHECK(r.ir_r1 == 0.5f && r.ir_r5 == 0.5f && r.ir_r10 == 1.0f, "ir %.9g %.9g %.9g", r.ir_r1,
@@ -64,7 +64,7 @@ static void test_by_hand(void) {
     /* Row 3's own text tied with wrong text 7: counted as a hit at rank 3
      * (only 8 and 9 above) and reported. */
     s[3][3] = 7.0f;
-    CHECK(irtr_recall(&s[0][0], N, N, ids, ids, &r) == 0 && r.ties == 1, "%zu ties", r.ties);
+    CHECK(metric_retrieval_recall(&s[0][0], N, N, ids, ids, &r) == 0 && r.ties == 1, "%zu ties", r.ties);
     CHECK(r.tr_r5 == 0.6f, "tr_r5 %.9g", r.tr_r5);
 }
 
@@ -85,7 +85,7 @@ static void test_large(void) {
         }
     clock_t c0 = clock();
     IrtrRecall r;
-    CHECK(irtr_recall(s, NI, NT, iids, tiids, &r) == 0, "%s", err_msg());
+    CHECK(metric_retrieval_recall(s, NI, NT, iids, tiids, &r) == 0, "%s", err_msg());
     double secs = (double)(clock() - c0) / CLOCKS_PER_SEC;
     CHECK(r.ir_r1 == 0.5f && r.ir_r10 == 0.5f && r.tr_r1 == 0.5f && r.tr_r10 == 0.5f, "%g %g %g %g",
           r.ir_r1, r.ir_r10, r.tr_r1, r.tr_r10);
@@ -99,9 +99,9 @@ static void test_errors(void) {
     float s[100] = {0};
     int64_t ids[10] = {0};
     IrtrRecall r;
-    CHECK(irtr_recall(s, 9, 11, ids, ids, &r) == -1 && strstr(err_msg(), "at least 10"), "%s", err_msg());
+    CHECK(metric_retrieval_recall(s, 9, 11, ids, ids, &r) == -1 && strstr(err_msg(), "at least 10"), "%s", err_msg());
     s[42] = NAN;
-    CHECK(irtr_recall(s, 10, 10, ids, ids, &r) == -1 && strstr(err_msg(), "image 4, text 2"), "%s",
+    CHECK(metric_retrieval_recall(s, 10, 10, ids, ids, &r) == -1 && strstr(err_msg(), "image 4, text 2"), "%s",
           err_msg());
 }
 

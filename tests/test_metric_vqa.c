@@ -3,9 +3,9 @@
 #include <jansson.h>
 
 #include "check.h"
+#include "metric_text_norm.h"
 #include "metric_vqa.h"
 #include "test.h"
-#include "metric_text_norm.h"
 
 #define VQA_DIR "tests/vectors/vqa/"
 enum { N_Q = 8, N_GT = 10 };
@@ -58,55 +58,55 @@ static int check_str(char *got, const char *want) {
 }
 
 static void test_process_punctuation(void) {
-    CHECK(check_str(vqa_process_punctuation("t-shirt"), "t shirt"), "t-shirt");
-    CHECK(check_str(vqa_process_punctuation("10,000"), "10000"), "digit,digit deletes all");
-    CHECK(check_str(vqa_process_punctuation("yes."), "yes"), "final period");
-    CHECK(check_str(vqa_process_punctuation("e.g."), "eg"), "periods");
-    CHECK(check_str(vqa_process_punctuation("3.5"), "3.5"), "decimal point kept");
-    CHECK(check_str(vqa_process_punctuation("5."), "5"), "period after digit");
-    CHECK(check_str(vqa_process_punctuation("yes!"), "yes "), "! replaced by a space");
-    CHECK(check_str(vqa_process_punctuation("a - b"), "a  b"), "spaced - deleted");
+    CHECK(check_str(metric_text_norm_process_punctuation("t-shirt"), "t shirt"), "t-shirt");
+    CHECK(check_str(metric_text_norm_process_punctuation("10,000"), "10000"), "digit,digit deletes all");
+    CHECK(check_str(metric_text_norm_process_punctuation("yes."), "yes"), "final period");
+    CHECK(check_str(metric_text_norm_process_punctuation("e.g."), "eg"), "periods");
+    CHECK(check_str(metric_text_norm_process_punctuation("3.5"), "3.5"), "decimal point kept");
+    CHECK(check_str(metric_text_norm_process_punctuation("5."), "5"), "period after digit");
+    CHECK(check_str(metric_text_norm_process_punctuation("yes!"), "yes "), "! replaced by a space");
+    CHECK(check_str(metric_text_norm_process_punctuation("a - b"), "a  b"), "spaced - deleted");
     /* The conditions look at the input: "(" is next to a space, ")" is not. */
-    CHECK(check_str(vqa_process_punctuation("x (y)z"), "x y z"), "per-character decision");
-    CHECK(check_str(vqa_process_punctuation("1,2 a:b's*"), "12 a:b's*"), "untouched characters");
+    CHECK(check_str(metric_text_norm_process_punctuation("x (y)z"), "x y z"), "per-character decision");
+    CHECK(check_str(metric_text_norm_process_punctuation("1,2 a:b's*"), "12 a:b's*"), "untouched characters");
     /* Only the first 32 periods are removed (re.UNICODE as count). */
     char dots[41];
     memset(dots, '.', 40);
     dots[40] = '\0';
-    CHECK(check_str(vqa_process_punctuation(dots), "........"), "32 periods at most");
+    CHECK(check_str(metric_text_norm_process_punctuation(dots), "........"), "32 periods at most");
 }
 
 static void test_process_digit_article(void) {
-    CHECK(check_str(vqa_process_digit_article("  The Two  dogs\t"), "2 dogs"), "articles, numbers");
-    CHECK(check_str(vqa_process_digit_article("dont whats an ten"), "don't what's 10"), "contractions");
-    CHECK(check_str(vqa_process_digit_article("Im ive"), "im ive"), "capital keys never match");
-    CHECK(check_str(vqa_process_digit_article("somebody'd"), "somebodyd"), "reverse entry");
-    CHECK(check_str(vqa_process_digit_article("a the an"), ""), "only articles");
+    CHECK(check_str(metric_text_norm_process_digit_article("  The Two  dogs\t"), "2 dogs"), "articles, numbers");
+    CHECK(check_str(metric_text_norm_process_digit_article("dont whats an ten"), "don't what's 10"), "contractions");
+    CHECK(check_str(metric_text_norm_process_digit_article("Im ive"), "im ive"), "capital keys never match");
+    CHECK(check_str(metric_text_norm_process_digit_article("somebody'd"), "somebodyd"), "reverse entry");
+    CHECK(check_str(metric_text_norm_process_digit_article("a the an"), ""), "only articles");
 }
 
 static void test_contraction_table(void) {
-    CHECK(vqa_contraction_count() == 120, "%zu entries", vqa_contraction_count());
+    CHECK(metric_text_norm_contraction_count() == 120, "%zu entries", metric_text_norm_contraction_count());
     const char *want[][2] = {{"aint", "ain't"},       {"Id've", "I'd've"}, {"'ow'sat", "'ow's'at"},
                              {"y'allll", "y'all'll"}, {"twas", "'twas"},   {"youve", "you've"}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        const char *got = vqa_contraction_lookup(want[i][0]);
+        const char *got = metric_text_norm_contraction_lookup(want[i][0]);
         CHECK(got && strcmp(got, want[i][1]) == 0, "%s -> %s", want[i][0], got ? got : "(none)");
     }
-    CHECK(vqa_contraction_lookup("do") == NULL, "not a key");
+    CHECK(metric_text_norm_contraction_lookup("do") == NULL, "not a key");
 }
 
 static void test_normalize_word(void) {
-    CHECK(check_str(vqa_normalize_word("10,000"), "10000"), "10,000");
-    CHECK(check_str(vqa_normalize_word("Two"), "2"), "Two");
-    CHECK(check_str(vqa_normalize_word("a, b"), "b"), "spaced comma deleted, then article");
-    CHECK(check_str(vqa_normalize_word("x,y"), "x y"), "x,y");
+    CHECK(check_str(metric_text_norm_word("10,000"), "10000"), "10,000");
+    CHECK(check_str(metric_text_norm_word("Two"), "2"), "Two");
+    CHECK(check_str(metric_text_norm_word("a, b"), "b"), "spaced comma deleted, then article");
+    CHECK(check_str(metric_text_norm_word("x,y"), "x y"), "x,y");
     /* FORMATS 2.4: the vocabulary of the vectors (threshold 1) is the
      * normalised multiple-choice answers in order of first occurrence. */
     const char *vocab[] = {"yes", "3", "maroon", "dogs", "shirt", "10000"};
     const char *seen[N_Q];
     size_t n_seen = 0;
     for (size_t i = 0; i < N_Q; i++) {
-        char *w = vqa_normalize_word(mc_answers[i]);
+        char *w = metric_text_norm_word(mc_answers[i]);
         size_t k = 0;
         while (k < n_seen && strcmp(seen[k], w) != 0) k++;
         if (k == n_seen && n_seen < N_Q) seen[n_seen++] = w;
@@ -121,12 +121,12 @@ static void test_normalize_word(void) {
 
 static void test_soft_scores(void) {
     const double want[] = {0.0, 0.3, 0.6, 0.9, 1.0, 1.0, 1.0};
-    for (int c = 0; c < 7; c++) CHECK(vqa_soft_score(c) == want[c], "count %d", c);
+    for (int c = 0; c < 7; c++) CHECK(metric_vqa_soft_score(c) == want[c], "count %d", c);
     /* qid 4000: the raw answers are counted, so only the two raw "10000"
      * match the key "10000"; the four raw "10,000" do not. */
     int count = 0;
     for (int j = 0; j < N_GT; j++) count += strcmp(gt_answers[6][j], "10000") == 0;
-    CHECK(qids[6] == 4000 && vqa_soft_score(count) == 0.6, "qid 4000 score %g", vqa_soft_score(count));
+    CHECK(qids[6] == 4000 && metric_vqa_soft_score(count) == 0.6, "qid 4000 score %g", metric_vqa_soft_score(count));
 }
 
 static void test_vqa_score_batch(void) {
@@ -134,7 +134,7 @@ static void test_vqa_score_batch(void) {
      * first index 0 (target .3), row 2 argmax 2 (target 0). */
     const float logits[3][3] = {{0.1f, 2.0f, -1.0f}, {5.0f, 1.0f, 5.0f}, {0.0f, 0.0f, 1.0f}};
     const float targets[3][3] = {{1.0f, 0.6f, 0.0f}, {0.3f, 0.0f, 0.9f}, {1.0f, 1.0f, 0.0f}};
-    float s = vqa_score_batch(&logits[0][0], &targets[0][0], 3, 3);
+    float s = metric_vqa_score_batch(&logits[0][0], &targets[0][0], 3, 3);
     CHECK(s == 0.6f + 0.3f, "score %.9g", s);
 }
 
@@ -145,30 +145,30 @@ static void test_question_accuracy_by_hand(void) {
     for (int k = 0; k <= 4; k++) {
         const char *g[10];
         for (int j = 0; j < 10; j++) g[j] = j < k ? "a" : gt[j];
-        double acc = vqa_question_accuracy(g, 10, "a", VQA_MASTER);
+        double acc = metric_vqa_question_accuracy(g, 10, "a", VQA_MASTER);
         CHECK_CLOSE(acc, want[k], 1e-15);
     }
     /* Master cleans GT whitespace, legacy does not. Master: two matches;
      * holding out an "x" leaves 1 (1/3), holding out "y" leaves 2 (2/3):
      * (1/3 + 1/3 + 2/3) / 3 = 4/9. Legacy: " x" and "x\t" never match. */
     const char *spaced[3] = {" x", "x\t", "y"};
-    CHECK_CLOSE(vqa_question_accuracy(spaced, 3, "x", VQA_MASTER), 4.0 / 9, 1e-15);
-    CHECK_CLOSE(vqa_question_accuracy(spaced, 3, "x", VQA_LEGACY), 0.0, 1e-15);
+    CHECK_CLOSE(metric_vqa_question_accuracy(spaced, 3, "x", VQA_MASTER), 4.0 / 9, 1e-15);
+    CHECK_CLOSE(metric_vqa_question_accuracy(spaced, 3, "x", VQA_LEGACY), 0.0, 1e-15);
 }
 
 static void test_round(void) {
-    CHECK(vqa_round(12.125, 2) == 12.12, "tie to even");
-    CHECK(vqa_round(12.375, 2) == 12.38, "tie to even");
-    CHECK(vqa_round(2.675, 2) == 2.67, "binary value below the tie");
-    CHECK(vqa_round(100.0 * 2 / 3, 2) == 66.67, "2/3");
-    CHECK(vqa_round(-0.125, 2) == -0.12, "negative tie");
+    CHECK(metric_vqa_round(12.125, 2) == 12.12, "tie to even");
+    CHECK(metric_vqa_round(12.375, 2) == 12.38, "tie to even");
+    CHECK(metric_vqa_round(2.675, 2) == 2.67, "binary value below the tie");
+    CHECK(metric_vqa_round(100.0 * 2 / 3, 2) == 66.67, "2/3");
+    CHECK(metric_vqa_round(-0.125, 2) == -0.12, "negative tie");
 }
 
 /* FORMATS.md 6.2: per question, overall and per answer type. */
 static void check_eval(VqaVariant v, const double *per_q, double overall, const char *const *types,
                        const double *type_acc, size_t n_types) {
     VqaEval e;
-    CHECK(vqa_evaluate(questions, N_Q, v, &e) == 0, "%s", err_msg());
+    CHECK(metric_vqa_evaluate(questions, N_Q, v, &e) == 0, "%s", err_msg());
     for (size_t i = 0; i < N_Q; i++)
         CHECK(e.per_question[i] == per_q[i], "qid %lld: %.17g, want %g", qids[i], e.per_question[i], per_q[i]);
     CHECK(e.overall == overall, "overall %.17g, want %g", e.overall, overall);
@@ -179,7 +179,7 @@ static void check_eval(VqaVariant v, const double *per_q, double overall, const 
               e.answer_types[t].accuracy, type_acc[t]);
     }
     CHECK(e.n_question_types == 7, "%zu question types", e.n_question_types);
-    vqa_eval_free(&e);
+    metric_vqa_eval_free(&e);
 }
 
 static const char *const answer_types[] = {"yes/no", "number", "other"};
@@ -198,10 +198,10 @@ static void test_vectors_legacy(void) {
 
 static void test_evaluate_errors(void) {
     VqaEval e;
-    CHECK(vqa_evaluate(questions, 0, VQA_MASTER, &e) == -1, "no questions");
+    CHECK(metric_vqa_evaluate(questions, 0, VQA_MASTER, &e) == -1, "no questions");
     VqaQuestion q = questions[0];
     q.n_gt = 0;
-    CHECK(vqa_evaluate(&q, 1, VQA_MASTER, &e) == -1 && strstr(err_msg(), "no ground-truth"), "%s",
+    CHECK(metric_vqa_evaluate(&q, 1, VQA_MASTER, &e) == -1 && strstr(err_msg(), "no ground-truth"), "%s",
           err_msg());
 }
 

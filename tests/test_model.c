@@ -4,12 +4,13 @@
 #include <cblas.h>
 #include <stdlib.h>
 
-#include "train_adamw.h"
 #include "check.h"
 #include "gradcheck.h"
-#include "ops.h"
 #include "model_fixture.h"
+#include "ops.h"
 #include "test.h"
+#include "train.h"
+#include "train_adamw.h"
 
 /* A vilt model of the given sizes with a head of n_cls classes (the
  * fixture's draws from one generator, no noise). */
@@ -77,8 +78,8 @@ static float train_steps(Fixture *f, int steps, float lr, float *first, float *l
         memset(f->dpooled, 0, sizeof(float) * f->B * f->model.d);
         layer_linear_backward(&f->model.params, &f->head, f->dpooled, f->dlogits, f->model.pooled, f->B);
         model_backward(&f->model, &in, NULL, f->dpooled);
-        grad_clip_norm(&f->model.params, 1.0);
-        adamw_step(&f->model.params, &c, lr_schedule(s, steps, steps / 10, lr), s + 1);
+        train_clip_grad_norm(&f->model.params, 1.0);
+        adamw_step(&f->model.params, &c, train_lr_schedule(s, steps, steps / 10, lr), s + 1);
     }
     return loss;
 }
@@ -155,14 +156,14 @@ static void test_adamw_and_schedule(void) {
     CHECK_CLOSE(params_data(&p, w)[0], 1.0 - 0.1 * (0.5 / (0.5 + 1e-8) + 0.01 * 1.0), 1e-6);
     CHECK_CLOSE(params_data(&p, w)[1], -2.0 - 0.1 * (-1.0 + 0.01 * -2.0), 1e-6);
     CHECK_CLOSE(params_data(&p, b)[0], 3.0 - 0.1, 1e-6); /* no decay on the bias */
-    double norm = grad_clip_norm(&p, 1.0);
+    double norm = train_clip_grad_norm(&p, 1.0);
     CHECK_CLOSE(norm, sqrt(0.25 + 0.0625 + 4.0), 1e-6);
-    CHECK_CLOSE(grad_clip_norm(&p, 0), 1.0, 1e-6);
+    CHECK_CLOSE(train_clip_grad_norm(&p, 0), 1.0, 1e-6);
     params_free(&p);
-    CHECK_CLOSE(lr_schedule(0, 100, 10, 1.0f), 0.1, 1e-6);
-    CHECK_CLOSE(lr_schedule(9, 100, 10, 1.0f), 1.0, 1e-6);
-    CHECK_CLOSE(lr_schedule(55, 100, 10, 1.0f), 0.5, 1e-6);
-    CHECK_CLOSE(lr_schedule(100, 100, 10, 1.0f), 0.0, 1e-6);
+    CHECK_CLOSE(train_lr_schedule(0, 100, 10, 1.0f), 0.1, 1e-6);
+    CHECK_CLOSE(train_lr_schedule(9, 100, 10, 1.0f), 1.0, 1e-6);
+    CHECK_CLOSE(train_lr_schedule(55, 100, 10, 1.0f), 0.5, 1e-6);
+    CHECK_CLOSE(train_lr_schedule(100, 100, 10, 1.0f), 0.0, 1e-6);
 }
 
 int main(void) {

@@ -2,8 +2,8 @@
  * build), and a NaN planted in a backbone weight stops fine-tuning at step 1
  * with the run recorded as diverged, naming the step and the tensor. */
 #include "check.h"
-#include "proc.h"
 #include "io_safetensors.h"
+#include "proc.h"
 #include "test.h"
 
 #ifdef __FAST_MATH__

@@ -5,8 +5,8 @@
 
 #include "check.h"
 #include "gradcheck.h"
-#include "op_reference.h"
 #include "op_internal.h"
+#include "op_reference.h"
 #include "ops.h"
 #include "test.h"
 

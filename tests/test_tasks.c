@@ -10,22 +10,22 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "train_adamw.h"
 #include "check.h"
+#include "data_idx.h"
 #include "data_layout.h"
 #include "data_nlvr.h"
 #include "data_vocab.h"
 #include "gen_dataset.h"
-#include "data_idx.h"
 #include "gen_words.h"
 #include "gradcheck.h"
+#include "io_safetensors.h"
 #include "metric_nlvr.h"
 #include "metric_retrieval.h"
 #include "model.h"
-#include "io_safetensors.h"
-#include "train_task.h"
 #include "task_fixture.h"
 #include "test.h"
+#include "train_adamw.h"
+#include "train_task.h"
 
 enum { D = 16, IMAGE = 32, TEXT = 16, NEGATIVES = 3 };
 
@@ -92,7 +92,7 @@ static int read_scores(const char *path, int *n_img, int *n_txt, IrtrRecall *r) 
         ni++;
     }
     fclose(fp);
-    if (rc == 0) rc = irtr_recall(scores, (size_t)ni, (size_t)nt, iids, tiids, r);
+    if (rc == 0) rc = metric_retrieval_recall(scores, (size_t)ni, (size_t)nt, iids, tiids, r);
     *n_img = ni, *n_txt = nt;
     return rc;
 }
@@ -112,33 +112,33 @@ static void test_retrieval_train_eval(void) {
     const char *names[6] = {"ir_r1", "ir_r5", "ir_r10", "tr_r1", "tr_r5", "tr_r10"};
     double mean = 0;
     for (int k = 0; k < 6; k++) {
-        double v = metrics_get(&ml, names[k]);
+        double v = task_metrics_get(&ml, names[k]);
         CHECK(v >= 0 && v <= 100, "%s = %g", names[k], v);
         mean += v / 6;
     }
-    CHECK(metrics_get(&ml, "ir_r1") <= metrics_get(&ml, "ir_r5") &&
-              metrics_get(&ml, "ir_r5") <= metrics_get(&ml, "ir_r10") &&
-              metrics_get(&ml, "tr_r1") <= metrics_get(&ml, "tr_r5") &&
-              metrics_get(&ml, "tr_r5") <= metrics_get(&ml, "tr_r10"),
+    CHECK(task_metrics_get(&ml, "ir_r1") <= task_metrics_get(&ml, "ir_r5") &&
+              task_metrics_get(&ml, "ir_r5") <= task_metrics_get(&ml, "ir_r10") &&
+              task_metrics_get(&ml, "tr_r1") <= task_metrics_get(&ml, "tr_r5") &&
+              task_metrics_get(&ml, "tr_r5") <= task_metrics_get(&ml, "tr_r10"),
           "recall not monotone in K");
     /* 10 images, 10 candidates each way: R@10 of IR is 100 by definition */
-    CHECK(metrics_get(&ml, "ir_r10") == 100.0, "ir_r10 %g with 10 images", metrics_get(&ml, "ir_r10"));
-    CHECK_CLOSE(metrics_get(&ml, "recall_mean"), mean, 1e-9);
-    double itm = metrics_get(&ml, "itm_accuracy");
+    CHECK(task_metrics_get(&ml, "ir_r10") == 100.0, "ir_r10 %g with 10 images", task_metrics_get(&ml, "ir_r10"));
+    CHECK_CLOSE(task_metrics_get(&ml, "recall_mean"), mean, 1e-9);
+    double itm = task_metrics_get(&ml, "itm_accuracy");
     CHECK(itm >= 0 && itm <= 100 && fmod(itm, 10.0) == 0, "itm_accuracy %g (10 images)", itm);
-    CHECK(metrics_get(&ml, "images") == 10 && metrics_get(&ml, "texts") == 50, "images %g texts %g",
-          metrics_get(&ml, "images"), metrics_get(&ml, "texts"));
+    CHECK(task_metrics_get(&ml, "images") == 10 && task_metrics_get(&ml, "texts") == 50, "images %g texts %g",
+          task_metrics_get(&ml, "images"), task_metrics_get(&ml, "texts"));
     snprintf(path, sizeof path, "%s.scores.tsv", pred);
     int ni = 0, nt = 0;
     IrtrRecall r;
     CHECK(read_scores(path, &ni, &nt, &r) == 0, "%s does not parse: %s", path, err_msg());
     CHECK(ni == 10 && nt == 50, "%s: %d x %d", path, ni, nt);
-    CHECK_CLOSE(100.0 * r.ir_r1, metrics_get(&ml, "ir_r1"), 1e-6);
-    CHECK_CLOSE(100.0 * r.tr_r5, metrics_get(&ml, "tr_r5"), 1e-6);
-    CHECK_CLOSE(100.0 * r.tr_r1, metrics_get(&ml, "tr_r1"), 1e-6);
+    CHECK_CLOSE(100.0 * r.ir_r1, task_metrics_get(&ml, "ir_r1"), 1e-6);
+    CHECK_CLOSE(100.0 * r.tr_r5, task_metrics_get(&ml, "tr_r5"), 1e-6);
+    CHECK_CLOSE(100.0 * r.tr_r1, task_metrics_get(&ml, "tr_r1"), 1e-6);
     MetricList mt = {0};
     CHECK(f.task.ops->evaluate(&f.task, &f.model, "test", &mt, NULL) == 0, "%s", err_msg());
-    CHECK(metrics_get(&mt, "images") == 10, "test images %g", metrics_get(&mt, "images"));
+    CHECK(task_metrics_get(&mt, "images") == 10, "test images %g", task_metrics_get(&mt, "images"));
     CHECK(f.task.ops->evaluate(&f.task, &f.model, "train", &mt, NULL) != 0 && strstr(err_msg(), "not loaded"),
           "an unloaded split is refused");
     fixture_free(&f);
@@ -196,38 +196,38 @@ static void test_nlvr_train_eval(void) {
     char pred[256], path[300];
     snprintf(pred, sizeof pred, "%s/nlvr_val", root);
     CHECK(f.task.ops->evaluate(&f.task, &f.model, "val", &ml, pred) == 0, "%s", err_msg());
-    double acc = metrics_get(&ml, "accuracy"), cons = metrics_get(&ml, "consistency");
+    double acc = task_metrics_get(&ml, "accuracy"), cons = task_metrics_get(&ml, "consistency");
     CHECK(acc >= 0 && acc <= 100 && cons >= 0 && cons <= acc, "accuracy %g consistency %g", acc, cons);
-    CHECK(metrics_get(&ml, "examples") == 12, "examples %g", metrics_get(&ml, "examples"));
+    CHECK(task_metrics_get(&ml, "examples") == 12, "examples %g", task_metrics_get(&ml, "examples"));
     snprintf(path, sizeof path, "%s.csv", pred);
     Nlvr2Predictions pr;
     NlvrSet dev;
     char dev_path[LAYOUT_PATH_MAX], img_dir[LAYOUT_PATH_MAX];
-    layout_nlvr(dev_path, data, "dev");
-    layout_nlvr_images(img_dir, data);
-    if (nlvr2_predictions_read(path, &pr) == 0 && nlvr_load(&dev, dev_path, img_dir) == 0) {
+    data_layout_nlvr(dev_path, data, "dev");
+    data_layout_nlvr_images(img_dir, data);
+    if (metric_nlvr_predictions_read(path, &pr) == 0 && data_nlvr_load(&dev, dev_path, img_dir) == 0) {
         CHECK(pr.n == 12, "%s: %zu predictions", path, pr.n);
         const char *ids[64], *labels[64];
         for (int i = 0; i < dev.n && i < 64; i++)
             ids[i] = dev.ex[i].identifier, labels[i] = dev.ex[i].label ? "True" : "False";
         double a, c;
-        CHECK(nlvr2_score(ids, labels, (size_t)dev.n, &pr, &a, &c) == 0, "%s", err_msg());
+        CHECK(metric_nlvr_score(ids, labels, (size_t)dev.n, &pr, &a, &c) == 0, "%s", err_msg());
         CHECK_CLOSE(100 * a, acc, 1e-12);
         CHECK_CLOSE(100 * c, cons, 1e-12);
-        nlvr2_predictions_free(&pr);
-        nlvr_free(&dev);
+        metric_nlvr_predictions_free(&pr);
+        data_nlvr_free(&dev);
     } else {
         CHECK(0, "%s", err_msg());
     }
     MetricList mt = {0};
     CHECK(f.task.ops->evaluate(&f.task, &f.model, "test", &mt, NULL) == 0, "%s", err_msg());
-    CHECK(metrics_get(&mt, "examples") == 12, "test examples %g", metrics_get(&mt, "examples"));
+    CHECK(task_metrics_get(&mt, "examples") == 12, "test examples %g", task_metrics_get(&mt, "examples"));
     fixture_free(&f);
     /* eval_limit keeps the first lines */
     fixture_init(&f, "nlvr", 4, 5, NULL);
     MetricList ms = {0};
     CHECK(f.ok && f.task.ops->evaluate(&f.task, &f.model, "val", &ms, NULL) == 0, "%s", err_msg());
-    CHECK(metrics_get(&ms, "examples") == 5, "examples %g with eval_limit 5", metrics_get(&ms, "examples"));
+    CHECK(task_metrics_get(&ms, "examples") == 5, "examples %g with eval_limit 5", task_metrics_get(&ms, "examples"));
     fixture_free(&f);
 }
 
@@ -246,7 +246,7 @@ static void test_vqa_gradient_and_eval(void) {
     char pred[256], path[300];
     snprintf(pred, sizeof pred, "%s/vqa_val", root);
     CHECK(f.task.ops->evaluate(&f.task, &f.model, "val", &ml, pred) == 0, "%s", err_msg());
-    double score = metrics_get(&ml, "vqa_score"), n = metrics_get(&ml, "questions");
+    double score = task_metrics_get(&ml, "vqa_score"), n = task_metrics_get(&ml, "questions");
     CHECK(score >= 0 && score <= 100 && n > 0, "vqa_score %g over %g questions", score, n);
     snprintf(path, sizeof path, "%s.json", pred);
     json_error_t je;
@@ -262,7 +262,7 @@ static void test_vqa_gradient_and_eval(void) {
 static void evaluate_in_range(Fixture *f, MetricList *ml, const char *const *names, int n) {
     CHECK(f->task.ops->evaluate(&f->task, &f->model, "val", ml, NULL) == 0, "%s", err_msg());
     for (int i = 0; i < n; i++) {
-        double v = metrics_get(ml, names[i]);
+        double v = task_metrics_get(ml, names[i]);
         CHECK(v >= 0 && v <= 100, "%s = %g", names[i], v);
     }
 }
@@ -359,7 +359,7 @@ static void test_pretrain_eval(void) {
     MetricList ml = {0};
     const char *names[] = {"itc_ir_r1", "itc_tr_r1", "itm_acc_random", "chance_r1"};
     evaluate_in_range(&f, &ml, names, 4);
-    CHECK(metrics_get(&ml, "pairs") == 10, "%g held-out pairs", metrics_get(&ml, "pairs"));
+    CHECK(task_metrics_get(&ml, "pairs") == 10, "%g held-out pairs", task_metrics_get(&ml, "pairs"));
     /* MLM accuracy of a kind is taken among the kind's words: with [UNK]
      * favoured over everything and colour c next, it is the share of held-out
      * colour words that are c; summed over the colours, 100 */
@@ -373,7 +373,7 @@ static void test_pretrain_eval(void) {
         b[TOK_UNK] += 2e4f, b[id] += 1e4f;
         MetricList ml2 = {0};
         CHECK(f.task.ops->evaluate(&f.task, &f.model, "val", &ml2, NULL) == 0, "%s", err_msg());
-        sum += metrics_get(&ml2, "mlm_acc_colour");
+        sum += task_metrics_get(&ml2, "mlm_acc_colour");
         b[TOK_UNK] -= 2e4f, b[id] -= 1e4f;
     }
     CHECK(fabs(sum - 100) < 1e-6, "colour MLM accuracy summed over forced colours = %g, not 100", sum);

@@ -12,14 +12,14 @@
 #include "data_layout.h"
 #include "gen_write.h"
 #include "gradcheck.h"
+#include "io_region_store.h"
 #include "method.h"
 #include "model.h"
+#include "model_region_encoder.h"
+#include "model_vinvl.h"
 #include "ops.h"
 #include "proc.h"
-#include "model_region_encoder.h"
-#include "io_region_store.h"
 #include "test.h"
-#include "model_vinvl.h"
 
 #define N_CLS 3
 #include "model_checks.h"
@@ -174,7 +174,7 @@ static void test_lora_merge(void) {
     Fixture f;
     MethodOptions o = method_options_default();
     o.rank = 2, o.alpha = 4.0f;
-    if (targets_parse("all", &o.targets) != 0) die("targets");
+    if (backbone_targets_parse("all", &o.targets) != 0) die("targets");
     ModelConfig c = tiny_config(16, 2);
     fixture_init(&f, &c, 2, "lora", &o, 11, 0.0f);
     perturb(&f.model, "transformer.blocks.0.mlp.fc1.lora", 12);
@@ -225,7 +225,7 @@ static void test_config_json(void) {
 /* A tiny dataset: sets pretrain, train, val of 2 images, 32 x 32, with
  * 1 or 2 coloured boxes of categories 1 and 2. */
 static void write_dataset(const char *root) {
-    if (layout_make_folders(root) != 0) die("%s", err_msg());
+    if (data_layout_make_folders(root) != 0) die("%s", err_msg());
     GenWriter w;
     gen_writer_init(&w, root);
     const char *sets[] = {"pretrain", "train", "val"};
@@ -239,7 +239,7 @@ static void write_dataset(const char *root) {
             memset(px, 20, sizeof px);
             for (int y = 4; y < 16; y++)
                 for (int x = 4; x < 16; x++) px[(y * 32 + x) * 3 + i] = 230;
-            if (gen_write_jpeg(&w, layout_image(rel, NULL, file), px, 32, 90) != 0) die("%s", err_msg());
+            if (gen_write_jpeg(&w, data_layout_image(rel, NULL, file), px, 32, 90) != 0) die("%s", err_msg());
             json_array_append_new(images, json_pack("{s:i, s:s, s:i, s:i}", "id", id, "file_name", file, "width", 32, "height", 32));
             json_array_append_new(anns, json_pack("{s:i, s:i, s:i, s:[i,i,i,i]}", "id", 10 * id, "image_id", id,
                                                   "category_id", 1 + i, "bbox", 4, 4, 12, 12));
@@ -250,7 +250,7 @@ static void write_dataset(const char *root) {
         json_t *root_j = json_pack("{s:o, s:o, s:[{s:i, s:s}, {s:i, s:s}]}", "images", images, "annotations", anns,
                                    "categories", "id", 1, "name", "shirt", "id", 2, "name", "bag");
         char rel[LAYOUT_PATH_MAX];
-        if (gen_write_json(&w, layout_instances(rel, NULL, sets[s]), root_j, 0) != 0) die("%s", err_msg()); /* takes root_j */
+        if (gen_write_json(&w, data_layout_instances(rel, NULL, sets[s]), root_j, 0) != 0) die("%s", err_msg()); /* takes root_j */
     }
     gen_writer_free(&w);
 }

@@ -8,13 +8,13 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "io_checkpoint.h"
 #include "gradcheck.h"
+#include "io_checkpoint.h"
 #include "method.h"
 #include "model.h"
+#include "model_vlmo.h"
 #include "ops.h"
 #include "test.h"
-#include "model_vlmo.h"
 
 #define N_CLS 3
 #include "model_checks.h"
@@ -165,7 +165,7 @@ static void test_lora_merge(void) {
     Fixture f;
     MethodOptions o = method_options_default();
     o.rank = 2, o.alpha = 4.0f;
-    if (targets_parse("all", &o.targets) != 0) die("targets");
+    if (backbone_targets_parse("all", &o.targets) != 0) die("targets");
     ModelConfig c = tiny_config(16, 2, 1);
     fixture_init(&f, &c, 2, "lora", &o, 11, 0.0f);
     perturb(&f.model, "transformer.blocks.0.mlp_text.fc1.lora", 12);

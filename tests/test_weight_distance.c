@@ -9,8 +9,8 @@
 
 #include "check.h"
 #include "io_checkpoint.h"
-#include "test.h"
 #include "model_vilt.h"
+#include "test.h"
 #include "train_weight_distance.h"
 
 /* A sink that keeps what it is given; report number fail (from 1; 0 = none)

@@ -102,7 +102,7 @@ static int gen_folder_is_empty(const char *dir) {
  * this very dataset; refuse a different one without force; else clean it. */
 static int gen_prepare_folder(const GenOptions *opt, json_t *settings, int *up_to_date) {
     char path[LAYOUT_PATH_MAX];
-    layout_manifest(path, opt->out_dir);
+    data_layout_manifest(path, opt->out_dir);
     *up_to_date = 0;
     struct stat st;
     if (stat(path, &st) == 0) {
@@ -154,14 +154,14 @@ static int gen_pretrain(GenRun *g) {
     json_t *kp = gen_karpathy_new("fashion-pretrain");
     json_t *inst = gen_coco_instances_new("moil fashion-scenes pretraining corpus");
     char rel[LAYOUT_PATH_MAX], images[LAYOUT_PATH_MAX];
-    layout_images(images, NULL);
+    data_layout_images(images, NULL);
     for (long i = 0; i < n; i++) {
         long id = g->next_id++;
         char name[64];
         snprintf(name, sizeof name, "FS_pretrain_%012ld.jpg", id);
         GenScene s;
         GenText cap;
-        if (gen_scene_write(g, &s, &rs, &g->pool_train, layout_image(rel, NULL, name))) {
+        if (gen_scene_write(g, &s, &rs, &g->pool_train, data_layout_image(rel, NULL, name))) {
             json_decref(kp);
             json_decref(inst);
             return -1;
@@ -172,11 +172,11 @@ static int gen_pretrain(GenRun *g) {
         g->sum->captions++;
         gen_progress(g, "pretrain images", i + 1, n);
     }
-    if (gen_write_json(&g->w, layout_karpathy_pretrain(rel, NULL), kp, 0)) {
+    if (gen_write_json(&g->w, data_layout_karpathy_pretrain(rel, NULL), kp, 0)) {
         json_decref(inst);
         return -1;
     }
-    return gen_write_json(&g->w, layout_instances(rel, NULL, "pretrain"), inst, 0);
+    return gen_write_json(&g->w, data_layout_instances(rel, NULL, "pretrain"), inst, 0);
 }
 
 /* One downstream set (train, val or test): images, captions into kp, COCO
@@ -193,21 +193,21 @@ static int gen_downstream(GenRun *g, const char *set, int n, const GenPhotoPool 
     char desc[96];
     snprintf(desc, sizeof desc, "moil fashion-scenes %s images", set);
     json_t *inst = gen_coco_instances_new(desc);
-    const char *subtype = layout_vqa_subtype(set);
+    const char *subtype = data_layout_vqa_subtype(set);
     json_t *qs = gen_vqa_questions_new(subtype), *as = gen_vqa_annotations_new(subtype);
     GenVqaBalance balance;
     memset(&balance, 0, sizeof balance);
     int nq_max = g->opt->profile.questions_per_image;
     GenQuestion *q = xcalloc((size_t)(nq_max ? nq_max : 1), sizeof *q);
     int rc = 0;
-    layout_images(images, NULL);
+    data_layout_images(images, NULL);
     for (int i = 0; i < n && rc == 0; i++) {
         long id = g->next_id++;
         char name[64];
         snprintf(name, sizeof name, "FS_%s_%012ld.jpg", set, id);
         GenScene s;
         GenText caps[GEN_CAPTIONS_PER_IMAGE];
-        rc = gen_scene_write(g, &s, &rs, pool, layout_image(rel, NULL, name));
+        rc = gen_scene_write(g, &s, &rs, pool, data_layout_image(rel, NULL, name));
         gen_caption_make(&s, &rt, caps);
         gen_karpathy_add(kp, images, id, name, set, caps, GEN_CAPTIONS_PER_IMAGE, sentid);
         gen_coco_instances_add(inst, id, name, g->opt->image_size, &s, source_split);
@@ -224,9 +224,9 @@ static int gen_downstream(GenRun *g, const char *set, int n, const GenPhotoPool 
         json_decref(inst);
         return -1;
     }
-    rc = gen_write_json(&g->w, layout_vqa_questions(rel, NULL, set), qs, 0);
-    rc = rc ? (json_decref(as), -1) : gen_write_json(&g->w, layout_vqa_annotations(rel, NULL, set), as, 0);
-    return rc ? (json_decref(inst), -1) : gen_write_json(&g->w, layout_instances(rel, NULL, set), inst, 0);
+    rc = gen_write_json(&g->w, data_layout_vqa_questions(rel, NULL, set), qs, 0);
+    rc = rc ? (json_decref(as), -1) : gen_write_json(&g->w, data_layout_vqa_annotations(rel, NULL, set), as, 0);
+    return rc ? (json_decref(inst), -1) : gen_write_json(&g->w, data_layout_instances(rel, NULL, set), inst, 0);
 }
 
 /* Pairs in the next NLVR set: 2..4, never leaving a remainder of 1. */
@@ -263,7 +263,7 @@ static int gen_nlvr_split(GenRun *g, const char *split, long n, const GenPhotoPo
         char folder[64];
         if (train) snprintf(folder, sizeof folder, "train/%d", directory);
         else snprintf(folder, sizeof folder, "%s", split);
-        if (dir_make(layout_nlvr_image(rel, g->w.root, folder))) rc = -1;
+        if (dir_make(data_layout_nlvr_image(rel, g->w.root, folder))) rc = -1;
         for (int pair = 0; pair < pairs && rc == 0; pair++) {
             GenScene side[2];
             gen_nlvr_pair_sample(&st, (first + pair) % 2, &r, pool, g->opt->image_size, &side[0], &side[1]);
@@ -272,7 +272,7 @@ static int gen_nlvr_split(GenRun *g, const char *split, long n, const GenPhotoPo
                 char file[160]; /* as the instances name it: under nlvr/images */
                 snprintf(file, sizeof file, "%s/%s-%d-%d-img%d.jpg", folder, split, set, pair, k);
                 gen_scene_render(&side[k], pool, g->opt->image_size, gen_tint_percent(g->opt), g->rgb);
-                rc = gen_write_jpeg(&g->w, layout_nlvr_image(rel, NULL, file), g->rgb, g->opt->image_size,
+                rc = gen_write_jpeg(&g->w, data_layout_nlvr_image(rel, NULL, file), g->rgb, g->opt->image_size,
                                     g->opt->jpeg_quality);
                 gen_coco_instances_add(inst, g->next_id++, file, g->opt->image_size, &side[k], source_split);
             }
@@ -282,12 +282,12 @@ static int gen_nlvr_split(GenRun *g, const char *split, long n, const GenPhotoPo
             gen_progress(g, stream, ++done, n);
         }
     }
-    if (rc || gen_write_json(&g->w, layout_nlvr(rel, NULL, split), lines, 1)) {
+    if (rc || gen_write_json(&g->w, data_layout_nlvr(rel, NULL, split), lines, 1)) {
         json_decref(lines);
         json_decref(inst);
         return -1;
     }
-    return gen_write_json(&g->w, layout_nlvr_instances(rel, NULL, split), inst, 0);
+    return gen_write_json(&g->w, data_layout_nlvr_instances(rel, NULL, split), inst, 0);
 }
 
 static int gen_all(GenRun *g) {
@@ -302,7 +302,7 @@ static int gen_all(GenRun *g) {
         return -1;
     }
     char rel[LAYOUT_PATH_MAX];
-    if (gen_write_json(&g->w, layout_karpathy_captions(rel, NULL), kp, 0)) return -1;
+    if (gen_write_json(&g->w, data_layout_karpathy_captions(rel, NULL), kp, 0)) return -1;
     return gen_nlvr_split(g, "train", p->nlvr_train, &g->pool_train, "train") ||
                    gen_nlvr_split(g, "dev", p->nlvr_dev, &g->pool_even, "t10k") ||
                    gen_nlvr_split(g, "test1", p->nlvr_test, &g->pool_odd, "t10k")
@@ -326,7 +326,7 @@ static int gen_write_manifest(GenRun *g, json_t *settings) {
     char *text = json_dumps(m, JSON_INDENT(1));
     json_decref(m);
     char path[LAYOUT_PATH_MAX];
-    layout_manifest(path, g->opt->out_dir);
+    data_layout_manifest(path, g->opt->out_dir);
     size_t len = strlen(text);
     int rc = file_write_atomic(path, text, len);
     free(text);
@@ -358,8 +358,8 @@ int gen_dataset_generate(const GenOptions *opt, GenSummary *sum) {
     g.sum = sum;
     g.next_id = 1;
     int rc = -1;
-    if (layout_make_folders(opt->out_dir)) goto out;
-    if (idx_load_split(&g.train, opt->source_dir, "train") || idx_load_split(&g.test, opt->source_dir, "t10k"))
+    if (data_layout_make_folders(opt->out_dir)) goto out;
+    if (data_idx_load_split(&g.train, opt->source_dir, "train") || data_idx_load_split(&g.test, opt->source_dir, "t10k"))
         goto out;
     gen_pool_init(&g.pool_train, &g.train, -1);
     gen_pool_init(&g.pool_even, &g.test, 0);
@@ -376,8 +376,8 @@ int gen_dataset_generate(const GenOptions *opt, GenSummary *sum) {
     gen_pool_free(&g.pool_even);
     gen_pool_free(&g.pool_odd);
 out:
-    idx_free(&g.train);
-    idx_free(&g.test);
+    data_idx_free(&g.train);
+    data_idx_free(&g.test);
     json_decref(settings);
     sum->seconds = time_now_s() - t0;
     return rc;

@@ -13,8 +13,8 @@ typedef struct {
 } IdSlot;
 
 /* The n ids found every `stride` bytes from ids, sorted by id (caller frees). */
-IdSlot *id_slots_sorted(const int64_t *ids, size_t stride, int n);
+IdSlot *data_id_index_sort(const int64_t *ids, size_t stride, int n);
 /* The position of id in sorted slots, -1 if absent. */
-int id_slot_find(const IdSlot *slots, int n, int64_t id);
+int data_id_index_find(const IdSlot *slots, int n, int64_t id);
 
 #endif

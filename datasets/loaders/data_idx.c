@@ -74,7 +74,7 @@ static long idx_parse_header(const char *path, const unsigned char *buf, size_t 
     return (long)head;
 }
 
-int idx_load_split(IdxSet *set, const char *source_dir, const char *prefix) {
+int data_idx_load_split(IdxSet *set, const char *source_dir, const char *prefix) {
     memset(set, 0, sizeof *set);
     char ipath[4096], lpath[4096];
     snprintf(ipath, sizeof ipath, "%s/%s-images-idx3-ubyte.gz", source_dir, prefix);
@@ -111,7 +111,7 @@ done:
     return rc;
 }
 
-void idx_free(IdxSet *set) {
+void data_idx_free(IdxSet *set) {
     free(set->pixels);
     free(set->labels);
     memset(set, 0, sizeof *set);

@@ -15,7 +15,7 @@ typedef struct {
 /* Load <source_dir>/<prefix>-images-idx3-ubyte.gz and
  * <prefix>-labels-idx1-ubyte.gz; prefix is "train" or "t10k". A missing file
  * gives an error naming it and the package that provides it. */
-int idx_load_split(IdxSet *set, const char *source_dir, const char *prefix);
-void idx_free(IdxSet *set);
+int data_idx_load_split(IdxSet *set, const char *source_dir, const char *prefix);
+void data_idx_free(IdxSet *set);
 
 #endif

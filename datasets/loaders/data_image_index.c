@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-int image_id_from_filename(const char *name, int64_t *id) {
+int data_image_index_id_from_filename(const char *name, int64_t *id) {
     const char *base = strrchr(name, '/');
     base = base ? base + 1 : name;
     const char *us = strrchr(base, '_');
@@ -26,7 +26,7 @@ int image_id_from_filename(const char *name, int64_t *id) {
     return 0;
 }
 
-void image_index_init(ImageIndex *ix) { memset(ix, 0, sizeof *ix); }
+void data_image_index_init(ImageIndex *ix) { memset(ix, 0, sizeof *ix); }
 
 static int is_image_name(const char *name) {
     const char *dot = strrchr(name, '.');
@@ -43,7 +43,7 @@ static int entry_cmp(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-int image_index_scan(ImageIndex *ix, const char *dir) {
+int data_image_index_scan(ImageIndex *ix, const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return err_set("%s: cannot list image folder: %s", dir, strerror(errno));
     int n = ix->n, cap = ix->n + 256;
@@ -57,7 +57,7 @@ int image_index_scan(ImageIndex *ix, const char *dir) {
         char *path = xmalloc(len);
         snprintf(path, len, "%s/%s", dir, de->d_name);
         int64_t id;
-        if (image_id_from_filename(path, &id) != 0) {
+        if (data_image_index_id_from_filename(path, &id) != 0) {
             free(path);
             rc = -1;
             break;
@@ -81,7 +81,7 @@ int image_index_scan(ImageIndex *ix, const char *dir) {
     return rc;
 }
 
-const char *image_index_find(const ImageIndex *ix, int64_t id) {
+const char *data_image_index_find(const ImageIndex *ix, int64_t id) {
     int lo = 0, hi = ix->n - 1;
     while (lo <= hi) {
         int mid = lo + (hi - lo) / 2;
@@ -92,7 +92,7 @@ const char *image_index_find(const ImageIndex *ix, int64_t id) {
     return NULL;
 }
 
-void image_index_free(ImageIndex *ix) {
+void data_image_index_free(ImageIndex *ix) {
     for (int i = 0; i < ix->n; i++) free(ix->paths[i]);
     free(ix->ids);
     free(ix->paths);

@@ -16,13 +16,13 @@ typedef struct {
 } ImageIndex;
 
 /* The id in an image file name; -1 (err_set) if there is none. */
-int image_id_from_filename(const char *name, int64_t *id);
-void image_index_init(ImageIndex *ix);
+int data_image_index_id_from_filename(const char *name, int64_t *id);
+void data_image_index_init(ImageIndex *ix);
 /* Add every image of folder dir; fails on an image name without an id and
  * on an id already present (naming both files). */
-int image_index_scan(ImageIndex *ix, const char *dir);
+int data_image_index_scan(ImageIndex *ix, const char *dir);
 /* The path of image id, or NULL. */
-const char *image_index_find(const ImageIndex *ix, int64_t id);
-void image_index_free(ImageIndex *ix);
+const char *data_image_index_find(const ImageIndex *ix, int64_t id);
+void data_image_index_free(ImageIndex *ix);
 
 #endif

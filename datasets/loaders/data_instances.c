@@ -1,5 +1,5 @@
-#include "data_instances.h"
 #include "data_id_index.h"
+#include "data_instances.h"
 
 #include "check.h"
 #include "io_json_read.h"
@@ -56,7 +56,7 @@ static int read_object(InstanceObject *o, json_t *j, const char *ctx, const IdSl
         json_need_array(j, "bbox", ctx, &bbox) || json_opt_text(j, "color", ctx, &o->color) ||
         json_opt_text(j, "size", ctx, &o->size))
         return -1;
-    if ((o->category = id_slot_find(cats, n_cats, cat)) < 0)
+    if ((o->category = data_id_index_find(cats, n_cats, cat)) < 0)
         return err_set("%s: unknown category_id %lld", ctx, (long long)cat);
     if (json_array_size(bbox) != 4) return err_set("%s: 'bbox' has %zu values, not 4", ctx, json_array_size(bbox));
     for (int k = 0; k < 4; k++) {
@@ -87,8 +87,8 @@ static void group_objects(InstanceSet *s, const int *image_of) {
 }
 
 static int read_objects(InstanceSet *s, json_t *arr, const char *path) {
-    IdSlot *imgs = id_slots_sorted(&s->images[0].id, sizeof *s->images, s->n_images);
-    IdSlot *cats = id_slots_sorted(&s->categories[0].id, sizeof *s->categories, s->n_categories);
+    IdSlot *imgs = data_id_index_sort(&s->images[0].id, sizeof *s->images, s->n_images);
+    IdSlot *cats = data_id_index_sort(&s->categories[0].id, sizeof *s->categories, s->n_categories);
     int rc = 0;
     for (int i = 1; rc == 0 && i < s->n_images; i++)
         if (imgs[i].id == imgs[i - 1].id)
@@ -101,7 +101,7 @@ static int read_objects(InstanceSet *s, json_t *arr, const char *path) {
         snprintf(ctx, sizeof ctx, "%s: annotations[%zu]", path, i);
         InstanceObject *o = &s->objects[s->n_objects++];
         rc = read_object(o, json_array_get(arr, i), ctx, cats, s->n_categories);
-        if (rc == 0 && (image_of[i] = id_slot_find(imgs, s->n_images, o->image_id)) < 0)
+        if (rc == 0 && (image_of[i] = data_id_index_find(imgs, s->n_images, o->image_id)) < 0)
             rc = err_set("%s: image_id %lld is not in 'images'", ctx, (long long)o->image_id);
     }
     if (rc == 0) group_objects(s, image_of);
@@ -111,7 +111,7 @@ static int read_objects(InstanceSet *s, json_t *arr, const char *path) {
     return rc;
 }
 
-int instances_load(InstanceSet *s, const char *path) {
+int data_instances_load(InstanceSet *s, const char *path) {
     memset(s, 0, sizeof *s);
     json_t *root = json_read_file(path);
     if (!root) return -1;
@@ -126,11 +126,11 @@ int instances_load(InstanceSet *s, const char *path) {
     if (rc == 0) rc = read_categories(s, cats, path);
     if (rc == 0) rc = read_objects(s, anns, path);
     json_decref(root);
-    if (rc != 0) instances_free(s);
+    if (rc != 0) data_instances_free(s);
     return rc;
 }
 
-void instances_free(InstanceSet *s) {
+void data_instances_free(InstanceSet *s) {
     for (int i = 0; i < s->n_images; i++) free(s->images[i].file_name);
     for (int i = 0; i < s->n_categories; i++) {
         free(s->categories[i].name);
@@ -146,7 +146,7 @@ void instances_free(InstanceSet *s) {
     memset(s, 0, sizeof *s);
 }
 
-int instances_find_image(const InstanceSet *s, int64_t id) {
+int data_instances_find_image(const InstanceSet *s, int64_t id) {
     for (int i = 0; i < s->n_images; i++)
         if (s->images[i].id == id) return i;
     return -1;

@@ -42,9 +42,9 @@ typedef struct {
 /* Fails (file, array index, field) on malformed JSON, a missing field, a
  * duplicate image id, an object of an unknown image or category, a bbox that
  * is not 4 numbers with positive size, or no images. */
-int instances_load(InstanceSet *s, const char *path);
-void instances_free(InstanceSet *s);
+int data_instances_load(InstanceSet *s, const char *path);
+void data_instances_free(InstanceSet *s);
 /* The index of image id, -1 if absent. */
-int instances_find_image(const InstanceSet *s, int64_t id);
+int data_instances_find_image(const InstanceSet *s, int64_t id);
 
 #endif

@@ -31,7 +31,7 @@ static int karpathy_read_image(KarpathyImage *im, const json_t *j, const char *f
     int64_t id;
     if (json_object_get(j, "cocoid")) {
         if (json_need_int(j, "cocoid", ctx, &id)) return -1;
-    } else if (image_id_from_filename(filename, &id) != 0 && json_need_int(j, "imgid", ctx, &id)) {
+    } else if (data_image_index_id_from_filename(filename, &id) != 0 && json_need_int(j, "imgid", ctx, &id)) {
         return err_set("%s: no 'cocoid', no id in filename '%s' and no 'imgid'", ctx, filename);
     }
     im->filename = xstrdup(filename);
@@ -51,7 +51,7 @@ static int karpathy_read_image(KarpathyImage *im, const json_t *j, const char *f
     return 0;
 }
 
-int karpathy_load(KarpathySet *s, const char *json_path, const char *image_root) {
+int data_karpathy_load(KarpathySet *s, const char *json_path, const char *image_root) {
     memset(s, 0, sizeof *s);
     json_t *root = json_read_file(json_path);
     if (!root) return -1;
@@ -70,11 +70,11 @@ int karpathy_load(KarpathySet *s, const char *json_path, const char *image_root)
         }
     }
     json_decref(root);
-    if (rc != 0) karpathy_free(s);
+    if (rc != 0) data_karpathy_free(s);
     return rc;
 }
 
-void karpathy_free(KarpathySet *s) {
+void data_karpathy_free(KarpathySet *s) {
     for (int i = 0; i < s->n; i++) {
         KarpathyImage *im = &s->images[i];
         for (int k = 0; k < im->n_captions; k++) free(im->captions[k]);
@@ -101,7 +101,7 @@ static int in_list(const char *name, const char *list) {
     return 0;
 }
 
-int karpathy_select(const KarpathySet *s, const char *splits, int **idx, int *n) {
+int data_karpathy_select(const KarpathySet *s, const char *splits, int **idx, int *n) {
     *idx = xmalloc((size_t)(s->n ? s->n : 1) * sizeof **idx);
     *n = 0;
     for (int i = 0; i < s->n; i++)

@@ -30,11 +30,11 @@ typedef struct {
 
 /* Fails (file, image index, field) on malformed JSON, a missing or mistyped
  * field, an image without captions, a missing image file, or no images. */
-int karpathy_load(KarpathySet *s, const char *json_path, const char *image_root);
-void karpathy_free(KarpathySet *s);
+int data_karpathy_load(KarpathySet *s, const char *json_path, const char *image_root);
+void data_karpathy_free(KarpathySet *s);
 /* The indices of the images whose split is one of the comma-separated names
  * in splits ("train,restval"); *idx is a new array. Fails when none match
  * (an empty split). */
-int karpathy_select(const KarpathySet *s, const char *splits, int **idx, int *n);
+int data_karpathy_select(const KarpathySet *s, const char *splits, int **idx, int *n);
 
 #endif

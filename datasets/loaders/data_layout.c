@@ -24,31 +24,31 @@ static char *layout_path(char out[LAYOUT_PATH_MAX], const char *dir, const char 
     return out;
 }
 
-char *layout_manifest(char out[LAYOUT_PATH_MAX], const char *dir) { return layout_path(out, dir, "manifest.json"); }
+char *data_layout_manifest(char out[LAYOUT_PATH_MAX], const char *dir) { return layout_path(out, dir, "manifest.json"); }
 
-char *layout_images(char out[LAYOUT_PATH_MAX], const char *dir) { return layout_path(out, dir, IMAGES); }
+char *data_layout_images(char out[LAYOUT_PATH_MAX], const char *dir) { return layout_path(out, dir, IMAGES); }
 
-char *layout_image(char out[LAYOUT_PATH_MAX], const char *dir, const char *file) {
+char *data_layout_image(char out[LAYOUT_PATH_MAX], const char *dir, const char *file) {
     return layout_path(out, dir, IMAGES "/%s", file);
 }
 
-char *layout_karpathy_pretrain(char out[LAYOUT_PATH_MAX], const char *dir) {
+char *data_layout_karpathy_pretrain(char out[LAYOUT_PATH_MAX], const char *dir) {
     return layout_path(out, dir, ANNOTATIONS "/karpathy_pretrain.json");
 }
 
-char *layout_karpathy_captions(char out[LAYOUT_PATH_MAX], const char *dir) {
+char *data_layout_karpathy_captions(char out[LAYOUT_PATH_MAX], const char *dir) {
     return layout_path(out, dir, ANNOTATIONS "/karpathy_captions.json");
 }
 
-char *layout_instances(char out[LAYOUT_PATH_MAX], const char *dir, const char *set) {
+char *data_layout_instances(char out[LAYOUT_PATH_MAX], const char *dir, const char *set) {
     return layout_path(out, dir, INSTANCES "%s.json", set);
 }
 
-char *layout_nlvr_instances(char out[LAYOUT_PATH_MAX], const char *dir, const char *split) {
+char *data_layout_nlvr_instances(char out[LAYOUT_PATH_MAX], const char *dir, const char *split) {
     return layout_path(out, dir, INSTANCES NLVR "_%s.json", split);
 }
 
-const char *layout_vqa_subtype(const char *split) {
+const char *data_layout_vqa_subtype(const char *split) {
     if (!strcmp(split, "train")) return "train2014";
     if (!strcmp(split, "val")) return "val2014";
     if (!strcmp(split, "test")) return "test2015";
@@ -56,30 +56,30 @@ const char *layout_vqa_subtype(const char *split) {
 }
 
 static const char *vqa_subtype_of(const char *split) {
-    const char *subtype = layout_vqa_subtype(split);
+    const char *subtype = data_layout_vqa_subtype(split);
     if (!subtype) die("no VQA file of split '%s' (train, val, test)", split);
     return subtype;
 }
 
-char *layout_vqa_questions(char out[LAYOUT_PATH_MAX], const char *dir, const char *split) {
+char *data_layout_vqa_questions(char out[LAYOUT_PATH_MAX], const char *dir, const char *split) {
     return layout_path(out, dir, VQA "/v2_OpenEnded_mscoco_%s_questions.json", vqa_subtype_of(split));
 }
 
-char *layout_vqa_annotations(char out[LAYOUT_PATH_MAX], const char *dir, const char *split) {
+char *data_layout_vqa_annotations(char out[LAYOUT_PATH_MAX], const char *dir, const char *split) {
     return layout_path(out, dir, VQA "/v2_mscoco_%s_annotations.json", vqa_subtype_of(split));
 }
 
-char *layout_nlvr(char out[LAYOUT_PATH_MAX], const char *dir, const char *split) {
+char *data_layout_nlvr(char out[LAYOUT_PATH_MAX], const char *dir, const char *split) {
     return layout_path(out, dir, NLVR "/%s.json", split);
 }
 
-char *layout_nlvr_images(char out[LAYOUT_PATH_MAX], const char *dir) { return layout_path(out, dir, NLVR_IMAGES); }
+char *data_layout_nlvr_images(char out[LAYOUT_PATH_MAX], const char *dir) { return layout_path(out, dir, NLVR_IMAGES); }
 
-char *layout_nlvr_image(char out[LAYOUT_PATH_MAX], const char *dir, const char *file) {
+char *data_layout_nlvr_image(char out[LAYOUT_PATH_MAX], const char *dir, const char *file) {
     return layout_path(out, dir, NLVR_IMAGES "/%s", file);
 }
 
-int layout_make_folders(const char *dir) {
+int data_layout_make_folders(const char *dir) {
     static const char *const folders[] = {IMAGES, ANNOTATIONS, VQA, NLVR_IMAGES};
     char path[LAYOUT_PATH_MAX];
     for (size_t i = 0; i < sizeof folders / sizeof folders[0]; i++)

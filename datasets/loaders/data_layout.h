@@ -24,25 +24,25 @@
 
 enum { LAYOUT_PATH_MAX = 4096 };
 
-char *layout_manifest(char out[LAYOUT_PATH_MAX], const char *dir);
+char *data_layout_manifest(char out[LAYOUT_PATH_MAX], const char *dir);
 /* The folder of the COCO-style scenes, and one file in it. */
-char *layout_images(char out[LAYOUT_PATH_MAX], const char *dir);
-char *layout_image(char out[LAYOUT_PATH_MAX], const char *dir, const char *file);
-char *layout_karpathy_pretrain(char out[LAYOUT_PATH_MAX], const char *dir);
-char *layout_karpathy_captions(char out[LAYOUT_PATH_MAX], const char *dir);
-char *layout_instances(char out[LAYOUT_PATH_MAX], const char *dir, const char *set);
-char *layout_nlvr_instances(char out[LAYOUT_PATH_MAX], const char *dir, const char *split);
+char *data_layout_images(char out[LAYOUT_PATH_MAX], const char *dir);
+char *data_layout_image(char out[LAYOUT_PATH_MAX], const char *dir, const char *file);
+char *data_layout_karpathy_pretrain(char out[LAYOUT_PATH_MAX], const char *dir);
+char *data_layout_karpathy_captions(char out[LAYOUT_PATH_MAX], const char *dir);
+char *data_layout_instances(char out[LAYOUT_PATH_MAX], const char *dir, const char *set);
+char *data_layout_nlvr_instances(char out[LAYOUT_PATH_MAX], const char *dir, const char *split);
 /* VQA v2's data_subtype of a split: train -> train2014, val -> val2014,
  * test -> test2015; NULL for any other split. */
-const char *layout_vqa_subtype(const char *split);
-/* The VQA files of a split (train, val, test: see layout_vqa_subtype). */
-char *layout_vqa_questions(char out[LAYOUT_PATH_MAX], const char *dir, const char *split);
-char *layout_vqa_annotations(char out[LAYOUT_PATH_MAX], const char *dir, const char *split);
-char *layout_nlvr(char out[LAYOUT_PATH_MAX], const char *dir, const char *split);
+const char *data_layout_vqa_subtype(const char *split);
+/* The VQA files of a split (train, val, test: see data_layout_vqa_subtype). */
+char *data_layout_vqa_questions(char out[LAYOUT_PATH_MAX], const char *dir, const char *split);
+char *data_layout_vqa_annotations(char out[LAYOUT_PATH_MAX], const char *dir, const char *split);
+char *data_layout_nlvr(char out[LAYOUT_PATH_MAX], const char *dir, const char *split);
 /* The folder of the NLVR image pairs, and one file (or subfolder) in it. */
-char *layout_nlvr_images(char out[LAYOUT_PATH_MAX], const char *dir);
-char *layout_nlvr_image(char out[LAYOUT_PATH_MAX], const char *dir, const char *file);
+char *data_layout_nlvr_images(char out[LAYOUT_PATH_MAX], const char *dir);
+char *data_layout_nlvr_image(char out[LAYOUT_PATH_MAX], const char *dir, const char *file);
 /* Make the folders of the layout under dir (mkdir -p each). */
-int layout_make_folders(const char *dir);
+int data_layout_make_folders(const char *dir);
 
 #endif

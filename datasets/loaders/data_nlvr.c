@@ -75,7 +75,7 @@ static int read_example(NlvrExample *e, const json_t *j, const char *ctx, const 
     return e->right ? 0 : -1;
 }
 
-int nlvr_load(NlvrSet *s, const char *jsonl_path, const char *image_dir) {
+int data_nlvr_load(NlvrSet *s, const char *jsonl_path, const char *image_dir) {
     memset(s, 0, sizeof *s);
     FILE *f = fopen_check(jsonl_path, "r");
     if (!f) return -1;
@@ -106,11 +106,11 @@ int nlvr_load(NlvrSet *s, const char *jsonl_path, const char *image_dir) {
     if (rc == 0 && s->n == 0) rc = err_set("%s: no examples (empty split)", jsonl_path);
     free(line);
     fclose(f);
-    if (rc != 0) nlvr_free(s);
+    if (rc != 0) data_nlvr_free(s);
     return rc;
 }
 
-void nlvr_free(NlvrSet *s) {
+void data_nlvr_free(NlvrSet *s) {
     for (int i = 0; i < s->n; i++) {
         NlvrExample *e = &s->ex[i];
         free(e->identifier);
@@ -130,9 +130,9 @@ static int by_file_name(const void *a, const void *b) {
     return strcmp((*x)->file_name, (*y)->file_name);
 }
 
-int nlvr_image_ids(const NlvrSet *s, int n, const char *instances_path, const char *image_dir, int64_t *ids) {
+int data_nlvr_image_ids(const NlvrSet *s, int n, const char *instances_path, const char *image_dir, int64_t *ids) {
     InstanceSet inst;
-    if (instances_load(&inst, instances_path) != 0) return -1;
+    if (data_instances_load(&inst, instances_path) != 0) return -1;
     const InstanceImage **order = xcalloc((size_t)inst.n_images, sizeof *order);
     for (int i = 0; i < inst.n_images; i++) order[i] = &inst.images[i];
     qsort(order, (size_t)inst.n_images, sizeof *order, by_file_name);
@@ -146,6 +146,6 @@ int nlvr_image_ids(const NlvrSet *s, int n, const char *instances_path, const ch
         else rc = err_set("%s: no image '%s' (of %s:%d)", instances_path, key.file_name, s->file, s->ex[i / 2].line);
     }
     free(order);
-    instances_free(&inst);
+    data_instances_free(&inst);
     return rc;
 }

@@ -29,8 +29,8 @@ typedef struct {
 /* Errors read "<file>:<line>: missing field 'label'" and the like; blank
  * lines, an unknown label, a malformed identifier, a missing image and an
  * empty file are errors. */
-int nlvr_load(NlvrSet *s, const char *jsonl_path, const char *image_dir);
-void nlvr_free(NlvrSet *s);
+int data_nlvr_load(NlvrSet *s, const char *jsonl_path, const char *image_dir);
+void data_nlvr_free(NlvrSet *s);
 
 /* The image ids of the first n examples' images, ids[2i] left and
  * ids[2i + 1] right, from a COCO instances file whose images[].file_name
@@ -38,6 +38,6 @@ void nlvr_free(NlvrSet *s);
  * instances_nlvr_<split>.json; models reading cached regions find an
  * image by its id). Fails naming the instances file and the first image
  * it does not list. */
-int nlvr_image_ids(const NlvrSet *s, int n, const char *instances_path, const char *image_dir, int64_t *ids);
+int data_nlvr_image_ids(const NlvrSet *s, int n, const char *instances_path, const char *image_dir, int64_t *ids);
 
 #endif

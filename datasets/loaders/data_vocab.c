@@ -6,59 +6,59 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "data_image_index.h"
 #include "data_karpathy.h"
 #include "data_layout.h"
 #include "data_nlvr.h"
 #include "data_vqa.h"
-#include "data_image_index.h"
 
 static int add_karpathy(Tally *words, const char *path, const char *data_dir, int *found) {
     if (access(path, R_OK) != 0) return 0;
     KarpathySet s;
-    if (karpathy_load(&s, path, data_dir) != 0) return -1;
+    if (data_karpathy_load(&s, path, data_dir) != 0) return -1;
     for (int i = 0; i < s.n; i++)
         if (!strcmp(s.images[i].split, "train") || !strcmp(s.images[i].split, "restval"))
             for (int k = 0; k < s.images[i].n_captions; k++) tokenizer_tally(words, s.images[i].captions[k]);
-    karpathy_free(&s);
+    data_karpathy_free(&s);
     (*found)++;
     return 0;
 }
 
 static int add_vqa(Tally *words, const char *data_dir, int *found) {
     char q[LAYOUT_PATH_MAX], dir[LAYOUT_PATH_MAX];
-    if (access(layout_vqa_questions(q, data_dir, "train"), R_OK) != 0) return 0;
+    if (access(data_layout_vqa_questions(q, data_dir, "train"), R_OK) != 0) return 0;
     ImageIndex ix;
-    image_index_init(&ix);
+    data_image_index_init(&ix);
     VqaSet s;
-    int rc = image_index_scan(&ix, layout_images(dir, data_dir));
-    if (rc == 0) rc = vqa_load(&s, q, NULL, &ix);
+    int rc = data_image_index_scan(&ix, data_layout_images(dir, data_dir));
+    if (rc == 0) rc = data_vqa_load(&s, q, NULL, &ix);
     if (rc == 0) {
         for (int i = 0; i < s.n; i++) tokenizer_tally(words, s.q[i].question);
-        vqa_free(&s);
+        data_vqa_free(&s);
         (*found)++;
     }
-    image_index_free(&ix);
+    data_image_index_free(&ix);
     return rc;
 }
 
 static int add_nlvr(Tally *words, const char *data_dir, int *found) {
     char path[LAYOUT_PATH_MAX], dir[LAYOUT_PATH_MAX];
-    if (access(layout_nlvr(path, data_dir, "train"), R_OK) != 0) return 0;
+    if (access(data_layout_nlvr(path, data_dir, "train"), R_OK) != 0) return 0;
     NlvrSet s;
-    if (nlvr_load(&s, path, layout_nlvr_images(dir, data_dir)) != 0) return -1;
+    if (data_nlvr_load(&s, path, data_layout_nlvr_images(dir, data_dir)) != 0) return -1;
     for (int i = 0; i < s.n; i++) tokenizer_tally(words, s.ex[i].sentence);
-    nlvr_free(&s);
+    data_nlvr_free(&s);
     (*found)++;
     return 0;
 }
 
-int dataset_vocab_build(Tokenizer *tok, const char *data_dir, int min_count) {
+int data_vocab_build(Tokenizer *tok, const char *data_dir, int min_count) {
     Tally words;
-    tally_init(&words);
+    str_tally_init(&words);
     int found = 0, rc = 0;
     char path[LAYOUT_PATH_MAX];
-    if (rc == 0) rc = add_karpathy(&words, layout_karpathy_pretrain(path, data_dir), data_dir, &found);
-    if (rc == 0) rc = add_karpathy(&words, layout_karpathy_captions(path, data_dir), data_dir, &found);
+    if (rc == 0) rc = add_karpathy(&words, data_layout_karpathy_pretrain(path, data_dir), data_dir, &found);
+    if (rc == 0) rc = add_karpathy(&words, data_layout_karpathy_captions(path, data_dir), data_dir, &found);
     if (rc == 0) rc = add_vqa(&words, data_dir, &found);
     if (rc == 0) rc = add_nlvr(&words, data_dir, &found);
     if (rc == 0 && !found)
@@ -66,11 +66,11 @@ int dataset_vocab_build(Tokenizer *tok, const char *data_dir, int min_count) {
                      "with `moil data gen --out %s`",
                      data_dir, data_dir);
     if (rc == 0) tokenizer_build(tok, &words, min_count);
-    tally_free(&words);
+    str_tally_free(&words);
     return rc;
 }
 
-char *dataset_vocab_to_text(const Tokenizer *tok) {
+char *data_vocab_to_text(const Tokenizer *tok) {
     size_t len = 1;
     for (int i = 0; i < tok->n; i++) len += strlen(tok->words[i]) + 1;
     char *s = xmalloc(len), *p = s;
@@ -79,7 +79,7 @@ char *dataset_vocab_to_text(const Tokenizer *tok) {
     return s;
 }
 
-int dataset_vocab_from_checkpoint(Tokenizer *tok, const StFile *f) {
+int data_vocab_from_checkpoint(Tokenizer *tok, const StFile *f) {
     const char *text = safetensors_meta(f, "vocab");
     if (!text) return err_set("%s: no 'vocab' in the checkpoint metadata (not a moil backbone?)", f->path);
     char *buf = xstrdup(text), where[1100];

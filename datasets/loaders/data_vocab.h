@@ -9,10 +9,10 @@
 #include "io_safetensors.h"
 #include "io_tokenizer.h"
 
-int dataset_vocab_build(Tokenizer *tok, const char *data_dir, int min_count);
+int data_vocab_build(Tokenizer *tok, const char *data_dir, int min_count);
 /* The vocabulary as one string, one word per line (caller frees). */
-char *dataset_vocab_to_text(const Tokenizer *tok);
+char *data_vocab_to_text(const Tokenizer *tok);
 /* Read the vocabulary from a checkpoint's "vocab" metadata. */
-int dataset_vocab_from_checkpoint(Tokenizer *tok, const StFile *f);
+int data_vocab_from_checkpoint(Tokenizer *tok, const StFile *f);
 
 #endif

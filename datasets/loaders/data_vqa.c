@@ -1,5 +1,5 @@
-#include "data_vqa.h"
 #include "data_id_index.h"
+#include "data_vqa.h"
 
 #include "check.h"
 #include "io_json_read.h"
@@ -21,7 +21,7 @@ static int read_questions(VqaSet *s, json_t *arr, const char *path, const ImageI
             return -1;
         e->question = xstrdup(text);
         s->n++;
-        if (!(e->image_path = image_index_find(images, e->image_id)))
+        if (!(e->image_path = data_image_index_find(images, e->image_id)))
             return err_set("%s: question %lld points at unknown image %lld", path, (long long)e->question_id,
                            (long long)e->image_id);
     }
@@ -51,7 +51,7 @@ static int read_answers(VqaEntry *e, const json_t *j, const char *ctx) {
 }
 
 static int join_annotations(VqaSet *s, json_t *arr, const char *path) {
-    IdSlot *slots = id_slots_sorted(&s->q[0].question_id, sizeof *s->q, s->n);
+    IdSlot *slots = data_id_index_sort(&s->q[0].question_id, sizeof *s->q, s->n);
     int rc = 0;
     for (int i = 1; rc == 0 && i < s->n; i++)
         if (slots[i].id == slots[i - 1].id)
@@ -66,7 +66,7 @@ static int join_annotations(VqaSet *s, json_t *arr, const char *path) {
             rc = -1;
             break;
         }
-        int at = id_slot_find(slots, s->n, qid);
+        int at = data_id_index_find(slots, s->n, qid);
         VqaEntry *e = at >= 0 ? &s->q[at] : NULL;
         if (!e) rc = err_set("%s: question_id %lld is not in %s", ctx, (long long)qid, s->questions_file);
         else if (e->question_type) rc = err_set("%s: question %lld annotated twice", ctx, (long long)qid);
@@ -82,7 +82,7 @@ static int join_annotations(VqaSet *s, json_t *arr, const char *path) {
     return rc;
 }
 
-int vqa_load(VqaSet *s, const char *questions_path, const char *annotations_path, const ImageIndex *images) {
+int data_vqa_load(VqaSet *s, const char *questions_path, const char *annotations_path, const ImageIndex *images) {
     memset(s, 0, sizeof *s);
     s->questions_file = xstrdup(questions_path);
     json_t *qroot = json_read_file(questions_path), *aroot = NULL, *arr;
@@ -99,11 +99,11 @@ int vqa_load(VqaSet *s, const char *questions_path, const char *annotations_path
     }
     json_decref(qroot);
     json_decref(aroot);
-    if (rc != 0) vqa_free(s);
+    if (rc != 0) data_vqa_free(s);
     return rc;
 }
 
-void vqa_entry_free(VqaEntry *e) {
+void data_vqa_entry_free(VqaEntry *e) {
     free(e->question);
     free(e->question_type);
     free(e->answer_type);
@@ -112,8 +112,8 @@ void vqa_entry_free(VqaEntry *e) {
     memset(e, 0, sizeof *e);
 }
 
-void vqa_free(VqaSet *s) {
-    for (int i = 0; i < s->n; i++) vqa_entry_free(&s->q[i]);
+void data_vqa_free(VqaSet *s) {
+    for (int i = 0; i < s->n; i++) data_vqa_entry_free(&s->q[i]);
     free(s->q);
     free(s->questions_file);
     memset(s, 0, sizeof *s);

@@ -31,9 +31,9 @@ typedef struct {
 /* annotations_path may be NULL (no answers). Errors name the file, the
  * array index or question id, and the field. An empty questions list is an
  * error. */
-int vqa_load(VqaSet *s, const char *questions_path, const char *annotations_path, const ImageIndex *images);
-void vqa_free(VqaSet *s);
+int data_vqa_load(VqaSet *s, const char *questions_path, const char *annotations_path, const ImageIndex *images);
+void data_vqa_free(VqaSet *s);
 /* Free the strings of one entry. */
-void vqa_entry_free(VqaEntry *e);
+void data_vqa_entry_free(VqaEntry *e);
 
 #endif

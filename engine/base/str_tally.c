@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-void tally_init(Tally *t) {
+void str_tally_init(Tally *t) {
     memset(t, 0, sizeof *t);
     str_map_init(&t->index);
 }
 
-void tally_free(Tally *t) {
+void str_tally_free(Tally *t) {
     for (int i = 0; i < t->n; i++) free(t->names[i]);
     free(t->names);
     free(t->counts);
@@ -18,7 +18,7 @@ void tally_free(Tally *t) {
     memset(t, 0, sizeof *t);
 }
 
-int tally_add(Tally *t, const char *name) {
+int str_tally_add(Tally *t, const char *name) {
     int i = str_map_add(&t->index, name, t->n);
     if (i == t->n) {
         t->names = xrealloc(t->names, (size_t)(t->n + 1) * sizeof *t->names);
@@ -30,14 +30,14 @@ int tally_add(Tally *t, const char *name) {
     return i;
 }
 
-int tally_top(const Tally *t) {
+int str_tally_top(const Tally *t) {
     int best = -1;
     for (int i = 0; i < t->n; i++)
         if (best < 0 || t->counts[i] > t->counts[best]) best = i;
     return best;
 }
 
-long tally_total(const Tally *t) {
+long str_tally_total(const Tally *t) {
     long s = 0;
     for (int i = 0; i < t->n; i++) s += t->counts[i];
     return s;

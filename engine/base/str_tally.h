@@ -12,13 +12,13 @@ typedef struct {
     StrMap index; /* name -> position in names */
 } Tally;
 
-void tally_init(Tally *t);
-void tally_free(Tally *t);
+void str_tally_init(Tally *t);
+void str_tally_free(Tally *t);
 /* Count name once more; returns its position in names. */
-int tally_add(Tally *t, const char *name);
+int str_tally_add(Tally *t, const char *name);
 /* The position of the largest count (the first seen on ties), -1 if empty. */
-int tally_top(const Tally *t);
+int str_tally_top(const Tally *t);
 /* The sum of the counts. */
-long tally_total(const Tally *t);
+long str_tally_total(const Tally *t);
 
 #endif

@@ -4,8 +4,8 @@
 #ifndef MOIL_CHECKPOINT_H
 #define MOIL_CHECKPOINT_H
 
-#include "nn_params.h"
 #include "io_safetensors.h"
+#include "nn_params.h"
 
 /* Save the entries whose group bit is set in group_mask (1 << ParamGroup);
  * meta may be NULL. Atomic: a failed save leaves no file at path. */

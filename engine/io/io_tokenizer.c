@@ -42,7 +42,7 @@ int tokenizer_count_words(const char *normalized) {
 
 void tokenizer_tally(Tally *words, const char *text) {
     char *norm = tokenizer_normalize(text);
-    for (char *save = NULL, *w = strtok_r(norm, " ", &save); w; w = strtok_r(NULL, " ", &save)) tally_add(words, w);
+    for (char *save = NULL, *w = strtok_r(norm, " ", &save); w; w = strtok_r(NULL, " ", &save)) str_tally_add(words, w);
     free(norm);
 }
 

@@ -54,7 +54,7 @@ static int parse_double(const char *name, const char *v, double lo, double hi, d
 int method_option_parse(MethodOptions *o, const char *name, const char *value) {
     double d;
     int rc;
-    if (!strcmp(name, "targets")) return targets_parse(value, &o->targets) == 0 ? 1 : -1;
+    if (!strcmp(name, "targets")) return backbone_targets_parse(value, &o->targets) == 0 ? 1 : -1;
     if (!strcmp(name, "rank")) return parse_int(name, value, 1, 4096, &o->rank) == 0 ? 1 : -1;
     if (!strcmp(name, "rank-lora")) return parse_int(name, value, 0, 4096, &o->rank_lora) == 0 ? 1 : -1;
     if (!strcmp(name, "rank-adapter")) return parse_int(name, value, 0, 4096, &o->rank_adapter) == 0 ? 1 : -1;
@@ -102,7 +102,7 @@ int method_option_is_flag(const char *name) {
 void method_options_json(const MethodOptions *o, char *buf, size_t n) {
     char targets[64];
     static const char *forms[] = {"hybrid", "lora", "adapter"};
-    targets_format(o->targets, targets, sizeof targets);
+    backbone_targets_format(o->targets, targets, sizeof targets);
     snprintf(buf, n,
              "\"targets\":\"%s\",\"rank\":%d,\"alpha\":%g,\"rslora\":%d,\"pissa\":%d,\"lora_plus\":%g,"
              "\"bitfit_norms\":%d,\"adapter_reduction\":%d,\"prompt_len\":%d,\"rank_lora\":%d,"

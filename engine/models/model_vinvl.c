@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn_act_slots.h"
 #include "check.h"
+#include "model_region_encoder.h"
+#include "nn_act_slots.h"
 #include "nn_pooler.h"
 #include "ops.h"
-#include "model_region_encoder.h"
 
 enum { TYPE_TEXT = 0, TYPE_TAG = 1, TYPE_REGION = 2 };
 

@@ -7,7 +7,7 @@
 
 const char *const linear_kind_names[LIN_KINDS] = {"q", "k", "v", "proj", "fc1", "fc2"};
 
-int targets_parse(const char *s, unsigned *mask) {
+int backbone_targets_parse(const char *s, unsigned *mask) {
     *mask = 0;
     if (!strcmp(s, "all")) {
         *mask = (1u << LIN_KINDS) - 1;
@@ -36,7 +36,7 @@ int targets_parse(const char *s, unsigned *mask) {
     return 0;
 }
 
-void targets_format(unsigned mask, char *buf, size_t n) {
+void backbone_targets_format(unsigned mask, char *buf, size_t n) {
     size_t len = 0;
     buf[0] = 0;
     int multi = 0;

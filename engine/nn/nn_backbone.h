@@ -38,8 +38,8 @@ static inline Linear *backbone_linear(const Backbone *b, int layer, LinearKind k
 extern const char *const linear_kind_names[LIN_KINDS];
 
 /* Parse "qkv", "qv", "q,k,v,proj", "all" ... into a mask; -1 if unknown. */
-int targets_parse(const char *s, unsigned *mask);
+int backbone_targets_parse(const char *s, unsigned *mask);
 /* "qkv", "qv", ... into buf. */
-void targets_format(unsigned mask, char *buf, size_t n);
+void backbone_targets_format(unsigned mask, char *buf, size_t n);
 
 #endif

@@ -7,8 +7,8 @@
 #ifndef MOIL_CONV_STEM_H
 #define MOIL_CONV_STEM_H
 
-#include "op_conv.h"
 #include "nn_params.h"
+#include "op_conv.h"
 
 #define CONV_STEM_MAX_LAYERS 6
 

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn_act_slots.h"
 #include "check.h"
+#include "nn_act_slots.h"
 #include "ops.h"
 
 static const EncoderExpertNames vilt_names = {1, {"norm2"}, {"mlp"}};

@@ -17,9 +17,9 @@
 #ifndef MOIL_ENCODER_H
 #define MOIL_ENCODER_H
 
-#include "op_attn_mask.h"
 #include "nn_backbone.h"
 #include "nn_layers.h"
+#include "op_attn_mask.h"
 
 #define ENCODER_MAX_EXPERTS 3
 

@@ -45,9 +45,9 @@ static int evaluate_variants(Model *m, Task *t, Method *meth, const char *split,
             if (step >= 0) {
                 char cname[96];
                 snprintf(cname, sizeof cname, "%s/%s", sp, ml.name[i]);
-                sink_curve(sink, step, cname, ml.value[i]);
+                train_sink_curve(sink, step, cname, ml.value[i]);
             } else {
-                sink_metric(sink, sp, ml.name[i], ml.value[i]);
+                train_sink_metric(sink, sp, ml.name[i], ml.value[i]);
             }
         }
         if (!tc->quiet) {
@@ -88,6 +88,34 @@ static void find_nonfinite(const Params *p, char *buf, size_t cap) {
         }
 }
 
+float train_lr_schedule(int s, int total, int warmup, float peak) {
+    if (warmup > 0 && s < warmup) return peak * (float)(s + 1) / (float)warmup;
+    if (total <= warmup) return peak;
+    float frac = (float)(total - s) / (float)(total - warmup);
+    return frac > 0 ? peak * frac : 0.0f;
+}
+
+double train_clip_grad_norm(Params *p, double max_norm) {
+    double ss = 0.0;
+    for (int i = 0; i < p->n; i++) {
+        const ParamInfo *e = &p->info[i];
+        if (!e->trainable) continue;
+        const float *g = p->grad + e->offset;
+        for (size_t k = 0; k < e->size; k++) ss += (double)g[k] * g[k];
+    }
+    double norm = sqrt(ss);
+    if (max_norm > 0 && norm > max_norm) {
+        float s = (float)(max_norm / norm);
+        for (int i = 0; i < p->n; i++) {
+            const ParamInfo *e = &p->info[i];
+            if (!e->trainable) continue;
+            float *g = p->grad + e->offset;
+            for (size_t k = 0; k < e->size; k++) g[k] *= s;
+        }
+    }
+    return norm;
+}
+
 void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng, const TrainSink *sink,
                TrainResult *res) {
     memset(res, 0, sizeof *res);
@@ -112,7 +140,7 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
             break;
         }
         double extra = meth->ops->extra_loss ? meth->ops->extra_loss(meth, &m->bb, &m->params) : 0.0;
-        double gnorm = grad_clip_norm(&m->params, tc->clip);
+        double gnorm = train_clip_grad_norm(&m->params, tc->clip);
         if (!isfinite(loss) || !isfinite(extra) || !isfinite(gnorm)) {
             res->status = TRAIN_DIVERGED;
             char where[PARAM_NAME_MAX + 64];
@@ -120,20 +148,20 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
             snprintf(res->error, sizeof res->error, "non-finite %s at step %d (loss %g, extra %g, grad norm %g)%s",
                      !isfinite(loss) ? "task loss" : !isfinite(extra) ? "method loss" : "gradient", s + 1, loss,
                      extra, gnorm, where);
-            sink_curve(sink, s + 1, "loss", loss);
+            train_sink_curve(sink, s + 1, "loss", loss);
             break;
         }
-        float lr = lr_schedule(s, tc->steps, warmup, tc->lr);
+        float lr = train_lr_schedule(s, tc->steps, warmup, tc->lr);
         adamw_step(&m->params, &opt, lr, s + 1);
         if (meth->ops->after_step) meth->ops->after_step(meth, &m->bb, &m->params, s + 1);
         res->steps_done = s + 1;
         res->last_loss = loss;
         loss_avg += loss, extra_avg += extra, avg_n++;
         if ((s + 1) % log_every == 0 || s + 1 == tc->steps) {
-            sink_curve(sink, s + 1, "loss", loss_avg / avg_n);
-            sink_curve(sink, s + 1, "lr", lr);
-            sink_curve(sink, s + 1, "grad_norm", gnorm);
-            if (meth->ops->extra_loss) sink_curve(sink, s + 1, "imitation_loss", extra_avg / avg_n);
+            train_sink_curve(sink, s + 1, "loss", loss_avg / avg_n);
+            train_sink_curve(sink, s + 1, "lr", lr);
+            train_sink_curve(sink, s + 1, "grad_norm", gnorm);
+            if (meth->ops->extra_loss) train_sink_curve(sink, s + 1, "imitation_loss", extra_avg / avg_n);
             loss_avg = extra_avg = 0, avg_n = 0;
         }
         double now = time_now_s() - t0;

@@ -6,8 +6,8 @@
 #ifndef MOIL_TRAIN_H
 #define MOIL_TRAIN_H
 
-#include "train_adamw.h"
 #include "method.h"
+#include "train_adamw.h"
 #include "train_sink.h"
 #include "train_task.h"
 #include "train_weight_distance.h"
@@ -48,6 +48,14 @@ typedef struct {
  * others under "<split>@<variant>". */
 void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng, const TrainSink *sink,
                TrainResult *res);
+
+/* Learning rate at step s (0-based) of `total`: linear warmup over the first
+ * `warmup` steps to `peak`, then linear decay to 0 at `total`. */
+float train_lr_schedule(int s, int total, int warmup, float peak);
+
+/* L2 norm of the trainable gradients; if max_norm > 0 and the norm exceeds
+ * it, the gradients are scaled to max_norm. Returns the norm before clipping. */
+double train_clip_grad_norm(Params *p, double max_norm);
 
 /* Install SIGINT/SIGTERM handlers that ask the loop to stop (the run is
  * then recorded as killed). */

@@ -19,31 +19,3 @@ void adamw_step(Params *p, const AdamWConfig *c, float lr, int step) {
         adamw_update(w, m, v, g, e->size, c->beta1, c->beta2, c->eps, bc1, bc2, a, wd);
     }
 }
-
-float lr_schedule(int s, int total, int warmup, float peak) {
-    if (warmup > 0 && s < warmup) return peak * (float)(s + 1) / (float)warmup;
-    if (total <= warmup) return peak;
-    float frac = (float)(total - s) / (float)(total - warmup);
-    return frac > 0 ? peak * frac : 0.0f;
-}
-
-double grad_clip_norm(Params *p, double max_norm) {
-    double ss = 0.0;
-    for (int i = 0; i < p->n; i++) {
-        const ParamInfo *e = &p->info[i];
-        if (!e->trainable) continue;
-        const float *g = p->grad + e->offset;
-        for (size_t k = 0; k < e->size; k++) ss += (double)g[k] * g[k];
-    }
-    double norm = sqrt(ss);
-    if (max_norm > 0 && norm > max_norm) {
-        float s = (float)(max_norm / norm);
-        for (int i = 0; i < p->n; i++) {
-            const ParamInfo *e = &p->info[i];
-            if (!e->trainable) continue;
-            float *g = p->grad + e->offset;
-            for (size_t k = 0; k < e->size; k++) g[k] *= s;
-        }
-    }
-    return norm;
-}

@@ -1,6 +1,5 @@
 /* AdamW with decoupled weight decay over the trainable entries of a Params
- * store, the warmup + linear-decay learning-rate schedule, and gradient-norm
- * clipping. */
+ * store. */
 #ifndef MOIL_ADAMW_H
 #define MOIL_ADAMW_H
 
@@ -18,13 +17,5 @@ AdamWConfig adamw_config_default(float lr);
 /* One update with learning rate lr (times each entry's lr_mult); step counts
  * from 1 (bias correction). Frozen entries are left untouched. */
 void adamw_step(Params *p, const AdamWConfig *c, float lr, int step);
-
-/* Learning rate at step s (0-based) of `total`: linear warmup over the first
- * `warmup` steps to `peak`, then linear decay to 0 at `total`. */
-float lr_schedule(int s, int total, int warmup, float peak);
-
-/* L2 norm of the trainable gradients; if max_norm > 0 and the norm exceeds
- * it, the gradients are scaled to max_norm. Returns the norm before clipping. */
-double grad_clip_norm(Params *p, double max_norm);
 
 #endif

@@ -9,10 +9,10 @@ static void warn_if_failed(int rc) {
     if (rc != 0) fprintf(stderr, "moil: warning: %s\n", err_msg());
 }
 
-void sink_curve(const TrainSink *sink, int step, const char *name, double value) {
+void train_sink_curve(const TrainSink *sink, int step, const char *name, double value) {
     if (sink) warn_if_failed(sink->curve(sink->ctx, step, name, value));
 }
 
-void sink_metric(const TrainSink *sink, const char *split, const char *name, double value) {
+void train_sink_metric(const TrainSink *sink, const char *split, const char *name, double value) {
     if (sink) warn_if_failed(sink->metric(sink->ctx, split, name, value));
 }

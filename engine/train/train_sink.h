@@ -14,7 +14,7 @@ typedef struct {
 
 /* Report a curve point / a metric to sink (nothing when sink is NULL). A
  * failure does not stop the run: it is printed as "moil: warning: <error>". */
-void sink_curve(const TrainSink *sink, int step, const char *name, double value);
-void sink_metric(const TrainSink *sink, const char *split, const char *name, double value);
+void train_sink_curve(const TrainSink *sink, int step, const char *name, double value);
+void train_sink_metric(const TrainSink *sink, const char *split, const char *name, double value);
 
 #endif

@@ -7,18 +7,18 @@
 
 #include "check.h"
 
-void metrics_add(MetricList *l, const char *name, double value) {
+void task_metrics_add(MetricList *l, const char *name, double value) {
     for (int i = 0; i < l->n; i++)
         if (!strcmp(l->name[i], name)) {
             l->value[i] = value;
             return;
         }
-    if (l->n >= METRICS_MAX) die("metrics_add(%s): more than %d metrics", name, METRICS_MAX);
+    if (l->n >= METRICS_MAX) die("task_metrics_add(%s): more than %d metrics", name, METRICS_MAX);
     snprintf(l->name[l->n], METRIC_NAME_MAX, "%s", name);
     l->value[l->n++] = value;
 }
 
-double metrics_get(const MetricList *l, const char *name) {
+double task_metrics_get(const MetricList *l, const char *name) {
     for (int i = 0; i < l->n; i++)
         if (!strcmp(l->name[i], name)) return l->value[i];
     return NAN;

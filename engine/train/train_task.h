@@ -7,10 +7,10 @@
 #ifndef MOIL_TASK_H
 #define MOIL_TASK_H
 
-#include "model.h"
-#include "rng.h"
 #include "io_safetensors.h"
 #include "io_tokenizer.h"
+#include "model.h"
+#include "rng.h"
 
 #define METRIC_NAME_MAX 48
 #define METRICS_MAX 48
@@ -21,9 +21,9 @@ typedef struct {
     double value[METRICS_MAX];
 } MetricList;
 
-void metrics_add(MetricList *l, const char *name, double value);
+void task_metrics_add(MetricList *l, const char *name, double value);
 /* The value of name, or NAN. */
-double metrics_get(const MetricList *l, const char *name);
+double task_metrics_get(const MetricList *l, const char *name);
 
 typedef struct {
     const char *data_dir;   /* the dataset folder */

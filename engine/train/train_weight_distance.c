@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "linalg.h"
 #include "io_safetensors.h"
+#include "linalg.h"
 
 static const char *const kind_name[WDIST_KINDS] = {"q", "k", "v"};
 
@@ -75,11 +75,11 @@ void wdist_log(const WeightDistance *w, const Backbone *bb, const Params *p, con
     double mean = wdist_measure(w, bb, p, rel);
     char name[96];
     snprintf(name, sizeof name, "wdist/%s/mean", variant);
-    sink_curve(sink, step, name, mean);
+    train_sink_curve(sink, step, name, mean);
     for (int l = 0; l < w->layers; l++)
         for (int k = 0; k < WDIST_KINDS; k++) {
             snprintf(name, sizeof name, "wdist/%s/l%d.%s", variant, l, kind_name[k]);
-            sink_curve(sink, step, name, rel[l * WDIST_KINDS + k]);
+            train_sink_curve(sink, step, name, rel[l * WDIST_KINDS + k]);
         }
     free(rel);
 }
@@ -101,11 +101,11 @@ double wdist_log_floor(const WeightDistance *w, int rank, const TrainSink *sink)
             double rel = w->gap[i] > 0 ? tail / w->gap[i] : 0.0;
             sum += rel;
             snprintf(name, sizeof name, "ey_floor_r%d/l%d.%s", rank, l, kind_name[k]);
-            sink_metric(sink, "diag", name, rel);
+            train_sink_metric(sink, "diag", name, rel);
         }
     free(delta);
     double mean = sum / (w->layers * WDIST_KINDS);
     snprintf(name, sizeof name, "ey_floor_r%d/mean", rank);
-    sink_metric(sink, "diag", name, mean);
+    train_sink_metric(sink, "diag", name, mean);
     return mean;
 }
