@@ -252,19 +252,12 @@ static int embed_needs_grad(const Vilt *m) {
 }
 
 void vilt_backward(Vilt *m, const ModelInput *in, const float *dfinal, const float *dpooled) {
-    const Params *p = m->params;
     ViltActs *a = &m->act;
     ViltGrads *g = &m->grad;
-    int B = in->B, T = m->T, C = m->cfg.d, N = B * T, L = m->cfg.layers;
-    size_t NC = (size_t)N * C;
-    pooler_backward(p, &m->pooler, a->cls, a->pooled, dpooled, dfinal, g->dfinal, g->dpre, g->dcls, B, T, C);
     /* lowest layer whose backward is needed: -1 = embeddings too, L = none */
     int low = embed_needs_grad(m) ? -1 : encoder_lowest_trainable(&m->enc);
-    int need_norm = layernorm_trainable(p, &m->norm);
-    if (low >= L && !need_norm) return;
-    memset(g->dx, 0, sizeof(float) * NC);
-    layer_layernorm_backward(p, &m->norm, g->dx, g->dfinal, encoder_output(&m->enc), a->final_mean, a->final_rstd, N);
-    encoder_backward(&m->enc, g->dx, a->x0, B, low);
+    encoder_top_backward(&m->enc, m->params, &m->pooler, &m->norm, a->cls, a->pooled, a->final_mean, a->final_rstd,
+                         a->x0, dfinal, dpooled, g->dfinal, g->dpre, g->dcls, g->dx, in->B, low);
     if (low < 0) embed_backward(m, in);
 }
 

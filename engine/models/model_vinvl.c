@@ -226,18 +226,11 @@ static void embed_backward(Vinvl *m, int B) {
 }
 
 void vinvl_backward(Vinvl *m, const ModelInput *in, const float *dfinal, const float *dpooled) {
-    const Params *p = m->params;
     VinvlActs *a = &m->act;
-    int B = in->B, T = m->T, C = m->cfg.d, N = B * T, L = m->cfg.layers;
-    size_t NC = (size_t)N * C;
-    pooler_backward(p, &m->pooler, a->cls, a->pooled, dpooled, dfinal, a->dfinal, a->dpre, a->dcls, B, T, C);
     int low = embed_needs_grad(m) ? -1 : encoder_lowest_trainable(&m->enc);
-    int need_norm = layernorm_trainable(p, &m->norm);
-    if (low >= L && !need_norm) return;
-    memset(a->dx, 0, sizeof(float) * NC);
-    layer_layernorm_backward(p, &m->norm, a->dx, a->dfinal, encoder_output(&m->enc), a->final_mean, a->final_rstd, N);
-    encoder_backward(&m->enc, a->dx, a->x0, B, low);
-    if (low < 0) embed_backward(m, B);
+    encoder_top_backward(&m->enc, m->params, &m->pooler, &m->norm, a->cls, a->pooled, a->final_mean, a->final_rstd,
+                         a->x0, dfinal, dpooled, a->dfinal, a->dpre, a->dcls, a->dx, in->B, low);
+    if (low < 0) embed_backward(m, in->B);
 }
 
 /* The Model interface (engine/models/model.h). */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "nn_pooler.h"
 #include "nn_act_slots.h"
 #include "ops.h"
 
@@ -299,4 +300,16 @@ void encoder_backward(Encoder *e, float *dx, const float *x0, int B, int low) {
         layer_layernorm_backward(p, &bl->norm1, dx, g->dln, x, a->ln1_mean + l * LT, a->ln1_rstd + l * LT, N);
         if (e->n_prompt) prompts_backward(e, dx, B, l);
     }
+}
+
+void encoder_top_backward(Encoder *e, const Params *p, const Linear *pooler, const LayerNorm *norm,
+                          const float *cls, const float *pooled, const float *final_mean, const float *final_rstd,
+                          const float *x0, const float *dfinal_in, const float *dpooled, float *dfinal, float *dpre,
+                          float *dcls, float *dx, int B, int low) {
+    int T = e->T, C = e->cfg.d, N = B * T;
+    pooler_backward(p, pooler, cls, pooled, dpooled, dfinal_in, dfinal, dpre, dcls, B, T, C);
+    if (low >= e->cfg.layers && !layernorm_trainable(p, norm)) return;
+    memset(dx, 0, sizeof(float) * (size_t)N * C);
+    layer_layernorm_backward(p, norm, dx, dfinal, encoder_output(e), final_mean, final_rstd, N);
+    encoder_backward(e, dx, x0, B, low);
 }

@@ -113,6 +113,17 @@ static inline const float *encoder_output(const Encoder *e) {
  * input x. Runs layers L-1 .. low (see encoder_lowest_trainable); x is the
  * input of the last forward. */
 void encoder_backward(Encoder *e, float *dx, const float *x, int B, int low);
+/* The backward every single-stream model ends with, from its outputs down
+ * to the block input: the tanh pooler (nn_pooler.h: dpooled [B,C] and
+ * dfinal_in [B,T,C], either may be NULL, summed into dfinal), the final
+ * LayerNorm norm (its forward statistics final_mean, final_rstd [B,T]), then
+ * the blocks from the top down to layer low, into dx [B,T,C] (x0: the block
+ * input of the forward). Stops after the pooler when neither the blocks
+ * (low >= L) nor norm need gradients. dpre, dcls [B,C] are scratch. */
+void encoder_top_backward(Encoder *e, const Params *p, const Linear *pooler, const LayerNorm *norm,
+                          const float *cls, const float *pooled, const float *final_mean, const float *final_rstd,
+                          const float *x0, const float *dfinal_in, const float *dpooled, float *dfinal, float *dpre,
+                          float *dcls, float *dx, int B, int low);
 /* Lowest layer whose backward is needed (trainable tensors, hooks or
  * prompts); L when none. */
 int encoder_lowest_trainable(const Encoder *e);
