@@ -5,6 +5,8 @@
 #ifndef MOIL_COMMANDS_H
 #define MOIL_COMMANDS_H
 
+#include <stdio.h>
+
 typedef int (*CommandFn)(int argc, char **argv);
 
 typedef struct {
@@ -15,6 +17,14 @@ typedef struct {
 
 /* Print usage to stdout if argv holds --help or -h; returns 1 if it did. */
 int cli_wants_help(int argc, char **argv, const char *usage);
+
+/* cli/cmd_help.c, over the n commands of cmds. help_commands: the usage line
+ * and one line per command, to out. help_group: if argv[0] is a command group
+ * ("db"), list its subcommands (to stdout with exit status 0 when argv[1] is
+ * --help or -h; to stderr, after naming what is wrong, with status 2 when the
+ * subcommand is missing or unknown); -1 if argv[0] is not a group. */
+void help_commands(FILE *out, const Command *cmds, int n);
+int help_group(const Command *cmds, int n, int argc, char **argv);
 
 int cmd_bench(int argc, char **argv);
 int cmd_bench_infer(int argc, char **argv);

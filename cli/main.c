@@ -1,4 +1,5 @@
-/* moil: one program, one subcommand per job; `moil <command> --help`. */
+/* moil: one program, one subcommand per job; `moil <command> --help`; the
+ * help texts of the program and its command groups are in cli/cmd_help.c. */
 #include "commands.h"
 
 #include <stdio.h>
@@ -34,12 +35,6 @@ int cli_wants_help(int argc, char **argv, const char *usage) {
     return 0;
 }
 
-static void print_usage(FILE *out) {
-    fputs("usage: moil <command> [options]   (moil <command> --help for its options)\n\n"
-          "commands:\n", out);
-    for (int i = 0; i < n_commands; i++) fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
-}
-
 /* Does command name `name` ("data gen") match the words argv[0..]? Returns
  * the number of words matched, 0 if it does not match. */
 static int command_match(const char *name, int argc, char **argv) {
@@ -56,15 +51,26 @@ static int command_match(const char *name, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        print_usage(stdout);
-        return argc < 2 ? 2 : 0;
+    static char help_flag[] = "--help";
+    if (argc >= 3 && !strcmp(argv[1], "help")) { /* moil help db runs: moil db runs --help */
+        memmove(argv + 1, argv + 2, (size_t)(argc - 2) * sizeof *argv);
+        argv[argc - 1] = help_flag;
+    }
+    if (argc < 2) {
+        help_commands(stderr, commands, n_commands);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        help_commands(stdout, commands, n_commands);
+        return 0;
     }
     for (int i = 0; i < n_commands; i++) {
         int words = command_match(commands[i].name, argc - 1, argv + 1);
         if (words) return commands[i].run(argc - words, argv + words);
     }
+    int rc = help_group(commands, n_commands, argc - 1, argv + 1);
+    if (rc >= 0) return rc;
     fprintf(stderr, "moil: unknown command '%s'\n\n", argv[1]);
-    print_usage(stderr);
+    help_commands(stderr, commands, n_commands);
     return 2;
 }
