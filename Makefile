@@ -1,7 +1,7 @@
 # moil-repro build. `make` builds the engine library and ./moil; `make test`
 # runs the test suite; `make test SAN=1` the same under ASan + UBSan (in
 # build-san/); `make deps` installs missing Debian packages; `make bench`
-# runs the training benchmark.
+# runs the training benchmark; `make figures [PROFILE=full]` draws the figures.
 
 CC      ?= cc
 SAN     ?= 0
@@ -124,13 +124,23 @@ tables: all
 	@for f in experiments/*.exp; do ./moil table render --profile $(PROFILE) --table $$(basename $$f .exp) || exit 1; done
 	@scripts/table_inference.sh --profile $(PROFILE)
 
-# Figures, drawn by gnuplot from the database only (plots/README.md).
-FIG_DB ?= results/moil.db
+# Figures, drawn by gnuplot from the database only (plots/README.md): the
+# quick profile's from results/moil.db (what make reproduce writes) into
+# plots/; `make figures PROFILE=full` the full profile's from the committed
+# snapshot results/full/moil.db into plots/full/. FIG_DB and FIG_OUT override
+# them (run_all.sh passes the database it ran with).
+ifeq ($(PROFILE),quick)
+FIG_DB  ?= results/moil.db
+FIG_OUT ?= plots
+else
+FIG_DB  ?= results/$(PROFILE)/moil.db
+FIG_OUT ?= plots/$(PROFILE)
+endif
 FIGURES := fig1 fig2 fig3 fig4 fig5
 .PHONY: $(FIGURES)
 figures: $(FIGURES)
 $(FIGURES):
-	scripts/figures.sh --db $(FIG_DB) --out plots $@
+	scripts/figures.sh --db $(FIG_DB) --out $(FIG_OUT) $@
 
 # libFuzzer harnesses of every reader (fuzz/README.md), FUZZ_SECONDS each,
 # two at a time; needs clang and libclang-rt-14-dev. CI smoke: FUZZ_SECONDS=5

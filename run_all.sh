@@ -6,8 +6,9 @@
 # made from the same backbone and dataset (moil table plan decides; moil
 # finetune itself skips a finished config),
 # then renders the tables (moil table render; table 6, inference cost, by
-# scripts/table_inference.sh) and the figures (make figures, if that target
-# exists). Every step is resumable: rerunning does only what
+# scripts/table_inference.sh) and the figures (make figures PROFILE=<profile>
+# FIG_DB=<its database>, if that target exists: plots/ for quick, plots/<profile>/
+# otherwise). Every step is resumable: rerunning does only what
 # is missing, and a run killed mid-way (a stale 'running' row) is redone.
 set -u
 cd "$(dirname "$0")" || exit 1
@@ -312,7 +313,7 @@ if "$MOIL" db runs --db "$db" --table inference --status ok 2>/dev/null | grep -
     fi
 fi
 if [ "$use_make" = 1 ] && make -n figures >/dev/null 2>&1; then
-    make -s figures || { echo "run_all.sh: make figures failed" >&2; failed=$((failed + 1)); }
+    make -s figures PROFILE="$profile" FIG_DB="$db" || { echo "run_all.sh: make figures failed" >&2; failed=$((failed + 1)); }
 fi
 
 secs=$(($(date +%s) - t_start))

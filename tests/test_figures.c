@@ -6,7 +6,8 @@
  * through the C API in a mkdtemp folder; the script writes the data files;
  * each is compared against the means and sds computed here from the values
  * inserted. One figure is drawn too (PNG and SVG exist), and a figure
- * without rows is skipped with exit status 0. */
+ * without rows is skipped with exit status 0. `make figures PROFILE=full`
+ * redraws the committed full-profile figures from the committed snapshot. */
 #include <stdarg.h>
 #include <unistd.h>
 
@@ -293,6 +294,40 @@ static void test_drawn(void) {
     }
 }
 
+/* `make figures PROFILE=full` draws the full profile's figures from the
+ * committed snapshot results/full/moil.db into plots/full/: drawn into a
+ * scratch folder here, every data file is the committed one (a committed
+ * figure that the snapshot no longer gives fails) and every PNG is drawn.
+ * `make figures` (quick) reads results/moil.db into plots/. */
+static void test_full_profile_target(void) {
+    static const char *const figs[] = {"fig1_approx_error", "fig1_ey_floor", "fig2_optimisation", "fig3_params",
+                                       "fig4_ablations", "fig5_inference"};
+    char full_out[512], path[1024], *out;
+    snprintf(full_out, sizeof full_out, "%s/full", tmp_dir);
+    int rc = proc_run(&out, "MAKEFLAGS= make -s figures PROFILE=full FIG_OUT=%s", full_out);
+    CHECK(rc == 0, "make figures PROFILE=full: exit %d: %s", rc, out);
+    free(out);
+    for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++) {
+        snprintf(path, sizeof path, "plots/full/%s.dat", figs[i]);
+        char *committed = file_read_all(path, 1 << 20, NULL);
+        snprintf(path, sizeof path, "%s/%s.dat", full_out, figs[i]);
+        char *drawn = file_read_all(path, 1 << 20, NULL);
+        CHECK(committed && drawn && !strcmp(committed, drawn),
+              "plots/full/%s.dat is not what results/full/moil.db gives (%s)", figs[i], path);
+        free(committed), free(drawn);
+        snprintf(path, sizeof path, "%s/%s.png", full_out, figs[i]);
+        CHECK(!strcmp(figs[i], "fig1_ey_floor") || access(path, R_OK) == 0, "%s not drawn", path);
+    }
+    rc = proc_run(&out, "MAKEFLAGS= make -n --no-print-directory figures");
+    CHECK(rc == 0 && strstr(out, "scripts/figures.sh --db results/moil.db --out plots fig1\n") &&
+              strstr(out, "--db results/moil.db --out plots fig5\n"), "make -n figures: exit %d: %s", rc, out);
+    free(out);
+    rc = proc_run(&out, "MAKEFLAGS= make -n --no-print-directory figures PROFILE=full");
+    CHECK(rc == 0 && strstr(out, "scripts/figures.sh --db results/full/moil.db --out plots/full fig1\n"),
+          "make -n figures PROFILE=full: exit %d: %s", rc, out);
+    free(out);
+}
+
 int main(void) {
     if (!mkdtemp(tmp_dir)) {
         printf("test_figures: %s: cannot create a temporary folder\n", tmp_dir);
@@ -307,6 +342,7 @@ int main(void) {
     RUN(test_ablation_figure);
     RUN(test_missing_figure_skipped);
     RUN(test_drawn);
+    RUN(test_full_profile_target);
     rm_tree(tmp_dir);
     return TEST_DONE();
 }
