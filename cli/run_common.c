@@ -33,7 +33,6 @@ static void print_lists(FILE *out) {
 
 static const char common_options[] =
     "  --data DIR       dataset folder (default datasets/data/quick)\n"
-    "  --out DIR        predictions and checkpoints (default runs/<task>-<method>-s<seed>)\n"
     "  --db PATH        results database (default results/moil.db); --no-db: none\n"
     "  --table ID       the paper table this run belongs to (recorded)\n"
     "  --profile P      quick (default) or full: sets steps, batch and eval size\n"
@@ -81,6 +80,7 @@ static void print_usage(FILE *out, RunKind kind) {
                 "  --cells-first N  a first stage: the first N of the --steps train the cells\n"
                 "                   objective alone (a head start on the image side)\n"
                 "  --d N  --layers N  --heads N   model size (default 128, 4, 4)\n"
+                "  --out DIR        where backbone.safetensors goes (default runs/pretrain-full-s<seed>)\n"
                 "%s",
                 common_options);
         return;
@@ -100,6 +100,8 @@ static void print_usage(FILE *out, RunKind kind) {
             "  --model M        vilt, vlmo or vinvl: the kind of a random backbone, or a check\n"
             "                   that --init is one (the kind comes from the checkpoint)\n"
             "  --eval-split S   final evaluation split (default test)\n"
+            "  --out DIR        model.safetensors and the final evaluation's predictions_<split>_<variant>.*\n"
+            "                   (default runs/<task>-<method>-s<seed>; run_all.sh: runs/<profile>/<key>)\n"
             "%s%s",
             finetune_options, common_options);
     print_lists(out);

@@ -3,7 +3,7 @@
  * starts from random weights and its config says so), --objectives
  * names every objective in its error message, and NLVR runs on the
  * VinVL-style model (image ids from the instances file, or an error naming
- * it). */
+ * it), and runs without --out land in the folders the docs name. */
 #include "proc.h"
 #include "test.h"
 
@@ -70,11 +70,42 @@ static void test_nlvr_on_vinvl(void) {
     CHECK(rename(moved, tmp_path("tiny/annotations/instances_nlvr_dev.json")) == 0, "restore");
 }
 
+/* Without --out, runs land where the --help texts and docs/paths.md say:
+ * moil pretrain in runs/pretrain-full-s<seed>/, moil finetune in
+ * runs/<task>-<method>-s<seed>/, the predictions one file per split and
+ * variant (MoIL: student, ema, online; LoRA: merged). */
+static void test_default_out_folders(void) {
+    char *o;
+    const char *moil = realpath(moil_bin(), NULL);
+    CHECK(moil != NULL, "no moil binary at %s", moil_bin());
+    if (!moil) return;
+    char cwd[600], data[600];
+    snprintf(cwd, sizeof cwd, "%s", tmp_path("cwd"));
+    snprintf(data, sizeof data, "%s", tmp_path("tiny"));
+    int rc = proc_run(&o, "mkdir -p %s && cd %s && '%s' pretrain --d 16 --layers 1 --heads 2 --steps 1 --seed 2 "
+                          "--quiet --no-db --data %s && '%s' finetune --task vqa --method moil --steps 2 --batch 4 "
+                          "--eval-limit 5 --quiet --no-db --seed 3 --data %s --init runs/pretrain-full-s2/backbone.safetensors "
+                          "&& '%s' finetune --task nlvr --method lora --steps 2 --batch 4 --eval-limit 6 --quiet --no-db "
+                          "--data %s",
+                      cwd, cwd, moil, data, moil, data, moil, data);
+    CHECK(rc == 0, "runs without --out: %s", o);
+    free(o);
+    static const char *const files[] = {
+        "cwd/runs/pretrain-full-s2/backbone.safetensors", "cwd/runs/vqa-moil-s3/model.safetensors",
+        "cwd/runs/vqa-moil-s3/predictions_test_student.json", "cwd/runs/vqa-moil-s3/predictions_test_ema.json",
+        "cwd/runs/vqa-moil-s3/predictions_test_online.json", "cwd/runs/nlvr-lora-s0/model.safetensors",
+        "cwd/runs/nlvr-lora-s0/predictions_test_merged.csv"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        CHECK(access(tmp_path(files[i]), R_OK) == 0, "%s not written", files[i]);
+    free((void *)moil);
+}
+
 int main(void) {
     if (!mkdtemp(tmp_dir)) return 1;
     RUN(test_init_none_overrides_init);
     RUN(test_objectives_listed);
     RUN(test_nlvr_on_vinvl);
+    RUN(test_default_out_folders);
     rm_tree(tmp_dir);
     return TEST_DONE();
 }

@@ -1,4 +1,4 @@
-/* The adaptation methods (engine/method_*.c): finite-difference gradients
+/* The adaptation methods (engine/methods/method_*.c): finite-difference gradients
  * of everything each method trains, MoIL's imitation loss and the split of
  * its two losses, merged-model equivalence and restore, parameter counts
  * against closed forms (printed as the table of the closing note), the EMA,

@@ -1,4 +1,4 @@
-/* The parts of the results database shared by engine/db*.c only (db.c:
+/* The parts of the results database shared by results/db/db*.c only (db.c:
  * opening, runs, curves, metrics; db_query.c: reading; db_merge.c: merging
  * shards). Everything else uses db.h. */
 #ifndef MOIL_DB_INTERNAL_H
