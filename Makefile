@@ -143,7 +143,7 @@ $(FIGURES):
 	scripts/figures.sh --db $(FIG_DB) --out $(FIG_OUT) $@
 
 # libFuzzer harnesses of every reader (fuzz/README.md), FUZZ_SECONDS each,
-# two at a time; needs clang and libclang-rt-14-dev. CI smoke: FUZZ_SECONDS=5
+# two at a time; needs clang and libclang-rt-14-dev. CI smoke (.ci/run): FUZZ_SECONDS=3
 FUZZ_SECONDS ?= 60
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)
