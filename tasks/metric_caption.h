@@ -2,7 +2,7 @@
  * ROUGE-L, plus the "simple" tokenisation used for the test vectors and a
  * writer for COCO caption result files.
  *
- * Sources (FORMATS.md 5.0-5.3, 6.1): salaniz/pycocoevalcap @ ad63453
+ * Sources (docs/tasks.md, "Caption metrics"): salaniz/pycocoevalcap @ ad63453
  * bleu/bleu_scorer.py, cider/cider_scorer.py, rouge/rouge.py. The scorers
  * take captions that are already tokenised (words separated by spaces):
  * the official pipeline runs the PTB tokenizer first; the test vectors use
@@ -29,9 +29,10 @@ typedef struct {
     double ratio;    /* (testlen + 1e-15) / (reflen + 1e-9) */
 } CaptionBleu;
 
-/* Tokenisation 'simple' (FORMATS 6.1): '\n' to space, ASCII lower-case,
- * split on whitespace, delete the 32 ASCII punctuation characters from each
- * token, drop empty tokens, join with single spaces. New malloc'd string. */
+/* Tokenisation 'simple' (docs/tasks.md, "Caption metrics"): '\n' to space,
+ * ASCII lower-case, split on whitespace, delete the 32 ASCII punctuation
+ * characters from each token, drop empty tokens, join with single spaces.
+ * New malloc'd string. */
 char *metric_caption_tokenize_simple(const char *s);
 
 /* BLEU-1..4 with option "closest". per_image (may be NULL): [n][4] the

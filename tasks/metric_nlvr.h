@@ -1,5 +1,6 @@
 /* NLVR2 accuracy and consistency as lil-lab/nlvr nlvr2/eval/metrics.py
- * computes them, and the predictions CSV it reads (FORMATS.md 3).
+ * computes them, and the predictions CSV it reads (docs/tasks.md, "NLVR2
+ * accuracy and consistency").
  *
  * Predictions CSV: one "identifier,prediction" line per example, no header,
  * no blank lines. Each line is stripped of surrounding whitespace and split

@@ -1,6 +1,7 @@
 /* Image-text retrieval recall as ViLT/MoIL compute_irtr_recall does it.
  *
- * Source (FORMATS.md 4): dandelin/ViLT vilt/modules/objectives.py
+ * Source (docs/tasks.md, "Retrieval recall"): dandelin/ViLT
+ * vilt/modules/objectives.py
  * compute_irtr_recall; luogen1996/MoIL objectives.py (same values).
  * scores[i * n_txt + t] is the float32 ITM score of image row i and text t.
  * TR R@K: for each image, a hit if one of its K highest-scoring texts

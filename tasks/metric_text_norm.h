@@ -3,7 +3,8 @@
  * Sources: GT-Vision-Lab/VQA @ a013f00 PythonEvaluationTools/vqaEvaluation/
  * vqaEval.py (processPunctuation, processDigitArticle and the tables of
  * VQAEval.__init__); dandelin/ViLT @ 762fd39 vilt/utils/glossary.py
- * (normalize_word). FORMATS.md 2.3 and 2.4 spell out the rules and quirks.
+ * (normalize_word). docs/tasks.md ("VQA accuracy" and "Answer vocabulary and
+ * soft targets") spells out the rules and quirks.
  *
  * Strings are byte strings. Python works on Unicode code points; here only
  * ASCII is special: lower-casing, whitespace and \d cover ASCII characters

@@ -1,7 +1,7 @@
 /* VQA accuracy as the official evaluation computes it, and the ViLT soft
  * scores.
  *
- * Sources (FORMATS.md 2.3, 2.4): GT-Vision-Lab/VQA vqaEval.py,
+ * Sources (docs/tasks.md, "VQA accuracy"): GT-Vision-Lab/VQA vqaEval.py,
  * VQAEval.evaluate and setAccuracy, at a013f00 (master, the default) and at
  * 0dc4ab7 (branch feature/update_style, "legacy", the file most VQA code
  * bases copied); dandelin/ViLT write_vqa.py get_score and my_metrics.py

@@ -1,5 +1,6 @@
 /* The VQA answer vocabulary and soft targets as ViLT builds them
- * (FORMATS.md 2.4; dandelin/ViLT write_vqa.py make_arrow, get_score):
+ * (docs/tasks.md, "Answer vocabulary and soft targets"; dandelin/ViLT
+ * write_vqa.py make_arrow, get_score):
  *  - keys: metric_text_norm_word(multiple_choice_answer) over the train and val
  *    annotations, kept when they occur >= min_count times (ViLT: 9), ids in
  *    order of first occurrence (train before val);

@@ -8,8 +8,8 @@
  * 2 starts as a copy of row 1, as ViLT does when it extends the table for
  * NLVR2.
  *
- * Files (NLVR2 layout, FORMATS.md 3): DATA/nlvr/{train,dev,test1}.json JSON
- * lines, images under DATA/nlvr/images. Split "val" = dev, "test" = test1
+ * Files (NLVR2 layout, docs/formats.md "NLVR2"): DATA/nlvr/{train,dev,test1}
+ * .json JSON lines, images under DATA/nlvr/images. Split "val" = dev, "test" = test1
  * ("dev", "test1", "test2" are accepted as named). Evaluation: accuracy and
  * consistency (x100) as the official metrics.py computes them, from
  * predictions written as the official CSV to <pred_path>.csv.

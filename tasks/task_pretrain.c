@@ -3,8 +3,8 @@
  * negatives), plus an image-text contrastive loss (ITC: in-batch,
  * symmetric, learned temperature) on mean-pooled text-token and image-token
  * features of a unimodal pass (no cross-modal attention), which is what
- * makes a model this small ground words in image content (PAPER.md
- * "Pitfalls", issue 4).
+ * makes a model this small ground words in image content (docs/tasks.md,
+ * "Pretraining"; measured in results/README.md, "Pretraining").
  *
  * Optional objective "swap" (PRETRAIN_SWAP): a third of ITM's false pairs
  * keep the true image and swap one category word of the caption for another

@@ -8,9 +8,10 @@
  * training step therefore runs (1+K) * batch sequences: --batch counts
  * images (batch 8 with K = 15 is 128 sequences per forward).
  *
- * Evaluation (FORMATS.md 4): every evaluation image against every caption of
- * the evaluation images, batched through the model, then metric_retrieval_recall: IR and
- * TR R@1/5/10 (x100), their mean, and the ITM binary accuracy (per image,
+ * Evaluation (docs/tasks.md, "Retrieval recall"): every evaluation image
+ * against every caption of the evaluation images, batched through the model,
+ * then metric_retrieval_recall: IR and TR R@1/5/10 (x100), their mean, and
+ * the ITM binary accuracy (per image,
  * one true caption and one false caption drawn with a fixed seed: correct
  * when the true one scores higher). eval_limit caps the number of images
  * (the first ones of the split): the cost is quadratic in it.

@@ -1,6 +1,7 @@
-/* The fashion-scenes generator: the IDX reader against FORMATS.md 8, the
- * files of a tiny dataset read back field by field, determinism by checksum,
- * and the refusals (missing IDX files, a different existing dataset). */
+/* The fashion-scenes generator: the IDX reader against docs/formats.md
+ * ("Fashion-MNIST IDX"), the files of a tiny dataset read back field by
+ * field, determinism by checksum, and the refusals (missing IDX files, a
+ * different existing dataset). */
 #include "check.h"
 #include "data_idx.h"
 #include "gen_dataset.h"

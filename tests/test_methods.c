@@ -620,8 +620,9 @@ static double student_run(float gap, double scale, double *ratio, double *grad_r
     return loss;
 }
 
-/* (g) PAPER.md pitfall: mean() over d x d makes the student's gradients
- * ~1e-7 at d = 128, near AdamW's eps = 1e-8, where Adam stops normalising.
+/* (g) The gradient-scale pitfall (docs/methods.md, "Two choices at our run
+ * lengths"): mean() over d x d makes the student's gradients ~1e-7 at
+ * d = 128, near AdamW's eps = 1e-8, where Adam stops normalising.
  * Measured here with the official mean (scale 1) against scale 1000, at EMA
  * gaps of 1e-3 (a realistic W_ema - W0 late in a short run) and 1e-4
  * (early). Both scales' updates shrink as the student converges (Adam's v

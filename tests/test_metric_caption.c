@@ -1,5 +1,6 @@
-/* Caption metrics against the official values of FORMATS.md 6.1 (to 1e-12
- * relative; BLEU internals exactly) and small hand-computed cases. */
+/* Caption metrics against the official values of the caption test vectors
+ * (docs/tasks.md, "Test vectors"; to 1e-12 relative; BLEU internals
+ * exactly) and small hand-computed cases. */
 #include <jansson.h>
 
 #include "check.h"

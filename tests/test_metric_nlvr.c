@@ -1,5 +1,6 @@
-/* NLVR2 accuracy/consistency against FORMATS.md 6.4, the predictions CSV
- * reader and writer, and hand-made cases. */
+/* NLVR2 accuracy/consistency against the NLVR2 test vectors (docs/tasks.md,
+ * "Test vectors"), the predictions CSV reader and writer, and hand-made
+ * cases. */
 #include <jansson.h>
 
 #include "check.h"

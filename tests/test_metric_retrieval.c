@@ -1,4 +1,5 @@
-/* Retrieval recall against FORMATS.md 6.3 and hand-made cases. */
+/* Retrieval recall against the official values of the retrieval test
+ * vectors (docs/tasks.md, "Test vectors") and hand-made cases. */
 #include <jansson.h>
 #include <stdint.h>
 #include <time.h>

@@ -1,5 +1,6 @@
 /* VQA accuracy (master and legacy), answer normalisation and ViLT soft
- * scores against FORMATS.md 2.3, 2.4 and the official numbers of 6.2. */
+ * scores against the rules of docs/tasks.md ("VQA accuracy") and the
+ * official numbers of the VQA test vectors. */
 #include <jansson.h>
 
 #include "check.h"
@@ -100,8 +101,9 @@ static void test_normalize_word(void) {
     CHECK(check_str(metric_text_norm_word("Two"), "2"), "Two");
     CHECK(check_str(metric_text_norm_word("a, b"), "b"), "spaced comma deleted, then article");
     CHECK(check_str(metric_text_norm_word("x,y"), "x y"), "x,y");
-    /* FORMATS 2.4: the vocabulary of the vectors (threshold 1) is the
-     * normalised multiple-choice answers in order of first occurrence. */
+    /* docs/tasks.md ("Answer vocabulary and soft targets"): the vocabulary of
+     * the vectors (threshold 1) is the normalised multiple-choice answers in
+     * order of first occurrence. */
     const char *vocab[] = {"yes", "3", "maroon", "dogs", "shirt", "10000"};
     const char *seen[N_Q];
     size_t n_seen = 0;
@@ -164,7 +166,8 @@ static void test_round(void) {
     CHECK(metric_vqa_round(-0.125, 2) == -0.12, "negative tie");
 }
 
-/* FORMATS.md 6.2: per question, overall and per answer type. */
+/* The VQA test vectors' official numbers: per question, overall and per
+ * answer type. */
 static void check_eval(VqaVariant v, const double *per_q, double overall, const char *const *types,
                        const double *type_acc, size_t n_types) {
     VqaEval e;

@@ -1,6 +1,7 @@
-/* safetensors writer and reader: the FORMATS 6.5 example file, the Rust
- * crate's serialization vector, canonical rewrites, round trips, corrupt
- * files, and (when python3 with numpy is present) a pure-python reader. */
+/* safetensors writer and reader: the example file of docs/formats.md
+ * ("safetensors"), the Rust crate's serialization vector, canonical
+ * rewrites, round trips, corrupt files, and (when python3 with numpy is
+ * present) a pure-python reader. */
 #include "check.h"
 #include "io_safetensors.h"
 #include "test.h"
@@ -59,7 +60,7 @@ static void test_example_loads(void) {
     const char *fmt = safetensors_meta(&f, "format");
     CHECK(fmt && strcmp(fmt, "pt") == 0, "format %s", fmt ? fmt : "(absent)");
     CHECK(safetensors_meta(&f, "missing") == NULL, "absent key found");
-    /* In buffer order, with the offsets of FORMATS 6.5. */
+    /* In buffer order, with the offsets docs/formats.md lists. */
     static const struct {
         const char *name;
         StDtype dtype;

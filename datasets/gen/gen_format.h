@@ -1,4 +1,4 @@
-/* JSON records of the public datasets' formats (FORMATS.md 1-3) for
+/* JSON records of the public datasets' formats (docs/formats.md) for
  * generated scenes: COCO instances, Karpathy split files, VQA v2 questions
  * and annotations, NLVR2 lines. */
 #ifndef MOIL_GEN_FORMAT_H

@@ -1,4 +1,5 @@
-/* Reader for the gzip-compressed IDX files of Fashion-MNIST (FORMATS.md 8),
+/* Reader for the gzip-compressed IDX files of Fashion-MNIST (docs/formats.md,
+ * "Fashion-MNIST IDX"),
  * as Debian's dataset-fashion-mnist package installs them. */
 #ifndef MOIL_GEN_IDX_H
 #define MOIL_GEN_IDX_H

@@ -1,5 +1,6 @@
 /* Karpathy split files (dataset_coco.json, dataset_flickr30k.json, and the
- * generated annotations/karpathy_{pretrain,captions}.json), FORMATS.md 1.
+ * generated annotations/karpathy_{pretrain,captions}.json), docs/formats.md
+ * "Karpathy caption splits".
  *
  * Read as ViLT's write_{coco,f30k}_karpathy.py does: captions are the `raw`
  * strings (normalised later by the tokenizer), the split comes from `split`.

@@ -1,4 +1,5 @@
-/* NLVR2 JSON-lines files (train.json, dev.json, test1.json; FORMATS.md 3).
+/* NLVR2 JSON-lines files (train.json, dev.json, test1.json; docs/formats.md
+ * "NLVR2").
  *
  * Each line needs "identifier" (split-set-pair-sentence) and "sentence" and a
  * "label" "True"/"False"; other keys (urls, writer, validation, synset,

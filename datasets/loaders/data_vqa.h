@@ -1,4 +1,4 @@
-/* VQA v2 question and annotation files (FORMATS.md 2.1, 2.2), joined by
+/* VQA v2 question and annotation files (docs/formats.md, "VQA v2"), joined by
  * question_id. Every question's image must be in the image index; every
  * annotation must match a question (same image_id) and every question must
  * have an annotation, with exactly 10 answers. The test split may come

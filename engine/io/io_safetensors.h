@@ -1,4 +1,4 @@
-/* safetensors checkpoints (FORMATS.md section 7): write and read.
+/* safetensors checkpoints (docs/formats.md, "safetensors"): write and read.
  *
  * File layout: u64 little-endian header length N, N bytes of JSON header
  * ({"__metadata__":{...}, "NAME":{"dtype":..,"shape":[..],"data_offsets":[B,E]}}),

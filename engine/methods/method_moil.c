@@ -1,5 +1,5 @@
 /* moil: Momentum Imitation Learning, as the official code trains it
- * (PAPER.md "MoIL exactly").
+ * (docs/methods.md, "MoIL").
  *
  * Per layer, for each --targets projection (q, k, v by default), Linear
  * y = W x + b with pretrained W0, b0:
@@ -23,7 +23,8 @@
  * online weights directly), --targets subsets.
  *
  * Momentum: the official m = 0.9996 remembers ~2,500 updates; in a short
- * run the EMA would stay near W0 (PAPER.md "Pitfalls"). --momentum auto
+ * run the EMA would stay near W0 (docs/methods.md, "Two choices at our run
+ * lengths"). --momentum auto
  * (the default) uses m = min(0.9996, 1 - 5/steps), so the EMA spans the run;
  * the value used is recorded with the run (describe). */
 #include <cblas.h>

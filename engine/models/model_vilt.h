@@ -1,4 +1,4 @@
-/* The ViLT-style single-stream vision-language transformer (DESIGN.md,
+/* The ViLT-style single-stream vision-language transformer (docs/engine.md,
  * "Models"): BERT text embeddings, linear patch embedding with an image CLS
  * token, modality-type embeddings, pre-LN blocks with separate q, k, v
  * (engine/nn/nn_encoder.c), a final LayerNorm and a tanh pooler over token 0 (the

@@ -1,4 +1,4 @@
-/* The VinVL-style two-stage model (DESIGN.md, "Models"; Oscar/VinVL input
+/* The VinVL-style two-stage model (docs/engine.md, "Models"; Oscar/VinVL input
  * at our scale). Stage one is frozen and cached (engine/io/io_region_store.h:
  * per image, region features and the tagger's predicted classes); the
  * model reads an image's regions by the image id of ModelInput.image_ids.

@@ -1,4 +1,4 @@
-/* The VLMo-style model (DESIGN.md, "Models"; VLMo's MoME Transformer at our
+/* The VLMo-style model (docs/engine.md, "Models"; VLMo's MoME Transformer at our
  * scale): the ViLT-style embeddings (text, patch or conv stem, image CLS,
  * positions, modality types), self-attention shared by all tokens in every
  * block, and per-block FFN experts chosen by modality:

@@ -2,8 +2,9 @@
  * convolutions with GELU in place of ViT's single linear patch embedding,
  * ending in a 2x2 stride-2 convolution to d channels, so the output grid is
  * still S/p x S/p (one token per patch). For patch p = 2^n: n-1 3x3 layers
- * with 24, 48, 96, ... channels, then the 2x2 layer. Grounds much faster at
- * this scale (DESIGN.md, "Models"). */
+ * with 24, 48, 96, ... channels, then the 2x2 layer. Meant to ground faster
+ * than the linear patch embedding; here it grounded more slowly
+ * (docs/engine.md, "Models"). */
 #ifndef MOIL_CONV_STEM_H
 #define MOIL_CONV_STEM_H
 

@@ -1,4 +1,4 @@
-/* The transformer block stack the models share (DESIGN.md, "Models"): L
+/* The transformer block stack the models share (docs/engine.md, "Models"): L
  * pre-LN blocks over x [B,T,C],
  *   x += proj(attn(q(LN1 x), k(LN1 x), v(LN1 x)))   (attention shared by all rows)
  *   x += fc2(GELU(fc1(LN2_e x)))                    (FFN expert e of the row)

@@ -1,5 +1,5 @@
 /* How far an adapted model's attention weights are from a full fine-tuning
- * of the same task (PAPER.md claim 1: LoRA approximates full tuning badly;
+ * of the same task (docs/paper.md, claim 1: LoRA approximates full tuning badly;
  * MoIL's student imitates it). For every layer and q, k, v:
  *   rel(l, k) = ||W - W_ref||_F / ||W_ref - W0||_F
  * where W is the adapted weight (each evaluation variant of the method

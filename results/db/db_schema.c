@@ -220,10 +220,11 @@ const char db_schema_sql[] =
     ;
 
 const char db_paper_reference_sql[] =
-    "-- The reference numbers of /work/shared/PAPER.md 'Reference numbers', at real\n"
-    "-- scale, each with its source. results/db/db.c loads this file (its copy in\n"
-    "-- results/db/db_schema.c) into a database whenever the copy stored there differs,\n"
-    "-- so editing it and rebuilding refreshes every database on its next open.\n"
+    "-- The paper's and the baselines' published numbers, at real scale, each with\n"
+    "-- its source (docs/paper.md, 'Reference numbers'). results/db/db.c loads this\n"
+    "-- file (its copy in results/db/db_schema.c) into a database whenever the copy\n"
+    "-- stored there differs, so editing it and rebuilding refreshes every database\n"
+    "-- on its next open.\n"
     "-- Values are exactly as published (percent unless unit says otherwise).\n"
     "DELETE FROM paper_reference;\n"
     "INSERT INTO paper_reference\n"
