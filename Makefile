@@ -1,7 +1,9 @@
 # moil-repro build. `make` builds the engine library and ./moil; `make test`
 # runs the test suite; `make test SAN=1` the same under ASan + UBSan (in
-# build-san/); `make deps` installs missing Debian packages; `make bench`
-# runs the training benchmark; `make figures [PROFILE=full]` draws the figures.
+# build-san/); `make deps` installs missing Debian packages (every build, and
+# `make reproduce`, installs the required ones on its own: scripts/deps.sh);
+# `make bench` runs the training benchmark; `make figures [PROFILE=full]` draws
+# the figures.
 
 CC      ?= cc
 SAN     ?= 0
@@ -61,17 +63,22 @@ else
 all: $(MOIL) moil
 endif
 
-# Probe every dependency once per build folder; name the missing package.
-$(DEPS_OK): scripts/deps.sh
+# Probe every dependency with the build's compiler and link flags (LDLIBS,
+# which scripts/deps.sh reads through print-LDLIBS) and install what is
+# missing, saying what and why: once per build folder, again when the script
+# or this Makefile changes. Order-only for the objects: a new probe rebuilds
+# nothing.
+DEPS := CC='$(CC)' scripts/deps.sh
+$(DEPS_OK): scripts/deps.sh Makefile
 	@mkdir -p $(BUILD)
-	@scripts/deps.sh check
+	@$(DEPS) install
 	@touch $@
 
 deps:
-	@scripts/deps.sh install
-	@scripts/deps.sh optional
+	@$(DEPS) install
+	@$(DEPS) optional
 
-$(BUILD)/%.o: %.c $(DEPS_OK)
+$(BUILD)/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC) -c $< -o $@
 
@@ -113,7 +120,7 @@ datasets: $(MOIL)
 # table 6, inference cost, from the latest moil bench-infer run).
 PROFILE ?= quick
 reproduce:
-	@scripts/deps.sh check >/dev/null 2>&1 || scripts/deps.sh install
+	@$(DEPS) install
 	@$(MAKE) --no-print-directory all
 	./run_all.sh --profile $(PROFILE)
 

@@ -1,28 +1,46 @@
 #!/bin/sh
-# Probes the Debian packages moil-repro needs.
-#   scripts/deps.sh check     names every missing package, exits 1 if any
-#   scripts/deps.sh install   installs the missing ones with apt-get
-#                             (directly as root, through sudo otherwise)
+# Probes the Debian packages moil-repro needs, each by what the build really
+# uses, and installs the missing ones:
+#   - every link flag of the Makefile's LDLIBS (`make print-LDLIBS`, the one
+#     list of them): a one-line program that includes the library's header
+#     and calls it must compile AND link against the flag with $CC, the
+#     compiler the build uses. A header alone proves nothing: Debian's netlib
+#     reference BLAS (libblas-dev) ships a cblas.h too, without libopenblas;
+#   - commands by `command -v`;
+#   - the Fashion-MNIST photos by their files.
+#
+#   scripts/deps.sh check     names every missing package, what it is for and
+#                             which probe failed; exits 1 if any is missing
+#   scripts/deps.sh install   installs the missing ones with apt-get (apt-get
+#                             update first; directly as root, through sudo
+#                             otherwise), one line per package saying why,
+#                             then probes again; silent when nothing is missing
 #   scripts/deps.sh optional  the same for optional packages (PyTorch for bench)
+#
+# CC: the compiler to probe with (default cc; the Makefile passes its own).
 set -u
 CC=${CC:-cc}
+root=$(cd "$(dirname "$0")/.." && pwd)
 
-has_header() { printf '#include <%s>\n' "$1" | "$CC" -E -x c - >/dev/null 2>&1; }
-has_file() { [ -e "$1" ]; }
-has_cmd() { command -v "$1" >/dev/null 2>&1; }
-has_pymod() { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import $1" >/dev/null 2>&1; }
-
-# package | kind | probe | what it is for
-required() {
+# link flag | Debian package | header | a call | what it is for
+libraries() {
     cat <<'LIST'
-libopenblas-dev|header|cblas.h|matrix products (OpenBLAS)
-libjpeg62-turbo-dev|header|jpeglib.h|JPEG images (libjpeg-turbo)
-libsqlite3-dev|header|sqlite3.h|the results database
-zlib1g-dev|header|zlib.h|reading the gzip-compressed IDX photos
-libjansson-dev|header|jansson.h|JSON annotation files
+-lopenblas|libopenblas-dev|cblas.h|(void)cblas_sdot(0, 0, 1, 0, 1)|matrix products (OpenBLAS)
+-ljansson|libjansson-dev|jansson.h|json_decref(json_null())|JSON annotation files
+-ljpeg|libjpeg62-turbo-dev|jpeglib.h|(void)jpeg_std_error(0)|JPEG images (libjpeg-turbo)
+-lsqlite3|libsqlite3-dev|sqlite3.h|(void)sqlite3_libversion()|the results database
+-lz|zlib1g-dev|zlib.h|(void)zlibVersion()|reading the gzip-compressed IDX photos
+-lm|libc6-dev|math.h|volatile double x = 2; (void)sqrt(x)|the C library
+-lpthread|libc6-dev|pthread.h|(void)pthread_self()|the C library
+LIST
+}
+
+# Debian package | kind (cmd, file or pymod) | probe | what it is for
+others() {
+    cat <<'LIST'
 gnuplot-nox|cmd|gnuplot|figures
 sqlite3|cmd|sqlite3|inspecting the results database
-dataset-fashion-mnist|file|/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz|the source photos
+dataset-fashion-mnist|file|/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz /usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz|the source photos
 LIST
 }
 
@@ -32,29 +50,97 @@ python3-torch|pymod|torch|the PyTorch comparison in the benchmark
 LIST
 }
 
-missing() {
-    "$1" | while IFS='|' read -r pkg kind probe why; do
-        case $kind in
-            header) has_header "$probe" && continue ;;
-            file) has_file "$probe" && continue ;;
-            cmd) has_cmd "$probe" && continue ;;
-            pymod) has_pymod "$probe" && continue ;;
-        esac
-        echo "$pkg|$why"
+work=$(mktemp -d "${TMPDIR:-/tmp}/moil-deps.XXXXXX") || exit 1
+trap 'rm -rf "$work"' EXIT
+
+# Compile and link a program that includes <stdio.h> and <header> and makes
+# call, against flag, with $CC; on failure print which step failed.
+links() {
+    flag=$1 header=$2 call=$3
+    printf '#include <stdio.h>\n#include <%s>\nint main(void) { %s; return 0; }\n' "$header" "$call" >"$work/probe.c"
+    # $CC may hold words (ccache cc, cc --sysroot=DIR)
+    # shellcheck disable=SC2086
+    $CC "$work/probe.c" -o "$work/probe" "$flag" >/dev/null 2>&1 && return 0
+    # shellcheck disable=SC2086
+    if $CC -c "$work/probe.c" -o "$work/probe.o" >/dev/null 2>&1; then
+        echo "$header compiles but $flag does not link with $CC"
+    else
+        echo "$header does not compile with $CC"
+    fi
+    return 1
+}
+
+# Every file of the space-separated list exists; else names the first missing.
+files() {
+    for f in $1; do
+        [ -e "$f" ] || { echo "no $f"; return 1; }
     done
 }
 
+# One line "package|what it is for|why it counts as missing" per failed probe
+# of the required libraries and others, or of the optional packages ($1 =
+# optional); a package once. Exits 2 on a link flag without a row.
+missing() {
+    : >"$work/missing"
+    if [ "$1" = required ]; then
+        ldlibs=$(MAKEFLAGS='' make -s --no-print-directory -C "$root" print-LDLIBS) || exit 2
+        command -v "${CC%% *}" >/dev/null 2>&1 || {
+            echo "deps: no compiler '$CC' to probe the libraries with (set CC, or install gcc)" >&2
+            exit 2
+        }
+        for flag in $ldlibs; do
+            row=$(libraries | awk -F'|' -v f="$flag" '$1 == f')
+            [ -n "$row" ] || {
+                echo "deps: no Debian package known for the link flag $flag (add a row to scripts/deps.sh)" >&2
+                exit 2
+            }
+            IFS='|' read -r _ pkg header call what <<ROW
+$row
+ROW
+            reason=$(links "$flag" "$header" "$call") || echo "$pkg|$what|$reason" >>"$work/missing"
+        done
+        list=others
+    else
+        list=optional
+    fi
+    "$list" | while IFS='|' read -r pkg kind probe what; do
+        case $kind in
+            cmd) command -v "$probe" >/dev/null 2>&1 || echo "$pkg|$what|no $probe command" ;;
+            file) reason=$(files "$probe") || echo "$pkg|$what|$reason" ;;
+            pymod) { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import $probe" >/dev/null 2>&1; } ||
+                echo "$pkg|$what|python3 cannot import $probe" ;;
+        esac
+    done >>"$work/missing"
+    awk -F'|' '!seen[$1]++' "$work/missing"
+}
+
+# Install the missing packages of list $1 (required or optional).
 install() {
-    list=$(missing "$1")
-    [ -z "$list" ] && { echo "deps: all $2 packages present"; return 0; }
-    pkgs=$(printf '%s\n' "$list" | cut -d'|' -f1 | tr '\n' ' ')
-    printf '%s\n' "$list" | while IFS='|' read -r pkg why; do echo "deps: installing $pkg ($why)"; done
+    list=$(missing "$1") || return 2
+    [ -z "$list" ] && return 0
+    printf '%s\n' "$list" | while IFS='|' read -r pkg what reason; do
+        echo "deps: installing $pkg for $what: $reason"
+    done
+    pkgs=$(printf '%s\n' "$list" | cut -d'|' -f1 | paste -sd ' ' -)
     sudo=""
-    [ "$(id -u)" -ne 0 ] && sudo=sudo
-    $sudo apt-get update -qq || return 1
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 || {
+            echo "deps: installing $pkgs needs root: run 'make deps' as root, or install sudo" >&2
+            return 1
+        }
+        sudo=sudo
+    fi
+    $sudo apt-get update -qq || { echo "deps: apt-get update failed" >&2; return 1; }
     # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $pkgs >/dev/null || {
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $pkgs >/dev/null || {
         echo "deps: apt-get install $pkgs failed" >&2
+        return 1
+    }
+    list=$(missing "$1") || return 2
+    [ -z "$list" ] || {
+        printf '%s\n' "$list" | while IFS='|' read -r pkg what reason; do
+            echo "deps: $pkg is installed, yet still $reason" >&2
+        done
         return 1
     }
     echo "deps: installed $pkgs"
@@ -62,15 +148,15 @@ install() {
 
 case ${1:-check} in
     check)
-        list=$(missing required)
+        list=$(missing required) || exit 2
         [ -z "$list" ] && exit 0
-        printf '%s\n' "$list" | while IFS='|' read -r pkg why; do
-            echo "missing dependency: Debian package $pkg ($why)" >&2
+        printf '%s\n' "$list" | while IFS='|' read -r pkg what reason; do
+            echo "missing dependency: Debian package $pkg for $what: $reason" >&2
         done
         echo "run 'make deps' to install them" >&2
         exit 1
         ;;
-    install) install required required ;;
-    optional) install optional optional || echo "deps: optional packages not installed (the benchmark skips PyTorch)" ;;
+    install) install required ;;
+    optional) install optional || echo "deps: optional packages not installed (the benchmark skips PyTorch)" ;;
     *) echo "usage: scripts/deps.sh check|install|optional" >&2; exit 2 ;;
 esac
