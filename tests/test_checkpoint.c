@@ -1,10 +1,13 @@
-/* Model checkpoints: a saved model reads back bit-identically; truncated and
- * corrupted copies give clear errors naming the file. */
+/* Model checkpoints: a saved model reads back bit-identically, also into a
+ * model built for evaluation only (no gradient or optimiser blocks), which
+ * then computes the same outputs; truncated and corrupted copies give clear
+ * errors naming the file. */
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "io_checkpoint.h"
+#include "model.h"
 #include "model_vilt.h"
 #include "proc.h"
 #include "test.h"
@@ -46,6 +49,42 @@ static void test_roundtrip_bit_identical(void) {
     vilt_free(&ma), vilt_free(&mb), params_free(&a), params_free(&b);
 }
 
+/* A small ViLT-style Model for max_batch sequences, built for training or
+ * for evaluation only. */
+static void build_model(Model *m, int eval_only, uint64_t seed) {
+    ModelConfig c;
+    CHECK(model_config_default(&c, "vilt", 13) == 0, "%s", err_msg());
+    c.dims.d = 16, c.dims.layers = 2, c.dims.heads = 2, c.dims.patch = 4, c.dims.image_size = 8, c.dims.max_text = 6;
+    CHECK(model_create(m, &c) == 0, "%s", err_msg());
+    Rng rng;
+    rng_seed(&rng, seed);
+    (eval_only ? model_finish_eval : model_finish)(m, 2, &rng);
+}
+
+static void test_eval_model(void) {
+    Model trained, evaluated;
+    build_model(&trained, 0, 1);
+    build_model(&evaluated, 1, 2);
+    const Params *p = &evaluated.params;
+    CHECK(p->data && !p->grad && !p->m && !p->v, "an evaluation model has gradient or optimiser blocks");
+    int trainable = 0;
+    for (int i = 0; i < p->n; i++) trainable += p->info[i].trainable && params_grad(p, i) != NULL;
+    CHECK(trainable == 0, "%d entries give a gradient buffer without a gradient block", trainable);
+    char path[128];
+    path_in_dir(path, sizeof path, "eval.safetensors");
+    CHECK(checkpoint_save(path, &trained.params, ~0u, NULL, 0) == 0, "save: %s", err_msg());
+    CHECK(checkpoint_load(path, &evaluated.params, ~0u, 0, NULL) == 0, "load: %s", err_msg());
+    int ids[12] = {2, 5, 6, 7, 3, 0, 2, 8, 3, 0, 0, 0}, mask[12] = {1, 1, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0};
+    float images[2 * 3 * 8 * 8];
+    for (int i = 0; i < 2 * 3 * 8 * 8; i++) images[i] = (float)((i * 37) % 19) / 9.5f - 1.0f;
+    ModelInput in = {.B = 2, .text_ids = ids, .text_mask = mask, .images = images, .attn_mode = ATTN_FULL};
+    CHECK(model_forward(&trained, &in) == 0 && model_forward(&evaluated, &in) == 0, "forward: %s", err_msg());
+    CHECK(memcmp(trained.pooled, evaluated.pooled, sizeof(float) * 2 * 16) == 0 &&
+              memcmp(trained.final, evaluated.final, sizeof(float) * 2 * trained.T * 16) == 0,
+          "the evaluation model computes other outputs from the same weights");
+    model_free(&trained), model_free(&evaluated);
+}
+
 static void test_bad_files(void) {
     Params a;
     Vilt ma;
@@ -85,6 +124,7 @@ int main(void) {
     snprintf(dir, sizeof dir, "/tmp/moil-ckpt-XXXXXX");
     if (!mkdtemp(dir)) die("mkdtemp failed");
     RUN(test_roundtrip_bit_identical);
+    RUN(test_eval_model);
     RUN(test_bad_files);
     rm_tree(dir);
     return TEST_DONE();

@@ -91,6 +91,11 @@ const MethodOps *method_at(int i);
 int method_create(Method *m, const char *name, const MethodOptions *opt);
 void method_destroy(Method *m);
 
+/* The method's evaluation variants (MethodOps n_variants, variant_name), or
+ * the one variant "trained" of a method without them. */
+int method_n_variants(const Method *m);
+const char *method_variant_name(const Method *m, int v);
+
 /* Generic steps every method shares: backbone frozen, task heads trainable
  * (pretraining heads are the pretraining task's business).
  * Methods call it first in setup, then unfreeze what they train. */
@@ -111,7 +116,9 @@ ParamAccount method_account(const Method *m, const Params *p);
 int method_option_parse(MethodOptions *o, const char *name, const char *value);
 /* 1 if the option takes no value (--rslora, --pissa, --bitfit-norms). */
 int method_option_is_flag(const char *name);
-/* The options as JSON members, for the run config. */
+/* The options as JSON members, for the run config and a fine-tuned
+ * checkpoint's metadata; the float options (alpha, lora_plus) to 9
+ * significant digits, so that they read back exactly. */
 void method_options_json(const MethodOptions *o, char *buf, size_t n);
 /* Help text for the method options. */
 extern const char method_options_help[];

@@ -21,6 +21,12 @@ void method_destroy(Method *m) {
     m->state = NULL;
 }
 
+int method_n_variants(const Method *m) { return m->ops->n_variants ? m->ops->n_variants(m) : 1; }
+
+const char *method_variant_name(const Method *m, int v) {
+    return m->ops->n_variants ? m->ops->variant_name(m, v) : "trained";
+}
+
 void method_freeze_backbone(Params *p) {
     params_set_trainable_group(p, PARAM_GROUP_BACKBONE, 0);
     params_set_trainable_group(p, PARAM_GROUP_HEAD, 1);
@@ -104,7 +110,7 @@ void method_options_json(const MethodOptions *o, char *buf, size_t n) {
     static const char *forms[] = {"hybrid", "lora", "adapter"};
     backbone_targets_format(o->targets, targets, sizeof targets);
     snprintf(buf, n,
-             "\"targets\":\"%s\",\"rank\":%d,\"alpha\":%g,\"rslora\":%d,\"pissa\":%d,\"lora_plus\":%g,"
+             "\"targets\":\"%s\",\"rank\":%d,\"alpha\":%.9g,\"rslora\":%d,\"pissa\":%d,\"lora_plus\":%.9g,"
              "\"bitfit_norms\":%d,\"adapter_reduction\":%d,\"prompt_len\":%d,\"rank_lora\":%d,"
              "\"rank_adapter\":%d,\"momentum\":%.10g,\"student\":\"%s\",\"imitation_scale\":%g",
              targets, o->rank, o->alpha, o->rslora, o->pissa, o->lora_plus, o->bitfit_norms, o->adapter_reduction,

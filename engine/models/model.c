@@ -102,12 +102,22 @@ int model_add_prompts(Model *m, int n, int entry) {
     return 0;
 }
 
-void model_finish(Model *m, int max_batch, Rng *rng) {
-    params_alloc(&m->params);
+/* After the parameter blocks are allocated: random init, activations. */
+static void finish(Model *m, int max_batch, Rng *rng) {
     m->ops->init_weights(m, rng);
     m->ops->alloc(m, max_batch);
     backbone_view(m);
     m->max_batch = max_batch;
+}
+
+void model_finish(Model *m, int max_batch, Rng *rng) {
+    params_alloc(&m->params);
+    finish(m, max_batch, rng);
+}
+
+void model_finish_eval(Model *m, int max_batch, Rng *rng) {
+    params_alloc_data(&m->params);
+    finish(m, max_batch, rng);
 }
 
 void model_free(Model *m) {

@@ -140,6 +140,9 @@ int model_add_prompts(Model *m, int n, int entry);
 /* Allocate parameters (random init drawn from rng) and activations for
  * max_batch sequences. */
 void model_finish(Model *m, int max_batch, Rng *rng);
+/* The same for a model that is only evaluated (its weights then loaded):
+ * parameter values without gradient or optimiser blocks (params_alloc_data). */
+void model_finish_eval(Model *m, int max_batch, Rng *rng);
 void model_free(Model *m);
 
 int model_forward(Model *m, const ModelInput *in);

@@ -43,8 +43,10 @@ int params_add(Params *p, const char *name, int ndim, const int *shape, int deca
     return p->n++;
 }
 
+void params_alloc_data(Params *p) { p->data = xcalloc(p->total, sizeof(float)); }
+
 void params_alloc(Params *p) {
-    p->data = xcalloc(p->total, sizeof(float));
+    params_alloc_data(p);
     p->grad = xcalloc(p->total, sizeof(float));
     p->m = xcalloc(p->total, sizeof(float));
     p->v = xcalloc(p->total, sizeof(float));

@@ -52,13 +52,18 @@ void params_free(Params *p);
 int params_add(Params *p, const char *name, int ndim, const int *shape, int decay, ParamGroup group);
 /* Allocate (zeroed) data, grad and moment blocks for every entry. */
 void params_alloc(Params *p);
+/* Allocate (zeroed) the data block only, for a store that is evaluated and
+ * never trained: grad, m and v stay NULL, so params_grad returns NULL for
+ * every entry and nothing may step the optimiser on it. */
+void params_alloc_data(Params *p);
 /* Index of the entry called name, or -1. */
 int params_find(const Params *p, const char *name);
 
 static inline float *params_data(const Params *p, int i) { return p->data + p->info[i].offset; }
-/* The gradient buffer of entry i, or NULL when it is frozen. */
+/* The gradient buffer of entry i, or NULL when it is frozen (or the store
+ * has no gradients: params_alloc_data). */
 static inline float *params_grad(const Params *p, int i) {
-    return p->info[i].trainable ? p->grad + p->info[i].offset : NULL;
+    return p->info[i].trainable && p->grad ? p->grad + p->info[i].offset : NULL;
 }
 
 void params_zero_grad(Params *p);

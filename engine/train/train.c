@@ -20,17 +20,19 @@ void train_install_signal_handlers(void) {
 
 int train_stop_requested(void) { return interrupt_pending() != 0; }
 
-/* Evaluate every variant of the method on split; the first variant's
- * metrics into first (if not NULL). Returns -1 if an evaluation failed. */
-static int evaluate_variants(Model *m, Task *t, Method *meth, const char *split, const TrainConfig *tc,
+/* Evaluate every variant of the method on split: at a training step (step
+ * >= 0) into curves, at the end (step < 0) into metrics with predictions
+ * files in out_dir (NULL: none); the first variant's metrics into first (if
+ * not NULL). Returns -1 if an evaluation failed. */
+static int evaluate_variants(Model *m, Task *t, Method *meth, const char *split, const char *out_dir, int quiet,
                              const TrainSink *sink, int step, MetricList *first) {
-    int nv = meth->ops->n_variants ? meth->ops->n_variants(meth) : 1;
+    int nv = method_n_variants(meth);
     for (int v = 0; v < nv; v++) {
-        const char *vname = meth->ops->n_variants ? meth->ops->variant_name(meth, v) : "trained";
+        const char *vname = method_variant_name(meth, v);
         if (meth->ops->apply_variant) meth->ops->apply_variant(meth, &m->bb, &m->params, v);
         char pred[1024], *pred_path = NULL;
-        if (tc->out_dir && step < 0) {
-            snprintf(pred, sizeof pred, "%s/predictions_%s_%s", tc->out_dir, split, vname);
+        if (out_dir && step < 0) {
+            snprintf(pred, sizeof pred, "%s/predictions_%s_%s", out_dir, split, vname);
             pred_path = pred;
         }
         MetricList ml = {0};
@@ -50,7 +52,7 @@ static int evaluate_variants(Model *m, Task *t, Method *meth, const char *split,
                 train_sink_metric(sink, sp, ml.name[i], ml.value[i]);
             }
         }
-        if (!tc->quiet) {
+        if (!quiet) {
             fprintf(stderr, "  eval %s (%s): ", sp, vname);
             for (int i = 0; i < ml.n && i < 8; i++) fprintf(stderr, "%s%s=%.4g", i ? " " : "", ml.name[i], ml.value[i]);
             fprintf(stderr, " [%.1fs]\n", time_now_s() - t0);
@@ -60,11 +62,16 @@ static int evaluate_variants(Model *m, Task *t, Method *meth, const char *split,
     return 0;
 }
 
+int train_evaluate(Model *m, Task *t, Method *meth, const char *split, const char *out_dir, int quiet,
+                   const TrainSink *sink, MetricList *first) {
+    return evaluate_variants(m, t, meth, split, out_dir, quiet, sink, -1, first);
+}
+
 /* Weight distances of every variant to the reference (train_weight_distance.h). */
 static void log_distances(Model *m, Method *meth, const TrainConfig *tc, const TrainSink *sink, int step) {
-    int nv = meth->ops->n_variants ? meth->ops->n_variants(meth) : 1;
+    int nv = method_n_variants(meth);
     for (int v = 0; v < nv; v++) {
-        const char *vname = meth->ops->n_variants ? meth->ops->variant_name(meth, v) : "trained";
+        const char *vname = method_variant_name(meth, v);
         if (meth->ops->apply_variant) meth->ops->apply_variant(meth, &m->bb, &m->params, v);
         wdist_log(tc->wdist, &m->bb, &m->params, sink, step, vname);
         if (meth->ops->restore) meth->ops->restore(meth, &m->bb, &m->params);
@@ -176,7 +183,7 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
             log_distances(m, meth, tc, sink, s + 1);
         if (tc->eval_every > 0 && (s + 1) % tc->eval_every == 0 && s + 1 < tc->steps) {
             if (!tc->quiet) fputc('\n', stderr);
-            if (evaluate_variants(m, t, meth, "val", tc, sink, s + 1, NULL) != 0) {
+            if (evaluate_variants(m, t, meth, "val", tc->out_dir, tc->quiet, sink, s + 1, NULL) != 0) {
                 res->status = interrupt_pending() ? TRAIN_KILLED : TRAIN_FAILED;
                 snprintf(res->error, sizeof res->error, "%s", err_msg());
                 break;
@@ -184,7 +191,7 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
         }
     }
     if (res->status == TRAIN_OK) {
-        if (evaluate_variants(m, t, meth, tc->eval_split, tc, sink, -1, &res->final) != 0) {
+        if (train_evaluate(m, t, meth, tc->eval_split, tc->out_dir, tc->quiet, sink, &res->final) != 0) {
             res->status = interrupt_pending() ? TRAIN_KILLED : TRAIN_FAILED;
             snprintf(res->error, sizeof res->error, "%s", err_msg());
         }

@@ -49,6 +49,16 @@ typedef struct {
 void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng, const TrainSink *sink,
                TrainResult *res);
 
+/* The final evaluation train_run ends with, also on its own (a trained
+ * model evaluated again): every variant of the method on split, with the
+ * method's apply_variant / restore around each; metrics to sink under split
+ * (the first variant) and "<split>@<variant>" (the others), predictions in
+ * the task's format to <out_dir>/predictions_<split>_<variant> (out_dir
+ * NULL: none), the first variant's metrics into first (may be NULL).
+ * Returns -1 (err_set) if an evaluation failed. */
+int train_evaluate(Model *m, Task *t, Method *meth, const char *split, const char *out_dir, int quiet,
+                   const TrainSink *sink, MetricList *first);
+
 /* Learning rate at step s (0-based) of `total`: linear warmup over the first
  * `warmup` steps to `peak`, then linear decay to 0 at `total`. */
 float train_lr_schedule(int s, int total, int warmup, float peak);
