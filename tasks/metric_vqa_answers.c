@@ -56,6 +56,21 @@ int metric_vqa_answers_build(AnswerVocab *v, const VqaSet *const *sets, int n_se
     return rc;
 }
 
+int metric_vqa_answers_from_list(AnswerVocab *v, const char *const *answers, int n) {
+    memset(v, 0, sizeof *v);
+    str_map_init(&v->ids);
+    if (n < 1) return err_set("answer vocabulary: the answer list is empty");
+    v->answers = xcalloc(n, sizeof *v->answers);
+    for (int k = 0; k < n; k++) {
+        if (str_map_add(&v->ids, answers[k], k) != k) {
+            metric_vqa_answers_free(v);
+            return err_set("answer vocabulary: '%s' is listed twice", answers[k]);
+        }
+        v->answers[v->n++] = xstrdup(answers[k]);
+    }
+    return 0;
+}
+
 void metric_vqa_answers_free(AnswerVocab *v) {
     for (int i = 0; i < v->n; i++) free(v->answers[i]);
     free(v->answers);

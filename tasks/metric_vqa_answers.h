@@ -25,6 +25,9 @@ typedef struct {
 /* Build from sets[0..n_sets-1] in order; each set must have answers. An
  * empty vocabulary is an error. */
 int metric_vqa_answers_build(AnswerVocab *v, const VqaSet *const *sets, int n_sets, int min_count);
+/* The vocabulary of a given answer list, ids in list order (a trained
+ * head's outputs); an empty list or an answer listed twice is an error. */
+int metric_vqa_answers_from_list(AnswerVocab *v, const char *const *answers, int n);
 void metric_vqa_answers_free(AnswerVocab *v);
 /* The id of an answer key, -1 if absent. */
 int metric_vqa_answers_find(const AnswerVocab *v, const char *answer);

@@ -109,7 +109,9 @@ static int cap_load(Task *t, const TaskEnv *env, const char *eval_split) {
     if (strcmp(eval_split, "val") != 0 && strcmp(eval_split, "test") != 0)
         return err_set("caption: unknown evaluation split '%s' (val, test)", eval_split);
     snprintf(s->eval_name, sizeof s->eval_name, "%s", eval_split);
-    if (split_load(s, &s->train, env, "train,restval", 0) != 0 || split_load(s, &s->val, env, "val", env->eval_limit) != 0)
+    int train = task_reads_split(env, "train", eval_split), val = task_reads_split(env, "val", eval_split);
+    if ((train && split_load(s, &s->train, env, "train,restval", 0) != 0) ||
+        (val && split_load(s, &s->val, env, "val", env->eval_limit) != 0))
         return err_prefix("%s: ", path);
     if (strcmp(eval_split, "val") != 0 && split_load(s, &s->eval, env, eval_split, env->eval_limit) != 0)
         return err_prefix("%s: ", path);
@@ -463,7 +465,7 @@ static int score_and_write(CapState *s, const Tokenizer *tok, const CapSplit *sp
 static int cap_evaluate(Task *t, Model *m, const char *split, MetricList *out, const char *pred_path) {
     CapState *s = t->state;
     const CapSplit *sp = !strcmp(split, "val") ? &s->val : !strcmp(split, s->eval_name) ? &s->eval : NULL;
-    if (!sp) return err_set("caption: split '%s' was not loaded", split);
+    if (!sp || !sp->img) return err_set("caption: split '%s' was not loaded", split);
     if (sp->n == 0) return err_set("caption: split '%s' has no images", split);
     double t0 = time_now_s();
     int K = t->env.beam, per = K > 0 ? s->B / K : s->B, Tt = s->Tt, rc = 0;

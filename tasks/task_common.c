@@ -19,6 +19,10 @@ void task_encode_text(const Tokenizer *tok, const char *text, int max_text, int 
 
 void task_image_to_input(const unsigned char *hwc, int size, float *chw) { image_to_chw(hwc, size, size, chw); }
 
+int task_reads_split(const TaskEnv *env, const char *split, const char *eval_split) {
+    return !env->head_layout || (!strcmp(split, "val") && !strcmp(eval_split, "val"));
+}
+
 void sampler_init(Sampler *s, int n) {
     s->n = n;
     s->pos = n;

@@ -10,6 +10,11 @@ void task_encode_text(const Tokenizer *tok, const char *text, int max_text, int 
 /* uint8 HWC image -> float CHW in [-1,1]. */
 void task_image_to_input(const unsigned char *hwc, int size, float *chw);
 
+/* Whether load reads split ("train" or "val") beside the evaluation split
+ * eval_split: both when training; when evaluating a trained model
+ * (env->head_layout) only val, and only as the evaluation split. */
+int task_reads_split(const TaskEnv *env, const char *split, const char *eval_split);
+
 /* Copy every entry of group found under its name in the checkpoint (the
  * pretraining heads when a backbone is evaluated); entries it lacks keep
  * their values. Returns the number copied, -1 on a shape mismatch. */

@@ -97,7 +97,9 @@ static int split_image_ids(NlvrSplit *sp, const TaskEnv *env, const char *kind) 
 static int nlvr_task_load(Task *t, const TaskEnv *env, const char *eval_split) {
     NlvrState *s = xcalloc(1, sizeof *s);
     t->state = s;
-    if (split_load(&s->train, env, "train", 0) != 0 || split_load(&s->val, env, "val", env->eval_limit) != 0)
+    int train = task_reads_split(env, "train", eval_split), val = task_reads_split(env, "val", eval_split);
+    if ((train && split_load(&s->train, env, "train", 0) != 0) ||
+        (val && split_load(&s->val, env, "val", env->eval_limit) != 0))
         return -1;
     snprintf(s->eval_name, sizeof s->eval_name, "%s", eval_split);
     if (strcmp(eval_split, "val") != 0 && split_load(&s->eval, env, eval_split, env->eval_limit) != 0) return -1;
@@ -127,7 +129,7 @@ static int nlvr_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
     NlvrState *s = t->state;
     NlvrSplit *splits[3] = {&s->train, &s->val, s->eval.n ? &s->eval : NULL};
     for (int i = 0; i < 3 && m->reads_image_ids; i++)
-        if (splits[i] && split_image_ids(splits[i], &t->env, m->cfg.kind) != 0) return -1;
+        if (splits[i] && splits[i]->file && split_image_ids(splits[i], &t->env, m->cfg.kind) != 0) return -1;
     int te = params_find(&m->params, "token_type_embeddings.weight");
     if (te < 0 || m->params.info[te].shape[0] < 3)
         return err_set("nlvr: the model has no third token type (token_type_embeddings needs 3 rows)");
@@ -238,7 +240,7 @@ static int write_predictions(const char *path, const NlvrSet *set, int n, const 
 static int nlvr_evaluate(Task *t, Model *m, const char *split, MetricList *out, const char *pred_path) {
     NlvrState *s = t->state;
     const NlvrSplit *sp = !strcmp(split, "val") ? &s->val : !strcmp(split, s->eval_name) ? &s->eval : NULL;
-    if (!sp) return err_set("nlvr: split '%s' was not loaded", split);
+    if (!sp || !sp->file) return err_set("nlvr: split '%s' was not loaded", split);
     int n = sp->n, *pred = xcalloc(n, sizeof(int));
     int rc = 0;
     for (int start = 0; start < n && rc == 0; start += s->B) {

@@ -16,6 +16,9 @@
  * when the true one scores higher). eval_limit caps the number of images
  * (the first ones of the split): the cost is quadratic in it.
  *
+ * A trained model is evaluated with the scoring it was trained with (head
+ * layout "scoring": "fusion" or "dual_rerank"), whatever its checkpoint holds.
+ *
  * Dual encoder (VLMo-style models, whose unimodal pass is a dual encoder):
  * the evaluation scores every pair by the cosine of the ITC projections
  * (itc.text_proj / itc.image_proj from the pretrained checkpoint, frozen) of
@@ -54,6 +57,8 @@ typedef enum {
     RET_FUSION = 0, /* the rank head on every pair */
     RET_DUAL_RERANK /* ITC cosine on every pair, rank head on the top RERANK_K */
 } RetMode;
+/* the modes' names in a head layout */
+static const char *const mode_names[] = {"fusion", "dual_rerank"};
 
 typedef struct {
     int *img;          /* [n] indices into the Karpathy set */
@@ -116,9 +121,11 @@ static int ret_load(Task *t, const TaskEnv *env, const char *eval_split) {
     t->state = s;
     char json[LAYOUT_PATH_MAX];
     if (data_karpathy_load(&s->set, data_layout_karpathy_captions(json, env->data_dir), env->data_dir) != 0) return -1;
-    if (split_load(s, &s->train, env, "train", 0) != 0 || split_load(s, &s->val, env, "val", env->eval_limit) != 0)
+    int train = task_reads_split(env, "train", eval_split), val = task_reads_split(env, "val", eval_split);
+    if ((train && split_load(s, &s->train, env, "train", 0) != 0) ||
+        (val && split_load(s, &s->val, env, "val", env->eval_limit) != 0))
         return -1;
-    if (s->train.n < 2) return err_set("%s: retrieval needs at least 2 training images (false captions)", json);
+    if (train && s->train.n < 2) return err_set("%s: retrieval needs at least 2 training images (false captions)", json);
     snprintf(s->eval_name, sizeof s->eval_name, "%s", eval_split);
     if (strcmp(eval_split, "val") != 0 && split_load(s, &s->eval, env, eval_split, env->eval_limit) != 0) return -1;
     index_train_captions(s);
@@ -178,16 +185,35 @@ static int init_from_itm(RetState *s, Model *m, const StFile *init) {
     return rc == 0 ? 1 : -1;
 }
 
+/* The scoring a trained model was trained with, from its head layout. */
+static int mode_from_layout(RetState *s, const Model *m, const json_t *layout) {
+    const char *name = json_string_value(json_object_get(layout, "scoring"));
+    int k = 0, n = (int)(sizeof mode_names / sizeof mode_names[0]);
+    while (name && k < n && strcmp(name, mode_names[k])) k++;
+    if (!name || k == n)
+        return err_set("retrieval: the head layout's scoring '%s' is none of fusion, dual_rerank",
+                       name ? name : "(missing)");
+    s->mode = (RetMode)k;
+    if (s->mode == RET_DUAL_RERANK && !m->dual_encoder)
+        return err_set("retrieval: dual_rerank scoring, but the %s model is no dual encoder", m->cfg.kind);
+    return 0;
+}
+
 static int ret_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
     RetState *s = t->state;
     linear_init(&m->params, &s->rank, rng);
-    int r = init_from_itm(s, m, init);
-    if (r < 0) return -1;
-    if (r == 0 && init)
-        fprintf(stderr, "retrieval: %s has no ITM head (itm_score.fc): rank head randomly initialised\n", init->path);
-    else if (r == 0)
-        fprintf(stderr, "retrieval: no init checkpoint: rank head randomly initialised\n");
-    s->mode = choose_mode(s, m, init);
+    if (t->env.head_layout) {
+        if (mode_from_layout(s, m, t->env.head_layout) != 0) return -1;
+    } else {
+        int r = init_from_itm(s, m, init);
+        if (r < 0) return -1;
+        if (r == 0 && init)
+            fprintf(stderr, "retrieval: %s has no ITM head (itm_score.fc): rank head randomly initialised\n",
+                    init->path);
+        else if (r == 0)
+            fprintf(stderr, "retrieval: no init checkpoint: rank head randomly initialised\n");
+        s->mode = choose_mode(s, m, init);
+    }
     sampler_init(&s->sampler, s->train.n);
     s->dpooled = xcalloc((size_t)s->M * m->d, sizeof(float));
     return 0;
@@ -467,7 +493,7 @@ static void add_recalls(MetricList *out, const char *prefix, const IrtrRecall *r
 static int ret_evaluate(Task *t, Model *m, const char *split, MetricList *out, const char *pred_path) {
     RetState *s = t->state;
     const RetSplit *sp = !strcmp(split, "val") ? &s->val : !strcmp(split, s->eval_name) ? &s->eval : NULL;
-    if (!sp) return err_set("retrieval: split '%s' was not loaded", split);
+    if (!sp || !sp->img) return err_set("retrieval: split '%s' was not loaded", split);
     EvalSet e;
     eval_set_build(&e, s, sp, &t->env);
     float *scores = xcalloc((size_t)e.n_img * e.n_txt, sizeof(float));
@@ -509,6 +535,13 @@ static void split_free(RetSplit *sp) {
     task_images_free(&sp->images);
 }
 
+static int ret_describe_heads(const Task *t, json_t *layout) {
+    const RetState *s = t->state;
+    return json_object_set_new(layout, "scoring", json_string(mode_names[s->mode])) == 0
+               ? 0
+               : err_set("retrieval: cannot record the scoring");
+}
+
 static void ret_destroy(Task *t) {
     RetState *s = t->state;
     if (!s) return;
@@ -532,5 +565,6 @@ const TaskOps task_retrieval = {
     .init_heads = ret_init_heads,
     .train_step = ret_train_step,
     .evaluate = ret_evaluate,
+    .describe_heads = ret_describe_heads,
     .destroy = ret_destroy,
 };

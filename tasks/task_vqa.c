@@ -10,7 +10,10 @@
  * val2014 (validation during training), test = test2015 with annotations
  * (final evaluation). The answer vocabulary is built from train + val
  * multiple-choice answers occurring >= 9 times (ViLT); training questions
- * without any labelled answer are dropped, as ViLT drops them. */
+ * without any labelled answer are dropped, as ViLT drops them. A trained
+ * model is evaluated with its own answer list (head layout "answers", in
+ * output order), not one rebuilt from the data. */
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,19 +73,39 @@ static int split_prepare(VqaState *s, VqaSplit *sp, const TaskEnv *env, int limi
     return 0;
 }
 
+/* The answer list: built from train + val, or the trained heads' own. */
+static int answers_load(VqaState *s, const TaskEnv *env) {
+    if (!env->head_layout) {
+        const VqaSet *sets[2] = {&s->train.set, &s->val.set};
+        return metric_vqa_answers_build(&s->vocab, sets, 2, ANSWER_VOCAB_MIN_COUNT);
+    }
+    const json_t *a = json_object_get(env->head_layout, "answers");
+    int n = (int)json_array_size(a), rc = n > 0 ? 0 : err_set("vqa: the head layout has no answer list ('answers')");
+    const char **list = xcalloc(n, sizeof *list);
+    for (int i = 0; i < n && rc == 0; i++)
+        if (!(list[i] = json_string_value(json_array_get(a, i))))
+            rc = err_set("vqa: answer %d of the head layout is not a string", i);
+    if (rc == 0) rc = metric_vqa_answers_from_list(&s->vocab, list, n);
+    free(list);
+    return rc;
+}
+
 static int vqa_task_load(Task *t, const TaskEnv *env, const char *eval_split) {
     VqaState *s = xcalloc(1, sizeof *s);
     t->state = s;
     char dir[LAYOUT_PATH_MAX];
     data_image_index_init(&s->index);
     if (data_image_index_scan(&s->index, data_layout_images(dir, env->data_dir)) != 0) return -1;
-    if (split_load(s, &s->train, env, "train") != 0 || split_load(s, &s->val, env, "val") != 0) return -1;
-    const VqaSet *sets[2] = {&s->train.set, &s->val.set};
-    if (metric_vqa_answers_build(&s->vocab, sets, 2, ANSWER_VOCAB_MIN_COUNT) != 0) return -1;
+    int train = task_reads_split(env, "train", eval_split), val = task_reads_split(env, "val", eval_split);
+    if ((train && split_load(s, &s->train, env, "train") != 0) || (val && split_load(s, &s->val, env, "val") != 0))
+        return -1;
+    if (answers_load(s, env) != 0) return -1;
     if (metric_vqa_answers_drop_unlabeled(&s->vocab, &s->train.set) < 0) return -1;
     snprintf(s->eval_name, sizeof s->eval_name, "%s", eval_split);
     if (strcmp(eval_split, "val") != 0 && split_load(s, &s->eval, env, eval_split) != 0) return -1;
-    if (split_prepare(s, &s->train, env, 0) != 0 || split_prepare(s, &s->val, env, env->eval_limit) != 0) return -1;
+    if ((train && split_prepare(s, &s->train, env, 0) != 0) ||
+        (val && split_prepare(s, &s->val, env, env->eval_limit) != 0))
+        return -1;
     if (strcmp(eval_split, "val") != 0 && split_prepare(s, &s->eval, env, env->eval_limit) != 0) return -1;
     s->B = env->batch;
     s->V = s->vocab.n;
@@ -164,7 +187,7 @@ static int write_results(const char *path, const VqaSet *set, int n, const int *
 static int vqa_evaluate_split(Task *t, Model *m, const char *split, MetricList *out, const char *pred_path) {
     VqaState *s = t->state;
     const VqaSplit *sp = !strcmp(split, "val") ? &s->val : !strcmp(split, s->eval_name) ? &s->eval : NULL;
-    if (!sp) return err_set("vqa: split '%s' was not loaded", split);
+    if (!sp || !sp->set.questions_file) return err_set("vqa: split '%s' was not loaded", split);
     int n = sp->n, *pred = xcalloc(n, sizeof(int));
     double soft = 0.0;
     for (int start = 0; start < n; start += s->B) {
@@ -220,6 +243,17 @@ static int vqa_evaluate_split(Task *t, Model *m, const char *split, MetricList *
     return rc;
 }
 
+static int vqa_describe_heads(const Task *t, json_t *layout) {
+    const VqaState *s = t->state;
+    json_t *a = json_array();
+    for (int i = 0; i < s->vocab.n; i++)
+        if (json_array_append_new(a, json_string(s->vocab.answers[i])) != 0) {
+            json_decref(a);
+            return err_set("vqa: cannot record answer '%s' in the head layout", s->vocab.answers[i]);
+        }
+    return json_object_set_new(layout, "answers", a) == 0 ? 0 : err_set("vqa: cannot record the answer list");
+}
+
 static void split_free(VqaSplit *sp) {
     data_vqa_free(&sp->set);
     task_images_free(&sp->images);
@@ -248,5 +282,6 @@ const TaskOps task_vqa = {
     .init_heads = vqa_init_heads,
     .train_step = vqa_train_step,
     .evaluate = vqa_evaluate_split,
+    .describe_heads = vqa_describe_heads,
     .destroy = vqa_destroy,
 };

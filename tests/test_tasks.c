@@ -3,7 +3,8 @@
  * differences, the loss at initialisation (log of the class count), a few
  * finite training steps, evaluation metrics in range and equal to the ones
  * recomputed from the predictions files, the rank head taken from a
- * checkpoint's ITM "match" row, and NLVR's second image type. */
+ * checkpoint's ITM "match" row, NLVR's second image type, and a task set up
+ * to evaluate a trained model from the head layout its run recorded. */
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
@@ -21,6 +22,7 @@
 #include "io_safetensors.h"
 #include "metric_nlvr.h"
 #include "metric_retrieval.h"
+#include "metric_vqa_answers.h"
 #include "model.h"
 #include "task_fixture.h"
 #include "test.h"
@@ -256,6 +258,46 @@ static void test_vqa_gradient_and_eval(void) {
     fixture_free(&f);
 }
 
+/* A task evaluating a trained model (TaskEnv.head_layout) reads only its
+ * evaluation split and takes what its heads need from the layout its
+ * training run recorded: VQA the answer list, in the layout's order even
+ * where the data would build another (here: reversed); retrieval the
+ * scoring. */
+static void test_head_layouts(void) {
+    Fixture f;
+    fixture_init(&f, "vqa", 400, 0, NULL);
+    json_t *trained = json_object(), *back = json_object(), *reversed = json_array();
+    CHECK(f.ok && f.task.ops->describe_heads(&f.task, trained) == 0, "%s", err_msg());
+    const json_t *answers = json_object_get(trained, "answers");
+    CHECK(json_array_size(answers) >= 2, "answers: %zu", json_array_size(answers));
+    for (size_t i = json_array_size(answers); i-- > 0;) json_array_append(reversed, json_array_get(answers, i));
+    json_t *layout = json_pack("{s:o}", "answers", reversed);
+    TaskEnv env = task_env(400, 0, 0);
+    env.head_layout = layout;
+    Fixture e;
+    fixture_init_env(&e, "vqa", &env, D, 1, NULL);
+    CHECK(e.ok && e.task.ops->describe_heads(&e.task, back) == 0 && json_equal(back, layout),
+          "the answer list does not come back in the layout's order");
+    MetricList ml = {0};
+    CHECK(e.ok && e.task.ops->evaluate(&e.task, &e.model, "test", &ml, NULL) == 0, "%s", err_msg());
+    CHECK(e.ok && e.task.ops->evaluate(&e.task, &e.model, "val", &ml, NULL) != 0 && strstr(err_msg(), "not loaded"),
+          "an evaluation loads the validation split");
+    fixture_free(&f), fixture_free(&e);
+    json_decref(trained), json_decref(back), json_decref(layout);
+    AnswerVocab v;
+    CHECK(metric_vqa_answers_from_list(&v, (const char *const[]){"yes", "no", "yes"}, 3) != 0 &&
+              strstr(err_msg(), "'yes' is listed twice"), "a repeated answer: %s", err_msg());
+    layout = json_pack("{s:s}", "scoring", "fusion");
+    back = json_object();
+    env = task_env(4, 0, 0);
+    env.head_layout = layout;
+    fixture_init_env(&e, "retrieval", &env, D, 1, NULL);
+    CHECK(e.ok && e.task.ops->describe_heads(&e.task, back) == 0 && json_equal(back, layout), "scoring");
+    CHECK(e.ok && e.task.ops->evaluate(&e.task, &e.model, "val", &ml, NULL) != 0, "validation split loaded");
+    fixture_free(&e);
+    json_decref(back), json_decref(layout);
+}
+
 /* Pretraining: MLM + ITM + ITC heads (and the ITC temperature) through the
  * joint loss; the grounding metrics come out in range. */
 /* Evaluate the val split into ml; the n metrics `names` are percentages. */
@@ -388,6 +430,7 @@ int main(void) {
     RUN(test_nlvr_gradient);
     RUN(test_nlvr_train_eval);
     RUN(test_vqa_gradient_and_eval);
+    RUN(test_head_layouts);
     RUN(test_pretrain_gradient);
     RUN(test_pretrain_eval);
     RUN(test_pretrain_cells);

@@ -1,7 +1,8 @@
 /* A task plugs into the trainer through this interface: it reads its
  * dataset, registers and initialises its heads, runs one training batch
  * (forward, loss, backward into the parameter gradients) and evaluates a
- * split into a MetricList. Adding a task: write tasks/task_<name>.c with a
+ * split into a MetricList. A trained model is evaluated again from its
+ * checkpoint with what describe_heads recorded (TaskEnv.head_layout). Adding a task: write tasks/task_<name>.c with a
  * TaskOps (the helpers tasks share: tasks/task_common.h) and add one line to
  * the table in tasks/task_registry.c. */
 #ifndef MOIL_TASK_H
@@ -37,6 +38,11 @@ typedef struct {
     int beam;               /* caption: beam width of decoding (0 or 1 = greedy) */
     unsigned objectives;    /* pretrain: PRETRAIN_* bits (0 = all) */
     int cells_first;        /* pretrain: the first steps train the cells objective alone */
+    /* Evaluating a trained model (NULL when training): the head layout its
+     * run recorded (TaskOps.describe_heads). load then reads the evaluation
+     * split only and takes what the heads need from here, and init_heads
+     * only prepares evaluation (the heads' values come from the checkpoint). */
+    const json_t *head_layout;
 } TaskEnv;
 
 /* pretraining objectives; PRETRAIN_HARD: ITM negatives mined by ITC similarity;
@@ -66,6 +72,11 @@ typedef struct {
      * predictions written to pred_path (the task's official format) if not
      * NULL. */
     int (*evaluate)(Task *t, Model *m, const char *split, MetricList *out, const char *pred_path);
+    /* Optional: what evaluating the trained heads needs besides their
+     * tensors and the dataset's evaluation split, as members added to the
+     * JSON object layout (it returns as TaskEnv.head_layout); -1 (err_set)
+     * on failure. */
+    int (*describe_heads)(const Task *t, json_t *layout);
     void (*destroy)(Task *t);
 } TaskOps;
 
