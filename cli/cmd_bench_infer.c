@@ -14,12 +14,12 @@
 
 #include "check.h"
 #include "commands.h"
-#include "data_vocab.h"
 #include "db.h"
 #include "io_checkpoint.h"
 #include "method.h"
 #include "model.h"
-#include "task_registry.h"
+#include "run_build.h"
+#include "run_checkpoint.h"
 
 static const char usage[] =
     "usage: moil bench-infer --init CKPT [--task T] [--methods LIST] [--eval-limit N]\n"
@@ -78,55 +78,29 @@ static int time_eval(Task *t, Model *m, const BenchArgs *a, double *ms, int *exa
 /* Build the model with one method on the backbone and time its forms. */
 static int bench_method(const BenchArgs *a, const char *name, const StFile *init, const Tokenizer *tok,
                         const ModelConfig *mc, BenchResult *res) {
-    TaskEnv env = {.data_dir = a->data, .tok = tok, .image_size = mc->dims.image_size,
-                   .max_text = mc->dims.max_text, .batch = 32, .eval_limit = a->eval_limit, .negatives = 15};
-    Task task;
-    if (task_create(&task, a->task, &env) != 0) return -1;
-    int rc = task.ops->load(&task, &env, "val");
-    Model model;
-    Method meth = {0};
-    if (rc == 0) rc = model_create(&model, mc);
-    if (rc != 0) {
-        task_destroy(&task);
-        return -1;
-    }
-    task.ops->register_heads(&task, &model.params, model.d);
+    TaskEnv env = run_build_env(a->data, tok, mc, 32, a->eval_limit);
     MethodOptions opt = method_options_default();
     opt.total_steps = 1;
-    rc = method_create(&meth, name, &opt);
-    if (rc == 0) {
-        if (meth.ops->add_params) rc = meth.ops->add_params(&meth, &model.bb, &model.params);
-        Rng rng;
-        rng_seed(&rng, 1);
-        if (rc == 0) model_finish(&model, task.ops->max_sequences(&task), &rng);
-        rng_seed(&rng, 0);
-        if (rc == 0) rc = checkpoint_load(a->init, &model.params, 1u << PARAM_GROUP_BACKBONE, 1, NULL);
-        if (rc == 0) rc = task.ops->init_heads(&task, &model, &rng, init);
-        if (rc == 0) rc = meth.ops->setup(&meth, &model.bb, &model.params, &rng);
-        if (rc == 0) rc = time_eval(&task, &model, a, &res->as_trained_ms, &res->examples);
-        res->merged_ms = -1;
-        if (rc == 0 && meth.ops->n_variants) {
-            meth.ops->apply_variant(&meth, &model.bb, &model.params, 0);
-            rc = time_eval(&task, &model, a, &res->merged_ms, &res->examples);
-            meth.ops->restore(&meth, &model.bb, &model.params);
-        }
-        method_destroy(&meth);
+    RunBuild b;
+    Rng rng;
+    int rc = run_build(&b, a->task, &env, "val", mc, name, &opt, 0, 0, &rng);
+    if (rc == 0) rc = checkpoint_load(a->init, &b.model.params, 1u << PARAM_GROUP_BACKBONE, 1, NULL);
+    if (rc == 0) rc = b.task.ops->init_heads(&b.task, &b.model, &rng, init);
+    if (rc == 0) rc = b.meth.ops->setup(&b.meth, &b.model.bb, &b.model.params, &rng);
+    if (rc == 0) rc = time_eval(&b.task, &b.model, a, &res->as_trained_ms, &res->examples);
+    res->merged_ms = -1;
+    if (rc == 0 && b.meth.ops->n_variants) {
+        b.meth.ops->apply_variant(&b.meth, &b.model.bb, &b.model.params, 0);
+        rc = time_eval(&b.task, &b.model, a, &res->merged_ms, &res->examples);
+        b.meth.ops->restore(&b.meth, &b.model.bb, &b.model.params);
     }
-    model_free(&model);
-    task_destroy(&task);
+    run_build_free(&b);
     return rc;
 }
 
 /* Model config and vocabulary of the backbone checkpoint. */
 static int backbone_read(const char *path, StFile *init, Tokenizer *tok, ModelConfig *mc) {
-    if (safetensors_open(path, init) != 0) return -1;
-    const char *cfg = safetensors_meta(init, "model_config");
-    json_t *j = cfg ? json_loads(cfg, 0, NULL) : NULL;
-    int rc = j ? model_config_from_json(mc, j, path)
-               : err_set("%s: no readable 'model_config' in the metadata (not a moil backbone?)", path);
-    json_decref(j);
-    if (rc == 0) rc = data_vocab_from_checkpoint(tok, init);
-    return rc;
+    return safetensors_open(path, init) == 0 ? run_checkpoint_model(init, mc, tok) : -1;
 }
 
 static int parse_args(int argc, char **argv, BenchArgs *a) {

@@ -18,6 +18,8 @@
 #include "io_checkpoint.h"
 #include "method.h"
 #include "model.h"
+#include "run_build.h"
+#include "run_checkpoint.h"
 #include "run_common.h"
 #include "run_inputs.h"
 #include "run_sink.h"
@@ -297,33 +299,14 @@ static int backbone_source(const RunArgs *a, StFile *init, int *have_init, Token
     }
     if (safetensors_open(a->init, init) != 0) return -1;
     *have_init = 1;
-    const char *cfg = safetensors_meta(init, "model_config");
-    json_error_t je;
-    json_t *j = cfg ? json_loads(cfg, 0, &je) : NULL;
-    int rc = j ? 0 : err_set("%s: no readable 'model_config' in the metadata (not a moil backbone?)", a->init);
-    if (rc == 0) rc = model_config_from_json(mc, j, a->init);
-    json_decref(j);
+    int rc = run_checkpoint_model(init, mc, tok);
     if (rc == 0 && a->model_given && strcmp(mc->kind, a->model) != 0)
         rc = err_set("--model %s, but %s is a %s backbone", a->model, a->init, mc->kind);
-    if (rc == 0) rc = data_vocab_from_checkpoint(tok, init);
     if (rc == 0) rc = file_hash_fnv1a(a->init, init_hash);
     return rc;
 }
 
-/* The backbone checkpoint of a pretraining run: backbone + pretraining
- * heads, with the model config and vocabulary in the metadata. */
-static int save_backbone(const char *path, const Model *m, const Tokenizer *tok, const char *config_hash) {
-    json_t *mcj = model_config_to_json(&m->cfg);
-    char *mc = json_dumps(mcj, JSON_COMPACT | JSON_SORT_KEYS), *vocab = data_vocab_to_text(tok);
-    json_decref(mcj);
-    StMeta meta[] = {{"model_config", mc}, {"vocab", vocab}, {"stem", m->cfg.stem}, {"run_config_hash", config_hash}};
-    int rc = checkpoint_save(path, &m->params, (1u << PARAM_GROUP_BACKBONE) | (1u << PARAM_GROUP_PRETRAIN), meta, 4);
-    free(mc);
-    free(vocab);
-    return rc;
-}
-
-static void print_metrics(const MetricList *l) {
+void run_print_metrics(const MetricList *l) {
     for (int i = 0; i < l->n; i++) printf("%s=%.6g\n", l->name[i], l->value[i]);
 }
 
@@ -332,102 +315,61 @@ static int run(RunArgs *a) {
     Tokenizer tok = {0};
     ModelConfig mc;
     StFile init = {0};
-    int have_init = 0, rc = 0;
+    RunBuild b = {0};
+    WeightDistance wdist = {0};
+    json_t *config = NULL;
+    int have_init = 0, rc = -1;
     char init_hash[RUN_HASH_LEN] = RUN_INIT_RANDOM;
     const char *what = a->kind == RUN_PRETRAIN ? "pretrain" : "finetune";
-    if (backbone_source(a, &init, &have_init, &tok, &mc, init_hash) != 0) {
-        rc = -1;
-        goto done_tok;
-    }
-    TaskEnv env = {.data_dir = a->data, .tok = &tok, .image_size = mc.dims.image_size, .max_text = mc.dims.max_text,
-                   .batch = a->batch, .eval_limit = a->eval_limit, .negatives = 15,
-                   .label_smoothing = (float)a->label_smoothing, .beam = a->beam};
+    if (backbone_source(a, &init, &have_init, &tok, &mc, init_hash) != 0) goto done;
+    TaskEnv env = run_build_env(a->data, &tok, &mc, a->batch, a->eval_limit);
+    env.label_smoothing = (float)a->label_smoothing;
+    env.beam = a->beam;
     if (a->objectives) objectives_parse(a->objectives, &env.objectives);
     env.cells_first = a->cells_first;
-    Task task;
-    if (task_create(&task, a->task, &env) != 0) {
-        rc = -1;
-        goto done_tok;
-    }
     if (!a->quiet) fprintf(stderr, "%s: loading %s data from %s\n", what, a->task, a->data);
-    if (task.ops->load(&task, &env, a->eval_split) != 0) {
-        rc = -1;
-        goto done_task;
-    }
-    Model model;
-    if (model_create(&model, &mc) != 0) {
-        rc = -1;
-        goto done_task;
-    }
-    task.ops->register_heads(&task, &model.params, model.d);
-    Method meth;
     a->mopt.total_steps = a->steps;
-    if (method_create(&meth, a->method, &a->mopt) != 0) {
-        rc = -1;
-        goto done_model;
-    }
-    if (meth.ops->add_params && meth.ops->add_params(&meth, &model.bb, &model.params) != 0) {
-        method_destroy(&meth);
-        rc = -1;
-        goto done_model;
-    }
     Rng rng;
-    rng_seed(&rng, (uint64_t)a->seed + 1);
-    model_finish(&model, task.ops->max_sequences(&task), &rng);
-    rng_seed(&rng, (uint64_t)a->seed);
+    if (run_build(&b, a->task, &env, a->eval_split, &mc, a->method, &a->mopt, a->seed, 0, &rng) != 0) goto done;
+    Model *model = &b.model;
+    Task *task = &b.task;
+    Method *meth = &b.meth;
     /* backbone first, then the heads (which may read the checkpoint: the
      * retrieval head starts from ITM's match row), then the method (MoIL
      * copies the pretrained W0) */
-    if (have_init && checkpoint_load(a->init, &model.params, 1u << PARAM_GROUP_BACKBONE, 1, NULL) != 0) {
-        rc = -1;
-        goto done_method;
-    }
-    WeightDistance wdist = {0};
-    if (a->reference && wdist_init(&wdist, &model.bb, &model.params, a->reference) != 0) {
-        rc = -1;
-        goto done_method;
-    }
-    if (task.ops->init_heads(&task, &model, &rng, have_init ? &init : NULL) != 0 ||
-        meth.ops->setup(&meth, &model.bb, &model.params, &rng) != 0) {
-        rc = -1;
-        goto done_method;
-    }
+    if (have_init && checkpoint_load(a->init, &model->params, 1u << PARAM_GROUP_BACKBONE, 1, NULL) != 0) goto done;
+    if (a->reference && wdist_init(&wdist, &model->bb, &model->params, a->reference) != 0) goto done;
+    if (task->ops->init_heads(task, model, &rng, have_init ? &init : NULL) != 0 ||
+        meth->ops->setup(meth, &model->bb, &model->params, &rng) != 0)
+        goto done;
     if (a->eval_ckpt) {
         MetricList ml = {0};
-        if (task.ops->evaluate(&task, &model, "val", &ml, NULL) != 0) {
-            rc = -1;
-            goto done_method;
-        }
+        if (task->ops->evaluate(task, model, "val", &ml, NULL) != 0) goto done;
         printf("pretrain: grounding of %s on %d held-out pairs of %s\n", a->eval_ckpt, (int)task_metrics_get(&ml, "pairs"),
                a->data);
-        print_metrics(&ml);
-        goto done_method;
+        run_print_metrics(&ml);
+        rc = 0;
+        goto done;
     }
-    ParamAccount acc = method_account(&meth, &model.params);
+    ParamAccount acc = method_account(meth, &model->params);
     char out_dir[1024];
     if (a->out) snprintf(out_dir, sizeof out_dir, "%s", a->out);
     else snprintf(out_dir, sizeof out_dir, "runs/%s-%s-s%ld", a->task, a->method, a->seed);
-    if (dir_make(out_dir) != 0) {
-        rc = -1;
-        goto done_method;
-    }
+    if (dir_make(out_dir) != 0) goto done;
     char data_hash[RUN_HASH_LEN];
-    if (run_data_hash(a->data, data_hash) != 0) {
-        rc = -1;
-        goto done_method;
-    }
-    json_t *config = run_config(a, &mc, init_hash);
+    if (run_data_hash(a->data, data_hash) != 0) goto done;
+    config = run_config(a, &mc, init_hash);
     run_config_extras(config, a);
     if (*data_hash) json_object_set_new(config, "data_hash", json_string(data_hash));
-    char hash[DB_HASH_LEN] = "";
-    db_config_hash(config, hash);
-    if (meth.ops->describe) {
+    if (meth->ops->describe) {
         char d[480], desc[512];
-        meth.ops->describe(&meth, d, sizeof d);
+        meth->ops->describe(meth, d, sizeof d);
         snprintf(desc, sizeof desc, "{%s}", d);
         json_t *dj = json_loads(desc, 0, NULL);
         if (dj) json_object_set_new(config, "method_effective", dj);
     }
+    char hash[DB_HASH_LEN] = ""; /* the run's runs.config_hash, recorded in its checkpoint */
+    db_config_hash(config, hash);
     Db *db = NULL;
     int64_t run_id = 0;
     if (!a->no_db) {
@@ -439,16 +381,15 @@ static int run(RunArgs *a) {
             r = db_run_begin(db, &info, &run_id);
         }
         if (r != 0) {
-            if (r == 1)
+            if (r == 1) {
                 printf("%s: this configuration already has run %lld in %s (--force redoes it)\nrun_id=%lld\nskipped=1\n",
                        what, (long long)run_id, a->db, (long long)run_id);
-            else rc = -1;
-            json_decref(config);
+                rc = 0;
+            }
             if (db) db_close(db);
-            goto done_method;
+            goto done;
         }
     }
-    json_decref(config);
     if (!a->quiet) {
         fprintf(stderr, "%s: %s / %s, %d steps of %d, trainable %.2f%% and stored %.2f%% of %zu backbone parameters\n",
                 what, a->task, a->method, a->steps, a->batch, 100.0 * acc.trainable / acc.backbone,
@@ -467,14 +408,14 @@ static int run(RunArgs *a) {
                       .out_dir = out_dir, .quiet = a->quiet, .wdist = a->reference ? &wdist : NULL,
                       .diag_every = a->diag_every > 0 ? a->diag_every : (a->steps >= 20 ? a->steps / 20 : 1)};
     TrainResult res;
-    train_run(&model, &task, &meth, &tc, &rng, sink, &res);
+    train_run(model, task, meth, &tc, &rng, sink, &res);
     DbStatus st = res.status == TRAIN_OK ? DB_OK : res.status == TRAIN_DIVERGED ? DB_DIVERGED
                 : res.status == TRAIN_KILLED ? DB_KILLED : DB_FAILED;
     char ck[1100];
     snprintf(ck, sizeof ck, "%s/%s.safetensors", out_dir, a->kind == RUN_PRETRAIN ? "backbone" : "model");
     if (res.status == TRAIN_OK) {
-        int saved = a->kind == RUN_PRETRAIN ? save_backbone(ck, &model, &tok, hash)
-                                            : checkpoint_save(ck, &model.params, ~0u, NULL, 0);
+        int saved = a->kind == RUN_PRETRAIN ? run_checkpoint_save_backbone(ck, model, &tok, hash)
+                                            : run_checkpoint_save_finetuned(ck, model, &tok, task, meth, config, hash);
         if (saved != 0) {
             st = DB_FAILED;
             snprintf(res.error, sizeof res.error, "%s", err_msg());
@@ -488,8 +429,8 @@ static int run(RunArgs *a) {
         db_close(db);
     }
     if (st != DB_OK) {
-        rc = err_set("run %s: %s", db_status_name(st), res.error);
-        goto done_method;
+        err_set("run %s: %s", db_status_name(st), res.error);
+        goto done;
     }
     printf("%s: %s / %s done in %.1fs; checkpoint %s\n", what, a->task, a->method, res.seconds, ck);
     printf("run_id=%lld\n", (long long)run_id);
@@ -497,15 +438,12 @@ static int run(RunArgs *a) {
     printf("trainable_pct=%.4f\nstored_pct=%.4f\n", 100.0 * acc.trainable / acc.backbone,
            100.0 * acc.stored / acc.backbone);
     printf("seconds=%.2f\n", res.seconds);
-    print_metrics(&res.final);
-done_method:
+    run_print_metrics(&res.final);
+    rc = 0;
+done:
+    json_decref(config);
     wdist_free(&wdist);
-    method_destroy(&meth);
-done_model:
-    model_free(&model);
-done_task:
-    task_destroy(&task);
-done_tok:
+    run_build_free(&b);
     tokenizer_free(&tok);
     if (have_init) safetensors_close(&init);
     return rc;

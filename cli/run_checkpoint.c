@@ -1,0 +1,201 @@
+#include "run_checkpoint.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "data_vocab.h"
+#include "io_checkpoint.h"
+#include "io_json_read.h"
+
+/* The metadata every checkpoint carries, in this order */
+enum { META_MODEL_CONFIG, META_VOCAB, META_STEM, META_RUN_CONFIG_HASH, N_MODEL_META };
+
+/* What evaluating a fine-tuned checkpoint reads. */
+static const char *const needed_keys[] = {"model_config", "vocab",          "task",      "head_layout",
+                                          "method",       "method_options", "run_config"};
+
+int run_checkpoint_model(const StFile *f, ModelConfig *mc, Tokenizer *tok) {
+    const char *cfg = safetensors_meta(f, "model_config");
+    json_t *j = cfg ? json_loads(cfg, 0, NULL) : NULL;
+    int rc = j ? model_config_from_json(mc, j, f->path)
+               : err_set("%s: no readable 'model_config' in the metadata (not a moil checkpoint?)", f->path);
+    json_decref(j);
+    if (rc == 0) rc = data_vocab_from_checkpoint(tok, f);
+    return rc;
+}
+
+/* JSON as compact text with sorted keys (caller frees); NULL (err_set) if
+ * it cannot be written. */
+static char *json_text(const json_t *j, const char *what) {
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    if (!s) err_set("cannot write the %s of a checkpoint as JSON", what);
+    return s;
+}
+
+/* meta[0..N_MODEL_META) of m; *model_config and *vocab to free. */
+static int model_meta(const Model *m, const Tokenizer *tok, const char *config_hash, StMeta *meta,
+                      char **model_config, char **vocab) {
+    json_t *mc = model_config_to_json(&m->cfg);
+    *model_config = json_text(mc, "model config");
+    json_decref(mc);
+    *vocab = data_vocab_to_text(tok);
+    meta[META_MODEL_CONFIG] = (StMeta){"model_config", *model_config};
+    meta[META_VOCAB] = (StMeta){"vocab", *vocab};
+    meta[META_STEM] = (StMeta){"stem", m->cfg.stem};
+    meta[META_RUN_CONFIG_HASH] = (StMeta){"run_config_hash", config_hash};
+    return *model_config ? 0 : -1;
+}
+
+int run_checkpoint_save_backbone(const char *path, const Model *m, const Tokenizer *tok, const char *config_hash) {
+    StMeta meta[N_MODEL_META];
+    char *mc, *vocab;
+    int rc = model_meta(m, tok, config_hash, meta, &mc, &vocab);
+    if (rc == 0)
+        rc = checkpoint_save(path, &m->params, (1u << PARAM_GROUP_BACKBONE) | (1u << PARAM_GROUP_PRETRAIN), meta,
+                             N_MODEL_META);
+    free(mc);
+    free(vocab);
+    return rc;
+}
+
+/* The head tensors of m (names and shapes) and the task's own description. */
+static json_t *head_layout(const Model *m, const Task *t) {
+    json_t *layout = json_object(), *tensors = json_array();
+    const Params *p = &m->params;
+    for (int i = 0; i < p->n; i++) {
+        if (p->info[i].group != PARAM_GROUP_HEAD) continue;
+        json_t *shape = json_array();
+        for (int d = 0; d < p->info[i].ndim; d++) json_array_append_new(shape, json_integer(p->info[i].shape[d]));
+        json_array_append_new(tensors, json_pack("{s:s, s:o}", "name", p->info[i].name, "shape", shape));
+    }
+    json_object_set_new(layout, "tensors", tensors);
+    if (t->ops->describe_heads && t->ops->describe_heads(t, layout) != 0) {
+        json_decref(layout);
+        return NULL;
+    }
+    return layout;
+}
+
+int run_checkpoint_save_finetuned(const char *path, const Model *m, const Tokenizer *tok, const Task *t,
+                                  const Method *meth, const json_t *run_config, const char *config_hash) {
+    StMeta meta[N_MODEL_META + 7];
+    char *mc, *vocab, members[2048], options[2100];
+    int rc = model_meta(m, tok, config_hash, meta, &mc, &vocab);
+    json_t *layout = rc == 0 ? head_layout(m, t) : NULL, *variants = json_array();
+    char *layout_text = layout ? json_text(layout, "head layout") : NULL;
+    method_options_json(&meth->opt, members, sizeof members);
+    snprintf(options, sizeof options, "{%s}", members);
+    for (int v = 0; v < method_n_variants(meth); v++)
+        json_array_append_new(variants, json_string(method_variant_name(meth, v)));
+    char *variants_text = json_text(variants, "variant list"), *config_text = json_text(run_config, "run config");
+    json_decref(layout);
+    json_decref(variants);
+    if (!layout_text || !variants_text || !config_text) rc = -1;
+    int n = N_MODEL_META;
+    meta[n++] = (StMeta){"task", t->ops->name};
+    meta[n++] = (StMeta){"head_layout", layout_text};
+    meta[n++] = (StMeta){"method", meth->ops->name};
+    meta[n++] = (StMeta){"method_options", options};
+    meta[n++] = (StMeta){"weights", "as_trained"};
+    meta[n++] = (StMeta){"variants", variants_text};
+    meta[n++] = (StMeta){"run_config", config_text};
+    if (rc == 0) rc = checkpoint_save(path, &m->params, ~0u, meta, n);
+    free(mc), free(vocab), free(layout_text), free(variants_text), free(config_text);
+    return rc;
+}
+
+/* One option of a method_options object as method_option_parse takes it:
+ * its command-line name and value; 0 to skip it (a flag left off). */
+static int option_text(const char *key, const json_t *v, char *name, size_t name_n, char *val, size_t val_n) {
+    snprintf(name, name_n, "%s", key);
+    for (char *c = name; *c; c++)
+        if (*c == '_') *c = '-';
+    if (method_option_is_flag(name)) {
+        snprintf(val, val_n, "%s", "");
+        return json_is_true(v) || (json_is_integer(v) && json_integer_value(v) != 0);
+    }
+    if (json_is_string(v)) snprintf(val, val_n, "%s", json_string_value(v));
+    else if (!strcmp(name, "momentum") && json_is_number(v) && json_number_value(v) < 0) snprintf(val, val_n, "auto");
+    else if (json_is_integer(v)) snprintf(val, val_n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_real(v)) snprintf(val, val_n, "%.17g", json_real_value(v));
+    else return -1;
+    return 1;
+}
+
+/* The method options recorded in the metadata, over the defaults. */
+static int options_read(MethodOptions *o, const char *text, const char *ctx) {
+    *o = method_options_default();
+    json_t *j = json_read_text(text, ctx);
+    if (!j || json_need_object(j, ctx) != 0) {
+        json_decref(j);
+        return -1;
+    }
+    int rc = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(j, key, v) {
+        char name[64], val[64];
+        int take = option_text(key, v, name, sizeof name, val, sizeof val), parsed = 1;
+        if (take < 0) rc = err_set("%s: option '%s' is neither a string nor a number", ctx, key);
+        else if (take > 0 && (parsed = method_option_parse(o, name, val)) < 0) rc = err_prefix("%s", ctx);
+        else if (parsed == 0) rc = err_set("%s: unknown method option '%s'", ctx, key);
+        if (rc != 0) break;
+    }
+    json_decref(j);
+    return rc;
+}
+
+/* A JSON object of the metadata into *out (a new reference). */
+static int meta_object(const StFile *f, const char *key, json_t **out) {
+    char ctx[1100];
+    snprintf(ctx, sizeof ctx, "%s: metadata '%s'", f->path, key);
+    *out = json_read_text(safetensors_meta(f, key), ctx);
+    return *out ? json_need_object(*out, ctx) : -1;
+}
+
+/* Every key evaluation needs is there, or an error naming the missing ones. */
+static int check_keys(const StFile *f) {
+    char missing[256] = "";
+    for (size_t k = 0; k < sizeof needed_keys / sizeof needed_keys[0]; k++)
+        if (!safetensors_meta(f, needed_keys[k]))
+            snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s", *missing ? ", " : "",
+                     needed_keys[k]);
+    if (!*missing) return 0;
+    const char *what = !safetensors_meta(f, "model_config")
+                           ? "it carries no moil metadata (a model.safetensors written before fine-tuned checkpoints "
+                             "carried theirs? fine-tune again to get one)"
+                       : !safetensors_meta(f, "task")
+                           ? "a backbone? (moil pretrain --eval CKPT measures a backbone)"
+                           : "an incomplete fine-tuned checkpoint";
+    return err_set("%s: not a fine-tuned moil checkpoint: its metadata lacks %s; %s", f->path, missing, what);
+}
+
+int run_checkpoint_open(const char *path, RunCheckpoint *c) {
+    memset(c, 0, sizeof *c);
+    if (safetensors_open(path, &c->file) != 0) return -1;
+    const StFile *f = &c->file;
+    if (check_keys(f) != 0 || run_checkpoint_model(f, &c->mc, &c->tok) != 0) return -1;
+    c->task = safetensors_meta(f, "task");
+    c->method = safetensors_meta(f, "method");
+    c->config_hash = safetensors_meta(f, "run_config_hash");
+    char ctx[1100];
+    snprintf(ctx, sizeof ctx, "%s: metadata 'method_options'", path);
+    if (meta_object(f, "head_layout", &c->head_layout) != 0 || meta_object(f, "run_config", &c->run_config) != 0 ||
+        options_read(&c->mopt, safetensors_meta(f, "method_options"), ctx) != 0)
+        return -1;
+    int64_t steps;
+    snprintf(ctx, sizeof ctx, "%s: metadata 'run_config'", path);
+    if (json_need_int(c->run_config, "steps", ctx, &steps) != 0) return -1;
+    c->mopt.total_steps = (int)steps;
+    return 0;
+}
+
+void run_checkpoint_close(RunCheckpoint *c) {
+    if (c->file.path) safetensors_close(&c->file);
+    tokenizer_free(&c->tok);
+    json_decref(c->head_layout);
+    json_decref(c->run_config);
+    memset(c, 0, sizeof *c);
+}
