@@ -9,10 +9,11 @@
 static const char usage[] =
     "usage: moil db runs [--db PATH] [--table ID] [--status S] [--task T] [--method M] [--model M]\n"
     "\n"
-    "List the runs of a results database, oldest first: id, paper table, task, model,\n"
-    "method, seed, status (running, ok, failed, diverged, killed), wall time in seconds\n"
-    "and the run's key metric (retrieval ir_r1, vqa vqa_score, nlvr accuracy, caption\n"
-    "cider, else the first by name; split test first) where it has one.\n"
+    "List the runs of a results database, oldest first: id, paper table, command\n"
+    "(finetune, pretrain, eval, bench-infer), task, model, method, seed, status (running,\n"
+    "ok, failed, diverged, killed), wall time in seconds and the run's key metric\n"
+    "(retrieval ir_r1, vqa vqa_score, nlvr accuracy, caption cider, else the first by\n"
+    "name; split test first) where it has one.\n"
     "\n"
     "  --db PATH   results database (default " DB_DEFAULT_PATH ")\n"
     "  --table ID, --status S, --task T, --method M, --model M\n"
@@ -20,8 +21,8 @@ static const char usage[] =
     "\n"
     "Ends with name=value lines: runs=N and runs_<status>=N.\n";
 
-static const char *const list_cols[] = {"id",     "table_id", "task",       "model",    "method",
-                                        "seed",   "status",   "wall_s",     "key_metric", "key_value"};
+static const char *const list_cols[] = {"id",   "table_id", "command", "task",       "model",    "method",
+                                        "seed", "status",   "wall_s",  "key_metric", "key_value"};
 
 int cmd_db_runs(int argc, char **argv) {
     if (cli_wants_help(argc, argv, usage)) return 0;

@@ -35,6 +35,7 @@ int cmd_db_export(int argc, char **argv);
 int cmd_db_merge(int argc, char **argv);
 int cmd_db_runs(int argc, char **argv);
 int cmd_db_show(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 int cmd_finetune(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
 int cmd_regions(int argc, char **argv);

@@ -12,6 +12,7 @@ static const Command commands[] = {
     {"pretrain", cmd_pretrain, "pretrain the backbone (MLM + ITM + ITC) and measure its grounding"},
     {"regions train", cmd_regions, "stage one of the VinVL-style model: train the region encoder and tagger, cache region features"},
     {"finetune", cmd_finetune, "adapt a backbone to a task with one method, evaluate, log to the results database"},
+    {"eval", cmd_eval, "evaluate a fine-tuned checkpoint without training: predictions, metrics, a logged run"},
     {"data stats", cmd_data_stats, "counts, vocabularies, answer distributions and the language-prior VQA floor of a dataset"},
     {"db runs", cmd_db_runs, "list the runs of the results database, with status and key metric"},
     {"db show", cmd_db_show, "one run of the results database: config, status, metrics, curve summary"},

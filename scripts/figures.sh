@@ -26,6 +26,7 @@ Only runs with status ok count; a task's metric is its primary one (vqa
 vqa_score, nlvr accuracy, retrieval recall_mean, caption cider_d); means and
 sample sds are over the runs of one configuration (its seeds). A figure
 without rows is skipped with a message naming the runs that would fill it.
+Evaluations of a trained checkpoint (moil eval runs) never count.
 USAGE
 }
 
@@ -60,6 +61,8 @@ METHOD_RANK=$(order_of "$METHOD_ORDER" method)
 # The metric a task is judged by (its primary metric, tasks/task_<name>.c).
 PRIMARY="task_metric (task, metric) AS (VALUES ('vqa', 'vqa_score'), ('nlvr', 'accuracy'),
                                            ('retrieval', 'recall_mean'), ('caption', 'cider_d'))"
+# A run that trained (not an evaluation of a trained checkpoint, moil eval).
+TRAINED="json_extract(r.config_json, '\$.command') IS NOT 'eval'"
 # A run's configuration without its seed: the seeds of one configuration.
 CFG="json_remove(r.config_json, '\$.seed')"
 # Count, mean and sample sd (0 for one run) of column v over a group.
@@ -111,7 +114,7 @@ skip() { echo "figures: $1 skipped: $2"; }
 fig1() {
     pts="pts AS (SELECT r.id AS run_id, r.task, r.method, $CFG AS cfg, c.name, c.step, c.value AS v
                  FROM runs AS r JOIN curves AS c ON c.run_id = r.id
-                 WHERE r.status = 'ok' AND r.method IN ('lora', 'dora', 'moil')
+                 WHERE r.status = 'ok' AND $TRAINED AND r.method IN ('lora', 'dora', 'moil')
                    AND c.name GLOB 'wdist/*/mean' AND c.value IS NOT NULL)"
     write_dat "$OUT/fig1_approx_error.dat" "task${TAB}method${TAB}variant${TAB}step${TAB}runs${TAB}wdist_mean" \
         "WITH $pts, $PICK
@@ -141,7 +144,7 @@ fig2() {
                                  json_extract(r.config_json, '\$.steps')) AS s_per_step
                  FROM runs AS r JOIN task_metric AS p ON p.task = r.task
                  JOIN curves AS c ON c.run_id = r.id AND c.name = 'val/' || p.metric
-                 WHERE r.status = 'ok' AND r.method IN ('full', 'adapter', 'lora', 'moil') AND c.value IS NOT NULL),
+                 WHERE r.status = 'ok' AND $TRAINED AND r.method IN ('full', 'adapter', 'lora', 'moil') AND c.value IS NOT NULL),
          $PICK
          SELECT task, method, step, avg(step * s_per_step), $MEAN_SD
          FROM sel GROUP BY task, method, step ORDER BY $TASK_RANK, task, $METHOD_RANK, method, step;"
@@ -160,7 +163,7 @@ fig3() {
                         m.value AS v
                  FROM runs AS r JOIN task_metric AS p ON p.task = r.task
                  JOIN metrics AS m ON m.run_id = r.id AND m.split = 'test' AND m.name = p.metric
-                 WHERE r.status = 'ok' AND m.value IS NOT NULL AND r.params_stored > 0 AND r.params_backbone > 0
+                 WHERE r.status = 'ok' AND $TRAINED AND m.value IS NOT NULL AND r.params_stored > 0 AND r.params_backbone > 0
                    AND json_extract(r.config_json, '$.init_hash') IS NOT 'random')
          SELECT task, method, min(id), avg(pct), $MEAN_SD
          FROM fin GROUP BY task, method, cfg ORDER BY $TASK_RANK, task, $METHOD_RANK, method, min(id);"
@@ -185,7 +188,7 @@ fig4() {
                         ifnull(json_extract(r.config_json, '\$.lr'), 0) AS lr
                  FROM runs AS r JOIN task_metric AS p ON p.task = r.task
                  JOIN metrics AS m ON m.run_id = r.id AND m.split IN ('test', 'test@ema') AND m.name = p.metric
-                 WHERE r.status = 'ok' AND r.method IN ('lora', 'moil') AND m.value IS NOT NULL),
+                 WHERE r.status = 'ok' AND $TRAINED AND r.method IN ('lora', 'moil') AND m.value IS NOT NULL),
          -- each method's usual setting (model, length, evaluation, learning
          -- rate: the one most of its runs share), so the other models, the
          -- length and learning-rate sweeps and the figure runs stay out

@@ -125,7 +125,8 @@ static int ret_load(Task *t, const TaskEnv *env, const char *eval_split) {
     if ((train && split_load(s, &s->train, env, "train", 0) != 0) ||
         (val && split_load(s, &s->val, env, "val", env->eval_limit) != 0))
         return -1;
-    if (train && s->train.n < 2) return err_set("%s: retrieval needs at least 2 training images (false captions)", json);
+    if (train && s->train.n < 2)
+        return err_set("%s: retrieval needs at least 2 training images (false captions)", json);
     snprintf(s->eval_name, sizeof s->eval_name, "%s", eval_split);
     if (strcmp(eval_split, "val") != 0 && split_load(s, &s->eval, env, eval_split, env->eval_limit) != 0) return -1;
     index_train_captions(s);

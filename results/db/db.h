@@ -125,7 +125,8 @@ typedef struct {
 } DbRunFilter;
 
 /* Every column of the runs table for the selected runs, oldest first, plus
- * key_metric ("split/name") and key_value: the run's headline number (by
+ * command (the config's: finetune, pretrain, eval, bench-infer), key_metric
+ * ("split/name") and key_value: the run's headline number (by
  * task: retrieval ir_r1, vqa vqa_score, nlvr accuracy, caption cider; else
  * the first by name), split test before val before the others. */
 int db_select_runs(Db *db, const DbRunFilter *filter, DbTable *out);

@@ -81,7 +81,8 @@ static int select_filtered(Db *db, const char *sql, const DbRunFilter *f, DbTabl
 
 int db_select_runs(Db *db, const DbRunFilter *filter, DbTable *out) {
     return select_filtered(db,
-                           KEY_METRIC_SQL "SELECT r.*, k.key_metric, k.key_value FROM runs AS r "
+                           KEY_METRIC_SQL "SELECT r.*, json_extract(r.config_json, '$.command') AS command, "
+                                          "k.key_metric, k.key_value FROM runs AS r "
                                           "LEFT JOIN key AS k ON k.run_id = r.id AND k.rank = 1 "
                                           "WHERE " FILTER_SQL " ORDER BY r.id",
                            filter, out);
