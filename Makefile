@@ -3,7 +3,8 @@
 # build-san/); `make deps` installs missing Debian packages (every build, and
 # `make reproduce`, installs the required ones on its own: scripts/deps.sh);
 # `make bench` runs the training benchmark; `make figures [PROFILE=full]` draws
-# the figures.
+# the figures; `make backbone` rebuilds the backbone the quick profile ships
+# (backbones/README.md).
 
 CC      ?= cc
 SAN     ?= 0
@@ -54,7 +55,7 @@ LIB      := $(BUILD)/libmoil.a
 MOIL     := $(BUILD)/moil
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all deps test bench datasets reproduce tables figures fuzz clean print-% FORCE
+.PHONY: all deps test bench datasets backbone reproduce tables figures fuzz clean print-% FORCE
 # keep object files of the test binaries between runs
 .SECONDARY:
 ifeq ($(SAN),1)
@@ -114,6 +115,12 @@ bench: $(MOIL)
 # the quick-profile dataset in datasets/data/quick (a no-op when up to date)
 datasets: $(MOIL)
 	$(MOIL) data gen
+
+# The shipped backbone, rebuilt from scratch as the full profile pretrains it
+# (about 15 minutes on 2 cores): backbones/vilt-full.safetensors, and its
+# weights hash in experiments/profiles.conf (scripts/backbone.sh).
+backbone: all
+	scripts/backbone.sh
 
 # The paper's tables: `make reproduce` (quick profile; PROFILE=full for the full
 # one), `make table-main`, `make tables` (render only, from the database;

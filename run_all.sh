@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # run_all.sh: reproduce the tables of experiments/ (one <id>.exp per table).
 # Builds if needed, generates the profile's dataset, pretrains its backbones
-# (one per model the tables use; the VinVL-style one after its region stage),
+# (one per model the tables use; the VinVL-style one after its region stage;
+# one the profile ships, a `backbone` line of profiles.conf, is installed
+# instead: moil backbone install checks its weights hash, every run),
 # runs every fine-tuning run that has no 'ok' row in the results database
 # made from the same backbone and dataset (moil table plan decides; moil
 # finetune itself skips a finished config),
@@ -30,7 +32,7 @@ usage: run_all.sh [--profile quick|full] [--table ID]... [--jobs N] [--force]
                  to its own shard database results/shards/<key>.db (for GNU
                  parallel or a Slurm array; fold them in with moil db merge)
   --dry-run      print what would run, run nothing (records the table layouts)
-  --prepare      only generate the dataset and pretrain the backbones
+  --prepare      only generate the dataset and pretrain (or install) the backbones
   --db PATH      results database (default <work>/results/moil.db)
   --work DIR     root of datasets/data, runs, results (default .)
   --experiments DIR  table definitions (default experiments)
@@ -98,6 +100,11 @@ pre_dirs=() pre_argss=()
 while IFS=$'\t' read -r kind dir args; do
     [ "$kind" = pretrain ] && pre_dirs+=("$dir") pre_argss+=("$args")
 done <<<"$plan"
+# the backbones the profile ships instead (FILE relative to this folder)
+ship_dirs=() ship_files=() ship_hashes=()
+while IFS=$'\t' read -r kind dir file hash; do
+    [ "$kind" = shipped ] && ship_dirs+=("$dir") ship_files+=("$file") ship_hashes+=("$hash")
+done <<<"$plan"
 backbone=$runs_dir/pretrain/backbone.safetensors
 # the VinVL-style model's first stage, before the pretraining (a plan line
 # when a table uses that model; moil skips it when its folder is up to date)
@@ -132,8 +139,12 @@ if [ "$list" = 1 ]; then
     exit 0
 fi
 if [ "$dry" = 1 ]; then
-    echo "profile $profile: $n of $n_all runs to do; dataset $data_dir; backbone ${pre_dirs[*]/%//backbone.safetensors}"
+    all_dirs=("${ship_dirs[@]}" "${pre_dirs[@]}")
+    echo "profile $profile: $n of $n_all runs to do; dataset $data_dir; backbone ${all_dirs[*]/%//backbone.safetensors}"
     [ -f "$data_dir/manifest.json" ] || echo "would run: $MOIL data gen --profile $dataset --out $data_dir"
+    for i in "${!ship_dirs[@]}"; do
+        echo "would run: $MOIL backbone install ${ship_files[$i]} --weights-hash ${ship_hashes[$i]} --out ${ship_dirs[$i]}"
+    done
     [ "${#regions_cmd[@]}" -eq 0 ] || [ -f "$data_dir/regions/regions.json" ] || echo "would run: ${regions_cmd[*]}"
     for i in "${!pre_dirs[@]}"; do
         [ -f "${pre_dirs[$i]}/backbone.safetensors" ] ||
@@ -153,6 +164,13 @@ if [ "${#regions_cmd[@]}" -gt 0 ]; then
     say "== regions $data_dir/regions"
     out=$("${regions_cmd[@]}") || die "moil regions train failed: $out"
 fi
+# a shipped backbone: copied in when missing or different, refused (stop
+# here) when its weights are not those profiles.conf names
+for i in "${!ship_dirs[@]}"; do
+    say "== backbone ${ship_dirs[$i]}/backbone.safetensors (shipped: ${ship_files[$i]})"
+    out=$("$MOIL" backbone install "${ship_files[$i]}" --weights-hash "${ship_hashes[$i]}" --out "${ship_dirs[$i]}" 2>&1) ||
+        die "the shipped backbone was refused: $out"
+done
 for i in "${!pre_dirs[@]}"; do
     pre_dir=${pre_dirs[$i]} pre_args=${pre_argss[$i]}
     say "== backbone $pre_dir/backbone.safetensors"

@@ -26,6 +26,8 @@ int cli_wants_help(int argc, char **argv, const char *usage);
 void help_commands(FILE *out, const Command *cmds, int n);
 int help_group(const Command *cmds, int n, int argc, char **argv);
 
+int cmd_backbone_hash(int argc, char **argv);
+int cmd_backbone_install(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_bench_infer(int argc, char **argv);
 int cmd_data_gen(int argc, char **argv);

@@ -10,6 +10,8 @@ static const Command commands[] = {
     {"bench-infer", cmd_bench_infer, "time inference per example of each method, as trained and merged; logs a run"},
     {"data gen", cmd_data_gen, "generate the fashion-scenes datasets (JPEG + COCO/Karpathy/VQA v2/NLVR2 files)"},
     {"pretrain", cmd_pretrain, "pretrain the backbone (MLM + ITM + ITC) and measure its grounding"},
+    {"backbone hash", cmd_backbone_hash, "the weights hash of a checkpoint (its tensors, not its metadata)"},
+    {"backbone install", cmd_backbone_install, "check a shipped backbone's weights hash and copy it into a backbone folder"},
     {"regions train", cmd_regions, "stage one of the VinVL-style model: train the region encoder and tagger, cache region features"},
     {"finetune", cmd_finetune, "adapt a backbone to a task with one method, evaluate, log to the results database"},
     {"eval", cmd_eval, "evaluate a fine-tuned checkpoint without training: predictions, metrics, a logged run"},

@@ -1,6 +1,7 @@
 /* profiles.conf's per-task and per-method argument lines and where the
  * expansion of a table puts them: after the profile's fine-tuning arguments,
- * before the table's and the row's (so a row's own --lr still wins). */
+ * before the table's and the row's (so a row's own --lr still wins); its
+ * backbone lines (a shipped backbone) and the malformed ones it refuses. */
 #include "test.h"
 
 #include <unistd.h>
@@ -72,11 +73,41 @@ static void test_method_given_twice_is_an_error(void) {
     CHECK(strstr(err_msg(), "twice.conf") && strstr(err_msg(), "lora"), "message: %s", err_msg());
 }
 
+static void test_backbone_lines(void) {
+    ExpProfile p;
+    const char *path = write_file("shipped.conf", "profile | p | tiny | 0 | | --steps 3\n"
+                                                  "profile | q | tiny | 0 | | --steps 3\n"
+                                                  "backbone | p | vilt | backbones/v.safetensors | 0123456789abcdef\n"
+                                                  "backbone | q | vlmo | other.safetensors | fedcba9876543210\n");
+    CHECK(experiment_profile_read(path, "p", &p) == 0, "%s", err_msg());
+    const ExpShipped *s = experiment_shipped(&p, "vilt");
+    CHECK(s && !strcmp(s->file, "backbones/v.safetensors") && !strcmp(s->hash, "0123456789abcdef"), "vilt shipped");
+    CHECK(p.n_shipped == 1 && !experiment_shipped(&p, "vlmo"), "q's line kept for p");
+    experiment_profile_free(&p);
+    const char *bad[] = {
+        "backbone | p | vilt | v.safetensors | 0123456789ABCDEF\n", /* not lowercase hex */
+        "backbone | p | vilt | v.safetensors | 0123456789abcde\n",  /* 15 digits */
+        "backbone | p | vilt | | 0123456789abcdef\n",               /* no file */
+        "backbone | p | bert | v.safetensors | 0123456789abcdef\n", /* no such model */
+        "backbone | p | vilt | v.safetensors\n",                    /* no hash */
+        "backbone | p | vilt | a.safetensors | 0123456789abcdef\n"
+        "backbone | p | vilt | b.safetensors | 0123456789abcdef\n", /* twice */
+    };
+    for (int i = 0; i < (int)(sizeof bad / sizeof bad[0]); i++) {
+        char text[512];
+        snprintf(text, sizeof text, "profile | p | tiny | 0 | | --steps 3\n%s", bad[i]);
+        CHECK(experiment_profile_read(write_file("bad.conf", text), "p", &p) != 0, "accepted:\n%s", bad[i]);
+        CHECK(strstr(err_msg(), "bad.conf:"), "message: %s", err_msg());
+    }
+}
+
 int main(void) {
     if (!mkdtemp(dir)) return 1;
     RUN(test_method_args_follow_task_args);
     RUN(test_method_given_twice_is_an_error);
+    RUN(test_backbone_lines);
     unlink(write_file("profiles.conf", "")), unlink(write_file("t.exp", "")), unlink(write_file("twice.conf", ""));
+    unlink(write_file("shipped.conf", "")), unlink(write_file("bad.conf", ""));
     rmdir(dir);
     return TEST_DONE();
 }

@@ -140,12 +140,17 @@ int file_write_atomic_parts(const char *path, const FilePart *parts, int n) {
     return rc;
 }
 
+uint64_t fnv1a_update(uint64_t h, const void *buf, size_t len) {
+    const unsigned char *b = buf;
+    for (size_t i = 0; i < len; i++) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
 int file_hash_fnv1a(const char *path, char out[17]) {
     size_t len;
     char *buf = file_read_all(path, (size_t)1 << 34, &len);
     if (!buf) return -1;
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)buf[i]) * 1099511628211ull;
+    uint64_t h = fnv1a_update(FNV1A_INIT, buf, len);
     free(buf);
     snprintf(out, 17, "%016llx", (unsigned long long)h);
     return 0;

@@ -481,3 +481,18 @@ int safetensors_read_f32(const StFile *f, const char *name, float *out, int ndim
     }
     return 0;
 }
+
+void safetensors_weights_hash(const StFile *f, char out[17]) {
+    uint64_t h = FNV1A_INIT;
+    for (int i = 0; i < f->n_tensors; i++) {
+        const StTensor *t = &f->tensors[i];
+        char shape[ST_MAX_DIMS * 24 + 8];
+        shape_format(shape, sizeof shape, t->ndim, t->shape);
+        const char *dtype = safetensors_dtype_name(t->dtype);
+        h = fnv1a_update(h, t->name, strlen(t->name) + 1);
+        h = fnv1a_update(h, dtype, strlen(dtype) + 1);
+        h = fnv1a_update(h, shape, strlen(shape) + 1);
+        h = fnv1a_update(h, t->data, (size_t)safetensors_nbytes(t));
+    }
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}

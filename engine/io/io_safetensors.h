@@ -106,5 +106,12 @@ const char *safetensors_meta(const StFile *f, const char *key);
  * shape[ndim]. */
 int safetensors_read_f32(const StFile *f, const char *name, float *out, int ndim,
                          const int64_t *shape);
+/* The weights hash of f as 16 hex digits (out[17]): FNV-1a 64 over every
+ * tensor in buffer order, each as its name, a NUL byte, its dtype name
+ * ("F32"), a NUL, its shape as "[4,3]" ("[]" for a scalar), a NUL, then its
+ * data bytes. The metadata is left out, so it names the weights alone: a
+ * checkpoint whose metadata changes keeps it, one changed value changes it
+ * (`moil backbone hash`; the shipped backbone's check). */
+void safetensors_weights_hash(const StFile *f, char out[17]);
 
 #endif

@@ -148,6 +148,23 @@ static void named_args_free(ExpNamedArgs *list) {
     free(list->args);
 }
 
+/* A `backbone | NAME | MODEL | FILE | WEIGHTS HASH` line (kept when NAME is
+ * the profile read): a known model, a file, 16 lowercase hex digits. */
+static int shipped_line(ExpProfile *p, const char *want, char **f, int n, const char *where) {
+    if (need_fields(where, f, n, 5, 5)) return -1;
+    ModelConfig known;
+    if (model_config_default(&known, f[2], 1) != 0) return err_prefix("%s", where);
+    size_t hex = strspn(f[4], "0123456789abcdef");
+    if (!*f[3] || hex != 16 || f[4][hex])
+        return err_set("%s: backbone: expected a file and its weights hash (16 hex digits), not '%s' '%s'", where,
+                       f[3], f[4]);
+    if (strcmp(f[1], want)) return 0;
+    if (experiment_shipped(p, f[2])) return err_set("%s: backbone %s of profile %s given twice", where, f[2], f[1]);
+    p->shipped = xrealloc(p->shipped, (size_t)(p->n_shipped + 1) * sizeof *p->shipped);
+    p->shipped[p->n_shipped++] = (ExpShipped){xstrdup(f[2]), xstrdup(f[3]), xstrdup(f[4])};
+    return 0;
+}
+
 static int profile_line(void *ctx_, char **f, int n, const char *where) {
     ProfileCtx *ctx = ctx_;
     ExpProfile *p = ctx->p;
@@ -179,6 +196,7 @@ static int profile_line(void *ctx_, char **f, int n, const char *where) {
         named_args_add(&p->models, f[2], f[3]);
         return 0;
     }
+    if (!strcmp(f[0], "backbone")) return shipped_line(p, ctx->want, f, n, where);
     if (!strcmp(f[0], "regions")) {
         if (need_fields(where, f, n, 3, 3)) return -1;
         if (strcmp(f[1], ctx->want)) return 0;
@@ -186,7 +204,8 @@ static int profile_line(void *ctx_, char **f, int n, const char *where) {
         args_split(f[2], &p->regions);
         return 0;
     }
-    return err_set("%s: unknown directive '%s' (expected profile, task, method, model or regions)", where, f[0]);
+    return err_set("%s: unknown directive '%s' (expected profile, task, method, model, regions or backbone)", where,
+                   f[0]);
 }
 
 int experiment_profile_read(const char *path, const char *name, ExpProfile *out) {
@@ -213,6 +232,12 @@ void experiment_profile_free(ExpProfile *p) {
     named_args_free(&p->tasks);
     named_args_free(&p->methods);
     named_args_free(&p->models);
+    for (int i = 0; i < p->n_shipped; i++) {
+        free(p->shipped[i].model);
+        free(p->shipped[i].file);
+        free(p->shipped[i].hash);
+    }
+    free(p->shipped);
     memset(p, 0, sizeof *p);
 }
 
@@ -360,6 +385,12 @@ void experiment_pretrain_args(const ExpProfile *p, const char *model, ExpArgs *o
     args_push(out, model);
     const ExpArgs *extra = named_args_find(&p->models, model);
     if (extra) args_append(out, extra);
+}
+
+const ExpShipped *experiment_shipped(const ExpProfile *p, const char *model) {
+    for (int i = 0; i < p->n_shipped; i++)
+        if (!strcmp(p->shipped[i].model, model)) return &p->shipped[i];
+    return NULL;
 }
 
 void experiment_profile_args(const ExpProfile *p, const char *task, const char *method, ExpArgs *out) {

@@ -14,6 +14,11 @@
  *   regions | NAME | REGIONS ARGS                   (extra args of `moil regions
  *                                                    train`, the vinvl backbone's
  *                                                    first stage)
+ *   backbone | NAME | MODEL | FILE | WEIGHTS HASH   (MODEL's backbone is not
+ *                                                    pretrained but shipped: FILE,
+ *                                                    relative to the repository's
+ *                                                    root, checked against WEIGHTS
+ *                                                    HASH, `moil backbone hash`)
  * <id>.exp:
  *   title     | TEXT
  *   model     | NAME                   (the backbone's kind: vilt when absent,
@@ -48,12 +53,20 @@ typedef struct {
     ExpArgs *args; /* [n] */
 } ExpNamedArgs;
 
+/* A profile's `backbone` line: model's backbone is the file shipped at
+ * file (relative to the repository's root), whose weights hash is hash. */
+typedef struct {
+    char *model, *file, *hash;
+} ExpShipped;
+
 typedef struct {
     char *name, *dataset; /* dataset: the profile of `moil data gen` */
     int n_seeds;
     int64_t *seeds;       /* [n_seeds] */
     ExpArgs pretrain, finetune, regions;
     ExpNamedArgs tasks, methods, models; /* models: extra pretraining args per non-vilt kind */
+    int n_shipped;
+    ExpShipped *shipped;  /* [n_shipped] the models whose backbone is shipped */
 } ExpProfile;
 
 typedef struct {
@@ -102,6 +115,8 @@ void experiment_ids_free(char **ids, int n);
  * profile's alone), --model MODEL and the profile's for that model. Free
  * with experiment_args_free. */
 void experiment_pretrain_args(const ExpProfile *p, const char *model, ExpArgs *out);
+/* The shipped backbone of model in profile p, NULL when it is pretrained. */
+const ExpShipped *experiment_shipped(const ExpProfile *p, const char *model);
 /* Append to out the profile's fine-tuning arguments for a run of task and
  * method (NULL: none): the profile's, its task line's, its method line's. */
 void experiment_profile_args(const ExpProfile *p, const char *task, const char *method, ExpArgs *out);

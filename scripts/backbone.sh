@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# `make backbone`: rebuild the shipped backbone (backbones/README.md) from
+# scratch, exactly as run_all.sh --profile full pretrains its ViLT-style one:
+# the profile's dataset and pretraining arguments are those `moil table plan`
+# prints for it (experiments/profiles.conf), the pretraining is redone even
+# when the database has it (--force) and logged like run_all.sh's. The
+# backbone is then copied to the shipped file, its weights hash printed, and
+# the hash of profiles.conf's `backbone | quick | vilt | ...` line, when
+# there is one, set to it. Usage: --help.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+usage() {
+    cat <<'USAGE'
+usage: scripts/backbone.sh        (make backbone)
+
+Rebuilds the shipped backbone: moil data gen and moil pretrain --force of the
+ViLT-style backbone of profile BACKBONE_PROFILE (as run_all.sh would pretrain
+it, on BACKBONE_THREADS threads), then copies its backbone.safetensors to
+BACKBONE_OUT, prints its weights hash and writes that hash into the
+`backbone | BACKBONE_FOR | vilt | ...` line of profiles.conf if there is one.
+Settings (environment; defaults):
+  BACKBONE_PROFILE      full        the profile whose pretraining builds it
+  BACKBONE_FOR          quick       the profile that ships it
+  BACKBONE_OUT          backbones/vilt-full.safetensors
+  BACKBONE_THREADS      2
+  BACKBONE_EXPERIMENTS  experiments (holds profiles.conf)
+  BACKBONE_WORK         .           (as run_all.sh --work)
+  MOIL                  ./moil
+Ends with name=value lines: backbone (the file), weights_hash, was (the hash
+before: the profiles.conf line's, else the old file's, else none), changed
+(1 or 0; none when there was nothing before), conf_updated (1 or 0).
+USAGE
+}
+case "${1:-}" in -h | --help) usage; exit 0 ;; '') ;; *) usage >&2; exit 2 ;; esac
+
+profile=${BACKBONE_PROFILE:-full} ship_for=${BACKBONE_FOR:-quick} out=${BACKBONE_OUT:-backbones/vilt-full.safetensors}
+threads=${BACKBONE_THREADS:-2} exps=${BACKBONE_EXPERIMENTS:-experiments} work=${BACKBONE_WORK:-.}
+MOIL=${MOIL:-./moil}
+conf=$exps/profiles.conf
+die() { echo "backbone.sh: $*" >&2; exit 1; }
+weights_hash() { "$MOIL" backbone hash "$1" | sed -n 's/^weights_hash=//p'; }
+
+tmp=$(mktemp -d) || die "cannot make a temporary folder"
+trap 'rm -rf "$tmp"' EXIT
+# the plan's layouts go to a scratch database: only the pretraining is logged
+plan=$("$MOIL" table plan --profile "$profile" --experiments "$exps" --work "$work" --db "$tmp/plan.db") ||
+    die "moil table plan --profile $profile failed"
+dataset=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "dataset" { print $2 }')
+data_dir=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "dataset" { print $3 }')
+# the ViLT-style backbone's line: its folder is <work>/runs/<profile>/pretrain
+pre=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "pretrain" && $2 ~ /(^|\/)pretrain$/')
+[ -n "$pre" ] || die "profile $profile pretrains no ViLT-style backbone (it ships one, or no table uses it)"
+pre_dir=$(printf '%s\n' "$pre" | cut -f2)
+pre_args=$(printf '%s\n' "$pre" | cut -f3)
+if [ "$work" = . ]; then db=results/moil.db; else db=$work/results/moil.db; fi
+
+echo "== dataset $dataset -> $data_dir"
+"$MOIL" data gen --profile "$dataset" --out "$data_dir" || die "moil data gen failed"
+echo "== pretraining $pre_dir ($pre_args, $threads threads)"
+# shellcheck disable=SC2086 # the plan's arguments are words without spaces
+"$MOIL" pretrain --data "$data_dir" --out "$pre_dir" $pre_args --db "$db" --table pretrain --threads "$threads" \
+    --force || die "moil pretrain failed"
+new=$(weights_hash "$pre_dir/backbone.safetensors")
+[ -n "$new" ] || die "cannot hash $pre_dir/backbone.safetensors"
+
+# the hash before: the profiles.conf line's, else the replaced file's
+line_re="^backbone[[:space:]]*\|[[:space:]]*${ship_for}[[:space:]]*\|[[:space:]]*vilt[[:space:]]*\|[^|]*\|[[:space:]]*"
+was=$(sed -nE "s/${line_re}([0-9a-f]{16}).*/\1/p" "$conf" | head -n 1)
+[ -n "$was" ] || { [ -f "$out" ] && was=$(weights_hash "$out"); }
+if ! { mkdir -p "$(dirname "$out")" && cp "$pre_dir/backbone.safetensors" "$out.tmp.$$" && mv "$out.tmp.$$" "$out"; }
+then
+    die "cannot write $out"
+fi
+
+conf_updated=0
+if grep -qE "$line_re" "$conf"; then
+    if ! { sed -E "s/(${line_re})[0-9a-f]{16}/\1$new/" "$conf" >"$conf.tmp.$$" && mv "$conf.tmp.$$" "$conf"; }; then
+        die "cannot update $conf"
+    fi
+    conf_updated=1
+    echo "$conf: the backbone | $ship_for | vilt line now has weights hash $new"
+else
+    echo "$conf has no backbone | $ship_for | vilt line; to ship this file add:"
+    echo "backbone | $ship_for | vilt | $out | $new"
+fi
+if [ -z "$was" ]; then
+    changed=none
+    echo "$out: new backbone, weights hash $new"
+elif [ "$was" = "$new" ]; then
+    changed=0
+    echo "$out: weights unchanged (weights hash $new)"
+else
+    changed=1
+    echo "$out: weights CHANGED: weights hash $was before, $new now (the $ship_for profile's numbers will differ)"
+fi
+printf 'backbone=%s\nweights_hash=%s\nwas=%s\nchanged=%s\nconf_updated=%s\n' "$out" "$new" "${was:-none}" "$changed" \
+    "$conf_updated"
