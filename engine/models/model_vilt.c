@@ -103,19 +103,7 @@ void vilt_add_prompts(Vilt *m, int n, int entry) {
 }
 
 void vilt_backbone(Vilt *m, Backbone *bb) {
-    if (!m->lin_table) {
-        m->lin_table = xcalloc((size_t)m->cfg.layers * LIN_KINDS, sizeof(Linear *));
-        for (int l = 0; l < m->cfg.layers; l++) {
-            int expert = m->view_expert[l >= m->fusion_from];
-            for (int k = 0; k < LIN_KINDS; k++) m->lin_table[l * LIN_KINDS + k] = encoder_linear(&m->enc, l, k, expert);
-        }
-    }
-    bb->layers = m->cfg.layers;
-    bb->d = m->cfg.d;
-    bb->max_rows = m->max_batch * m->T;
-    bb->lin = m->lin_table;
-    bb->model = NULL; /* model.c: the Model */
-    bb->model_name = "vilt";
+    encoder_backbone(&m->enc, &m->lin_table, m->view_expert, m->fusion_from, m->max_batch, "vilt", bb);
 }
 
 void vilt_free(Vilt *m) {

@@ -88,17 +88,8 @@ void vinvl_alloc(Vinvl *m, int max_batch) {
 }
 
 void vinvl_backbone(Vinvl *m, Backbone *bb) {
-    if (!m->lin_table) {
-        m->lin_table = xcalloc((size_t)m->cfg.layers * LIN_KINDS, sizeof(Linear *));
-        for (int l = 0; l < m->cfg.layers; l++)
-            for (int k = 0; k < LIN_KINDS; k++) m->lin_table[l * LIN_KINDS + k] = encoder_linear(&m->enc, l, k, 0);
-    }
-    bb->layers = m->cfg.layers;
-    bb->d = m->cfg.d;
-    bb->max_rows = m->max_batch * m->T;
-    bb->lin = m->lin_table;
-    bb->model = NULL; /* model.c: the Model */
-    bb->model_name = "vinvl";
+    static const int one_expert[2] = {0, 0};
+    encoder_backbone(&m->enc, &m->lin_table, one_expert, m->cfg.layers, m->max_batch, "vinvl", bb);
 }
 
 void vinvl_free(Vinvl *m) {

@@ -313,3 +313,20 @@ void encoder_top_backward(Encoder *e, const Params *p, const Linear *pooler, con
     layer_layernorm_backward(p, norm, dx, dfinal, encoder_output(e), final_mean, final_rstd, N);
     encoder_backward(e, dx, x0, B, low);
 }
+
+void encoder_backbone(Encoder *e, Linear ***table, const int expert[2], int fusion_from, int max_batch,
+                      const char *model_name, Backbone *bb) {
+    int L = e->cfg.layers;
+    if (!*table) {
+        *table = xcalloc((size_t)L * LIN_KINDS, sizeof(Linear *));
+        for (int l = 0; l < L; l++)
+            for (int k = 0; k < LIN_KINDS; k++)
+                (*table)[l * LIN_KINDS + k] = encoder_linear(e, l, k, expert[l >= fusion_from]);
+    }
+    bb->layers = L;
+    bb->d = e->cfg.d;
+    bb->max_rows = max_batch * e->T;
+    bb->lin = *table;
+    bb->model = NULL; /* model.c: the Model */
+    bb->model_name = model_name;
+}

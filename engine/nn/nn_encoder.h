@@ -124,6 +124,12 @@ void encoder_top_backward(Encoder *e, const Params *p, const Linear *pooler, con
                           const float *cls, const float *pooled, const float *final_mean, const float *final_rstd,
                           const float *x0, const float *dfinal_in, const float *dpooled, float *dfinal, float *dpre,
                           float *dcls, float *dx, int B, int low);
+/* The view adaptation methods work on (nn_backbone.h) over this stack, for
+ * model model_name: *table [L * LIN_KINDS] is made on the first call (the
+ * caller frees it), layer l's fc1/fc2 taken from expert[l >= fusion_from];
+ * max_rows = max_batch * T. The model pointer is left for model.c to set. */
+void encoder_backbone(Encoder *e, Linear ***table, const int expert[2], int fusion_from, int max_batch,
+                      const char *model_name, Backbone *bb);
 /* Lowest layer whose backward is needed (trainable tensors, hooks or
  * prompts); L when none. */
 int encoder_lowest_trainable(const Encoder *e);
