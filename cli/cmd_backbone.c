@@ -43,14 +43,6 @@ static int fail(const char *cmd) {
     return 1;
 }
 
-/* Is s a weights hash: 16 lowercase hex digits? */
-static int is_hash(const char *s) {
-    if (strlen(s) != 16) return 0;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) return 0;
-    return 1;
-}
-
 int cmd_backbone_hash(int argc, char **argv) {
     if (cli_wants_help(argc, argv, hash_usage)) return 0;
     if (argc != 2) return usage_error("hash", hash_usage, "expected one FILE", "");
@@ -104,7 +96,7 @@ int cmd_backbone_install(int argc, char **argv) {
         else return usage_error("install", install_usage, "unknown argument or missing value: ", argv[i]);
     }
     if (!file || !want || !out_dir) return usage_error("install", install_usage, "FILE, --weights-hash and --out are required", "");
-    if (!is_hash(want)) return usage_error("install", install_usage, "--weights-hash: expected 16 hex digits, not ", want);
+    if (!safetensors_is_weights_hash(want)) return usage_error("install", install_usage, "--weights-hash: expected 16 hex digits, not ", want);
     char path[4200];
     int copied;
     if (install(file, want, out_dir, path, sizeof path, &copied) != 0) return fail("install");

@@ -482,6 +482,11 @@ int safetensors_read_f32(const StFile *f, const char *name, float *out, int ndim
     return 0;
 }
 
+int safetensors_is_weights_hash(const char *s) {
+    size_t hex = strspn(s, "0123456789abcdef");
+    return hex == 16 && s[hex] == 0;
+}
+
 void safetensors_weights_hash(const StFile *f, char out[17]) {
     uint64_t h = FNV1A_INIT;
     for (int i = 0; i < f->n_tensors; i++) {

@@ -113,5 +113,7 @@ int safetensors_read_f32(const StFile *f, const char *name, float *out, int ndim
  * checkpoint whose metadata changes keeps it, one changed value changes it
  * (`moil backbone hash`; the shipped backbone's check). */
 void safetensors_weights_hash(const StFile *f, char out[17]);
+/* 1 if s has the form of a weights hash: 16 lowercase hex digits. */
+int safetensors_is_weights_hash(const char *s);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "db.h"
+#include "io_safetensors.h"
 #include "model.h"
 
 #define EXP_MAX_FIELDS 8
@@ -154,8 +155,7 @@ static int shipped_line(ExpProfile *p, const char *want, char **f, int n, const 
     if (need_fields(where, f, n, 5, 5)) return -1;
     ModelConfig known;
     if (model_config_default(&known, f[2], 1) != 0) return err_prefix("%s", where);
-    size_t hex = strspn(f[4], "0123456789abcdef");
-    if (!*f[3] || hex != 16 || f[4][hex])
+    if (!*f[3] || !safetensors_is_weights_hash(f[4]))
         return err_set("%s: backbone: expected a file and its weights hash (16 hex digits), not '%s' '%s'", where,
                        f[3], f[4]);
     if (strcmp(f[1], want)) return 0;
