@@ -53,10 +53,7 @@ typedef struct {
 } Intern;
 
 static uint64_t hash_bytes(const void *p, size_t len) {
-    const unsigned char *b = p;
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) h = (h ^ b[i]) * 1099511628211ull;
-    return h;
+    return fnv1a_update(FNV1A_INIT, p, len);
 }
 
 static void intern_grow(Intern *t) {

@@ -45,9 +45,7 @@ typedef struct {
 /* An independent random stream per purpose, so that changing one set's size
  * leaves the others unchanged. */
 static void gen_stream(Rng *r, uint64_t seed, const char *name) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (const char *p = name; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    rng_seed(r, seed ^ h);
+    rng_seed(r, seed ^ fnv1a_update(FNV1A_INIT, name, strlen(name)));
 }
 
 static void gen_progress(GenRun *g, const char *what, long done, long total) {

@@ -7,9 +7,7 @@
 #include <string.h>
 
 static uint64_t str_hash(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
+    return fnv1a_update(FNV1A_INIT, s, strlen(s));
 }
 
 /* Slot holding key, or the empty slot where it would go. cap must be > n. */
