@@ -23,6 +23,7 @@
 #include "run_common.h"
 #include "run_inputs.h"
 #include "run_sink.h"
+#include "task_caption_objective.h"
 #include "task_registry.h"
 #include "train.h"
 
@@ -50,7 +51,9 @@ static const char finetune_options[] =
     "                   Eckart-Young floor of the method's rank (metrics ey_floor_r<R>/...)\n"
     "  --diag-every N   distances every N steps (default: 20 points per run)\n"
     "  --beam K         caption decoding: beam width (default 0 = greedy)\n"
-    "  --label-smoothing X  caption cross-entropy label smoothing (default 0)\n";
+    "  --label-smoothing X  caption cross-entropy label smoothing (default 0)\n"
+    "  --caption-objective O  caption training: masked (VinVL's masked-token prediction, default)\n"
+    "                   or next (next-token prediction)\n";
 
 static void print_usage(FILE *out, RunKind kind) {
     if (kind == RUN_PRETRAIN) {
@@ -112,7 +115,7 @@ static void print_usage(FILE *out, RunKind kind) {
 typedef struct {
     RunKind kind;
     const char *task, *method, *init, *data, *out, *db, *table, *profile, *eval_split, *eval_ckpt, *stem, *model;
-    const char *reference, *objectives;
+    const char *reference, *objectives, *caption_objective;
     int cells_first; /* pretrain --cells-first N */
     int model_given; /* --model on the command line (finetune: must match --init) */
     int steps, batch, eval_every, eval_limit, threads, force, quiet, no_db, d, layers, heads, diag_every, beam;
@@ -174,6 +177,7 @@ static int parse_args(int argc, char **argv, RunKind kind, RunArgs *a) {
      * only by 1,500 steps) */
     a->stem = "patch";
     a->model = "vilt";
+    a->caption_objective = "masked";
     a->mopt = method_options_default();
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -199,6 +203,7 @@ static int parse_args(int argc, char **argv, RunKind kind, RunArgs *a) {
         else if (kind == RUN_FINETUNE && !strcmp(name, "diag-every")) a->diag_every = atoi(val);
         else if (kind == RUN_FINETUNE && !strcmp(name, "beam")) a->beam = atoi(val);
         else if (kind == RUN_FINETUNE && !strcmp(name, "label-smoothing")) a->label_smoothing = atof(val);
+        else if (kind == RUN_FINETUNE && !strcmp(name, "caption-objective")) a->caption_objective = val;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "eval")) a->eval_ckpt = val;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "stem")) a->stem = val;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "objectives")) a->objectives = val;
@@ -233,6 +238,7 @@ static int parse_args(int argc, char **argv, RunKind kind, RunArgs *a) {
     }
     unsigned bits;
     if (a->objectives && objectives_parse(a->objectives, &bits) != 0) return -1;
+    if (caption_objective_parse(a->caption_objective) < 0) return err_prefix("--caption-objective: ");
     if (!a->task || !a->method) return err_set("--task and --method are required (see moil finetune --help)");
     if (kind == RUN_FINETUNE && !strcmp(a->task, "pretrain")) return err_set("use moil pretrain to pretrain");
     if (a->profile && strcmp(a->profile, "quick") && strcmp(a->profile, "full"))
@@ -262,13 +268,16 @@ static json_t *run_config(const RunArgs *a, const ModelConfig *mc, const char *i
 /* What only some runs set, added only when set, so other configs keep their
  * hash (run() adds data_hash, cli/run_inputs.h, likewise: for generated
  * data only). eval_every: a run with validation curves (the figures') is a
- * record of its own, not a repeat of the same run without them. */
+ * record of its own, not a repeat of the same run without them.
+ * caption_objective: every caption run, the default included (a caption
+ * config without it trained next-token, before masked was the default). */
 static void run_config_extras(json_t *c, const RunArgs *a) {
     if (a->eval_every > 0) json_object_set_new(c, "eval_every", json_integer(a->eval_every));
     if (a->objectives) json_object_set_new(c, "objectives", json_string(a->objectives));
     if (a->cells_first > 0) json_object_set_new(c, "cells_first", json_integer(a->cells_first));
     if (a->beam > 0) json_object_set_new(c, "beam", json_integer(a->beam));
     if (a->label_smoothing > 0) json_object_set_new(c, "label_smoothing", json_real(a->label_smoothing));
+    if (!strcmp(a->task, "caption")) json_object_set_new(c, "caption_objective", json_string(a->caption_objective));
     if (a->reference) json_object_set_new(c, "reference", json_string(a->reference));
 }
 
@@ -325,6 +334,7 @@ static int run(RunArgs *a) {
     TaskEnv env = run_build_env(a->data, &tok, &mc, a->batch, a->eval_limit);
     env.label_smoothing = (float)a->label_smoothing;
     env.beam = a->beam;
+    env.caption_objective = caption_objective_parse(a->caption_objective);
     if (a->objectives) objectives_parse(a->objectives, &env.objectives);
     env.cells_first = a->cells_first;
     if (!a->quiet) fprintf(stderr, "%s: loading %s data from %s\n", what, a->task, a->data);

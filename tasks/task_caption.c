@@ -1,22 +1,33 @@
 /* Image captioning as VinVL/UniLM train it: a seq2seq attention mask
- * (ATTN_CAUSAL_TEXT: text query t sees text keys <= t and the image), the
- * text [CLS] w1 .. wn [SEP] and, at text position t, a prediction of token
- * t + 1 (w1 at [CLS], ..., [SEP] after wn) through a caption LM head
+ * (ATTN_CAUSAL_TEXT: text query t sees text keys <= t and the image, the
+ * image never the text), the text [CLS] w1 .. wn [SEP] and a caption LM head
  * (caption_head.transform.dense, GELU, caption_head.transform.LayerNorm,
  * caption_head.decoder: BERT's MLM head shape, initialised from the
- * pretrained mlm_score.* when the init checkpoint has it). Loss:
- * cross-entropy over the predicted positions, with optional label smoothing
- * (TaskEnv.label_smoothing = eps: target (1 - eps) one-hot + eps / V).
- * Each training example is an image of the train split with one of its
- * captions drawn at random.
+ * pretrained mlm_score.* when the init checkpoint has it). Two objectives
+ * (TaskEnv.caption_objective, task_caption_objective.h):
+ *   masked (VinVL's, the default): per caption, 15% of its tokens after
+ *     [CLS] ([SEP] included), at least 1 and at most 3, are replaced (80%
+ *     [MASK], 10% a random word, 10% kept) and predicted at their own
+ *     positions, which see themselves and the tokens before them;
+ *   next: text position t predicts token t + 1 (w1 at [CLS], ..., [SEP]
+ *     after wn).
+ * Loss: cross-entropy over the predicted positions, with optional label
+ * smoothing (TaskEnv.label_smoothing = eps: target (1 - eps) one-hot +
+ * eps / V). Each training example is an image of the train split with one
+ * of its captions drawn at random (and, masked, its positions drawn from
+ * the same per-image stream).
  *
  * Decoding (max_text - 1 generated tokens at most, [SEP] ends a caption):
  * repeated batched forwards of the partial text, positions beyond the
- * current one padding-masked. TaskEnv.beam 0 = greedy (argmax); K >= 1 =
+ * current one padding-masked; with prefix [CLS] w1 .. wc the next token is
+ * read at position c (next) or at position c + 1 holding [MASK] (masked, as
+ * VinVL decodes). TaskEnv.beam 0 = greedy (argmax); K >= 1 =
  * beam search of width K (beams ranked by summed log-probability, the final
  * caption the beam with the best mean log-probability per generated token;
  * K = 1 reproduces greedy). Never generated: [PAD], [UNK], [CLS], [MASK],
- * and [SEP] as the first token.
+ * and [SEP] as the first token. A trained model records its objective in
+ * its head layout ("objective"; a layout without it is next-token, the only
+ * objective before there were two) and is decoded with it.
  *
  * Evaluation: one caption per image of the split (the first eval_limit
  * images), scored against all its references with pycocoevalcap's BLEU-1..4,
@@ -44,6 +55,7 @@
 #include "data_layout.h"
 #include "metric_caption.h"
 #include "ops.h"
+#include "task_caption_objective.h"
 #include "task_common.h"
 
 typedef struct {
@@ -61,6 +73,7 @@ typedef struct {
     Linear dense, decoder;
     LayerNorm ln;
     Sampler sampler;
+    int objective; /* CAPTION_OBJECTIVE_* */
     int B, Tt, S, V, C, T;
     /* batch buffers; R = B * Tt head rows */
     int *ids, *mask, *rows, *tg, *img; /* [B,Tt] x 4, [B] */
@@ -104,6 +117,15 @@ static int cap_load(Task *t, const TaskEnv *env, const char *eval_split) {
         return err_set("caption: label smoothing %g outside [0, 1)", env->label_smoothing);
     if (env->beam < 0 || env->beam > env->batch)
         return err_set("caption: beam width %d outside 0..batch (%d)", env->beam, env->batch);
+    s->objective = env->caption_objective;
+    if (env->head_layout) {
+        const json_t *o = json_object_get(env->head_layout, "objective");
+        s->objective = o ? caption_objective_parse(json_is_string(o) ? json_string_value(o) : "")
+                         : CAPTION_OBJECTIVE_NEXT;
+        if (s->objective < 0) return err_prefix("caption: the head layout's ");
+    } else if (env->caption_objective != CAPTION_OBJECTIVE_MASKED && env->caption_objective != CAPTION_OBJECTIVE_NEXT) {
+        return err_set("caption: unknown objective %d", env->caption_objective);
+    }
     char path[LAYOUT_PATH_MAX];
     if (data_karpathy_load(&s->set, data_layout_karpathy_captions(path, env->data_dir), env->data_dir) != 0) return -1;
     if (strcmp(eval_split, "val") != 0 && strcmp(eval_split, "test") != 0)
@@ -248,9 +270,16 @@ static double cap_train_step(Task *t, Model *m, Rng *rng) {
         memcpy(s->ids + (size_t)b * Tt, s->train.ids + (size_t)row * Tt, Tt * sizeof(int));
         memcpy(s->mask + (size_t)b * Tt, s->train.mask + (size_t)row * Tt, Tt * sizeof(int));
         s->img[b] = i;
-        /* position t predicts token t + 1 */
-        for (int p = 0; p + 1 < Tt; p++)
-            if (s->mask[b * Tt + p + 1]) s->rows[n] = b * s->T + p, s->tg[n++] = s->ids[b * Tt + p + 1];
+        if (s->objective == CAPTION_OBJECTIVE_NEXT) {
+            /* position t predicts token t + 1 */
+            for (int p = 0; p + 1 < Tt; p++)
+                if (s->mask[b * Tt + p + 1]) s->rows[n] = b * s->T + p, s->tg[n++] = s->ids[b * Tt + p + 1];
+        } else {
+            /* the replaced tokens, each predicted at its own position */
+            int pos[CAPTION_MASK_MAX], tg[CAPTION_MASK_MAX];
+            int k = caption_objective_mask(s->ids + (size_t)b * Tt, s->mask + (size_t)b * Tt, Tt, s->V, &pick, pos, tg);
+            for (int j = 0; j < k; j++) s->rows[n] = b * s->T + pos[j], s->tg[n++] = tg[j];
+        }
     }
     fill_images(s, &s->train, s->img, B);
     ModelInput in = {.B = B, .text_ids = s->ids, .text_mask = s->mask, .images = s->images, .attn_mode = ATTN_CAUSAL_TEXT,
@@ -268,14 +297,22 @@ static int allowed(int id, int cur) {
 }
 
 /* One decoding forward: N partial captions ids/mask [N,Tt] of images img
- * [N] of sp; logits of text position cur of each into s->logits [N,V]. */
-static int decode_logits(CapState *s, Model *m, const CapSplit *sp, const int *img, const int *ids, const int *mask,
-                         int N, int cur) {
+ * [N] of sp, each written up to position cur at most; the logits of the
+ * token after position cur into s->logits [N,V]. Next-token: the output at
+ * position cur. Masked: position cur + 1 holds [MASK] for this forward and
+ * its output is read; it is padding again afterwards (as it was: nothing is
+ * written past the current position). */
+static int decode_logits(CapState *s, Model *m, const CapSplit *sp, const int *img, int *ids, int *mask, int N,
+                         int cur) {
+    int Tt = s->Tt, masked = s->objective == CAPTION_OBJECTIVE_MASKED, at = masked ? cur + 1 : cur;
     fill_images(s, sp, img, N);
+    for (int b = 0; b < N && masked; b++) ids[b * Tt + at] = TOK_MASK, mask[b * Tt + at] = 1;
     ModelInput in = {.B = N, .text_ids = ids, .text_mask = mask, .images = s->images, .attn_mode = ATTN_CAUSAL_TEXT,
                      .image_ids = s->iids};
-    if (model_forward(m, &in) != 0) return -1;
-    for (int b = 0; b < N; b++) s->rows[b] = b * s->T + cur;
+    int rc = model_forward(m, &in);
+    for (int b = 0; b < N && masked; b++) ids[b * Tt + at] = TOK_PAD, mask[b * Tt + at] = 0;
+    if (rc != 0) return -1;
+    for (int b = 0; b < N; b++) s->rows[b] = b * s->T + at;
     head_forward(s, m, N);
     return 0;
 }
@@ -482,6 +519,14 @@ static int cap_evaluate(Task *t, Model *m, const char *split, MetricList *out, c
     return rc;
 }
 
+/* What decoding the trained model needs besides its tensors: the objective. */
+static int cap_describe_heads(const Task *t, json_t *layout) {
+    const CapState *s = t->state;
+    return json_object_set_new(layout, "objective", json_string(caption_objective_name(s->objective))) == 0
+               ? 0
+               : err_set("caption: cannot record the objective");
+}
+
 static void split_free(CapSplit *sp) {
     free(sp->img), free(sp->cap_off), free(sp->ids), free(sp->mask);
     task_images_free(&sp->images);
@@ -502,7 +547,8 @@ static void cap_destroy(Task *t) {
 
 const TaskOps task_caption = {
     .name = "caption",
-    .summary = "captioning: seq2seq mask, LM head, cross-entropy; greedy/beam decoding; BLEU, CIDEr-D, ROUGE-L",
+    .summary = "captioning: seq2seq mask, LM head, masked-token (VinVL's) or next-token cross-entropy; greedy/beam "
+               "decoding; BLEU, CIDEr-D, ROUGE-L",
     .primary_metric = "cider_d",
     .load = cap_load,
     .max_sequences = cap_max_sequences,
@@ -510,5 +556,6 @@ const TaskOps task_caption = {
     .init_heads = cap_init_heads,
     .train_step = cap_train_step,
     .evaluate = cap_evaluate,
+    .describe_heads = cap_describe_heads,
     .destroy = cap_destroy,
 };

@@ -10,6 +10,12 @@ void task_encode_text(const Tokenizer *tok, const char *text, int max_text, int 
 /* uint8 HWC image -> float CHW in [-1,1]. */
 void task_image_to_input(const unsigned char *hwc, int size, float *chw);
 
+/* BERT's replacement of a token chosen for masked prediction: [MASK] with
+ * probability 0.8, a random word (not a special token) of a vocabulary of V
+ * with 0.1, id itself with 0.1 (one uniform draw, and a second for the
+ * random word). */
+int task_mask_replace(int id, int V, Rng *rng);
+
 /* Whether load reads split ("train" or "val") beside the evaluation split
  * eval_split: both when training; when evaluating a trained model
  * (env->head_layout) only val, and only as the evaluation split. */

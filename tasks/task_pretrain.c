@@ -463,9 +463,7 @@ static void mask_words(PtState *s, int B, const int *counts, Rng *rng) {
         for (int t = 0; t < Tt; t++) {
             int at = b * Tt + t;
             if (s->targets[at] < 0) continue;
-            float u = rng_uniform(rng);
-            if (u < 0.8f) s->mids[at] = TOK_MASK;
-            else if (u < 0.9f) s->mids[at] = TOK_N_SPECIAL + (int)rng_below(rng, (uint32_t)(s->V - TOK_N_SPECIAL));
+            s->mids[at] = task_mask_replace(s->ids[at], s->V, rng);
             if (!counts[b]) s->targets[at] = -100;
         }
     }

@@ -1,11 +1,15 @@
-/* The captioning task on a tiny generated dataset and a tiny model: head
- * gradients through the task loss (with and without label smoothing) against
- * finite differences, the loss at initialisation and a few training steps,
- * the seq2seq structure (a text position's output does not depend on later
- * tokens; the image does not see the caption), greedy decoding equal to the
- * argmax chain recomputed by hand, beam width 1 equal to greedy, metrics in
- * range and equal to the ones recomputed from the written files, and the
- * caption head taken from a checkpoint's MLM head. */
+/* The captioning task on a tiny generated dataset and a tiny model, for both
+ * objectives (masked, VinVL's, and next-token): head gradients through the
+ * task loss (with and without label smoothing) against finite differences,
+ * and the masked loss's gradient into the backbone; VinVL's choice of the
+ * masked tokens (how many, where, replaced by what); the loss at
+ * initialisation and a few training steps; the seq2seq structure (a text
+ * position's output does not depend on later tokens; the image does not see
+ * the caption); greedy decoding equal to the chain recomputed by hand (the
+ * argmax after the prefix, or at a [MASK] appended to it), beam width 1
+ * equal to greedy, metrics in range and equal to the ones recomputed from the
+ * written files, the caption head taken from a checkpoint's MLM head, and a
+ * trained model's objective taken from its head layout. */
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
@@ -24,6 +28,7 @@
 #include "model.h"
 #include "op_reference.h"
 #include "ops.h"
+#include "task_caption_objective.h"
 #include "task_common.h"
 #include "task_fixture.h"
 #include "test.h"
@@ -34,36 +39,115 @@ enum { D = 16, IMAGE = 32, TEXT = 16, TRAIN_IMAGES = 30, VAL_IMAGES = 10 };
 static char root[64], data[128];
 static Tokenizer tok;
 
-static void fixture_init(Fixture *f, int batch, int layers, float smoothing, const StFile *init) {
+static const int objectives[] = {CAPTION_OBJECTIVE_MASKED, CAPTION_OBJECTIVE_NEXT};
+
+static void fixture_init(Fixture *f, int batch, int layers, float smoothing, int objective, const StFile *init) {
     TaskEnv env = {.data_dir = data, .tok = &tok, .image_size = IMAGE, .max_text = TEXT, .batch = batch,
-                   .label_smoothing = smoothing};
+                   .label_smoothing = smoothing, .caption_objective = objective};
     fixture_init_env(f, "caption", &env, D, layers, init);
 }
 
 /* Finite differences on the caption head's six tensors. */
-static void check_head_gradient(float smoothing) {
+static void check_head_gradient(float smoothing, int objective) {
     Fixture f;
-    fixture_init(&f, TRAIN_IMAGES, 1, smoothing, NULL);
+    fixture_init(&f, TRAIN_IMAGES, 1, smoothing, objective, NULL);
     if (f.ok) {
         Params *p = &f.model.params;
         for (int i = 0; i < p->n; i++)
             if (p->info[i].group == PARAM_GROUP_HEAD)
                 CHECK(!strncmp(p->info[i].name, "caption_head.", 13), "head tensor %s", p->info[i].name);
-        int n = fixture_check_heads(&f, smoothing > 0 ? "caption head (label smoothing 0.1)" : "caption head",
-                                    PARAM_GROUP_HEAD);
+        char op[96];
+        snprintf(op, sizeof op, "caption head, %s%s", caption_objective_name(objective),
+                 smoothing > 0 ? " (label smoothing 0.1)" : "");
+        int n = fixture_check_heads(&f, op, PARAM_GROUP_HEAD);
         CHECK(n == 6, "%d head tensors, expected 6", n);
     }
     fixture_free(&f);
 }
 
-static void test_head_gradient(void) { check_head_gradient(0.0f); }
-static void test_head_gradient_smoothing(void) { check_head_gradient(0.1f); }
+static void test_head_gradient(void) {
+    for (int k = 0; k < 2; k++) check_head_gradient(0.0f, objectives[k]);
+}
+static void test_head_gradient_smoothing(void) {
+    for (int k = 0; k < 2; k++) check_head_gradient(0.1f, objectives[k]);
+}
+
+/* The masked loss into the backbone: its gradient reaches the final
+ * LayerNorm and the word embeddings through the masked rows only (a row
+ * mix-up shows here, not in the head check, which freezes the backbone).
+ * A batch of every training image, as for the head check: each call of the
+ * loss then sees the same captions and positions (drawn per image). */
+static void test_masked_backbone_gradient(void) {
+    Fixture f;
+    fixture_init(&f, TRAIN_IMAGES, 1, 0.0f, CAPTION_OBJECTIVE_MASKED, NULL);
+    const char *names[] = {"transformer.norm.weight", "transformer.norm.bias", "text_embeddings.word_embeddings.weight"};
+    if (f.ok) fixture_check_tensors(&f, "masked caption loss into the backbone", PARAM_GROUP_BACKBONE, names, 3);
+    fixture_free(&f);
+}
+
+/* VinVL's rule on captions of every length 0..TEXT: k = min(max(round(0.15 L),
+ * 1), 3) positions (the values of Python's formula, listed), distinct,
+ * ascending, after [CLS] and before the padding, their targets the original
+ * tokens, nothing else touched; over all draws the replacements are about 80%
+ * [MASK], 10% another word, 10% kept, never another special token, and
+ * every position 1 .. L-1 gets chosen. */
+static void test_mask_choice(void) {
+    /* k by L = 0 .. 24, from Python: min(max(round(0.15 * L), 1), 3), 0 below L = 2 */
+    static const int want_k[25] = {0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3};
+    enum { T = 24, DRAWS = 400 };
+    Rng rng;
+    rng_seed(&rng, 21);
+    long chosen = 0, masked = 0, kept = 0, word = 0, other = 0;
+    for (int L = 0; L <= T; L++) {
+        int hits[T] = {0};
+        for (int d = 0; d < DRAWS; d++) {
+            int ids[T], orig[T], mask[T], pos[CAPTION_MASK_MAX], tg[CAPTION_MASK_MAX];
+            for (int t = 0; t < T; t++) {
+                ids[t] = t >= L ? TOK_PAD : t == 0 ? TOK_CLS : t == L - 1 ? TOK_SEP : TOK_N_SPECIAL + t;
+                mask[t] = t < L, orig[t] = ids[t];
+            }
+            int k = caption_objective_mask(ids, mask, T, tok.n, &rng, pos, tg);
+            CHECK(k == want_k[L], "L %d: %d chosen, want %d", L, k, want_k[L]);
+            int at = 0;
+            for (int t = 0; t < T; t++) {
+                int is = at < k && pos[at] == t;
+                if (!is) {
+                    CHECK(ids[t] == orig[t], "L %d: position %d (not chosen) changed", L, t);
+                    continue;
+                }
+                CHECK(t >= 1 && t < L && mask[t], "L %d: position %d chosen", L, t);
+                CHECK(tg[at] == orig[t], "L %d: target %d of position %d, token %d", L, tg[at], t, orig[t]);
+                CHECK(at == 0 || pos[at - 1] < t, "L %d: positions not ascending", L);
+                hits[t]++, chosen++;
+                if (ids[t] == TOK_MASK) masked++;
+                else if (ids[t] == orig[t]) kept++;
+                else if (ids[t] >= TOK_N_SPECIAL && ids[t] < tok.n) word++;
+                else other++;
+                at++;
+            }
+            CHECK(at == k, "L %d: positions %d..: not all in the row", L, at);
+            if (test_case_failed) return;
+        }
+        for (int t = 1; t < L; t++) CHECK(hits[t] > 0, "L %d: position %d never chosen in %d draws", L, t, DRAWS);
+        /* at most 3, and about 15% of the caption's tokens where 3 does not bind */
+        if (L >= 4 && L <= 16) CHECK(fabs(want_k[L] - 0.15 * L) <= 0.5, "L %d: %d is not 15%%", L, want_k[L]);
+    }
+    /* a random word can be the original one: it counts as kept (10% + 0.1 / words) */
+    double n = (double)chosen, words = tok.n - TOK_N_SPECIAL;
+    printf("  %ld chosen: %.3f [MASK], %.3f another word, %.3f kept\n", chosen, masked / n, word / n, kept / n);
+    CHECK(other == 0, "%ld replaced by a special token other than [MASK]", other);
+    CHECK(fabs(masked / n - 0.8) < 0.01, "[MASK] share %g, expected 0.8", masked / n);
+    CHECK(fabs(word / n - 0.1 * (1 - 1 / words)) < 0.01, "random-word share %g", word / n);
+    CHECK(fabs(kept / n - (0.1 + 0.1 / words)) < 0.01, "kept share %g", kept / n);
+}
 
 /* The loss at initialisation is about log V (logits near 0, with or without
- * smoothing), and AdamW steps on one small batch lower it. */
-static void test_training(void) {
+ * smoothing), and 40 AdamW steps on batches of 4 lower it: the mean of the
+ * last 10 is below the first by 0.5 (masked: fewer predicted tokens per
+ * batch, a noisier loss, hence the mean). */
+static void check_training(int objective) {
     Fixture f;
-    fixture_init(&f, 4, 1, 0.1f, NULL);
+    fixture_init(&f, 4, 1, 0.1f, objective, NULL);
     if (!f.ok) {
         fixture_free(&f);
         return;
@@ -73,15 +157,22 @@ static void test_training(void) {
     CHECK(fabs(first - log((double)tok.n)) < 0.1, "initial loss %g, expected about log %d = %g", first, tok.n,
           log((double)tok.n));
     AdamWConfig c = adamw_config_default(3e-3f);
-    double last = first;
+    double late = 0;
     for (int s = 1; s <= 40; s++) {
         params_zero_grad(&f.model.params);
-        last = f.task.ops->train_step(&f.task, &f.model, &f.rng);
-        CHECK(isfinite(last) && last > 0, "step %d: loss %g", s, last);
+        double loss = f.task.ops->train_step(&f.task, &f.model, &f.rng);
+        CHECK(isfinite(loss) && loss > 0, "step %d: loss %g", s, loss);
+        if (s > 30) late += loss / 10;
         adamw_step(&f.model.params, &c, 3e-3f, s);
     }
-    CHECK(last < first - 0.5, "loss %g after 40 steps, %g at the start", last, first);
+    printf("  %s: loss %.3f at the start, %.3f over steps 31-40\n", caption_objective_name(objective), first, late);
+    CHECK(late < first - 0.5, "%s: loss %g over steps 31-40, %g at the start", caption_objective_name(objective), late,
+          first);
     fixture_free(&f);
+}
+
+static void test_training(void) {
+    for (int k = 0; k < 2; k++) check_training(objectives[k]);
 }
 
 /* Two layers, so that a leak through the image tokens (image queries that
@@ -143,15 +234,19 @@ static void head_by_hand(const Params *p, const float *x, float *logits) {
     linear_forward_naive(logits, ln, w2, b2, 1, D, tok.n);
 }
 
-/* The greedy caption of one image recomputed by hand: at each step the
- * allowed token (a word, or [SEP] after the first) of largest logit. */
-static char *greedy_by_hand(Model *m, const float *img) {
+/* The greedy caption of one image recomputed by hand, one forward of a
+ * single sequence per step: with the prefix [CLS] w1 .. wc, the allowed token
+ * (a word, or [SEP] after the first) of largest logit at position c
+ * (next-token), or at position c + 1 holding [MASK] (masked). */
+static char *greedy_by_hand(Model *m, const float *img, int objective) {
     int ids[TEXT] = {TOK_CLS}, mask[TEXT] = {1};
     float *logits = xcalloc(tok.n, sizeof(float));
     for (int cur = 0; cur + 1 < TEXT; cur++) {
+        int at = cur;
+        if (objective == CAPTION_OBJECTIVE_MASKED) ids[++at] = TOK_MASK, mask[at] = 1;
         ModelInput in = {.B = 1, .text_ids = ids, .text_mask = mask, .images = img, .attn_mode = ATTN_CAUSAL_TEXT};
         if (model_forward(m, &in) != 0) break;
-        head_by_hand(&m->params, m->final + (size_t)cur * m->d, logits);
+        head_by_hand(&m->params, m->final + (size_t)at * m->d, logits);
         int best = -1;
         for (int v = 0; v < tok.n; v++)
             if ((v >= TOK_N_SPECIAL || (v == TOK_SEP && cur > 0)) && (best < 0 || logits[v] > logits[best])) best = v;
@@ -192,8 +287,8 @@ static void free_strings(char **s, int n) {
 
 /* fixture_init without smoothing or checkpoint, then ten AdamW steps
  * (lr 3e-3); 0 (f freed) if the fixture could not be set up. */
-static int fixture_init_trained(Fixture *f, int batch, int layers) {
-    fixture_init(f, batch, layers, 0, NULL);
+static int fixture_init_trained(Fixture *f, int batch, int layers, int objective) {
+    fixture_init(f, batch, layers, 0, objective, NULL);
     if (!f->ok) {
         fixture_free(f);
         return 0;
@@ -207,14 +302,16 @@ static int fixture_init_trained(Fixture *f, int batch, int layers) {
     return 1;
 }
 
-/* Greedy predictions equal the argmax chain; the metrics recomputed from the
+/* Greedy predictions of a model trained with the objective equal the chain
+ * by hand with its decoding, and (for at least one image) differ from the
+ * chain of the other objective's decoding; the metrics recomputed from the
  * results and references files equal the reported ones. */
-static void test_greedy_and_files(void) {
+static void check_greedy_and_files(int objective) {
     Fixture f;
-    if (!fixture_init_trained(&f, 4, 2)) return;
+    if (!fixture_init_trained(&f, 4, 2, objective)) return;
     MetricList ml = {0};
     char pred[256], path[300];
-    snprintf(pred, sizeof pred, "%s/cap_val", root);
+    snprintf(pred, sizeof pred, "%s/cap_val_%s", root, caption_objective_name(objective));
     CHECK(f.task.ops->evaluate(&f.task, &f.model, "val", &ml, pred) == 0, "%s", err_msg());
     CHECK(task_metrics_get(&ml, "images") == VAL_IMAGES, "images %g", task_metrics_get(&ml, "images"));
     const char *pct[] = {"bleu_1", "bleu_2", "bleu_3", "bleu_4", "rouge_l"};
@@ -240,13 +337,19 @@ static void test_greedy_and_files(void) {
         TaskImages ti;
         float *img = xcalloc(3 * IMAGE * IMAGE, sizeof(float));
         CHECK(task_images_load(&ti, paths, 3, IMAGE) == 0, "%s", err_msg());
+        int other_differs = 0;
         for (int i = 0; i < 3; i++) {
             CHECK(iids[i] == set.images[idx[i]].image_id, "result %d: image %lld", i, iids[i]);
             task_image_to_input(image_cache_get(&ti.cache, ti.slot[i]), IMAGE, img);
-            char *hand = greedy_by_hand(&f.model, img);
-            CHECK(!strcmp(hand, caps[i]), "image %d: greedy '%s', by hand '%s'", i, caps[i], hand);
-            free(hand);
+            char *hand = greedy_by_hand(&f.model, img, objective);
+            char *other = greedy_by_hand(&f.model, img, objectives[objective == objectives[0]]);
+            CHECK(!strcmp(hand, caps[i]), "%s, image %d: greedy '%s', by hand '%s'", caption_objective_name(objective),
+                  i, caps[i], hand);
+            other_differs |= strcmp(other, caps[i]) != 0;
+            free(hand), free(other);
         }
+        CHECK(other_differs, "%s: the other objective's decoding gives the same 3 captions",
+              caption_objective_name(objective));
         task_images_free(&ti);
         free(img);
         /* metrics from the files */
@@ -291,10 +394,14 @@ static void test_greedy_and_files(void) {
     fixture_free(&f);
 }
 
+static void test_greedy_and_files(void) {
+    for (int k = 0; k < 2; k++) check_greedy_and_files(objectives[k]);
+}
+
 /* Beam width 1 writes the greedy captions; width 3 runs and scores. */
-static void test_beam(void) {
+static void check_beam(int objective) {
     Fixture f;
-    if (!fixture_init_trained(&f, 6, 1)) return;
+    if (!fixture_init_trained(&f, 6, 1, objective)) return;
     char pred[3][256], path[300];
     char *caps[3][VAL_IMAGES];
     long long iids[VAL_IMAGES];
@@ -302,14 +409,15 @@ static void test_beam(void) {
     MetricList ml[3] = {{0}};
     for (int k = 0; k < 3; k++) {
         f.task.env.beam = k == 2 ? 3 : k;
-        snprintf(pred[k], sizeof pred[k], "%s/beam%d", root, f.task.env.beam);
+        snprintf(pred[k], sizeof pred[k], "%s/beam%d_%s", root, f.task.env.beam, caption_objective_name(objective));
         CHECK(f.task.ops->evaluate(&f.task, &f.model, "test", &ml[k], pred[k]) == 0, "%s", err_msg());
         snprintf(path, sizeof path, "%s.json", pred[k]);
         n[k] = read_results(path, caps[k], iids, VAL_IMAGES);
         CHECK(n[k] == VAL_IMAGES, "%s: %d results", path, n[k]);
     }
     for (int i = 0; i < VAL_IMAGES && n[0] == n[1] && n[0] > 0; i++)
-        CHECK(!strcmp(caps[0][i], caps[1][i]), "image %d: greedy '%s', beam 1 '%s'", i, caps[0][i], caps[1][i]);
+        CHECK(!strcmp(caps[0][i], caps[1][i]), "%s, image %d: greedy '%s', beam 1 '%s'",
+              caption_objective_name(objective), i, caps[0][i], caps[1][i]);
     CHECK(task_metrics_get(&ml[0], "cider_d") == task_metrics_get(&ml[1], "cider_d"), "CIDEr-D greedy %g, beam 1 %g",
           task_metrics_get(&ml[0], "cider_d"), task_metrics_get(&ml[1], "cider_d"));
     CHECK(task_metrics_get(&ml[2], "bleu_4") >= 0 && task_metrics_get(&ml[2], "bleu_4") <= 100, "beam 3 bleu_4 %g",
@@ -320,6 +428,38 @@ static void test_beam(void) {
     CHECK(f.task.ops->evaluate(&f.task, &f.model, "train", &mt, NULL) != 0 && strstr(err_msg(), "not loaded"),
           "an unloaded split is refused");
     fixture_free(&f);
+}
+
+static void test_beam(void) {
+    for (int k = 0; k < 2; k++) check_beam(objectives[k]);
+}
+
+/* A trained model's objective comes from its head layout, whatever the
+ * environment says: "masked" or "next" as recorded, next-token when the
+ * layout has none (a checkpoint from before there were two), an error for
+ * another name; describe_heads records it. */
+static void test_objective_from_layout(void) {
+    const char *layouts[] = {"{\"objective\": \"masked\"}", "{\"objective\": \"next\"}", "{}",
+                             "{\"objective\": \"mlm\"}"};
+    const char *want[] = {"masked", "next", "next", NULL};
+    for (int k = 0; k < 4; k++) {
+        json_t *layout = json_loads(layouts[k], 0, NULL), *described = json_object();
+        TaskEnv env = {.data_dir = data, .tok = &tok, .image_size = IMAGE, .max_text = TEXT, .batch = 2,
+                       .caption_objective = want[k] && !strcmp(want[k], "masked") ? CAPTION_OBJECTIVE_NEXT
+                                                                                  : CAPTION_OBJECTIVE_MASKED,
+                       .head_layout = layout};
+        Task t = {0};
+        int rc = task_create(&t, "caption", &env) == 0 ? t.ops->load(&t, &env, "test") : -1;
+        if (!want[k]) {
+            CHECK(rc != 0 && strstr(err_msg(), "'mlm'"), "layout %s: %s", layouts[k], rc ? err_msg() : "loaded");
+        } else {
+            CHECK(rc == 0 && t.ops->describe_heads(&t, described) == 0, "layout %s: %s", layouts[k], err_msg());
+            const char *got = json_string_value(json_object_get(described, "objective"));
+            CHECK(got && !strcmp(got, want[k]), "layout %s: objective %s", layouts[k], got ? got : "(none)");
+        }
+        task_destroy(&t);
+        json_decref(layout), json_decref(described);
+    }
 }
 
 /* caption_head.* = the checkpoint's mlm_score.* */
@@ -342,7 +482,7 @@ static void test_head_from_mlm(void) {
     StFile st;
     CHECK(safetensors_write(path, t, 6, NULL, 0) == 0 && safetensors_open(path, &st) == 0, "%s", err_msg());
     Fixture f;
-    fixture_init(&f, 2, 1, 0, &st);
+    fixture_init(&f, 2, 1, 0, CAPTION_OBJECTIVE_MASKED, &st);
     if (f.ok) {
         const Params *p = &f.model.params;
         const char *names[6] = {"caption_head.transform.dense.weight", "caption_head.transform.dense.bias",
@@ -363,11 +503,14 @@ int main(void) {
     fixture_dataset_make("moil_test_caption", root, sizeof root, data, sizeof data, &tok);
     RUN(test_head_gradient);
     RUN(test_head_gradient_smoothing);
+    RUN(test_masked_backbone_gradient);
+    RUN(test_mask_choice);
     RUN(test_training);
     RUN(test_causal_structure);
     RUN(test_greedy_and_files);
     RUN(test_beam);
     RUN(test_head_from_mlm);
+    RUN(test_objective_from_layout);
     fixture_dataset_remove(root, &tok);
     return TEST_DONE();
 }

@@ -7,7 +7,8 @@
  * database holds them, and the printed lines) and the same predictions
  * files, for every task and several methods (full, LoRA with an alpha of
  * nine significant digits, MoIL's three variants, prompts, a VLMo-style
- * dual encoder's re-ranking); its run is logged as command "eval", apart
+ * dual encoder's re-ranking, captioning with each objective, recorded in its
+ * head layout); its run is logged as command "eval", apart
  * from the training run's; its options, and clear errors for a backbone, a
  * fine-tuned file without metadata and bad arguments. */
 #include <dirent.h>
@@ -136,6 +137,7 @@ static void test_eval_reproduces(void) {
         {"pre", "nlvr", "moil", "--rank-lora 4 --rank-adapter 4", "accuracy", 3},
         {"pre", "retrieval", "lora", "--rank 4", "ir_r1", 1},
         {"pre", "caption", "prompt", "--prompt-len 3 --beam 2", "cider_d", 1},
+        {"pre", "caption", "heads", "--caption-objective next", "cider_d", 1},
         {"pre_vlmo", "retrieval", "full", "", "rerank_ir_r1", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -159,14 +161,30 @@ static void test_eval_reproduces(void) {
                cases[i].method, cases[i].metric, got, n, files);
         free(ft), free(ev);
     }
+    /* the caption checkpoints record their objective, which eval decodes with */
+    const char *objective[][2] = {{"caption_prompt_4", "masked"}, {"caption_heads_5", "next"}};
+    for (int i = 0; i < 2; i++) {
+        StFile f;
+        char path[600];
+        snprintf(path, sizeof path, "%s/model.safetensors", tmp_path(objective[i][0]));
+        if (safetensors_open(path, &f) != 0) {
+            CHECK(0, "open: %s", err_msg());
+            continue;
+        }
+        json_t *layout = meta_json(&f, "head_layout");
+        const char *o = json_string_value(json_object_get(layout, "objective"));
+        CHECK(o && !strcmp(o, objective[i][1]), "%s: head layout objective %s", objective[i][0], o ? o : "(none)");
+        json_decref(layout);
+        safetensors_close(&f);
+    }
     /* logged apart: command eval, its own config hash, the trained run named */
     const char *db = tmp_path("r.db");
     CHECK(sql_int(db, "SELECT count(*) FROM runs WHERE status = 'ok' AND "
-                      "json_extract(config_json, '$.command') = 'eval'") == 6, "eval runs");
+                      "json_extract(config_json, '$.command') = 'eval'") == 7, "eval runs");
     CHECK(sql_int(db, "SELECT count(*) FROM runs AS e JOIN runs AS t ON "
                       "t.config_hash = json_extract(e.config_json, '$.trained_config_hash') WHERE "
                       "json_extract(e.config_json, '$.command') = 'eval' AND "
-                      "json_extract(t.config_json, '$.command') = 'finetune' AND e.config_hash != t.config_hash") == 6,
+                      "json_extract(t.config_json, '$.command') = 'finetune' AND e.config_hash != t.config_hash") == 7,
           "an eval run does not name its training run, or shares its config hash");
     char *o;
     CHECK(proc_run(&o, "%s db check --db %s", moil_bin(), db) == 0, "db check: %s", o);

@@ -3,7 +3,8 @@
  * starts from random weights and its config says so), --objectives
  * names every objective in its error message, and NLVR runs on the
  * VinVL-style model (image ids from the instances file, or an error naming
- * it), and runs without --out land in the folders the docs name. */
+ * it), captioning on it with either objective (recorded in the config), and
+ * runs without --out land in the folders the docs name. */
 #include "proc.h"
 #include "test.h"
 
@@ -70,6 +71,41 @@ static void test_nlvr_on_vinvl(void) {
     CHECK(rename(moved, tmp_path("tiny/annotations/instances_nlvr_dev.json")) == 0, "restore");
 }
 
+/* Captioning on the VinVL-style model with each objective: both train and
+ * decode, the config records the objective (the default, masked, too) and
+ * moil db show prints it; an unknown objective is refused by name. */
+static void test_caption_objectives_on_vinvl(void) {
+    const char *ft = "%s finetune --task caption --method full --steps 3 --batch 4 --eval-limit 6 --quiet "
+                     "--data %s --db %s --init %s/backbone.safetensors --out %s %s";
+    const char *objective[] = {"", "--caption-objective next", "--caption-objective masked"};
+    for (int k = 0; k < 3; k++) {
+        char *o, out[32];
+        snprintf(out, sizeof out, "caption_vinvl_%d", k);
+        int rc = proc_run(&o, ft, moil_bin(), tmp_path("tiny"), tmp_path("r.db"), tmp_path("pre_vinvl"), tmp_path(out),
+                          objective[k]);
+        /* the explicit default is the default's configuration: skipped as done */
+        CHECK(rc == 0 && strstr(o, k < 2 ? "cider_d=" : "skipped=1"), "caption on vinvl %s: %s", objective[k], o);
+        free(o);
+    }
+    const char *db = tmp_path("r.db");
+    CHECK(sql_int(db, "SELECT count(*) FROM runs WHERE status = 'ok' AND task = 'caption' AND "
+                      "json_extract(config_json, '$.caption_objective') = 'masked'") == 1,
+          "the default run is not recorded as masked");
+    CHECK(sql_int(db, "SELECT count(*) FROM runs WHERE status = 'ok' AND task = 'caption' AND "
+                      "json_extract(config_json, '$.caption_objective') = 'next'") == 1,
+          "the next-token run is not recorded");
+    CHECK(sql_int(db, "SELECT count(*) FROM runs WHERE task != 'caption' AND "
+                      "json_extract(config_json, '$.caption_objective') IS NOT NULL") == 0,
+          "a run of another task records a caption objective");
+    long long id = sql_int(db, "SELECT max(id) FROM runs WHERE json_extract(config_json, '$.caption_objective') = 'next'");
+    char out[8192];
+    int rc = proc_moil(out, sizeof out, "db show %lld --db %s", id, db);
+    CHECK(rc == 0 && strstr(out, "\"caption_objective\": \"next\""), "db show: %s", out);
+    rc = proc_moil(out, sizeof out, "finetune --task caption --method full --caption-objective mlm --no-db --data %s",
+                   tmp_path("tiny"));
+    CHECK(rc == 2 && strstr(out, "'mlm'") && strstr(out, "masked") && strstr(out, "next"), "exit %d: %s", rc, out);
+}
+
 /* Without --out, runs land where the --help texts and docs/paths.md say:
  * moil pretrain in runs/pretrain-full-s<seed>/, moil finetune in
  * runs/<task>-<method>-s<seed>/, the predictions one file per split and
@@ -105,6 +141,7 @@ int main(void) {
     RUN(test_init_none_overrides_init);
     RUN(test_objectives_listed);
     RUN(test_nlvr_on_vinvl);
+    RUN(test_caption_objectives_on_vinvl);
     RUN(test_default_out_folders);
     rm_tree(tmp_dir);
     return TEST_DONE();

@@ -1,6 +1,7 @@
 /* The VinVL-style two-stage model: the region encoder's and tagger's
  * training gradient, the whole model's gradient (fusion and seq2seq
- * passes), the tag/region rows and their key mask, LoRA and MoIL folding on
+ * passes), the tag/region rows and their key mask, the seq2seq mask
+ * (what the caption, tag and region rows see), LoRA and MoIL folding on
  * it, its config JSON, clear errors (unknown image, no ids, corrupt cache),
  * and `moil regions train` on a tiny dataset (cache round trip, skip when
  * up to date; the built binary $MOIL, else ./moil). */
@@ -159,6 +160,56 @@ static void test_tags_and_mask(void) {
     fixture_free(&f);
 }
 
+/* Largest change of sequence b's output rows [lo, hi) against ref. */
+static double rows_changed(const Fixture *f, const float *ref, int b, int lo, int hi) {
+    size_t C = (size_t)f->model.d, base = (size_t)b * f->model.T * C;
+    double d = 0;
+    for (size_t i = base + lo * C; i < base + hi * C; i++) d = fmax(d, fabs((double)ref[i] - f->model.final[i]));
+    return d;
+}
+
+/* The seq2seq mask on [CLS] caption [SEP] tags [SEP] regions, two layers (a
+ * leak through the tags or regions in layer 1 would reach the caption in
+ * layer 2): changing caption token 2 changes caption rows 2.. and leaves
+ * rows 0..1, every tag and region row and the other sequences unchanged;
+ * with full attention it reaches the tags (the check can fail); changing a
+ * region reaches every caption row. */
+static void test_seq2seq_mask(void) {
+    Fixture f;
+    ModelConfig c = tiny_config(8, 2);
+    fixture_init(&f, &c, 3, NULL, NULL, 9, 0.3f);
+    Vinvl *v = f.model.impl;
+    int Tt = v->Tt, T = f.model.T;
+    const int caption[] = {TOK_CLS, 5, 7, 8, TOK_SEP};
+    for (int t = 0; t < Tt; t++) f.ids[t] = caption[t], f.mask[t] = 1;
+    size_t n = n_final(&f);
+    float *ref = xmalloc(n * sizeof(float)), *ref_full = xmalloc(n * sizeof(float));
+    forward(&f, ATTN_CAUSAL_TEXT);
+    memcpy(ref, f.model.final, n * sizeof(float));
+    forward(&f, ATTN_FULL);
+    memcpy(ref_full, f.model.final, n * sizeof(float));
+    f.ids[2] = 9;
+    forward(&f, ATTN_CAUSAL_TEXT);
+    double early = rows_changed(&f, ref, 0, 0, 2), at = rows_changed(&f, ref, 0, 2, Tt);
+    double image = rows_changed(&f, ref, 0, Tt, T), others = rows_changed(&f, ref, 1, 0, T) + rows_changed(&f, ref, 2, 0, T);
+    CHECK(early == 0, "caption rows 0..1 change by %g when token 2 changes", early);
+    CHECK(image == 0, "tag and region rows change by %g when caption token 2 changes", image);
+    CHECK(others == 0, "other sequences change by %g", others);
+    CHECK(at > 1e-4, "caption rows 2.. do not see token 2 (change %g)", at);
+    forward(&f, ATTN_FULL);
+    double full = rows_changed(&f, ref_full, 0, Tt, T);
+    CHECK(full > 1e-4, "with full attention the tags and regions do not see the caption either (change %g)", full);
+    /* a region of image 11 (sequence 0), through tags and regions to the caption */
+    f.ids[2] = 7;
+    int row = region_store_find(&v->store, 11);
+    for (int k = 0; k < D; k++) v->store.all.feats[(size_t)row * R * D + k] += 1.0f;
+    forward(&f, ATTN_CAUSAL_TEXT);
+    for (int t = 0; t < Tt; t++) CHECK(rows_changed(&f, ref, 0, t, t + 1) > 1e-4, "caption row %d does not see the regions", t);
+    for (int k = 0; k < D; k++) v->store.all.feats[(size_t)row * R * D + k] -= 1.0f;
+    free(ref), free(ref_full);
+    fixture_free(&f);
+}
+
 static void perturb(Model *m, const char *prefix, uint64_t seed) {
     Rng rng;
     rng_seed(&rng, seed);
@@ -301,6 +352,7 @@ int main(void) {
     RUN(test_region_encoder_gradient);
     RUN(test_whole_model_gradient);
     RUN(test_tags_and_mask);
+    RUN(test_seq2seq_mask);
     RUN(test_lora_merge);
     RUN(test_moil_merge);
     RUN(test_config_json);

@@ -36,6 +36,7 @@ typedef struct {
     int negatives;          /* retrieval: false captions per image (ViLT K = 15) */
     float label_smoothing;  /* caption: cross-entropy label smoothing (0 = none) */
     int beam;               /* caption: beam width of decoding (0 or 1 = greedy) */
+    int caption_objective;  /* caption: CAPTION_OBJECTIVE_* (0 = masked, VinVL's) */
     unsigned objectives;    /* pretrain: PRETRAIN_* bits (0 = all) */
     int cells_first;        /* pretrain: the first steps train the cells objective alone */
     /* Evaluating a trained model (NULL when training): the head layout its
@@ -51,6 +52,12 @@ typedef struct {
 enum { PRETRAIN_MLM = 1, PRETRAIN_ITM = 2, PRETRAIN_ITC = 4, PRETRAIN_HARD = 8, PRETRAIN_CELLS = 16, PRETRAIN_SWAP = 32 };
 /* the objectives of a run without --objectives */
 #define PRETRAIN_DEFAULT (PRETRAIN_MLM | PRETRAIN_ITM | PRETRAIN_ITC | PRETRAIN_HARD)
+
+/* caption training objectives (both under the seq2seq mask, ATTN_CAUSAL_TEXT):
+ * MASKED, VinVL's: a few caption tokens replaced (mostly by [MASK]) and
+ * predicted at their own positions, decoding by appending [MASK]; NEXT:
+ * every position predicts the token after it */
+enum { CAPTION_OBJECTIVE_MASKED = 0, CAPTION_OBJECTIVE_NEXT = 1 };
 
 typedef struct Task Task;
 
