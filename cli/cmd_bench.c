@@ -19,7 +19,7 @@
 #include "train_adamw.h"
 
 static const char usage[] =
-    "usage: moil bench [--steps N] [--warmup N] [--batch B] [--threads LIST] [--no-torch]\n"
+    "usage: moil bench [--steps N] [--warmup N] [--batch B] [--threads LIST] [--dropout P] [--no-torch]\n"
     "\n"
     "Trains the reference config (d=128, 4 layers, 4 heads, MLP 4x, 64x64 images,\n"
     "patch 16, 24 text tokens) on random data and prints, per thread count:\n"
@@ -37,6 +37,8 @@ static const char usage[] =
     "  --warmup N     untimed steps first (default 3)\n"
     "  --batch B      sequences per step (default 64)\n"
     "  --threads LIST comma-separated thread counts (default 1,2)\n"
+    "  --dropout P    training-mode dropout of the engine's model (default 0, as the\n"
+    "                 PyTorch model; ViLT's 0.1 measures what dropout costs a step)\n"
     "  --torch-script PATH  the PyTorch model (default bench/vilt_torch.py)\n"
     "  --no-torch     skip the PyTorch comparison\n";
 
@@ -49,9 +51,11 @@ typedef struct {
     float *images, *logits, *probs, *dlogits, *dpooled;
     AdamWConfig opt;
     int step;
+    Rng drop_rng; /* the dropout masks' source */
+    Dropout drop;
 } BenchRun;
 
-static void bench_init(BenchRun *r, int B) {
+static void bench_init(BenchRun *r, int B, float dropout) {
     memset(r, 0, sizeof *r);
     ModelDims cfg = model_dims_default(200);
     params_init(&r->params);
@@ -80,6 +84,8 @@ static void bench_init(BenchRun *r, int B) {
     r->dlogits = xcalloc((size_t)B * 2, sizeof(float));
     r->dpooled = xcalloc((size_t)B * cfg.d, sizeof(float));
     r->opt = adamw_config_default(1e-4f);
+    rng_seed(&r->drop_rng, 1);
+    r->drop = (Dropout){dropout, &r->drop_rng};
 }
 
 static void bench_free(BenchRun *r) {
@@ -92,7 +98,7 @@ static void bench_free(BenchRun *r) {
 static void bench_step(BenchRun *r) {
     params_zero_grad(&r->params);
     ModelInput in = {.B = r->B, .text_ids = r->ids, .text_mask = r->mask, .images = r->images, .image_type = NULL, .attn_mode = ATTN_FULL};
-    if (vilt_forward(&r->model, &in) != 0) die("%s", err_msg());
+    if (vilt_forward(&r->model, &in, &r->drop) != 0) die("%s", err_msg());
     layer_linear_forward(&r->params, &r->head, r->logits, r->model.act.pooled, r->B);
     int count;
     crossentropy_forward(r->probs, r->logits, r->labels, r->B, 2, -100, &count);
@@ -171,10 +177,12 @@ static long peak_rss_mib(void) {
 int cmd_bench(int argc, char **argv) {
     if (cli_wants_help(argc, argv, usage)) return 0;
     int steps = 20, warmup = 3, batch = 64, use_torch = 1;
+    double dropout = 0;
     const char *threads_list = "1,2", *script = "bench/vilt_torch.py";
     static const struct option opts[] = {{"steps", required_argument, 0, 's'}, {"warmup", required_argument, 0, 'w'},
                                          {"batch", required_argument, 0, 'b'}, {"threads", required_argument, 0, 't'},
                                          {"torch-script", required_argument, 0, 'p'},
+                                         {"dropout", required_argument, 0, 'd'},
                                          {"no-torch", no_argument, 0, 'n'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -184,22 +192,23 @@ int cmd_bench(int argc, char **argv) {
         case 'b': batch = atoi(optarg); break;
         case 't': threads_list = optarg; break;
         case 'p': script = optarg; break;
+        case 'd': dropout = atof(optarg); break;
         case 'n': use_torch = 0; break;
         default: fputs(usage, stderr); return 2;
         }
     }
-    if (steps < 1 || batch < 1 || warmup < 0) {
-        fprintf(stderr, "moil bench: --steps and --batch must be >= 1, --warmup >= 0\n");
+    if (steps < 1 || batch < 1 || warmup < 0 || !(dropout >= 0 && dropout < 1)) {
+        fprintf(stderr, "moil bench: --steps and --batch must be >= 1, --warmup >= 0, --dropout in [0, 1)\n");
         return 2;
     }
     BenchRun r;
-    bench_init(&r, batch);
+    bench_init(&r, batch, (float)dropout);
     double step_flops = 3.0 * vilt_forward_flops(&r.model, batch);
     int N = batch * r.model.T, C = r.model.cfg.d, hid = C * r.model.cfg.mlp_ratio;
-    printf("bench: ViLT-style d=%d layers=%d heads=%d mlp=%dx image=%d patch=%d text=%d tokens=%d batch=%d, "
-           "%.2f GFLOP per step\n",
+    printf("bench: ViLT-style d=%d layers=%d heads=%d mlp=%dx image=%d patch=%d text=%d tokens=%d batch=%d "
+           "dropout=%g, %.2f GFLOP per step\n",
            C, r.model.cfg.layers, r.model.cfg.heads, r.model.cfg.mlp_ratio, r.model.cfg.image_size, r.model.cfg.patch,
-           r.model.Tt, r.model.T, batch, step_flops / 1e9);
+           r.model.Tt, r.model.T, batch, dropout, step_flops / 1e9);
     char *list = xstrdup(threads_list), *save = NULL;
     char last[512] = "";
     for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {

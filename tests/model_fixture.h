@@ -55,6 +55,8 @@ typedef struct {
     int64_t *iids;            /* [B] image ids, or NULL */
     float *r_full, *r_second; /* [B,T,C]; r_second NULL with one pass */
     float *logits, *probs, *dlogits, *dpooled;
+    float dropout;            /* > 0: every pass in training mode with this p, its masks the same at
+                               * every call (drawn from a generator seeded by the pass's mode) */
 } Fixture;
 
 /* Image types alternate 1, 2 over the sequences. */
@@ -128,7 +130,12 @@ static size_t n_final(const Fixture *f) { return (size_t)f->B * f->model.T * f->
 
 static void forward(Fixture *f, AttnMode mode) {
     ModelInput in = fixture_input(f, mode);
-    if (model_forward(&f->model, &in) != 0) die("%s", err_msg());
+    Rng masks;
+    rng_seed(&masks, 0xd20bULL + (uint64_t)mode);
+    if (f->dropout > 0) model_train_mode(&f->model, f->dropout, &masks);
+    int rc = model_forward(&f->model, &in);
+    model_eval_mode(&f->model);
+    if (rc != 0) die("%s", err_msg());
 }
 
 /* CE of the head on the fusion pass + <final, r_full> (+ <final of the

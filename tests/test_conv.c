@@ -74,7 +74,7 @@ typedef struct {
 static double stem_loss(void *pp) {
     StemCase *c = pp;
     ModelInput in = {.B = 2, .text_ids = c->ids, .text_mask = c->mask, .images = c->images, .image_type = NULL, .attn_mode = ATTN_FULL};
-    if (vilt_forward(&c->m, &in) != 0) die("%s", err_msg());
+    if (vilt_forward(&c->m, &in, NULL) != 0) die("%s", err_msg());
     return gradcheck_dot(c->m.act.final, c->r_final, (size_t)2 * c->m.T * c->m.cfg.d) +
            gradcheck_dot(c->m.act.pooled, c->r_pool, (size_t)2 * c->m.cfg.d);
 }

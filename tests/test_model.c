@@ -41,20 +41,28 @@ static void test_whole_model_gradient(void) {
     }
     rng_fill_normal(&rng, f.r_full, (long)n_final(&f), 0.1f);
     GcTensor *t = xcalloc(f.model.params.n, sizeof(GcTensor));
-    fixture_grad(&f);
-    for (int i = 0; i < f.model.params.n; i++) {
-        t[i].name = f.model.params.info[i].name;
-        t[i].x = params_data(&f.model.params, i);
-        t[i].grad = f.model.params.grad + f.model.params.info[i].offset;
-        t[i].n = f.model.params.info[i].size;
+    /* evaluation mode, then training mode with dropout 0.3 (every mask
+     * fixed: each pass redraws the same, tests/model_fixture.h) */
+    const float drops[2] = {0.0f, 0.3f};
+    const char *labels[2] = {"vilt", "vilt+dropout"};
+    for (int d = 0; d < 2; d++) {
+        f.dropout = drops[d];
+        fixture_grad(&f);
+        for (int i = 0; i < f.model.params.n; i++) {
+            t[i].name = f.model.params.info[i].name;
+            t[i].x = params_data(&f.model.params, i);
+            t[i].grad = f.model.params.grad + f.model.params.info[i].offset;
+            t[i].n = f.model.params.info[i].size;
+        }
+        /* the whole network in float32: 8-12 ops deep, LayerNorms with
+         * 1e-12 eps, tanh and softmax; at h = 1e-2 truncation (~h^2) and float
+         * rounding of the summed loss (~1e-7 * |L| / h) stay below ~1e-3;
+         * the key biases have zero gradient, checked to the FD noise (1e-4) */
+        GcCase gc = {labels[d], 1e-2, 2e-2, 12, fixture_loss, fixture_grad, &f, 1e-4};
+        int failed = gradcheck_run(&gc, t, f.model.params.n, &rng);
+        CHECK(failed == 0, "%s: %d of %d parameter tensors failed the gradient check", labels[d], failed,
+              f.model.params.n);
     }
-    /* the whole network in float32: 8-12 ops deep, LayerNorms with
-     * 1e-12 eps, tanh and softmax; at h = 1e-2 truncation (~h^2) and float
-     * rounding of the summed loss (~1e-7 * |L| / h) stay below ~1e-3;
-     * the key biases have zero gradient, checked to the FD noise (1e-4) */
-    GcCase gc = {"vilt", 1e-2, 2e-2, 12, fixture_loss, fixture_grad, &f, 1e-4};
-    int failed = gradcheck_run(&gc, t, f.model.params.n, &rng);
-    CHECK(failed == 0, "%d of %d parameter tensors failed the gradient check", failed, f.model.params.n);
     /* unused token types: type rows 1 and 2 both used (types alternate) */
     free(t);
     fixture_free(&f);
@@ -166,6 +174,109 @@ static void test_adamw_and_schedule(void) {
     CHECK_CLOSE(train_lr_schedule(100, 100, 10, 1.0f), 0.0, 1e-6);
 }
 
+/* The pooled output and every gradient of one pass (forward + backward
+ * through the fixture's loss) in mode (p, rng; p < 0: evaluation mode). */
+static void pass(Fixture *f, float p, Rng *rng, float *pooled, float *grad) {
+    Model *m = &f->model;
+    if (p >= 0) model_train_mode(m, p, rng);
+    ModelInput in = fixture_input(f, ATTN_FULL);
+    params_zero_grad(&m->params);
+    if (model_forward(m, &in) != 0) die("%s", err_msg());
+    memcpy(pooled, m->pooled, sizeof(float) * f->B * m->d);
+    memset(f->dpooled, 0, sizeof(float) * f->B * m->d);
+    for (int i = 0; i < f->B * m->d; i++) f->dpooled[i] = (float)(i % 7) - 3.0f;
+    model_backward(m, &in, f->r_full, f->dpooled);
+    memcpy(grad, m->params.grad, sizeof(float) * m->params.total);
+    model_eval_mode(m);
+}
+
+/* Evaluation mode is deterministic and is exactly training mode at p = 0
+ * (outputs and gradients bit for bit, no draws from the generator);
+ * training at p > 0 draws masks and changes both; back in evaluation mode
+ * the first outputs return. */
+static void test_dropout_modes(void) {
+    Fixture f;
+    fixture_init(&f, small_config(), 4, 3, 13);
+    Model *m = &f.model;
+    size_t np = (size_t)f.B * m->d, ng = m->params.total;
+    float *pe = xmalloc(np * sizeof(float)), *ge = xmalloc(ng * sizeof(float));
+    float *px = xmalloc(np * sizeof(float)), *gx = xmalloc(ng * sizeof(float));
+    pass(&f, -1, NULL, pe, ge);
+    pass(&f, -1, NULL, px, gx);
+    CHECK(!memcmp(pe, px, np * sizeof(float)) && !memcmp(ge, gx, ng * sizeof(float)), "evaluation not deterministic");
+    Rng rng, before;
+    rng_seed(&rng, 21);
+    before = rng;
+    pass(&f, 0.0f, &rng, px, gx);
+    CHECK(!memcmp(pe, px, np * sizeof(float)), "training at p = 0 changed the outputs");
+    CHECK(!memcmp(ge, gx, ng * sizeof(float)), "training at p = 0 changed the gradients");
+    CHECK(rng.state == before.state, "training at p = 0 drew from the generator");
+    pass(&f, 0.1f, &rng, px, gx);
+    CHECK(rng.state != before.state, "training at p = 0.1 drew nothing");
+    CHECK(memcmp(pe, px, np * sizeof(float)) != 0, "training at p = 0.1 left the outputs unchanged");
+    CHECK(memcmp(ge, gx, ng * sizeof(float)) != 0, "training at p = 0.1 left the gradients unchanged");
+    CHECK(!layer_dropout_active(&m->drop), "the mode stayed on after model_eval_mode");
+    pass(&f, -1, NULL, px, gx);
+    CHECK(!memcmp(pe, px, np * sizeof(float)) && !memcmp(ge, gx, ng * sizeof(float)),
+          "evaluation after a training pass differs from before");
+    free(pe), free(ge), free(px), free(gx);
+    fixture_free(&f);
+}
+
+/* A task that records the model's dropout in its training step and in its
+ * evaluations (validation curves and the final one). */
+typedef struct {
+    Fixture *f;
+    int steps, steps_dropping, evals, evals_dropping;
+    Rng *run_rng;
+} ModeProbe;
+
+static double probe_train_step(Task *t, Model *m, Rng *rng) {
+    ModeProbe *s = t->state;
+    s->steps++;
+    s->steps_dropping += layer_dropout_active(&m->drop) && m->drop.p == 0.25f && m->drop.rng == rng;
+    s->run_rng = rng;
+    ModelInput in = fixture_input(s->f, ATTN_FULL);
+    return model_forward(m, &in) != 0 ? NAN : 0.0;
+}
+
+static int probe_evaluate(Task *t, Model *m, const char *split, MetricList *out, const char *pred_path) {
+    ModeProbe *s = t->state;
+    s->evals++;
+    s->evals_dropping += layer_dropout_active(&m->drop);
+    task_metrics_add(out, "x", 0);
+    return 0;
+}
+
+/* The trainer turns dropout on for the task's training step only, with the
+ * run's generator: never in an evaluation, validation curves included. */
+static void test_dropout_in_training_steps_only(void) {
+    Fixture f;
+    fixture_init(&f, small_config(), 4, 3, 17);
+    ModeProbe probe = {.f = &f};
+    TaskOps ops = {.name = "probe", .train_step = probe_train_step, .evaluate = probe_evaluate};
+    Task task = {.ops = &ops, .state = &probe};
+    Method meth;
+    MethodOptions mo = method_options_default();
+    if (method_create(&meth, "full", &mo) != 0) die("%s", err_msg());
+    Rng rng;
+    rng_seed(&rng, 3);
+    if (meth.ops->setup(&meth, &f.model.bb, &f.model.params, &rng) != 0) die("%s", err_msg());
+    TrainConfig tc = {.steps = 6, .warmup_frac = 0.1f, .lr = 1e-3f, .dropout = 0.25f, .eval_every = 2,
+                      .log_every = 2, .eval_split = "test", .quiet = 1};
+    TrainResult res;
+    train_run(&f.model, &task, &meth, &tc, &rng, NULL, &res);
+    CHECK(res.status == TRAIN_OK, "status %d: %s", res.status, res.error);
+    CHECK(probe.steps == 6 && probe.steps_dropping == 6, "%d of %d steps trained with p = 0.25 and the run's rng",
+          probe.steps_dropping, probe.steps);
+    CHECK(probe.run_rng == &rng, "the step got another generator");
+    CHECK(probe.evals == 3 && probe.evals_dropping == 0, "%d of %d evaluations ran with dropout", probe.evals_dropping,
+          probe.evals);
+    CHECK(!layer_dropout_active(&f.model.drop), "the model left training in training mode");
+    method_destroy(&meth);
+    fixture_free(&f);
+}
+
 int main(void) {
     openblas_set_num_threads(1);
     RUN(test_whole_model_gradient);
@@ -173,5 +284,7 @@ int main(void) {
     RUN(test_deterministic);
     RUN(test_frozen_backbone);
     RUN(test_adamw_and_schedule);
+    RUN(test_dropout_modes);
+    RUN(test_dropout_in_training_steps_only);
     return TEST_DONE();
 }

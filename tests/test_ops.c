@@ -357,6 +357,66 @@ static void test_losses(void) {
     CHECK(crossentropy_forward(probs, logits, &target, 1, 2, -100, &count) == 0.0f && count == 0, "all ignored");
 }
 
+/* ---- dropout ---- */
+enum { DR_N = 37 }; /* odd: covers the last single draw and the vector tails */
+typedef struct {
+    float *inp, *mask, *out, *r, *dinp;
+} DropoutCase;
+
+static double dropout_loss(void *p) {
+    DropoutCase *c = p;
+    dropout_forward(c->out, c->inp, c->mask, DR_N);
+    return gradcheck_dot(c->out, c->r, DR_N);
+}
+
+static void dropout_grad(void *p) {
+    DropoutCase *c = p;
+    zero(c->dinp, DR_N);
+    dropout_backward(c->dinp, c->r, c->mask, DR_N);
+}
+
+static void test_dropout_grad(void) {
+    DropoutCase c = {randn(DR_N, 1), zeros(DR_N), zeros(DR_N), randn(DR_N, 1), zeros(DR_N)};
+    dropout_mask(c.mask, DR_N, 0.3f, &rng); /* fixed for the check: every loss uses this mask */
+    int dropped = 0;
+    for (int i = 0; i < DR_N; i++) dropped += c.mask[i] == 0.0f;
+    CHECK(dropped > 0 && dropped < DR_N, "%d of %d dropped: the check needs both kinds", dropped, DR_N);
+    GcTensor t[] = {{"inp", c.inp, c.dinp, DR_N}};
+    /* linear in inp for a fixed mask: exact up to float rounding, as linear's */
+    GcCase gc = {"dropout", 1e-2, 1e-3, DR_N, dropout_loss, dropout_grad, &c, 0};
+    CHECK(gradcheck_run(&gc, t, 1, &rng) == 0, "dropout gradient");
+    free(c.inp), free(c.mask), free(c.out), free(c.r), free(c.dinp);
+}
+
+/* A drawn mask drops about p of the entries and scales the rest by 1/(1-p);
+ * the same generator state draws the same mask; forward multiplies by it. */
+static void test_dropout_mask(void) {
+    size_t n = 100001;
+    float p = 0.1f, *mask = zeros(n), *again = zeros(n), *x = randn(n, 1), *y = zeros(n);
+    Rng r0;
+    rng_seed(&r0, 5);
+    Rng r1 = r0;
+    dropout_mask(mask, n, p, &r0);
+    dropout_mask(again, n, p, &r1);
+    CHECK(memcmp(mask, again, n * sizeof(float)) == 0, "same generator state, different masks");
+    size_t dropped = 0, other = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (mask[i] == 0.0f) dropped++;
+        else if (mask[i] != 1.0f / (1.0f - p)) other++;
+    }
+    /* binomial(n, 0.1): sd = sqrt(n p (1-p)) ~ 95, so 5 sd is ~475 */
+    double expect = (double)n * p, sd = sqrt((double)n * p * (1 - p));
+    CHECK(fabs((double)dropped - expect) < 5 * sd, "%zu dropped of %zu, expected %.0f +- %.0f", dropped, n, expect, sd);
+    CHECK(other == 0, "%zu kept entries not scaled by 1/(1-p)", other);
+    dropout_forward(y, x, mask, n);
+    size_t wrong = 0;
+    for (size_t i = 0; i < n; i++) wrong += y[i] != (mask[i] == 0.0f ? 0.0f : x[i] * (1.0f / (1.0f - p)));
+    CHECK(wrong == 0, "%zu outputs are not 0 or x / (1 - p)", wrong);
+    dropout_forward(x, x, mask, n); /* in place */
+    CHECK(memcmp(x, y, n * sizeof(float)) == 0, "in-place forward differs");
+    free(mask), free(again), free(x), free(y);
+}
+
 static void test_patchify(void) {
     /* a 4x4 image with patch 2: pixel (ch, y, x) = 100 ch + 10 y + x */
     float img[3 * 16], patches[4 * 12];
@@ -381,5 +441,7 @@ int main(void) {
     RUN(test_attention);
     RUN(test_losses);
     RUN(test_patchify);
+    RUN(test_dropout_grad);
+    RUN(test_dropout_mask);
     return TEST_DONE();
 }

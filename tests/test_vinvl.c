@@ -77,6 +77,9 @@ static void test_whole_model_gradient(void) {
     ModelConfig c = tiny_config(8, 2);
     fixture_init(&f, &c, 3, NULL, NULL, 7, 0.3f);
     check_whole_model_gradient(&f, "vinvl");
+    /* in training mode, dropout 0.3 with masks fixed per pass (tests/model_fixture.h) */
+    f.dropout = 0.3f;
+    check_whole_model_gradient(&f, "vinvl+dropout");
     fixture_free(&f);
 }
 

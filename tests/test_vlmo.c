@@ -44,6 +44,9 @@ static void test_whole_model_gradient(void) {
     CHECK(experts == 2 * (2 + 3) * 2, "%d expert tensors (want fc1/fc2 weight+bias of 2 + 3 experts)", experts);
     /* every expert is reached by one of the two passes */
     check_whole_model_gradient(&f, "vlmo");
+    /* in training mode, dropout 0.3 with masks fixed per pass (tests/model_fixture.h): the masks follow the rows grouped by expert */
+    f.dropout = 0.3f;
+    check_whole_model_gradient(&f, "vlmo+dropout");
     fixture_free(&f);
 }
 

@@ -127,6 +127,10 @@ void model_free(Model *m) {
     params_free(&m->params);
 }
 
+void model_train_mode(Model *m, float p, Rng *rng) { m->drop = (Dropout){p, rng}; }
+
+void model_eval_mode(Model *m) { m->drop = (Dropout){0.0f, NULL}; }
+
 int model_forward(Model *m, const ModelInput *in) {
     if (interrupt_pending()) return err_set("stopped by signal %d", interrupt_pending());
     return m->ops->forward(m, in);

@@ -23,6 +23,7 @@
 
 #include "io_tokenizer.h"
 #include "nn_backbone.h"
+#include "nn_layers.h"
 #include "nn_params.h"
 #include "op_attn_mask.h"
 #include "rng.h"
@@ -122,6 +123,7 @@ struct Model {
     /* outputs of the last forward */
     float *final;  /* [B,T,d] */
     float *pooled; /* [B,d] */
+    Dropout drop;  /* of the forward passes: inactive (evaluation) unless model_train_mode set it */
 };
 
 /* Defaults for a kind and a vocabulary size; -1 for an unknown kind. */
@@ -144,6 +146,14 @@ void model_finish(Model *m, int max_batch, Rng *rng);
  * parameter values without gradient or optimiser blocks (params_alloc_data). */
 void model_finish_eval(Model *m, int max_batch, Rng *rng);
 void model_free(Model *m);
+
+/* Training mode: forward passes drop activations with probability p (the
+ * kinds' placement: docs/engine.md, "Dropout"), masks drawn from rng, until
+ * model_eval_mode. A new model is in evaluation mode: nothing dropped,
+ * nothing drawn; p = 0 is the same. The trainer sets the mode around each
+ * training step (engine/train/train.c). */
+void model_train_mode(Model *m, float p, Rng *rng);
+void model_eval_mode(Model *m);
 
 int model_forward(Model *m, const ModelInput *in);
 void model_backward(Model *m, const ModelInput *in, const float *dfinal, const float *dpooled);

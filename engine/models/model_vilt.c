@@ -80,14 +80,14 @@ void vilt_alloc(Vilt *m, int max_batch) {
         {&a->tln_rstd, (size_t)B * Tt}, {&a->patches, (size_t)B * P * K}, {&a->pemb, (size_t)B * P * C},
         {&a->x0, BTC},                  {&a->final, BTC},                {&a->final_mean, BT},
         {&a->final_rstd, BT},           {&a->cls, (size_t)B * C},        {&a->pool_pre, (size_t)B * C},
-        {&a->pooled, (size_t)B * C},
+        {&a->pooled, (size_t)B * C},    {&a->drop_emb, BTC},
     };
     act_slots_alloc(acts, (int)(sizeof acts / sizeof acts[0]), &m->act_block);
     ViltGrads *g = &m->grad;
     ActSlot grads[] = {
         {&g->dx, BTC},                  {&g->dfinal, BTC},               {&g->dpemb, (size_t)B * P * C},
         {&g->dtln, (size_t)B * Tt * C}, {&g->dtok, (size_t)B * Tt * C},  {&g->dcls, (size_t)B * C},
-        {&g->dpre, (size_t)B * C},      {&g->dstem, (size_t)B * P * C},
+        {&g->dpre, (size_t)B * C},      {&g->dstem, (size_t)B * P * C},  {&g->demb, BTC},
     };
     act_slots_alloc(grads, (int)(sizeof grads / sizeof grads[0]), &m->grad_block);
     if (m->stem_kind == VILT_STEM_CONV) conv_stem_alloc(&m->stem, B, m->cfg.image_size);
@@ -118,8 +118,8 @@ void vilt_free(Vilt *m) {
     m->int_block = NULL;
 }
 
-/* x0 = [text + type 0; image CLS + pos 0 + type t; patches + pos + type t] */
-static void embed_forward(Vilt *m, const ModelInput *in) {
+/* x0 = [drop(text) + type 0; drop(image CLS + pos 0) + type t; drop(patches + pos) + type t] */
+static void embed_forward(Vilt *m, const ModelInput *in, const Dropout *drop) {
     const Params *p = m->params;
     ViltActs *a = &m->act;
     int B = in->B, Tt = m->Tt, P = m->P, T = m->T, C = m->cfg.d;
@@ -144,22 +144,26 @@ static void embed_forward(Vilt *m, const ModelInput *in) {
     }
     const float *type = params_data(p, m->type_emb), *cls = params_data(p, m->cls_token);
     const float *ipos = params_data(p, m->img_pos);
+    int E = Tt + 1 + P; /* embedded rows; the prompt rows after them are written per layer */
     for (int b = 0; b < B; b++) {
-        int it = in->image_type ? in->image_type[b] : 1;
-        a->img_type[b] = it;
-        const float *ttext = type, *timg = type + (size_t)it * C;
+        a->img_type[b] = in->image_type ? in->image_type[b] : 1;
         for (int t = 0; t < T; t++) {
             float *x = a->x0 + ((size_t)b * T + t) * C;
             a->mask[(size_t)b * T + t] = t < Tt ? in->text_mask[(size_t)b * Tt + t] : 1;
-            if (t >= Tt + 1 + P) continue; /* prompt rows: written per layer */
+            if (t >= E) continue;
             if (t < Tt) {
-                const float *s = a->tln + ((size_t)b * Tt + t) * C;
-                for (int c = 0; c < C; c++) x[c] = s[c] + ttext[c];
+                memcpy(x, a->tln + ((size_t)b * Tt + t) * C, sizeof(float) * C);
             } else {
                 int ip = t - Tt; /* 0 = image CLS */
                 const float *s = ip == 0 ? cls : a->pemb + ((size_t)b * P + ip - 1) * C;
-                for (int c = 0; c < C; c++) x[c] = s[c] + ipos[(size_t)ip * C + c] + timg[c];
+                for (int c = 0; c < C; c++) x[c] = s[c] + ipos[(size_t)ip * C + c];
             }
+        }
+        layer_dropout_forward(drop, a->x0 + (size_t)b * T * C, a->drop_emb + (size_t)b * T * C, (size_t)E * C);
+        for (int t = 0; t < E; t++) {
+            float *x = a->x0 + ((size_t)b * T + t) * C;
+            const float *ty = type + (size_t)(t < Tt ? 0 : a->img_type[b]) * C;
+            for (int c = 0; c < C; c++) x[c] += ty[c];
         }
     }
 }
@@ -173,23 +177,32 @@ static void embed_backward(Vilt *m, const ModelInput *in) {
     float *dipos = params_grad(p, m->img_pos);
     memset(g->dtln, 0, sizeof(float) * B * Tt * C);
     memset(g->dpemb, 0, sizeof(float) * B * P * C);
+    int E = Tt + 1 + P;
+    const float *demb = g->dx; /* the gradient of the embeddings before dropout */
+    if (m->enc.dropped) { /* the encoder's pass and the embeddings' share one Dropout */
+        memset(g->demb, 0, sizeof(float) * B * T * C);
+        for (int b = 0; b < B; b++)
+            dropout_backward(g->demb + (size_t)b * T * C, g->dx + (size_t)b * T * C, a->drop_emb + (size_t)b * T * C,
+                             (size_t)E * C);
+        demb = g->demb;
+    }
     for (int b = 0; b < B; b++) {
         int it = a->img_type[b];
-        for (int t = 0; t < Tt + 1 + P; t++) {
-            const float *dx = g->dx + ((size_t)b * T + t) * C;
+        for (int t = 0; t < E; t++) {
+            const float *dx = g->dx + ((size_t)b * T + t) * C, *de = demb + ((size_t)b * T + t) * C;
             float *dt = dtype ? dtype + (size_t)(t < Tt ? 0 : it) * C : NULL;
-            if (dt)
+            if (dt) /* the type is added after the dropout */
                 for (int c = 0; c < C; c++) dt[c] += dx[c];
             if (t < Tt) {
-                memcpy(g->dtln + ((size_t)b * Tt + t) * C, dx, sizeof(float) * C);
+                memcpy(g->dtln + ((size_t)b * Tt + t) * C, de, sizeof(float) * C);
                 continue;
             }
             int ip = t - Tt;
             if (dipos)
-                for (int c = 0; c < C; c++) dipos[(size_t)ip * C + c] += dx[c];
+                for (int c = 0; c < C; c++) dipos[(size_t)ip * C + c] += de[c];
             float *dst = ip == 0 ? dcls : g->dpemb + ((size_t)b * P + ip - 1) * C;
             if (dst)
-                for (int c = 0; c < C; c++) dst[c] += dx[c];
+                for (int c = 0; c < C; c++) dst[c] += de[c];
         }
     }
     if (m->stem_kind == VILT_STEM_CONV) {
@@ -211,15 +224,15 @@ static void embed_backward(Vilt *m, const ModelInput *in) {
                 for (int c = 0; c < C; c++) dpos[(size_t)t * C + c] += g->dtok[((size_t)b * Tt + t) * C + c];
 }
 
-int vilt_forward(Vilt *m, const ModelInput *in) {
+int vilt_forward(Vilt *m, const ModelInput *in, const Dropout *drop) {
     if (in->B > m->max_batch || in->B < 1)
         return err_set("batch of %d sequences, but the model was allocated for at most %d", in->B, m->max_batch);
     const Params *p = m->params;
     ViltActs *a = &m->act;
     int B = in->B, T = m->T, C = m->cfg.d, N = B * T;
-    embed_forward(m, in);
+    embed_forward(m, in, drop);
     const EncoderRoute *route = in->attn_mode == ATTN_SEPARATE ? m->route_separate : m->route_full;
-    const float *x = encoder_forward(&m->enc, a->x0, a->mask, B, m->Tt, in->attn_mode, route);
+    const float *x = encoder_forward(&m->enc, a->x0, a->mask, B, m->Tt, in->attn_mode, route, drop);
     layer_layernorm_forward(p, &m->norm, a->final, a->final_mean, a->final_rstd, x, N);
     pooler_forward(p, &m->pooler, a->final, a->cls, a->pool_pre, a->pooled, B, T, C);
     return 0;
@@ -286,7 +299,7 @@ void vilt_model_alloc(Model *m, int max_batch) {
     m->pooled = v->act.pooled;
 }
 
-int vilt_model_forward(Model *m, const ModelInput *in) { return vilt_forward(impl(m), in); }
+int vilt_model_forward(Model *m, const ModelInput *in) { return vilt_forward(impl(m), in, &m->drop); }
 
 void vilt_model_backward(Model *m, const ModelInput *in, const float *dfinal, const float *dpooled) {
     vilt_backward(impl(m), in, dfinal, dpooled);

@@ -29,6 +29,7 @@ typedef struct {
     float *patches;                         /* [B,P,3pp] */
     float *pemb;                            /* [B,P,C] */
     float *x0;                              /* [B,T,C] block input */
+    float *drop_emb;                        /* [B,T,C] dropout mask of the embeddings (training) */
     int *mask;                              /* [B,T] key mask */
     int *img_type;                          /* [B] */
     float *final, *final_mean, *final_rstd; /* [B,T,C], [B,T], [B,T] */
@@ -42,6 +43,7 @@ typedef struct {
     float *dtln, *dtok;     /* [B,Tt,C] */
     float *dcls, *dpre;     /* [B,C] */
     float *dstem;           /* [B,C,P] conv stem output gradient */
+    float *demb;            /* [B,T,C] the embeddings' gradient before their dropout */
 } ViltGrads;
 
 typedef struct {
@@ -87,8 +89,11 @@ void vilt_backbone(Vilt *m, Backbone *bb);
 void vilt_free(Vilt *m);
 
 /* Forward pass; outputs in m->act.final [B,T,C] and m->act.pooled [B,C].
+ * drop: the pass's dropout (NULL or inactive: none; a training pass drops
+ * the text embeddings after their LayerNorm, the image tokens after their
+ * positions, both before the modality type, and inside the blocks).
  * Returns -1 (err_set) if B exceeds the size the run was allocated for. */
-int vilt_forward(Vilt *m, const ModelInput *in);
+int vilt_forward(Vilt *m, const ModelInput *in, const Dropout *drop);
 /* Backward pass from dfinal [B,T,C] and/or dpooled [B,C] (either may be
  * NULL); accumulates into the trainable parameters' gradients and stops
  * early below the lowest layer that has anything to train. */

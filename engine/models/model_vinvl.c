@@ -80,7 +80,7 @@ void vinvl_alloc(Vinvl *m, int max_batch) {
         {&a->final_mean, B * T},  {&a->final_rstd, B * T},     {&a->cls, B * C},           {&a->pool_pre, B * C},
         {&a->pooled, B * C},      {&a->dx, B * T * C},         {&a->dfinal, B * T * C},    {&a->dtln, B * Tw * C},
         {&a->dtok, B * Tw * C},   {&a->drln, B * R * C},       {&a->drsum, B * R * C},     {&a->dcls, B * C},
-        {&a->dpre, B * C},
+        {&a->dpre, B * C},        {&a->drop_emb, B * T * C},   {&a->demb, B * T * C},
     };
     act_slots_alloc(s, (int)(sizeof s / sizeof s[0]), &m->block);
     m->ids = xcalloc(B * Tw, sizeof(int));
@@ -123,7 +123,7 @@ static void gather_inputs(Vinvl *m, const ModelInput *in, int b, int row) {
     }
 }
 
-static int embed_forward(Vinvl *m, const ModelInput *in) {
+static int embed_forward(Vinvl *m, const ModelInput *in, const Dropout *drop) {
     const Params *p = m->params;
     VinvlActs *a = &m->act;
     int B = in->B, Tt = m->Tt, Tw = m->Tw, T = m->T, R = m->R, C = m->cfg.d;
@@ -148,25 +148,30 @@ static int embed_forward(Vinvl *m, const ModelInput *in) {
     layer_linear_forward(p, &m->geo_proj, a->rln, a->rgeo, B * R); /* rln as scratch */
     for (size_t i = 0; i < (size_t)B * R * C; i++) a->rsum[i] += a->rln[i];
     layer_layernorm_forward(p, &m->region_ln, a->rln, a->rln_mean, a->rln_rstd, a->rsum, B * R);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            const float *s = t < Tw ? a->tln + ((size_t)b * Tw + t) * C : a->rln + ((size_t)b * R + t - Tw) * C;
+            memcpy(a->x0 + ((size_t)b * T + t) * C, s, sizeof(float) * C);
+        }
+    layer_dropout_forward(drop, a->x0, a->drop_emb, (size_t)B * T * C);
     const float *type = params_data(p, m->type_emb);
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
             float *x = a->x0 + ((size_t)b * T + t) * C;
-            const float *s = t < Tw ? a->tln + ((size_t)b * Tw + t) * C : a->rln + ((size_t)b * R + t - Tw) * C;
             const float *ty = type + (size_t)(t < Tt ? TYPE_TEXT : t < Tw ? TYPE_TAG : TYPE_REGION) * C;
-            for (int c = 0; c < C; c++) x[c] = s[c] + ty[c];
+            for (int c = 0; c < C; c++) x[c] += ty[c];
         }
     return 0;
 }
 
-int vinvl_forward(Vinvl *m, const ModelInput *in) {
+int vinvl_forward(Vinvl *m, const ModelInput *in, const Dropout *drop) {
     if (in->B > m->max_batch || in->B < 1)
         return err_set("batch of %d sequences, but the model was allocated for at most %d", in->B, m->max_batch);
-    if (embed_forward(m, in) != 0) return -1;
+    if (embed_forward(m, in, drop) != 0) return -1;
     const Params *p = m->params;
     VinvlActs *a = &m->act;
     int B = in->B, T = m->T, C = m->cfg.d;
-    const float *x = encoder_forward(&m->enc, a->x0, m->mask, B, m->Tt, in->attn_mode, NULL);
+    const float *x = encoder_forward(&m->enc, a->x0, m->mask, B, m->Tt, in->attn_mode, NULL, drop);
     layer_layernorm_forward(p, &m->norm, a->final, a->final_mean, a->final_rstd, x, B * T);
     pooler_forward(p, &m->pooler, a->final, a->cls, a->pool_pre, a->pooled, B, T, C);
     return 0;
@@ -189,15 +194,21 @@ static void embed_backward(Vinvl *m, int B) {
     VinvlActs *a = &m->act;
     int Tt = m->Tt, Tw = m->Tw, T = m->T, R = m->R, C = m->cfg.d;
     float *dtype = params_grad(p, m->type_emb);
+    const float *demb = a->dx; /* the gradient of the embeddings before dropout */
+    if (m->enc.dropped) { /* the encoder's pass and the embeddings' share one Dropout */
+        memset(a->demb, 0, sizeof(float) * B * T * C);
+        dropout_backward(a->demb, a->dx, a->drop_emb, (size_t)B * T * C);
+        demb = a->demb;
+    }
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
-            const float *dx = a->dx + ((size_t)b * T + t) * C;
-            if (dtype) {
+            if (dtype) { /* the type is added after the dropout */
+                const float *dx = a->dx + ((size_t)b * T + t) * C;
                 float *dt = dtype + (size_t)(t < Tt ? TYPE_TEXT : t < Tw ? TYPE_TAG : TYPE_REGION) * C;
                 for (int c = 0; c < C; c++) dt[c] += dx[c];
             }
             float *dst = t < Tw ? a->dtln + ((size_t)b * Tw + t) * C : a->drln + ((size_t)b * R + t - Tw) * C;
-            memcpy(dst, dx, sizeof(float) * C);
+            memcpy(dst, demb + ((size_t)b * T + t) * C, sizeof(float) * C);
         }
     memset(a->drsum, 0, sizeof(float) * B * R * C);
     layer_layernorm_backward(p, &m->region_ln, a->drsum, a->drln, a->rsum, a->rln_mean, a->rln_rstd, B * R);
@@ -326,7 +337,7 @@ static void vinvl_model_alloc(Model *m, int max_batch) {
     m->pooled = v->act.pooled;
 }
 
-static int vinvl_model_forward(Model *m, const ModelInput *in) { return vinvl_forward(impl(m), in); }
+static int vinvl_model_forward(Model *m, const ModelInput *in) { return vinvl_forward(impl(m), in, &m->drop); }
 
 static void vinvl_model_backward(Model *m, const ModelInput *in, const float *dfinal, const float *dpooled) {
     vinvl_backward(impl(m), in, dfinal, dpooled);

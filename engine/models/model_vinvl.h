@@ -52,10 +52,12 @@ typedef struct {
     float *rfeat, *rgeo;                    /* [B,R,Da], [B,R,G] region inputs */
     float *rsum, *rln, *rln_mean, *rln_rstd; /* [B,R,C] x 2, [B,R] x 2 */
     float *x0;                              /* [B,T,C] */
+    float *drop_emb;                        /* [B,T,C] dropout mask of the embeddings (training) */
     float *final, *final_mean, *final_rstd; /* [B,T,C], [B,T], [B,T] */
     float *cls, *pool_pre, *pooled;         /* [B,C] */
     /* gradients */
     float *dx, *dfinal, *dtln, *dtok, *drln, *drsum, *dcls, *dpre;
+    float *demb; /* [B,T,C] the embeddings' gradient before their dropout */
 } VinvlActs;
 
 typedef struct {
@@ -83,9 +85,11 @@ void vinvl_init_weights(Vinvl *m, Rng *rng);
 void vinvl_alloc(Vinvl *m, int max_batch);
 void vinvl_backbone(Vinvl *m, Backbone *bb);
 void vinvl_free(Vinvl *m);
-/* -1 (err_set) on a batch too large, no image ids, or an image without
- * cached regions. */
-int vinvl_forward(Vinvl *m, const ModelInput *in);
+/* drop: the pass's dropout (NULL or inactive: none; a training pass drops
+ * the word and region embeddings after their LayerNorms, before the type,
+ * and inside the blocks as ViLT's). -1 (err_set) on a batch too large, no
+ * image ids, or an image without cached regions. */
+int vinvl_forward(Vinvl *m, const ModelInput *in, const Dropout *drop);
 void vinvl_backward(Vinvl *m, const ModelInput *in, const float *dfinal, const float *dpooled);
 
 #endif

@@ -75,13 +75,15 @@ void encoder_alloc(Encoder *e, int max_batch) {
         {&a->k, L * BTC},       {&a->v, L * BTC},         {&a->probs, (size_t)L * B * H * T * T},
         {&a->atty, L * BTC},    {&a->res1, L * BTC},      {&a->ln2, L * BTC},     {&a->ln2_mean, L * BT},
         {&a->ln2_rstd, L * BT}, {&a->fc1, L * hid},       {&a->gelu, L * hid},    {&a->res2, L * BTC},
-        {&a->scratch, BTC},     {&a->gather, BTC},
+        {&a->scratch, BTC},     {&a->gather, BTC},        {&a->drop_proj, L * BTC}, {&a->drop_hid, L * hid},
+        {&a->drop_fc2, L * BTC},
     };
     act_slots_alloc(acts, (int)(sizeof acts / sizeof acts[0]), &e->act_block);
     EncoderGrads *g = &e->grad;
     ActSlot grads[] = {
         {&g->dln, BTC},  {&g->dq, BTC},    {&g->dk, BTC},   {&g->dv, BTC},  {&g->datty, BTC},
         {&g->dfc1, hid}, {&g->dgelu, hid}, {&g->dattn, (size_t)T * T},     {&g->gdx, BTC}, {&g->gin, BTC},
+        {&g->ddrop, BTC}, {&g->ddrop_hid, hid},
     };
     act_slots_alloc(grads, (int)(sizeof grads / sizeof grads[0]), &e->grad_block);
     e->route = xcalloc(L, sizeof(EncoderRoute));
@@ -171,8 +173,8 @@ static void rows_scatter(float *dst, const float *src, const int *rows, int n, i
 }
 
 /* The FFN experts of one group, rows [off, off + n) of the grouped buffers:
- * out = fc2(gelu(fc1(LN2 inp))). */
-static void expert_forward(Encoder *e, int l, const Group *g, const float *inp, float *out) {
+ * out = drop(fc2(drop(gelu(fc1(LN2 inp))))). */
+static void expert_forward(Encoder *e, int l, const Group *g, const float *inp, float *out, const Dropout *drop) {
     const Params *p = e->params;
     const EncoderExpert *ex = &e->blocks[l].expert[g->expert];
     size_t C = (size_t)e->cfg.d, hid = C * e->cfg.mlp_ratio, LTC = (size_t)e->max_batch * e->T * C;
@@ -183,7 +185,9 @@ static void expert_forward(Encoder *e, int l, const Group *g, const float *inp, 
                             g->n);
     layer_linear_forward(p, &ex->fc1, fc1, ln2, g->n);
     gelu_forward(gel, fc1, (size_t)g->n * hid);
+    layer_dropout_forward(drop, gel, e->act.drop_hid + l * LTC * e->cfg.mlp_ratio + o * hid, (size_t)g->n * hid);
     layer_linear_forward(p, &ex->fc2, out + o * C, gel, g->n);
+    layer_dropout_forward(drop, out + o * C, e->act.drop_fc2 + l * LTC + o * C, (size_t)g->n * C);
 }
 
 /* Backward of expert_forward: dx (grouped dout) += the LN2 input gradient;
@@ -196,7 +200,19 @@ static void expert_backward(Encoder *e, int l, const Group *g, const float *inp,
     size_t LT = (size_t)e->max_batch * e->T, o = (size_t)g->off;
     const float *ln2 = e->act.ln2 + l * LTC + o * C, *fc1 = e->act.fc1 + l * LTC * e->cfg.mlp_ratio + o * hid;
     const float *gel = e->act.gelu + l * LTC * e->cfg.mlp_ratio + o * hid;
-    layer_linear_backward(p, &ex->fc2, gr->dgelu + o * hid, dx + o * C, gel, g->n);
+    const float *dout = dx + o * C;
+    float *dgel = gr->dgelu + o * hid; /* the gradient of fc2's input */
+    if (e->dropped) {
+        memset(gr->ddrop + o * C, 0, sizeof(float) * g->n * C);
+        dropout_backward(gr->ddrop + o * C, dout, e->act.drop_fc2 + l * LTC + o * C, (size_t)g->n * C);
+        dout = gr->ddrop + o * C;
+        dgel = gr->ddrop_hid + o * hid;
+        memset(dgel, 0, sizeof(float) * g->n * hid);
+    }
+    layer_linear_backward(p, &ex->fc2, dgel, dout, gel, g->n);
+    if (e->dropped)
+        dropout_backward(gr->dgelu + o * hid, dgel, e->act.drop_hid + l * LTC * e->cfg.mlp_ratio + o * hid,
+                         (size_t)g->n * hid);
     gelu_backward(gr->dfc1 + o * hid, fc1, gr->dgelu + o * hid, (size_t)g->n * hid);
     layer_linear_backward(p, &ex->fc1, gr->dln + o * C, gr->dfc1 + o * hid, ln2, g->n);
     layer_layernorm_backward(p, &ex->norm, dx + o * C, gr->dln + o * C, inp + o * C, e->act.ln2_mean + l * LT + o,
@@ -204,13 +220,14 @@ static void expert_backward(Encoder *e, int l, const Group *g, const float *inp,
 }
 
 const float *encoder_forward(Encoder *e, float *x, const int *key_mask, int B, int seg, AttnMode mode,
-                             const EncoderRoute *route) {
+                             const EncoderRoute *route, const Dropout *drop) {
     const Params *p = e->params;
     EncoderActs *a = &e->act;
     int T = e->T, C = e->cfg.d, H = e->cfg.heads, N = B * T;
     size_t LTC = (size_t)e->max_batch * T * C, LT = (size_t)e->max_batch * T, Lprob = (size_t)e->max_batch * H * T * T;
     int split = 0;
     e->seg = seg;
+    e->dropped = layer_dropout_active(drop);
     for (int l = 0; l < e->cfg.layers; l++) {
         e->route[l] = route ? route[l] : (EncoderRoute){0, 0};
         split |= e->route[l].text != e->route[l].rest;
@@ -227,15 +244,16 @@ const float *encoder_forward(Encoder *e, float *x, const int *key_mask, int B, i
         layer_linear_forward(p, &bl->v, v, ln1, N);
         attention_forward_mode(atty, a->probs + l * Lprob, e->lanes, q, k, v, key_mask, B, T, C, H, seg, mode);
         layer_linear_forward(p, &bl->proj, a->scratch, atty, N);
+        layer_dropout_forward(drop, a->scratch, a->drop_proj + l * LTC, (size_t)N * C);
         residual_forward(res1, x, a->scratch, (size_t)N * C);
         Group g[2];
         int ng = layer_groups(e, l, B, seg, g);
         if (ng == 1) {
-            expert_forward(e, l, &g[0], res1, a->scratch);
+            expert_forward(e, l, &g[0], res1, a->scratch, drop);
             residual_forward(res2, res1, a->scratch, (size_t)N * C);
         } else {
             rows_gather(a->gather, res1, e->rows, N, C);
-            for (int i = 0; i < ng; i++) expert_forward(e, l, &g[i], a->gather, a->scratch);
+            for (int i = 0; i < ng; i++) expert_forward(e, l, &g[i], a->gather, a->scratch, drop);
             residual_forward(a->gather, a->gather, a->scratch, (size_t)N * C);
             rows_scatter(res2, a->gather, e->rows, N, C);
         }
@@ -272,7 +290,7 @@ void encoder_backward(Encoder *e, float *dx, const float *x0, int B, int low) {
         const float *x = l == 0 ? x0 : a->res2 + (l - 1) * LTC;
         float *ln1 = a->ln1 + l * LTC, *q = a->q + l * LTC, *k = a->k + l * LTC, *v = a->v + l * LTC;
         float *atty = a->atty + l * LTC, *res1 = a->res1 + l * LTC;
-        /* MLP branch: res2 = res1 + fc2(gelu(fc1(ln2(res1)))); dx holds dres2 */
+        /* MLP branch: res2 = res1 + drop(fc2(drop(gelu(fc1(ln2(res1)))))); dx holds dres2 */
         memset(g->dgelu, 0, sizeof(float) * Nhid);
         memset(g->dfc1, 0, sizeof(float) * Nhid);
         memset(g->dln, 0, sizeof(float) * NC);
@@ -286,9 +304,15 @@ void encoder_backward(Encoder *e, float *dx, const float *x0, int B, int low) {
             for (int i = 0; i < ng; i++) expert_backward(e, l, &gr[i], g->gin, g->gdx);
             rows_scatter(dx, g->gdx, e->rows, N, C);
         }
-        /* attention branch: res1 = x + proj(attn(q, k, v)); dx holds dres1 */
+        /* attention branch: res1 = x + drop(proj(attn(q, k, v))); dx holds dres1 */
+        const float *dproj = dx;
+        if (e->dropped) {
+            memset(g->ddrop, 0, sizeof(float) * NC);
+            dropout_backward(g->ddrop, dx, a->drop_proj + l * LTC, NC);
+            dproj = g->ddrop;
+        }
         memset(g->datty, 0, sizeof(float) * NC);
-        layer_linear_backward(p, &bl->proj, g->datty, dx, atty, N);
+        layer_linear_backward(p, &bl->proj, g->datty, dproj, atty, N);
         memset(g->dq, 0, sizeof(float) * NC);
         memset(g->dk, 0, sizeof(float) * NC);
         memset(g->dv, 0, sizeof(float) * NC);

@@ -3,7 +3,9 @@
  *   x += proj(attn(q(LN1 x), k(LN1 x), v(LN1 x)))   (attention shared by all rows)
  *   x += fc2(GELU(fc1(LN2_e x)))                    (FFN expert e of the row)
  * with a key mask, a text-segment length (rows [0, seg) of each sequence are
- * text) and an AttnMode. A block has one FFN expert (ViLT) or several
+ * text) and an AttnMode. In training, dropout as timm's ViT block (ViLT's):
+ * on proj's output, on the GELU output and on fc2's output; attention
+ * probabilities are not dropped. A block has one FFN expert (ViLT) or several
  * (VLMo's mixture of modality experts): each row goes through exactly one,
  * chosen per layer by an EncoderRoute (the expert of the text rows and the
  * expert of the rest). Deep prompts: n learned rows per layer written into
@@ -61,6 +63,10 @@ typedef struct {
     float *ln2, *ln2_mean, *ln2_rstd; /* [L,B,T,C], [L,B,T], [L,B,T] rows grouped by expert */
     float *fc1, *gelu;                /* [L,B,T,4C] rows grouped by expert */
     float *res2;                      /* [L,B,T,C] block output */
+    /* dropout masks (0 or 1/(1-p)) of a training forward */
+    float *drop_proj;                 /* [L,B,T,C] proj's output */
+    float *drop_hid;                  /* [L,B,T,4C] GELU output, rows grouped by expert */
+    float *drop_fc2;                  /* [L,B,T,C] fc2's output, rows grouped by expert */
     float *scratch, *gather;          /* [B,T,C] */
 } EncoderActs;
 
@@ -69,6 +75,7 @@ typedef struct {
     float *dfc1, *dgelu;               /* [B,T,4C] */
     float *dattn;                      /* [T,T] */
     float *gdx, *gin;                  /* [B,T,C] rows of one expert, gathered */
+    float *ddrop, *ddrop_hid;          /* [B,T,C], [B,T,4C] gradients of dropped outputs */
 } EncoderGrads;
 
 typedef struct {
@@ -81,6 +88,7 @@ typedef struct {
     int max_batch;
     EncoderRoute *route;  /* [L] routes of the last forward */
     int seg;              /* text-segment length of the last forward */
+    int dropped;          /* 1: the last forward dropped (its masks are in act) */
     int *rows;            /* [B*T] row indices grouped by expert (split layers) */
     int *lanes;           /* attention_lanes(T) scratch of the attention */
     EncoderActs act;
@@ -102,9 +110,9 @@ void encoder_free(Encoder *e);
 
 /* x [B,T,C] in (prompt rows overwritten) -> the top block's output, returned
  * (inside the activations). key_mask [B,T]; route [L] (NULL: expert 0 for
- * every row). */
+ * every row); drop: the pass's dropout (NULL or inactive: none). */
 const float *encoder_forward(Encoder *e, float *x, const int *key_mask, int B, int seg, AttnMode mode,
-                             const EncoderRoute *route);
+                             const EncoderRoute *route, const Dropout *drop);
 /* The top block's output of the last forward [B,T,C]. */
 static inline const float *encoder_output(const Encoder *e) {
     return e->act.res2 + (size_t)(e->cfg.layers - 1) * e->max_batch * e->T * e->cfg.d;

@@ -42,6 +42,15 @@ int linear_trainable(const Params *p, const Linear *l) {
     return l->hook || p->info[l->w].trainable || p->info[l->b].trainable;
 }
 
+int layer_dropout_active(const Dropout *d) { return d && d->p > 0 && d->rng; }
+
+int layer_dropout_forward(const Dropout *d, float *x, float *mask, size_t n) {
+    if (!layer_dropout_active(d)) return 0;
+    dropout_mask(mask, n, d->p, d->rng);
+    dropout_forward(x, x, mask, n);
+    return 1;
+}
+
 void layer_linear_forward(const Params *p, const Linear *l, float *out, const float *inp, int N) {
     if (l->hook) {
         l->hook->forward(l->hook, p, l, out, inp, N);

@@ -29,6 +29,14 @@ typedef struct {
     float eps;
 } LayerNorm;
 
+/* The dropout of a forward pass (docs/engine.md, "Dropout"): drop
+ * probability p, masks drawn from rng. Inactive (nothing dropped, nothing
+ * drawn) when p is 0 or rng is NULL: a model in evaluation mode. */
+typedef struct {
+    float p;
+    Rng *rng;
+} Dropout;
+
 /* Register <prefix>.weight [out,in] and <prefix>.bias [out]. */
 void linear_register(Params *p, Linear *l, const char *prefix, int in, int out, ParamGroup group);
 /* Register <prefix>.weight and <prefix>.bias, both [C]. */
@@ -41,6 +49,13 @@ void layernorm_init(Params *p, const LayerNorm *ln);
  * method's own tensors). */
 int layernorm_trainable(const Params *p, const LayerNorm *ln);
 int linear_trainable(const Params *p, const Linear *l);
+
+/* Whether d drops anything (d may be NULL). */
+int layer_dropout_active(const Dropout *d);
+/* x[n] in place through inverted dropout with a new mask[n] (ops.h) when d
+ * is active; returns whether it dropped (the backward, dropout_backward with
+ * the same mask, is then due). */
+int layer_dropout_forward(const Dropout *d, float *x, float *mask, size_t n);
 
 void layer_linear_forward(const Params *p, const Linear *l, float *out, const float *inp, int N);
 void layer_linear_backward(const Params *p, const Linear *l, float *dinp, const float *dout, const float *inp, int N);

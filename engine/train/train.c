@@ -140,7 +140,11 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
         }
         params_zero_grad(&m->params);
         err_clear();
+        /* dropout in the training step only: evaluations, the method's loss
+         * and update run the model as evaluated (no masks, no draws) */
+        model_train_mode(m, tc->dropout, rng);
         double loss = t->ops->train_step(t, m, rng);
+        model_eval_mode(m);
         if (!isfinite(loss) && err_msg()[0]) { /* the step failed (a signal, missing data): not a divergence */
             res->status = interrupt_pending() ? TRAIN_KILLED : TRAIN_FAILED;
             snprintf(res->error, sizeof res->error, "%s (in step %d)", err_msg(), s + 1);

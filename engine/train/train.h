@@ -1,8 +1,8 @@
 /* The training loop every fine-tuning and pretraining run shares: task
  * batches, the method's extra loss and momentum update, AdamW with warmup +
- * linear decay and gradient clipping, curves and metrics to a sink
- * (train_sink.h), progress with ETA, NaN detection and clean stops on
- * SIGINT / SIGTERM. */
+ * linear decay and gradient clipping, dropout in the training steps only,
+ * curves and metrics to a sink (train_sink.h), progress with ETA, NaN
+ * detection and clean stops on SIGINT / SIGTERM. */
 #ifndef MOIL_TRAIN_H
 #define MOIL_TRAIN_H
 
@@ -18,6 +18,7 @@ typedef struct {
     float lr;           /* peak learning rate */
     float weight_decay; /* AdamW decoupled decay (0.01) */
     float clip;         /* gradient-norm clip, 0 = none */
+    float dropout;      /* drop probability of the training forward passes (ViLT 0.1); 0 = none */
     int eval_every;     /* validation evaluations during training (0 = none) */
     int log_every;      /* curve points every this many steps */
     const char *eval_split; /* final evaluation split ("test") */
