@@ -154,7 +154,7 @@ FIGURES := fig1 fig2 fig3 fig4 fig5
 .PHONY: $(FIGURES)
 figures: $(FIGURES)
 $(FIGURES):
-	scripts/figures.sh --db $(FIG_DB) --out $(FIG_OUT) $@
+	scripts/figures.sh --db $(FIG_DB) --out $(FIG_OUT) --profile $(PROFILE) $@
 
 # libFuzzer harnesses of every reader (fuzz/README.md), FUZZ_SECONDS each,
 # two at a time; needs clang and libclang-rt-14-dev. CI smoke (.ci/run): FUZZ_SECONDS=3

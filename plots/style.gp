@@ -40,6 +40,8 @@ variant_label(m, v) = \
     v eq "merged" ? method_label(m)." (merged)" : \
     v eq "student" ? method_label(m)." (student)" : method_label(m)
 variant_dash(v) = v eq "ema" ? 4 : v eq "online" ? 3 : 1
+# ... and the open form of its marker (the filled ones of method_point are odd)
+variant_point(m, v) = (v eq "ema" || v eq "online") && method_point(m) % 2 ? method_point(m) - 1 : method_point(m)
 
 task_label(t) = \
     t eq "vqa"       ? "VQA" : \
@@ -64,6 +66,25 @@ set datafile missing ""
 set grid lc rgb "#dddddd"
 set key box opaque samplen 3 spacing 1.1
 set border lw 1
+
+# A word of the lists scripts/figures.sh passes, its spaces back ("~" there).
+unspace(s) = strstrt(s, "~") ? s[1:strstrt(s, "~") - 1]." ".unspace(s[strstrt(s, "~") + 1:]) : s
+# The fields of a "a:b:c" word.
+field1(s) = s[1:strstrt(s, ":") - 1]
+field_rest(s) = s[strstrt(s, ":") + 1:]
+field2(s) = field1(field_rest(s))
+field3(s) = field_rest(field_rest(s))
+fmax(a, b) = a > b ? a : b
+fmin(a, b) = a < b ? a : b
+# The y range of a panel of percentages holding values lo to hi (bars
+# included): a span of at least 10 points (differences of a point or two do
+# not fill a panel), 8% of it beyond the values, within 0 and 100 (ymax_of:
+# 100 unless the metric is a CIDEr, which goes above).
+yspan(lo, hi) = fmax(hi - lo, 10)
+ymid(lo, hi) = (lo + hi) / 2.0
+ymin_of(lo, hi) = fmax(0, ymid(lo, hi) - 0.58 * yspan(lo, hi))
+ymax_of(lo, hi, metric) = metric[1:5] eq "cider" ? ymid(lo, hi) + 0.58 * yspan(lo, hi) \
+                                                 : fmin(100, ymid(lo, hi) + 0.58 * yspan(lo, hi))
 
 # Pixels wide for a figure of n panels side by side.
 fig_width(n) = n < 2 ? 760 : 40 + 540 * n

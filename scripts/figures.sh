@@ -1,43 +1,54 @@
 #!/bin/sh
 # Draws the figures of the paper from rows of the results database only:
 # sqlite3 selects each figure's rows into <out>/<figure>.dat (tab-separated,
-# a '#' line naming the columns: exactly what is plotted) and gnuplot draws
-# plots/<figure>.gp from it into <out>/<figure>.png (pngcairo) and .svg.
-# Colours, markers and method names: plots/style.gp. Usage: --help.
+# a '#' line naming the columns: exactly what is plotted), the figure's
+# caption and the ids of the runs it draws into <out>/<figure>.caption, and
+# gnuplot draws plots/<figure>.gp from the rows into <out>/<figure>.png
+# (pngcairo) and .svg. Colours, markers and method names: plots/style.gp.
+# Usage: --help.
 set -eu
 
 usage() {
     cat <<'USAGE'
-usage: scripts/figures.sh [--db PATH] [--out DIR] [--data-only] [FIGURE...]
+usage: scripts/figures.sh [--db PATH] [--out DIR] [--profile P] [--data-only] [FIGURE...]
 
 Draws the figures from the results database (default results/moil.db) into
-DIR (default plots): <figure>.dat (the rows plotted), <figure>.png, .svg.
+DIR (default plots): <figure>.dat (the rows plotted), <figure>.caption (line
+1 the caption, line 2 the ids of the runs drawn), <figure>.png, .svg.
   fig1  fig1_approx_error: q/k/v distance to full tuning vs. step (curves
         wdist/<variant>/mean) with the Eckart-Young floor (metrics diag
         ey_floor_r<R>/mean, in fig1_ey_floor.dat)
   fig2  fig2_optimisation: validation metric (curves val/<metric>) vs. step
         and vs. wall time, full / adapter / lora / moil
-  fig3  fig3_params: test metric vs. stored parameters (% of the backbone)
-  fig4  fig4_ablations: MoIL student form, EMA rate, rank (test, test@ema)
+  fig3  fig3_params: every row of table main in profile P (default quick):
+        its test metric per column vs. its stored parameters (% of the
+        backbone), the table's numbers
+  fig4  fig4_ablations: the rows of tables ablation (MoIL student form),
+        sweep_momentum (EMA rate, student and EMA teacher) and sweep_rank
+        in profile P, the tables' numbers
   fig5  fig5_inference: time per example, as trained vs. merged (the latest
         `moil bench-infer` run)
-  --data-only   write the .dat files only (no gnuplot)
-Only runs with status ok count; a task's metric is its primary one (vqa
-vqa_score, nlvr accuracy, retrieval recall_mean, caption cider_d); means and
-sample sds are over the runs of one configuration (its seeds). A figure
-without rows is skipped with a message naming the runs that would fill it.
-Evaluations of a trained checkpoint (moil eval runs) never count.
+  --data-only   write the .dat and .caption files only (no gnuplot)
+Only runs with status ok count. Figures 1 and 2: a task's metric is its
+primary one (vqa vqa_score, nlvr accuracy, retrieval recall_mean, caption
+cider_d), means over the runs of one configuration (its seeds); figures 3
+and 4: the tables' cells (mean and sample sd over seeds, as the rendered
+tables print them). A figure without rows is skipped with a message naming
+the runs that would fill it. Evaluations of a trained checkpoint (moil eval
+runs) never count.
 USAGE
 }
 
 DB=results/moil.db
 OUT=plots
+PROFILE=quick
 DRAW=1
 FIGS=
 while [ $# -gt 0 ]; do
     case $1 in
         --db) [ $# -ge 2 ] || { echo "figures: --db needs a path" >&2; exit 2; }; DB=$2; shift 2 ;;
         --out) [ $# -ge 2 ] || { echo "figures: --out needs a folder" >&2; exit 2; }; OUT=$2; shift 2 ;;
+        --profile) [ $# -ge 2 ] || { echo "figures: --profile needs a name" >&2; exit 2; }; PROFILE=$2; shift 2 ;;
         --data-only) DRAW=0; shift ;;
         -h|--help) usage; exit 0 ;;
         fig[1-5]) FIGS="$FIGS $1"; shift ;;
@@ -46,6 +57,7 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$FIGS" ] || FIGS="fig1 fig2 fig3 fig4 fig5"
 [ -f "$DB" ] || { echo "figures: $DB: no such results database" >&2; exit 1; }
+case $PROFILE in '' | *[!A-Za-z0-9_-]*) echo "figures: --profile '$PROFILE': letters, digits, _ and - only" >&2; exit 2 ;; esac
 mkdir -p "$OUT"
 SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
 GP_DIR=$(cd "$SCRIPT_DIR/../plots" && pwd)
@@ -78,6 +90,22 @@ PICK="cfgs AS (SELECT task, method, cfg, count(DISTINCT run_id) AS n, max(run_id
                (SELECT *, row_number() OVER (PARTITION BY task, method ORDER BY n DESC, last DESC) AS k FROM cfgs)
                WHERE k = 1),
       sel AS (SELECT pts.* FROM pts JOIN pick USING (task, method, cfg))"
+# The CTE cells of the cells of tables ($1: a SQL list of table ids) in the
+# profile, as the rendered tables print them (the view table_summary): table_id,
+# row, row_label, split_suffix, col, col_label, metric, n, mean, sd (0 for one
+# seed), run_ids (the cell's runs, comma-separated) and first_run (the row's
+# first run, whose config the row shares but for the seed).
+cells_of() {
+    echo "cells AS (SELECT s.table_id, s.row, s.row_label, s.split_suffix, s.col, s.col_label, k.metric, s.n, s.mean,
+                           ifnull(s.sd, 0.0) AS sd,
+                           (SELECT group_concat(run_id, ',') FROM
+                               (SELECT run_id FROM table_values AS v WHERE v.table_id = s.table_id
+                                AND v.profile = s.profile AND v.row = s.row AND v.col = s.col ORDER BY run_id)) AS run_ids,
+                           (SELECT min(run_id) FROM table_values AS v WHERE v.table_id = s.table_id
+                            AND v.profile = s.profile AND v.row = s.row) AS first_run
+                    FROM table_summary AS s JOIN table_columns AS k ON k.table_id = s.table_id AND k.col = s.col
+                    WHERE s.table_id IN ($1) AND s.profile = '$PROFILE' AND s.n > 0)"
+}
 
 query() { sqlite3 -readonly -batch -noheader -separator "$TAB" "$DB" "$1"; }
 
@@ -87,24 +115,45 @@ write_dat() {
     mv "$1.tmp" "$1"
 }
 
+# caption FIGURE TEXT SQL: <out>/FIGURE.caption, TEXT then the run ids SQL
+# selects (one per row, in order) on one line, space-separated.
+caption() {
+    { printf '%s\n' "$2"; query "$3" | paste -sd ' ' -; } > "$OUT/$1.caption.tmp" ||
+        { rm -f "$OUT/$1.caption.tmp"; echo "figures: $DB: query for $1.caption failed" >&2; exit 1; }
+    mv "$OUT/$1.caption.tmp" "$OUT/$1.caption"
+}
+
+# The distinct run ids of column $2 (comma-separated lists) of data file $1,
+# as a SQL query giving them one per row, in order.
+dat_run_ids() {
+    ids=$(awk -F "$TAB" -v c="$2" '!/^#/ { n = split($c, a, ","); for (i = 1; i <= n; i++) print a[i] }' "$1" |
+          sort -n -u | paste -sd ',' -)
+    echo "SELECT id FROM runs WHERE id IN (${ids:-0}) ORDER BY id"
+}
+
 has_rows() { grep -qv '^#' "$1"; }
 
 # distinct FILE COLUMNS...: the distinct values of the columns (joined by
-# ':') in the order they first appear, as one line of words.
+# ':') in the order they first appear, as one line of words; a space inside
+# a value becomes '~' (plots/style.gp's unspace() turns it back).
 distinct() {
     f=$1; shift
     awk -F "$TAB" -v cols="$*" '
         !/^#/ { n = split(cols, c, " "); k = $c[1]; for (i = 2; i <= n; i++) k = k ":" $c[i]
-                if (!(k in seen)) { seen[k] = 1; out = out " " k } }
+                gsub(/ /, "~", k); if (!(k in seen)) { seen[k] = 1; out = out " " k } }
         END { print substr(out, 2) }' "$f"
 }
 
-# draw FIGURE NAME=VALUE...: plots/FIGURE.gp with those gnuplot variables.
+# draw FIGURE NAME=VALUE...: plots/FIGURE.gp with those gnuplot variables
+# (each value a gnuplot string: a quote in it doubled).
 draw() {
     fig=$1; shift
     [ "$DRAW" = 1 ] || { echo "figures: $OUT/$fig.dat"; return 0; }
     args="outbase='$OUT/$fig'; datafile='$OUT/$fig.dat'"
-    for kv in "$@"; do args="$args; ${kv%%=*}='${kv#*=}'"; done
+    for kv in "$@"; do
+        v=$(printf '%s' "${kv#*=}" | sed "s/'/''/g")
+        args="$args; ${kv%%=*}='$v'"
+    done
     gnuplot -e "$args" "$GP_DIR/$fig.gp" || { echo "figures: gnuplot failed on $GP_DIR/$fig.gp" >&2; exit 1; }
     echo "figures: $OUT/$fig.png $OUT/$fig.svg (rows: $OUT/$fig.dat)"
 }
@@ -126,6 +175,8 @@ fig1() {
          FROM (SELECT DISTINCT task, run_id FROM sel) AS s
          JOIN metrics AS m ON m.run_id = s.run_id AND m.split = 'diag' AND m.name GLOB 'ey_floor_r*/mean'
          WHERE m.value IS NOT NULL GROUP BY task, rank ORDER BY $TASK_RANK, task, rank;"
+    caption fig1_approx_error "Approximation error: the relative distance of each method's adapted q/k/v weights to those of full tuning during training (1: the pretrained weights W0, 0: full tuning's), mean over layers and over the runs of one configuration per task and method (the one with the most runs logging it: the figure runs of run_all.sh, made with --reference, the full-tuning figure run's weights). Dashed: the Eckart-Young floor of the rank, the closest any rank-r update comes." \
+        "WITH $pts, $PICK SELECT DISTINCT run_id FROM sel ORDER BY run_id"
     if ! has_rows "$OUT/fig1_approx_error.dat"; then
         skip fig1 "no curves wdist/<variant>/mean: run 'moil finetune --method full' of a task, then --method lora, dora and moil of the same task and schedule with --reference <the full run's model.safetensors>"
         return 0
@@ -135,19 +186,20 @@ fig1() {
 }
 
 fig2() {
-    write_dat "$OUT/fig2_optimisation.dat" "task${TAB}method${TAB}step${TAB}seconds${TAB}runs${TAB}mean${TAB}sd" \
-        "WITH $PRIMARY,
-         pts AS (SELECT r.id AS run_id, r.task, r.method, $CFG AS cfg, c.step, c.value AS v,
+    pts="pts AS (SELECT r.id AS run_id, r.task, r.method, $CFG AS cfg, c.step, c.value AS v,
                         coalesce((SELECT value FROM metrics WHERE run_id = r.id AND split = 'train' AND name = 'seconds'),
                                  r.wall_s) /
                         coalesce((SELECT value FROM metrics WHERE run_id = r.id AND split = 'train' AND name = 'steps_done'),
                                  json_extract(r.config_json, '\$.steps')) AS s_per_step
                  FROM runs AS r JOIN task_metric AS p ON p.task = r.task
                  JOIN curves AS c ON c.run_id = r.id AND c.name = 'val/' || p.metric
-                 WHERE r.status = 'ok' AND $TRAINED AND r.method IN ('full', 'adapter', 'lora', 'moil') AND c.value IS NOT NULL),
-         $PICK
+                 WHERE r.status = 'ok' AND $TRAINED AND r.method IN ('full', 'adapter', 'lora', 'moil') AND c.value IS NOT NULL)"
+    write_dat "$OUT/fig2_optimisation.dat" "task${TAB}method${TAB}step${TAB}seconds${TAB}runs${TAB}mean${TAB}sd" \
+        "WITH $PRIMARY, $pts, $PICK
          SELECT task, method, step, avg(step * s_per_step), $MEAN_SD
          FROM sel GROUP BY task, method, step ORDER BY $TASK_RANK, task, $METHOD_RANK, method, step;"
+    caption fig2_optimisation "Optimisation: the task's primary metric on the validation split during training, against the step (top) and against wall time (bottom: step x the run's seconds per step), mean over the runs of one configuration per task and method (the one with the most runs logging it: the figure runs of run_all.sh, made with --eval-every)." \
+        "WITH $PRIMARY, $pts, $PICK SELECT DISTINCT run_id FROM sel ORDER BY run_id"
     if ! has_rows "$OUT/fig2_optimisation.dat"; then
         skip fig2 "no validation curves: run 'moil finetune --method full|adapter|lora|moil --eval-every N' of a task"
         return 0
@@ -157,84 +209,77 @@ fig2() {
 }
 
 fig3() {
-    write_dat "$OUT/fig3_params.dat" "task${TAB}method${TAB}first_run${TAB}stored_pct${TAB}runs${TAB}mean${TAB}sd" \
-        "WITH $PRIMARY,
-         fin AS (SELECT r.id, r.task, r.method, $CFG AS cfg, 100.0 * r.params_stored / r.params_backbone AS pct,
-                        m.value AS v
-                 FROM runs AS r JOIN task_metric AS p ON p.task = r.task
-                 JOIN metrics AS m ON m.run_id = r.id AND m.split = 'test' AND m.name = p.metric
-                 WHERE r.status = 'ok' AND $TRAINED AND m.value IS NOT NULL AND r.params_stored > 0 AND r.params_backbone > 0
-                   AND json_extract(r.config_json, '$.init_hash') IS NOT 'random')
-         SELECT task, method, min(id), avg(pct), $MEAN_SD
-         FROM fin GROUP BY task, method, cfg ORDER BY $TASK_RANK, task, $METHOD_RANK, method, min(id);"
-    if ! has_rows "$OUT/fig3_params.dat"; then
-        skip fig3 "no test metrics: run 'moil finetune --method M' for the methods (experiments/main.exp)"
+    f=$OUT/fig3_params.dat
+    write_dat "$f" \
+        "col${TAB}col_label${TAB}metric${TAB}row${TAB}row_label${TAB}method${TAB}stored_pct${TAB}x${TAB}n${TAB}mean${TAB}sd${TAB}run_ids" \
+        "WITH $(cells_of "'main'"),
+         pts AS (SELECT c.*, r.method, p.stored_pct,
+                        row_number() OVER (PARTITION BY c.col, round(p.stored_pct, 1) ORDER BY c.row) - 1 AS k,
+                        count(*) OVER (PARTITION BY c.col, round(p.stored_pct, 1)) AS m
+                 FROM cells AS c JOIN runs AS r ON r.id = c.first_run
+                 JOIN table_params AS p ON p.table_id = c.table_id AND p.profile = '$PROFILE' AND p.row = c.row
+                 WHERE p.stored_pct IS NOT NULL)
+         SELECT col, col_label, metric, row, row_label, method, stored_pct, stored_pct * exp(0.04 * (k - (m - 1) / 2.0)),
+                n, mean, sd, run_ids
+         FROM pts ORDER BY col, row;"
+    caption fig3_params "Parameter efficiency: every row of table main (profile $PROFILE), one marker each: its test score per column against the parameters it stores per task (% of the backbone, log scale; rows storing the same share drawn side by side), mean +- sd over its seeds, the numbers of the table." \
+        "$(dat_run_ids "$f" 12)"
+    if ! has_rows "$f"; then
+        skip fig3 "no cells of table main in profile $PROFILE: run './run_all.sh --profile $PROFILE --table main'"
         return 0
     fi
-    draw fig3_params "tasks=$(distinct "$OUT/fig3_params.dat" 1)" "methods=$(distinct "$OUT/fig3_params.dat" 2)"
+    draw fig3_params "cols=$(distinct "$f" 1)" "col_labels=$(distinct "$f" 1 2 3)" "rows=$(distinct "$f" 4)" \
+        "row_keys=$(distinct "$f" 4 6 5)"
 }
 
 fig4() {
     o="json_extract(r.config_json, '\$.method_options"
-    write_dat "$OUT/fig4_ablations.dat" \
-        "panel${TAB}task${TAB}method${TAB}variant${TAB}x${TAB}x_label${TAB}runs${TAB}mean${TAB}sd" \
-        "WITH $PRIMARY,
-         fin AS (SELECT r.id, r.task, r.method, r.model, m.split, m.value AS v, $o.student') AS student,
-                        $o.momentum') AS mom, $o.rank') AS rank, $o.rank_lora') AS rl, $o.rank_adapter') AS ra,
-                        $o.targets') = 'qkv' AND $o.imitation_scale') = 1 AND $o.alpha') = 16
-                          AND $o.rslora') = 0 AND $o.pissa') = 0 AND $o.lora_plus') = 1 AS usual,
-                        ifnull(json_extract(r.config_json, '\$.steps'), 0) AS steps,
-                        ifnull(json_extract(r.config_json, '\$.eval_every'), 0) AS ev,
-                        ifnull(json_extract(r.config_json, '\$.lr'), 0) AS lr
-                 FROM runs AS r JOIN task_metric AS p ON p.task = r.task
-                 JOIN metrics AS m ON m.run_id = r.id AND m.split IN ('test', 'test@ema') AND m.name = p.metric
-                 WHERE r.status = 'ok' AND $TRAINED AND r.method IN ('lora', 'moil') AND m.value IS NOT NULL),
-         -- each method's usual setting (model, length, evaluation, learning
-         -- rate: the one most of its runs share), so the other models, the
-         -- length and learning-rate sweeps and the figure runs stay out
-         sched AS (SELECT task, method, model, steps, ev, lr FROM
-                   (SELECT task, method, model, steps, ev, lr,
-                           row_number() OVER (PARTITION BY task, method ORDER BY count(*) DESC, max(id) DESC) AS k
-                    FROM fin WHERE usual GROUP BY task, method, model, steps, ev, lr) WHERE k = 1),
-         base AS (SELECT fin.* FROM fin JOIN sched USING (task, method, model, steps, ev, lr) WHERE usual),
-         pts AS (
-             SELECT 'student' AS panel, task, method, 'student' AS variant,
-                    CASE student WHEN 'hybrid' THEN 1 WHEN 'lora' THEN 2 ELSE 3 END AS x,
-                    CASE student WHEN 'hybrid' THEN 'hybrid' WHEN 'lora' THEN 'LoRA only' ELSE 'adapter only' END AS label, v
-             FROM base WHERE method = 'moil' AND split = 'test' AND mom < 0 AND rl = 16 AND ra = 16
-             UNION ALL
-             SELECT 'momentum', task, method, CASE split WHEN 'test' THEN 'student' ELSE 'ema' END,
-                    dense_rank() OVER (PARTITION BY task ORDER BY CASE WHEN mom < 0 THEN 2 ELSE mom END),
-                    CASE WHEN mom < 0 THEN 'auto' ELSE printf('%g', mom) END, v
-             FROM base WHERE method = 'moil' AND student = 'hybrid' AND rl = 16 AND ra = 16
-             UNION ALL
-             SELECT 'rank', task, method, CASE method WHEN 'lora' THEN 'merged' ELSE 'student' END,
-                    CASE method WHEN 'lora' THEN rank ELSE rl END, CASE method WHEN 'lora' THEN rank ELSE rl END, v
-             FROM base WHERE split = 'test'
-                        AND (method = 'lora' OR (student = 'hybrid' AND mom < 0 AND rl = ra))),
-         grp AS (SELECT panel, task, method, variant, x, label, $MEAN_SD FROM pts
-                 GROUP BY panel, task, method, variant, x)
-         SELECT grp.* FROM grp
-         WHERE (SELECT count(DISTINCT x) FROM pts WHERE pts.panel = grp.panel AND pts.task = grp.task) > 1
-         ORDER BY CASE panel WHEN 'student' THEN 1 WHEN 'momentum' THEN 2 ELSE 3 END, $TASK_RANK, task,
-                  $METHOD_RANK, method, variant DESC, x;"
     f=$OUT/fig4_ablations.dat
+    write_dat "$f" \
+        "panel${TAB}table${TAB}row${TAB}row_label${TAB}col_label${TAB}method${TAB}variant${TAB}x${TAB}x_label${TAB}n${TAB}mean${TAB}sd${TAB}run_ids" \
+        "WITH $(cells_of "'ablation', 'sweep_momentum', 'sweep_rank'"),
+         cfg AS (SELECT c.*, r.method, $o.student') AS student, $o.momentum') AS mom, $o.rank') AS rank,
+                        $o.rank_lora') AS rl, $o.targets') AS targets
+                 FROM cells AS c JOIN runs AS r ON r.id = c.first_run WHERE c.col = 0),
+         -- the ablation's rows that change the student only; every row of the sweeps
+         pts AS (
+             SELECT 'student' AS panel, cfg.*, 'student' AS variant,
+                    CASE student WHEN 'hybrid' THEN 1 WHEN 'lora' THEN 2 ELSE 3 END AS x,
+                    CASE student WHEN 'hybrid' THEN 'hybrid' WHEN 'lora' THEN 'LoRA only' ELSE 'adapter only' END AS label
+             FROM cfg WHERE table_id = 'ablation' AND method = 'moil' AND split_suffix = '' AND mom < 0
+                        AND targets IN ('qkv', 'q,k,v')
+             UNION ALL
+             SELECT 'momentum', cfg.*, CASE split_suffix WHEN '' THEN 'student' ELSE substr(split_suffix, 2) END,
+                    dense_rank() OVER (ORDER BY CASE WHEN mom < 0 THEN 2 ELSE mom END),
+                    CASE WHEN mom < 0 THEN 'auto' ELSE printf('%g', mom) END
+             FROM cfg WHERE table_id = 'sweep_momentum'
+             UNION ALL
+             SELECT 'rank', cfg.*, CASE method WHEN 'lora' THEN 'merged' ELSE 'student' END,
+                    CASE method WHEN 'lora' THEN rank ELSE rl END, CASE method WHEN 'lora' THEN rank ELSE rl END
+             FROM cfg WHERE table_id = 'sweep_rank' AND split_suffix = '')
+         SELECT panel, table_id, row, row_label, col_label, method, variant, x, label, n, mean, sd, run_ids FROM pts
+         WHERE (SELECT count(DISTINCT x) FROM pts AS q WHERE q.panel = pts.panel) > 1
+         ORDER BY CASE panel WHEN 'student' THEN 1 WHEN 'momentum' THEN 2 ELSE 3 END, $METHOD_RANK, method,
+                  variant DESC, x;"
+    caption fig4_ablations "Ablations (profile $PROFILE), one marker per table row: MoIL's student form (the rows of table ablation that change only the student), MoIL's EMA rate m (table sweep_momentum: the student and the EMA teacher) and the rank (table sweep_rank: LoRA's r, MoIL's student ranks r_l = r_a); test score, mean +- sd over the seeds, the numbers of the tables." \
+        "$(dat_run_ids "$f" 13)"
     panels=$(distinct "$f" 1)
     for p in student momentum rank; do
         case " $panels " in *" $p "*) continue ;; esac
         case $p in
-            student) what="moil runs with --student hybrid, lora and adapter (experiments/ablation.exp)" ;;
-            momentum) what="moil runs with two or more --momentum values (experiments/sweep_momentum.exp)" ;;
-            rank) what="lora runs with two or more --rank values or moil runs with --rank-lora = --rank-adapter (experiments/sweep_rank.exp)" ;;
+            student) what="the rows of table ablation with --student hybrid, lora and adapter (experiments/ablation.exp)" ;;
+            momentum) what="two or more rows of table sweep_momentum (experiments/sweep_momentum.exp)" ;;
+            rank) what="two or more rows of table sweep_rank (experiments/sweep_rank.exp)" ;;
         esac
-        skip "fig4 panel $p" "needs $what"
+        skip "fig4 panel $p" "needs $what in profile $PROFILE"
     done
     [ -n "$panels" ] || return 0
     set -- "panels=$panels"
     for p in $panels; do
-        set -- "$@" "series_$p=$(awk -F "$TAB" -v p="$p" '!/^#/ && $1 == p' "$f" | distinct /dev/stdin 2 3 4)" \
-            "xtics_$p=$(awk -F "$TAB" -v p="$p" '!/^#/ && $1 == p && !(($5) in seen) { seen[$5] = 1
-                        out = out (out == "" ? "" : ", ") "\"" $6 "\" " $5 } END { print "(" out ")" }' "$f")"
+        set -- "$@" "series_$p=$(awk -F "$TAB" -v p="$p" '!/^#/ && $1 == p' "$f" | distinct /dev/stdin 6 7)" \
+            "ylabel_$p=$(awk -F "$TAB" -v p="$p" '!/^#/ && $1 == p { print $5; exit }' "$f")" \
+            "xtics_$p=$(awk -F "$TAB" -v p="$p" '!/^#/ && $1 == p && !(($8) in seen) { seen[$8] = 1
+                        out = out (out == "" ? "" : ", ") "\"" $9 "\" " $8 } END { print "(" out ")" }' "$f")"
     done
     draw fig4_ablations "$@"
 }
@@ -243,6 +288,8 @@ fig5() {
     write_dat "$OUT/fig5_inference.dat" "method${TAB}form${TAB}ms_per_example${TAB}run_id" \
         "WITH $(cat "$SCRIPT_DIR/inference_rows.sql")
          SELECT method, form, ms, run_id FROM infer ORDER BY $METHOD_RANK, method, form;"
+    caption fig5_inference "Inference cost: forward time per example of each method's evaluation forms, as trained (its hooks attached) and merged (the update folded into plain weights, for the methods that can), from the latest moil bench-infer run." \
+        "WITH $(cat "$SCRIPT_DIR/inference_rows.sql") SELECT id FROM last WHERE id IS NOT NULL"
     if ! has_rows "$OUT/fig5_inference.dat"; then
         skip fig5 "no inference timings: run 'moil bench-infer --init <backbone.safetensors>' (a run with table_id 'inference')"
         return 0
