@@ -176,7 +176,11 @@ static void train(RegionEncoder *e, const Args *a, SetData *sets) {
     size_t px = (size_t)a->crop * a->crop * 3;
     float *x = xcalloc(px * B, sizeof(float));
     int *labels = xcalloc(B, sizeof(int));
+    /* the tagger stands in for VinVL's detector, which has no recipe of ours
+     * to follow: it keeps the first edition's (gradients clipped at norm 1,
+     * torch's AdamW, the shifted warmup; docs/recipe.md) */
     AdamWConfig ac = adamw_config_default((float)a->lr);
+    ac.form = ADAMW_TORCH;
     Rng rng;
     rng_seed(&rng, (uint64_t)a->seed);
     double avg = 0;
@@ -191,7 +195,7 @@ static void train(RegionEncoder *e, const Args *a, SetData *sets) {
         params_zero_grad(&e->params);
         double loss = region_encoder_backward(e, labels, B);
         train_clip_grad_norm(&e->params, 1.0);
-        adamw_step(&e->params, &ac, train_lr_schedule(step, a->steps, a->steps / 20, (float)a->lr), step + 1);
+        adamw_step(&e->params, &ac, train_lr_schedule(LR_SCHEDULE_SHIFTED, step, a->steps, a->steps / 20, (float)a->lr), step + 1);
         avg = step ? 0.98 * avg + 0.02 * loss : loss;
         if (!a->quiet && (step + 1) % 100 == 0) fprintf(stderr, "regions: step %d/%d loss %.4f\n", step + 1, a->steps, avg);
     }

@@ -41,6 +41,11 @@ static const char common_options[] =
     "  --profile P      quick (default) or full: sets steps, batch and eval size\n"
     "  --steps N        optimiser steps          --batch B   examples per step\n"
     "  --lr X           peak learning rate (default 5e-4)  --warmup F  warmup fraction (default 0.1)\n"
+    "  --clip X         clip the gradients' global norm at X (default 0: none, as ViLT)\n"
+    "  --adamw F        where AdamW's eps enters: transformers (default, ViLT's: eps on the\n"
+    "                   uncorrected sqrt(v)) or torch (eps after the bias correction)\n"
+    "  --lr-schedule S  vilt (default: warmup from lr 0 at the first step) or shifted (from\n"
+    "                   peak/warmup-steps, the first edition's); then linear decay to 0\n"
     "  --eval-every N   validation evaluations every N steps (default 0: none)\n"
     "  --eval-limit N   evaluate at most N examples (default: the profile's)\n"
     "  --seed S         (default 0)  --threads N (default 1)  --force (redo a finished run)  --quiet\n";
@@ -50,6 +55,8 @@ static const char finetune_options[] =
     "                   variant's q/k/v distance to it (curves wdist/<variant>/...) and the\n"
     "                   Eckart-Young floor of the method's rank (metrics ey_floor_r<R>/...)\n"
     "  --diag-every N   distances every N steps (default: 20 points per run)\n"
+    "  --head-lr-mult X learning-rate multiplier of the task head (default: the task's,\n"
+    "                   as ViLT: 10 for vqa, 1 for the others)\n"
     "  --beam K         caption decoding: beam width (default 0 = greedy)\n"
     "  --label-smoothing X  caption cross-entropy label smoothing (default 0)\n"
     "  --caption-objective O  caption training: masked (VinVL's masked-token prediction, default)\n"
@@ -119,7 +126,9 @@ typedef struct {
     int cells_first; /* pretrain --cells-first N */
     int model_given; /* --model on the command line (finetune: must match --init) */
     int steps, batch, eval_every, eval_limit, threads, force, quiet, no_db, d, layers, heads, diag_every, beam;
-    double lr, warmup, label_smoothing;
+    double lr, warmup, label_smoothing, clip, head_lr_mult;
+    AdamWForm adamw;
+    LrSchedule schedule;
     long seed;
     MethodOptions mopt;
 } RunArgs;
@@ -170,6 +179,7 @@ static int parse_args(int argc, char **argv, RunKind kind, RunArgs *a) {
      * steps (29.8 vs 33.6); at 5e-4, 600 steps reached 44.6 */
     a->lr = 5e-4;
     a->warmup = 0.1;
+    a->head_lr_mult = -1; /* the task's */
     a->threads = 1;
     a->eval_limit = -1;
     /* the patch stem: at 600 pretraining steps it reached ITC R@1 60.5 on
@@ -204,6 +214,19 @@ static int parse_args(int argc, char **argv, RunKind kind, RunArgs *a) {
         else if (kind == RUN_FINETUNE && !strcmp(name, "beam")) a->beam = atoi(val);
         else if (kind == RUN_FINETUNE && !strcmp(name, "label-smoothing")) a->label_smoothing = atof(val);
         else if (kind == RUN_FINETUNE && !strcmp(name, "caption-objective")) a->caption_objective = val;
+        else if (kind == RUN_FINETUNE && !strcmp(name, "head-lr-mult")) {
+            if (option_parse_double(name, val, 1e-6, 1e6, &a->head_lr_mult) != 0) return -1;
+        } else if (!strcmp(name, "clip")) {
+            if (option_parse_double(name, val, 0, 1e9, &a->clip) != 0) return -1;
+        } else if (!strcmp(name, "adamw")) {
+            int f = adamw_form_parse(val);
+            if (f < 0) return err_set("--adamw %s: expected transformers or torch", val);
+            a->adamw = (AdamWForm)f;
+        } else if (!strcmp(name, "lr-schedule")) {
+            int f = train_lr_schedule_parse(val);
+            if (f < 0) return err_set("--lr-schedule %s: expected vilt or shifted", val);
+            a->schedule = (LrSchedule)f;
+        }
         else if (kind == RUN_PRETRAIN && !strcmp(name, "eval")) a->eval_ckpt = val;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "stem")) a->stem = val;
         else if (kind == RUN_PRETRAIN && !strcmp(name, "objectives")) a->objectives = val;
@@ -263,6 +286,15 @@ static json_t *run_config(const RunArgs *a, const ModelConfig *mc, const char *i
                      init_hash, "model", model_config_to_json(mc), "steps", a->steps, "batch", a->batch, "lr", a->lr,
                      "warmup", a->warmup, "seed", (json_int_t)a->seed, "eval_split", a->eval_split, "eval_limit",
                      a->eval_limit, "data", a->data);
+}
+
+/* The recipe around the method (docs/recipe.md): what the official code
+ * fixes and a run may change, every key in every run's config. */
+static void run_config_recipe(json_t *c, const RunArgs *a) {
+    json_object_set_new(c, "clip", json_real(a->clip));
+    json_object_set_new(c, "adamw", json_string(adamw_form_name(a->adamw)));
+    json_object_set_new(c, "lr_schedule", json_string(train_lr_schedule_name(a->schedule)));
+    json_object_set_new(c, "head_lr_mult", json_real(a->head_lr_mult));
 }
 
 /* What only some runs set, added only when set, so other configs keep their
@@ -368,7 +400,9 @@ static int run(RunArgs *a) {
     if (dir_make(out_dir) != 0) goto done;
     char data_hash[RUN_HASH_LEN];
     if (run_data_hash(a->data, data_hash) != 0) goto done;
+    if (a->head_lr_mult < 0) a->head_lr_mult = task->ops->head_lr_mult;
     config = run_config(a, &mc, init_hash);
+    run_config_recipe(config, a);
     run_config_extras(config, a);
     if (*data_hash) json_object_set_new(config, "data_hash", json_string(data_hash));
     if (meth->ops->describe) {
@@ -414,7 +448,8 @@ static int run(RunArgs *a) {
                                method_rank(a), floor);
     }
     TrainConfig tc = {.steps = a->steps, .warmup_frac = (float)a->warmup, .lr = (float)a->lr, .weight_decay = 0.01f,
-                      .clip = 1.0f, .eval_every = a->eval_every, .log_every = 10, .eval_split = a->eval_split,
+                      .clip = (float)a->clip, .adamw = a->adamw, .schedule = a->schedule,
+                      .head_lr_mult = (float)a->head_lr_mult, .eval_every = a->eval_every, .log_every = 10, .eval_split = a->eval_split,
                       .out_dir = out_dir, .quiet = a->quiet, .wdist = a->reference ? &wdist : NULL,
                       .diag_every = a->diag_every > 0 ? a->diag_every : (a->steps >= 20 ? a->steps / 20 : 1)};
     TrainResult res;

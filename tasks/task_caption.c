@@ -550,6 +550,7 @@ const TaskOps task_caption = {
     .summary = "captioning: seq2seq mask, LM head, masked-token (VinVL's) or next-token cross-entropy; greedy/beam "
                "decoding; BLEU, CIDEr-D, ROUGE-L",
     .primary_metric = "cider_d",
+    .head_lr_mult = 1.0f,
     .load = cap_load,
     .max_sequences = cap_max_sequences,
     .register_heads = cap_register_heads,

@@ -3,7 +3,7 @@
  * sentence with the left image (image type id 1, rows [0,B)) and with the
  * right image (type id 2, rows [B,2B)); the two pooled [CLS] vectors are
  * concatenated [B,2d] -> Linear(2d, 2d), LayerNorm, GELU, Linear(2d, 2)
- * (nlvr2_classifier, 10x learning rate as ViLT's lr_mult) -> softmax
+ * (nlvr2_classifier; its learning rate at 1x, as ViLT trains NLVR2) -> softmax
  * cross-entropy against the label (1 = "True"). The token-type table's row
  * 2 starts as a copy of row 1, as ViLT does when it extends the table for
  * NLVR2.
@@ -136,9 +136,6 @@ static int nlvr_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
     float *rows = params_data(&m->params, te);
     memcpy(rows + 2 * m->d, rows + m->d, sizeof(float) * m->d);
     head_mlp_init(&s->head, &m->params, rng, s->B);
-    Linear *lins[2] = {&s->head.fc1, &s->head.fc2};
-    for (int i = 0; i < 2; i++) m->params.info[lins[i]->w].lr_mult = m->params.info[lins[i]->b].lr_mult = 10.0f;
-    m->params.info[s->head.ln.w].lr_mult = m->params.info[s->head.ln.b].lr_mult = 10.0f;
     sampler_init(&s->sampler, s->train.n);
     size_t B = (size_t)s->B, d = (size_t)m->d;
     s->pair = xcalloc(B * 2 * d, sizeof(float));
@@ -291,6 +288,7 @@ const TaskOps task_nlvr = {
     .summary = "NLVR2 pair method: image types 1 and 2, [CLS] pair -> MLP -> 2 classes; official accuracy, "
                "consistency",
     .primary_metric = "accuracy",
+    .head_lr_mult = 1.0f,
     .load = nlvr_task_load,
     .max_sequences = nlvr_max_sequences,
     .register_heads = nlvr_register_heads,

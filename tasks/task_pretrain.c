@@ -856,6 +856,7 @@ const TaskOps task_pretrain = {
     .summary = "pretraining: MLM + ITM (hard negatives) + ITC on mean-pooled unimodal features (+ optional image-only "
                 "cells); grounding metrics",
     .primary_metric = "itc_ir_r1",
+    .head_lr_mult = 1.0f,
     .load = pt_load,
     .max_sequences = pt_max_sequences,
     .register_heads = pt_register_heads,

@@ -164,8 +164,6 @@ static RetMode choose_mode(RetState *s, Model *m, const StFile *init) {
         fprintf(stderr, "retrieval: no ITC projections (itc.*_proj) in the init checkpoint: fusion scoring only\n");
         return RET_FUSION;
     }
-    const Linear *lins[2] = {&s->text_proj, &s->image_proj};
-    for (int i = 0; i < 2; i++) m->params.info[lins[i]->w].trainable = m->params.info[lins[i]->b].trainable = 0;
     return RET_DUAL_RERANK;
 }
 
@@ -203,6 +201,11 @@ static int mode_from_layout(RetState *s, const Model *m, const json_t *layout) {
 static int ret_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
     RetState *s = t->state;
     linear_init(&m->params, &s->rank, rng);
+    /* The ITC projections never train: dual-encoder scoring uses them as
+     * pretrained, fusion scoring not at all; so no method counts them as
+     * trained or stored. */
+    const Linear *lins[2] = {&s->text_proj, &s->image_proj};
+    for (int i = 0; i < 2; i++) m->params.info[lins[i]->w].trainable = m->params.info[lins[i]->b].trainable = 0;
     if (t->env.head_layout) {
         if (mode_from_layout(s, m, t->env.head_layout) != 0) return -1;
     } else {
@@ -560,6 +563,7 @@ const TaskOps task_retrieval = {
     .summary = "rank head from ITM 'match', 1 true + K false captions per image (--batch counts images: "
                "try 8); IR/TR R@1/5/10 (vlmo: dual-encoder ITC scores, plus rank-head re-ranking of the top 16)",
     .primary_metric = "recall_mean",
+    .head_lr_mult = 1.0f,
     .load = ret_load,
     .max_sequences = ret_max_sequences,
     .register_heads = ret_register_heads,

@@ -129,10 +129,6 @@ static void vqa_register_heads(Task *t, Params *p, int d) {
 static int vqa_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
     VqaState *s = t->state;
     head_mlp_init(&s->head, &m->params, rng, s->B);
-    /* ViLT: the VQA head learns at 10x the learning rate */
-    Linear *lins[2] = {&s->head.fc1, &s->head.fc2};
-    for (int i = 0; i < 2; i++) m->params.info[lins[i]->w].lr_mult = m->params.info[lins[i]->b].lr_mult = 10.0f;
-    m->params.info[s->head.ln.w].lr_mult = m->params.info[s->head.ln.b].lr_mult = 10.0f;
     sampler_init(&s->sampler, s->train.n);
     s->dpooled = xcalloc((size_t)s->B * m->d, sizeof(float));
     return 0;
@@ -276,6 +272,7 @@ const TaskOps task_vqa = {
     .name = "vqa",
     .summary = "VQA: ViLT classifier on pooled [CLS], BCE on soft targets, official VQA accuracy",
     .primary_metric = "vqa_score",
+    .head_lr_mult = 10.0f,
     .load = vqa_task_load,
     .max_sequences = vqa_max_sequences,
     .register_heads = vqa_register_heads,

@@ -3,8 +3,14 @@
  * starts from random weights and its config says so), --objectives
  * names every objective in its error message, and NLVR runs on the
  * VinVL-style model (image ids from the instances file, or an error naming
- * it), captioning on it with either objective (recorded in the config), and
- * runs without --out land in the folders the docs name. */
+ * it), captioning on it with either objective (recorded in the config),
+ * runs without --out land in the folders the docs name, and the recipe
+ * around the method (clipping, AdamW's form, the warmup, the head's
+ * learning-rate multiplier) is the official one unless a run sets it, is
+ * recorded in every run's config and acts. */
+#include <math.h>
+
+#include "io_safetensors.h"
 #include "proc.h"
 #include "test.h"
 
@@ -106,6 +112,83 @@ static void test_caption_objectives_on_vinvl(void) {
     CHECK(rc == 2 && strstr(out, "'mlm'") && strstr(out, "masked") && strstr(out, "next"), "exit %d: %s", rc, out);
 }
 
+/* The sum of squares of the difference of tensor name in two checkpoints. */
+static double tensor_sq_diff(const char *a, const char *b, const char *name) {
+    StFile f[2];
+    float *x[2] = {NULL, NULL};
+    double ss = NAN;
+    if (safetensors_open(a, &f[0]) != 0) return NAN;
+    if (safetensors_open(b, &f[1]) != 0) {
+        safetensors_close(&f[0]);
+        return NAN;
+    }
+    const StTensor *t = safetensors_find(&f[0], name);
+    if (t && t->ndim == 2) {
+        size_t n = (size_t)(t->shape[0] * t->shape[1]);
+        int ok = 1;
+        for (int i = 0; i < 2; i++) {
+            x[i] = malloc(sizeof(float) * n);
+            ok = ok && x[i] && safetensors_read_f32(&f[i], name, x[i], 2, t->shape) == 0;
+        }
+        if (ok) {
+            ss = 0;
+            for (size_t k = 0; k < n; k++) ss += pow((double)x[0][k] - x[1][k], 2);
+        }
+    }
+    free(x[0]), free(x[1]);
+    safetensors_close(&f[0]), safetensors_close(&f[1]);
+    return ss;
+}
+
+static void test_recipe_recorded_and_acting(void) {
+    char *o;
+    const char *ft = "%s finetune --task %s --method heads --steps 1 --batch 4 --eval-limit 5 --quiet --data %s "
+                     "--db %s --init %s/backbone.safetensors --out %s %s";
+    const char *runs[][3] = {{"vqa", "r_vqa", ""},
+                             {"nlvr", "r_nlvr", ""},
+                             {"vqa", "r_set", "--clip 1 --adamw torch --lr-schedule shifted --head-lr-mult 3"},
+                             {"vqa", "r_tiny", "--head-lr-mult 1e-6"}};
+    for (int i = 0; i < 4; i++) {
+        int rc = proc_run(&o, ft, moil_bin(), runs[i][0], tmp_path("tiny"), tmp_path("recipe.db"), tmp_path("pre"),
+                          tmp_path(runs[i][1]), runs[i][2]);
+        CHECK(rc == 0, "%s %s: %s", runs[i][0], runs[i][2], o);
+        free(o);
+    }
+    /* the official recipe by default, the VQA head alone at 10x; a run's own
+     * settings recorded as given; `moil db show` prints them */
+    const char *expect[][5] = {{"1", "0.0", "transformers", "vilt", "10.0"},
+                               {"2", "0.0", "transformers", "vilt", "1.0"},
+                               {"3", "1.0", "torch", "shifted", "3.0"}};
+    for (int i = 0; i < 3; i++) {
+        char out[16384], want[4][64];
+        int rc = proc_moil(out, sizeof out, "db show %s --db %s", expect[i][0], tmp_path("recipe.db"));
+        snprintf(want[0], sizeof want[0], "\"clip\": %s", expect[i][1]);
+        snprintf(want[1], sizeof want[1], "\"adamw\": \"%s\"", expect[i][2]);
+        snprintf(want[2], sizeof want[2], "\"lr_schedule\": \"%s\"", expect[i][3]);
+        snprintf(want[3], sizeof want[3], "\"head_lr_mult\": %s", expect[i][4]);
+        for (int k = 0; k < 4; k++) CHECK(rc == 0 && strstr(out, want[k]), "run %s: no '%s' in:\n%s", expect[i][0], want[k], out);
+    }
+    /* the multiplier acts: one step of Adam moves each weight by about
+     * lr x mult, so 3x moves the head 3 times as far as 1x does from where
+     * a near-zero multiplier leaves it (same seed, same start) */
+    char path[3][1100];
+    const char *dirs[] = {"r_vqa", "r_tiny", "r_one"};
+    int rc = proc_run(&o, ft, moil_bin(), "vqa", tmp_path("tiny"), tmp_path("recipe.db"), tmp_path("pre"),
+                      tmp_path("r_one"), "--head-lr-mult 1");
+    CHECK(rc == 0, "vqa 1x: %s", o);
+    free(o);
+    for (int i = 0; i < 3; i++) snprintf(path[i], sizeof path[i], "%s/model.safetensors", tmp_path(dirs[i]));
+    const char *w = "vqa_classifier.0.weight";
+    double d10 = sqrt(tensor_sq_diff(path[0], path[1], w)), d1 = sqrt(tensor_sq_diff(path[2], path[1], w));
+    CHECK(d1 > 0 && fabs(d10 / d1 - 10.0) < 0.5, "head moved %g at 10x, %g at 1x: ratio %g, expected 10", d10, d1,
+          d10 / d1);
+    char out[2048];
+    rc = proc_moil(out, sizeof out, "finetune --task vqa --method heads --adamw sgd --no-db --data %s", tmp_path("tiny"));
+    CHECK(rc != 0 && strstr(out, "--adamw sgd") && strstr(out, "transformers or torch"), "exit %d: %s", rc, out);
+    rc = proc_moil(out, sizeof out, "finetune --task vqa --method heads --clip -1 --no-db --data %s", tmp_path("tiny"));
+    CHECK(rc != 0 && strstr(out, "--clip -1"), "exit %d: %s", rc, out);
+}
+
 /* Without --out, runs land where the --help texts and docs/paths.md say:
  * moil pretrain in runs/pretrain-full-s<seed>/, moil finetune in
  * runs/<task>-<method>-s<seed>/, the predictions one file per split and
@@ -140,6 +223,7 @@ int main(void) {
     if (!mkdtemp(tmp_dir)) return 1;
     RUN(test_init_none_overrides_init);
     RUN(test_objectives_listed);
+    RUN(test_recipe_recorded_and_acting);
     RUN(test_nlvr_on_vinvl);
     RUN(test_caption_objectives_on_vinvl);
     RUN(test_default_out_folders);

@@ -642,11 +642,14 @@ static void test_moil_update_size(void) {
         double mean = 0;
         for (int s = 1; s <= STUDENT_STEPS; s++) mean += ratio[g][0][s] / ratio[g][1][s] / STUDENT_STEPS;
         printf(" mean damping (scale 1 / scale 1000) %.3f\n", mean);
-        CHECK(ratio[g][1][1] > 0.99, "gap %g scale 1000: first update %.3f of lr, expected Adam's full step", gaps[g],
+        /* AdamW's default (transformers') form adds eps to the uncorrected
+         * sqrt(v): at step 1 that is eps / sqrt(1 - beta2) = 7e-8 against the
+         * corrected one, 1% of scale 1000's gradients at gap 1e-4 */
+        CHECK(ratio[g][1][1] > 0.95, "gap %g scale 1000: first update %.3f of lr, expected Adam's full step", gaps[g],
               ratio[g][1][1]);
         CHECK(loss[g][1] < loss[g][0], "gap %g: scale 1000 did not get the student closer (%g vs %g)", gaps[g],
               loss[g][1], loss[g][0]);
-        /* found: the mean damping is 0.69 at gap 1e-3 and 0.16 at gap 1e-4 */
+        /* found: the mean damping is 0.69 at gap 1e-3 and 0.20 at gap 1e-4 (0.16 with torch's form) */
         CHECK(mean < (g ? 0.3 : 0.8), "gap %g: scale 1 updates only damped to %.3f of scale 1000's", gaps[g], mean);
     }
     CHECK(rms[0][0] < 2e-7 && rms[0][0] > 1e-8, "B_l gradient rms %g: not the ~1e-7 of the pitfall", rms[0][0]);

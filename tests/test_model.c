@@ -87,7 +87,7 @@ static float train_steps(Fixture *f, int steps, float lr, float *first, float *l
         layer_linear_backward(&f->model.params, &f->head, f->dpooled, f->dlogits, f->model.pooled, f->B);
         model_backward(&f->model, &in, NULL, f->dpooled);
         train_clip_grad_norm(&f->model.params, 1.0);
-        adamw_step(&f->model.params, &c, train_lr_schedule(s, steps, steps / 10, lr), s + 1);
+        adamw_step(&f->model.params, &c, train_lr_schedule(LR_SCHEDULE_VILT, s, steps, steps / 10, lr), s + 1);
     }
     return loss;
 }
@@ -159,19 +159,34 @@ static void test_adamw_and_schedule(void) {
     params_data(&p, w)[0] = 1.0f, params_data(&p, w)[1] = -2.0f, params_data(&p, b)[0] = 3.0f;
     p.grad[0] = 0.5f, p.grad[1] = -0.25f, p.grad[2] = 2.0f;
     AdamWConfig c = adamw_config_default(0.1f);
+    c.form = ADAMW_TORCH;
     adamw_step(&p, &c, 0.1f, 1);
-    /* first step: mhat = g, vhat = g^2, update = lr (sign(g) + wd w) */
+    /* torch's first step: mhat = g, vhat = g^2, w -= lr (g / (|g| + eps) + wd w) */
     CHECK_CLOSE(params_data(&p, w)[0], 1.0 - 0.1 * (0.5 / (0.5 + 1e-8) + 0.01 * 1.0), 1e-6);
     CHECK_CLOSE(params_data(&p, w)[1], -2.0 - 0.1 * (-1.0 + 0.01 * -2.0), 1e-6);
     CHECK_CLOSE(params_data(&p, b)[0], 3.0 - 0.1, 1e-6); /* no decay on the bias */
     double norm = train_clip_grad_norm(&p, 1.0);
     CHECK_CLOSE(norm, sqrt(0.25 + 0.0625 + 4.0), 1e-6);
     CHECK_CLOSE(train_clip_grad_norm(&p, 0), 1.0, 1e-6);
+    /* transformers' (the default) second step, by hand in double: eps on the
+     * uncorrected sqrt(v), step lr sqrt(bc2) / bc1, decay after the step */
+    double m0 = 0.1 * 0.5, v0 = 0.02 * 0.25, w0 = params_data(&p, w)[0];
+    p.grad[0] = -0.3f;
+    c.form = ADAMW_TRANSFORMERS;
+    adamw_step(&p, &c, 0.1f, 2);
+    double m1 = 0.9 * m0 + 0.1 * -0.3, v1 = 0.98 * v0 + 0.02 * 0.09, bc1 = 1 - 0.81, bc2 = 1 - 0.98 * 0.98;
+    double w1 = w0 - 0.1 * sqrt(bc2) / bc1 * m1 / (sqrt(v1) + 1e-8);
+    CHECK_CLOSE(params_data(&p, w)[0], w1 - 0.1 * 0.01 * w1, 1e-6);
     params_free(&p);
-    CHECK_CLOSE(train_lr_schedule(0, 100, 10, 1.0f), 0.1, 1e-6);
-    CHECK_CLOSE(train_lr_schedule(9, 100, 10, 1.0f), 1.0, 1e-6);
-    CHECK_CLOSE(train_lr_schedule(55, 100, 10, 1.0f), 0.5, 1e-6);
-    CHECK_CLOSE(train_lr_schedule(100, 100, 10, 1.0f), 0.0, 1e-6);
+    CHECK_CLOSE(train_lr_schedule(LR_SCHEDULE_SHIFTED, 0, 100, 10, 1.0f), 0.1, 1e-6);
+    CHECK_CLOSE(train_lr_schedule(LR_SCHEDULE_SHIFTED, 9, 100, 10, 1.0f), 1.0, 1e-6);
+    CHECK_CLOSE(train_lr_schedule(LR_SCHEDULE_VILT, 0, 100, 10, 1.0f), 0.0, 1e-6);
+    CHECK_CLOSE(train_lr_schedule(LR_SCHEDULE_VILT, 9, 100, 10, 1.0f), 0.9, 1e-6);
+    CHECK_CLOSE(train_lr_schedule(LR_SCHEDULE_VILT, 10, 100, 10, 1.0f), 1.0, 1e-6);
+    for (int f = 0; f < 2; f++) {
+        CHECK_CLOSE(train_lr_schedule((LrSchedule)f, 55, 100, 10, 1.0f), 0.5, 1e-6);
+        CHECK_CLOSE(train_lr_schedule((LrSchedule)f, 100, 100, 10, 1.0f), 0.0, 1e-6);
+    }
 }
 
 /* The pooled output and every gradient of one pass (forward + backward

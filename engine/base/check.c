@@ -186,3 +186,19 @@ double time_now_s(void) {
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
+
+int option_parse_int(const char *name, const char *v, int lo, int hi, int *out) {
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || x < lo || x > hi) return err_set("--%s %s: expected an integer in [%d, %d]", name, v, lo, hi);
+    *out = (int)x;
+    return 0;
+}
+
+int option_parse_double(const char *name, const char *v, double lo, double hi, double *out) {
+    char *end;
+    double x = strtod(v, &end);
+    if (!*v || *end || !(x >= lo && x <= hi)) return err_set("--%s %s: expected a number in [%g, %g]", name, v, lo, hi);
+    *out = x;
+    return 0;
+}

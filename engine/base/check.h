@@ -70,6 +70,11 @@ int dir_make(const char *path);
 /* Seconds on the monotonic clock (for durations, ETAs and timings). */
 double time_now_s(void);
 
+/* The value v of option --name as an integer / a number in [lo, hi]; -1
+ * (err_set naming the option) if it is not one. */
+int option_parse_int(const char *name, const char *v, int lo, int hi, int *out);
+int option_parse_double(const char *name, const char *v, double lo, double hi, double *out);
+
 /* A stop request (SIGINT/SIGTERM, set from a signal handler): long loops
  * (training steps, model forwards of an evaluation) check it and wind down
  * with an error, so the run is recorded as killed. */

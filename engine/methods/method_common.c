@@ -41,38 +41,22 @@ ParamAccount method_account(const Method *m, const Params *p) {
     return a;
 }
 
-static int parse_int(const char *name, const char *v, int lo, int hi, int *out) {
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (!*v || *end || x < lo || x > hi) return err_set("--%s %s: expected an integer in [%d, %d]", name, v, lo, hi);
-    *out = (int)x;
-    return 0;
-}
-
-static int parse_double(const char *name, const char *v, double lo, double hi, double *out) {
-    char *end;
-    double x = strtod(v, &end);
-    if (!*v || *end || !(x >= lo && x <= hi)) return err_set("--%s %s: expected a number in [%g, %g]", name, v, lo, hi);
-    *out = x;
-    return 0;
-}
-
 int method_option_parse(MethodOptions *o, const char *name, const char *value) {
     double d;
     int rc;
     if (!strcmp(name, "targets")) return backbone_targets_parse(value, &o->targets) == 0 ? 1 : -1;
-    if (!strcmp(name, "rank")) return parse_int(name, value, 1, 4096, &o->rank) == 0 ? 1 : -1;
-    if (!strcmp(name, "rank-lora")) return parse_int(name, value, 0, 4096, &o->rank_lora) == 0 ? 1 : -1;
-    if (!strcmp(name, "rank-adapter")) return parse_int(name, value, 0, 4096, &o->rank_adapter) == 0 ? 1 : -1;
-    if (!strcmp(name, "adapter-reduction")) return parse_int(name, value, 1, 4096, &o->adapter_reduction) == 0 ? 1 : -1;
-    if (!strcmp(name, "prompt-len")) return parse_int(name, value, 1, 1024, &o->prompt_len) == 0 ? 1 : -1;
+    if (!strcmp(name, "rank")) return option_parse_int(name, value, 1, 4096, &o->rank) == 0 ? 1 : -1;
+    if (!strcmp(name, "rank-lora")) return option_parse_int(name, value, 0, 4096, &o->rank_lora) == 0 ? 1 : -1;
+    if (!strcmp(name, "rank-adapter")) return option_parse_int(name, value, 0, 4096, &o->rank_adapter) == 0 ? 1 : -1;
+    if (!strcmp(name, "adapter-reduction")) return option_parse_int(name, value, 1, 4096, &o->adapter_reduction) == 0 ? 1 : -1;
+    if (!strcmp(name, "prompt-len")) return option_parse_int(name, value, 1, 1024, &o->prompt_len) == 0 ? 1 : -1;
     if (!strcmp(name, "alpha")) {
-        rc = parse_double(name, value, 1e-6, 1e6, &d);
+        rc = option_parse_double(name, value, 1e-6, 1e6, &d);
         o->alpha = (float)d;
         return rc == 0 ? 1 : -1;
     }
     if (!strcmp(name, "lora-plus")) {
-        rc = parse_double(name, value, 1e-3, 1e4, &d);
+        rc = option_parse_double(name, value, 1e-3, 1e4, &d);
         o->lora_plus = (float)d;
         return rc == 0 ? 1 : -1;
     }
@@ -81,9 +65,9 @@ int method_option_parse(MethodOptions *o, const char *name, const char *value) {
             o->momentum = -1;
             return 1;
         }
-        return parse_double(name, value, 0.0, 0.999999, &o->momentum) == 0 ? 1 : -1;
+        return option_parse_double(name, value, 0.0, 0.999999, &o->momentum) == 0 ? 1 : -1;
     }
-    if (!strcmp(name, "imitation-scale")) return parse_double(name, value, 0.0, 1e9, &o->imitation_scale) == 0 ? 1 : -1;
+    if (!strcmp(name, "imitation-scale")) return option_parse_double(name, value, 0.0, 1e9, &o->imitation_scale) == 0 ? 1 : -1;
     if (!strcmp(name, "student")) {
         static const char *forms[] = {"hybrid", "lora", "adapter"};
         for (int i = 0; i < 3; i++)

@@ -95,8 +95,18 @@ static void find_nonfinite(const Params *p, char *buf, size_t cap) {
         }
 }
 
-float train_lr_schedule(int s, int total, int warmup, float peak) {
-    if (warmup > 0 && s < warmup) return peak * (float)(s + 1) / (float)warmup;
+static const char *const schedule_names[] = {"vilt", "shifted"};
+
+const char *train_lr_schedule_name(LrSchedule s) { return schedule_names[s]; }
+
+int train_lr_schedule_parse(const char *name) {
+    for (int i = 0; i < (int)(sizeof schedule_names / sizeof schedule_names[0]); i++)
+        if (!strcmp(name, schedule_names[i])) return i;
+    return -1;
+}
+
+float train_lr_schedule(LrSchedule form, int s, int total, int warmup, float peak) {
+    if (warmup > 0 && s < warmup) return peak * (float)(s + (form == LR_SCHEDULE_SHIFTED)) / (float)warmup;
     if (total <= warmup) return peak;
     float frac = (float)(total - s) / (float)(total - warmup);
     return frac > 0 ? peak * frac : 0.0f;
@@ -128,6 +138,10 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
     memset(res, 0, sizeof *res);
     AdamWConfig opt = adamw_config_default(tc->lr);
     opt.weight_decay = tc->weight_decay;
+    opt.form = tc->adamw;
+    if (tc->head_lr_mult > 0)
+        for (int i = 0; i < m->params.n; i++)
+            if (m->params.info[i].group == PARAM_GROUP_HEAD) m->params.info[i].lr_mult = tc->head_lr_mult;
     int warmup = (int)(tc->warmup_frac * tc->steps);
     int log_every = tc->log_every > 0 ? tc->log_every : 10;
     double t0 = time_now_s(), last_print = 0, loss_avg = 0, extra_avg = 0;
@@ -162,7 +176,7 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
             train_sink_curve(sink, s + 1, "loss", loss);
             break;
         }
-        float lr = train_lr_schedule(s, tc->steps, warmup, tc->lr);
+        float lr = train_lr_schedule(tc->schedule, s, tc->steps, warmup, tc->lr);
         adamw_step(&m->params, &opt, lr, s + 1);
         if (meth->ops->after_step) meth->ops->after_step(meth, &m->bb, &m->params, s + 1);
         res->steps_done = s + 1;

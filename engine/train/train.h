@@ -12,13 +12,29 @@
 #include "train_task.h"
 #include "train_weight_distance.h"
 
+/* The warmup's first step. LR_SCHEDULE_VILT: as the schedule ViLT and MoIL
+ * train with (transformers' linear warmup): step s (from 0) at peak s / W, so
+ * the first step is at 0. LR_SCHEDULE_SHIFTED (the first edition): peak
+ * (s + 1) / W. Both then decay linearly to 0 at the last step. */
+typedef enum { LR_SCHEDULE_VILT = 0, LR_SCHEDULE_SHIFTED } LrSchedule;
+
+/* The schedules' names ("vilt", "shifted") and the schedule of a name (-1:
+ * none). */
+const char *train_lr_schedule_name(LrSchedule s);
+int train_lr_schedule_parse(const char *name);
+
 typedef struct {
     int steps;          /* optimiser steps */
     float warmup_frac;  /* warmup steps = warmup_frac * steps (ViLT: 0.1) */
     float lr;           /* peak learning rate */
     float weight_decay; /* AdamW decoupled decay (0.01) */
-    float clip;         /* gradient-norm clip, 0 = none */
+    float clip;         /* gradient-norm clip, 0 = none (ViLT's) */
     float dropout;      /* drop probability of the training forward passes (ViLT 0.1); 0 = none */
+    AdamWForm adamw;    /* where AdamW's eps enters (ADAMW_TRANSFORMERS: ViLT's) */
+    LrSchedule schedule; /* the warmup's first step (LR_SCHEDULE_VILT) */
+    /* learning-rate multiplier of every task-head tensor (PARAM_GROUP_HEAD),
+     * as ViLT's lr_mult: 10 for VQA's head, 1 elsewhere (TaskOps.head_lr_mult) */
+    float head_lr_mult;
     int eval_every;     /* validation evaluations during training (0 = none) */
     int log_every;      /* curve points every this many steps */
     const char *eval_split; /* final evaluation split ("test") */
@@ -62,7 +78,7 @@ int train_evaluate(Model *m, Task *t, Method *meth, const char *split, const cha
 
 /* Learning rate at step s (0-based) of `total`: linear warmup over the first
  * `warmup` steps to `peak`, then linear decay to 0 at `total`. */
-float train_lr_schedule(int s, int total, int warmup, float peak);
+float train_lr_schedule(LrSchedule form, int s, int total, int warmup, float peak);
 
 /* L2 norm of the trainable gradients; if max_norm > 0 and the norm exceeds
  * it, the gradients are scaled to max_norm. Returns the norm before clipping. */

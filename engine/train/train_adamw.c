@@ -1,21 +1,38 @@
 #include "train_adamw.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "ops.h"
 
+static const char *const form_names[] = {"transformers", "torch"};
+
 AdamWConfig adamw_config_default(float lr) {
-    AdamWConfig c = {.lr = lr, .beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-8f, .weight_decay = 0.01f};
+    AdamWConfig c = {.lr = lr, .beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-8f, .weight_decay = 0.01f,
+                     .form = ADAMW_TRANSFORMERS};
     return c;
+}
+
+const char *adamw_form_name(AdamWForm f) { return form_names[f]; }
+
+int adamw_form_parse(const char *name) {
+    for (int i = 0; i < (int)(sizeof form_names / sizeof form_names[0]); i++)
+        if (!strcmp(name, form_names[i])) return i;
+    return -1;
 }
 
 void adamw_step(Params *p, const AdamWConfig *c, float lr, int step) {
     float bc1 = 1.0f - powf(c->beta1, (float)step), bc2 = 1.0f - powf(c->beta2, (float)step);
+    /* torch's eps after the bias correction, eps + sqrt(v / bc2), is
+     * (eps sqrt(bc2) + sqrt(v)) / sqrt(bc2) */
+    float eps = c->form == ADAMW_TORCH ? c->eps * sqrtf(bc2) : c->eps;
     for (int i = 0; i < p->n; i++) {
         const ParamInfo *e = &p->info[i];
         if (!e->trainable) continue;
         float *w = p->data + e->offset, *g = p->grad + e->offset, *m = p->m + e->offset, *v = p->v + e->offset;
-        float a = lr * e->lr_mult, wd = e->decay ? c->weight_decay : 0.0f;
-        adamw_update(w, m, v, g, e->size, c->beta1, c->beta2, c->eps, bc1, bc2, a, wd);
+        float a = lr * e->lr_mult;
+        AdamWCoeffs k = {.beta1 = c->beta1, .beta2 = c->beta2, .step = a * sqrtf(bc2) / bc1, .eps = eps,
+                         .decay = e->decay ? a * c->weight_decay : 0.0f, .decay_after = c->form == ADAMW_TRANSFORMERS};
+        adamw_update(w, m, v, g, e->size, &k);
     }
 }

@@ -65,6 +65,9 @@ typedef struct {
     const char *name;
     const char *summary;
     const char *primary_metric; /* the metric curves and tables use */
+    /* the official learning-rate multiplier of the task's head tensors
+     * (ViLT's lr_mult; TrainConfig.head_lr_mult unless a run sets its own) */
+    float head_lr_mult;
     /* Read the dataset (train split and split_eval), before the model exists. */
     int (*load)(Task *t, const TaskEnv *env, const char *eval_split);
     /* Sequences one forward pass holds (the model is sized for it). */
