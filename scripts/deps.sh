@@ -15,7 +15,8 @@
 #                             update first; directly as root, through sudo
 #                             otherwise), one line per package saying why,
 #                             then probes again; silent when nothing is missing
-#   scripts/deps.sh optional  the same for optional packages (PyTorch for bench)
+#   scripts/deps.sh optional  the same for optional packages (PyTorch: the reference
+#                             test of the training step, the benchmark)
 #
 # CC: the compiler to probe with (default cc; the Makefile passes its own).
 set -u
@@ -46,7 +47,7 @@ LIST
 
 optional() {
     cat <<'LIST'
-python3-torch|pymod|torch|the PyTorch comparison in the benchmark
+python3-torch|pymod|torch|the reference test of the training step and the benchmark's PyTorch comparison
 LIST
 }
 
@@ -157,6 +158,6 @@ case ${1:-check} in
         exit 1
         ;;
     install) install required ;;
-    optional) install optional || echo "deps: optional packages not installed (the benchmark skips PyTorch)" ;;
+    optional) install optional || echo "deps: optional packages not installed (the reference test and the benchmark skip PyTorch)" ;;
     *) echo "usage: scripts/deps.sh check|install|optional" >&2; exit 2 ;;
 esac
