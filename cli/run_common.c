@@ -46,6 +46,7 @@ static const char common_options[] =
     "                   uncorrected sqrt(v)) or torch (eps after the bias correction)\n"
     "  --lr-schedule S  vilt (default: warmup from lr 0 at the first step) or shifted (from\n"
     "                   peak/warmup-steps, the first edition's); then linear decay to 0\n"
+    "  --dropout P      dropout of the training passes, in [0, 1) (default 0.1, ViLT's; 0: none)\n"
     "  --eval-every N   validation evaluations every N steps (default 0: none)\n"
     "  --eval-limit N   evaluate at most N examples (default: the profile's)\n"
     "  --seed S         (default 0)  --threads N (default 1)  --force (redo a finished run)  --quiet\n";
@@ -126,7 +127,7 @@ typedef struct {
     int cells_first; /* pretrain --cells-first N */
     int model_given; /* --model on the command line (finetune: must match --init) */
     int steps, batch, eval_every, eval_limit, threads, force, quiet, no_db, d, layers, heads, diag_every, beam;
-    double lr, warmup, label_smoothing, clip, head_lr_mult;
+    double lr, warmup, label_smoothing, clip, head_lr_mult, dropout;
     AdamWForm adamw;
     LrSchedule schedule;
     long seed;
@@ -180,6 +181,7 @@ static int parse_args(int argc, char **argv, RunKind kind, RunArgs *a) {
     a->lr = 5e-4;
     a->warmup = 0.1;
     a->head_lr_mult = -1; /* the task's */
+    a->dropout = 0.1; /* ViLT's drop_rate */
     a->threads = 1;
     a->eval_limit = -1;
     /* the patch stem: at 600 pretraining steps it reached ITC R@1 60.5 on
@@ -222,6 +224,9 @@ static int parse_args(int argc, char **argv, RunKind kind, RunArgs *a) {
             int f = adamw_form_parse(val);
             if (f < 0) return err_set("--adamw %s: expected transformers or torch", val);
             a->adamw = (AdamWForm)f;
+        } else if (!strcmp(name, "dropout")) {
+            if (option_parse_double(name, val, 0, 1, &a->dropout) != 0 || a->dropout == 1)
+                return err_set("--dropout %s: expected a probability in [0, 1)", val);
         } else if (!strcmp(name, "lr-schedule")) {
             int f = train_lr_schedule_parse(val);
             if (f < 0) return err_set("--lr-schedule %s: expected vilt or shifted", val);
@@ -295,6 +300,7 @@ static void run_config_recipe(json_t *c, const RunArgs *a) {
     json_object_set_new(c, "adamw", json_string(adamw_form_name(a->adamw)));
     json_object_set_new(c, "lr_schedule", json_string(train_lr_schedule_name(a->schedule)));
     json_object_set_new(c, "head_lr_mult", json_real(a->head_lr_mult));
+    json_object_set_new(c, "dropout", json_real(a->dropout));
 }
 
 /* What only some runs set, added only when set, so other configs keep their
@@ -448,7 +454,7 @@ static int run(RunArgs *a) {
                                method_rank(a), floor);
     }
     TrainConfig tc = {.steps = a->steps, .warmup_frac = (float)a->warmup, .lr = (float)a->lr, .weight_decay = 0.01f,
-                      .clip = (float)a->clip, .adamw = a->adamw, .schedule = a->schedule,
+                      .clip = (float)a->clip, .dropout = (float)a->dropout, .adamw = a->adamw, .schedule = a->schedule,
                       .head_lr_mult = (float)a->head_lr_mult, .eval_every = a->eval_every, .log_every = 10, .eval_split = a->eval_split,
                       .out_dir = out_dir, .quiet = a->quiet, .wdist = a->reference ? &wdist : NULL,
                       .diag_every = a->diag_every > 0 ? a->diag_every : (a->steps >= 20 ? a->steps / 20 : 1)};

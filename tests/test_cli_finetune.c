@@ -6,8 +6,8 @@
  * it), captioning on it with either objective (recorded in the config),
  * runs without --out land in the folders the docs name, and the recipe
  * around the method (clipping, AdamW's form, the warmup, the head's
- * learning-rate multiplier) is the official one unless a run sets it, is
- * recorded in every run's config and acts. */
+ * learning-rate multiplier, dropout) is the official one unless a run sets
+ * it, is recorded in every run's config and acts. */
 #include <math.h>
 
 #include "io_safetensors.h"
@@ -189,6 +189,41 @@ static void test_recipe_recorded_and_acting(void) {
     CHECK(rc != 0 && strstr(out, "--clip -1"), "exit %d: %s", rc, out);
 }
 
+/* --dropout: every fine-tuning and pretraining run records it, the default
+ * (ViLT's 0.1) too, moil db show prints it, a value outside [0, 1) is
+ * refused by name. The two fine-tuning runs of test_init_none_overrides_init
+ * ran with the default. */
+static void test_dropout_recorded(void) {
+    char db[600];
+    snprintf(db, sizeof db, "%s", tmp_path("r.db"));
+    char *o;
+    int rc = proc_run(&o, "%s finetune --task vqa --method heads --steps 2 --batch 4 --eval-limit 5 --quiet --data %s "
+                          "--db %s --init %s/backbone.safetensors --dropout 0 --out %s",
+                      moil_bin(), tmp_path("tiny"), db, tmp_path("pre"), tmp_path("d0"));
+    CHECK(rc == 0, "finetune --dropout 0: %s", o);
+    free(o);
+    rc = proc_run(&o, "%s pretrain --d 16 --layers 1 --heads 2 --steps 1 --quiet --data %s --db %s --dropout 0.25 --out %s",
+                  moil_bin(), tmp_path("tiny"), db, tmp_path("pre_d"));
+    CHECK(rc == 0, "pretrain --dropout 0.25: %s", o);
+    free(o);
+    CHECK(sql_int(db, "SELECT count(*) FROM runs WHERE task = 'vqa' AND json_extract(config_json, '$.dropout') = 0.1") ==
+              2,
+          "the default runs do not record dropout 0.1");
+    CHECK(sql_int(db, "SELECT count(*) FROM runs WHERE task = 'vqa' AND json_extract(config_json, '$.dropout') = 0") == 1,
+          "the --dropout 0 run does not record 0");
+    CHECK(sql_int(db, "SELECT count(*) FROM runs WHERE task = 'pretrain' AND "
+                      "json_extract(config_json, '$.dropout') = 0.25") == 1,
+          "the pretraining run does not record --dropout 0.25");
+    long long id = sql_int(db, "SELECT id FROM runs WHERE task = 'vqa' AND json_extract(config_json, '$.dropout') = 0");
+    char out[8192];
+    rc = proc_moil(out, sizeof out, "db show %lld --db %s", id, db);
+    CHECK(rc == 0 && strstr(out, "\"dropout\": 0"), "db show: %s", out);
+    rc = proc_moil(out, sizeof out, "finetune --task vqa --method heads --dropout 1 --no-db --data %s", tmp_path("tiny"));
+    CHECK(rc == 2 && strstr(out, "--dropout 1") && strstr(out, "[0, 1)"), "exit %d: %s", rc, out);
+    rc = proc_moil(out, sizeof out, "pretrain --dropout -0.5 --no-db --data %s", tmp_path("tiny"));
+    CHECK(rc == 2 && strstr(out, "--dropout -0.5"), "exit %d: %s", rc, out);
+}
+
 /* Without --out, runs land where the --help texts and docs/paths.md say:
  * moil pretrain in runs/pretrain-full-s<seed>/, moil finetune in
  * runs/<task>-<method>-s<seed>/, the predictions one file per split and
@@ -226,6 +261,7 @@ int main(void) {
     RUN(test_recipe_recorded_and_acting);
     RUN(test_nlvr_on_vinvl);
     RUN(test_caption_objectives_on_vinvl);
+    RUN(test_dropout_recorded);
     RUN(test_default_out_folders);
     rm_tree(tmp_dir);
     return TEST_DONE();
