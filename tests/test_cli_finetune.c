@@ -182,6 +182,13 @@ static void test_recipe_recorded_and_acting(void) {
     double d10 = sqrt(tensor_sq_diff(path[0], path[1], w)), d1 = sqrt(tensor_sq_diff(path[2], path[1], w));
     CHECK(d1 > 0 && fabs(d10 / d1 - 10.0) < 0.5, "head moved %g at 10x, %g at 1x: ratio %g, expected 10", d10, d1,
           d10 / d1);
+    /* retrieval's heads-only share is its rank head alone (d + 1 = 17): the
+     * ITC projections it does not train count for no method */
+    rc = proc_run(&o, "%s finetune --task retrieval --method heads --steps 1 --batch 2 --eval-limit 10 --quiet --no-db "
+                      "--data %s --init %s/backbone.safetensors --out %s",
+                  moil_bin(), tmp_path("tiny"), tmp_path("pre"), tmp_path("r_ret"));
+    CHECK(rc == 0 && strstr(o, "\nparams_trainable=17\n") && strstr(o, "\nparams_stored=17\n"), "retrieval heads: %s", o);
+    free(o);
     char out[2048];
     rc = proc_moil(out, sizeof out, "finetune --task vqa --method heads --adamw sgd --no-db --data %s", tmp_path("tiny"));
     CHECK(rc != 0 && strstr(out, "--adamw sgd") && strstr(out, "transformers or torch"), "exit %d: %s", rc, out);
