@@ -358,26 +358,29 @@ static void test_losses(void) {
 }
 
 /* ---- dropout ---- */
-enum { DR_N = 37 }; /* odd: covers the last single draw and the vector tails */
+enum { DR_N = 37 }; /* odd: covers the last single draw and the tails */
 typedef struct {
     float *inp, *mask, *out, *r, *dinp;
+    Rng masks; /* every forward starts from this state: one fixed mask */
 } DropoutCase;
 
 static double dropout_loss(void *p) {
     DropoutCase *c = p;
-    dropout_forward(c->out, c->inp, c->mask, DR_N);
+    Rng r = c->masks;
+    dropout_forward(c->out, c->mask, c->inp, DR_N, 0.3f, &r);
     return gradcheck_dot(c->out, c->r, DR_N);
 }
 
 static void dropout_grad(void *p) {
     DropoutCase *c = p;
     zero(c->dinp, DR_N);
+    dropout_loss(c);
     dropout_backward(c->dinp, c->r, c->mask, DR_N);
 }
 
 static void test_dropout_grad(void) {
-    DropoutCase c = {randn(DR_N, 1), zeros(DR_N), zeros(DR_N), randn(DR_N, 1), zeros(DR_N)};
-    dropout_mask(c.mask, DR_N, 0.3f, &rng); /* fixed for the check: every loss uses this mask */
+    DropoutCase c = {randn(DR_N, 1), zeros(DR_N), zeros(DR_N), randn(DR_N, 1), zeros(DR_N), rng};
+    dropout_loss(&c);
     int dropped = 0;
     for (int i = 0; i < DR_N; i++) dropped += c.mask[i] == 0.0f;
     CHECK(dropped > 0 && dropped < DR_N, "%d of %d dropped: the check needs both kinds", dropped, DR_N);
@@ -388,32 +391,50 @@ static void test_dropout_grad(void) {
     free(c.inp), free(c.mask), free(c.out), free(c.r), free(c.dinp);
 }
 
-/* A drawn mask drops about p of the entries and scales the rest by 1/(1-p);
- * the same generator state draws the same mask; forward multiplies by it. */
+/* Training-mode dropout drops about p of the entries and scales the rest by
+ * 1/(1-p), by the mask it stores; the same generator state draws the same
+ * mask; in place or not, the same output. */
 static void test_dropout_mask(void) {
-    size_t n = 100001;
+    size_t n = 100001; /* full blocks of draws and an odd tail */
     float p = 0.1f, *mask = zeros(n), *again = zeros(n), *x = randn(n, 1), *y = zeros(n);
     Rng r0;
     rng_seed(&r0, 5);
     Rng r1 = r0;
-    dropout_mask(mask, n, p, &r0);
-    dropout_mask(again, n, p, &r1);
-    CHECK(memcmp(mask, again, n * sizeof(float)) == 0, "same generator state, different masks");
-    size_t dropped = 0, other = 0;
+    dropout_forward(y, mask, x, n, p, &r0);
+    size_t dropped = 0, other = 0, wrong = 0;
     for (size_t i = 0; i < n; i++) {
         if (mask[i] == 0.0f) dropped++;
         else if (mask[i] != 1.0f / (1.0f - p)) other++;
+        wrong += y[i] != (mask[i] == 0.0f ? 0.0f : x[i] * (1.0f / (1.0f - p)));
     }
     /* binomial(n, 0.1): sd = sqrt(n p (1-p)) ~ 95, so 5 sd is ~475 */
     double expect = (double)n * p, sd = sqrt((double)n * p * (1 - p));
     CHECK(fabs((double)dropped - expect) < 5 * sd, "%zu dropped of %zu, expected %.0f +- %.0f", dropped, n, expect, sd);
     CHECK(other == 0, "%zu kept entries not scaled by 1/(1-p)", other);
-    dropout_forward(y, x, mask, n);
-    size_t wrong = 0;
-    for (size_t i = 0; i < n; i++) wrong += y[i] != (mask[i] == 0.0f ? 0.0f : x[i] * (1.0f / (1.0f - p)));
     CHECK(wrong == 0, "%zu outputs are not 0 or x / (1 - p)", wrong);
-    dropout_forward(x, x, mask, n); /* in place */
+    dropout_forward(x, again, x, n, p, &r1); /* in place, from the same state */
+    CHECK(memcmp(mask, again, n * sizeof(float)) == 0, "same generator state, different masks");
     CHECK(memcmp(x, y, n * sizeof(float)) == 0, "in-place forward differs");
+    /* the mask's definition, from one rng_next per two elements: element i
+     * is dropped when half i % 2 (low, high) of draw i / 2 is below p 2^32 */
+    Rng r2;
+    rng_seed(&r2, 5);
+    size_t off = 0;
+    uint32_t below = (uint32_t)ldexp(p, 32);
+    for (size_t i = 0; i < n; i += 2) {
+        uint64_t d = rng_next(&r2);
+        for (size_t h = 0; h < 2 && i + h < n; h++) off += (mask[i + h] == 0.0f) != ((uint32_t)(d >> (32 * h)) < below);
+    }
+    CHECK(off == 0 && r2.state == r1.state, "%zu entries differ from the definition", off);
+    /* rng_next_n: the same numbers as calls of rng_next, the same state after */
+    uint64_t block[37];
+    Rng a, b;
+    rng_seed(&a, 9);
+    b = a;
+    rng_next_n(&a, block, 37);
+    int same = 1;
+    for (int i = 0; i < 37; i++) same &= block[i] == rng_next(&b);
+    CHECK(same && a.state == b.state, "rng_next_n differs from rng_next");
     free(mask), free(again), free(x), free(y);
 }
 

@@ -3,6 +3,7 @@
 #ifndef MOIL_RNG_H
 #define MOIL_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
@@ -11,6 +12,9 @@ typedef struct {
 
 void rng_seed(Rng *r, uint64_t seed);
 uint64_t rng_next(Rng *r);
+/* out[n]: the next n values, the same as n calls of rng_next, computed
+ * independently of each other (so the loop vectorises). */
+void rng_next_n(Rng *r, uint64_t *out, size_t n);
 /* Uniform in [0, 1). */
 float rng_uniform(Rng *r);
 /* Uniform integer in [0, n). */

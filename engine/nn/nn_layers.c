@@ -46,8 +46,7 @@ int layer_dropout_active(const Dropout *d) { return d && d->p > 0 && d->rng; }
 
 int layer_dropout_forward(const Dropout *d, float *x, float *mask, size_t n) {
     if (!layer_dropout_active(d)) return 0;
-    dropout_mask(mask, n, d->p, d->rng);
-    dropout_forward(x, x, mask, n);
+    dropout_forward(x, mask, x, n, d->p, d->rng);
     return 1;
 }
 

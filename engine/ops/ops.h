@@ -41,12 +41,11 @@ void tanh_backward(float *dinp, const float *out, const float *dout, size_t n);
 void residual_forward(float *out, const float *a, const float *b, size_t n);
 void residual_backward(float *da, float *db, const float *dout, size_t n);
 
-/* Inverted dropout over n elements. dropout_mask draws mask[n] from rng:
- * each element 0 with probability p, else 1 / (1 - p), for p in (0, 1)
- * (p = 0 is no dropout: the caller skips the op and draws nothing).
- * forward: out = inp * mask (out may be inp); backward: dinp += dout * mask. */
-void dropout_mask(float *mask, size_t n, float p, Rng *rng);
-void dropout_forward(float *out, const float *inp, const float *mask, size_t n);
+/* Inverted dropout over n elements, for p in (0, 1) (p = 0 is no dropout:
+ * the caller skips the op and draws nothing). forward draws mask[n] from rng,
+ * each element 0 with probability p, else 1 / (1 - p), and writes
+ * out = inp * mask (out may be inp); backward: dinp += dout * mask. */
+void dropout_forward(float *out, float *mask, const float *inp, size_t n, float p, Rng *rng);
 void dropout_backward(float *dinp, const float *dout, const float *mask, size_t n);
 
 /* out[N,C] = table[ids[n], :] (ids in [0, V)); backward scatters into dtable[V,C]. */
