@@ -3,7 +3,8 @@
 # build-san/); `make deps` installs missing Debian packages (every build, and
 # `make reproduce`, installs the required ones on its own: scripts/deps.sh);
 # `make bench` runs the training benchmark; `make figures [PROFILE=full]` draws
-# the figures; `make backbone` rebuilds the backbone the quick profile ships
+# the figures; `make report [PROFILE=full]` writes the HTML results report;
+# `make backbone` rebuilds the backbone the quick profile ships
 # (backbones/README.md).
 
 CC      ?= cc
@@ -55,7 +56,7 @@ LIB      := $(BUILD)/libmoil.a
 MOIL     := $(BUILD)/moil
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all deps test bench datasets backbone reproduce tables figures fuzz clean print-% FORCE
+.PHONY: all deps test bench datasets backbone reproduce tables figures report fuzz clean print-% FORCE
 # keep object files of the test binaries between runs
 .SECONDARY:
 ifeq ($(SAN),1)
@@ -78,6 +79,7 @@ $(DEPS_OK): scripts/deps.sh Makefile
 deps:
 	@$(DEPS) install
 	@$(DEPS) optional
+	@$(DEPS) test
 
 $(BUILD)/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(dir $@)
@@ -106,7 +108,10 @@ moil: $(MOIL)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(LIB) $(LDLIBS)
 
+# (the tests' tools first: Chromium for the report test, installed when
+# missing and possible; that test skips its browser check otherwise)
 test: $(TEST_BIN) $(MOIL)
+	@$(DEPS) test
 	@MOIL=$(CURDIR)/$(MOIL) tests/run.sh $(TEST_BIN)
 
 bench: $(MOIL)
@@ -136,7 +141,7 @@ table-%: all
 
 tables: all
 	@for f in experiments/*.exp; do ./moil table render --profile $(PROFILE) --table $$(basename $$f .exp) || exit 1; done
-	@scripts/table_inference.sh --profile $(PROFILE)
+	@./moil table render --profile $(PROFILE) --table inference
 
 # Figures, drawn by gnuplot from the database only (plots/README.md): the
 # quick profile's from results/moil.db (what make reproduce writes) into
@@ -155,6 +160,13 @@ FIGURES := fig1 fig2 fig3 fig4 fig5
 figures: $(FIGURES)
 $(FIGURES):
 	scripts/figures.sh --db $(FIG_DB) --out $(FIG_OUT) --profile $(PROFILE) $@
+
+# The results report (`moil report --help`): one self-contained HTML page of
+# the profile from the database the figures read, with the figures drawn
+# first, into results/report/<profile>.html (REPORT_OUT overrides it).
+REPORT_OUT ?= results/report/$(PROFILE).html
+report: all figures
+	$(MOIL) report --profile $(PROFILE) --db $(FIG_DB) --figures $(FIG_OUT) --out $(REPORT_OUT)
 
 # libFuzzer harnesses of every reader (fuzz/README.md), FUZZ_SECONDS each,
 # two at a time; needs clang and libclang-rt-14-dev. CI smoke (.ci/run): FUZZ_SECONDS=3

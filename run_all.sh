@@ -8,10 +8,12 @@
 # made from the same backbone and dataset (moil table plan decides; moil
 # finetune itself skips a finished config),
 # then renders the tables (moil table render; table 6, inference cost, by
-# scripts/table_inference.sh) and the figures (make figures PROFILE=<profile>
-# FIG_DB=<its database>, if that target exists: plots/ for quick, plots/<profile>/
-# otherwise). Every step is resumable: rerunning does only what
-# is missing, and a run killed mid-way (a stale 'running' row) is redone.
+# moil table render --table inference), the figures and the HTML report (make
+# report PROFILE=<profile> FIG_DB=<its database>, if that target exists: the
+# figures in plots/ for quick, plots/<profile>/ otherwise, then moil report into
+# <work>/results/report/<profile>.html). Every step is resumable: rerunning
+# does only what is missing, and a run killed mid-way (a stale 'running' row)
+# is redone.
 set -u
 cd "$(dirname "$0")" || exit 1
 
@@ -36,7 +38,7 @@ usage: run_all.sh [--profile quick|full] [--table ID]... [--jobs N] [--force]
   --db PATH      results database (default <work>/results/moil.db)
   --work DIR     root of datasets/data, runs, results (default .)
   --experiments DIR  table definitions (default experiments)
-  --no-make      do not build with make, nor run make figures
+  --no-make      do not build with make, nor run make report (figures, report)
 
 Ends with name=value lines: runs, ran, failed, skipped, seconds.
 EOF
@@ -323,15 +325,22 @@ for t in $table_ids; do
 done
 # table 6, inference cost: the latest moil bench-infer run, when there is one
 if "$MOIL" db runs --db "$db" --table inference --status ok 2>/dev/null | grep -q '^runs_ok=[1-9]'; then
-    if scripts/table_inference.sh --db "$db" --profile "$profile" --out "${root}results/tables/$profile" >/dev/null; then
+    if "$MOIL" table render --table inference --db "$db" --profile "$profile" --out "${root}results/tables/$profile" >/dev/null; then
         say "table inference: ${root}results/tables/$profile/inference.md"
     else
         echo "run_all.sh: rendering table inference failed" >&2
         failed=$((failed + 1))
     fi
 fi
-if [ "$use_make" = 1 ] && make -n figures >/dev/null 2>&1; then
-    make -s figures PROFILE="$profile" FIG_DB="$db" || { echo "run_all.sh: make figures failed" >&2; failed=$((failed + 1)); }
+if [ "$use_make" = 1 ] && make -n report >/dev/null 2>&1; then
+    # its figure lines shown; moil report's name=value lines kept from this script's own
+    if out=$(make -s report PROFILE="$profile" FIG_DB="$db" REPORT_OUT="${root}results/report/$profile.html"); then
+        say "$(printf '%s\n' "$out" | grep '^figures:')"
+        say "report: ${root}results/report/$profile.html"
+    else
+        echo "run_all.sh: make report failed" >&2
+        failed=$((failed + 1))
+    fi
 fi
 
 secs=$(($(date +%s) - t_start))

@@ -25,20 +25,13 @@ static const char usage[] =
     "for every metric.\n";
 
 /* The run's row as "column: value" lines, the config as indented JSON. */
-static int print_run(const DbTable *run) {
+static void print_run(const DbRunDetails *d) {
+    const DbTable *run = &d->run;
     for (int c = 0; c < run->n_cols; c++) {
         const char *v = run->cells[c];
         if (strcmp(run->cols[c], "config_json")) printf("%-17s %s\n", run->cols[c], v ? v : "-");
     }
-    json_error_t jerr;
-    json_t *config = json_loads(db_table_get(run, 0, "config_json"), 0, &jerr);
-    if (!config) return err_set("config_json: %s", jerr.text);
-    char *text = json_dumps(config, JSON_INDENT(2) | JSON_SORT_KEYS);
-    json_decref(config);
-    if (!text) return err_set("config_json: cannot be written as JSON");
-    printf("\nconfig:\n%s\n", text);
-    free(text);
-    return 0;
+    printf("\nconfig:\n%s\n", d->config);
 }
 
 static int print_section(const char *title, const DbTable *t) {
@@ -60,22 +53,14 @@ static void print_name_values(const DbTable *run, const DbTable *metrics) {
 }
 
 /* Query and print everything about one run. */
-static int show_run(Db *db, const char *path, int64_t run_id) {
-    DbRunFilter only = {.run_id = run_id};
-    DbTable run, metrics = {0}, curves = {0};
-    static const char *const metric_cols[] = {"split", "name", "value"};
-    if (db_select_runs(db, &only, &run)) return -1;
-    int rc = run.n_rows ? 0 : err_set("%s: no run %" PRId64, path, run_id);
-    if (rc == 0) rc = db_select_metrics(db, &only, &metrics);
-    if (rc == 0) rc = db_select_curve_summary(db, run_id, &curves);
-    if (rc == 0) rc = print_run(&run);
-    if (rc == 0) rc = db_table_keep(&metrics, metric_cols, 3);
-    if (rc == 0) rc = print_section("metrics", &metrics);
-    if (rc == 0) rc = print_section("curves", &curves);
-    if (rc == 0) print_name_values(&run, &metrics);
-    db_table_free(&run);
-    db_table_free(&metrics);
-    db_table_free(&curves);
+static int show_run(Db *db, int64_t run_id) {
+    DbRunDetails d;
+    if (db_select_run_details(db, run_id, &d)) return -1;
+    print_run(&d);
+    int rc = print_section("metrics", &d.metrics);
+    if (rc == 0) rc = print_section("curves", &d.curves);
+    if (rc == 0) print_name_values(&d.run, &d.metrics);
+    db_run_details_free(&d);
     return rc;
 }
 
@@ -98,7 +83,7 @@ int cmd_db_show(int argc, char **argv) {
         return db_args_usage_error(&a, "run id '%s': expected a positive integer", run_arg);
     Db *db;
     if (db_open_existing(a.db_path, &db)) return db_args_fail(&a);
-    int rc = show_run(db, a.db_path, run_id);
+    int rc = show_run(db, run_id);
     if (db_close(db) || rc) return db_args_fail(&a);
     return 0;
 }

@@ -1,7 +1,8 @@
 /* `moil table plan|tag|render`: the experiment runner's commands. plan
  * expands experiments/ into runs and records the table layouts in the
  * results database; tag records which run a runner key made; render writes a
- * table from the database alone. run_all.sh drives them. */
+ * table from the database alone (table 6, inference, from the latest
+ * `moil bench-infer` run). run_all.sh drives them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "db.h"
 #include "method.h"
 #include "report_experiment.h"
+#include "report_inference.h"
 #include "report_layout.h"
 #include "report_table.h"
 #include "run_inputs.h"
@@ -55,7 +57,12 @@ static const char render_usage[] =
     "in a separate labelled block. Writes DIR/ID.md and DIR/ID.tex (default DIR\n"
     "results/tables/P; --format one of them only; --out - prints to stdout).\n"
     "Ends with name=value lines: rows, columns, missing (cells without a value), and\n"
-    "md/tex (the files written).\n";
+    "md/tex (the files written).\n"
+    "\n"
+    "ID inference (table 6, not an experiments/ table): per method the time per\n"
+    "example as trained and merged, the ratio of its deployed time (merged when it\n"
+    "merges) to full tuning's and whether it merges, from the latest ok run with\n"
+    "table_id 'inference' (moil bench-infer). Ends with md/tex, run_id, methods.\n";
 
 static int fail(const char *cmd, Db *db) {
     fprintf(stderr, "moil table %s: %s\n", cmd, err_msg());
@@ -265,22 +272,49 @@ int cmd_table_tag(int argc, char **argv) {
     return db_close(db) ? fail("tag", NULL) : 0;
 }
 
-/* Render d in one format to DIR/ID.<ext> (atomically) or stdout. */
-static int render_one(const TableData *d, TableFormat f, const char *out, int *missing) {
+/* What one format of a table is rendered from: a reproduced table, or
+ * (inference set) table 6. */
+typedef struct {
+    const TableData *table;
+    const InferenceData *inference;
+    const char *id, *profile;
+} Renderable;
+
+/* Render r in one format to DIR/ID.<ext> (atomically) or stdout. */
+static int render_one(const Renderable *r, TableFormat f, const char *out, int *missing) {
     const char *ext = f == TABLE_MD ? "md" : "tex";
-    if (!strcmp(out, "-")) return table_render(d, f, stdout, missing);
     char *buf = NULL;
     size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
+    FILE *mem = !strcmp(out, "-") ? stdout : open_memstream(&buf, &len);
     if (!mem) return err_set("open_memstream failed");
-    int rc = table_render(d, f, mem, missing);
+    int rc = r->inference ? inference_render(r->inference, r->profile, f, mem) : table_render(r->table, f, mem, missing);
+    if (mem == stdout) return rc;
     fclose(mem);
     char path[1100];
-    snprintf(path, sizeof path, "%s/%s.%s", out, d->id, ext);
+    snprintf(path, sizeof path, "%s/%s.%s", out, r->id, ext);
     if (rc == 0) rc = dir_make(out);
     if (rc == 0) rc = file_write_atomic(path, buf, len);
     free(buf);
     if (rc == 0) printf("%s=%s\n", ext, path);
+    return rc;
+}
+
+/* Table 6: the latest inference run's timings; exit 1 with a message when
+ * the database has none. */
+static int render_inference(Db *db, const TableArgs *a, int md, int tex, const char *out) {
+    InferenceData d;
+    int found = db_inference_load(db, &d);
+    if (found == 0)
+        err_set("%s: no ok inference run: run 'moil bench-infer --init <backbone.safetensors>' (run_all.sh does, "
+                "in its figures stage)",
+                a->db);
+    if (found != 1) return -1;
+    Renderable r = {NULL, &d, "inference", a->profile};
+    int rc = 0;
+    if (md) rc = render_one(&r, TABLE_MD, out, NULL);
+    if (rc == 0 && tex) rc = render_one(&r, TABLE_TEX, out, NULL);
+    if (rc == 0) printf("run_id=%lld\nmethods=%d\n", (long long)d.run_id, d.n_rows);
+    inference_data_free(&d);
     return rc;
 }
 
@@ -291,16 +325,19 @@ int cmd_table_render(int argc, char **argv) {
     if (a.n_tables != 1) return usage_error("render", render_usage, "give one --table ID", NULL);
     int md = !a.format || !strcmp(a.format, "md"), tex = !a.format || !strcmp(a.format, "tex");
     if (!md && !tex) return usage_error("render", render_usage, "--format: expected md or tex, not ", a.format);
-    Db *db;
-    if (db_open_existing(a.db, &db) != 0) return fail("render", NULL);
-    TableData d;
-    if (db_table_data_load(db, a.tables[0], a.profile, &d) != 0) return fail("render", db);
     char out_dir[1024];
     snprintf(out_dir, sizeof out_dir, "results/tables/%s", a.profile);
     const char *out = a.out ? a.out : out_dir;
+    Db *db;
+    if (db_open_existing(a.db, &db) != 0) return fail("render", NULL);
+    if (!strcmp(a.tables[0], "inference"))
+        return render_inference(db, &a, md, tex, out) ? fail("render", db) : db_close(db) ? fail("render", NULL) : 0;
+    TableData d;
+    if (db_table_data_load(db, a.tables[0], a.profile, &d) != 0) return fail("render", db);
+    Renderable r = {&d, NULL, d.id, a.profile};
     int missing = 0, rc = 0;
-    if (md) rc = render_one(&d, TABLE_MD, out, &missing);
-    if (rc == 0 && tex) rc = render_one(&d, TABLE_TEX, out, &missing);
+    if (md) rc = render_one(&r, TABLE_MD, out, &missing);
+    if (rc == 0 && tex) rc = render_one(&r, TABLE_TEX, out, &missing);
     if (rc == 0) printf("rows=%d\ncolumns=%d\nmissing=%d\n", d.n_rows, d.n_cols, missing);
     table_data_free(&d);
     if (rc) return fail("render", db);

@@ -17,6 +17,10 @@
 #                             then probes again; silent when nothing is missing
 #   scripts/deps.sh optional  the same for optional packages (PyTorch: the reference
 #                             test of the training step, the benchmark)
+#   scripts/deps.sh test      the same for what tests use when it is there
+#                             (Chromium, which checks the HTML report); make
+#                             test runs it, and a test whose tool is still
+#                             missing skips with a message
 #
 # CC: the compiler to probe with (default cc; the Makefile passes its own).
 set -u
@@ -51,6 +55,13 @@ python3-torch|pymod|torch|the reference test of the training step and the benchm
 LIST
 }
 
+# Debian package | kind | probe | what it is for (tests only)
+test_tools() {
+    cat <<'LIST'
+chromium|cmd|chromium|the report test's headless browser (tests/test_report.c)
+LIST
+}
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/moil-deps.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 
@@ -80,7 +91,8 @@ files() {
 
 # One line "package|what it is for|why it counts as missing" per failed probe
 # of the required libraries and others, or of the optional packages ($1 =
-# optional); a package once. Exits 2 on a link flag without a row.
+# optional) or the tests' tools ($1 = test); a package once. Exits 2 on a
+# link flag without a row.
 missing() {
     : >"$work/missing"
     if [ "$1" = required ]; then
@@ -101,6 +113,8 @@ ROW
             reason=$(links "$flag" "$header" "$call") || echo "$pkg|$what|$reason" >>"$work/missing"
         done
         list=others
+    elif [ "$1" = test ]; then
+        list=test_tools
     else
         list=optional
     fi
@@ -159,5 +173,6 @@ case ${1:-check} in
         ;;
     install) install required ;;
     optional) install optional || echo "deps: optional packages not installed (the reference test and the benchmark skip PyTorch)" ;;
-    *) echo "usage: scripts/deps.sh check|install|optional" >&2; exit 2 ;;
+    test) install test || echo "deps: test tools not installed (tests/test_report.c skips its browser check)" ;;
+    *) echo "usage: scripts/deps.sh check|install|optional|test" >&2; exit 2 ;;
 esac

@@ -1,13 +1,17 @@
-/* scripts/table_inference.sh (table 6, inference cost): a database with
- * three `moil bench-infer`-shaped runs (an older ok one, the latest ok one,
- * and a newer failed one that must not count) gives the expected Markdown
- * of the latest ok run, written atomically to <out>/inference.md; figure 5
- * reads the same rows (scripts/inference_rows.sql); a database without an
- * inference run gives a clear message and status 1, not a crash. */
+/* moil table render --table inference (table 6, inference cost): a
+ * database with three `moil bench-infer`-shaped runs (an older ok one, the
+ * latest ok one, and a newer failed one that must not count) gives the
+ * expected Markdown of the latest ok run, written atomically to
+ * <out>/inference.md, and its LaTeX; figure 5 reads the same rows
+ * (scripts/inference_rows.sql, of which the renderer compiles in a copy
+ * that must stay identical); a database without an inference run gives a
+ * clear message and status 1, not a crash. */
 #include <unistd.h>
 
 #include "check.h"
 #include "db.h"
+#include "proc.h"
+#include "report_inference.h"
 #include "test.h"
 
 static char tmp_dir[] = "/tmp/moil_test_table_inference_XXXXXX";
@@ -71,10 +75,11 @@ static char out[1 << 14];
 
 static void test_latest_ok_run_rendered(void) {
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "sh scripts/table_inference.sh --db %s --profile quick --out %s", tmp_path("t.db"),
-             tmp_path("tables"));
+    snprintf(cmd, sizeof cmd, "'%s' table render --table inference --db %s --profile quick --out %s", moil_bin(),
+             tmp_path("t.db"), tmp_path("tables"));
     int rc = sh(out, sizeof out, cmd);
-    CHECK(rc == 0 && strstr(out, "md=") && strstr(out, "\nrun_id=2\n") && strstr(out, "\nmethods=4\n"),
+    CHECK(rc == 0 && strstr(out, "md=") && strstr(out, "tex=") && strstr(out, "\nrun_id=2\n") &&
+              strstr(out, "\nmethods=4\n"),
           "status %d:\n%s", rc, out);
     size_t len;
     char *md = file_read_all(tmp_path("tables/inference.md"), 1 << 16, &len);
@@ -92,7 +97,19 @@ static void test_latest_ok_run_rendered(void) {
               strstr(md, "fastest of 5 evaluation passes over 200"),
           "header:\n%s", md);
     free(md);
-    CHECK(access(tmp_path("tables/inference.md.tmp"), F_OK) != 0, "the temporary file is left behind");
+    char *tex = file_read_all(tmp_path("tables/inference.tex"), 1 << 16, &len);
+    CHECK(tex && strstr(tex, "\\begin{tabular}{lrrrl}") && strstr(tex, "moil & 3.000 & 2.100 & 1.05 & yes \\\\\n"),
+          "inference.tex:\n%s", tex ? tex : err_msg());
+    free(tex);
+}
+
+/* The renderer's copy of scripts/inference_rows.sql is the file. */
+static void test_rows_sql_is_the_script(void) {
+    char *file = file_read_all("scripts/inference_rows.sql", 1 << 16, NULL);
+    CHECK(file && !strcmp(file, report_inference_rows_sql),
+          "results/report/report_inference.c's copy differs from scripts/inference_rows.sql: regenerate it (see "
+          "the comment above it)");
+    free(file);
 }
 
 /* Figure 5 plots the same rows (the shared scripts/inference_rows.sql). */
@@ -112,11 +129,11 @@ static void test_figure_reads_same_rows(void) {
 
 static void test_no_run_clear_message(void) {
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "sh scripts/table_inference.sh --db %s --out -", tmp_path("empty.db"));
+    snprintf(cmd, sizeof cmd, "'%s' table render --table inference --db %s --out -", moil_bin(), tmp_path("empty.db"));
     int rc = sh(out, sizeof out, cmd);
     CHECK(rc == 1 && strstr(out, "no ok inference run") && strstr(out, "moil bench-infer"), "status %d:\n%s", rc,
           out);
-    snprintf(cmd, sizeof cmd, "sh scripts/table_inference.sh --db %s", tmp_path("nosuch.db"));
+    snprintf(cmd, sizeof cmd, "'%s' table render --table inference --db %s", moil_bin(), tmp_path("nosuch.db"));
     rc = sh(out, sizeof out, cmd);
     CHECK(rc == 1 && strstr(out, "no such results database"), "status %d:\n%s", rc, out);
 }
@@ -130,6 +147,7 @@ int main(void) {
     build_db(tmp_path("empty.db"), 0);
     RUN(test_latest_ok_run_rendered);
     RUN(test_figure_reads_same_rows);
+    RUN(test_rows_sql_is_the_script);
     RUN(test_no_run_clear_message);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp_dir);

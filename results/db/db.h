@@ -115,8 +115,10 @@ typedef struct {
 
 /* Text: aligned columns for people, "-" for NULL, reals to 6 significant
  * digits. Markdown: a pipe table, reals to 6 digits. CSV (RFC 4180 quoting)
- * and TSV (\t \n \r \\ escaped): exact, NULL empty. All with a header. */
-typedef enum { DB_FORMAT_TEXT, DB_FORMAT_CSV, DB_FORMAT_TSV, DB_FORMAT_MD } DbFormat;
+ * and TSV (\t \n \r \\ escaped): exact, NULL empty. HTML: a <table> (header
+ * in <thead>), cells as text shows them, escaped (db_html_escape). All with
+ * a header. */
+typedef enum { DB_FORMAT_TEXT, DB_FORMAT_CSV, DB_FORMAT_TSV, DB_FORMAT_MD, DB_FORMAT_HTML } DbFormat;
 
 /* Which runs a query covers: each text field NULL for any, run_id 0 for any. */
 typedef struct {
@@ -140,6 +142,16 @@ int db_select_curves(Db *db, const DbRunFilter *filter, DbTable *out);
  * NaN or inf), first_step, first_value, last_step, last_value, min_value,
  * min_step, max_value, max_step (min and max over the finite points). */
 int db_select_curve_summary(Db *db, int64_t run_id, DbTable *out);
+/* Everything `moil db show` prints about one run: its row (every column of
+ * db_select_runs), its config as indented JSON with sorted keys, its metrics
+ * (split, name, value) and its curve summary (db_select_curve_summary).
+ * Fails when there is no such run. Free with db_run_details_free. */
+typedef struct {
+    DbTable run, metrics, curves;
+    char *config; /* indented JSON */
+} DbRunDetails;
+int db_select_run_details(Db *db, int64_t run_id, DbRunDetails *out);
+void db_run_details_free(DbRunDetails *d);
 /* status, runs: the number of runs per status. */
 int db_select_status_counts(Db *db, DbTable *out);
 /* problem: one row per message of PRAGMA integrity_check and
@@ -150,6 +162,9 @@ int db_select_problems(Db *db, DbTable *out);
 const char *db_table_get(const DbTable *t, int row, const char *col);
 /* Keep only the named columns, in that order; -1 if one is missing. */
 int db_table_keep(DbTable *t, const char *const *cols, int n_cols);
+/* Write s as HTML text, safe in element content and in a double- or
+ * single-quoted attribute value: & < > " ' as character references. */
+void db_html_escape(const char *s, FILE *out);
 /* Write the table (header first); -1 if writing failed. */
 int db_table_write(const DbTable *t, DbFormat format, FILE *out);
 void db_table_free(DbTable *t);

@@ -39,5 +39,8 @@ sqlite3_stmt *db_query(Db *db, const char *sql, const char *types, ...);
 int db_step(Db *db, sqlite3_stmt *st);
 /* Run a statement to completion, ignoring any rows it returns. */
 int db_run_sql(Db *db, const char *sql, const char *types, ...);
+/* Step st to the end, collecting its rows into *out (zeroed first; reals
+ * as the shortest text that reads back exactly), and finalize st. */
+int db_table_fill(Db *db, sqlite3_stmt *st, DbTable *out);
 
 #endif

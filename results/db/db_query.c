@@ -1,6 +1,6 @@
 /* Reading the results database: runs, metrics, curves and health checks as
- * tables of text cells, and writing such tables as text, CSV, TSV or
- * Markdown. See db.h (DbTable). */
+ * tables of text cells, and writing such tables as text, CSV, TSV,
+ * Markdown or HTML. See db.h (DbTable). */
 #include "db_internal.h"
 
 #include "check.h"
@@ -42,8 +42,7 @@ static char *real_text(double v) {
     return xstrdup(buf);
 }
 
-/* Step st to the end, collecting its rows into *out (zeroed first). */
-static int table_fill(Db *db, sqlite3_stmt *st, DbTable *out) {
+int db_table_fill(Db *db, sqlite3_stmt *st, DbTable *out) {
     *out = (DbTable){0};
     int n = sqlite3_column_count(st);
     out->n_cols = n;
@@ -76,7 +75,7 @@ static int table_fill(Db *db, sqlite3_stmt *st, DbTable *out) {
 static int select_filtered(Db *db, const char *sql, const DbRunFilter *f, DbTable *out) {
     *out = (DbTable){0};
     sqlite3_stmt *st = db_query(db, sql, "ttttti", f->table_id, f->status, f->task, f->model, f->method, f->run_id);
-    return st ? table_fill(db, st, out) : -1;
+    return st ? db_table_fill(db, st, out) : -1;
 }
 
 int db_select_runs(Db *db, const DbRunFilter *filter, DbTable *out) {
@@ -121,27 +120,56 @@ int db_select_curve_summary(Db *db, int64_t run_id, DbTable *out) {
         "(SELECT min(step) FROM curves AS c WHERE c.run_id = ?1 AND c.name = s.name AND c.value = s.max_value) "
         "AS max_step FROM s ORDER BY s.name",
         "i", run_id);
-    return st ? table_fill(db, st, out) : -1;
+    return st ? db_table_fill(db, st, out) : -1;
+}
+
+int db_select_run_details(Db *db, int64_t run_id, DbRunDetails *out) {
+    static const char *const metric_cols[] = {"split", "name", "value"};
+    DbRunFilter only = {.run_id = run_id};
+    *out = (DbRunDetails){0};
+    int rc = db_select_runs(db, &only, &out->run);
+    if (rc == 0 && out->run.n_rows == 0) rc = err_set("%s: no run %lld", db->path, (long long)run_id);
+    if (rc == 0) rc = db_select_metrics(db, &only, &out->metrics);
+    if (rc == 0) rc = db_table_keep(&out->metrics, metric_cols, 3);
+    if (rc == 0) rc = db_select_curve_summary(db, run_id, &out->curves);
+    if (rc == 0) {
+        json_error_t jerr;
+        json_t *config = json_loads(db_table_get(&out->run, 0, "config_json"), 0, &jerr);
+        if (config) out->config = json_dumps(config, JSON_INDENT(2) | JSON_SORT_KEYS);
+        json_decref(config);
+        if (!out->config) rc = err_set("%s: run %lld: config_json: %s", db->path, (long long)run_id,
+                                       config ? "cannot be written as JSON" : jerr.text);
+    }
+    if (rc) db_run_details_free(out);
+    return rc;
+}
+
+void db_run_details_free(DbRunDetails *d) {
+    db_table_free(&d->run);
+    db_table_free(&d->metrics);
+    db_table_free(&d->curves);
+    free(d->config);
+    *d = (DbRunDetails){0};
 }
 
 int db_select_status_counts(Db *db, DbTable *out) {
     *out = (DbTable){0};
     sqlite3_stmt *st = db_query(db, "SELECT status, count(*) AS runs FROM runs GROUP BY status ORDER BY status", "");
-    return st ? table_fill(db, st, out) : -1;
+    return st ? db_table_fill(db, st, out) : -1;
 }
 
 int db_select_problems(Db *db, DbTable *out) {
     *out = (DbTable){0};
     sqlite3_stmt *st = db_query(db, "SELECT integrity_check AS problem FROM pragma_integrity_check "
                                     "WHERE integrity_check != 'ok'", "");
-    if (!st || table_fill(db, st, out)) return -1;
+    if (!st || db_table_fill(db, st, out)) return -1;
     if (out->n_rows) return 0; /* foreign_key_check would stumble on the damage */
     db_table_free(out);
     st = db_query(db,
                   "SELECT 'foreign key: row ' || coalesce(rowid, '?') || ' of ' || \"table\" || "
                   "' refers to a missing row of ' || parent AS problem FROM pragma_foreign_key_check",
                   "");
-    return st ? table_fill(db, st, out) : -1;
+    return st ? db_table_fill(db, st, out) : -1;
 }
 
 static int table_col(const DbTable *t, const char *col) {
@@ -267,8 +295,39 @@ static void write_delimited(const DbTable *t, DbFormat format, FILE *out) {
     }
 }
 
+void db_html_escape(const char *s, FILE *out) {
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", out); break;
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '"': fputs("&quot;", out); break;
+        case '\'': fputs("&#39;", out); break;
+        default: fputc(*s, out);
+        }
+    }
+}
+
+static void write_html(const DbTable *t, FILE *out) {
+    char buf[40];
+    fputs("<table>\n<thead><tr>", out);
+    for (int c = 0; c < t->n_cols; c++) fputs("<th>", out), db_html_escape(t->cols[c], out), fputs("</th>", out);
+    fputs("</tr></thead>\n<tbody>\n", out);
+    for (int r = 0; r < t->n_rows; r++) {
+        fputs("<tr>", out);
+        for (int c = 0; c < t->n_cols; c++) {
+            fputs("<td>", out);
+            db_html_escape(cell_display(t, (size_t)r * (size_t)t->n_cols + (size_t)c, "-", buf, sizeof buf), out);
+            fputs("</td>", out);
+        }
+        fputs("</tr>\n", out);
+    }
+    fputs("</tbody>\n</table>\n", out);
+}
+
 int db_table_write(const DbTable *t, DbFormat format, FILE *out) {
     if (format == DB_FORMAT_TEXT) write_text(t, out);
+    else if (format == DB_FORMAT_HTML) write_html(t, out);
     else write_delimited(t, format, out);
     if (fflush(out) != 0 || ferror(out)) return err_set("output: write failed");
     return 0;

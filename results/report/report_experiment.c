@@ -325,6 +325,70 @@ void experiment_table_free(ExpTable *t) {
     memset(t, 0, sizeof *t);
 }
 
+/* ---- claims.conf ---- */
+
+static int claim_line(void *ctx, char **f, int n, const char *where) {
+    ExpClaims *c = ctx;
+    ExpClaim *last = c->n ? &c->claims[c->n - 1] : NULL;
+    if (!strcmp(f[0], "claim")) {
+        if (need_fields(where, f, n, 3, 3)) return -1;
+        if (!*f[1] || !*f[2]) return err_set("%s: a claim needs a number and a statement", where);
+        c->claims = xrealloc(c->claims, (size_t)(c->n + 1) * sizeof *c->claims);
+        c->claims[c->n++] = (ExpClaim){xstrdup(f[1]), xstrdup(f[2]), 0, 0, NULL, NULL};
+        return 0;
+    }
+    int is_note = !strcmp(f[0], "note");
+    if (!is_note && strcmp(f[0], "compare"))
+        return err_set("%s: unknown directive '%s' (expected claim, note or compare)", where, f[0]);
+    if (!last) return err_set("%s: '%s' before the first claim", where, f[0]);
+    if (is_note) {
+        if (need_fields(where, f, n, 2, 2)) return -1;
+        last->notes = xrealloc(last->notes, (size_t)(last->n_notes + 1) * sizeof *last->notes);
+        last->notes[last->n_notes++] = xstrdup(f[1]);
+        return 0;
+    }
+    if (need_fields(where, f, n, 4, 4)) return -1;
+    if (!*f[1] || !*f[2] || !*f[3]) return err_set("%s: compare needs a table, a row and other rows", where);
+    last->compares = xrealloc(last->compares, (size_t)(last->n_compares + 1) * sizeof *last->compares);
+    ExpCompare *k = &last->compares[last->n_compares++];
+    *k = (ExpCompare){xstrdup(f[1]), xstrdup(f[2]), 0, NULL};
+    for (char *p = f[3]; p;) {
+        char *semi = strchr(p, ';');
+        if (semi) *semi++ = 0;
+        char *other = trim(p);
+        if (!*other) return err_set("%s: an empty row in the list of other rows", where);
+        k->others = xrealloc(k->others, (size_t)(k->n_others + 1) * sizeof *k->others);
+        k->others[k->n_others++] = xstrdup(other);
+        p = semi;
+    }
+    return 0;
+}
+
+int experiment_claims_read(const char *path, ExpClaims *out) {
+    memset(out, 0, sizeof *out);
+    int rc = read_lines(path, claim_line, out);
+    if (rc == 0 && !out->n) rc = err_set("%s: no claim", path);
+    if (rc) experiment_claims_free(out);
+    return rc;
+}
+
+void experiment_claims_free(ExpClaims *c) {
+    for (int i = 0; i < c->n; i++) {
+        ExpClaim *k = &c->claims[i];
+        free(k->number), free(k->statement);
+        for (int j = 0; j < k->n_notes; j++) free(k->notes[j]);
+        for (int j = 0; j < k->n_compares; j++) {
+            ExpCompare *m = &k->compares[j];
+            free(m->table), free(m->row);
+            for (int o = 0; o < m->n_others; o++) free(m->others[o]);
+            free(m->others);
+        }
+        free(k->notes), free(k->compares);
+    }
+    free(c->claims);
+    memset(c, 0, sizeof *c);
+}
+
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 int experiment_list_ids(const char *dir, char ***ids, int *n) {

@@ -1,6 +1,7 @@
-/* The experiment definitions of experiments/: the profiles (profiles.conf)
- * and one file per reproduced table (<id>.exp), and their expansion into the
- * fine-tuning runs that make each table.
+/* The experiment definitions of experiments/: the profiles (profiles.conf),
+ * one file per reproduced table (<id>.exp) and the paper's claims with the
+ * comparisons of table rows that test them (claims.conf), and the expansion
+ * of a table into the fine-tuning runs that make it.
  *
  * Both are line files: '#' starts a comment, fields are separated by '|',
  * argument lists are words separated by spaces (no quoting: no argument
@@ -33,7 +34,13 @@
  * A row is run for every task of the columns and every seed of the profile,
  * with the arguments, in this order (later ones win): --task --seed --data
  * --init, the profile's, the profile's for the task, the profile's for the
- * row's --method, the table's for the profile, the row's. PROFILES (comma-separated) limits a row to those. */
+ * row's --method, the table's for the profile, the row's. PROFILES (comma-separated) limits a row to those.
+ * claims.conf:
+ *   claim   | NUMBER | STATEMENT           (a claim of the paper)
+ *   note    | TEXT                        (what else bears on it, e.g. a figure)
+ *   compare | TABLE | ROW | OTHER; OTHER...  (ROW of table TABLE against each
+ *                                          OTHER row, in every column)
+ * note and compare lines belong to the claim above them. */
 #ifndef MOIL_EXPERIMENT_H
 #define MOIL_EXPERIMENT_H
 
@@ -99,12 +106,34 @@ typedef struct {
     char key[EXP_KEY_LEN];  /* FNV-1a 64 of the arguments joined by spaces */
 } ExpCell;
 
+/* One compare line of claims.conf. */
+typedef struct {
+    char *table, *row;
+    int n_others;
+    char **others; /* [n_others] */
+} ExpCompare;
+
+typedef struct {
+    char *number, *statement;
+    int n_notes, n_compares;
+    char **notes;          /* [n_notes] */
+    ExpCompare *compares;  /* [n_compares] */
+} ExpClaim;
+
+typedef struct {
+    int n;
+    ExpClaim *claims; /* [n] in the file's order */
+} ExpClaims;
+
 /* Read experiments/profiles.conf (path) and find one profile in it. */
 int experiment_profile_read(const char *path, const char *name, ExpProfile *out);
 void experiment_profile_free(ExpProfile *p);
 /* Read one table file; its id is the file name without folder and ".exp". */
 int experiment_table_read(const char *path, ExpTable *out);
 void experiment_table_free(ExpTable *t);
+/* Read claims.conf (path). */
+int experiment_claims_read(const char *path, ExpClaims *out);
+void experiment_claims_free(ExpClaims *c);
 /* The ids of the tables in dir (files *.exp), sorted; free with
  * experiment_ids_free. */
 int experiment_list_ids(const char *dir, char ***ids, int *n);

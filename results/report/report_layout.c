@@ -98,11 +98,13 @@ static int load_layout(Db *db, const char *table_id, TableData *d) {
     sqlite3_finalize(st);
     if (rc == 0) return err_set("%s: no table '%s' (run_all.sh or moil table plan records it)", db->path, table_id);
     if (rc < 0) return -1;
-    st = db_query(db, "SELECT label FROM table_columns WHERE table_id = ? ORDER BY col", "t", table_id);
+    st = db_query(db, "SELECT label, task FROM table_columns WHERE table_id = ? ORDER BY col", "t", table_id);
     if (!st) return -1;
     while ((rc = db_step(db, st)) == 1) {
         d->col_labels = xrealloc(d->col_labels, (size_t)(d->n_cols + 1) * sizeof *d->col_labels);
-        d->col_labels[d->n_cols++] = col_dup(st, 0);
+        d->col_tasks = xrealloc(d->col_tasks, (size_t)(d->n_cols + 1) * sizeof *d->col_tasks);
+        d->col_labels[d->n_cols] = col_dup(st, 0);
+        d->col_tasks[d->n_cols++] = col_dup(st, 1);
     }
     sqlite3_finalize(st);
     return rc;
@@ -128,7 +130,10 @@ static int load_rows(Db *db, const char *table_id, TableData *d, int64_t **row_i
         r->n = xcalloc((size_t)d->n_cols + 1, sizeof *r->n);
         r->mean = xcalloc((size_t)d->n_cols + 1, sizeof *r->mean);
         r->sd = xcalloc((size_t)d->n_cols + 1, sizeof *r->sd);
-        r->runs = 0;
+        r->runs = xcalloc((size_t)d->n_cols + 1, sizeof *r->runs);
+        for (int c = 0; c < d->n_cols; c++) r->runs[c] = xstrdup("");
+        r->row_runs = xstrdup("");
+        r->runs_params = 0;
     }
     sqlite3_finalize(st);
     return rc;
@@ -138,6 +143,34 @@ static int row_index(const int64_t *row_ids, int n, int64_t row) {
     for (int i = 0; i < n; i++)
         if (row_ids[i] == row) return i;
     return -1;
+}
+
+/* Append " id" (no space first) to the space-separated list *list. */
+static void list_add(char **list, int64_t id) {
+    size_t len = strlen(*list);
+    *list = xrealloc(*list, len + 24);
+    snprintf(*list + len, 24, "%s%lld", len ? " " : "", (long long)id);
+}
+
+/* The runs behind each cell (the view table_values), ascending, and the
+ * row's runs (each once, ascending). */
+static int load_runs(Db *db, const char *table_id, TableData *d, const int64_t *row_ids) {
+    static const char *const sql[2] = {
+        "SELECT row, col, run_id FROM table_values WHERE table_id = ? AND profile = ? ORDER BY row, col, run_id",
+        "SELECT DISTINCT row, -1, run_id FROM table_values WHERE table_id = ? AND profile = ? ORDER BY row, run_id"};
+    int rc = 0;
+    for (int k = 0; rc == 0 && k < 2; k++) {
+        sqlite3_stmt *st = db_query(db, sql[k], "tt", table_id, d->profile);
+        if (!st) return -1;
+        while ((rc = db_step(db, st)) == 1) {
+            int r = row_index(row_ids, d->n_rows, sqlite3_column_int64(st, 0));
+            int c = sqlite3_column_int(st, 1);
+            if (r < 0 || c >= d->n_cols) continue;
+            list_add(c < 0 ? &d->rows[r].row_runs : &d->rows[r].runs[c], sqlite3_column_int64(st, 2));
+        }
+        sqlite3_finalize(st);
+    }
+    return rc;
 }
 
 static int load_numbers(Db *db, const char *table_id, TableData *d, const int64_t *row_ids) {
@@ -163,7 +196,7 @@ static int load_numbers(Db *db, const char *table_id, TableData *d, const int64_
     while ((rc = db_step(db, st)) == 1) {
         int r = row_index(row_ids, d->n_rows, sqlite3_column_int64(st, 0));
         if (r < 0) continue;
-        d->rows[r].runs = sqlite3_column_int(st, 1);
+        d->rows[r].runs_params = sqlite3_column_int(st, 1);
         d->rows[r].trainable_pct = col_real(st, 2);
         d->rows[r].stored_pct = col_real(st, 3);
     }
@@ -220,8 +253,28 @@ int db_table_data_load(Db *db, const char *table_id, const char *profile, TableD
         rc = err_set("%s: table '%s' has no rows in profile %s (run run_all.sh --profile %s --table %s)", db->path,
                      table_id, profile, profile, table_id);
     if (rc == 0) rc = load_numbers(db, table_id, out, row_ids);
+    if (rc == 0) rc = load_runs(db, table_id, out, row_ids);
     if (rc == 0) rc = load_refs(db, table_id, out);
     free(row_ids);
     if (rc) table_data_free(out);
+    return rc;
+}
+
+int db_table_ids(Db *db, const char *profile, char ***ids, int *n) {
+    *ids = NULL;
+    *n = 0;
+    sqlite3_stmt *st = db_query(db,
+                                "SELECT l.table_id FROM table_layout AS l WHERE EXISTS (SELECT 1 FROM table_cells AS c "
+                                "WHERE c.table_id = l.table_id AND c.profile = ?) "
+                                "ORDER BY l.reference_model IS NULL, l.table_id",
+                                "t", profile);
+    if (!st) return -1;
+    int rc;
+    while ((rc = db_step(db, st)) == 1) {
+        *ids = xrealloc(*ids, (size_t)(*n + 1) * sizeof **ids);
+        (*ids)[(*n)++] = col_dup(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (rc) experiment_ids_free(*ids, *n), *ids = NULL, *n = 0;
     return rc;
 }

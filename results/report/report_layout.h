@@ -19,5 +19,8 @@ int db_run_key_done(Db *db, const char *run_key, const char *init_hash, const ch
 int db_run_key_tag(Db *db, const char *run_key, int64_t run_id, const char *args);
 /* Read table table_id in profile: layout, numbers, reference rows. */
 int db_table_data_load(Db *db, const char *table_id, const char *profile, TableData *out);
+/* The ids of the tables with cells in profile: those shown beside the
+ * paper's rows first, then by id. Free with experiment_ids_free. */
+int db_table_ids(Db *db, const char *profile, char ***ids, int *n);
 
 #endif

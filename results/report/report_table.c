@@ -1,4 +1,7 @@
-/* Rendering a reproduced table as Markdown or LaTeX (report_table.h). */
+/* Rendering a reproduced table as Markdown, LaTeX or HTML (report_table.h).
+ * One walk over the table writes every format; a format is its syntax
+ * (where rows and cells begin and end, bold, the missing mark) and its
+ * escaping. */
 #include "report_table.h"
 
 #include <math.h>
@@ -6,14 +9,17 @@
 #include <string.h>
 
 #include "check.h"
+#include "db.h"
 
 void table_data_free(TableData *d) {
     free(d->id), free(d->title), free(d->profile), free(d->reference_model), free(d->average_label);
-    for (int c = 0; c < d->n_cols; c++) free(d->col_labels[c]);
-    free(d->col_labels);
+    for (int c = 0; c < d->n_cols; c++) free(d->col_labels[c]), free(d->col_tasks[c]);
+    free(d->col_labels), free(d->col_tasks);
     for (int r = 0; r < d->n_rows; r++) {
         TableRow *row = &d->rows[r];
         free(row->label), free(row->suffix), free(row->n), free(row->mean), free(row->sd);
+        for (int c = 0; c < d->n_cols; c++) free(row->runs[c]);
+        free(row->runs), free(row->row_runs);
     }
     free(d->rows);
     for (int i = 0; i < d->n_refs; i++) {
@@ -38,26 +44,42 @@ static int row_average(const TableData *d, const TableRow *r, double *mean) {
     return n;
 }
 
-/* Cell c of row r (c == n_cols: the average): n (0: none), mean, sd. */
-static int cell(const TableData *d, const TableRow *r, int c, double *mean, double *sd) {
+int table_cell(const TableData *d, int r, int c, double *mean, double *sd, const char **runs) {
+    const TableRow *row = &d->rows[r];
     if (c < d->n_cols) {
-        *mean = r->mean[c];
-        *sd = r->sd[c];
-        return r->n[c];
+        *mean = row->mean[c];
+        *sd = row->sd[c];
+        if (runs) *runs = row->runs[c];
+        return row->n[c];
     }
     *sd = NAN;
-    return row_average(d, r, mean);
+    if (runs) *runs = row->row_runs;
+    return row_average(d, row, mean);
 }
 
 /* The best mean of column c among the rows without a suffix; -inf if none. */
 static double column_best(const TableData *d, int c) {
     double best = -INFINITY, mean, sd;
     for (int r = 0; r < d->n_rows; r++)
-        if (!d->rows[r].suffix[0] && cell(d, &d->rows[r], c, &mean, &sd) && mean > best) best = mean;
+        if (!d->rows[r].suffix[0] && table_cell(d, r, c, &mean, &sd, NULL) && mean > best) best = mean;
     return best;
 }
 
-static void put_escaped(FILE *out, const char *s, TableFormat f) {
+static const TableSyntax syntaxes[] = {
+    [TABLE_MD] = {"", "| ", " | ", " |\n", "", "| ", " | ", " |\n", "", "—", "±", "**", "**"},
+    [TABLE_TEX] = {"", "", " & ", " \\\\\n", "\\midrule\n", "", " & ", " \\\\\n", "\\bottomrule\n\\end{tabular}\n",
+                   "--", "$\\pm$", "\\textbf{", "}"},
+    [TABLE_HTML] = {"<table class=\"sortable\">\n", "<thead><tr><th>", "</th><th>", "</th></tr></thead>\n", "<tbody>\n",
+                    "<tr><td>", "</td><td>", "</td></tr>\n", "</tbody>\n</table>\n", "—", "±", "<b>", "</b>"},
+};
+
+const TableSyntax *table_syntax(TableFormat f) { return &syntaxes[f]; }
+
+void table_put_text(FILE *out, TableFormat f, const char *s) {
+    if (f == TABLE_HTML) {
+        db_html_escape(s, out);
+        return;
+    }
     for (; *s; s++) {
         if (f == TABLE_TEX && strchr("&%$#_{}", *s)) fprintf(out, "\\%c", *s);
         else if (f == TABLE_TEX && (*s == '~' || *s == '^' || *s == '\\'))
@@ -67,111 +89,179 @@ static void put_escaped(FILE *out, const char *s, TableFormat f) {
     }
 }
 
-static const char *sep(TableFormat f) { return f == TABLE_MD ? " | " : " & "; }
-static const char *row_end(TableFormat f) { return f == TABLE_MD ? " |\n" : " \\\\\n"; }
-static const char *none(TableFormat f) { return f == TABLE_MD ? "—" : "--"; }
-
-static void put_number(FILE *out, TableFormat f, int n, double mean, double sd, int bold) {
-    const char *b0 = !bold ? "" : f == TABLE_MD ? "**" : "\\textbf{", *b1 = !bold ? "" : f == TABLE_MD ? "**" : "}";
-    if (isnan(sd)) fprintf(out, "%s%.2f%s (%d)", b0, mean, b1, n);
-    else fprintf(out, "%s%.2f%s %s %.2f (%d)", b0, mean, b1, f == TABLE_MD ? "±" : "$\\pm$", sd, n);
+void table_put_link(FILE *out, TableFormat f, const char *runs) {
+    if (f != TABLE_HTML || !runs || !*runs) return;
+    fprintf(out, "<a class=\"num\" href=\"#run-%.*s\" data-runs=\"", (int)strcspn(runs, " "), runs);
+    db_html_escape(runs, out);
+    fputs("\" title=\"runs ", out);
+    db_html_escape(runs, out);
+    fputs("\">", out);
 }
 
-static void put_header(FILE *out, const TableData *d, TableFormat f, const char *first, int n_num, int ours) {
-    int n_right = n_num + (ours ? 0 : 1); /* the paper's rows add Params % and Source */
-    if (f == TABLE_TEX) {
-        fputs("\\begin{tabular}{l", out);
-        for (int c = 0; c < n_right; c++) fputc('r', out);
-        fputs(ours ? "}\n\\toprule\n" : "l}\n\\toprule\n", out);
-    } else {
-        fputs("| ", out);
+void table_put_link_end(FILE *out, TableFormat f, const char *runs) {
+    if (f == TABLE_HTML && runs && *runs) fputs("</a>", out);
+}
+
+int table_put_number(FILE *out, TableFormat f, const TableData *d, int r, int c, const double *best) {
+    const TableSyntax *s = &syntaxes[f];
+    double mean, sd;
+    const char *runs;
+    int n = table_cell(d, r, c, &mean, &sd, &runs);
+    if (!n) {
+        fputs(s->none, out);
+        return 0;
     }
-    fputs(first, out);
-    for (int c = 0; c < d->n_cols; c++) fputs(sep(f), out), put_escaped(out, d->col_labels[c], f);
-    if (ours && d->average_label) fputs(sep(f), out), put_escaped(out, d->average_label, f);
-    if (ours && d->params) fprintf(out, "%sTrainable %s%sStored %s", sep(f), f == TABLE_MD ? "%" : "\\%", sep(f),
-                                   f == TABLE_MD ? "%" : "\\%");
-    if (!ours) fprintf(out, "%sParams %s%sSource", sep(f), f == TABLE_MD ? "%" : "\\%", sep(f));
-    fputs(row_end(f), out);
-    if (f == TABLE_TEX) {
-        fputs("\\midrule\n", out);
-        return;
+    int bold = best && !d->rows[r].suffix[0] && mean >= best[c];
+    table_put_link(out, f, runs);
+    fprintf(out, "%s%.2f%s", bold ? s->bold0 : "", mean, bold ? s->bold1 : "");
+    if (!isnan(sd)) fprintf(out, " %s %.2f", s->pm, sd);
+    fprintf(out, " (%d)", n);
+    table_put_link_end(out, f, runs);
+    return n;
+}
+
+void table_put_header(FILE *out, TableFormat f, const char *align, const char *const *labels) {
+    const TableSyntax *s = &syntaxes[f];
+    if (f == TABLE_TEX) fprintf(out, "\\begin{tabular}{%s}\n\\toprule\n", align);
+    fputs(s->open, out);
+    fputs(s->head_begin, out);
+    for (size_t c = 0; align[c]; c++) {
+        if (c) fputs(s->head_sep, out);
+        table_put_text(out, f, labels[c]);
     }
-    fputs("|---", out);
-    for (int c = 0; c < n_right; c++) fputs("|---:", out);
-    fputs(ours ? "|\n" : "|---|\n", out);
+    fputs(s->head_end, out);
+    fputs(s->rule, out);
+    if (f != TABLE_MD) return;
+    for (size_t c = 0; align[c]; c++) fputs(align[c] == 'r' ? "|---:" : "|---", out);
+    fputs("|\n", out);
+}
+
+/* The header of our rows (ours) or of the paper's: the first column's
+ * label, the metric columns', then the average and the parameter shares
+ * (ours) or the paper's Params % and Source. */
+static void put_header(FILE *out, const TableData *d, TableFormat f, const char *first, int ours) {
+    char *align = xcalloc((size_t)d->n_cols + 5, 1);
+    const char **labels = xcalloc((size_t)d->n_cols + 5, sizeof *labels);
+    int n = 0;
+    labels[n] = first, align[n++] = 'l';
+    for (int c = 0; c < d->n_cols; c++) labels[n] = d->col_labels[c], align[n++] = 'r';
+    if (ours && d->average_label) labels[n] = d->average_label, align[n++] = 'r';
+    if (ours && d->params) labels[n] = "Trainable %", align[n++] = 'r', labels[n] = "Stored %", align[n++] = 'r';
+    if (!ours) labels[n] = "Params %", align[n++] = 'r', labels[n] = "Source", align[n++] = 'l';
+    table_put_header(out, f, align, labels);
+    free(align);
+    free(labels);
 }
 
 static void put_ours(FILE *out, const TableData *d, TableFormat f, int *n_missing) {
+    const TableSyntax *s = &syntaxes[f];
     int n_val = d->n_cols + (d->average_label ? 1 : 0);
     double *best = xcalloc((size_t)n_val + 1, sizeof *best);
     for (int c = 0; c < n_val; c++) best[c] = column_best(d, c);
-    put_header(out, d, f, "Method", n_val + (d->params ? 2 : 0), 1);
+    put_header(out, d, f, "Method", 1);
     for (int r = 0; r < d->n_rows; r++) {
         const TableRow *row = &d->rows[r];
-        if (f == TABLE_MD) fputs("| ", out);
-        put_escaped(out, row->label, f);
+        fputs(s->row_begin, out);
+        table_put_text(out, f, row->label);
         for (int c = 0; c < n_val; c++) {
-            double mean, sd;
-            int n = cell(d, row, c, &mean, &sd);
-            fputs(sep(f), out);
-            if (!n) {
-                fputs(none(f), out);
-                *n_missing += c < d->n_cols;
+            fputs(s->sep, out);
+            if (!table_put_number(out, f, d, r, c, best)) *n_missing += c < d->n_cols;
+        }
+        for (int k = 0; d->params && k < 2; k++) {
+            fputs(s->sep, out);
+            if (!row->runs_params) {
+                fputs(s->none, out);
                 continue;
             }
-            put_number(out, f, n, mean, sd, !row->suffix[0] && mean >= best[c]);
+            table_put_link(out, f, row->row_runs);
+            fprintf(out, "%.2f", k == 0 ? row->trainable_pct : row->stored_pct);
+            table_put_link_end(out, f, row->row_runs);
         }
-        if (d->params && row->runs) fprintf(out, "%s%.2f%s%.2f", sep(f), row->trainable_pct, sep(f), row->stored_pct);
-        else if (d->params) fprintf(out, "%s%s%s%s", sep(f), none(f), sep(f), none(f));
-        fputs(row_end(f), out);
+        fputs(s->row_end, out);
     }
-    if (f == TABLE_TEX) fputs("\\bottomrule\n\\end{tabular}\n", out);
+    fputs(s->close, out);
     free(best);
 }
 
 static void put_refs(FILE *out, const TableData *d, TableFormat f) {
-    put_header(out, d, f, "Published row", d->n_cols, 0);
+    const TableSyntax *s = &syntaxes[f];
+    put_header(out, d, f, "Published row", 0);
     for (int i = 0; i < d->n_refs; i++) {
         const TableRef *ref = &d->refs[i];
-        if (f == TABLE_MD) fputs("| ", out);
-        put_escaped(out, ref->label, f);
+        fputs(s->row_begin, out);
+        table_put_text(out, f, ref->label);
         for (int c = 0; c < d->n_cols; c++) {
-            fputs(sep(f), out);
+            fputs(s->sep, out);
             if (ref->have[c]) fprintf(out, "%.2f", ref->value[c]);
-            else fputs(none(f), out);
+            else fputs(s->none, out);
         }
-        fputs(sep(f), out);
-        if (isnan(ref->params_pct)) fputs(none(f), out);
+        fputs(s->sep, out);
+        if (isnan(ref->params_pct)) fputs(s->none, out);
         else fprintf(out, "%.2f", ref->params_pct);
-        fputs(sep(f), out);
-        put_escaped(out, ref->source, f);
-        fprintf(out, " (%s scale, %s)", ref->scale, ref->unit);
-        fputs(row_end(f), out);
+        fputs(s->sep, out);
+        table_put_text(out, f, ref->source);
+        fputs(" (", out);
+        table_put_text(out, f, ref->scale);
+        fputs(" scale, ", out);
+        table_put_text(out, f, ref->unit);
+        fputs(")", out);
+        fputs(s->row_end, out);
     }
-    if (f == TABLE_TEX) fputs("\\bottomrule\n\\end{tabular}\n", out);
+    fputs(s->close, out);
+}
+
+void table_put_par_begin(FILE *out, TableFormat f) {
+    if (f == TABLE_HTML) fputs("<p class=\"note\">", out);
+}
+
+void table_put_par_end(FILE *out, TableFormat f) {
+    fputs(f == TABLE_HTML ? "</p>\n" : f == TABLE_TEX ? "\n\n\n" : "\n\n", out);
+}
+
+void table_put_title(FILE *out, TableFormat f, const char *id, const char *title) {
+    if (f == TABLE_MD) {
+        fprintf(out, "## %s: ", id);
+        table_put_text(out, f, title);
+        fputs("\n\n", out);
+    } else if (f == TABLE_TEX) {
+        fputs("% Generated by `moil table render` from the results database; do not edit.\n\\paragraph{", out);
+        table_put_text(out, f, title);
+        fputs("}\n\n", out);
+    } else {
+        fputs("<h3 id=\"table-", out);
+        table_put_text(out, f, id);
+        fputs("\">", out);
+        table_put_text(out, f, id);
+        fputs(": ", out);
+        table_put_text(out, f, title);
+        fputs("</h3>\n", out);
+    }
 }
 
 int table_render(const TableData *d, TableFormat f, FILE *out, int *n_missing) {
+    const TableSyntax *s = &syntaxes[f];
     *n_missing = 0;
-    const char *pm = f == TABLE_MD ? "±" : "$\\pm$";
-    if (f == TABLE_MD) fprintf(out, "## %s: ", d->id);
-    else fputs("% Generated by `moil table render` from the results database; do not edit.\n\\paragraph{", out);
-    put_escaped(out, d->title, f);
-    fprintf(out, "%s\n\n", f == TABLE_MD ? "" : "}");
+    table_put_title(out, f, d->id, d->title);
+    table_put_par_begin(out, f);
+    fputs("Ours, profile ", out);
+    table_put_text(out, f, d->profile);
     fprintf(out,
-            "Ours, profile %s (fashion-scenes, small models): mean %s sd over seeds (n seeds) of the test split, "
-            "best per column in bold%s%s; %s: not run yet.%s\n\n",
-            d->profile, pm,
-            d->average_label ? "; the average is the mean of the metric columns" : "",
+            " (fashion-scenes, small models): mean %s sd over seeds (n seeds) of the test split, "
+            "best per column in bold%s%s; %s: not run yet.",
+            s->pm, d->average_label ? "; the average is the mean of the metric columns" : "",
             d->params ? "; trainable/stored: share of the backbone's parameters, mean over the row's runs" : "",
-            none(f), f == TABLE_MD ? "" : "\n");
+            s->none);
+    table_put_par_end(out, f);
     put_ours(out, d, f, n_missing);
     if (d->n_refs) {
-        fprintf(out,
-                "\nPaper reference (%s model, real scale: published models and datasets, %s; shown for the "
-                "ranking of methods, not comparable in absolute value):%s\n\n",
-                d->reference_model, d->refs[0].unit, f == TABLE_MD ? "" : "\n");
+        fputs(f == TABLE_HTML ? "" : "\n", out);
+        table_put_par_begin(out, f);
+        fputs("Paper reference (", out);
+        table_put_text(out, f, d->reference_model);
+        fputs(" model, real scale: published models and datasets, ", out);
+        table_put_text(out, f, d->refs[0].unit);
+        fputs("; shown for the ranking of methods, not comparable in absolute value):", out);
+        table_put_par_end(out, f);
         put_refs(out, d, f);
     }
     if (fflush(out) != 0 || ferror(out)) return err_set("writing the table %s failed", d->id);
