@@ -1,7 +1,7 @@
 # Figure 4: ablations of MoIL, one marker per table row (mean +- sd over
 # seeds, the tables' numbers): the student's form (table ablation), the EMA
 # rate m (table sweep_momentum: student and EMA teacher) and the rank (table
-# sweep_rank: LoRA's r; MoIL's student ranks r_l = r_a). Each panel's legend
+# sweep_rank: LoRA's r, rsLoRA's apart; MoIL's student ranks r_l = r_a). Each panel's legend
 # below it, clear of the data; the y axis fitted to the panel's bars.
 # Variables from scripts/figures.sh: datafile, outbase, panels (student,
 # momentum, rank) and per panel series_<panel> ("method:variant" words),

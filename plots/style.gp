@@ -38,10 +38,12 @@ variant_label(m, v) = \
     v eq "ema"    ? method_label(m)." EMA teacher" : \
     v eq "online" ? method_label(m)." online teacher" : \
     v eq "merged" ? method_label(m)." (merged)" : \
+    v eq "rslora" ? "rs".method_label(m)." (merged)" : \
     v eq "student" ? method_label(m)." (student)" : method_label(m)
-variant_dash(v) = v eq "ema" ? 4 : v eq "online" ? 3 : 1
+variant_dash(v) = v eq "ema" ? 4 : v eq "online" || v eq "rslora" ? 3 : 1
 # ... and the open form of its marker (the filled ones of method_point are odd)
-variant_point(m, v) = (v eq "ema" || v eq "online") && method_point(m) % 2 ? method_point(m) - 1 : method_point(m)
+variant_point(m, v) = (v eq "ema" || v eq "online" || v eq "rslora") && method_point(m) % 2 ? method_point(m) - 1 \
+                                                                                        : method_point(m)
 
 task_label(t) = \
     t eq "vqa"       ? "VQA" : \

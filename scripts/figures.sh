@@ -25,7 +25,7 @@ DIR (default plots): <figure>.dat (the rows plotted), <figure>.caption (line
         backbone), the table's numbers
   fig4  fig4_ablations: the rows of tables ablation (MoIL student form),
         sweep_momentum (EMA rate, student and EMA teacher) and sweep_rank
-        in profile P, the tables' numbers
+        (LoRA, rsLoRA, MoIL) in profile P, the tables' numbers
   fig5  fig5_inference: time per example, as trained vs. merged (the latest
         `moil bench-infer` run)
   --data-only   write the .dat and .caption files only (no gnuplot)
@@ -239,7 +239,7 @@ fig4() {
         "panel${TAB}table${TAB}row${TAB}row_label${TAB}col_label${TAB}method${TAB}variant${TAB}x${TAB}x_label${TAB}n${TAB}mean${TAB}sd${TAB}run_ids" \
         "WITH $(cells_of "'ablation', 'sweep_momentum', 'sweep_rank'"),
          cfg AS (SELECT c.*, r.method, $o.student') AS student, $o.momentum') AS mom, $o.rank') AS rank,
-                        $o.rank_lora') AS rl, $o.targets') AS targets
+                        $o.rank_lora') AS rl, $o.targets') AS targets, $o.rslora') AS rslora
                  FROM cells AS c JOIN runs AS r ON r.id = c.first_run WHERE c.col = 0),
          -- the ablation's rows that change the student only; every row of the sweeps
          pts AS (
@@ -254,14 +254,16 @@ fig4() {
                     CASE WHEN mom < 0 THEN 'auto' ELSE printf('%g', mom) END
              FROM cfg WHERE table_id = 'sweep_momentum'
              UNION ALL
-             SELECT 'rank', cfg.*, CASE method WHEN 'lora' THEN 'merged' ELSE 'student' END,
+             SELECT 'rank', cfg.*,
+                    CASE WHEN method = 'lora' AND rslora = 1 THEN 'rslora' WHEN method = 'lora' THEN 'merged'
+                         ELSE 'student' END,
                     CASE method WHEN 'lora' THEN rank ELSE rl END, CASE method WHEN 'lora' THEN rank ELSE rl END
              FROM cfg WHERE table_id = 'sweep_rank' AND split_suffix = '')
          SELECT panel, table_id, row, row_label, col_label, method, variant, x, label, n, mean, sd, run_ids FROM pts
          WHERE (SELECT count(DISTINCT x) FROM pts AS q WHERE q.panel = pts.panel) > 1
          ORDER BY CASE panel WHEN 'student' THEN 1 WHEN 'momentum' THEN 2 ELSE 3 END, $METHOD_RANK, method,
                   variant DESC, x;"
-    caption fig4_ablations "Ablations (profile $PROFILE), one marker per table row: MoIL's student form (the rows of table ablation that change only the student), MoIL's EMA rate m (table sweep_momentum: the student and the EMA teacher) and the rank (table sweep_rank: LoRA's r, MoIL's student ranks r_l = r_a); test score, mean +- sd over the seeds, the numbers of the tables." \
+    caption fig4_ablations "Ablations (profile $PROFILE), one marker per table row: MoIL's student form (the rows of table ablation that change only the student), MoIL's EMA rate m (table sweep_momentum: the student and the EMA teacher) and the rank (table sweep_rank: LoRA's r, rsLoRA's apart, MoIL's student ranks r_l = r_a); test score, mean +- sd over the seeds, the numbers of the tables." \
         "$(dat_run_ids "$f" 13)"
     panels=$(distinct "$f" 1)
     for p in student momentum rank; do

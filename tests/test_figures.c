@@ -151,12 +151,17 @@ static void build_db(void) {
         set_metric(db, id, "test", "vqa_score", 30 + i);
         end_run(db, id, DB_OK);
     }
+    /* run 19: rsLoRA at rank 4 (add_tables sets rslora in its config; its own learning rate keeps its config
+     * apart from run 8's): a series of its own */
+    id = add_run(db, &(RunSpec){"lora", 0, 4, 16, -1, 20, DB_OK, 0, 0, 1e-4, NULL, NULL});
+    set_metric(db, id, "test", "vqa_score", 34);
+    end_run(db, id, DB_OK);
     if (db_close(db) != 0) fail("db_close");
 }
 
 /* Run ids in the order build_db logs them. */
 enum { FULL0 = 1, LORA0 = 4, LORA_FAILED = 7, LORA_R4 = 8, MOIL0 = 9, MOIL_M99 = 11, STUDENT_LORA = 17,
-       STUDENT_ADAPTER = 18 };
+       STUDENT_ADAPTER = 18, RSLORA_R4 = 19 };
 
 /* One row of a table in profile quick: a cell per run of runs[], keyed
  * to the run's config. */
@@ -188,7 +193,10 @@ static void add_tables(void) {
     }
     const int full[] = {FULL0, FULL0 + 1, FULL0 + 2}, lora[] = {LORA0, LORA0 + 1, LORA0 + 2, LORA_FAILED};
     const int moil[] = {MOIL0, MOIL0 + 1}, m99[] = {MOIL_M99}, r4[] = {LORA_R4};
-    const int st_lora[] = {STUDENT_LORA}, st_adapter[] = {STUDENT_ADAPTER};
+    const int st_lora[] = {STUDENT_LORA}, st_adapter[] = {STUDENT_ADAPTER}, rs4[] = {RSLORA_R4};
+    if (sqlite3_exec(c, "UPDATE runs SET config_json = json_set(config_json, '$.method_options.rslora', 1) WHERE id = 19",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        printf("test_figures: cannot mark run 19 rsLoRA\n"), exit(1);
     add_row(c, "main", 0, "Full tuning", "", full, 3);
     add_row(c, "main", 1, "LoRA", "", lora, 4);
     add_row(c, "main", 2, "MoIL", "", moil, 2);
@@ -204,6 +212,7 @@ static void add_tables(void) {
     add_row(c, "sweep_rank", 0, "LoRA r = 4", "", r4, 1);
     add_row(c, "sweep_rank", 1, "LoRA r = 16", "", lora, 3);
     add_row(c, "sweep_rank", 2, "MoIL r = 16", "", moil, 2);
+    add_row(c, "sweep_rank", 3, "rsLoRA r = 4", "", rs4, 1);
     sqlite3_close(c);
 }
 
@@ -353,7 +362,7 @@ static void test_ablation_figure(void) {
     CHECK(figures("--data-only fig4", out, sizeof out) == 0, "figures.sh fig4 failed: %s", out);
     CHECK(!strstr(out, "skipped"), "every panel has rows: %s", out);
     CHECK(read_rows("fig4_ablations.dat", &r) == 0, "no fig4_ablations.dat");
-    CHECK(r.n == 10, "%d rows, expected 10", r.n);
+    CHECK(r.n == 11, "%d rows, expected 11", r.n);
     double auto_mean = (moil_test(0) + moil_test(1)) / 2, auto_ema = (moil_test_ema(0) + moil_test_ema(1)) / 2;
     /* panel table row row_label col_label method variant x x_label n mean sd run_ids; the ablation's
      * m = 0.99 row changes the momentum, not the student: not in the student panel */
@@ -372,13 +381,15 @@ static void test_ablation_figure(void) {
               1.0, 34.0, 0.0, "11");
     check_row(&r, 6, f, "momentum", "sweep_momentum", 3.0, "m = auto, EMA", "VQA score", "moil", "ema", 2.0, "auto",
               2.0, auto_ema, sqrt(0.5), "9,10");
-    check_row(&r, 7, f, "rank", "sweep_rank", 0.0, "LoRA r = 4", "VQA score", "lora", "merged", 4.0, "4", 1.0, 33.0,
+    check_row(&r, 7, f, "rank", "sweep_rank", 3.0, "rsLoRA r = 4", "VQA score", "lora", "rslora", 4.0, "4", 1.0, 34.0,
+              0.0, "19");
+    check_row(&r, 8, f, "rank", "sweep_rank", 0.0, "LoRA r = 4", "VQA score", "lora", "merged", 4.0, "4", 1.0, 33.0,
               0.0, "8");
-    check_row(&r, 8, f, "rank", "sweep_rank", 1.0, "LoRA r = 16", "VQA score", "lora", "merged", 16.0, "16", 3.0,
+    check_row(&r, 9, f, "rank", "sweep_rank", 1.0, "LoRA r = 16", "VQA score", "lora", "merged", 16.0, "16", 3.0,
               mean3(lora_test), 0.5, "4,5,6");
-    check_row(&r, 9, f, "rank", "sweep_rank", 2.0, "MoIL r = 16", "VQA score", "moil", "student", 16.0, "16", 2.0,
+    check_row(&r, 10, f, "rank", "sweep_rank", 2.0, "MoIL r = 16", "VQA score", "moil", "student", 16.0, "16", 2.0,
               auto_mean, sqrt(0.5), "9,10");
-    check_caption("fig4_ablations", "4 5 6 8 9 10 11 17 18\n");
+    check_caption("fig4_ablations", "4 5 6 8 9 10 11 17 18 19\n");
     CHECK(figures("--data-only --profile other fig4", out, sizeof out) == 0 &&
               strstr(out, "fig4 panel student skipped") && strstr(out, "fig4 panel rank skipped"),
           "another profile has no rows: %s", out);
