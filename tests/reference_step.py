@@ -80,25 +80,11 @@ NO_DECAY = ("bias", "LayerNorm.bias", "LayerNorm.weight", "norm.bias", "norm.wei
 # The engine's departures from the official definitions that the reference
 # accepts, each described in docs/recipe.md ("What the reference test pins").
 DEVIATIONS = {
-    # MoIL's EMA: the engine folds the online weights in right after every
-    # optimiser step from the second on; the official code at the start of
-    # every step from the second on, before that step's imitation loss. With
-    # the official warmup (the first step at learning rate 0, so that the
-    # update either side skips is a no-op) every imitation loss sees the same
-    # EMA; the EMA the run ends with holds one update more in the engine (the
-    # last step's weights), which changes the "ema" evaluation variant only
-    "moil_ema_after_step": True,
-    # MoIL's student: AdamW counts its steps from the first (whose imitation
-    # gradient is zero), where the official code computes no imitation loss at
-    # the first step, so AdamW skips the student then and its bias correction
-    # runs one step behind
-    "moil_student_steps_from_first": True,
-    # no weight decay on these, which ViLT's rule by name would decay: the
-    # VQA head's LayerNorm weight ("vqa_classifier.1.weight"), DoRA's
-    # magnitudes, the deep prompts
+    # no weight decay on these, which ViLT's rule by name, applied to our
+    # names, would decay: DoRA's magnitudes, the deep prompts
     "no_decay_norm_like": True,
 }
-NO_DECAY_ENGINE = re.compile(r"^vqa_classifier\.1\.weight$|\.dora_magnitude$|^transformer\.prompts$")
+NO_DECAY_ENGINE = re.compile(r"\.dora_magnitude$|^transformer\.prompts$")
 
 
 def read_safetensors(path):
@@ -298,9 +284,13 @@ class Reference:
         return self.o["imitation_scale"] * total
 
     def moil_ema_update(self):
+        """m e + (1 - m) W, written e + (1 - m)(W - e) as the engine does: the
+        same in exact arithmetic, and a float32 replay (the floor) then keeps
+        the second step's update exact where W = e (the first step runs at
+        learning rate 0) instead of feeding rounding to the student's AdamW."""
         with torch.no_grad():
             for name, e in self.ema.items():
-                e.mul_(self.momentum).add_((1 - self.momentum) * self.P[name])
+                e.add_((1 - self.momentum) * (self.P[name] - e))
 
     # ---- training -----------------------------------------------------------
 
@@ -335,17 +325,15 @@ class Reference:
                     p.sub_(a / bc1 * st["m"] / ((st["v"] / bc2).sqrt() + eps))
 
     def train(self):
-        moil, dev = self.method == "moil", self.dev
+        moil = self.method == "moil"
         for s in range(self.cfg["steps"]):
             for name in self.trainable:  # zeroed where they exist, as optimizer.zero_grad()
                 if self.P[name].grad is not None:
                     self.P[name].grad.zero_()
             loss = self.task_loss()
-            if moil:
-                if not dev["moil_ema_after_step"] and s >= 1:
-                    self.moil_ema_update()
-                if s >= 1 or dev["moil_student_steps_from_first"]:
-                    loss = loss + self.moil_imitation()
+            if moil and s >= 1:  # MoIL from the second step: the EMA update, then the imitation loss
+                self.moil_ema_update()
+                loss = loss + self.moil_imitation()
             loss.backward()
             for name in self.trainable:
                 g = self.P[name].grad
@@ -354,8 +342,6 @@ class Reference:
             lr = self.lr_at(s)
             self.lr_sum += lr
             self.adamw(lr)
-            if moil and dev["moil_ema_after_step"] and s + 1 >= 2:
-                self.moil_ema_update()
 
     def gradient_free(self):
         """The trained tensors whose gradient was zero throughout, up to

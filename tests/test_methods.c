@@ -264,6 +264,13 @@ static void test_moil_gradient_split(void) {
         }
         CHECK(bad == 0 && silent == 0, "targets %s: imitation gradient on %d wrong / %d missing entries", targets[c],
               bad, silent);
+        /* AdamW moves exactly the student from step 2 (its first imitation loss) */
+        bad = 0;
+        for (int i = 0; i < f.model.params.n; i++) {
+            const ParamInfo *e = &f.model.params.info[i];
+            bad += e->first_step != (e->group == PARAM_GROUP_METHOD && e->trainable ? 2 : 1);
+        }
+        CHECK(bad == 0, "targets %s: %d entries with the wrong first step", targets[c], bad);
         fixture_free(&f);
     }
 }
@@ -492,8 +499,10 @@ static double momentum_used(const Method *m) {
     return s ? atof(s + strlen("\"momentum_used\":")) : -1;
 }
 
-/* (f) the momentum teacher: untouched by step 1, then W_ema = m W_ema +
- * (1 - m) W; m auto = min(0.9996, 1 - 5/steps); m = 0 imitates W. */
+/* (f) the momentum teacher: untouched at the start of step 1, then at the
+ * start of every later step W_ema = m W_ema + (1 - m) W, computed as
+ * W_ema + (1 - m)(W - W_ema); m auto = min(0.9996, 1 - 5/steps); m = 0
+ * imitates W. */
 static void test_moil_ema(void) {
     for (int c = 0; c < 2; c++) {
         float mo = c ? 0.0f : 0.9f;
@@ -524,13 +533,13 @@ static void test_moil_ema(void) {
             for (int i = 0; i < n; i++)
                 rng_fill_normal(&rng, params_data(p, onl[i]), (long)p->info[onl[i]].size, 0.1f);
             memcpy(start, p->data, sizeof(float) * p->total);
-            f.method.ops->after_step(&f.method, &f.model.bb, p, step);
+            f.method.ops->before_step(&f.method, &f.model.bb, p, step);
             double worst = 0;
             for (int i = 0; i < n; i++) {
                 const float *e = params_data(p, ema[i]), *e0 = start + p->info[ema[i]].offset;
                 const float *w = params_data(p, onl[i]);
                 for (size_t j = 0; j < p->info[ema[i]].size; j++) {
-                    float expect = step == 1 ? e0[j] : mo * e0[j] + (1.0f - mo) * w[j];
+                    float expect = step == 1 ? e0[j] : e0[j] + (1.0f - mo) * (w[j] - e0[j]);
                     worst = fmax(worst, fabs((double)e[j] - expect));
                 }
             }
@@ -612,7 +621,8 @@ static double student_run(float gap, double scale, double *ratio, double *grad_r
             *grad_rms = sqrt(ss / n);
         }
         memcpy(prev, p->data, sizeof(float) * p->total);
-        adamw_step(p, &ac, lr, step);
+        /* the student trains from global step 2 (first_step): its step `step` */
+        adamw_step(p, &ac, lr, step + 1);
         ratio[step] = update_ratio(p, prev, "lora_B", lr);
     }
     free(prev);

@@ -155,12 +155,19 @@ static void test_adamw_and_schedule(void) {
     params_init(&p);
     int w = params_add(&p, "w", 1, (int[]){2}, 1, PARAM_GROUP_BACKBONE);
     int b = params_add(&p, "b", 1, (int[]){1}, 0, PARAM_GROUP_BACKBONE);
+    int late = params_add(&p, "late", 1, (int[]){1}, 1, PARAM_GROUP_METHOD); /* trains from step 2 */
+    p.info[late].first_step = 2;
     params_alloc(&p);
     params_data(&p, w)[0] = 1.0f, params_data(&p, w)[1] = -2.0f, params_data(&p, b)[0] = 3.0f;
-    p.grad[0] = 0.5f, p.grad[1] = -0.25f, p.grad[2] = 2.0f;
+    params_data(&p, late)[0] = 1.5f;
+    p.grad[0] = 0.5f, p.grad[1] = -0.25f, p.grad[2] = 2.0f, p.grad[3] = 0.4f;
     AdamWConfig c = adamw_config_default(0.1f);
     c.form = ADAMW_TORCH;
     adamw_step(&p, &c, 0.1f, 1);
+    /* before its first_step an entry is not touched at all: no moments, no decay */
+    CHECK(params_data(&p, late)[0] == 1.5f && p.m[3] == 0.0f && p.v[3] == 0.0f, "late entry moved at step 1: %g",
+          params_data(&p, late)[0]);
+    p.grad[3] = 0.0f;
     /* torch's first step: mhat = g, vhat = g^2, w -= lr (g / (|g| + eps) + wd w) */
     CHECK_CLOSE(params_data(&p, w)[0], 1.0 - 0.1 * (0.5 / (0.5 + 1e-8) + 0.01 * 1.0), 1e-6);
     CHECK_CLOSE(params_data(&p, w)[1], -2.0 - 0.1 * (-1.0 + 0.01 * -2.0), 1e-6);
@@ -171,12 +178,15 @@ static void test_adamw_and_schedule(void) {
     /* transformers' (the default) second step, by hand in double: eps on the
      * uncorrected sqrt(v), step lr sqrt(bc2) / bc1, decay after the step */
     double m0 = 0.1 * 0.5, v0 = 0.02 * 0.25, w0 = params_data(&p, w)[0];
-    p.grad[0] = -0.3f;
+    p.grad[0] = -0.3f, p.grad[3] = 0.4f;
     c.form = ADAMW_TRANSFORMERS;
     adamw_step(&p, &c, 0.1f, 2);
     double m1 = 0.9 * m0 + 0.1 * -0.3, v1 = 0.98 * v0 + 0.02 * 0.09, bc1 = 1 - 0.81, bc2 = 1 - 0.98 * 0.98;
     double w1 = w0 - 0.1 * sqrt(bc2) / bc1 * m1 / (sqrt(v1) + 1e-8);
     CHECK_CLOSE(params_data(&p, w)[0], w1 - 0.1 * 0.01 * w1, 1e-6);
+    /* the late entry's first step, its bias correction that of step 1 */
+    double l1 = 1.5 - 0.1 * sqrt(0.02) / 0.1 * (0.1 * 0.4) / (sqrt(0.02 * 0.16) + 1e-8);
+    CHECK_CLOSE(params_data(&p, late)[0], l1 - 0.1 * 0.01 * l1, 1e-6);
     params_free(&p);
     CHECK_CLOSE(train_lr_schedule(LR_SCHEDULE_SHIFTED, 0, 100, 10, 1.0f), 0.1, 1e-6);
     CHECK_CLOSE(train_lr_schedule(LR_SCHEDULE_SHIFTED, 9, 100, 10, 1.0f), 1.0, 1e-6);

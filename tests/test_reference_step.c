@@ -4,7 +4,7 @@
  * steps through train_run itself on one fixed batch, with the official
  * recipe's options named: the task loss, the method's extra loss, no
  * clipping, no dropout, ViLT's warmup and decay, transformers' AdamW, the
- * head's learning-rate multiplier, the method's after_step; then the final
+ * head's learning-rate multiplier, the method's before_step; then the final
  * evaluation, which applies every variant of the method in turn (folded
  * LoRA / DoRA; MoIL's student, EMA and online teachers). The weights and the
  * batch before training and the weights of every variant after it go to
@@ -53,6 +53,7 @@ typedef struct {
     const char *options; /* method options, as on the command line */
     float lr;            /* peak learning rate */
     float head_lr_mult;  /* the VQA head's learning-rate multiplier (ViLT: 10) */
+    LrSchedule schedule; /* ViLT's, or the shifted warmup */
 } RefCase;
 
 /* MoIL imitates the EMA through the difference W_ema - W_hat of two nearly
@@ -64,21 +65,27 @@ typedef struct {
  * every key of a query, which the softmax ignores), so in float32 it walks
  * by rounding, and the student would imitate that walk. */
 static const RefCase ref_cases[] = {
-    {"full", "full", "", 1e-3f, 10.0f},
-    {"heads", "heads", "", 1e-3f, 10.0f},
-    {"bitfit", "bitfit", "", 1e-3f, 10.0f},
-    {"bitfit_norms", "bitfit", "--bitfit-norms", 1e-3f, 10.0f},
-    {"lora", "lora", "--rank 4 --alpha 8", 1e-3f, 10.0f},
-    {"lora_rs_plus", "lora", "--rank 4 --alpha 4 --rslora --lora-plus 4 --targets q,v,fc1", 1e-3f, 10.0f},
-    {"dora", "dora", "--rank 4 --alpha 8", 1e-3f, 10.0f},
-    {"adapter", "adapter", "--adapter-reduction 4", 1e-3f, 10.0f},
-    {"prompt", "prompt", "--prompt-len 3", 1e-3f, 10.0f},
+    {"full", "full", "", 1e-3f, 10.0f, LR_SCHEDULE_VILT},
+    {"heads", "heads", "", 1e-3f, 10.0f, LR_SCHEDULE_VILT},
+    {"bitfit", "bitfit", "", 1e-3f, 10.0f, LR_SCHEDULE_VILT},
+    {"bitfit_norms", "bitfit", "--bitfit-norms", 1e-3f, 10.0f, LR_SCHEDULE_VILT},
+    {"lora", "lora", "--rank 4 --alpha 8", 1e-3f, 10.0f, LR_SCHEDULE_VILT},
+    {"lora_rs_plus", "lora", "--rank 4 --alpha 4 --rslora --lora-plus 4 --targets q,v,fc1", 1e-3f, 10.0f,
+     LR_SCHEDULE_VILT},
+    {"dora", "dora", "--rank 4 --alpha 8", 1e-3f, 10.0f, LR_SCHEDULE_VILT},
+    {"adapter", "adapter", "--adapter-reduction 4", 1e-3f, 10.0f, LR_SCHEDULE_VILT},
+    {"prompt", "prompt", "--prompt-len 3", 1e-3f, 10.0f, LR_SCHEDULE_VILT},
     {"moil", "moil", "--rank-lora 4 --rank-adapter 4 --momentum 0.6 --imitation-scale 0.01 --targets q,v", 1e-2f,
-     1.0f},
-    {"moil_lora_student", "moil",
-     "--student lora --rank-lora 4 --momentum 0.6 --imitation-scale 0.01 --targets q,v", 1e-2f, 1.0f},
+     1.0f, LR_SCHEDULE_VILT},
+    {"moil_lora_student", "moil", "--student lora --rank-lora 4 --momentum 0.6 --imitation-scale 0.01 --targets q,v",
+     1e-2f, 1.0f, LR_SCHEDULE_VILT},
     {"moil_adapter_student", "moil",
-     "--student adapter --rank-adapter 4 --momentum 0.6 --imitation-scale 0.01 --targets q,v", 1e-2f, 1.0f},
+     "--student adapter --rank-adapter 4 --momentum 0.6 --imitation-scale 0.01 --targets q,v", 1e-2f, 1.0f,
+     LR_SCHEDULE_VILT},
+    /* the first step at a learning rate above 0, so that the EMA update at
+     * the start of the second step is not a no-op: pins when it happens */
+    {"moil_shifted", "moil", "--rank-lora 4 --rank-adapter 4 --momentum 0.6 --imitation-scale 0.01 --targets q,v",
+     1e-2f, 1.0f, LR_SCHEDULE_SHIFTED},
 };
 #define N_REF_CASES ((int)(sizeof ref_cases / sizeof ref_cases[0]))
 
@@ -255,7 +262,7 @@ static void ref_case_train(const RefCase *c) {
     /* the official recipe, named, but dropout (the reference cannot draw
      * the engine's masks) */
     TrainConfig tc = {.steps = REF_STEPS, .warmup_frac = REF_WARMUP_FRAC, .lr = c->lr, .weight_decay = 0.01f,
-                      .clip = 0.0f, .dropout = 0.0f, .adamw = ADAMW_TRANSFORMERS, .schedule = LR_SCHEDULE_VILT,
+                      .clip = 0.0f, .dropout = 0.0f, .adamw = ADAMW_TRANSFORMERS, .schedule = c->schedule,
                       .head_lr_mult = c->head_lr_mult, .log_every = REF_STEPS, .eval_split = "test", .quiet = 1};
     char config[8192];
     if (ok) {

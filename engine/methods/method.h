@@ -10,7 +10,7 @@
  * Life cycle in a run:
  *   method_create(name, opts) -> add_params (before params_alloc)
  *   -> [pretrained weights loaded] -> setup (init, trainable flags, hooks)
- *   -> per step: task loss backward, extra_loss, optimiser, after_step
+ *   -> per step: before_step, task loss backward, extra_loss, optimiser
  *   -> evaluation: for each variant, apply_variant ... restore. */
 #ifndef MOIL_METHOD_H
 #define MOIL_METHOD_H
@@ -59,8 +59,9 @@ typedef struct {
     /* Optional: a loss of the method's own, computed from the parameters;
      * accumulates its gradients and returns its value. */
     double (*extra_loss)(Method *m, const Backbone *bb, Params *p);
-    /* Optional: after each optimiser step (step counts from 1). */
-    void (*after_step)(Method *m, const Backbone *bb, Params *p, int step);
+    /* Optional: at the start of each step, before its losses (step counts
+     * from 1; the parameters are those the previous steps left). */
+    void (*before_step)(Method *m, const Backbone *bb, Params *p, int step);
     /* Optional: evaluation variants. n_variants() of them, each named;
      * apply_variant() puts that variant's plain weights into the backbone
      * (detaching hooks) and restore() undoes it. Without these, the model is

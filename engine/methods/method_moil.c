@@ -5,8 +5,9 @@
  * y = W x + b with pretrained W0, b0:
  *   online teacher   W, b: the backbone's own entries, trained by the task
  *                    loss (the rest of the backbone frozen);
- *   momentum teacher W_ema, b_ema: start at W0, b0; after every step but the
- *                    first, W_ema = m W_ema + (1 - m) W;
+ *   momentum teacher W_ema, b_ema: start at W0, b0; at the start of every
+ *                    step but the first, before its imitation loss,
+ *                    W_ema = m W_ema + (1 - m) W;
  *   student          W_hat = (W0 + B_l A_l)(I + B_a A_a)
  *                    b_hat = (W0 + B_l A_l)(B_a a_A + b_B) + b0
  *                    A_l [r_l,d] Kaiming-uniform, B_l [d,r_l] zero (one pair
@@ -16,6 +17,10 @@
  *   imitation loss   s * sum over layers and projections of
  *                    mean((W_ema - W_hat)^2) + mean((b_ema - b_hat)^2),
  *                    reaching only the student's factors (W_ema constant).
+ *                    The official code computes none at the first step, so
+ *                    the student's tensors have no gradient then: AdamW
+ *                    moves them from the second step on (first_step = 2),
+ *                    their bias correction counting from there.
  * The student never sees data. Evaluation folds W_hat, b_hat into plain
  * weights ("student", the reported number) and also evaluates the EMA and
  * the online teacher. Ablations: --student lora (W_hat = W0 + B_l A_l),
@@ -124,6 +129,13 @@ static void set_trainable(Params *p, int i, int on) {
     if (i >= 0) p->info[i].trainable = on;
 }
 
+/* A student tensor: trained from the second step, the first with an
+ * imitation loss. */
+static void train_student(Params *p, int i) {
+    set_trainable(p, i, 1);
+    p->info[i].first_step = 2;
+}
+
 static int moil_setup(Method *m, const Backbone *bb, Params *p, Rng *rng) {
     MoilState *s = m->state;
     method_freeze_backbone(p);
@@ -142,7 +154,7 @@ static int moil_setup(Method *m, const Backbone *bb, Params *p, Rng *rng) {
         set_trainable(p, t->Wema, 0), set_trainable(p, t->bema, 0);
         if (t->A >= 0) {
             lora_init_pair(p, t->A, t->B, rng);
-            set_trainable(p, t->A, 1), set_trainable(p, t->B, 1);
+            train_student(p, t->A), train_student(p, t->B);
         }
     }
     for (int l = 0; l < bb->layers; l++) {
@@ -153,7 +165,7 @@ static int moil_setup(Method *m, const Backbone *bb, Params *p, Rng *rng) {
         params_init_const(p, a->aA, 0.0f);
         params_init_const(p, a->Ba, 0.0f);
         params_init_const(p, a->bB, 0.0f);
-        set_trainable(p, a->Aa, 1), set_trainable(p, a->aA, 1), set_trainable(p, a->Ba, 1), set_trainable(p, a->bB, 1);
+        train_student(p, a->Aa), train_student(p, a->aA), train_student(p, a->Ba), train_student(p, a->bB);
     }
     double m_auto = m->opt.total_steps > 0 ? 1.0 - 5.0 / m->opt.total_steps : 0.9996;
     if (m_auto > 0.9996) m_auto = 0.9996;
@@ -242,17 +254,21 @@ static double moil_extra_loss(Method *m, const Backbone *bb, Params *p) {
     return total;
 }
 
-static void moil_after_step(Method *m, const Backbone *bb, Params *p, int step) {
+static void moil_before_step(Method *m, const Backbone *bb, Params *p, int step) {
     MoilState *s = m->state;
     if (step <= 1) return; /* the official update skips the first step */
-    float mo = (float)s->momentum, om = 1.0f - mo;
+    /* m W_ema + (1 - m) W as W_ema + (1 - m)(W - W_ema): the same update,
+     * exact where W = W_ema (at the second step, after the first at
+     * learning rate 0), so that the student's first imitation gradient is
+     * zero and not float32 rounding, which AdamW would magnify */
+    float om = 1.0f - (float)s->momentum;
     for (int i = 0; i < s->n; i++) {
         const MoilTarget *t = &s->t[i];
         int pairs[2][2] = {{t->Wema, t->lin->w}, {t->bema, t->lin->b}};
         for (int j = 0; j < 2; j++) {
             float *e = params_data(p, pairs[j][0]);
             const float *w = params_data(p, pairs[j][1]);
-            for (size_t k = 0; k < p->info[pairs[j][0]].size; k++) e[k] = mo * e[k] + om * w[k];
+            for (size_t k = 0; k < p->info[pairs[j][0]].size; k++) e[k] += om * (w[k] - e[k]);
         }
     }
 }
@@ -327,7 +343,7 @@ const MethodOps method_moil = {
     .add_params = moil_add_params,
     .setup = moil_setup,
     .extra_loss = moil_extra_loss,
-    .after_step = moil_after_step,
+    .before_step = moil_before_step,
     .n_variants = moil_n_variants,
     .variant_name = moil_variant_name,
     .apply_variant = moil_apply_variant,

@@ -14,6 +14,10 @@ void head_mlp_register(HeadMlp *h, Params *p, const char *prefix, int in, int hi
     linear_register(p, &h->fc1, name, in, hid, PARAM_GROUP_HEAD);
     snprintf(name, sizeof name, "%s.1", prefix);
     layernorm_register(p, &h->ln, name, hid, 1e-5f, PARAM_GROUP_HEAD);
+    /* ViLT exempts from weight decay the names holding "bias" or a norm's
+     * name; this LayerNorm's weight (<prefix>.1.weight) holds neither, so
+     * it decays as the matrices do */
+    p->info[h->ln.w].decay = 1;
     snprintf(name, sizeof name, "%s.3", prefix);
     linear_register(p, &h->fc2, name, hid, out, PARAM_GROUP_HEAD);
     h->in = in, h->hid = hid, h->out = out;

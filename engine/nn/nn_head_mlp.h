@@ -1,6 +1,7 @@
 /* The classifier head of ViLT's VQA and NLVR2 objectives:
  * Linear(in -> hid), LayerNorm (eps 1e-5, PyTorch's default), GELU,
- * Linear(hid -> out). Activations sized for max_rows rows. */
+ * Linear(hid -> out). Activations sized for max_rows rows. The LayerNorm's
+ * weight takes weight decay, as ViLT's optimiser groups (by name) decay it. */
 #ifndef MOIL_HEAD_MLP_H
 #define MOIL_HEAD_MLP_H
 

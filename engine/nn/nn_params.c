@@ -38,6 +38,7 @@ int params_add(Params *p, const char *name, int ndim, const int *shape, int deca
     e->trainable = 1;
     e->decay = decay;
     e->lr_mult = 1.0f;
+    e->first_step = 1;
     e->group = group;
     p->total += e->size;
     return p->n++;

@@ -3,8 +3,8 @@
  * (and one block each for gradients and the two AdamW moments). Entries are
  * registered first, then params_alloc() sizes the blocks once for the run.
  * Each entry carries a trainable flag (a method freezes or unfreezes tensors
- * without touching the model code), whether weight decay applies, and a
- * learning-rate multiplier. */
+ * without touching the model code), whether weight decay applies, a
+ * learning-rate multiplier and the step it starts training at. */
 #ifndef MOIL_PARAMS_H
 #define MOIL_PARAMS_H
 
@@ -22,8 +22,13 @@ typedef struct {
     size_t offset; /* into each block, in floats */
     size_t size;   /* number of floats */
     int trainable;
-    int decay;     /* 1 for weight matrices, 0 for biases, norms, embeddings' positions */
+    int decay;     /* 1 for weight matrices (and the MLP heads' LayerNorm weight, as
+                    * ViLT's rule by name), 0 for biases, norms, embeddings' positions */
     float lr_mult; /* learning-rate multiplier (1 by default) */
+    int first_step; /* the first optimiser step (from 1) that moves it (1 by
+                     * default): before it AdamW leaves it untouched, as a
+                     * tensor without a gradient, and its bias correction
+                     * counts its own steps from there */
     int group;     /* which part of the model it belongs to (ParamGroup) */
 } ParamInfo;
 

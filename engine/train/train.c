@@ -152,6 +152,7 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
             snprintf(res->error, sizeof res->error, "stopped by signal %d at step %d", interrupt_pending(), s);
             break;
         }
+        if (meth->ops->before_step) meth->ops->before_step(meth, &m->bb, &m->params, s + 1);
         params_zero_grad(&m->params);
         err_clear();
         /* dropout in the training step only: evaluations, the method's loss
@@ -178,7 +179,6 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
         }
         float lr = train_lr_schedule(tc->schedule, s, tc->steps, warmup, tc->lr);
         adamw_step(&m->params, &opt, lr, s + 1);
-        if (meth->ops->after_step) meth->ops->after_step(meth, &m->bb, &m->params, s + 1);
         res->steps_done = s + 1;
         res->last_loss = loss;
         loss_avg += loss, extra_avg += extra, avg_n++;

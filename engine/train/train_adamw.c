@@ -22,13 +22,14 @@ int adamw_form_parse(const char *name) {
 }
 
 void adamw_step(Params *p, const AdamWConfig *c, float lr, int step) {
-    float bc1 = 1.0f - powf(c->beta1, (float)step), bc2 = 1.0f - powf(c->beta2, (float)step);
-    /* torch's eps after the bias correction, eps + sqrt(v / bc2), is
-     * (eps sqrt(bc2) + sqrt(v)) / sqrt(bc2) */
-    float eps = c->form == ADAMW_TORCH ? c->eps * sqrtf(bc2) : c->eps;
     for (int i = 0; i < p->n; i++) {
         const ParamInfo *e = &p->info[i];
-        if (!e->trainable) continue;
+        if (!e->trainable || step < e->first_step) continue;
+        int t = step - e->first_step + 1; /* the entry's own step count */
+        float bc1 = 1.0f - powf(c->beta1, (float)t), bc2 = 1.0f - powf(c->beta2, (float)t);
+        /* torch's eps after the bias correction, eps + sqrt(v / bc2), is
+         * (eps sqrt(bc2) + sqrt(v)) / sqrt(bc2) */
+        float eps = c->form == ADAMW_TORCH ? c->eps * sqrtf(bc2) : c->eps;
         float *w = p->data + e->offset, *g = p->grad + e->offset, *m = p->m + e->offset, *v = p->v + e->offset;
         float a = lr * e->lr_mult;
         AdamWCoeffs k = {.beta1 = c->beta1, .beta2 = c->beta2, .step = a * sqrtf(bc2) / bc1, .eps = eps,

@@ -28,7 +28,8 @@ const char *adamw_form_name(AdamWForm f);
 int adamw_form_parse(const char *name);
 
 /* One update with learning rate lr (times each entry's lr_mult); step counts
- * from 1 (bias correction). Frozen entries are left untouched. */
+ * from 1. Frozen entries, and entries whose first_step is later, are left
+ * untouched; an entry's bias correction counts from its first_step. */
 void adamw_step(Params *p, const AdamWConfig *c, float lr, int step);
 
 #endif
