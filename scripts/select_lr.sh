@@ -1,8 +1,9 @@
 #!/bin/sh
 # The learning-rate selection (docs/recipe.md, "Learning rates"): from the
-# runs of table sweep_lr (every method at several peak rates, VQA, scored on
-# the validation split only), each method's best mean validation score, and
-# with --write the 'method' lines of profiles.conf set to it. Test scores are
+# runs of table sweep_lr (every method at several peak rates, each task
+# scored on the validation split only), each method's best rate per task by
+# its mean validation score, and with --write the 'method' lines of
+# profiles.conf set to them. Test scores are
 # not read. Usage: --help.
 set -eu
 
@@ -10,16 +11,19 @@ usage() {
     cat <<'USAGE'
 usage: scripts/select_lr.sh [--db PATH] [--profile P] [--experiments DIR] [--write]
 
-Prints, per method, every rate of table sweep_lr in profile P (default quick)
-of the results database (default results/moil.db) with its mean VQA score on
-the validation split and its number of seeds, '*' beside the best (ties: the
-smaller rate), then one profiles.conf line per method:
+Prints, per task of table sweep_lr (its first column of each task) and
+method, every rate of the table in profile P (default quick) of the results
+database (default results/moil.db) with its mean score on the validation
+split and its number of seeds, '*' beside the best (ties: the smaller rate),
+then the profiles.conf lines: the first column's task gives each method's
+rate for every task, each other task a line of its own:
   method | P | METHOD | --lr RATE
-With --write, DIR/profiles.conf's 'method | P | METHOD | ...' lines (DIR
-default experiments) are replaced by these, in place; methods without a line
-get one after the profile's last 'method' line. Exit 1 with a message when the
+  method | P | METHOD | --lr RATE | TASK
+With --write, DIR/profiles.conf's matching 'method | P | METHOD | ...' lines
+(DIR default experiments) are replaced by these, in place; the others are
+added after the profile's last 'method' line. Exit 1 with a message when the
 database has no validation score of the table. Ends with name=value lines:
-methods, written (1 or 0).
+methods, lines, written (1 or 0).
 USAGE
 }
 
@@ -41,27 +45,37 @@ done
 [ -f "$DB" ] || { echo "select_lr: $DB: no such results database" >&2; exit 1; }
 case $PROFILE in *[!A-Za-z0-9_-]*|'') echo "select_lr: --profile '$PROFILE': letters, digits, - and _ only" >&2; exit 2 ;; esac
 
-# method|rate|mean|n, ordered by method then rate
+# task|method|rate|mean|n, each task's first column of the table, ordered by
+# the column, method, rate
 ROWS=$(sqlite3 -readonly -batch -noheader -separator '|' "$DB" "
-    SELECT r.method, json_extract(r.config_json, '\$.lr') AS lr, avg(v.value), count(v.value)
+    SELECT v.task, r.method, json_extract(r.config_json, '\$.lr') AS lr, avg(v.value), count(v.value)
     FROM table_values AS v JOIN runs AS r ON r.id = v.run_id
-    WHERE v.table_id = 'sweep_lr' AND v.profile = '$PROFILE' AND v.split = 'val' AND v.metric = 'vqa_score'
-    GROUP BY r.method, lr ORDER BY r.method, lr;")
+    WHERE v.table_id = 'sweep_lr' AND v.profile = '$PROFILE' AND v.split = 'val'
+      AND v.col = (SELECT min(col) FROM table_columns WHERE table_id = 'sweep_lr' AND task = v.task)
+    GROUP BY v.col, r.method, lr ORDER BY v.col, r.method, lr;")
 [ -n "$ROWS" ] || { echo "select_lr: $DB has no validation score of table sweep_lr in profile $PROFILE (run_all.sh --profile $PROFILE --table sweep_lr)" >&2; exit 1; }
 
-# method|best rate, the smaller rate on ties (rows come in increasing rate)
+# task|method|best rate, the smaller rate on ties (rows come in increasing
+# rate), in the table's column order
 BEST=$(printf '%s\n' "$ROWS" | awk -F'|' '
-    !($1 in best) || $3 > score[$1] { best[$1] = $2; score[$1] = $3 }
-    END { for (m in best) print m "|" best[m] }' | sort)
+    { k = $1 "|" $2 }
+    !(k in best) { order[++n] = k }
+    !(k in best) || $4 > score[k] { best[k] = $3; score[k] = $4 }
+    END { for (i = 1; i <= n; i++) print order[i] "|" best[order[i]] }')
 
-printf '| method | lr | VQA score (val) | seeds |\n|---|---|---|---|\n'
-printf '%s\n' "$ROWS" | while IFS='|' read -r m lr mean n; do
+printf '| task | method | lr | score (val) | seeds |\n|---|---|---|---|---|\n'
+printf '%s\n' "$ROWS" | while IFS='|' read -r t m lr mean n; do
     mark=
-    [ "$(printf '%s\n' "$BEST" | grep -x "$m|$lr" || true)" ] && mark=' *'
-    printf '| %s | %g | %.2f%s | %s |\n' "$m" "$lr" "$mean" "$mark" "$n"
+    [ "$(printf '%s\n' "$BEST" | grep -x "$t|$m|$lr" || true)" ] && mark=' *'
+    printf '| %s | %s | %g | %.2f%s | %s |\n' "$t" "$m" "$lr" "$mean" "$mark" "$n"
 done
 echo
-LINES=$(printf '%s\n' "$BEST" | awk -F'|' -v p="$PROFILE" '{ printf "method | %s | %-7s | --lr %g\n", p, $1, $2 }')
+# the first column's task gives each method's rate for every task, the
+# others a line of their own
+LINES=$(printf '%s\n' "$BEST" | awk -F'|' -v p="$PROFILE" '
+    NR == 1 { first = $1 }
+    $1 == first { printf "method | %s | %-7s | --lr %g\n", p, $2, $3; next }
+    { printf "method | %s | %-7s | --lr %g | %s\n", p, $2, $3, $1 }')
 printf '%s\n' "$LINES"
 
 written=0
@@ -71,15 +85,17 @@ if [ "$WRITE" = 1 ]; then
     tmp=$conf.select_lr.$$
     printf '%s\n' "$LINES" | awk -F'|' -v p="$PROFILE" '
         function trim(s) { gsub(/^[ \t]+|[ \t]+$/, "", s); return s }
-        NR == FNR { want[trim($3)] = $0; order[++n] = trim($3); next }
+        function key() { return trim($3) "|" (NF >= 5 ? trim($5) : "") }
+        NR == FNR { want[key()] = $0; order[++n] = key(); next }
         { line[++m] = $0
-          if (trim($1) == "method" && trim($2) == p) { last = m; meth = trim($3)
-              if (meth in want) { line[m] = want[meth]; done[meth] = 1 } } }
+          if (trim($1) == "method" && trim($2) == p) { last = m; k = key()
+              if (k in want) { line[m] = want[k]; done[k] = 1 } } }
         END { for (i = 1; i <= m; i++) { print line[i]
-                  if (i == last) for (k = 1; k <= n; k++) if (!(order[k] in done)) print want[order[k]] }
-              if (!last) for (k = 1; k <= n; k++) print want[order[k]] }' - "$conf" >"$tmp" &&
+                  if (i == last) for (j = 1; j <= n; j++) if (!(order[j] in done)) print want[order[j]] }
+              if (!last) for (j = 1; j <= n; j++) print want[order[j]] }' - "$conf" >"$tmp" &&
         mv "$tmp" "$conf" || { rm -f "$tmp"; echo "select_lr: cannot write $conf" >&2; exit 1; }
     written=1
 fi
-echo "methods=$(printf '%s\n' "$BEST" | wc -l | tr -d ' ')"
+echo "methods=$(printf '%s\n' "$BEST" | cut -d'|' -f2 | sort -u | wc -l | tr -d ' ')"
+echo "lines=$(printf '%s\n' "$LINES" | wc -l | tr -d ' ')"
 echo "written=$written"

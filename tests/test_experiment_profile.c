@@ -1,6 +1,7 @@
-/* profiles.conf's per-task and per-method argument lines and where the
- * expansion of a table puts them: after the profile's fine-tuning arguments,
- * before the table's and the row's (so a row's own --lr still wins); its
+/* profiles.conf's per-task, per-method and per-method-and-task argument
+ * lines and where the expansion of a table puts them: after the profile's
+ * fine-tuning arguments, before the table's and the row's (so a row's own
+ * --lr still wins); its
  * backbone lines (a shipped backbone) and the malformed ones it refuses. */
 #include "test.h"
 
@@ -24,6 +25,8 @@ static const char *write_file(const char *name, const char *text) {
 static const char profiles[] = "profile | p | tiny | 0,1 | --steps 5 | --steps 3\n"
                                "task    | p | vqa  | --batch 4\n"
                                "method  | p | lora | --lr 1e-3\n"
+                               "method  | p | lora | --lr 2e-3 | nlvr\n"
+                               "method  | p | full | --lr 5e-4 | vqa\n"
                                "method  | q | lora | --lr 9\n";
 static const char table[] = "title | T\n"
                             "column | VQA | vqa | test | vqa_score |\n"
@@ -45,7 +48,7 @@ static void test_method_args_follow_task_args(void) {
     const char *want[3] = {
         "--task vqa --seed 0 --data D --init I --steps 3 --batch 4 --lr 1e-3 --method lora --rank 4",
         "--task vqa --seed 0 --data D --init I --steps 3 --batch 4 --lr 1e-3 --method lora --lr 3e-3",
-        "--task vqa --seed 0 --data D --init I --steps 3 --batch 4 --method full",
+        "--task vqa --seed 0 --data D --init I --steps 3 --batch 4 --lr 5e-4 --method full",
     };
     for (int r = 0; r < 3 && n == 6; r++) {
         char *got = joined(&cells[2 * r]);
@@ -60,6 +63,13 @@ static void test_method_args_follow_task_args(void) {
     CHECK(!strcmp(got, "--steps 3 --batch 4 --lr 1e-3"), "figure args '%s'", got);
     free(got);
     experiment_args_free(&fig);
+    /* a method's line for one task follows its line for every task */
+    ExpArgs nlvr = {0, NULL};
+    experiment_profile_args(&p, "nlvr", "lora", &nlvr);
+    got = experiment_args_join(&nlvr);
+    CHECK(!strcmp(got, "--steps 3 --lr 1e-3 --lr 2e-3"), "nlvr args '%s'", got);
+    free(got);
+    experiment_args_free(&nlvr);
     experiment_table_free(&t);
     experiment_profile_free(&p);
 }
@@ -71,6 +81,11 @@ static void test_method_given_twice_is_an_error(void) {
                                                 "method | p | lora | --lr 3e-3\n");
     CHECK(experiment_profile_read(path, "p", &p) != 0, "a method given twice was accepted");
     CHECK(strstr(err_msg(), "twice.conf") && strstr(err_msg(), "lora"), "message: %s", err_msg());
+    path = write_file("twice.conf", "profile | p | tiny | 0 | | --steps 3\n"
+                                    "method | p | lora | --lr 1e-3 | vqa\n"
+                                    "method | p | lora | --lr 3e-3 | vqa\n");
+    CHECK(experiment_profile_read(path, "p", &p) != 0, "a method's task line given twice was accepted");
+    CHECK(strstr(err_msg(), "lora@vqa"), "message: %s", err_msg());
 }
 
 static void test_backbone_lines(void) {

@@ -181,11 +181,14 @@ static int profile_line(void *ctx_, char **f, int n, const char *where) {
     }
     int is_task = !strcmp(f[0], "task");
     if (is_task || !strcmp(f[0], "method")) {
-        if (need_fields(where, f, n, 4, 4)) return -1;
+        if (need_fields(where, f, n, 4, is_task ? 4 : 5)) return -1;
         if (strcmp(f[1], ctx->want)) return 0;
         ExpNamedArgs *list = is_task ? &p->tasks : &p->methods;
-        if (named_args_find(list, f[2])) return err_set("%s: %s %s of profile %s given twice", where, f[0], f[2], f[1]);
-        named_args_add(list, f[2], f[3]);
+        char name[256]; /* a method's line for one task: "METHOD@TASK" */
+        if (n == 5 && *f[4]) snprintf(name, sizeof name, "%s@%s", f[2], f[4]);
+        else snprintf(name, sizeof name, "%s", f[2]);
+        if (named_args_find(list, name)) return err_set("%s: %s %s of profile %s given twice", where, f[0], name, f[1]);
+        named_args_add(list, name, f[3]);
         return 0;
     }
     if (!strcmp(f[0], "model")) {
@@ -463,6 +466,12 @@ void experiment_profile_args(const ExpProfile *p, const char *task, const char *
     if (extra) args_append(out, extra);
     extra = named_args_find(&p->methods, method);
     if (extra) args_append(out, extra);
+    if (method) {
+        char name[256];
+        snprintf(name, sizeof name, "%s@%s", method, task);
+        extra = named_args_find(&p->methods, name);
+        if (extra) args_append(out, extra);
+    }
 }
 
 int experiment_expand(const ExpTable *t, const ExpProfile *p, const char *data, const char *init, ExpCell **cells,

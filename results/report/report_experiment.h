@@ -8,7 +8,9 @@
  * holds a space). profiles.conf:
  *   profile | NAME | DATASET | SEEDS | PRETRAIN ARGS | FINETUNE ARGS
  *   task    | NAME | TASK | FINETUNE ARGS            (extra args for one task)
- *   method  | NAME | METHOD | FINETUNE ARGS          (extra args for one method)
+ *   method  | NAME | METHOD | FINETUNE ARGS [| TASK] (extra args for one method;
+ *                                                 with TASK, for its runs of that task only,
+ *                                                 after the method's line without one)
  *   model   | NAME | MODEL | PRETRAIN ARGS          (extra args for one model's
  *                                                    backbone; not vilt, whose
  *                                                    arguments are the profile's)
@@ -34,7 +36,7 @@
  * A row is run for every task of the columns and every seed of the profile,
  * with the arguments, in this order (later ones win): --task --seed --data
  * --init, the profile's, the profile's for the task, the profile's for the
- * row's --method, the table's for the profile, the row's. PROFILES (comma-separated) limits a row to those.
+ * row's --method, the profile's for that method and task, the table's for the profile, the row's. PROFILES (comma-separated) limits a row to those.
  * claims.conf:
  *   claim   | NUMBER | STATEMENT           (a claim of the paper)
  *   note    | TEXT                        (what else bears on it, e.g. a figure)
