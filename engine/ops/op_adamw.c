@@ -9,9 +9,13 @@ void adamw_update(float *w, float *m, float *v, const float *g, size_t n, const 
         vecf gk = vec_load_n(g + k, r, 0.0f), wk = vec_load_n(w + k, r, 0.0f);
         vecf mk = c->beta1 * vec_load_n(m + k, r, 0.0f) + (1.0f - c->beta1) * gk;
         vecf vk = c->beta2 * vec_load_n(v + k, r, 0.0f) + (1.0f - c->beta2) * gk * gk;
-        if (!c->decay_after) wk -= c->decay * wk;
-        wk -= c->step * (mk / (vec_sqrt(vk) + c->eps));
-        if (c->decay_after) wk -= c->decay * wk;
+        if (c->corrected) {
+            vecf mhat = mk / c->bc1, vhat = vk / c->bc2;
+            wk -= c->lr * (mhat / (vec_sqrt(vhat) + c->eps) + c->wd * wk);
+        } else {
+            wk -= c->step * (mk / (vec_sqrt(vk) + c->eps));
+            wk -= c->decay * wk;
+        }
         vec_store_n(m + k, mk, r), vec_store_n(v + k, vk, r), vec_store_n(w + k, wk, r);
     }
 }

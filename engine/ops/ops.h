@@ -96,19 +96,22 @@ void bce_backward(float *dlogits, const float *logits, const float *targets, siz
 void patchify_forward(float *patches, const float *images, int B, int S, int p);
 
 /* The coefficients of one AdamW update (engine/train/train_adamw.c derives
- * them from the learning rate, the step and the eps form). */
+ * them from the learning rate, the step and the form). */
 typedef struct {
     float beta1, beta2; /* moment decay rates */
-    float step;         /* multiplies m / (sqrt(v) + eps): lr sqrt(bc2) / bc1 */
-    float eps;          /* added to the uncorrected sqrt(v) */
-    float decay;        /* decoupled weight decay: w -= decay w (lr wd, or 0) */
-    int decay_after;    /* 1: the decay after the moment step (on the updated w), 0: before */
+    float eps;
+    /* corrected = 1, torch's form (the first edition's arithmetic, kept bit for
+     * bit): w -= lr (m / bc1 / (sqrt(v / bc2) + eps) + wd w) */
+    int corrected;
+    float lr, wd, bc1, bc2;
+    /* corrected = 0, transformers' form: w -= step m / (sqrt(v) + eps), then
+     * w -= decay w (step = lr sqrt(bc2) / bc1, decay = lr wd) */
+    float step, decay;
 } AdamWCoeffs;
 
 /* One AdamW update of n weights w with gradients g, in place with the moments
- * m, v: m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g^2,
- * w -= step m / (sqrt(v) + eps), with w -= decay w before or after it.
- * An update, not a forward/backward pair. */
+ * m, v: m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g^2, then the
+ * weights in c's form. An update, not a forward/backward pair. */
 void adamw_update(float *w, float *m, float *v, const float *g, size_t n, const AdamWCoeffs *c);
 
 #endif

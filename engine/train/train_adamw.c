@@ -27,13 +27,10 @@ void adamw_step(Params *p, const AdamWConfig *c, float lr, int step) {
         if (!e->trainable || step < e->first_step) continue;
         int t = step - e->first_step + 1; /* the entry's own step count */
         float bc1 = 1.0f - powf(c->beta1, (float)t), bc2 = 1.0f - powf(c->beta2, (float)t);
-        /* torch's eps after the bias correction, eps + sqrt(v / bc2), is
-         * (eps sqrt(bc2) + sqrt(v)) / sqrt(bc2) */
-        float eps = c->form == ADAMW_TORCH ? c->eps * sqrtf(bc2) : c->eps;
         float *w = p->data + e->offset, *g = p->grad + e->offset, *m = p->m + e->offset, *v = p->v + e->offset;
-        float a = lr * e->lr_mult;
-        AdamWCoeffs k = {.beta1 = c->beta1, .beta2 = c->beta2, .step = a * sqrtf(bc2) / bc1, .eps = eps,
-                         .decay = e->decay ? a * c->weight_decay : 0.0f, .decay_after = c->form == ADAMW_TRANSFORMERS};
+        float a = lr * e->lr_mult, wd = e->decay ? c->weight_decay : 0.0f;
+        AdamWCoeffs k = {.beta1 = c->beta1, .beta2 = c->beta2, .eps = c->eps, .corrected = c->form == ADAMW_TORCH,
+                         .lr = a, .wd = wd, .bc1 = bc1, .bc2 = bc2, .step = a * sqrtf(bc2) / bc1, .decay = a * wd};
         adamw_update(w, m, v, g, e->size, &k);
     }
 }
