@@ -161,9 +161,8 @@ static int objectives_parse(const char *s, unsigned *bits) {
     snprintf(buf, sizeof buf, "%s", s);
     *bits = 0;
     for (char *w = strtok(buf, ","); w; w = strtok(NULL, ",")) {
-        int k = 0;
-        while (k < N_NAMES && strcmp(w, names[k])) k++;
-        if (k == N_NAMES) return err_set("--objectives %s: unknown objective '%s' (mlm, itm, itc, hard, cells, swap)", s, w);
+        int k = NAME_INDEX(names, w);
+        if (k < 0) return err_set("--objectives %s: unknown objective '%s' (mlm, itm, itc, hard, cells, swap)", s, w);
         *bits |= 1u << k;
     }
     return *bits ? 0 : err_set("--objectives: empty");

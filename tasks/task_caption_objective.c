@@ -3,7 +3,6 @@
 #include "task_caption_objective.h"
 
 #include <math.h>
-#include <string.h>
 
 #include "check.h"
 #include "task_common.h"
@@ -15,9 +14,8 @@ static const char *const names[] = {[CAPTION_OBJECTIVE_MASKED] = "masked", [CAPT
 _Static_assert(sizeof names / sizeof names[0] == CAPTION_OBJECTIVE_NEXT + 1, "one name per CAPTION_OBJECTIVE_*");
 
 int caption_objective_parse(const char *name) {
-    for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++)
-        if (!strcmp(name, names[k])) return k;
-    return err_set("caption objective '%s': expected masked (VinVL's) or next", name);
+    int k = NAME_INDEX(names, name);
+    return k >= 0 ? k : err_set("caption objective '%s': expected masked (VinVL's) or next", name);
 }
 
 const char *caption_objective_name(int objective) { return names[objective]; }

@@ -202,3 +202,9 @@ int option_parse_double(const char *name, const char *v, double lo, double hi, d
     *out = x;
     return 0;
 }
+
+int name_index(const char *const *names, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(name, names[i])) return i;
+    return -1;
+}

@@ -75,6 +75,11 @@ double time_now_s(void);
 int option_parse_int(const char *name, const char *v, int lo, int hi, int *out);
 int option_parse_double(const char *name, const char *v, double lo, double hi, double *out);
 
+/* The index of name among names[0..n) (an option's values), or -1. */
+int name_index(const char *const *names, int n, const char *name);
+/* The same for a static array of names. */
+#define NAME_INDEX(names, name) name_index((names), (int)(sizeof(names) / sizeof(names)[0]), (name))
+
 /* A stop request (SIGINT/SIGTERM, set from a signal handler): long loops
  * (training steps, model forwards of an evaluation) check it and wind down
  * with an error, so the run is recorded as killed. */

@@ -41,6 +41,10 @@ ParamAccount method_account(const Method *m, const Params *p) {
     return a;
 }
 
+/* --student's values, in MoilStudent order */
+static const char *const student_forms[] = {[MOIL_STUDENT_HYBRID] = "hybrid", [MOIL_STUDENT_LORA] = "lora",
+                                            [MOIL_STUDENT_ADAPTER] = "adapter"};
+
 int method_option_parse(MethodOptions *o, const char *name, const char *value) {
     double d;
     int rc;
@@ -69,14 +73,10 @@ int method_option_parse(MethodOptions *o, const char *name, const char *value) {
     }
     if (!strcmp(name, "imitation-scale")) return option_parse_double(name, value, 0.0, 1e9, &o->imitation_scale) == 0 ? 1 : -1;
     if (!strcmp(name, "student")) {
-        static const char *forms[] = {"hybrid", "lora", "adapter"};
-        for (int i = 0; i < 3; i++)
-            if (!strcmp(value, forms[i])) {
-                o->student = i;
-                return 1;
-            }
-        err_set("--student %s: expected hybrid, lora or adapter", value);
-        return -1;
+        int i = NAME_INDEX(student_forms, value);
+        if (i < 0) return err_set("--student %s: expected hybrid, lora or adapter", value);
+        o->student = (MoilStudent)i;
+        return 1;
     }
     if (!strcmp(name, "rslora")) return (o->rslora = 1);
     if (!strcmp(name, "pissa")) return (o->pissa = 1);
@@ -91,14 +91,13 @@ int method_option_is_flag(const char *name) {
 
 void method_options_json(const MethodOptions *o, char *buf, size_t n) {
     char targets[64];
-    static const char *forms[] = {"hybrid", "lora", "adapter"};
     backbone_targets_format(o->targets, targets, sizeof targets);
     snprintf(buf, n,
              "\"targets\":\"%s\",\"rank\":%d,\"alpha\":%.9g,\"rslora\":%d,\"pissa\":%d,\"lora_plus\":%.9g,"
              "\"bitfit_norms\":%d,\"adapter_reduction\":%d,\"prompt_len\":%d,\"rank_lora\":%d,"
              "\"rank_adapter\":%d,\"momentum\":%.10g,\"student\":\"%s\",\"imitation_scale\":%g",
              targets, o->rank, o->alpha, o->rslora, o->pissa, o->lora_plus, o->bitfit_norms, o->adapter_reduction,
-             o->prompt_len, o->rank_lora, o->rank_adapter, o->momentum, forms[o->student], o->imitation_scale);
+             o->prompt_len, o->rank_lora, o->rank_adapter, o->momentum, student_forms[o->student], o->imitation_scale);
 }
 
 const char method_options_help[] =

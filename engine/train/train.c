@@ -100,9 +100,7 @@ static const char *const schedule_names[] = {"vilt", "shifted"};
 const char *train_lr_schedule_name(LrSchedule s) { return schedule_names[s]; }
 
 int train_lr_schedule_parse(const char *name) {
-    for (int i = 0; i < (int)(sizeof schedule_names / sizeof schedule_names[0]); i++)
-        if (!strcmp(name, schedule_names[i])) return i;
-    return -1;
+    return NAME_INDEX(schedule_names, name);
 }
 
 float train_lr_schedule(LrSchedule form, int s, int total, int warmup, float peak) {

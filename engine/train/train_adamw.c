@@ -1,8 +1,8 @@
 #include "train_adamw.h"
 
 #include <math.h>
-#include <string.h>
 
+#include "check.h"
 #include "ops.h"
 
 static const char *const form_names[] = {"transformers", "torch"};
@@ -16,9 +16,7 @@ AdamWConfig adamw_config_default(float lr) {
 const char *adamw_form_name(AdamWForm f) { return form_names[f]; }
 
 int adamw_form_parse(const char *name) {
-    for (int i = 0; i < (int)(sizeof form_names / sizeof form_names[0]); i++)
-        if (!strcmp(name, form_names[i])) return i;
-    return -1;
+    return NAME_INDEX(form_names, name);
 }
 
 void adamw_step(Params *p, const AdamWConfig *c, float lr, int step) {
