@@ -1,5 +1,5 @@
-/* The ViLT-style model: whole-model gradient check on a tiny config,
- * overfitting one batch, bitwise determinism, frozen-backbone shortcuts,
+/* The ViLT-style model: whole-model gradient check on a tiny config (and
+ * with BERT's text token-type table), overfitting one batch, bitwise determinism, frozen-backbone shortcuts,
  * AdamW and the schedule. */
 #include <cblas.h>
 #include <stdlib.h>
@@ -28,9 +28,11 @@ static ModelDims tiny_config(void) {
     return c;
 }
 
-static void test_whole_model_gradient(void) {
+/* Every parameter tensor of a tiny model of the sizes dims against finite
+ * differences, in evaluation mode (label) and with dropout (label2). */
+static void whole_model_gradient(ModelDims dims, const char *label, const char *label2) {
     Fixture f;
-    fixture_init(&f, tiny_config(), 3, 3, 7);
+    fixture_init(&f, dims, 3, 3, 7);
     /* larger weights than the 0.02 init, so every path carries signal */
     Rng rng;
     rng_seed(&rng, 99);
@@ -44,7 +46,7 @@ static void test_whole_model_gradient(void) {
     /* evaluation mode, then training mode with dropout 0.3 (every mask
      * fixed: each pass redraws the same, tests/model_fixture.h) */
     const float drops[2] = {0.0f, 0.3f};
-    const char *labels[2] = {"vilt", "vilt+dropout"};
+    const char *labels[2] = {label, label2};
     for (int d = 0; d < 2; d++) {
         f.dropout = drops[d];
         fixture_grad(&f);
@@ -66,6 +68,53 @@ static void test_whole_model_gradient(void) {
     /* unused token types: type rows 1 and 2 both used (types alternate) */
     free(t);
     fixture_free(&f);
+}
+
+static void test_whole_model_gradient(void) { whole_model_gradient(tiny_config(), "vilt", "vilt+dropout"); }
+
+/* BERT's text token-type table (ModelDims.text_types, a converted ViLT
+ * checkpoint's): its row 0 passes the gradient check with the rest, its
+ * other rows get none, and with the table at zero the model computes
+ * exactly what the same weights compute without it. */
+static void test_text_type_table(void) {
+    ModelDims dims = tiny_config();
+    dims.text_types = 2;
+    Fixture f, g;
+    fixture_init(&f, dims, 3, 3, 7);
+    int tt = params_find(&f.model.params, "text_embeddings.token_type_embeddings.weight");
+    CHECK(tt >= 0 && f.model.params.info[tt].shape[0] == 2, "no [2,d] text token-type table registered");
+    if (tt < 0) {
+        fixture_free(&f);
+        return;
+    }
+    whole_model_gradient(dims, "vilt+text_types", "vilt+text_types+dropout");
+    Rng rng;
+    rng_seed(&rng, 99);
+    for (int i = 0; i < f.model.params.n; i++) {
+        float *x = params_data(&f.model.params, i);
+        for (size_t k = 0; k < f.model.params.info[i].size; k++) x[k] += 0.3f * rng_normal(&rng);
+    }
+    rng_fill_normal(&rng, f.r_full, (long)n_final(&f), 0.1f);
+    fixture_grad(&f);
+    const float *g1 = f.model.params.grad + f.model.params.info[tt].offset + f.model.d;
+    int nonzero = 0;
+    for (int c = 0; c < f.model.d; c++) nonzero += g1[c] != 0;
+    CHECK(nonzero == 0, "row 1 of the text token-type table got a gradient in %d elements", nonzero);
+    /* the same weights without the table, and the table zeroed */
+    fixture_init(&g, tiny_config(), 3, 3, 7);
+    for (int i = 0; i < g.model.params.n; i++) {
+        int j = params_find(&f.model.params, g.model.params.info[i].name);
+        memcpy(params_data(&g.model.params, i), params_data(&f.model.params, j), g.model.params.info[i].size * 4);
+    }
+    memset(params_data(&f.model.params, tt), 0, f.model.params.info[tt].size * sizeof(float));
+    size_t Tt = (size_t)f.model.Tt, S = (size_t)f.model.image_size;
+    memcpy(g.ids, f.ids, 3 * Tt * sizeof(int)), memcpy(g.mask, f.mask, 3 * Tt * sizeof(int));
+    memcpy(g.images, f.images, 3 * 3 * S * S * sizeof(float)), memcpy(g.types, f.types, 3 * sizeof(int));
+    forward(&f, ATTN_FULL), forward(&g, ATTN_FULL);
+    CHECK(memcmp(f.model.final, g.model.final, n_final(&f) * sizeof(float)) == 0,
+          "a zero text token-type table changed the outputs");
+    fixture_free(&f);
+    fixture_free(&g);
 }
 
 static float train_steps(Fixture *f, int steps, float lr, float *first, float *losses) {
@@ -305,6 +354,7 @@ static void test_dropout_in_training_steps_only(void) {
 int main(void) {
     openblas_set_num_threads(1);
     RUN(test_whole_model_gradient);
+    RUN(test_text_type_table);
     RUN(test_overfit_one_batch);
     RUN(test_deterministic);
     RUN(test_frozen_backbone);

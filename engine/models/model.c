@@ -47,6 +47,10 @@ json_t *model_config_to_json(const ModelConfig *c) {
                           c->stem, "vocab", v->vocab, "d", v->d, "layers", v->layers, "heads", v->heads, "mlp_ratio",
                           v->mlp_ratio, "patch", v->patch, "image_size", v->image_size, "max_text", v->max_text,
                           "n_types", v->n_types);
+    if (j && v->text_types > 0 && json_object_set_new(j, "text_types", json_integer(v->text_types)) != 0) {
+        json_decref(j);
+        return NULL;
+    }
     const ModelOps *ops = model_find(c->kind);
     if (j && ops && ops->config_to_json && ops->config_to_json(c->kind_config, j) != 0) {
         json_decref(j);
@@ -71,6 +75,10 @@ int model_config_from_json(ModelConfig *c, const json_t *j, const char *where) {
         v.max_text < 3 || v.vocab < 6 || v.n_types < 2 || v.mlp_ratio < 1)
         return err_set("%s: inconsistent model config (d %d, heads %d, patch %d, image %d, text %d, vocab %d)", where,
                        v.d, v.heads, v.patch, v.image_size, v.max_text, v.vocab);
+    const json_t *tt = json_object_get(j, "text_types"); /* absent in checkpoints without the table */
+    if (tt && (!json_is_integer(tt) || json_integer_value(tt) < 1 || json_integer_value(tt) > 1 << 16))
+        return err_set("%s: bad model config: text_types must be a positive integer", where);
+    v.text_types = tt ? (int)json_integer_value(tt) : 0;
     c->dims = v;
     const ModelOps *ops = model_find(c->kind);
     return ops->config_from_json ? ops->config_from_json(c->kind_config, j, &c->dims, where) : 0;

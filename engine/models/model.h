@@ -53,6 +53,8 @@ typedef struct {
     int image_size; /* S (square, divisible by p) */
     int max_text;   /* Tt, text length including [CLS] and [SEP] */
     int n_types;    /* modality types: 0 text, 1 image, 2 second image */
+    int text_types; /* rows of BERT's text token-type table, whose row 0 the text embeddings add
+                     * (a converted ViLT checkpoint: 2); 0: no such table (word + position only) */
 } ModelDims;
 
 /* The reference sizes of the benchmark and the default model. */

@@ -32,6 +32,9 @@ void vilt_register_experts(Vilt *m, const ModelDims *cfg, int stem, Params *p, c
     const ParamGroup bb = PARAM_GROUP_BACKBONE;
     m->word_emb = params_add(p, "text_embeddings.word_embeddings.weight", 2, (int[]){cfg->vocab, C}, 1, bb);
     m->text_pos = params_add(p, "text_embeddings.position_embeddings.weight", 2, (int[]){m->Tt, C}, 1, bb);
+    m->text_type = cfg->text_types > 0 ? params_add(p, "text_embeddings.token_type_embeddings.weight", 2,
+                                                    (int[]){cfg->text_types, C}, 1, bb)
+                                       : -1;
     layernorm_register(p, &m->text_ln, "text_embeddings.LayerNorm", C, 1e-12f, bb);
     m->type_emb = params_add(p, "token_type_embeddings.weight", 2, (int[]){cfg->n_types, C}, 1, bb);
     int K = 3 * cfg->patch * cfg->patch;
@@ -57,6 +60,7 @@ void vilt_init_weights(Vilt *m, Rng *rng) {
     Params *p = m->params;
     params_init_trunc_normal(p, m->word_emb, 0.02f, rng);
     params_init_trunc_normal(p, m->text_pos, 0.02f, rng);
+    if (m->text_type >= 0) params_init_trunc_normal(p, m->text_type, 0.02f, rng);
     layernorm_init(p, &m->text_ln);
     params_init_trunc_normal(p, m->type_emb, 0.02f, rng);
     if (m->stem_kind == VILT_STEM_CONV) conv_stem_init(&m->stem, p, rng);
@@ -124,10 +128,12 @@ static void embed_forward(Vilt *m, const ModelInput *in, const Dropout *drop) {
     ViltActs *a = &m->act;
     int B = in->B, Tt = m->Tt, P = m->P, T = m->T, C = m->cfg.d;
     embedding_forward(a->tok, in->text_ids, params_data(p, m->word_emb), B * Tt, C);
-    const float *pos = params_data(p, m->text_pos);
+    const float *pos = params_data(p, m->text_pos), *tt = m->text_type >= 0 ? params_data(p, m->text_type) : NULL;
     for (int b = 0; b < B; b++)
         for (int t = 0; t < Tt; t++) {
             float *row = a->tok + ((size_t)b * Tt + t) * C;
+            if (tt) /* BERT's order: (word + type) + position */
+                for (int c = 0; c < C; c++) row[c] += tt[c];
             for (int c = 0; c < C; c++) row[c] += pos[(size_t)t * C + c];
         }
     layer_layernorm_forward(p, &m->text_ln, a->tln, a->tln_mean, a->tln_rstd, a->tok, B * Tt);
@@ -214,14 +220,19 @@ static void embed_backward(Vilt *m, const ModelInput *in) {
         layer_linear_backward(p, &m->patch_proj, NULL, g->dpemb, a->patches, B * P);
     }
     float *dword = params_grad(p, m->word_emb), *dpos = params_grad(p, m->text_pos);
+    float *dtt = m->text_type >= 0 ? params_grad(p, m->text_type) : NULL; /* row 0 only */
     memset(g->dtok, 0, sizeof(float) * B * Tt * C);
-    layer_layernorm_backward(p, &m->text_ln, (dword || dpos) ? g->dtok : NULL, g->dtln, a->tok, a->tln_mean,
+    layer_layernorm_backward(p, &m->text_ln, (dword || dpos || dtt) ? g->dtok : NULL, g->dtln, a->tok, a->tln_mean,
                              a->tln_rstd, B * Tt);
     if (dword) embedding_backward(dword, g->dtok, in->text_ids, B * Tt, C);
-    if (dpos)
-        for (int b = 0; b < B; b++)
-            for (int t = 0; t < Tt; t++)
-                for (int c = 0; c < C; c++) dpos[(size_t)t * C + c] += g->dtok[((size_t)b * Tt + t) * C + c];
+    for (int b = 0; (dpos || dtt) && b < B; b++)
+        for (int t = 0; t < Tt; t++) {
+            const float *dt = g->dtok + ((size_t)b * Tt + t) * C;
+            if (dpos)
+                for (int c = 0; c < C; c++) dpos[(size_t)t * C + c] += dt[c];
+            if (dtt)
+                for (int c = 0; c < C; c++) dtt[c] += dt[c];
+        }
 }
 
 int vilt_forward(Vilt *m, const ModelInput *in, const Dropout *drop) {
@@ -240,9 +251,9 @@ int vilt_forward(Vilt *m, const ModelInput *in, const Dropout *drop) {
 
 static int embed_needs_grad(const Vilt *m) {
     const Params *p = m->params;
-    int ids[] = {m->word_emb, m->text_pos, m->type_emb, m->cls_token, m->img_pos};
-    for (int i = 0; i < 5; i++)
-        if (p->info[ids[i]].trainable) return 1;
+    int ids[] = {m->word_emb, m->text_pos, m->type_emb, m->cls_token, m->img_pos, m->text_type};
+    for (int i = 0; i < 6; i++)
+        if (ids[i] >= 0 && p->info[ids[i]].trainable) return 1;
     if (m->stem_kind == VILT_STEM_CONV) {
         for (int i = 0; i < m->stem.n; i++)
             if (p->info[m->stem.w[i]].trainable || p->info[m->stem.b[i]].trainable) return 1;

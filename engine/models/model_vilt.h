@@ -5,6 +5,10 @@
  * text [CLS]). The blocks may carry FFN experts routed by modality, which
  * is all the VLMo-style model (engine/models/model_vlmo.c) changes.
  *
+ * Text embeddings: LayerNorm(word + position), or with BERT's token-type
+ * table (ModelDims.text_types > 0, a converted ViLT checkpoint)
+ * LayerNorm((word + type row 0) + position), in BERT's order of additions.
+ *
  * Sequence layout, T = Tt + 1 + P + Np tokens: [text (Tt); image CLS; P
  * patches; Np deep-prompt tokens (0 unless a prompt method adds them)].
  * Parameters live in a Params store shared with heads and methods;
@@ -54,6 +58,8 @@ typedef struct {
     int max_batch;
     /* parameter entries */
     int word_emb, text_pos; /* [V,C], [Tt,C] */
+    int text_type;          /* [text_types,C] BERT's token-type table (row 0 added to every text
+                             * token, before the position, as BERT adds it); -1: none */
     LayerNorm text_ln;
     int type_emb;           /* [n_types,C] */
     Linear patch_proj;      /* [C,3pp] stored as the conv weight [C,3,p,p] (patch stem) */

@@ -296,6 +296,7 @@ static int vinvl_config_from_json(void *kc, const json_t *config, const ModelDim
     json_t *tw;
     json_error_t e;
     if (!j) return err_set("%s: bad model config: vinvl needs the 'regions' key", where);
+    if (dims->text_types > 0) return err_set("%s: bad model config: the vinvl model has no text token types", where);
     if (json_unpack_ex((json_t *)j, &e, 0, "{s:s, s:i, s:i, s:i, s:o}", "dir", &dir, "max_regions", &rc->max_regions,
                        "dim", &rc->dim, "tag_len", &rc->tag_len, "tag_words", &tw) != 0)
         return err_set("%s: bad model config 'regions': %s", where, e.text);
