@@ -84,7 +84,7 @@ static int bench_method(const BenchArgs *a, const char *name, const StFile *init
     RunBuild b;
     Rng rng;
     int rc = run_build(&b, a->task, &env, "val", mc, name, &opt, 0, 0, &rng);
-    if (rc == 0) rc = checkpoint_load(a->init, &b.model.params, 1u << PARAM_GROUP_BACKBONE, 1, NULL);
+    if (rc == 0) rc = checkpoint_load_file(init, &b.model.params, 1u << PARAM_GROUP_BACKBONE, 1);
     if (rc == 0) rc = b.task.ops->init_heads(&b.task, &b.model, &rng, init);
     if (rc == 0) rc = b.meth.ops->setup(&b.meth, &b.model.bb, &b.model.params, &rng);
     if (rc == 0) rc = time_eval(&b.task, &b.model, a, &res->as_trained_ms, &res->examples);

@@ -98,7 +98,12 @@ static int eval_setting(const EvalArgs *a, const RunCheckpoint *c, EvalSetting *
     char ctx[1100];
     snprintf(ctx, sizeof ctx, "%s: metadata 'run_config'", a->init);
     const json_t *rc = c->run_config;
-    if (json_need_str(rc, "data", ctx, &e->data) != 0 || json_need_str(rc, "eval_split", ctx, &e->split) != 0 ||
+    /* a converted model was trained on no data of ours: --data names it */
+    if (!a->data && !json_object_get(rc, "data") && json_object_get(rc, "converted_from"))
+        return err_set("%s was converted from a released checkpoint and records no data folder: give --data DIR",
+                       a->init);
+    if ((!a->data && json_need_str(rc, "data", ctx, &e->data) != 0) ||
+        json_need_str(rc, "eval_split", ctx, &e->split) != 0 ||
         json_need_int(rc, "eval_limit", ctx, &e->eval_limit) != 0 || json_need_int(rc, "batch", ctx, &e->batch) != 0 ||
         json_need_int(rc, "seed", ctx, &e->seed) != 0)
         return -1;
@@ -107,6 +112,23 @@ static int eval_setting(const EvalArgs *a, const RunCheckpoint *c, EvalSetting *
     if (a->data) e->data = a->data;
     if (a->split) e->split = a->split;
     if (a->eval_limit >= 0) e->eval_limit = a->eval_limit;
+    return 0;
+}
+
+/* Every tensor of the checkpoint is one of the model's, or one its head
+ * layout lists as "unused" (a converted model keeps the released file's
+ * other heads, so that converting it back gives that file). */
+static int tensors_known(const RunCheckpoint *c, const Params *p) {
+    const json_t *unused = json_object_get(c->head_layout, "unused");
+    for (int i = 0; i < c->file.n_tensors; i++) {
+        const char *name = c->file.tensors[i].name;
+        size_t k = 0;
+        if (params_find(p, name) >= 0) continue;
+        for (const char *u; k < json_array_size(unused); k++)
+            if ((u = json_string_value(json_array_get(unused, k))) && !strcmp(u, name)) break;
+        if (k == json_array_size(unused))
+            return err_set("%s: tensor '%s' is not a parameter of this model", c->file.path, name);
+    }
     return 0;
 }
 
@@ -151,13 +173,18 @@ static int eval_run(const EvalArgs *a) {
     Rng rng;
     if (run_build(&b, c.task, &env, e.split, &c.mc, c.method, &c.mopt, e.seed, 1, &rng) != 0) goto done;
     Model *model = &b.model;
-    /* the heads and the method prepare as for training; then every tensor,
-     * theirs included, is the checkpoint's, and nothing trains */
-    if (b.task.ops->init_heads(&b.task, model, &rng, NULL) != 0 ||
+    /* the heads and the method prepare as for training (the heads see the
+     * checkpoint: retrieval checks it has what its scoring reads); then
+     * every tensor, theirs included, is the checkpoint's, and nothing
+     * trains. The pretraining group (retrieval's ITC projections) is read
+     * when the file has it: only dual-encoder scoring uses it. */
+    if (b.task.ops->init_heads(&b.task, model, &rng, &c.file) != 0 ||
         b.meth.ops->setup(&b.meth, &model->bb, &model->params, &rng) != 0)
         goto done;
     ParamAccount acc = method_account(&b.meth, &model->params);
-    if (checkpoint_load(a->init, &model->params, ~0u, 0, NULL) != 0) goto done;
+    if (tensors_known(&c, &model->params) != 0 ||
+        checkpoint_load_file(&c.file, &model->params, ~(1u << PARAM_GROUP_PRETRAIN), 1) != 0)
+        goto done;
     for (int g = 0; g < PARAM_GROUP_COUNT; g++) params_set_trainable_group(&model->params, (ParamGroup)g, 0);
     char out_dir[1100], init_hash[RUN_HASH_LEN], data_hash[RUN_HASH_LEN];
     if (a->out) snprintf(out_dir, sizeof out_dir, "%s", a->out);

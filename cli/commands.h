@@ -30,6 +30,7 @@ int cmd_backbone_hash(int argc, char **argv);
 int cmd_backbone_install(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_bench_infer(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 int cmd_data_gen(int argc, char **argv);
 int cmd_data_stats(int argc, char **argv);
 int cmd_db_check(int argc, char **argv);

@@ -14,6 +14,7 @@ static const Command commands[] = {
     {"backbone install", cmd_backbone_install, "check a shipped backbone's weights hash and copy it into a backbone folder"},
     {"regions train", cmd_regions, "stage one of the VinVL-style model: train the region encoder and tagger, cache region features"},
     {"finetune", cmd_finetune, "adapt a backbone to a task with one method, evaluate, log to the results database"},
+    {"convert", cmd_convert, "a released ViLT checkpoint into one of ours (model config, vocabulary, task heads), and back"},
     {"eval", cmd_eval, "evaluate a fine-tuned checkpoint without training: predictions, metrics, a logged run"},
     {"data stats", cmd_data_stats, "counts, vocabularies, answer distributions and the language-prior VQA floor of a dataset"},
     {"db runs", cmd_db_runs, "list the runs of the results database, with status and key metric"},

@@ -34,18 +34,27 @@ static char *json_text(const json_t *j, const char *what) {
     return s;
 }
 
-/* meta[0..N_MODEL_META) of m; *model_config and *vocab to free. */
-static int model_meta(const Model *m, const Tokenizer *tok, const char *config_hash, StMeta *meta,
-                      char **model_config, char **vocab) {
-    json_t *mc = model_config_to_json(&m->cfg);
+/* meta[0..N_MODEL_META) of a model of config c with the vocabulary vocab
+ * (one token a line), written by the run of config hash config_hash (NULL:
+ * by none, the key left out: N_MODEL_META - 1 entries); *model_config to
+ * free. Returns the number of entries, -1 on failure. */
+static int config_meta(const ModelConfig *c, const char *vocab, const char *config_hash, StMeta *meta,
+                       char **model_config) {
+    json_t *mc = model_config_to_json(c);
     *model_config = json_text(mc, "model config");
     json_decref(mc);
-    *vocab = data_vocab_to_text(tok);
     meta[META_MODEL_CONFIG] = (StMeta){"model_config", *model_config};
-    meta[META_VOCAB] = (StMeta){"vocab", *vocab};
-    meta[META_STEM] = (StMeta){"stem", m->cfg.stem};
+    meta[META_VOCAB] = (StMeta){"vocab", vocab};
+    meta[META_STEM] = (StMeta){"stem", c->stem};
     meta[META_RUN_CONFIG_HASH] = (StMeta){"run_config_hash", config_hash};
-    return *model_config ? 0 : -1;
+    return !*model_config ? -1 : config_hash ? N_MODEL_META : N_MODEL_META - 1;
+}
+
+/* The same for the model m and the tokenizer tok; *vocab to free too. */
+static int model_meta(const Model *m, const Tokenizer *tok, const char *config_hash, StMeta *meta,
+                      char **model_config, char **vocab) {
+    *vocab = data_vocab_to_text(tok);
+    return config_meta(&m->cfg, *vocab, config_hash, meta, model_config) < 0 ? -1 : 0;
 }
 
 int run_checkpoint_save_backbone(const char *path, const Model *m, const Tokenizer *tok, const char *config_hash) {
@@ -78,31 +87,75 @@ static json_t *head_layout(const Model *m, const Task *t) {
     return layout;
 }
 
-int run_checkpoint_save_finetuned(const char *path, const Model *m, const Tokenizer *tok, const Task *t,
-                                  const Method *meth, const json_t *run_config, const char *config_hash) {
-    StMeta meta[N_MODEL_META + 7];
-    char *mc, *vocab, members[2048], options[2100];
-    int rc = model_meta(m, tok, config_hash, meta, &mc, &vocab);
-    json_t *layout = rc == 0 ? head_layout(m, t) : NULL, *variants = json_array();
-    char *layout_text = layout ? json_text(layout, "head layout") : NULL;
+/* The keys a fine-tuned checkpoint adds, from meta[*n] on (N_TASK_META of
+ * them; *texts[0..3) to free): the task, its head layout, the method, its
+ * options and variants, the run's config. */
+enum { N_TASK_META = 7 };
+static int task_meta(const char *task, const json_t *layout, const Method *meth, const json_t *run_config,
+                     StMeta *meta, int *n, char *options, size_t options_n, char *texts[3]) {
+    char members[2048];
+    json_t *variants = json_array();
     method_options_json(&meth->opt, members, sizeof members);
-    snprintf(options, sizeof options, "{%s}", members);
+    snprintf(options, options_n, "{%s}", members);
     for (int v = 0; v < method_n_variants(meth); v++)
         json_array_append_new(variants, json_string(method_variant_name(meth, v)));
-    char *variants_text = json_text(variants, "variant list"), *config_text = json_text(run_config, "run config");
-    json_decref(layout);
+    texts[0] = json_text(layout, "head layout");
+    texts[1] = json_text(variants, "variant list");
+    texts[2] = json_text(run_config, "run config");
     json_decref(variants);
-    if (!layout_text || !variants_text || !config_text) rc = -1;
-    int n = N_MODEL_META;
-    meta[n++] = (StMeta){"task", t->ops->name};
-    meta[n++] = (StMeta){"head_layout", layout_text};
-    meta[n++] = (StMeta){"method", meth->ops->name};
-    meta[n++] = (StMeta){"method_options", options};
-    meta[n++] = (StMeta){"weights", "as_trained"};
-    meta[n++] = (StMeta){"variants", variants_text};
-    meta[n++] = (StMeta){"run_config", config_text};
+    meta[(*n)++] = (StMeta){"task", task};
+    meta[(*n)++] = (StMeta){"head_layout", texts[0]};
+    meta[(*n)++] = (StMeta){"method", meth->ops->name};
+    meta[(*n)++] = (StMeta){"method_options", options};
+    meta[(*n)++] = (StMeta){"weights", "as_trained"};
+    meta[(*n)++] = (StMeta){"variants", texts[1]};
+    meta[(*n)++] = (StMeta){"run_config", texts[2]};
+    return texts[0] && texts[1] && texts[2] ? 0 : -1;
+}
+
+int run_checkpoint_save_finetuned(const char *path, const Model *m, const Tokenizer *tok, const Task *t,
+                                  const Method *meth, const json_t *run_config, const char *config_hash) {
+    StMeta meta[N_MODEL_META + N_TASK_META];
+    char *mc, *vocab, options[2100], *texts[3] = {0};
+    int rc = model_meta(m, tok, config_hash, meta, &mc, &vocab), n = N_MODEL_META;
+    json_t *layout = rc == 0 ? head_layout(m, t) : NULL;
+    if (!layout || task_meta(t->ops->name, layout, meth, run_config, meta, &n, options, sizeof options, texts) != 0)
+        rc = -1;
+    json_decref(layout);
     if (rc == 0) rc = checkpoint_save(path, &m->params, ~0u, meta, n);
-    free(mc), free(vocab), free(layout_text), free(variants_text), free(config_text);
+    free(mc), free(vocab), free(texts[0]), free(texts[1]), free(texts[2]);
+    return rc;
+}
+
+int run_checkpoint_save_converted(const char *path, const StTensor *t, int n, const RunConverted *c) {
+    StMeta meta[N_MODEL_META + 2 + N_TASK_META];
+    char *mc, *from = json_text(c->converted_from, "conversion record"), options[2100], *texts[3] = {0};
+    int k = config_meta(c->mc, c->vocab, NULL, meta, &mc), rc = k < 0 || !from ? -1 : 0;
+    if (rc == 0) {
+        meta[k++] = (StMeta){"tokenizer", c->tokenizer};
+        meta[k++] = (StMeta){"converted_from", from};
+    }
+    /* a task's model: every tensor as the released file has it, evaluated as
+     * a full fine-tuning's; no data folder recorded (moil eval --data) */
+    Method meth = {0};
+    json_t *run_config = NULL;
+    if (rc == 0 && c->task) {
+        MethodOptions opt = method_options_default();
+        char members[2048], object[2100];
+        method_options_json(&opt, members, sizeof members);
+        snprintf(object, sizeof object, "{%s}", members);
+        rc = method_create(&meth, "full", &opt);
+        run_config = json_pack("{s:s, s:O, s:i, s:i, s:i, s:s, s:i, s:o}", "command", "convert", "converted_from",
+                               c->converted_from, "steps", 0, "batch", c->batch, "seed", 0, "eval_split", "test",
+                               "eval_limit", 0, "method_options", json_loads(object, 0, NULL));
+        if (rc == 0 && (!run_config || task_meta(c->task, c->head_layout, &meth, run_config, meta, &k, options,
+                                                 sizeof options, texts) != 0))
+            rc = err_set("%s: cannot write the converted model's metadata", path);
+    }
+    if (rc == 0) rc = safetensors_write(path, t, n, meta, k);
+    if (meth.ops) method_destroy(&meth);
+    json_decref(run_config);
+    free(mc), free(from), free(texts[0]), free(texts[1]), free(texts[2]);
     return rc;
 }
 

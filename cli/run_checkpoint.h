@@ -37,6 +37,26 @@ int run_checkpoint_save_backbone(const char *path, const Model *m, const Tokeniz
 int run_checkpoint_save_finetuned(const char *path, const Model *m, const Tokenizer *tok, const Task *t,
                                   const Method *meth, const json_t *run_config, const char *config_hash);
 
+/* A checkpoint converted from a released model's state dict (moil convert,
+ * docs/checkpoints.md): its tensors t[0..n) as given, and in its metadata
+ * the model config, vocabulary and stem, "tokenizer" ("word" or
+ * "wordpiece"), "converted_from" (JSON: where it came from and what
+ * converting it back needs) and no run_config_hash (no run wrote it); for a
+ * task's model (task not NULL) also the keys of a fine-tuned checkpoint:
+ * the task, head_layout, method "full" with its default options and
+ * variants, and a run_config of command "convert" without a data folder,
+ * recording batch as the evaluation's batch. */
+typedef struct {
+    const ModelConfig *mc;
+    const char *vocab;            /* one token a line, in id order */
+    const char *tokenizer;        /* "word" or "wordpiece" */
+    const json_t *converted_from; /* JSON object */
+    const char *task;             /* NULL: a backbone */
+    const json_t *head_layout;    /* the task's (with task) */
+    int batch;                    /* moil eval's batch (with task) */
+} RunConverted;
+int run_checkpoint_save_converted(const char *path, const StTensor *t, int n, const RunConverted *c);
+
 /* A fine-tuned checkpoint opened for evaluation. */
 typedef struct {
     StFile file;

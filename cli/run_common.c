@@ -384,7 +384,7 @@ static int run(RunArgs *a) {
     /* backbone first, then the heads (which may read the checkpoint: the
      * retrieval head starts from ITM's match row), then the method (MoIL
      * copies the pretrained W0) */
-    if (have_init && checkpoint_load(a->init, &model->params, 1u << PARAM_GROUP_BACKBONE, 1, NULL) != 0) goto done;
+    if (have_init && checkpoint_load_file(&init, &model->params, 1u << PARAM_GROUP_BACKBONE, 1) != 0) goto done;
     if (a->reference && wdist_init(&wdist, &model->bb, &model->params, a->reference) != 0) goto done;
     if (task->ops->init_heads(task, model, &rng, have_init ? &init : NULL) != 0 ||
         meth->ops->setup(meth, &model->bb, &model->params, &rng) != 0)

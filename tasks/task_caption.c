@@ -180,7 +180,9 @@ static int cap_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
     linear_init(p, &s->dense, rng);
     linear_init(p, &s->decoder, rng);
     layernorm_init(p, &s->ln);
-    if (init && (heads_from_mlm(p, init) < 0 || task_heads_from_checkpoint(p, PARAM_GROUP_HEAD, init) < 0)) return -1;
+    if (init && !t->env.head_layout && /* evaluating a trained model: its heads are loaded after */
+        (heads_from_mlm(p, init) < 0 || task_heads_from_checkpoint(p, PARAM_GROUP_HEAD, init) < 0))
+        return -1;
     sampler_init(&s->sampler, s->train.n);
     s->T = m->T;
     size_t B = (size_t)s->B, Tt = (size_t)s->Tt, R = B * Tt, C = (size_t)s->C, V = (size_t)s->V;

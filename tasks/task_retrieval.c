@@ -206,8 +206,12 @@ static int ret_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
      * trained or stored. */
     const Linear *lins[2] = {&s->text_proj, &s->image_proj};
     for (int i = 0; i < 2; i++) m->params.info[lins[i]->w].trainable = m->params.info[lins[i]->b].trainable = 0;
-    if (t->env.head_layout) {
+    if (t->env.head_layout) { /* init: the checkpoint evaluated */
         if (mode_from_layout(s, m, t->env.head_layout) != 0) return -1;
+        if (s->mode == RET_DUAL_RERANK && (!init || !safetensors_find(init, "itc.text_proj.weight") ||
+                                           !safetensors_find(init, "itc.image_proj.weight")))
+            return err_set("retrieval: dual_rerank scoring, but %s has no ITC projections (itc.*_proj)",
+                           init ? init->path : "the checkpoint");
     } else {
         int r = init_from_itm(s, m, init);
         if (r < 0) return -1;

@@ -23,27 +23,31 @@ int checkpoint_save(const char *path, const Params *p, unsigned group_mask, cons
     return rc;
 }
 
-int checkpoint_load(const char *path, Params *p, unsigned required_mask, int allow_unknown, StFile *file) {
-    StFile f;
-    if (safetensors_open(path, &f) != 0) return -1;
-    int rc = 0;
-    for (int i = 0; i < f.n_tensors && rc == 0; i++) {
-        const StTensor *t = &f.tensors[i];
+int checkpoint_load_file(const StFile *f, Params *p, unsigned required_mask, int allow_unknown) {
+    for (int i = 0; i < f->n_tensors; i++) {
+        const StTensor *t = &f->tensors[i];
         int e = params_find(p, t->name);
         if (e < 0) {
-            if (!allow_unknown) rc = err_set("%s: tensor '%s' is not a parameter of this model", path, t->name);
+            if (!allow_unknown) return err_set("%s: tensor '%s' is not a parameter of this model", f->path, t->name);
             continue;
         }
         int64_t shape[PARAM_MAX_DIMS];
         for (int d = 0; d < p->info[e].ndim; d++) shape[d] = p->info[e].shape[d];
-        rc = safetensors_read_f32(&f, t->name, params_data(p, e), p->info[e].ndim, shape);
+        if (safetensors_read_f32(f, t->name, params_data(p, e), p->info[e].ndim, shape) != 0) return -1;
     }
-    for (int i = 0; i < p->n && rc == 0; i++) {
+    for (int i = 0; i < p->n; i++) {
         if (!(required_mask & (1u << p->info[i].group))) continue;
         int found = 0;
-        for (int k = 0; k < f.n_tensors && !found; k++) found = !strcmp(f.tensors[k].name, p->info[i].name);
-        if (!found) rc = err_set("%s: missing tensor '%s'", path, p->info[i].name);
+        for (int k = 0; k < f->n_tensors && !found; k++) found = !strcmp(f->tensors[k].name, p->info[i].name);
+        if (!found) return err_set("%s: missing tensor '%s'", f->path, p->info[i].name);
     }
+    return 0;
+}
+
+int checkpoint_load(const char *path, Params *p, unsigned required_mask, int allow_unknown, StFile *file) {
+    StFile f;
+    if (safetensors_open(path, &f) != 0) return -1;
+    int rc = checkpoint_load_file(&f, p, required_mask, allow_unknown);
     if (rc != 0 || !file) safetensors_close(&f);
     else *file = f;
     return rc;

@@ -17,5 +17,8 @@ int checkpoint_save(const char *path, const Params *p, unsigned group_mask, cons
  * allow_unknown. The file stays open in *file (for metadata) if file is not
  * NULL; close it with safetensors_close. */
 int checkpoint_load(const char *path, Params *p, unsigned required_mask, int allow_unknown, StFile *file);
+/* The same from a file already open (read once: a large checkpoint is not
+ * held twice in memory). */
+int checkpoint_load_file(const StFile *f, Params *p, unsigned required_mask, int allow_unknown);
 
 #endif

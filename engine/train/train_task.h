@@ -74,7 +74,9 @@ typedef struct {
     int (*max_sequences)(const Task *t);
     void (*register_heads)(Task *t, Params *p, int d);
     /* After params_alloc and loading the backbone: initialise the heads
-     * (init = the pretrained checkpoint, may be NULL). */
+     * (init = the pretrained checkpoint, may be NULL; when evaluating a
+     * trained model, TaskEnv.head_layout set, the checkpoint evaluated,
+     * whose tensors are loaded after this). */
     int (*init_heads)(Task *t, Model *m, Rng *rng, const StFile *init);
     /* One training batch; returns the loss (NaN if it diverged). */
     double (*train_step)(Task *t, Model *m, Rng *rng);
