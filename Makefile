@@ -2,7 +2,8 @@
 # runs the test suite; `make test SAN=1` the same under ASan + UBSan (in
 # build-san/); `make deps` installs missing Debian packages (every build, and
 # `make reproduce`, installs the required ones on its own: scripts/deps.sh);
-# `make bench` runs the training benchmark; `make figures [PROFILE=full]` draws
+# `make bench` runs the benchmark at the small size, `make bench-b32` at the
+# small size and ViLT-B/32's (a few minutes; docs/cli.md); `make figures [PROFILE=full]` draws
 # the figures; `make report [PROFILE=full]` writes the HTML results report;
 # `make backbone` rebuilds the backbone the quick profile ships
 # (backbones/README.md).
@@ -56,7 +57,7 @@ LIB      := $(BUILD)/libmoil.a
 MOIL     := $(BUILD)/moil
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all deps test bench datasets backbone reproduce tables figures report fuzz clean print-% FORCE
+.PHONY: all deps test bench bench-b32 datasets backbone reproduce tables figures report fuzz clean print-% FORCE
 # keep object files of the test binaries between runs
 .SECONDARY:
 ifeq ($(SAN),1)
@@ -116,6 +117,9 @@ test: $(TEST_BIN) $(MOIL)
 
 bench: $(MOIL)
 	$(MOIL) bench
+
+bench-b32: $(MOIL)
+	$(MOIL) bench --config small,vilt-b32
 
 # the quick-profile dataset in datasets/data/quick (a no-op when up to date)
 datasets: $(MOIL)

@@ -1,18 +1,49 @@
 #!/usr/bin/python3
 """The benchmark's reference model in PyTorch: the same ViLT-style network as
 engine/models/model_vilt.c (pre-LN blocks, separate q/k/v, exact GELU, text/image
-embeddings, tanh pooler), a linear head on the pooled output, cross-entropy
-and AdamW, timed per training step on random data.
+embeddings, tanh pooler) with a 2-class linear head on the pooled output,
+timed per step on random data in one of three modes:
 
-Run with Debian's /usr/bin/python3 (python3-torch). Prints one line:
-torch: ms_per_step=<float> threads=<n> steps=<n>
+  full   training step: forward, cross-entropy, backward, the gradient norm
+         (not clipped), AdamW over every tensor
+  lora   the same with LoRA on q, k, v (rank 16, alpha 16: scale 1; A
+         Kaiming-uniform, B zero) and every other backbone tensor frozen
+  infer  forward pass of the model in evaluation mode, without autograd
+
+moil bench (cli/cmd_bench_torch.c) runs it with the engine's sizes. Run with
+Debian's /usr/bin/python3 (python3-torch). Prints one line:
+torch: ms_per_step=<float> peak_mib=<int> base_mib=<int> params=<int> trainable=<int> threads=<n> steps=<n>
+(peak_mib: the process's peak resident memory, PyTorch's own libraries
+included; base_mib: that peak once torch is imported, before any tensor;
+params: floats of every tensor, as the engine counts them).
 """
 import argparse
+import math
+import resource
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+BASE_MIB = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # PyTorch's libraries, before any tensor
+
+
+class LoraLinear(nn.Module):
+    """W0 x + b + scale * B (A x), W0 and b frozen."""
+
+    def __init__(self, base, rank, alpha):
+        super().__init__()
+        self.base = base
+        for p in base.parameters():
+            p.requires_grad_(False)
+        self.lora_A = nn.Parameter(torch.empty(rank, base.in_features))
+        nn.init.uniform_(self.lora_A, -1 / math.sqrt(base.in_features), 1 / math.sqrt(base.in_features))
+        self.lora_B = nn.Parameter(torch.zeros(base.out_features, rank))
+        self.scale = alpha / rank
+
+    def forward(self, x):
+        return self.base(x) + self.scale * ((x @ self.lora_A.t()) @ self.lora_B.t())
 
 
 class Block(nn.Module):
@@ -37,12 +68,12 @@ class Block(nn.Module):
 
 
 class Vilt(nn.Module):
-    def __init__(self, vocab, d, layers, heads, ratio, patch, size, text_len, classes):
+    def __init__(self, vocab, d, layers, heads, ratio, patch, size, text_len, types, classes):
         super().__init__()
         self.word = nn.Embedding(vocab, d)
         self.text_pos = nn.Parameter(torch.zeros(text_len, d))
         self.text_ln = nn.LayerNorm(d, eps=1e-12)
-        self.types = nn.Embedding(3, d)
+        self.types = nn.Embedding(types, d)
         self.patch = nn.Conv2d(3, d, patch, patch)
         n = (size // patch) ** 2
         self.cls = nn.Parameter(torch.zeros(1, 1, d))
@@ -65,8 +96,19 @@ class Vilt(nn.Module):
         return self.head(torch.tanh(self.pooler(x[:, 0])))
 
 
+def add_lora(model, rank, alpha):
+    """Freeze the backbone, LoRA on every block's q, k, v; the head trains."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in model.head.parameters():
+        p.requires_grad_(True)
+    for blk in model.blocks:
+        blk.q, blk.k, blk.v = (LoraLinear(l, rank, alpha) for l in (blk.q, blk.k, blk.v))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mode", choices=("full", "lora", "infer"), default="full")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
@@ -79,26 +121,46 @@ def main():
     ap.add_argument("--image-size", type=int, default=64)
     ap.add_argument("--text-len", type=int, default=24)
     ap.add_argument("--vocab", type=int, default=200)
+    ap.add_argument("--types", type=int, default=3)
+    ap.add_argument("--rank", type=int, default=16)
+    ap.add_argument("--alpha", type=float, default=16.0)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = Vilt(a.vocab, a.d, a.layers, a.heads, a.mlp_ratio, a.patch, a.image_size, a.text_len, 2)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.01)
+    model = Vilt(a.vocab, a.d, a.layers, a.heads, a.mlp_ratio, a.patch, a.image_size, a.text_len, a.types, 2)
+    if a.mode == "lora":
+        add_lora(model, a.rank, a.alpha)
+    trained = [p for p in model.parameters() if p.requires_grad] if a.mode != "infer" else []
     ids = torch.randint(0, a.vocab, (a.batch, a.text_len))
     text_mask = torch.ones(a.batch, a.text_len, dtype=torch.bool)
     text_mask[:, a.text_len // 2:] = False
     images = torch.rand(a.batch, 3, a.image_size, a.image_size) * 2 - 1
     labels = torch.randint(0, 2, (a.batch,))
-    for step in range(a.warmup + a.steps):
-        if step == a.warmup:
+    if a.mode == "infer":
+        model.eval()
+
+        def step():
+            with torch.inference_mode():
+                model(ids, text_mask, images)
+    else:
+        opt = torch.optim.AdamW(trained, lr=1e-4, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.01)
+
+        def step():
+            opt.zero_grad(set_to_none=False)
+            F.cross_entropy(model(ids, text_mask, images), labels).backward()
+            torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in trained]))
+            opt.step()
+
+    for s in range(a.warmup + a.steps):
+        if s == a.warmup:
             start = time.perf_counter()
-        opt.zero_grad(set_to_none=False)
-        loss = F.cross_entropy(model(ids, text_mask, images), labels)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        step()
     ms = (time.perf_counter() - start) * 1000 / a.steps
-    print(f"torch: ms_per_step={ms:.2f} threads={a.threads} steps={a.steps}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    params = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in trained)
+    print(f"torch: ms_per_step={ms:.2f} peak_mib={peak} base_mib={BASE_MIB} params={params} "
+          f"trainable={trainable} threads={a.threads} steps={a.steps}")
 
 
 if __name__ == "__main__":

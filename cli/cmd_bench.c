@@ -1,246 +1,281 @@
-/* moil bench: training-step throughput of the reference ViLT-style config
- * (full tuning, a 2-class head on the pooled output, cross-entropy, AdamW),
- * with 1 and 2 OpenBLAS threads, against OpenBLAS's own sgemm rate at the
- * model's GEMM shapes and against the same model in PyTorch, all measured in
- * the same run. */
-#include <cblas.h>
+/* moil bench: the cost of a training step (full tuning, LoRA) and of an
+ * inference pass of the ViLT-style model at one or more sizes (the suite's
+ * small reference config, ViLT-B/32's shape), with 1 and 2 OpenBLAS threads:
+ * ms per step and peak memory of the engine beside the same model in
+ * PyTorch, OpenBLAS's own sgemm rate at the model's GEMM shapes, all
+ * measured in the same run, so that the ratios hold whatever else the
+ * machine is doing. Each measurement runs in a process of its own
+ * (cli/cmd_bench_engine.c, cli/cmd_bench_torch.c). */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "check.h"
+#include "cmd_bench.h"
 #include "commands.h"
-#include "model_vilt.h"
-#include "ops.h"
-#include "train.h"
-#include "train_adamw.h"
+
+const char *const bench_mode_names[BENCH_MODES] = {"full", "lora", "infer"};
+
+static const BenchSize sizes[] = {
+    {"small", "the suite's reference config", {.vocab = 200, .d = 128, .layers = 4, .heads = 4, .mlp_ratio = 4,
+                                               .patch = 16, .image_size = 64, .max_text = 24, .n_types = 3},
+     64, 20, 3},
+    {"vilt-b32", "ViLT-B/32's shape, BERT's vocabulary",
+     {.vocab = 30522, .d = 768, .layers = 12, .heads = 12, .mlp_ratio = 4, .patch = 32, .image_size = 384,
+      .max_text = 40, .n_types = 3},
+     4, 2, 1},
+};
+#define N_SIZES ((int)(sizeof sizes / sizeof sizes[0]))
+
+#define MAX_THREADS 8
 
 static const char usage[] =
-    "usage: moil bench [--steps N] [--warmup N] [--batch B] [--threads LIST] [--dropout P] [--no-torch]\n"
+    "usage: moil bench [--config LIST] [--modes LIST] [--threads LIST] [--steps N] [--warmup N]\n"
+    "                  [--batch B] [--dropout P] [--torch-script PATH] [--no-torch]\n"
     "\n"
-    "Trains the reference config (d=128, 4 layers, 4 heads, MLP 4x, 64x64 images,\n"
-    "patch 16, 24 text tokens) on random data and prints, per thread count:\n"
-    "ms/step, samples/s, achieved GFLOP/s (counted FLOPs: forward + 2x for\n"
-    "backward), OpenBLAS sgemm GFLOP/s at the model's own GEMM shapes, peak\n"
-    "memory, and PyTorch's ms/step on the same model (Debian python3-torch,\n"
-    "skipped with a message when absent; run with OPENBLAS_NUM_THREADS and\n"
-    "OMP_NUM_THREADS set to the thread count). The last line is machine-readable,\n"
-    "for 1 thread: bench: ms_per_step=... samples_per_s=... gflops=...\n"
-    "sgemm_gflops=... ratio=... torch_ratio=...\n"
-    "  ratio       achieved GFLOP/s over the sgemm rate\n"
-    "  torch_ratio engine steps/s over PyTorch steps/s (NA without PyTorch)\n"
+    "Times the ViLT-style model (a 2-class head on the pooled output, random data)\n"
+    "per step at each size of --config, in each mode of --modes, with each thread\n"
+    "count of --threads, in the engine and in PyTorch (bench/vilt_torch.py under\n"
+    "Debian's /usr/bin/python3 with python3-torch; skipped with a message when\n"
+    "absent), each measurement in a process of its own:\n"
+    "  full   training step: forward, cross-entropy, backward, AdamW, every tensor\n"
+    "  lora   the same with LoRA on q, k, v (rank 16, alpha 16), the rest frozen\n"
+    "  infer  forward pass of the evaluated model\n"
+    "and prints ms/step, the speed ratio engine/PyTorch (PyTorch ms over engine\n"
+    "ms: above 1 the engine is faster), the peak resident memory of each (MiB;\n"
+    "PyTorch's includes its libraries), the achieved GFLOP/s (counted FLOPs:\n"
+    "forward, + 2x for backward in full) and OpenBLAS's sgemm GFLOP/s at the\n"
+    "model's own GEMM shapes, then, with several sizes, how the time per\n"
+    "sequence grows from the first size, and one machine-readable line per\n"
+    "measurement: bench: config=... mode=... threads=... ms_per_step=...\n"
+    "torch_ratio=... peak_mib=... (NA where PyTorch did not run). The load\n"
+    "average is printed beside each size: the ratios, measured in the same run,\n"
+    "are the figures that hold on a busy machine.\n"
     "\n"
-    "  --steps N      timed steps per thread count (default 20)\n"
-    "  --warmup N     untimed steps first (default 3)\n"
-    "  --batch B      sequences per step (default 64)\n"
+    "  --config LIST  comma-separated sizes (default small):\n"
+    "                 small     d=128, 4 layers, 4 heads, MLP 512, patch 16, 64x64\n"
+    "                           images (16 patches), 24 text tokens, vocabulary 200;\n"
+    "                           batch 64, 3 + 20 steps\n"
+    "                 vilt-b32  d=768, 12 layers, 12 heads, MLP 3072, patch 32,\n"
+    "                           384x384 images (144 patches), 40 text tokens,\n"
+    "                           vocabulary 30,522; batch 4, 1 + 2 steps (112M\n"
+    "                           parameters; a few minutes in all on 2 cores)\n"
+    "  --modes LIST   comma-separated (default full,lora,infer)\n"
     "  --threads LIST comma-separated thread counts (default 1,2)\n"
+    "  --steps N      timed steps per measurement (default: the size's)\n"
+    "  --warmup N     untimed steps first (default: the size's)\n"
+    "  --batch B      sequences per step (default: the size's)\n"
     "  --dropout P    training-mode dropout of the engine's model (default 0, as the\n"
     "                 PyTorch model; ViLT's 0.1 measures what dropout costs a step)\n"
     "  --torch-script PATH  the PyTorch model (default bench/vilt_torch.py)\n"
     "  --no-torch     skip the PyTorch comparison\n";
 
 typedef struct {
-    Params params;
-    Vilt model;
-    Linear head;
-    int B;
-    int *ids, *mask, *labels;
-    float *images, *logits, *probs, *dlogits, *dpooled;
-    AdamWConfig opt;
-    int step;
-    Rng drop_rng; /* the dropout masks' source */
-    Dropout drop;
-} BenchRun;
+    int size[N_SIZES], n_sizes;
+    int mode[BENCH_MODES], n_modes;
+    int threads[MAX_THREADS], n_threads;
+    int steps, warmup, batch; /* -1: the size's own */
+    double dropout;
+    const char *script;
+    int use_torch;
+} BenchArgs;
 
-static void bench_init(BenchRun *r, int B, float dropout) {
-    memset(r, 0, sizeof *r);
-    ModelDims cfg = model_dims_default(200);
-    params_init(&r->params);
-    vilt_register(&r->model, &cfg, VILT_STEM_PATCH, &r->params);
-    linear_register(&r->params, &r->head, "head.fc", cfg.d, 2, PARAM_GROUP_HEAD);
-    params_alloc(&r->params);
-    Rng rng;
-    rng_seed(&rng, 0);
-    vilt_init_weights(&r->model, &rng);
-    linear_init(&r->params, &r->head, &rng);
-    vilt_alloc(&r->model, B);
-    r->B = B;
-    int Tt = r->model.Tt, S = cfg.image_size;
-    r->ids = xcalloc((size_t)B * Tt, sizeof(int));
-    r->mask = xcalloc((size_t)B * Tt, sizeof(int));
-    r->labels = xcalloc(B, sizeof(int));
-    r->images = xcalloc((size_t)B * 3 * S * S, sizeof(float));
-    for (int i = 0; i < B * Tt; i++) {
-        r->ids[i] = (int)rng_below(&rng, 200);
-        r->mask[i] = (i % Tt) < Tt / 2;
-    }
-    for (int b = 0; b < B; b++) r->labels[b] = (int)rng_below(&rng, 2);
-    rng_fill_uniform(&rng, r->images, (long)B * 3 * S * S, -1, 1);
-    r->logits = xcalloc((size_t)B * 2, sizeof(float));
-    r->probs = xcalloc((size_t)B * 2, sizeof(float));
-    r->dlogits = xcalloc((size_t)B * 2, sizeof(float));
-    r->dpooled = xcalloc((size_t)B * cfg.d, sizeof(float));
-    r->opt = adamw_config_default(1e-4f);
-    rng_seed(&r->drop_rng, 1);
-    r->drop = (Dropout){dropout, &r->drop_rng};
-}
+/* One row: a size, a mode, a thread count. */
+typedef struct {
+    int size, mode, threads;
+    BenchResult eng, torch;
+    int has_torch;
+} BenchRow;
 
-static void bench_free(BenchRun *r) {
-    vilt_free(&r->model);
-    params_free(&r->params);
-    free(r->ids), free(r->mask), free(r->labels), free(r->images);
-    free(r->logits), free(r->probs), free(r->dlogits), free(r->dpooled);
-}
-
-static void bench_step(BenchRun *r) {
-    params_zero_grad(&r->params);
-    ModelInput in = {.B = r->B, .text_ids = r->ids, .text_mask = r->mask, .images = r->images, .image_type = NULL, .attn_mode = ATTN_FULL};
-    if (vilt_forward(&r->model, &in, &r->drop) != 0) die("%s", err_msg());
-    layer_linear_forward(&r->params, &r->head, r->logits, r->model.act.pooled, r->B);
-    int count;
-    crossentropy_forward(r->probs, r->logits, r->labels, r->B, 2, -100, &count);
-    memset(r->dlogits, 0, sizeof(float) * r->B * 2);
-    crossentropy_backward(r->dlogits, r->probs, r->labels, r->B, 2, -100, count, 1.0f);
-    memset(r->dpooled, 0, sizeof(float) * r->B * r->model.cfg.d);
-    layer_linear_backward(&r->params, &r->head, r->dpooled, r->dlogits, r->model.act.pooled, r->B);
-    vilt_backward(&r->model, &in, NULL, r->dpooled);
-    train_clip_grad_norm(&r->params, 0); /* the norm a run logs; no clipping, as a run's default */
-    adamw_step(&r->params, &r->opt, r->opt.lr, ++r->step);
-}
-
-/* OpenBLAS sgemm GFLOP/s over the model's own linear-layer GEMMs (forward,
- * input gradient, weight gradient of q/k/v/proj, fc1, fc2), in the
- * proportions one training step issues them. */
-static double sgemm_rate(int N, int C, int hid, double min_seconds) {
-    int shapes[3][2] = {{C, C}, {C, hid}, {hid, C}}; /* (in, out) */
-    int weight[3] = {4, 1, 1};
-    size_t big = (size_t)N * hid;
-    float *a = xcalloc(big, sizeof(float)), *w = xcalloc((size_t)hid * C, sizeof(float));
-    float *o = xcalloc(big, sizeof(float));
-    for (size_t i = 0; i < big; i++) a[i] = o[i] = (float)(i % 7) * 0.1f;
-    double flops = 0, t0 = time_now_s(), t;
-    do {
-        for (int s = 0; s < 3; s++) {
-            int in = shapes[s][0], out = shapes[s][1];
-            for (int rep = 0; rep < weight[s]; rep++) {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, out, in, 1, a, in, w, in, 0, o, out);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, out, 1, o, out, w, in, 1, a, in);
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, N, 1, o, out, a, in, 1, w, in);
-                flops += 3.0 * 2.0 * N * in * out;
+/* The comma-separated list s as indices into names[0..n) (or, names NULL,
+ * as integers in [1, MAX_THREADS]), at most cap of them. */
+static int parse_list(const char *opt, const char *s, const char *const *names, int n, int *out, int cap,
+                      int *count) {
+    char *list = xstrdup(s), *save = NULL;
+    int rc = 0;
+    *count = 0;
+    for (char *tok = strtok_r(list, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
+        int v;
+        if (names) {
+            v = name_index(names, n, tok);
+            if (v < 0) {
+                char known[256] = "";
+                for (int i = 0; i < n; i++)
+                    snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "", names[i]);
+                rc = err_set("--%s %s: unknown name '%s' (known: %s)", opt, s, tok, known);
             }
+        } else {
+            rc = option_parse_int(opt, tok, 1, MAX_THREADS, &v);
         }
-        t = time_now_s() - t0;
-    } while (t < min_seconds);
-    free(a), free(w), free(o);
-    return flops / t / 1e9;
+        if (rc == 0 && *count == cap) rc = err_set("--%s %s: at most %d values", opt, s, cap);
+        if (rc == 0) out[(*count)++] = v;
+    }
+    if (rc == 0 && *count == 0) rc = err_set("--%s: empty list", opt);
+    free(list);
+    return rc;
 }
 
-/* PyTorch ms/step from bench/vilt_torch.py, or -1 with a reason printed. */
-static double torch_ms(const char *script, int threads, int steps, int batch) {
-    if (access("/usr/bin/python3", X_OK) != 0) {
-        printf("  torch: skipped (/usr/bin/python3 not found)\n");
+static int parse_args(int argc, char **argv, BenchArgs *a) {
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'}, {"modes", required_argument, 0, 'm'},
+        {"threads", required_argument, 0, 't'}, {"steps", required_argument, 0, 's'},
+        {"warmup", required_argument, 0, 'w'}, {"batch", required_argument, 0, 'b'},
+        {"dropout", required_argument, 0, 'd'}, {"torch-script", required_argument, 0, 'p'},
+        {"no-torch", no_argument, 0, 'n'}, {0, 0, 0, 0}};
+    const char *size_names[N_SIZES];
+    for (int i = 0; i < N_SIZES; i++) size_names[i] = sizes[i].name;
+    const char *config = "small", *modes = "full,lora,infer", *threads = "1,2";
+    *a = (BenchArgs){.steps = -1, .warmup = -1, .batch = -1, .script = "bench/vilt_torch.py", .use_torch = 1};
+    optind = 1;
+    int c, rc = 0;
+    while (rc == 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 'm': modes = optarg; break;
+        case 't': threads = optarg; break;
+        case 's': rc = option_parse_int("steps", optarg, 1, 1000000, &a->steps); break;
+        case 'w': rc = option_parse_int("warmup", optarg, 0, 1000000, &a->warmup); break;
+        case 'b': rc = option_parse_int("batch", optarg, 1, 4096, &a->batch); break;
+        case 'd': rc = option_parse_double("dropout", optarg, 0, 0.999999, &a->dropout); break;
+        case 'p': a->script = optarg; break;
+        case 'n': a->use_torch = 0; break;
+        default: return err_set("bad option (see moil bench --help)");
+        }
+    }
+    if (rc != 0) return -1;
+    if (optind < argc) return err_set("unexpected argument '%s' (see moil bench --help)", argv[optind]);
+    if (parse_list("config", config, size_names, N_SIZES, a->size, N_SIZES, &a->n_sizes) != 0 ||
+        parse_list("modes", modes, bench_mode_names, BENCH_MODES, a->mode, BENCH_MODES, &a->n_modes) != 0 ||
+        parse_list("threads", threads, NULL, 0, a->threads, MAX_THREADS, &a->n_threads) != 0)
         return -1;
-    }
-    if (access(script, R_OK) != 0) {
-        printf("  torch: skipped (%s not found; run from the repository root or pass --torch-script)\n", script);
-        return -1;
-    }
-    /* torch.set_num_threads does not reach the OpenBLAS that Debian's torch
-     * calls for its GEMMs: without the variable, "1 thread" runs them on every
-     * core. */
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd,
-             "OPENBLAS_NUM_THREADS=%d OMP_NUM_THREADS=%d /usr/bin/python3 '%s' --threads %d --steps %d --batch %d 2>&1",
-             threads, threads, script, threads, steps, batch);
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    char line[512];
-    double ms = -1;
-    while (fgets(line, sizeof line, p)) {
-        char *at = strstr(line, "ms_per_step=");
-        if (at) ms = atof(at + strlen("ms_per_step="));
-        else if (strstr(line, "ModuleNotFoundError")) printf("  torch: skipped (python3-torch not installed)\n");
-    }
-    pclose(p);
-    return ms;
+    return 0;
 }
 
-static long peak_rss_mib(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss / 1024;
+/* The size i with the options' overrides. */
+static BenchSize size_with_args(int i, const BenchArgs *a) {
+    BenchSize s = sizes[i];
+    if (a->steps > 0) s.steps = a->steps;
+    if (a->warmup >= 0) s.warmup = a->warmup;
+    if (a->batch > 0) s.batch = a->batch;
+    return s;
+}
+
+static double load1(void) {
+    double l[1];
+    return getloadavg(l, 1) == 1 ? l[0] : -1;
+}
+
+static void print_header(const BenchSize *s) {
+    const ModelDims *d = &s->dims;
+    int g = d->image_size / d->patch;
+    printf("bench: %s (%s): d=%d layers=%d heads=%d mlp=%d patch=%d image=%d (%d patches) text=%d vocab=%d; "
+           "batch %d, %d warmup + %d timed steps; load average %.2f\n",
+           s->name, s->summary, d->d, d->layers, d->heads, d->mlp_ratio * d->d, d->patch, d->image_size, g * g,
+           d->max_text, d->vocab, s->batch, s->warmup, s->steps, load1());
+    printf("  %-5s %7s %12s %12s %9s %10s %10s %9s %9s %9s\n", "mode", "threads", "engine ms", "PyTorch ms",
+           "speed e/P", "engine MiB", "PyTorch", "mem e/P", "GFLOP/s", "sgemm");
+    fflush(stdout);
+}
+
+static void print_row(const BenchRow *r) {
+    char tms[32] = "-", speed[32] = "-", tmib[32] = "-", mem[32] = "-", gf[32] = "-", sg[32] = "-";
+    if (r->has_torch) {
+        snprintf(tms, sizeof tms, "%.1f", r->torch.ms);
+        snprintf(speed, sizeof speed, "%.2f", r->torch.ms / r->eng.ms);
+        snprintf(tmib, sizeof tmib, "%ld", r->torch.peak_mib);
+        snprintf(mem, sizeof mem, "%.2f", (double)r->eng.peak_mib / (double)r->torch.peak_mib);
+    }
+    if (r->eng.gflop > 0) snprintf(gf, sizeof gf, "%.1f", r->eng.gflop / (r->eng.ms / 1000.0));
+    if (r->eng.sgemm_gflops > 0) snprintf(sg, sizeof sg, "%.1f", r->eng.sgemm_gflops);
+    printf("  %-5s %7d %12.1f %12s %9s %10ld %10s %9s %9s %9s\n", bench_mode_names[r->mode], r->threads, r->eng.ms,
+           tms, speed, r->eng.peak_mib, tmib, mem, gf, sg);
+    fflush(stdout);
+}
+
+static void print_machine_line(const BenchRow *r, int batch) {
+    char tms[32] = "NA", ratio[32] = "NA", tmib[32] = "NA";
+    if (r->has_torch) {
+        snprintf(tms, sizeof tms, "%.2f", r->torch.ms);
+        snprintf(ratio, sizeof ratio, "%.3f", r->torch.ms / r->eng.ms);
+        snprintf(tmib, sizeof tmib, "%ld", r->torch.peak_mib);
+    }
+    printf("bench: config=%s mode=%s threads=%d batch=%d ms_per_step=%.2f torch_ms_per_step=%s torch_ratio=%s "
+           "peak_mib=%ld torch_peak_mib=%s params=%zu trainable=%zu\n",
+           sizes[r->size].name, bench_mode_names[r->mode], r->threads, batch, r->eng.ms, tms, ratio,
+           r->eng.peak_mib, tmib, r->eng.params, r->eng.trainable);
+}
+
+/* With several sizes: each size's time per sequence over the first size's,
+ * per mode and thread count, for the engine and for PyTorch. */
+static void print_growth(const BenchRow *rows, int n, const BenchArgs *a) {
+    int per_size = a->n_modes * a->n_threads;
+    BenchSize first = size_with_args(a->size[0], a);
+    for (int k = 1; k < a->n_sizes; k++) {
+        BenchSize s = size_with_args(a->size[k], a);
+        printf("bench: time per sequence, %s over %s:", s.name, first.name);
+        for (int j = 0; j < per_size && k * per_size + j < n; j++) {
+            const BenchRow *base = &rows[j], *r = &rows[k * per_size + j];
+            double eng = (r->eng.ms / s.batch) / (base->eng.ms / first.batch);
+            printf(" %s/%d thread%s %.0fx", bench_mode_names[r->mode], r->threads, r->threads > 1 ? "s" : "", eng);
+            if (r->has_torch && base->has_torch)
+                printf(" (PyTorch %.0fx)", (r->torch.ms / s.batch) / (base->torch.ms / first.batch));
+            printf(j + 1 < per_size ? "," : "\n");
+        }
+    }
 }
 
 int cmd_bench(int argc, char **argv) {
     if (cli_wants_help(argc, argv, usage)) return 0;
-    int steps = 20, warmup = 3, batch = 64, use_torch = 1;
-    double dropout = 0;
-    const char *threads_list = "1,2", *script = "bench/vilt_torch.py";
-    static const struct option opts[] = {{"steps", required_argument, 0, 's'}, {"warmup", required_argument, 0, 'w'},
-                                         {"batch", required_argument, 0, 'b'}, {"threads", required_argument, 0, 't'},
-                                         {"torch-script", required_argument, 0, 'p'},
-                                         {"dropout", required_argument, 0, 'd'},
-                                         {"no-torch", no_argument, 0, 'n'}, {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 's': steps = atoi(optarg); break;
-        case 'w': warmup = atoi(optarg); break;
-        case 'b': batch = atoi(optarg); break;
-        case 't': threads_list = optarg; break;
-        case 'p': script = optarg; break;
-        case 'd': dropout = atof(optarg); break;
-        case 'n': use_torch = 0; break;
-        default: fputs(usage, stderr); return 2;
-        }
-    }
-    if (steps < 1 || batch < 1 || warmup < 0 || !(dropout >= 0 && dropout < 1)) {
-        fprintf(stderr, "moil bench: --steps and --batch must be >= 1, --warmup >= 0, --dropout in [0, 1)\n");
+    BenchArgs a;
+    if (parse_args(argc, argv, &a) != 0) {
+        fprintf(stderr, "moil bench: %s\n", err_msg());
         return 2;
     }
-    BenchRun r;
-    bench_init(&r, batch, (float)dropout);
-    double step_flops = 3.0 * vilt_forward_flops(&r.model, batch);
-    int N = batch * r.model.T, C = r.model.cfg.d, hid = C * r.model.cfg.mlp_ratio;
-    printf("bench: ViLT-style d=%d layers=%d heads=%d mlp=%dx image=%d patch=%d text=%d tokens=%d batch=%d "
-           "dropout=%g, %.2f GFLOP per step\n",
-           C, r.model.cfg.layers, r.model.cfg.heads, r.model.cfg.mlp_ratio, r.model.cfg.image_size, r.model.cfg.patch,
-           r.model.Tt, r.model.T, batch, dropout, step_flops / 1e9);
-    char *list = xstrdup(threads_list), *save = NULL;
-    char last[512] = "";
-    for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        int th = atoi(tok);
-        if (th < 1) continue;
-        openblas_set_num_threads(th);
-        for (int s = 0; s < warmup; s++) bench_step(&r);
-        double t0 = time_now_s();
-        for (int s = 0; s < steps; s++) bench_step(&r);
-        double ms = (time_now_s() - t0) * 1000.0 / steps;
-        double gflops = step_flops / (ms / 1000.0) / 1e9;
-        double sg = sgemm_rate(N, C, hid, 1.0);
-        double tms = use_torch ? torch_ms(script, th, steps, batch) : -1;
-        char torch_ms_txt[32] = "NA", torch_ratio_txt[32] = "NA";
-        if (tms > 0) {
-            snprintf(torch_ms_txt, sizeof torch_ms_txt, "%.2f", tms);
-            snprintf(torch_ratio_txt, sizeof torch_ratio_txt, "%.3f", tms / ms);
+    int n_rows = a.n_sizes * a.n_modes * a.n_threads, n = 0, failed = 0;
+    BenchRow *rows = xcalloc((size_t)n_rows, sizeof *rows);
+    char skip[512] = "";
+    int torch_ok = a.use_torch;
+    for (int si = 0; si < a.n_sizes && !failed; si++) {
+        BenchSize s = size_with_args(a.size[si], &a);
+        print_header(&s);
+        for (int mi = 0; mi < a.n_modes && !failed; mi++) {
+            for (int ti = 0; ti < a.n_threads && !failed; ti++) {
+                BenchRow *r = &rows[n];
+                *r = (BenchRow){.size = a.size[si], .mode = a.mode[mi], .threads = a.threads[ti]};
+                if (bench_engine_measure(&s, r->mode, r->threads, (float)a.dropout, &r->eng) != 0) {
+                    fprintf(stderr, "moil bench: %s\n", err_msg());
+                    failed = 1;
+                    break;
+                }
+                int trc = torch_ok ? bench_torch_measure(a.script, &s, r->mode, r->threads, &r->torch, skip,
+                                                         sizeof skip)
+                                   : 1;
+                if (trc == 1 && torch_ok) {
+                    printf("  PyTorch: skipped (%s)\n", skip);
+                    torch_ok = 0;
+                } else if (trc < 0) {
+                    fprintf(stderr, "moil bench: %s\n", err_msg());
+                    failed = 1;
+                } else if (trc == 0 && (r->torch.params != r->eng.params || r->torch.trainable != r->eng.trainable)) {
+                    fprintf(stderr,
+                            "moil bench: %s %s: the PyTorch model has %zu floats (%zu trained), the engine's %zu "
+                            "(%zu trained): they are not the same model\n",
+                            s.name, bench_mode_names[r->mode], r->torch.params, r->torch.trainable, r->eng.params,
+                            r->eng.trainable);
+                    failed = 1;
+                }
+                r->has_torch = trc == 0;
+                n++;
+                print_row(r);
+            }
         }
-        printf("  threads=%d: %.1f ms/step, %.0f samples/s, %.1f GFLOP/s achieved, sgemm %.1f GFLOP/s "
-               "(ratio %.2f), peak memory %ld MiB, PyTorch %s ms/step (engine/PyTorch speed %s)\n",
-               th, ms, batch / (ms / 1000.0), gflops, sg, gflops / sg, peak_rss_mib(), torch_ms_txt,
-               torch_ratio_txt);
-        if (th == 1 || !last[0])
-            snprintf(last, sizeof last,
-                     "bench: threads=%d ms_per_step=%.2f samples_per_s=%.1f gflops=%.2f sgemm_gflops=%.2f "
-                     "ratio=%.3f torch_ms_per_step=%s torch_ratio=%s peak_mib=%ld",
-                     th, ms, batch / (ms / 1000.0), gflops, sg, gflops / sg, torch_ms_txt, torch_ratio_txt,
-                     peak_rss_mib());
-        fflush(stdout);
+        if (torch_ok && n > 0 && rows[n - 1].has_torch)
+            printf("  PyTorch's peak memory includes %ld MiB of its libraries (torch imported, no tensor yet)\n",
+                   rows[n - 1].torch.base_mib);
+        printf("  load average after %s: %.2f\n", s.name, load1());
     }
-    free(list);
-    bench_free(&r);
-    printf("%s\n", last);
-    return 0;
+    if (!failed) print_growth(rows, n, &a);
+    for (int i = 0; i < n; i++) print_machine_line(&rows[i], size_with_args(rows[i].size, &a).batch);
+    free(rows);
+    return failed ? 1 : 0;
 }

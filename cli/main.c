@@ -6,7 +6,7 @@
 #include <string.h>
 
 static const Command commands[] = {
-    {"bench", cmd_bench, "time training steps of the reference model against OpenBLAS and PyTorch"},
+    {"bench", cmd_bench, "time training and inference steps, small and ViLT-B/32 size, against PyTorch"},
     {"bench-infer", cmd_bench_infer, "time inference per example of each method, as trained and merged; logs a run"},
     {"data gen", cmd_data_gen, "generate the fashion-scenes datasets (JPEG + COCO/Karpathy/VQA v2/NLVR2 files)"},
     {"pretrain", cmd_pretrain, "pretrain the backbone (MLM + ITM + ITC) and measure its grounding"},
