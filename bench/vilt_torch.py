@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The benchmark's reference model in PyTorch: the same ViLT-style network as
 engine/models/model_vilt.c (pre-LN blocks, separate q/k/v, exact GELU, text/image
-embeddings, tanh pooler) with a 2-class linear head on the pooled output,
+embeddings with BERT's token-type row where asked, tanh pooler) with a 2-class linear head on the pooled output,
 timed per step on random data in one of three modes:
 
   full   training step: forward, cross-entropy, backward, the gradient norm
@@ -68,9 +68,10 @@ class Block(nn.Module):
 
 
 class Vilt(nn.Module):
-    def __init__(self, vocab, d, layers, heads, ratio, patch, size, text_len, types, classes):
+    def __init__(self, vocab, d, layers, heads, ratio, patch, size, text_len, types, text_types, classes):
         super().__init__()
         self.word = nn.Embedding(vocab, d)
+        self.text_type = nn.Embedding(text_types, d) if text_types else None  # BERT's token types
         self.text_pos = nn.Parameter(torch.zeros(text_len, d))
         self.text_ln = nn.LayerNorm(d, eps=1e-12)
         self.types = nn.Embedding(types, d)
@@ -85,7 +86,8 @@ class Vilt(nn.Module):
 
     def forward(self, ids, text_mask, images):
         B = ids.shape[0]
-        t = self.text_ln(self.word(ids) + self.text_pos) + self.types.weight[0]
+        w = self.word(ids) if self.text_type is None else self.word(ids) + self.text_type.weight[0]
+        t = self.text_ln(w + self.text_pos) + self.types.weight[0]
         p = self.patch(images).flatten(2).transpose(1, 2)
         i = torch.cat([self.cls.expand(B, -1, -1), p], 1) + self.img_pos + self.types.weight[1]
         x = torch.cat([t, i], 1)
@@ -122,12 +124,14 @@ def main():
     ap.add_argument("--text-len", type=int, default=24)
     ap.add_argument("--vocab", type=int, default=200)
     ap.add_argument("--types", type=int, default=3)
+    ap.add_argument("--text-types", type=int, default=0)
     ap.add_argument("--rank", type=int, default=16)
     ap.add_argument("--alpha", type=float, default=16.0)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = Vilt(a.vocab, a.d, a.layers, a.heads, a.mlp_ratio, a.patch, a.image_size, a.text_len, a.types, 2)
+    model = Vilt(a.vocab, a.d, a.layers, a.heads, a.mlp_ratio, a.patch, a.image_size, a.text_len, a.types,
+                 a.text_types, 2)
     if a.mode == "lora":
         add_lora(model, a.rank, a.alpha)
     trained = [p for p in model.parameters() if p.requires_grad] if a.mode != "infer" else []

@@ -20,9 +20,9 @@ static const BenchSize sizes[] = {
     {"small", "the suite's reference config", {.vocab = 200, .d = 128, .layers = 4, .heads = 4, .mlp_ratio = 4,
                                                .patch = 16, .image_size = 64, .max_text = 24, .n_types = 3},
      64, 20, 3},
-    {"vilt-b32", "ViLT-B/32's shape, BERT's vocabulary",
+    {"vilt-b32", "ViLT-B/32's shape and tensors, BERT's vocabulary",
      {.vocab = 30522, .d = 768, .layers = 12, .heads = 12, .mlp_ratio = 4, .patch = 32, .image_size = 384,
-      .max_text = 40, .n_types = 3},
+      .max_text = 40, .n_types = 2, .text_types = 2},
      4, 2, 1},
 };
 #define N_SIZES ((int)(sizeof sizes / sizeof sizes[0]))
@@ -58,7 +58,8 @@ static const char usage[] =
     "                           batch 64, 3 + 20 steps\n"
     "                 vilt-b32  d=768, 12 layers, 12 heads, MLP 3072, patch 32,\n"
     "                           384x384 images (144 patches), 40 text tokens,\n"
-    "                           vocabulary 30,522; batch 4, 1 + 2 steps (112M\n"
+    "                           vocabulary 30,522, BERT's 2 token types, 2\n"
+    "                           modality types; batch 4, 1 + 2 steps (112M\n"
     "                           parameters; a few minutes in all on 2 cores)\n"
     "  --modes LIST   comma-separated (default full,lora,infer)\n"
     "  --threads LIST comma-separated thread counts (default 1,2)\n"

@@ -38,9 +38,10 @@ int bench_torch_measure(const char *script, const BenchSize *size, BenchMode mod
     snprintf(cmd, sizeof cmd,
              "OPENBLAS_NUM_THREADS=%d OMP_NUM_THREADS=%d " PYTHON " '%s' --mode %s --threads %d --steps %d "
              "--warmup %d --batch %d --vocab %d --d %d --layers %d --heads %d --mlp-ratio %d --patch %d "
-             "--image-size %d --text-len %d --types %d 2>&1",
+             "--image-size %d --text-len %d --types %d --text-types %d 2>&1",
              threads, threads, script, bench_mode_names[mode], threads, size->steps, size->warmup, size->batch,
-             d->vocab, d->d, d->layers, d->heads, d->mlp_ratio, d->patch, d->image_size, d->max_text, d->n_types);
+             d->vocab, d->d, d->layers, d->heads, d->mlp_ratio, d->patch, d->image_size, d->max_text, d->n_types,
+             d->text_types);
     FILE *p = popen(cmd, "r");
     if (!p) return err_set("bench: cannot start %s %s", PYTHON, script);
     char line[1024], last[1024] = "";
