@@ -11,7 +11,8 @@
 
 static const char usage[] =
     "usage: moil data gen [--profile tiny|quick|full] [--seed S] [--out DIR] [--source DIR]\n"
-    "                     [--quality Q] [--image-size N] [--tint P] [--force] [--quiet]\n"
+    "                     [--quality Q] [--image-size N] [--tint P]\n"
+    "                     [--placement jitter|centred] [--force] [--quiet]\n"
     "\n"
     "Generates the fashion-scenes datasets: scenes of 1-4 tinted Fashion-MNIST photos\n"
     "written as JPEG files, with annotations in the formats of the public datasets\n"
@@ -31,6 +32,8 @@ static const char usage[] =
     "  --quality Q     JPEG quality 1..100 (default 90)\n"
     "  --tint P        the tint's share of an item's colour, 1..100 percent (default 100; the\n"
     "                  rest is the photo's grey: a milder tint keeps more of the category's look)\n"
+    "  --placement P   where an item sits in its quadrant: jitter (a random offset, default)\n"
+    "                  or centred (the patch grid then sees every item of a size alike)\n"
     "  --image-size N  canvas side in pixels, even, 32..512 (default 64)\n"
     "  --force         replace a different dataset (or other .jpg/.json files) in DIR\n"
     "  --quiet         no progress lines\n"
@@ -65,7 +68,7 @@ int cmd_data_gen(int argc, char **argv) {
         else if (!strcmp(a, "--quiet")) quiet = 1;
         else if (!has_value && (!strcmp(a, "--profile") || !strcmp(a, "--seed") || !strcmp(a, "--out") ||
                                 !strcmp(a, "--source") || !strcmp(a, "--quality") || !strcmp(a, "--image-size") ||
-                                !strcmp(a, "--tint"))) {
+                                !strcmp(a, "--tint") || !strcmp(a, "--placement"))) {
             fprintf(stderr, "moil data gen: %s needs a value\n", a);
             return 2;
         } else if (!strcmp(a, "--profile")) profile = argv[++i];
@@ -79,6 +82,14 @@ int cmd_data_gen(int argc, char **argv) {
             if (parse_int(a, argv[++i], 32, 512, &size)) return 2;
         } else if (!strcmp(a, "--tint")) {
             if (parse_int(a, argv[++i], 1, 100, &tint)) return 2;
+        } else if (!strcmp(a, "--placement")) {
+            static const char *const placements[] = {"jitter", "centred"};
+            int k = NAME_INDEX(placements, argv[++i]);
+            if (k < 0) {
+                fprintf(stderr, "moil data gen: --placement %s: expected jitter or centred\n", argv[i]);
+                return 2;
+            }
+            opt.placement = (GenPlacement)k;
         } else {
             fprintf(stderr, "moil data gen: unknown option '%s'\n\n%s", a, usage);
             return 2;

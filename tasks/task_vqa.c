@@ -27,6 +27,7 @@
 #include "metric_vqa_answers.h"
 #include "nn_head_mlp.h"
 #include "ops.h"
+#include "str_tally.h"
 #include "task_common.h"
 
 typedef struct {
@@ -43,6 +44,11 @@ typedef struct {
     char eval_name[16];
     HeadMlp head;
     Sampler sampler;
+    /* the language prior, from the training split as loaded (before the
+     * questions without a labelled answer are dropped): its question types
+     * and, for each, the most frequent multiple-choice answer */
+    Tally prior_types;
+    char **prior_answer; /* [prior_types.n] */
     int B, V;
     /* batch buffers [B,...] */
     int *ids, *mask;
@@ -90,6 +96,22 @@ static int answers_load(VqaState *s, const TaskEnv *env) {
     return rc;
 }
 
+static void prior_build(VqaState *s) {
+    const VqaSet *set = &s->train.set;
+    str_tally_init(&s->prior_types);
+    for (int i = 0; i < set->n; i++) str_tally_add(&s->prior_types, set->q[i].question_type);
+    s->prior_answer = xcalloc((size_t)s->prior_types.n, sizeof(char *));
+    for (int k = 0; k < s->prior_types.n; k++) {
+        Tally answers;
+        str_tally_init(&answers);
+        for (int i = 0; i < set->n; i++)
+            if (!strcmp(set->q[i].question_type, s->prior_types.names[k]))
+                str_tally_add(&answers, set->q[i].multiple_choice_answer);
+        s->prior_answer[k] = xstrdup(answers.names[str_tally_top(&answers)]);
+        str_tally_free(&answers);
+    }
+}
+
 static int vqa_task_load(Task *t, const TaskEnv *env, const char *eval_split) {
     VqaState *s = xcalloc(1, sizeof *s);
     t->state = s;
@@ -100,6 +122,7 @@ static int vqa_task_load(Task *t, const TaskEnv *env, const char *eval_split) {
     if ((train && split_load(s, &s->train, env, "train") != 0) || (val && split_load(s, &s->val, env, "val") != 0))
         return -1;
     if (answers_load(s, env) != 0) return -1;
+    prior_build(s);
     if (metric_vqa_answers_drop_unlabeled(&s->vocab, &s->train.set) < 0) return -1;
     snprintf(s->eval_name, sizeof s->eval_name, "%s", eval_split);
     if (strcmp(eval_split, "val") != 0 && split_load(s, &s->eval, env, eval_split) != 0) return -1;
@@ -168,6 +191,31 @@ static double vqa_train_step(Task *t, Model *m, Rng *rng) {
     return loss;
 }
 
+/* Per question type (e.g. "what is in the"): the score, as metric
+ * vqa_q_<type> (spaces as '_'), and beside it, when the training split has
+ * questions of the type, vqa_q_<type>_majority: the score of always giving
+ * the type's most frequent training answer (prior_build), the type's
+ * language-prior floor (what a model that ignores the image reaches on it). */
+static void question_type_metrics(const VqaState *s, const VqaEval *ev, const VqaQuestion *q, int n, MetricList *out) {
+    for (size_t k = 0; k < ev->n_question_types; k++) {
+        const char *type = ev->question_types[k].name;
+        char name[METRIC_NAME_MAX];
+        snprintf(name, sizeof name, "vqa_q_%s", type);
+        for (char *c = name; *c; c++)
+            if (*c == ' ' || *c == '/') *c = '_';
+        task_metrics_add(out, name, ev->question_types[k].accuracy);
+        int p = str_map_find(&s->prior_types.index, type);
+        if (p < 0) continue;
+        double sum = 0.0;
+        for (int i = 0; i < n; i++)
+            if (!strcmp(q[i].question_type, type))
+                sum += metric_vqa_question_accuracy(q[i].gt, q[i].n_gt, s->prior_answer[p], VQA_MASTER);
+        size_t len = strlen(name);
+        snprintf(name + len, sizeof name - len, "_majority");
+        task_metrics_add(out, name, metric_vqa_round(100.0 * sum / (double)ev->question_types[k].count, 2));
+    }
+}
+
 static int write_results(const char *path, const VqaSet *set, int n, const int *pred, const AnswerVocab *v) {
     json_t *arr = json_array();
     for (int i = 0; i < n; i++)
@@ -227,6 +275,7 @@ static int vqa_evaluate_split(Task *t, Model *m, const char *split, MetricList *
         }
         task_metrics_add(out, "vqa_soft_score", 100.0 * soft / n);
         task_metrics_add(out, "questions", n);
+        question_type_metrics(s, &ev, q, n, out);
         metric_vqa_eval_free(&ev);
     }
     if (rc == 0 && pred_path) {
@@ -262,6 +311,9 @@ static void vqa_destroy(Task *t) {
     split_free(&s->train), split_free(&s->val), split_free(&s->eval);
     data_image_index_free(&s->index);
     metric_vqa_answers_free(&s->vocab);
+    for (int k = 0; k < s->prior_types.n; k++) free(s->prior_answer[k]);
+    free(s->prior_answer);
+    str_tally_free(&s->prior_types);
     head_mlp_free(&s->head);
     sampler_free(&s->sampler);
     free(s->ids), free(s->mask), free(s->iids), free(s->images), free(s->targets), free(s->dlogits), free(s->dpooled);

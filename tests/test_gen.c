@@ -166,6 +166,46 @@ static void test_tint(void) {
     CHECK(gen_dataset_generate(&o, &sum) != 0 && strstr(err_msg(), "tint_percent"), "%s", err_msg());
 }
 
+/* --placement centred: the same scenes as the default (same categories,
+ * colours, sizes and cells, the same captions and questions), every box
+ * centred in its quadrant, other image bytes, recorded in the manifest, and
+ * refused in place of the default. Runs after test_determinism ("b": seed 7). */
+static void test_placement(void) {
+    char out[512];
+    snprintf(out, sizeof out, "%s/centred", tmp_root);
+    GenOptions o = tiny_options(out, 7);
+    o.placement = GEN_PLACE_CENTRED;
+    GenSummary sum;
+    CHECK(gen_dataset_generate(&o, &sum) == 0, "%s", err_msg());
+    json_t *m = load("centred", "manifest.json");
+    const char *placement = json_string_value(json_object_get(m, "placement"));
+    CHECK(placement && !strcmp(placement, "centred"), "placement not in the manifest");
+    json_decref(m);
+    json_t *jc = load("centred", "annotations/instances_train.json"), *jb = load("b", "annotations/instances_train.json");
+    json_t *ac = json_object_get(jc, "annotations"), *ab = json_object_get(jb, "annotations"), *a;
+    CHECK(json_array_size(ac) > 0 && json_array_size(ac) == json_array_size(ab), "not the same objects");
+    size_t i;
+    json_array_foreach(ac, i, a) {
+        json_t *b = json_array_get(ab, i), *bb = json_object_get(a, "bbox");
+        int x = (int)json_integer_value(json_array_get(bb, 0)), y = (int)json_integer_value(json_array_get(bb, 1));
+        int w = (int)json_integer_value(json_array_get(bb, 2)), cx = x % 32, cy = y % 32;
+        CHECK(cx == (32 - w) / 2 && cy == (32 - w) / 2, "box %d %d %d not centred in its quadrant", x, y, w);
+        CHECK(json_equal(json_object_get(a, "category_id"), json_object_get(b, "category_id")) &&
+                  json_equal(json_object_get(a, "color"), json_object_get(b, "color")) &&
+                  json_equal(json_object_get(a, "position"), json_object_get(b, "position")),
+              "object %zu differs from the default's", i);
+    }
+    json_decref(jc);
+    json_decref(jb);
+    json_t *qc = load("centred", "vqa/v2_OpenEnded_mscoco_train2014_questions.json");
+    json_t *qb = load("b", "vqa/v2_OpenEnded_mscoco_train2014_questions.json");
+    CHECK(qc && json_equal(qc, qb), "centred scenes ask other questions");
+    json_decref(qc);
+    json_decref(qb);
+    o.placement = GEN_PLACE_JITTER; /* the default, in a folder holding centred scenes */
+    CHECK(gen_dataset_generate(&o, &sum) != 0 && strstr(err_msg(), "placement"), "%s", err_msg());
+}
+
 static int text_ok(json_t *s) { return json_is_string(s) && gen_text_is_normal(json_string_value(s)); }
 
 static void test_karpathy(void) {
@@ -402,6 +442,7 @@ int main(void) {
     RUN(test_nlvr);
     RUN(test_refusals);
     RUN(test_tint);
+    RUN(test_placement);
     nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     return TEST_DONE();
 }

@@ -15,6 +15,7 @@
 #include "data_idx.h"
 #include "data_layout.h"
 #include "data_nlvr.h"
+#include "data_vqa.h"
 #include "data_vocab.h"
 #include "gen_dataset.h"
 #include "gen_words.h"
@@ -22,6 +23,7 @@
 #include "io_safetensors.h"
 #include "metric_nlvr.h"
 #include "metric_retrieval.h"
+#include "metric_vqa.h"
 #include "metric_vqa_answers.h"
 #include "model.h"
 #include "task_fixture.h"
@@ -233,9 +235,48 @@ static void test_nlvr_train_eval(void) {
     fixture_free(&f);
 }
 
+/* The language-prior floor of one question type, computed here from the
+ * annotation files alone: the most frequent training multiple-choice answer
+ * of the type (the first seen on ties), scored on the type's questions among
+ * the first n of the split. -1 when the type has no such question. */
+static double majority_floor(const char *data_dir, const char *split, int n, const char *type) {
+    char path[LAYOUT_PATH_MAX];
+    json_error_t je;
+    json_t *tr = json_load_file(data_layout_vqa_annotations(path, data_dir, "train"), 0, &je);
+    json_t *ev = json_load_file(data_layout_vqa_annotations(path, data_dir, split), 0, &je), *a;
+    size_t i, best = 0, count[64] = {0};
+    const char *names[64];
+    int k = 0;
+    json_array_foreach(json_object_get(tr, "annotations"), i, a) {
+        if (strcmp(json_string_value(json_object_get(a, "question_type")), type)) continue;
+        const char *ans = json_string_value(json_object_get(a, "multiple_choice_answer"));
+        int j = 0;
+        while (j < k && strcmp(names[j], ans)) j++;
+        if (j == k && k < 64) names[k++] = ans;
+        if (j < 64 && ++count[j] > count[best]) best = (size_t)j;
+    }
+    double sum = 0.0;
+    int m = 0;
+    json_array_foreach(json_object_get(ev, "annotations"), i, a) {
+        if ((int)i >= n || k == 0) break;
+        if (strcmp(json_string_value(json_object_get(a, "question_type")), type)) continue;
+        const char *gt[VQA_N_ANSWERS];
+        json_t *answers = json_object_get(a, "answers"), *g;
+        size_t j;
+        json_array_foreach(answers, j, g) if (j < VQA_N_ANSWERS) gt[j] = json_string_value(json_object_get(g, "answer"));
+        sum += metric_vqa_question_accuracy(gt, json_array_size(answers), names[best], VQA_MASTER);
+        m++;
+    }
+    json_decref(tr);
+    json_decref(ev);
+    return m ? metric_vqa_round(100.0 * sum / m, 2) : -1.0;
+}
+
 /* VQA: the classifier head through BCE x answers (the whole training split
  * in one batch, so every call sees the same questions); evaluation scores
- * in range and the results file holds one answer per question. */
+ * in range, per question type beside the type's majority-answer floor (the
+ * floors recomputed from the files), and the results file holds one answer
+ * per question. */
 static void test_vqa_gradient_and_eval(void) {
     Fixture f;
     fixture_init(&f, "vqa", 400, 0, NULL); /* >= the tiny train split: one shuffled pass per step */
@@ -250,6 +291,17 @@ static void test_vqa_gradient_and_eval(void) {
     CHECK(f.task.ops->evaluate(&f.task, &f.model, "val", &ml, pred) == 0, "%s", err_msg());
     double score = task_metrics_get(&ml, "vqa_score"), n = task_metrics_get(&ml, "questions");
     CHECK(score >= 0 && score <= 100 && n > 0, "vqa_score %g over %g questions", score, n);
+    static const char *const types[] = {"what is in the", "how many", "what color is the"};
+    for (int t = 0; t < 3; t++) {
+        char name[METRIC_NAME_MAX], *c;
+        snprintf(name, sizeof name, "vqa_q_%s_majority", types[t]);
+        while ((c = strchr(name, ' '))) *c = '_';
+        double floor = majority_floor(f.task.env.data_dir, "val", (int)n, types[t]);
+        CHECK(floor >= 0 && task_metrics_get(&ml, name) == floor, "%s: %g, recomputed %g", name,
+              task_metrics_get(&ml, name), floor);
+        name[strlen(name) - strlen("_majority")] = 0;
+        CHECK(task_metrics_get(&ml, name) >= 0, "%s missing", name);
+    }
     snprintf(path, sizeof path, "%s.json", pred);
     json_error_t je;
     json_t *res = json_load_file(path, 0, &je);

@@ -39,6 +39,7 @@ typedef struct {
     GenPhotoPool pool_even;     /* even-numbered test photos: val, NLVR dev */
     GenPhotoPool pool_odd;      /* odd-numbered test photos: test, NLVR test1 */
     long next_id;               /* next image id, unique over the dataset */
+    GenCanvas canvas;           /* how scenes are drawn, from opt */
     unsigned char *rgb;         /* [size][size][3] */
 } GenRun;
 
@@ -55,8 +56,12 @@ static void gen_progress(GenRun *g, const char *what, long done, long total) {
 
 static int gen_tint_percent(const GenOptions *opt) { return opt->tint_percent ? opt->tint_percent : 100; }
 
-/* The settings that make a dataset, as the manifest records them; a tint
- * below 100% only when asked for, so full-tint datasets keep their manifest. */
+/* Settings the manifest records only when they are not their default
+ * (100% tint, jittered placement), so that datasets made before they existed
+ * keep their manifest. */
+static const char *const gen_optional_settings[] = {"tint_percent", "placement"};
+
+/* The settings that make a dataset, as the manifest records them. */
 static json_t *gen_settings(const GenOptions *opt) {
     const GenProfile *p = &opt->profile;
     json_t *s = json_pack("{s:s,s:i,s:s,s:I,s:i,s:i,s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}}", "generator",
@@ -66,6 +71,7 @@ static json_t *gen_settings(const GenOptions *opt) {
                      "val", p->val, "test", p->test, "questions_per_image", p->questions_per_image,
                      "nlvr_train", p->nlvr_train, "nlvr_dev", p->nlvr_dev, "nlvr_test1", p->nlvr_test);
     if (s && gen_tint_percent(opt) != 100) json_object_set_new(s, "tint_percent", json_integer(gen_tint_percent(opt)));
+    if (s && opt->placement == GEN_PLACE_CENTRED) json_object_set_new(s, "placement", json_string("centred"));
     return s;
 }
 
@@ -113,8 +119,10 @@ static int gen_prepare_folder(const GenOptions *opt, json_t *settings, int *up_t
             if (!differs && !json_equal(value, json_object_get(old, key))) differs = key;
         }
         /* a setting recorded only when not its default: absent here, present there */
-        if (!differs && !json_object_get(settings, "tint_percent") && json_object_get(old, "tint_percent"))
-            differs = "tint_percent";
+        for (size_t k = 0; k < sizeof gen_optional_settings / sizeof *gen_optional_settings && !differs; k++) {
+            const char *name = gen_optional_settings[k];
+            if (!json_object_get(settings, name) && json_object_get(old, name)) differs = name;
+        }
         json_decref(old);
         if (!differs && !opt->force) {
             *up_to_date = 1;
@@ -138,8 +146,8 @@ static int gen_prepare_folder(const GenOptions *opt, json_t *settings, int *up_t
 
 /* Sample and draw one scene of a set and write its JPEG as relpath. */
 static int gen_scene_write(GenRun *g, GenScene *s, Rng *r, const GenPhotoPool *pool, const char *relpath) {
-    gen_scene_sample(s, r, pool, g->opt->image_size, NULL, 0);
-    gen_scene_render(s, pool, g->opt->image_size, gen_tint_percent(g->opt), g->rgb);
+    gen_scene_sample(s, r, pool, &g->canvas, NULL, 0);
+    gen_scene_render(s, pool, &g->canvas, g->rgb);
     return gen_write_jpeg(&g->w, relpath, g->rgb, g->opt->image_size, g->opt->jpeg_quality);
 }
 
@@ -264,12 +272,12 @@ static int gen_nlvr_split(GenRun *g, const char *split, long n, const GenPhotoPo
         if (dir_make(data_layout_nlvr_image(rel, g->w.root, folder))) rc = -1;
         for (int pair = 0; pair < pairs && rc == 0; pair++) {
             GenScene side[2];
-            gen_nlvr_pair_sample(&st, (first + pair) % 2, &r, pool, g->opt->image_size, &side[0], &side[1]);
+            gen_nlvr_pair_sample(&st, (first + pair) % 2, &r, pool, &g->canvas, &side[0], &side[1]);
             int label = gen_nlvr_statement_eval(&st, &side[0], &side[1]);
             for (int k = 0; k < 2 && rc == 0; k++) {
                 char file[160]; /* as the instances name it: under nlvr/images */
                 snprintf(file, sizeof file, "%s/%s-%d-%d-img%d.jpg", folder, split, set, pair, k);
-                gen_scene_render(&side[k], pool, g->opt->image_size, gen_tint_percent(g->opt), g->rgb);
+                gen_scene_render(&side[k], pool, &g->canvas, g->rgb);
                 rc = gen_write_jpeg(&g->w, data_layout_nlvr_image(rel, NULL, file), g->rgb, g->opt->image_size,
                                     g->opt->jpeg_quality);
                 gen_coco_instances_add(inst, g->next_id++, file, g->opt->image_size, &side[k], source_split);
@@ -355,6 +363,7 @@ int gen_dataset_generate(const GenOptions *opt, GenSummary *sum) {
     g.opt = opt;
     g.sum = sum;
     g.next_id = 1;
+    g.canvas = (GenCanvas){opt->image_size, gen_tint_percent(opt), opt->placement};
     int rc = -1;
     if (data_layout_make_folders(opt->out_dir)) goto out;
     if (data_idx_load_split(&g.train, opt->source_dir, "train") || data_idx_load_split(&g.test, opt->source_dir, "t10k"))

@@ -3,6 +3,8 @@
 #ifndef MOIL_GEN_DATASET_H
 #define MOIL_GEN_DATASET_H
 
+#include "gen_scene.h"
+
 #include <stdint.h>
 #include <stdio.h>
 
@@ -26,6 +28,7 @@ typedef struct {
     int jpeg_quality;       /* 1..100 */
     int tint_percent;       /* the tint's share of an item's colour, 1..100 (the rest: the photo's
                              * grey); 0 = 100, the default */
+    GenPlacement placement; /* where items sit in their cells (GEN_PLACE_JITTER, the default) */
     const char *source_dir; /* the Fashion-MNIST IDX files */
     const char *out_dir;
     int force;              /* replace a different existing dataset */

@@ -82,14 +82,14 @@ int gen_nlvr_statement_eval(const GenStatement *st, const GenScene *left, const 
 }
 
 void gen_nlvr_pair_sample(const GenStatement *st, int want, Rng *r, const GenPhotoPool *pool,
-                          int canvas, GenScene *left, GenScene *right) {
+                          const GenCanvas *cv, GenScene *left, GenScene *right) {
     GenQuery forced[GEN_MAX_OBJECTS];
     for (int i = 0; i < GEN_MAX_OBJECTS; i++) forced[i] = st->q;
     for (int t = 0; t < GEN_NLVR_TRIES; t++) {
         /* plant 0..3 objects matching the statement's query in each image,
          * so that both truth values come up often */
-        gen_scene_sample(left, r, pool, canvas, forced, (int)rng_below(r, 4));
-        gen_scene_sample(right, r, pool, canvas, forced, (int)rng_below(r, 4));
+        gen_scene_sample(left, r, pool, cv, forced, (int)rng_below(r, 4));
+        gen_scene_sample(right, r, pool, cv, forced, (int)rng_below(r, 4));
         if (gen_nlvr_statement_eval(st, left, right) == want) return;
     }
 }

@@ -31,6 +31,6 @@ int gen_nlvr_statement_eval(const GenStatement *st, const GenScene *left, const 
 /* Sample a pair for which st has truth value `want` (up to a bounded number
  * of tries; the caller takes the label from gen_nlvr_statement_eval). */
 void gen_nlvr_pair_sample(const GenStatement *st, int want, Rng *r, const GenPhotoPool *pool,
-                          int canvas, GenScene *left, GenScene *right);
+                          const GenCanvas *cv, GenScene *left, GenScene *right);
 
 #endif

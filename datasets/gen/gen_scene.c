@@ -59,8 +59,9 @@ static int gen_pick_category(Rng *r, const GenQuery *q) {
     return (int)rng_below(r, GEN_N_CLASSES);
 }
 
-void gen_scene_sample(GenScene *s, Rng *r, const GenPhotoPool *pool, int canvas,
+void gen_scene_sample(GenScene *s, Rng *r, const GenPhotoPool *pool, const GenCanvas *cv,
                       const GenQuery *forced, int n_forced) {
+    int canvas = cv->size;
     memset(s, 0, sizeof *s);
     int n = 1 + (int)rng_below(r, GEN_MAX_OBJECTS);
     if (n < n_forced) n = n_forced;
@@ -80,8 +81,10 @@ void gen_scene_sample(GenScene *s, Rng *r, const GenPhotoPool *pool, int canvas,
         o->large = (int)rng_below(r, 2);
         o->cell = cells[i];
         o->side = o->large ? canvas * 15 / 32 : canvas * 5 / 16;
-        o->x = (o->cell % 2) * half + (int)rng_below(r, (uint32_t)(half - o->side + 1));
-        o->y = (o->cell / 2) * half + (int)rng_below(r, (uint32_t)(half - o->side + 1));
+        int free = half - o->side, dx = (int)rng_below(r, (uint32_t)free + 1), dy = (int)rng_below(r, (uint32_t)free + 1);
+        if (cv->placement == GEN_PLACE_CENTRED) dx = dy = free / 2;
+        o->x = (o->cell % 2) * half + dx;
+        o->y = (o->cell / 2) * half + dy;
         const int *photos = pool->by_class[o->category];
         o->photo = photos[rng_below(r, (uint32_t)pool->n_by_class[o->category])];
     }
@@ -117,7 +120,8 @@ static int gen_photo_sample(const unsigned char *photo, int rows, int cols, int 
     return (top * (256 - fy) + bot * fy) >> 16;
 }
 
-void gen_scene_render(const GenScene *s, const GenPhotoPool *pool, int canvas, int tint_percent, unsigned char *rgb) {
+void gen_scene_render(const GenScene *s, const GenPhotoPool *pool, const GenCanvas *cv, unsigned char *rgb) {
+    int canvas = cv->size, tint_percent = cv->tint_percent;
     /* background: base tone, a soft diagonal gradient and +-8 noise */
     for (int y = 0; y < canvas; y++)
         for (int x = 0; x < canvas; x++) {

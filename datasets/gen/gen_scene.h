@@ -32,6 +32,21 @@ typedef struct {
     uint64_t texture_seed;
 } GenScene;
 
+/* Where an object sits in its cell. */
+typedef enum {
+    GEN_PLACE_JITTER = 0, /* at a random offset inside the cell (the first edition's scenes) */
+    GEN_PLACE_CENTRED,    /* centred in the cell, so the patch grid sees every item of a size
+                           * the same way (results/README.md, "Pretraining") */
+} GenPlacement;
+
+/* How scenes are drawn: canvas side in pixels, the tint's share of an
+ * item's colour (percent, 1..100; the rest is the photo's grey) and the
+ * placement. */
+typedef struct {
+    int size, tint_percent;
+    GenPlacement placement;
+} GenCanvas;
+
 /* Which objects a question or statement is about; -1 fields match anything. */
 typedef struct {
     int category; /* class 0..9 or -1 */
@@ -57,11 +72,13 @@ int gen_query_match(const GenQuery *q, const GenObject *o);
 /* Number of objects of s that match q. */
 int gen_scene_count(const GenScene *s, const GenQuery *q);
 
-/* Sample a scene of 1..GEN_MAX_OBJECTS objects on a canvas x canvas image.
- * The first n_forced objects match forced[i] (their free fields random). */
-void gen_scene_sample(GenScene *s, Rng *r, const GenPhotoPool *pool, int canvas,
+/* Sample a scene of 1..GEN_MAX_OBJECTS objects on cv's canvas. The first
+ * n_forced objects match forced[i] (their free fields random). The random
+ * draws do not depend on the placement: a centred scene holds the same
+ * objects as the jittered one of the same stream. */
+void gen_scene_sample(GenScene *s, Rng *r, const GenPhotoPool *pool, const GenCanvas *cv,
                       const GenQuery *forced, int n_forced);
-/* Draw s into rgb[canvas][canvas][3]. */
-void gen_scene_render(const GenScene *s, const GenPhotoPool *pool, int canvas, int tint_percent, unsigned char *rgb);
+/* Draw s into rgb[cv->size][cv->size][3]. */
+void gen_scene_render(const GenScene *s, const GenPhotoPool *pool, const GenCanvas *cv, unsigned char *rgb);
 
 #endif
