@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "data_image_index.h"
@@ -44,9 +45,10 @@ typedef struct {
     char eval_name[16];
     HeadMlp head;
     Sampler sampler;
-    /* the language prior, from the training split as loaded (before the
-     * questions without a labelled answer are dropped): its question types
-     * and, for each, the most frequent multiple-choice answer */
+    /* the language prior, from the training annotations as loaded (before
+     * the questions without a labelled answer are dropped; read for it alone
+     * when a trained model is evaluated): its question types and, for each,
+     * the most frequent multiple-choice answer */
     Tally prior_types;
     char **prior_answer; /* [prior_types.n] */
     int B, V;
@@ -96,8 +98,7 @@ static int answers_load(VqaState *s, const TaskEnv *env) {
     return rc;
 }
 
-static void prior_build(VqaState *s) {
-    const VqaSet *set = &s->train.set;
+static void prior_build(VqaState *s, const VqaSet *set) {
     str_tally_init(&s->prior_types);
     for (int i = 0; i < set->n; i++) str_tally_add(&s->prior_types, set->q[i].question_type);
     s->prior_answer = xcalloc((size_t)s->prior_types.n, sizeof(char *));
@@ -122,7 +123,19 @@ static int vqa_task_load(Task *t, const TaskEnv *env, const char *eval_split) {
     if ((train && split_load(s, &s->train, env, "train") != 0) || (val && split_load(s, &s->val, env, "val") != 0))
         return -1;
     if (answers_load(s, env) != 0) return -1;
-    prior_build(s);
+    if (train) {
+        prior_build(s, &s->train.set);
+    } else {
+        /* evaluating a trained model: the prior from the training annotations
+         * when the data have them (questions only, no images) */
+        char a[LAYOUT_PATH_MAX];
+        VqaSplit prior = {0};
+        if (access(data_layout_vqa_annotations(a, env->data_dir, "train"), R_OK) == 0 &&
+            split_load(s, &prior, env, "train") != 0)
+            return -1;
+        prior_build(s, &prior.set);
+        data_vqa_free(&prior.set);
+    }
     if (metric_vqa_answers_drop_unlabeled(&s->vocab, &s->train.set) < 0) return -1;
     snprintf(s->eval_name, sizeof s->eval_name, "%s", eval_split);
     if (strcmp(eval_split, "val") != 0 && split_load(s, &s->eval, env, eval_split) != 0) return -1;
