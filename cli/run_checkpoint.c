@@ -9,8 +9,10 @@
 #include "io_checkpoint.h"
 #include "io_json_read.h"
 
-/* The metadata every checkpoint carries, in this order */
-enum { META_MODEL_CONFIG, META_VOCAB, META_STEM, META_RUN_CONFIG_HASH, N_MODEL_META };
+/* The metadata every checkpoint carries, in this order; a model of ours
+ * adds "tokenizer" when it is not word-level (absent means word: the
+ * checkpoints written before WordPiece, byte for byte the same) */
+enum { META_MODEL_CONFIG, META_VOCAB, META_STEM, META_RUN_CONFIG_HASH, N_MODEL_META, MODEL_META_MAX = N_MODEL_META + 1 };
 
 /* What evaluating a fine-tuned checkpoint reads. */
 static const char *const needed_keys[] = {"model_config", "vocab",          "task",      "head_layout",
@@ -50,20 +52,22 @@ static int config_meta(const ModelConfig *c, const char *vocab, const char *conf
     return !*model_config ? -1 : config_hash ? N_MODEL_META : N_MODEL_META - 1;
 }
 
-/* The same for the model m and the tokenizer tok; *vocab to free too. */
+/* The same for the model m and the tokenizer tok, and its kind when it
+ * is not word-level (meta[0..MODEL_META_MAX)); *vocab to free too. */
 static int model_meta(const Model *m, const Tokenizer *tok, const char *config_hash, StMeta *meta,
                       char **model_config, char **vocab) {
     *vocab = data_vocab_to_text(tok);
-    return config_meta(&m->cfg, *vocab, config_hash, meta, model_config) < 0 ? -1 : 0;
+    int n = config_meta(&m->cfg, *vocab, config_hash, meta, model_config);
+    if (n >= 0 && tok->kind != TOKENIZER_WORD) meta[n++] = (StMeta){"tokenizer", tokenizer_kind_name(tok->kind)};
+    return n;
 }
 
 int run_checkpoint_save_backbone(const char *path, const Model *m, const Tokenizer *tok, const char *config_hash) {
-    StMeta meta[N_MODEL_META];
+    StMeta meta[MODEL_META_MAX];
     char *mc, *vocab;
-    int rc = model_meta(m, tok, config_hash, meta, &mc, &vocab);
+    int n = model_meta(m, tok, config_hash, meta, &mc, &vocab), rc = n < 0 ? -1 : 0;
     if (rc == 0)
-        rc = checkpoint_save(path, &m->params, (1u << PARAM_GROUP_BACKBONE) | (1u << PARAM_GROUP_PRETRAIN), meta,
-                             N_MODEL_META);
+        rc = checkpoint_save(path, &m->params, (1u << PARAM_GROUP_BACKBONE) | (1u << PARAM_GROUP_PRETRAIN), meta, n);
     free(mc);
     free(vocab);
     return rc;
@@ -115,9 +119,9 @@ static int task_meta(const char *task, const json_t *layout, const Method *meth,
 
 int run_checkpoint_save_finetuned(const char *path, const Model *m, const Tokenizer *tok, const Task *t,
                                   const Method *meth, const json_t *run_config, const char *config_hash) {
-    StMeta meta[N_MODEL_META + N_TASK_META];
+    StMeta meta[MODEL_META_MAX + N_TASK_META];
     char *mc, *vocab, options[2100], *texts[3] = {0};
-    int rc = model_meta(m, tok, config_hash, meta, &mc, &vocab), n = N_MODEL_META;
+    int n = model_meta(m, tok, config_hash, meta, &mc, &vocab), rc = n < 0 ? -1 : 0;
     json_t *layout = rc == 0 ? head_layout(m, t) : NULL;
     if (!layout || task_meta(t->ops->name, layout, meth, run_config, meta, &n, options, sizeof options, texts) != 0)
         rc = -1;

@@ -3,8 +3,10 @@
  * decides what they say.
  *
  * Every moil checkpoint carries its model config ("model_config", JSON),
- * its vocabulary ("vocab", one word per line), its image stem ("stem") and
- * the config hash of the run that wrote it ("run_config_hash"). A backbone
+ * its vocabulary ("vocab", one token per line, in id order), its image stem
+ * ("stem") and the config hash of the run that wrote it ("run_config_hash"),
+ * and, when its tokenizer is not word-level, which one ("tokenizer":
+ * "wordpiece"; absent means "word"). A backbone
  * (moil pretrain) holds the backbone and the pretraining heads. A fine-tuned
  * model (moil finetune) holds every tensor of its run as training left it
  * ("weights": "as_trained": the backbone's entries, the task heads and the

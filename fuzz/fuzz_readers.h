@@ -205,6 +205,29 @@ static inline int fuzz_read_region_cache(const uint8_t *data, size_t size) {
     return 0;
 }
 
+/* WordPiece encoding of arbitrary text (a NUL-terminated copy: any bytes,
+ * malformed UTF-8 included) with a small BERT-like vocabulary, at two
+ * lengths, then decoding. */
+static inline int fuzz_read_wordpiece(const uint8_t *data, size_t size) {
+    char vocab[] = "[PAD]\n[unused0]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\na\n##a\n##s\nplay\n##ing\n.\n\xc3\xa6\n##\xc3\xa6\n";
+    Tokenizer t;
+    if (tokenizer_parse(&t, TOKENIZER_WORDPIECE, vocab, "fuzz vocab") != 0) abort();
+    char *text = malloc(size + 1);
+    if (!text) abort();
+    memcpy(text, data, size);
+    text[size] = 0;
+    int32_t ids[64];
+    uint8_t mask[64];
+    tokenizer_encode(&t, text, 8, ids, mask);
+    int n = tokenizer_encode(&t, text, 64, ids, mask);
+    for (int i = 0; i < 64; i++)
+        if (ids[i] < 0 || ids[i] >= t.n || mask[i] != (i < n)) abort();
+    free(tokenizer_decode(&t, ids, n));
+    free(text);
+    tokenizer_free(&t);
+    return 0;
+}
+
 /* tokenizer_parse on a NUL-terminated copy, then an encode/decode round. */
 static inline int fuzz_read_tokenizer(const uint8_t *data, size_t size) {
     char *buf = malloc(size + 1);
@@ -212,7 +235,7 @@ static inline int fuzz_read_tokenizer(const uint8_t *data, size_t size) {
     memcpy(buf, data, size);
     buf[size] = 0;
     Tokenizer t;
-    int rc = tokenizer_parse(&t, buf, "fuzz.vocab");
+    int rc = tokenizer_parse(&t, TOKENIZER_WORD, buf, "fuzz.vocab");
     free(buf);
     if (rc != 0) return -1;
     int32_t ids[16];

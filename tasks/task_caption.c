@@ -74,6 +74,7 @@ typedef struct {
     LayerNorm ln;
     Sampler sampler;
     int objective; /* CAPTION_OBJECTIVE_* */
+    const Tokenizer *tok; /* the backbone's vocabulary (its special tokens) */
     int B, Tt, S, V, C, T;
     /* batch buffers; R = B * Tt head rows */
     int *ids, *mask, *rows, *tg, *img; /* [B,Tt] x 4, [B] */
@@ -137,7 +138,7 @@ static int cap_load(Task *t, const TaskEnv *env, const char *eval_split) {
         return err_prefix("%s: ", path);
     if (strcmp(eval_split, "val") != 0 && split_load(s, &s->eval, env, eval_split, env->eval_limit) != 0)
         return err_prefix("%s: ", path);
-    s->B = env->batch, s->Tt = env->max_text, s->S = env->image_size, s->V = env->tok->n;
+    s->B = env->batch, s->Tt = env->max_text, s->S = env->image_size, s->V = env->tok->n, s->tok = env->tok;
     return 0;
 }
 
@@ -279,7 +280,7 @@ static double cap_train_step(Task *t, Model *m, Rng *rng) {
         } else {
             /* the replaced tokens, each predicted at its own position */
             int pos[CAPTION_MASK_MAX], tg[CAPTION_MASK_MAX];
-            int k = caption_objective_mask(s->ids + (size_t)b * Tt, s->mask + (size_t)b * Tt, Tt, s->V, &pick, pos, tg);
+            int k = caption_objective_mask(s->ids + (size_t)b * Tt, s->mask + (size_t)b * Tt, Tt, s->tok, &pick, pos, tg);
             for (int j = 0; j < k; j++) s->rows[n] = b * s->T + pos[j], s->tg[n++] = tg[j];
         }
     }
@@ -294,8 +295,10 @@ static double cap_train_step(Task *t, Model *m, Rng *rng) {
     return loss;
 }
 
-static int allowed(int id, int cur) {
-    return id >= TOK_N_SPECIAL || (id == TOK_SEP && cur > 0);
+/* Whether decoding may write token id after position cur: an ordinary
+ * token, or [SEP] after at least one. */
+static int allowed(const Tokenizer *tok, int id, int cur) {
+    return !tokenizer_is_special(tok, id) || (id == tok->sep && cur > 0);
 }
 
 /* One decoding forward: N partial captions ids/mask [N,Tt] of images img
@@ -308,11 +311,11 @@ static int decode_logits(CapState *s, Model *m, const CapSplit *sp, const int *i
                          int cur) {
     int Tt = s->Tt, masked = s->objective == CAPTION_OBJECTIVE_MASKED, at = masked ? cur + 1 : cur;
     fill_images(s, sp, img, N);
-    for (int b = 0; b < N && masked; b++) ids[b * Tt + at] = TOK_MASK, mask[b * Tt + at] = 1;
+    for (int b = 0; b < N && masked; b++) ids[b * Tt + at] = s->tok->mask, mask[b * Tt + at] = 1;
     ModelInput in = {.B = N, .text_ids = ids, .text_mask = mask, .images = s->images, .attn_mode = ATTN_CAUSAL_TEXT,
                      .image_ids = s->iids};
     int rc = model_forward(m, &in);
-    for (int b = 0; b < N && masked; b++) ids[b * Tt + at] = TOK_PAD, mask[b * Tt + at] = 0;
+    for (int b = 0; b < N && masked; b++) ids[b * Tt + at] = s->tok->pad, mask[b * Tt + at] = 0;
     if (rc != 0) return -1;
     for (int b = 0; b < N; b++) s->rows[b] = b * s->T + at;
     head_forward(s, m, N);
@@ -320,17 +323,16 @@ static int decode_logits(CapState *s, Model *m, const CapSplit *sp, const int *i
 }
 
 /* Start N captions: [CLS] then padding. */
-static void start_captions(int *ids, int *mask, int N, int Tt) {
-    memset(ids, 0, sizeof(int) * N * Tt);
-    memset(mask, 0, sizeof(int) * N * Tt);
-    for (int b = 0; b < N; b++) ids[b * Tt] = TOK_CLS, mask[b * Tt] = 1;
+static void start_captions(const Tokenizer *tok, int *ids, int *mask, int N, int Tt) {
+    for (int i = 0; i < N * Tt; i++) ids[i] = tok->pad, mask[i] = 0;
+    for (int b = 0; b < N; b++) ids[b * Tt] = tok->cls, mask[b * Tt] = 1;
 }
 
 /* Greedy captions of images [first, first + N) of sp into out [N,Tt]. */
 static int decode_greedy(CapState *s, Model *m, const CapSplit *sp, int first, int N, int *out) {
     int Tt = s->Tt, V = s->V, done[4096] = {0}, left = N;
     for (int b = 0; b < N; b++) s->img[b] = first + b;
-    start_captions(out, s->mask, N, Tt);
+    start_captions(s->tok, out, s->mask, N, Tt);
     for (int cur = 0; cur + 1 < Tt && left > 0; cur++) {
         if (decode_logits(s, m, sp, s->img, out, s->mask, N, cur) != 0) return -1;
         for (int b = 0; b < N; b++) {
@@ -338,9 +340,9 @@ static int decode_greedy(CapState *s, Model *m, const CapSplit *sp, int first, i
             const float *l = s->logits + (size_t)b * V;
             int best = -1;
             for (int v = 0; v < V; v++)
-                if (allowed(v, cur) && (best < 0 || l[v] > l[best])) best = v;
+                if (allowed(s->tok, v, cur) && (best < 0 || l[v] > l[best])) best = v;
             out[b * Tt + cur + 1] = best, s->mask[b * Tt + cur + 1] = 1;
-            if (best == TOK_SEP) done[b] = 1, left--;
+            if (best == s->tok->sep) done[b] = 1, left--;
         }
     }
     return 0;
@@ -353,10 +355,10 @@ typedef struct {
 
 /* The K best allowed tokens of logits l [V] (ties to the lower id), by
  * insertion into top[K]; returns how many were found. */
-static int top_tokens(const float *l, int V, int K, int cur, int *top) {
+static int top_tokens(const Tokenizer *tok, const float *l, int V, int K, int cur, int *top) {
     int n = 0;
     for (int v = 0; v < V; v++) {
-        if (!allowed(v, cur) || (n == K && l[v] <= l[top[n - 1]])) continue;
+        if (!allowed(tok, v, cur) || (n == K && l[v] <= l[top[n - 1]])) continue;
         int at = n < K ? n++ : K - 1;
         for (; at > 0 && l[top[at - 1]] < l[v]; at--) top[at] = top[at - 1];
         top[at] = v;
@@ -376,7 +378,7 @@ static int decode_beam(CapState *s, Model *m, const CapSplit *sp, int first, int
     double *nscore = xcalloc(N, sizeof(double));
     BeamCand *cand = xcalloc((size_t)K * K, sizeof(BeamCand));
     for (int r = 0; r < N; r++) s->img[r] = first + r / K, score[r] = r % K ? -INFINITY : 0; /* one live beam */
-    start_captions(s->ids, s->mask, N, Tt);
+    start_captions(s->tok, s->ids, s->mask, N, Tt);
     int rc = 0, left = N;
     for (int cur = 0; cur + 1 < Tt && left > 0 && rc == 0; cur++) {
         if ((rc = decode_logits(s, m, sp, s->img, s->ids, s->mask, N, cur)) != 0) break;
@@ -394,7 +396,7 @@ static int decode_beam(CapState *s, Model *m, const CapSplit *sp, int first, int
                 for (int v = 1; v < V; v++) mx = fmax(mx, l[v]);
                 for (int v = 0; v < V; v++) sum += exp(l[v] - mx);
                 double lse = mx + log(sum);
-                int nt = top_tokens(l, V, K, cur, top);
+                int nt = top_tokens(s->tok, l, V, K, cur, top);
                 for (int j = 0; j < nt; j++) cand[nc++] = (BeamCand){score[r] + l[top[j]] - lse, r, top[j]};
             }
             /* the K best candidates, stable (earlier beams win ties) */
@@ -416,7 +418,7 @@ static int decode_beam(CapState *s, Model *m, const CapSplit *sp, int first, int
                 if (c.token >= 0) {
                     nids[(size_t)r * Tt + cur + 1] = c.token, nmask[(size_t)r * Tt + cur + 1] = 1;
                     nlen[r]++;
-                    ndone[r] = c.token == TOK_SEP;
+                    ndone[r] = c.token == s->tok->sep;
                 }
             }
         }

@@ -20,7 +20,7 @@ int caption_objective_parse(const char *name) {
 
 const char *caption_objective_name(int objective) { return names[objective]; }
 
-int caption_objective_mask(int *ids, const int *mask, int Tt, int V, Rng *rng, int pos[CAPTION_MASK_MAX],
+int caption_objective_mask(int *ids, const int *mask, int Tt, const Tokenizer *tok, Rng *rng, int pos[CAPTION_MASK_MAX],
                            int target[CAPTION_MASK_MAX]) {
     int L = 0;
     while (L < Tt && mask[L]) L++;
@@ -42,7 +42,7 @@ int caption_objective_mask(int *ids, const int *mask, int Tt, int V, Rng *rng, i
         }
     for (int j = 0; j < k; j++) {
         pos[j] = cand[j], target[j] = ids[cand[j]];
-        ids[cand[j]] = task_mask_replace(ids[cand[j]], V, rng);
+        ids[cand[j]] = task_mask_replace(ids[cand[j]], tok, rng);
     }
     return k;
 }

@@ -5,6 +5,7 @@
 #ifndef MOIL_TASK_CAPTION_OBJECTIVE_H
 #define MOIL_TASK_CAPTION_OBJECTIVE_H
 
+#include "io_tokenizer.h"
 #include "rng.h"
 
 /* At most this many tokens of one caption are predicted (VinVL's
@@ -21,9 +22,9 @@ const char *caption_objective_name(int objective);
  * positions (round half to even, as Python's round) are drawn uniformly
  * without replacement from 1 .. L - 1 (the words and [SEP]; never [CLS] or
  * padding) and each replaced in ids by task_mask_replace (task_common.h)
- * over a vocabulary of V, in ascending order. pos[k] gets the positions
+ * with tok's tokens, in ascending order. pos[k] gets the positions
  * (ascending), target[k] their original tokens. Returns k (0 when L < 2). */
-int caption_objective_mask(int *ids, const int *mask, int Tt, int V, Rng *rng, int pos[CAPTION_MASK_MAX],
+int caption_objective_mask(int *ids, const int *mask, int Tt, const Tokenizer *tok, Rng *rng, int pos[CAPTION_MASK_MAX],
                            int target[CAPTION_MASK_MAX]);
 
 #endif

@@ -19,10 +19,10 @@ void task_encode_text(const Tokenizer *tok, const char *text, int max_text, int 
 
 void task_image_to_input(const unsigned char *hwc, int size, float *chw) { image_to_chw(hwc, size, size, chw); }
 
-int task_mask_replace(int id, int V, Rng *rng) {
+int task_mask_replace(int id, const Tokenizer *tok, Rng *rng) {
     float u = rng_uniform(rng);
-    if (u < 0.8f) return TOK_MASK;
-    if (u < 0.9f) return TOK_N_SPECIAL + (int)rng_below(rng, (uint32_t)(V - TOK_N_SPECIAL));
+    if (u < 0.8f) return tok->mask;
+    if (u < 0.9f) return tokenizer_ordinary(tok, (int)rng_below(rng, (uint32_t)(tok->n - TOK_N_SPECIAL)));
     return id;
 }
 

@@ -11,10 +11,10 @@ void task_encode_text(const Tokenizer *tok, const char *text, int max_text, int 
 void task_image_to_input(const unsigned char *hwc, int size, float *chw);
 
 /* BERT's replacement of a token chosen for masked prediction: [MASK] with
- * probability 0.8, a random word (not a special token) of a vocabulary of V
- * with 0.1, id itself with 0.1 (one uniform draw, and a second for the
- * random word). */
-int task_mask_replace(int id, int V, Rng *rng);
+ * probability 0.8, a random token of tok's vocabulary that is not a special
+ * token with 0.1, id itself with 0.1 (one uniform draw, and a second for
+ * the random token). */
+int task_mask_replace(int id, const Tokenizer *tok, Rng *rng);
 
 /* Whether load reads split ("train" or "val") beside the evaluation split
  * eval_split: both when training; when evaluating a trained model

@@ -92,6 +92,7 @@ typedef struct {
     LayerNorm mlm_ln;
     int logit_scale;
     Sampler sampler;
+    const Tokenizer *tok; /* the backbone's vocabulary (its special tokens) */
     int B, Tt, S, C, V, T;
     /* batch buffers */
     int *ids, *mask, *mids, *targets, *itm_label, *rows, *tg, *cell_label; /* cell_label [B*N_CELLS] */
@@ -109,7 +110,7 @@ static int word_kind_list(PtState *s, const Tokenizer *tok, const char *words, i
     snprintf(buf, sizeof buf, "%s", words);
     for (char *w = strtok(buf, " "); w; w = strtok(NULL, " ")) {
         int id = tokenizer_id(tok, w);
-        if (id >= TOK_N_SPECIAL) s->kind[id] = kind;
+        if (!tokenizer_is_special(tok, id)) s->kind[id] = kind;
     }
     return 0;
 }
@@ -132,7 +133,7 @@ static int load_kinds(PtState *s, const TaskEnv *env) {
         if (s->kind[id] == KIND_COLOUR) s->colours[s->n_colours++] = id;
     for (int i = 0; i < in.n_categories && s->n_categories < 64; i++) {
         int id = tokenizer_id(tok, in.categories[i].name);
-        if (!strchr(in.categories[i].name, ' ') && id >= TOK_N_SPECIAL) s->categories[s->n_categories++] = id;
+        if (!strchr(in.categories[i].name, ' ') && !tokenizer_is_special(tok, id)) s->categories[s->n_categories++] = id;
     }
     return 0;
 }
@@ -203,8 +204,8 @@ static int pt_load(Task *t, const TaskEnv *env, const char *eval_split) {
         if (s->train.mask[i]) count[s->train.ids[i]]++;
     for (int k = 0; k < N_KINDS; k++) {
         s->prior[k] = -1;
-        for (int id = TOK_N_SPECIAL; id < env->tok->n; id++)
-            if (s->kind[id] == k && (s->prior[k] < 0 || count[id] > count[s->prior[k]])) s->prior[k] = id;
+        for (int id = 0; id < env->tok->n; id++)
+            if (!tokenizer_is_special(env->tok, id) && s->kind[id] == k && (s->prior[k] < 0 || count[id] > count[s->prior[k]])) s->prior[k] = id;
     }
     free(count);
     /* the majority guesses of the cells head, from the training cells */
@@ -218,7 +219,7 @@ static int pt_load(Task *t, const TaskEnv *env, const char *eval_split) {
     }
     free(cc);
     s->B = env->batch > 1024 ? 1024 : env->batch;
-    s->Tt = env->max_text, s->S = env->image_size, s->V = env->tok->n;
+    s->Tt = env->max_text, s->S = env->image_size, s->V = env->tok->n, s->tok = env->tok;
     return 0;
 }
 
@@ -452,7 +453,7 @@ static void mask_words(PtState *s, int B, const int *counts, Rng *rng) {
         for (int t = 0; t < Tt; t++) {
             int at = b * Tt + t, id = s->ids[at];
             s->targets[at] = -100;
-            if (!s->mask[at] || id < TOK_N_SPECIAL) continue;
+            if (!s->mask[at] || tokenizer_is_special(s->tok, id)) continue;
             if (first_word < 0) first_word = t;
             if (rng_uniform(rng) < 0.15f) {
                 chosen++;
@@ -463,7 +464,7 @@ static void mask_words(PtState *s, int B, const int *counts, Rng *rng) {
         for (int t = 0; t < Tt; t++) {
             int at = b * Tt + t;
             if (s->targets[at] < 0) continue;
-            s->mids[at] = task_mask_replace(s->ids[at], s->V, rng);
+            s->mids[at] = task_mask_replace(s->ids[at], s->tok, rng);
             if (!counts[b]) s->targets[at] = -100;
         }
     }
@@ -747,8 +748,8 @@ static int mlm_kind_hits(PtState *s, Model *m, const PtSplit *sp, int k, int wro
         for (int b = 0; b < B; b++)
             for (int t = 0; t < Tt; t++) {
                 int id = s->ids[b * Tt + t];
-                if (!s->mask[b * Tt + t] || id < TOK_N_SPECIAL || s->kind[id] != k) continue;
-                s->mids[b * Tt + t] = TOK_MASK;
+                if (!s->mask[b * Tt + t] || tokenizer_is_special(s->tok, id) || s->kind[id] != k) continue;
+                s->mids[b * Tt + t] = s->tok->mask;
                 s->rows[nr] = b * T + t;
                 s->tg[nr++] = id;
             }
@@ -759,8 +760,8 @@ static int mlm_kind_hits(PtState *s, Model *m, const PtSplit *sp, int k, int wro
         for (int r = 0; r < nr; r++) {
             const float *row = s->mlogits + (size_t)r * s->V;
             int best = -1;
-            for (int j = TOK_N_SPECIAL; j < s->V; j++)
-                if (s->kind[j] == k && (best < 0 || row[j] > row[best])) best = j;
+            for (int j = 0; j < s->V; j++)
+                if (!tokenizer_is_special(s->tok, j) && s->kind[j] == k && (best < 0 || row[j] > row[best])) best = j;
             *hits += best == s->tg[r];
             *prior_hits += s->tg[r] == s->prior[k];
             ++*total;

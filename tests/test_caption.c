@@ -103,10 +103,10 @@ static void test_mask_choice(void) {
         for (int d = 0; d < DRAWS; d++) {
             int ids[T], orig[T], mask[T], pos[CAPTION_MASK_MAX], tg[CAPTION_MASK_MAX];
             for (int t = 0; t < T; t++) {
-                ids[t] = t >= L ? TOK_PAD : t == 0 ? TOK_CLS : t == L - 1 ? TOK_SEP : TOK_N_SPECIAL + t;
+                ids[t] = t >= L ? TOK_WORD_PAD : t == 0 ? TOK_WORD_CLS : t == L - 1 ? TOK_WORD_SEP : TOK_N_SPECIAL + t;
                 mask[t] = t < L, orig[t] = ids[t];
             }
-            int k = caption_objective_mask(ids, mask, T, tok.n, &rng, pos, tg);
+            int k = caption_objective_mask(ids, mask, T, &tok, &rng, pos, tg);
             CHECK(k == want_k[L], "L %d: %d chosen, want %d", L, k, want_k[L]);
             int at = 0;
             for (int t = 0; t < T; t++) {
@@ -119,7 +119,7 @@ static void test_mask_choice(void) {
                 CHECK(tg[at] == orig[t], "L %d: target %d of position %d, token %d", L, tg[at], t, orig[t]);
                 CHECK(at == 0 || pos[at - 1] < t, "L %d: positions not ascending", L);
                 hits[t]++, chosen++;
-                if (ids[t] == TOK_MASK) masked++;
+                if (ids[t] == TOK_WORD_MASK) masked++;
                 else if (ids[t] == orig[t]) kept++;
                 else if (ids[t] >= TOK_N_SPECIAL && ids[t] < tok.n) word++;
                 else other++;
@@ -194,7 +194,7 @@ static void test_causal_structure(void) {
     model_finish(&m, 1, &rng);
     rng_seed(&rng, 4);
     int ids[TEXT] = {0}, mask[TEXT] = {0};
-    for (int t = 0; t < 9; t++) ids[t] = t == 0 ? TOK_CLS : t == 8 ? TOK_SEP : TOK_N_SPECIAL + t, mask[t] = 1;
+    for (int t = 0; t < 9; t++) ids[t] = t == 0 ? TOK_WORD_CLS : t == 8 ? TOK_WORD_SEP : TOK_N_SPECIAL + t, mask[t] = 1;
     float *img = xcalloc(3 * IMAGE * IMAGE, sizeof(float));
     rng_fill_uniform(&rng, img, 3 * IMAGE * IMAGE, -1, 1);
     ModelInput in = {.B = 1, .text_ids = ids, .text_mask = mask, .images = img, .attn_mode = ATTN_CAUSAL_TEXT};
@@ -239,19 +239,19 @@ static void head_by_hand(const Params *p, const float *x, float *logits) {
  * (a word, or [SEP] after the first) of largest logit at position c
  * (next-token), or at position c + 1 holding [MASK] (masked). */
 static char *greedy_by_hand(Model *m, const float *img, int objective) {
-    int ids[TEXT] = {TOK_CLS}, mask[TEXT] = {1};
+    int ids[TEXT] = {TOK_WORD_CLS}, mask[TEXT] = {1};
     float *logits = xcalloc(tok.n, sizeof(float));
     for (int cur = 0; cur + 1 < TEXT; cur++) {
         int at = cur;
-        if (objective == CAPTION_OBJECTIVE_MASKED) ids[++at] = TOK_MASK, mask[at] = 1;
+        if (objective == CAPTION_OBJECTIVE_MASKED) ids[++at] = TOK_WORD_MASK, mask[at] = 1;
         ModelInput in = {.B = 1, .text_ids = ids, .text_mask = mask, .images = img, .attn_mode = ATTN_CAUSAL_TEXT};
         if (model_forward(m, &in) != 0) break;
         head_by_hand(&m->params, m->final + (size_t)at * m->d, logits);
         int best = -1;
         for (int v = 0; v < tok.n; v++)
-            if ((v >= TOK_N_SPECIAL || (v == TOK_SEP && cur > 0)) && (best < 0 || logits[v] > logits[best])) best = v;
+            if ((v >= TOK_N_SPECIAL || (v == TOK_WORD_SEP && cur > 0)) && (best < 0 || logits[v] > logits[best])) best = v;
         ids[cur + 1] = best, mask[cur + 1] = 1;
-        if (best == TOK_SEP) break;
+        if (best == TOK_WORD_SEP) break;
     }
     free(logits);
     int32_t row[TEXT];

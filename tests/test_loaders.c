@@ -241,30 +241,30 @@ static void test_tokenizer_vocab_round_trip(void) {
     str_tally_free(&words);
     CHECK(t.n == TOK_N_SPECIAL + 3, "vocab size %d", t.n);
     CHECK(!strcmp(t.words[TOK_N_SPECIAL], "a") && tokenizer_id(&t, "a") == 5, "most frequent first");
-    CHECK(tokenizer_id(&t, "rare") == TOK_UNK && tokenizer_id(&t, "[MASK]") == TOK_MASK, "unk and specials");
+    CHECK(tokenizer_id(&t, "rare") == TOK_WORD_UNK && tokenizer_id(&t, "[MASK]") == TOK_WORD_MASK, "unk and specials");
     CHECK(tokenizer_save(&t, fx("vocab.txt")) == 0, "%s", err_msg());
-    CHECK(tokenizer_load(&u, fx("vocab.txt")) == 0, "%s", err_msg());
+    CHECK(tokenizer_load(&u, TOKENIZER_WORD, fx("vocab.txt")) == 0, "%s", err_msg());
     CHECK(u.n == t.n, "loaded size");
     for (int i = 0; i < t.n && i < u.n; i++) CHECK(!strcmp(t.words[i], u.words[i]), "word %d", i);
     int32_t ids[6];
     uint8_t mask[6];
     int n = tokenizer_encode(&u, "A shirt, RED!", 6, ids, mask);
-    CHECK(n == 5 && ids[0] == TOK_CLS && ids[4] == TOK_SEP && ids[5] == TOK_PAD, "n %d", n);
+    CHECK(n == 5 && ids[0] == TOK_WORD_CLS && ids[4] == TOK_WORD_SEP && ids[5] == TOK_WORD_PAD, "n %d", n);
     CHECK(mask[4] == 1 && mask[5] == 0, "mask");
     char *back = tokenizer_decode(&u, ids, 6);
     CHECK(!strcmp(back, "a shirt red"), "decoded '%s'", back);
     free(back);
     n = tokenizer_encode(&u, "a red shirt a red shirt rare", 5, ids, mask);
-    CHECK(n == 5 && ids[3] == tokenizer_id(&u, "shirt") && ids[4] == TOK_SEP, "truncated keeps [SEP]");
+    CHECK(n == 5 && ids[3] == tokenizer_id(&u, "shirt") && ids[4] == TOK_WORD_SEP, "truncated keeps [SEP]");
     n = tokenizer_encode(&u, "rare", 5, ids, mask);
-    CHECK(n == 3 && ids[1] == TOK_UNK, "unknown word");
+    CHECK(n == 3 && ids[1] == TOK_WORD_UNK, "unknown word");
     tokenizer_free(&t);
     tokenizer_free(&u);
     write_text("vocab_bad.txt", "[PAD]\n[UNK]\n[CLS]\n[MASK]\n");
-    CHECK(tokenizer_load(&u, fx("vocab_bad.txt")) != 0 && msg_has("vocab_bad.txt:4: expected special token [SEP]"),
+    CHECK(tokenizer_load(&u, TOKENIZER_WORD, fx("vocab_bad.txt")) != 0 && msg_has("vocab_bad.txt:4: expected special token [SEP]"),
           "bad vocab");
     write_text("vocab_dup.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nred\nred\n");
-    CHECK(tokenizer_load(&u, fx("vocab_dup.txt")) != 0 && msg_has("vocab_dup.txt:7: duplicate"), "duplicate");
+    CHECK(tokenizer_load(&u, TOKENIZER_WORD, fx("vocab_dup.txt")) != 0 && msg_has("vocab_dup.txt:7: duplicate"), "duplicate");
 }
 
 /* ---- Karpathy ---- */

@@ -464,11 +464,11 @@ static void test_pretrain_eval(void) {
         float *b = params_data(&f.model.params, bias);
         int id = tokenizer_id(&tok, gen_colour_name[c]);
         if (id < TOK_N_SPECIAL) continue;
-        b[TOK_UNK] += 2e4f, b[id] += 1e4f;
+        b[TOK_WORD_UNK] += 2e4f, b[id] += 1e4f;
         MetricList ml2 = {0};
         CHECK(f.task.ops->evaluate(&f.task, &f.model, "val", &ml2, NULL) == 0, "%s", err_msg());
         sum += task_metrics_get(&ml2, "mlm_acc_colour");
-        b[TOK_UNK] -= 2e4f, b[id] -= 1e4f;
+        b[TOK_WORD_UNK] -= 2e4f, b[id] -= 1e4f;
     }
     CHECK(fabs(sum - 100) < 1e-6, "colour MLM accuracy summed over forced colours = %g, not 100", sum);
     fixture_free(&f);

@@ -61,7 +61,7 @@ static ModelConfig tiny_config(int d, int layers) {
     RegionConfig *rc = vinvl_regions(&c);
     snprintf(rc->dir, sizeof rc->dir, "%s", regions_dir);
     rc->max_regions = R, rc->dim = D, rc->n_classes = N_CLS, rc->tag_len = 2;
-    int words[N_CLS][2] = {{5, 6}, {7, TOK_PAD}, {8, 9}};
+    int words[N_CLS][2] = {{5, 6}, {7, TOK_WORD_PAD}, {8, 9}};
     for (int k = 0; k < N_CLS; k++) rc->tag_words[k][0] = words[k][0], rc->tag_words[k][1] = words[k][1];
     return c;
 }
@@ -138,7 +138,7 @@ static void test_tags_and_mask(void) {
     int Tt = v->Tt, Tw = v->Tw;
     CHECK(f.model.n_image_tokens == 3 * 2 + 1 + 3 && f.model.T == Tt + 10, "rows: %d image of %d", f.model.n_image_tokens, f.model.T);
     /* image 11: regions tagged 0 (words 5 6) and 1 (word 7) */
-    const int want[] = {5, 6, 7, TOK_SEP, TOK_PAD};
+    const int want[] = {5, 6, 7, TOK_WORD_SEP, TOK_WORD_PAD};
     for (int k = 0; k < 5; k++) CHECK(v->ids[Tt + k] == want[k], "tag row %d: %d, want %d", k, v->ids[Tt + k], want[k]);
     CHECK(v->mask[Tt + 3] == 1 && v->mask[Tt + 4] == 0, "tag mask");
     CHECK(v->mask[Tw] == 1 && v->mask[Tw + 1] == 1 && v->mask[Tw + 2] == 0, "region mask of image 11");
@@ -183,7 +183,7 @@ static void test_seq2seq_mask(void) {
     fixture_init(&f, &c, 3, NULL, NULL, 9, 0.3f);
     Vinvl *v = f.model.impl;
     int Tt = v->Tt, T = f.model.T;
-    const int caption[] = {TOK_CLS, 5, 7, 8, TOK_SEP};
+    const int caption[] = {TOK_WORD_CLS, 5, 7, 8, TOK_WORD_SEP};
     for (int t = 0; t < Tt; t++) f.ids[t] = caption[t], f.mask[t] = 1;
     size_t n = n_final(&f);
     float *ref = xmalloc(n * sizeof(float)), *ref_full = xmalloc(n * sizeof(float));
@@ -263,7 +263,7 @@ static void test_config_json(void) {
     /* prepare: class names through a vocabulary */
     Tokenizer tok;
     char vocab[] = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nshirt\nbag\nankle\nboot\n";
-    CHECK(tokenizer_parse(&tok, vocab, "vocab") == 0, "%s", err_msg());
+    CHECK(tokenizer_parse(&tok, TOKENIZER_WORD, vocab, "vocab") == 0, "%s", err_msg());
     ModelConfig p;
     model_config_default(&p, "vinvl", tok.n);
     RegionConfig *rc = vinvl_regions(&p);
@@ -271,7 +271,7 @@ static void test_config_json(void) {
     CHECK(model_config_prepare(&p, "unused", &tok) == 0, "%s", err_msg());
     CHECK(rc->n_classes == 3 && rc->tag_len == 2 && rc->max_regions == R && rc->dim == D,
           "prepared: %d classes, %d words", rc->n_classes, rc->tag_len);
-    CHECK(rc->tag_words[2][0] == 7 && rc->tag_words[2][1] == 8 && rc->tag_words[1][1] == TOK_PAD,
+    CHECK(rc->tag_words[2][0] == 7 && rc->tag_words[2][1] == 8 && rc->tag_words[1][1] == TOK_WORD_PAD,
           "ankle boot -> %d %d", rc->tag_words[2][0], rc->tag_words[2][1]);
     tokenizer_free(&tok);
 }

@@ -80,11 +80,13 @@ char *data_vocab_to_text(const Tokenizer *tok) {
 }
 
 int data_vocab_from_checkpoint(Tokenizer *tok, const StFile *f) {
-    const char *text = safetensors_meta(f, "vocab");
+    const char *text = safetensors_meta(f, "vocab"), *kind_name = safetensors_meta(f, "tokenizer");
     if (!text) return err_set("%s: no 'vocab' in the checkpoint metadata (not a moil backbone?)", f->path);
+    int kind = kind_name ? tokenizer_kind_parse(kind_name) : TOKENIZER_WORD;
+    if (kind < 0) return err_prefix("%s: metadata 'tokenizer': ", f->path);
     char *buf = xstrdup(text), where[1100];
     snprintf(where, sizeof where, "%s: vocab metadata", f->path);
-    int rc = tokenizer_parse(tok, buf, where);
+    int rc = tokenizer_parse(tok, (TokenizerKind)kind, buf, where);
     free(buf);
     return rc;
 }

@@ -2,7 +2,7 @@
  * every part that exists (pretraining alt-text, train captions, train VQA
  * questions, train NLVR statements), so that one backbone reads every task.
  * A pretrained checkpoint carries its vocabulary in its metadata ("vocab",
- * one word per line) and fine-tuning reuses it. */
+ * one token per line) and fine-tuning reuses it. */
 #ifndef MOIL_DATASET_VOCAB_H
 #define MOIL_DATASET_VOCAB_H
 
@@ -12,7 +12,8 @@
 int data_vocab_build(Tokenizer *tok, const char *data_dir, int min_count);
 /* The vocabulary as one string, one word per line (caller frees). */
 char *data_vocab_to_text(const Tokenizer *tok);
-/* Read the vocabulary from a checkpoint's "vocab" metadata. */
+/* The tokenizer of a checkpoint: its kind from the "tokenizer" metadata
+ * ("word" or "wordpiece"; absent: word), its vocabulary from "vocab". */
 int data_vocab_from_checkpoint(Tokenizer *tok, const StFile *f);
 
 #endif

@@ -107,14 +107,14 @@ static void gather_inputs(Vinvl *m, const ModelInput *in, int b, int row) {
     int *ids = m->ids + (size_t)b * Tw, *mask = m->mask + (size_t)b * T;
     for (int t = 0; t < Tt; t++) ids[t] = in->text_ids[(size_t)b * Tt + t], mask[t] = in->text_mask[(size_t)b * Tt + t];
     for (int t = Tt; t < T; t++) mask[t] = 0;
-    for (int t = Tt; t < Tw; t++) ids[t] = TOK_PAD;
+    for (int t = Tt; t < Tw; t++) ids[t] = TOK_WORD_PAD;
     const RegionCache *c = &m->store.all;
     int nr = c->n_regions[row], at = Tt;
     for (int r = 0; r < nr; r++) {
         const int *words = m->rc.tag_words[c->tags[(size_t)row * R + r]];
-        for (int w = 0; w < W && words[w] != TOK_PAD; w++) ids[at] = words[w], mask[at++] = 1;
+        for (int w = 0; w < W && words[w] != TOK_WORD_PAD; w++) ids[at] = words[w], mask[at++] = 1;
     }
-    ids[at] = TOK_SEP, mask[at] = 1;
+    ids[at] = TOK_WORD_SEP, mask[at] = 1;
     for (int r = 0; r < R; r++) {
         const float *f = c->feats + ((size_t)row * R + r) * D;
         memcpy(m->act.rfeat + ((size_t)b * R + r) * m->Da, f, sizeof(float) * m->Da);
@@ -243,9 +243,12 @@ _Static_assert(sizeof(RegionConfig) <= MODEL_KIND_CONFIG_BYTES && _Alignof(Regio
 RegionConfig *vinvl_regions(ModelConfig *c) { return (RegionConfig *)(void *)c->kind_config; }
 
 /* ModelOps.prepare: the region folder <data_dir>/regions (unless rc->dir is
- * set) and the class names in tok's word ids. */
+ * set) and the class names in tok's word ids; tok must be word-level (the
+ * tag rows count on its ids of [PAD] and [SEP]). */
 static int vinvl_prepare(void *kc, const char *data_dir, const Tokenizer *tok) {
     RegionConfig *rc = kc;
+    if (tok->kind != TOKENIZER_WORD)
+        return err_set("model vinvl: its region tags need the word-level tokenizer, not %s", tokenizer_kind_name(tok->kind));
     if (!rc->dir[0]) region_store_default_dir(rc->dir, sizeof rc->dir, data_dir);
     json_t *meta;
     if (region_store_read_meta(rc->dir, &meta) != 0) return -1;
@@ -265,9 +268,9 @@ static int vinvl_prepare(void *kc, const char *data_dir, const Tokenizer *tok) {
         const char *name = json_string_value(json_array_get(classes, k));
         tokenizer_encode(tok, name ? name : "", VINVL_TAG_WORDS + 2, ids, mask);
         int n = 0;
-        for (int i = 1; i < VINVL_TAG_WORDS + 2 && mask[i] && ids[i] != TOK_SEP; i++) rc->tag_words[k][n++] = ids[i];
-        if (n == 0) rc->tag_words[k][n++] = TOK_UNK;
-        for (int i = n; i < VINVL_TAG_WORDS; i++) rc->tag_words[k][i] = TOK_PAD;
+        for (int i = 1; i < VINVL_TAG_WORDS + 2 && mask[i] && ids[i] != tok->sep; i++) rc->tag_words[k][n++] = ids[i];
+        if (n == 0) rc->tag_words[k][n++] = tok->unk;
+        for (int i = n; i < VINVL_TAG_WORDS; i++) rc->tag_words[k][i] = tok->pad;
         if (n > rc->tag_len) rc->tag_len = n;
     }
     json_decref(meta);

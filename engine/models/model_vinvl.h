@@ -41,7 +41,7 @@ typedef struct {
     int dim;         /* floats per region feature (appearance + geometry) */
     int n_classes;
     int tag_len;     /* W: words per tag */
-    int tag_words[VINVL_TAG_CLASSES][VINVL_TAG_WORDS]; /* word ids of each class name, TOK_PAD after its words */
+    int tag_words[VINVL_TAG_CLASSES][VINVL_TAG_WORDS]; /* word ids of each class name, [PAD] (TOK_WORD_PAD) after its words */
 } RegionConfig;
 
 /* The RegionConfig in a "vinvl" config. */
