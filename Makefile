@@ -40,7 +40,7 @@ $(BUILD)/results/%.o:  INC := $(ENGINE_DIRS:%=-I%) $(RESULT_DIRS:%=-I%)
 BUILD_CFLAGS := -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter \
            -D_GNU_SOURCE $(SANFLAGS)
 CFLAGS  := $(BUILD_CFLAGS) -MMD -MP
-LDLIBS  := -lopenblas -ljansson -ljpeg -lsqlite3 -lz -lm -lpthread
+LDLIBS  := -lopenblas -ljansson -ljpeg -lpng -lsqlite3 -lz -lm -lpthread
 LDFLAGS := $(SANFLAGS)
 
 LIB_SRC  := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))

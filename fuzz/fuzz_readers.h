@@ -100,6 +100,15 @@ static inline const char *fuzz_write(int slot, const char *name, const uint8_t *
 }
 
 /* JPEG bytes, decoded from memory and shrunk to 8x8 as the loaders do. */
+static inline int fuzz_read_png(const uint8_t *data, size_t size) {
+    Image im;
+    if (image_decode_png(data, size, "fuzz.png", &im) != 0) return -1;
+    uint8_t small[8 * 8 * 3];
+    image_resize(im.pix, im.h, im.w, small, 8, 8);
+    image_free(&im);
+    return 0;
+}
+
 static inline int fuzz_read_jpeg(const uint8_t *data, size_t size) {
     Image im;
     if (image_decode_jpeg(data, size, "fuzz.jpg", &im) != 0) return -1;

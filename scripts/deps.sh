@@ -33,6 +33,7 @@ libraries() {
 -lopenblas|libopenblas-dev|cblas.h|(void)cblas_sdot(0, 0, 1, 0, 1)|matrix products (OpenBLAS)
 -ljansson|libjansson-dev|jansson.h|json_decref(json_null())|JSON annotation files
 -ljpeg|libjpeg62-turbo-dev|jpeglib.h|(void)jpeg_std_error(0)|JPEG images (libjpeg-turbo)
+-lpng|libpng-dev|png.h|(void)png_access_version_number()|PNG images (NLVR2's, libpng)
 -lsqlite3|libsqlite3-dev|sqlite3.h|(void)sqlite3_libversion()|the results database
 -lz|zlib1g-dev|zlib.h|(void)zlibVersion()|reading the gzip-compressed IDX photos
 -lm|libc6-dev|math.h|volatile double x = 2; (void)sqrt(x)|the C library

@@ -16,6 +16,7 @@ typedef struct {
 
 static const Reader readers[] = {
     {"jpeg", fuzz_read_jpeg},
+    {"png", fuzz_read_png},
     {"karpathy", fuzz_read_karpathy},
     {"vqa", fuzz_read_vqa},
     {"nlvr", fuzz_read_nlvr},

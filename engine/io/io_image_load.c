@@ -57,10 +57,9 @@ int image_load(const char *path, Image *out) {
     int rc;
     static const uint8_t png_magic[4] = {0x89, 'P', 'N', 'G'};
     if (len == 0) rc = err_set("%s: empty image file (0 bytes)", path);
-    else if (len >= 4 && !memcmp(buf, png_magic, 4))
-        rc = err_set("%s: PNG decoding not supported, convert to JPEG", path);
+    else if (len >= 4 && !memcmp(buf, png_magic, 4)) rc = image_decode_png(buf, len, path, out);
     else if (len < 3 || buf[0] != 0xFF || buf[1] != 0xD8 || buf[2] != 0xFF)
-        rc = err_set("%s: not a JPEG file (bad magic bytes)", path);
+        rc = err_set("%s: neither a JPEG nor a PNG file (bad magic bytes)", path);
     else rc = image_decode_jpeg(buf, len, path, out);
     free(buf);
     return rc;

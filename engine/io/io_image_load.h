@@ -5,12 +5,17 @@
  * "Corrupt JPEG data") becomes a returned -1 naming the file, instead of
  * exit() or a grey-filled image.
  * Grayscale JPEGs are converted to RGB (the grey value in all three
- * channels); CMYK/YCCK JPEGs are rejected; PNG files are rejected with a hint
- * to convert them (real NLVR2 ".png" files that hold JPEG data are sniffed by
- * their magic bytes and decoded). Zero-byte files are rejected, and so is
- * a header wider or taller than IMAGE_MAX_SIDE pixels (before any pixel
- * memory is allocated): dataset images are far smaller (COCO's are at most
- * 640 a side), so a larger header is a damaged or hostile file.
+ * channels); CMYK/YCCK JPEGs are rejected. PNG (NLVR2's images) goes
+ * through libpng (io_image_png.c) as PIL's convert("RGB") reads it: palette
+ * and grey expanded to RGB, 16-bit samples cut to their high byte, alpha
+ * dropped, gamma ignored; libpng's errors (a bad CRC in a critical chunk,
+ * truncated data) name the file, its warnings (ancillary chunks) are
+ * ignored. A file is decoded by what its first bytes say, whatever its
+ * extension (real NLVR2 ".png" files that hold JPEG data are decoded as
+ * JPEG). Zero-byte files are rejected, and so is a header wider or taller
+ * than IMAGE_MAX_SIDE pixels (before any pixel memory is allocated):
+ * dataset images are far smaller (COCO's are at most 640 a side), so a
+ * larger header is a damaged or hostile file.
  *
  * Resizing policy (recorded in each run's config as IMAGE_RESIZE_POLICY): the
  * image is stretched to exactly H x W, aspect ratio not kept, with a
@@ -34,7 +39,9 @@ typedef struct {
 
 /* Decode JPEG bytes; name is used in error messages. */
 int image_decode_jpeg(const uint8_t *buf, size_t len, const char *name, Image *out);
-/* Read and decode a file (JPEG data, whatever its extension). */
+/* Decode PNG bytes; name is used in error messages. */
+int image_decode_png(const uint8_t *buf, size_t len, const char *name, Image *out);
+/* Read and decode a file (JPEG or PNG data, whatever its extension). */
 int image_load(const char *path, Image *out);
 void image_free(Image *im);
 /* Stretch src [sh][sw][3] to dst [dh][dw][3] (policy above). */
