@@ -83,17 +83,19 @@ static int file_exists(const char *path) {
 /* A Karpathy file (file: its data_layout.h function): images/captions per
  * split; training captions counted into vocab; caption lengths into hist
  * (words -> captions) when hist != NULL. */
-static int stats_karpathy(const char *dir, char *(*file)(char *, const char *), const char *key,
+static int stats_karpathy(const char *dir, const LayoutPath *file, const LayoutPath *images, const char *key,
                           const char *const *splits, int n_splits, Tally *vocab, Tally *hist) {
-    char path[LAYOUT_PATH_MAX], rel[LAYOUT_PATH_MAX];
+    const char *path = file->path;
+    size_t n_dir = strlen(dir);
     int rc = 0;
-    if (!file_exists(file(path, dir))) {
+    if (!file_exists(path)) {
         printf("%s: absent (%s)\n", key, path);
         return 0;
     }
     KarpathySet s;
-    if (data_karpathy_load(&s, path, dir) != 0) return -1;
-    printf("%s (%s):\n", key, file(rel, NULL));
+    if (data_karpathy_load(&s, path, images->path) != 0) return -1;
+    /* the file's name within dir, as the generated layout names it */
+    printf("%s (%s):\n", key, !strncmp(path, dir, n_dir) && path[n_dir] == '/' ? path + n_dir + 1 : path);
     for (int k = 0; rc == 0 && k < n_splits; k++) {
         int *idx, n;
         if (data_karpathy_select(&s, splits[k], &idx, &n) != 0) {
@@ -260,23 +262,29 @@ static void print_prior_score(const VqaSet *train, const VqaSplit *sp) {
     str_tally_free(&types);
 }
 
-static int stats_vqa(const char *dir, Tally *vocab, int answer_min_count) {
+static int stats_vqa(const DataLayout *l, Tally *vocab, int answer_min_count) {
     VqaSplit sp[3] = {{"train", {0}, 0}, {"val", {0}, 0}, {"test", {0}, 0}};
-    char q[LAYOUT_PATH_MAX], a[LAYOUT_PATH_MAX], images[LAYOUT_PATH_MAX];
-    if (!file_exists(data_layout_vqa_questions(q, dir, sp[0].name))) {
-        printf("vqa: absent (%s)\n", q);
+    _Static_assert(LAYOUT_VQA_SPLITS == 3, "one VqaSplit per LAYOUT_VQA_*");
+    if (!file_exists(l->vqa_questions[LAYOUT_VQA_TRAIN].path)) {
+        printf("vqa: absent (%s)\n", l->vqa_questions[LAYOUT_VQA_TRAIN].path);
         return 0;
     }
     ImageIndex ix;
     data_image_index_init(&ix);
-    int rc = data_image_index_scan(&ix, data_layout_images(images, dir));
+    int rc = 0, present[3];
+    for (int k = 0; k < 3; k++) /* the test questions may be left out (the real test2015's often are) */
+        present[k] = k != LAYOUT_VQA_TEST || file_exists(l->vqa_questions[k].path);
     for (int k = 0; rc == 0 && k < 3; k++) {
-        data_layout_vqa_questions(q, dir, sp[k].name);
-        data_layout_vqa_annotations(a, dir, sp[k].name);
-        rc = data_vqa_load(&sp[k].set, q, k == 2 && !file_exists(a) ? NULL : a, &ix);
+        int seen = !present[k]; /* each images folder once (the generated layout has one for all) */
+        for (int j = 0; j < k; j++) seen |= present[j] && !strcmp(l->vqa_images[j].path, l->vqa_images[k].path);
+        if (!seen) rc = data_image_index_scan(&ix, l->vqa_images[k].path);
+    }
+    for (int k = 0; rc == 0 && k < 3 && present[k]; k++) {
+        const char *a = l->vqa_annotations[k].path;
+        rc = data_vqa_load(&sp[k].set, l->vqa_questions[k].path, k == 2 && !file_exists(a) ? NULL : a, &ix);
         sp[k].loaded = rc == 0;
     }
-    for (int k = 0; rc == 0 && k < 3; k++) {
+    for (int k = 0; rc == 0 && k < 3 && present[k]; k++) {
         StrMap imgs;
         str_map_init(&imgs);
         for (int i = 0; i < sp[k].set.n; i++) {
@@ -320,18 +328,17 @@ static int stats_vqa(const char *dir, Tally *vocab, int answer_min_count) {
     return rc;
 }
 
-static int stats_nlvr(const char *dir, Tally *vocab) {
+static int stats_nlvr(const DataLayout *l, Tally *vocab) {
     static const char *const splits[] = {"train", "dev", "test1"};
-    char images[LAYOUT_PATH_MAX], path[LAYOUT_PATH_MAX];
-    data_layout_nlvr_images(images, dir);
     int rc = 0;
     for (int k = 0; rc == 0 && k < 3; k++) {
-        if (!file_exists(data_layout_nlvr(path, dir, splits[k]))) {
+        const char *path = l->nlvr[data_layout_nlvr_split(splits[k])].path;
+        if (!file_exists(path)) {
             printf("nlvr %s: absent (%s)\n", splits[k], path);
             continue;
         }
         NlvrSet s;
-        rc = data_nlvr_load(&s, path, images);
+        rc = data_nlvr_load(&s, path, l->nlvr_images[data_layout_nlvr_split(splits[k])].path);
         if (rc != 0) break;
         StrMap pairs, groups;
         str_map_init(&pairs);
@@ -394,12 +401,14 @@ int cmd_data_stats(int argc, char **argv) {
     Tally hist;
     str_tally_init(&hist);
     static const char *const pre_splits[] = {"train", "val"}, *const cap_splits[] = {"train", "val", "test"};
-    int rc = stats_karpathy(dir, data_layout_karpathy_pretrain, "pretrain", pre_splits, 2, &vocab, NULL);
-    if (rc == 0) rc = stats_karpathy(dir, data_layout_karpathy_captions, "captions", cap_splits, 3, &vocab, &hist);
+    DataLayout *l = xmalloc(sizeof *l);
+    int rc = data_layout_read(l, dir);
+    if (rc == 0) rc = stats_karpathy(dir, &l->pretrain, &l->pretrain_images, "pretrain", pre_splits, 2, &vocab, NULL);
+    if (rc == 0) rc = stats_karpathy(dir, &l->captions, &l->captions_images, "captions", cap_splits, 3, &vocab, &hist);
     if (rc == 0) print_length_histogram(&hist);
     if (rc == 0) rc = stats_instances(dir);
-    if (rc == 0) rc = stats_vqa(dir, &vocab, answer_min_count);
-    if (rc == 0) rc = stats_nlvr(dir, &vocab);
+    if (rc == 0) rc = stats_vqa(l, &vocab, answer_min_count);
+    if (rc == 0) rc = stats_nlvr(l, &vocab);
     if (rc == 0 && n_present == 0) rc = err_set("%s: no dataset files found (see --help for the layout)", dir);
     if (rc == 0) {
         Tokenizer t;
@@ -412,6 +421,7 @@ int cmd_data_stats(int argc, char **argv) {
     }
     str_tally_free(&vocab);
     str_tally_free(&hist);
+    free(l);
     if (rc != 0) {
         fprintf(stderr, "moil data stats: %s\n", err_msg());
         return 1;

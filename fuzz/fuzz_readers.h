@@ -9,7 +9,8 @@
  * folder also holds empty image files with the names the seed corpora
  * refer to, since annotation readers check that their images exist:
  *   images/FS_{train,pretrain,val,test}_<id>.jpg        Karpathy and VQA
- *   nlvr/<split>/[0/]<split>-0-<pair>-img<side>.jpg     NLVR2 pairs
+ *   nlvr/[0/]<split>-0-<pair>-img<side>.jpg            NLVR2 pairs (every
+ *                                                       split's in one folder)
  * Inputs holding two files (VQA questions + annotations, IDX images +
  * labels, an experiment table + profiles.conf) are split as described at
  * their function. */
@@ -71,8 +72,7 @@ static inline const char *fuzz_tmpdir(void) {
     for (int s = 0; s < 3; s++)
         for (int pair = 0; pair < 3; pair++)
             for (int side = 0; side < 2; side++) {
-                snprintf(rel, sizeof rel, "nlvr/%s/%s%s-0-%d-img%d.jpg", splits[s], s == 2 ? "0/" : "",
-                         splits[s], pair, side);
+                snprintf(rel, sizeof rel, "nlvr/%s%s-0-%d-img%d.jpg", s == 2 ? "0/" : "", splits[s], pair, side);
                 fuzz_touch(rel);
             }
     return fuzz_dir;

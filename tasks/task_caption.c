@@ -127,8 +127,8 @@ static int cap_load(Task *t, const TaskEnv *env, const char *eval_split) {
     } else if (env->caption_objective != CAPTION_OBJECTIVE_MASKED && env->caption_objective != CAPTION_OBJECTIVE_NEXT) {
         return err_set("caption: unknown objective %d", env->caption_objective);
     }
-    char path[LAYOUT_PATH_MAX];
-    if (data_karpathy_load(&s->set, data_layout_karpathy_captions(path, env->data_dir), env->data_dir) != 0) return -1;
+    if (data_karpathy_load_part(&s->set, env->data_dir, KARPATHY_CAPTIONS) != 0) return -1;
+    const char *path = s->set.file;
     if (strcmp(eval_split, "val") != 0 && strcmp(eval_split, "test") != 0)
         return err_set("caption: unknown evaluation split '%s' (val, test)", eval_split);
     snprintf(s->eval_name, sizeof s->eval_name, "%s", eval_split);

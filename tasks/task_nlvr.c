@@ -69,14 +69,16 @@ static int split_load(NlvrSplit *sp, const TaskEnv *env, const char *split, int 
     const char *file = file_of(split);
     if (!file) return err_set("nlvr: unknown split '%s' (train, val = dev, test = test1, test2)", split);
     sp->file = file;
-    char json[LAYOUT_PATH_MAX], dir[LAYOUT_PATH_MAX];
-    if (data_nlvr_load(&sp->set, data_layout_nlvr(json, env->data_dir, file), data_layout_nlvr_images(dir, env->data_dir)) != 0)
-        return -1;
+    DataLayout *l = xmalloc(sizeof *l);
+    int k = data_layout_nlvr_split(file), rc = data_layout_read(l, env->data_dir);
+    if (rc == 0) rc = data_nlvr_load(&sp->set, l->nlvr[k].path, l->nlvr_images[k].path);
+    free(l);
+    if (rc != 0) return -1;
     sp->n = limit > 0 && sp->set.n > limit ? limit : sp->set.n; /* the first lines, a fixed subset */
     int n = sp->n;
     const char **paths = xcalloc(2 * (size_t)n, sizeof(char *));
     for (int i = 0; i < n; i++) paths[2 * i] = sp->set.ex[i].left, paths[2 * i + 1] = sp->set.ex[i].right;
-    int rc = task_images_load(&sp->images, paths, 2 * n, env->image_size);
+    rc = task_images_load(&sp->images, paths, 2 * n, env->image_size);
     free(paths);
     return rc;
 }

@@ -184,7 +184,7 @@ static int pt_load(Task *t, const TaskEnv *env, const char *eval_split) {
     PtState *s = xcalloc(1, sizeof *s);
     t->state = s;
     char path[LAYOUT_PATH_MAX];
-    if (data_karpathy_load(&s->set, data_layout_karpathy_pretrain(path, env->data_dir), env->data_dir) != 0) return -1;
+    if (data_karpathy_load_part(&s->set, env->data_dir, KARPATHY_PRETRAIN) != 0) return -1;
     s->objectives = env->objectives ? env->objectives : PRETRAIN_DEFAULT;
     s->cells_first = env->cells_first > 0 ? env->cells_first : 0;
     s->has_cells = (s->objectives & PRETRAIN_CELLS) || s->cells_first;
@@ -197,7 +197,8 @@ static int pt_load(Task *t, const TaskEnv *env, const char *eval_split) {
     s->K = s->have_inst ? s->inst.n_categories + 1 : 0;
     if (split_load(s, &s->train, env, "train,restval", 0) != 0) return -1;
     if (split_load(s, &s->val, env, "val", env->eval_limit) != 0) return -1;
-    if (s->val.n < 10) return err_set("%s: the val split has %d images; the grounding metrics need >= 10", path, s->val.n);
+    if (s->val.n < 10)
+        return err_set("%s: the val split has %d images; the grounding metrics need >= 10", s->set.file, s->val.n);
     if (load_kinds(s, env) != 0) return -1;
     int *count = xcalloc(env->tok->n, sizeof(int));
     for (size_t i = 0; i < (size_t)s->train.n * env->max_text; i++)

@@ -119,14 +119,13 @@ static void index_train_captions(RetState *s) {
 static int ret_load(Task *t, const TaskEnv *env, const char *eval_split) {
     RetState *s = xcalloc(1, sizeof *s);
     t->state = s;
-    char json[LAYOUT_PATH_MAX];
-    if (data_karpathy_load(&s->set, data_layout_karpathy_captions(json, env->data_dir), env->data_dir) != 0) return -1;
+    if (data_karpathy_load_part(&s->set, env->data_dir, KARPATHY_CAPTIONS) != 0) return -1;
     int train = task_reads_split(env, "train", eval_split), val = task_reads_split(env, "val", eval_split);
     if ((train && split_load(s, &s->train, env, "train", 0) != 0) ||
         (val && split_load(s, &s->val, env, "val", env->eval_limit) != 0))
         return -1;
     if (train && s->train.n < 2)
-        return err_set("%s: retrieval needs at least 2 training images (false captions)", json);
+        return err_set("%s: retrieval needs at least 2 training images (false captions)", s->set.file);
     snprintf(s->eval_name, sizeof s->eval_name, "%s", eval_split);
     if (strcmp(eval_split, "val") != 0 && split_load(s, &s->eval, env, eval_split, env->eval_limit) != 0) return -1;
     index_train_captions(s);

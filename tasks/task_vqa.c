@@ -39,7 +39,8 @@ typedef struct {
 } VqaSplit;
 
 typedef struct {
-    ImageIndex index;
+    ImageIndex index;  /* the images of the splits read */
+    int scanned[LAYOUT_VQA_SPLITS]; /* whether each split's images folder is in index */
     AnswerVocab vocab;
     VqaSplit train, val, eval;
     char eval_name[16];
@@ -58,12 +59,18 @@ typedef struct {
     float *images, *targets, *dlogits, *dpooled;
 } VqaState;
 
-static int split_load(VqaState *s, VqaSplit *sp, const TaskEnv *env, const char *split) {
-    if (!data_layout_vqa_subtype(split)) return err_set("vqa: unknown split '%s' (train, val, test)", split);
-    char q[LAYOUT_PATH_MAX], a[LAYOUT_PATH_MAX];
-    data_layout_vqa_questions(q, env->data_dir, split);
-    data_layout_vqa_annotations(a, env->data_dir, split);
-    if (data_vqa_load(&sp->set, q, a, &s->index) != 0) return -1;
+/* The questions and answers of split, after adding its images folder to
+ * the index (each folder once: the generated layout has one for all). */
+static int split_load(VqaState *s, VqaSplit *sp, const DataLayout *l, const char *split) {
+    int k = data_layout_vqa_split(split);
+    if (k < 0) return err_set("vqa: unknown split '%s' (train, val, test)", split);
+    int scanned = 0;
+    for (int j = 0; j < LAYOUT_VQA_SPLITS; j++)
+        scanned |= s->scanned[j] && !strcmp(l->vqa_images[j].path, l->vqa_images[k].path);
+    if (!scanned && data_image_index_scan(&s->index, l->vqa_images[k].path) != 0) return -1;
+    s->scanned[k] = 1;
+    const char *a = l->vqa_annotations[k].path;
+    if (data_vqa_load(&sp->set, l->vqa_questions[k].path, a, &s->index) != 0) return -1;
     if (!sp->set.has_answers) return err_set("%s: the vqa task needs annotations to train or score", a);
     return 0;
 }
@@ -116,29 +123,29 @@ static void prior_build(VqaState *s, const VqaSet *set) {
 static int vqa_task_load(Task *t, const TaskEnv *env, const char *eval_split) {
     VqaState *s = xcalloc(1, sizeof *s);
     t->state = s;
-    char dir[LAYOUT_PATH_MAX];
     data_image_index_init(&s->index);
-    if (data_image_index_scan(&s->index, data_layout_images(dir, env->data_dir)) != 0) return -1;
+    DataLayout *l = xmalloc(sizeof *l);
     int train = task_reads_split(env, "train", eval_split), val = task_reads_split(env, "val", eval_split);
-    if ((train && split_load(s, &s->train, env, "train") != 0) || (val && split_load(s, &s->val, env, "val") != 0))
-        return -1;
-    if (answers_load(s, env) != 0) return -1;
-    if (train) {
+    int rc = data_layout_read(l, env->data_dir);
+    if (rc == 0 && ((train && split_load(s, &s->train, l, "train") != 0) || (val && split_load(s, &s->val, l, "val") != 0)))
+        rc = -1;
+    if (rc == 0 && answers_load(s, env) != 0) rc = -1;
+    if (rc == 0 && train) {
         prior_build(s, &s->train.set);
-    } else {
+    } else if (rc == 0) {
         /* evaluating a trained model: the prior from the training annotations
          * when the data have them (questions only, no images) */
-        char a[LAYOUT_PATH_MAX];
         VqaSplit prior = {0};
-        if (access(data_layout_vqa_annotations(a, env->data_dir, "train"), R_OK) == 0 &&
-            split_load(s, &prior, env, "train") != 0)
-            return -1;
-        prior_build(s, &prior.set);
+        if (access(l->vqa_annotations[LAYOUT_VQA_TRAIN].path, R_OK) == 0 && split_load(s, &prior, l, "train") != 0)
+            rc = -1;
+        if (rc == 0) prior_build(s, &prior.set);
         data_vqa_free(&prior.set);
     }
-    if (metric_vqa_answers_drop_unlabeled(&s->vocab, &s->train.set) < 0) return -1;
+    if (rc == 0 && metric_vqa_answers_drop_unlabeled(&s->vocab, &s->train.set) < 0) rc = -1;
     snprintf(s->eval_name, sizeof s->eval_name, "%s", eval_split);
-    if (strcmp(eval_split, "val") != 0 && split_load(s, &s->eval, env, eval_split) != 0) return -1;
+    if (rc == 0 && strcmp(eval_split, "val") != 0 && split_load(s, &s->eval, l, eval_split) != 0) rc = -1;
+    free(l);
+    if (rc != 0) return -1;
     if ((train && split_prepare(s, &s->train, env, 0) != 0) ||
         (val && split_prepare(s, &s->val, env, env->eval_limit) != 0))
         return -1;

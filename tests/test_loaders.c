@@ -497,17 +497,17 @@ static void test_nlvr_real_lines(void) {
                " \"right_url\": \"\", \"synset\": \"dog\", \"query\": \"dogs\", \"identifier\": \"train-10108-0-1\","
                " \"directory\": 7}\n");
     NlvrSet s;
-    CHECK(data_nlvr_load(&s, fx("nlvr/dev.json"), fx("nlvr/images")) == 0, "%s", err_msg());
+    CHECK(data_nlvr_load(&s, fx("nlvr/dev.json"), fx("nlvr/images/dev")) == 0, "%s", err_msg());
     CHECK(s.n == 1 && s.ex[0].label == 0 && !strcmp(s.ex[0].pair, "dev-850-0") && !strcmp(s.ex[0].group, "dev-850--0"),
           "dev line");
     CHECK(s.n == 1 && strstr(s.ex[0].left, "dev-850-0-img0.png") && strstr(s.ex[0].right, "dev-850-0-img1.jpg"),
           "png and jpg images");
     data_nlvr_free(&s);
-    CHECK(data_nlvr_load(&s, fx("nlvr/train.json"), fx("nlvr/images")) == 0, "%s", err_msg());
+    CHECK(data_nlvr_load(&s, fx("nlvr/train.json"), fx("nlvr/images/train")) == 0, "%s", err_msg());
     CHECK(s.n == 1 && s.ex[0].label == 1 && strstr(s.ex[0].left, "images/train/7/train-10108-0-img0.png"),
           "directory used");
     data_nlvr_free(&s);
-    CHECK(data_nlvr_load(&s, "tests/vectors/nlvr2/dev.json", fx("nlvr/images")) != 0 && msg_has("dev.json:1: image not found"),
+    CHECK(data_nlvr_load(&s, "tests/vectors/nlvr2/dev.json", fx("nlvr/images/dev")) != 0 && msg_has("dev.json:1: image not found"),
           "missing image named with its line");
 }
 
@@ -515,21 +515,21 @@ static void test_nlvr_bad_lines(void) {
     const char *ok = "{\"identifier\": \"dev-850-0-0\", \"sentence\": \"x\", \"label\": \"True\"}\n";
     NlvrSet s;
     write_text("nlvr/bad1.json", "%s{\"identifier\": \"dev-850-0-1\", \"sentence\": \"x\"}\n", ok);
-    CHECK(data_nlvr_load(&s, fx("nlvr/bad1.json"), fx("nlvr/images")) != 0 && msg_has("nlvr/bad1.json:2: missing field 'label'"),
+    CHECK(data_nlvr_load(&s, fx("nlvr/bad1.json"), fx("nlvr/images/dev")) != 0 && msg_has("nlvr/bad1.json:2: missing field 'label'"),
           "missing label");
     write_text("nlvr/bad2.json", "%s{\"identifier\": \"dev-850-0-1\", \"sentence\": \"x\", \"label\": tru}\n", ok);
-    CHECK(data_nlvr_load(&s, fx("nlvr/bad2.json"), fx("nlvr/images")) != 0 && msg_has("nlvr/bad2.json:2: malformed JSON"),
+    CHECK(data_nlvr_load(&s, fx("nlvr/bad2.json"), fx("nlvr/images/dev")) != 0 && msg_has("nlvr/bad2.json:2: malformed JSON"),
           "malformed line");
     write_text("nlvr/bad3.json", "{\"identifier\": \"dev-850-0-0\", \"sentence\": \"x\", \"label\": \"true\"}\n");
-    CHECK(data_nlvr_load(&s, fx("nlvr/bad3.json"), fx("nlvr/images")) != 0 && msg_has("bad3.json:1: label 'true'"), "label");
+    CHECK(data_nlvr_load(&s, fx("nlvr/bad3.json"), fx("nlvr/images/dev")) != 0 && msg_has("bad3.json:1: label 'true'"), "label");
     write_text("nlvr/bad4.json", "{\"identifier\": \"dev-850-0\", \"sentence\": \"x\", \"label\": \"True\"}\n");
-    CHECK(data_nlvr_load(&s, fx("nlvr/bad4.json"), fx("nlvr/images")) != 0 && msg_has("bad4.json:1: identifier 'dev-850-0'"),
+    CHECK(data_nlvr_load(&s, fx("nlvr/bad4.json"), fx("nlvr/images/dev")) != 0 && msg_has("bad4.json:1: identifier 'dev-850-0'"),
           "identifier");
     write_text("nlvr/bad5.json", "%s\n%s", ok, ok);
-    CHECK(data_nlvr_load(&s, fx("nlvr/bad5.json"), fx("nlvr/images")) != 0 && msg_has("bad5.json:2: blank line"), "blank");
+    CHECK(data_nlvr_load(&s, fx("nlvr/bad5.json"), fx("nlvr/images/dev")) != 0 && msg_has("bad5.json:2: blank line"), "blank");
     write_text("nlvr/empty.json", "%s", "");
-    CHECK(data_nlvr_load(&s, fx("nlvr/empty.json"), fx("nlvr/images")) != 0 && msg_has("empty.json: no examples"), "empty");
-    CHECK(data_nlvr_load(&s, fx("nlvr/none.json"), fx("nlvr/images")) != 0 && msg_has("none.json: cannot open"), "absent");
+    CHECK(data_nlvr_load(&s, fx("nlvr/empty.json"), fx("nlvr/images/dev")) != 0 && msg_has("empty.json: no examples"), "empty");
+    CHECK(data_nlvr_load(&s, fx("nlvr/none.json"), fx("nlvr/images/dev")) != 0 && msg_has("none.json: cannot open"), "absent");
 }
 
 int main(void) {

@@ -206,10 +206,10 @@ static void test_nlvr_train_eval(void) {
     snprintf(path, sizeof path, "%s.csv", pred);
     Nlvr2Predictions pr;
     NlvrSet dev;
-    char dev_path[LAYOUT_PATH_MAX], img_dir[LAYOUT_PATH_MAX];
-    data_layout_nlvr(dev_path, data, "dev");
-    data_layout_nlvr_images(img_dir, data);
-    if (metric_nlvr_predictions_read(path, &pr) == 0 && data_nlvr_load(&dev, dev_path, img_dir) == 0) {
+    DataLayout *l = xmalloc(sizeof *l);
+    CHECK(data_layout_read(l, data) == 0, "%s", err_msg());
+    if (metric_nlvr_predictions_read(path, &pr) == 0 &&
+        data_nlvr_load(&dev, l->nlvr[LAYOUT_NLVR_DEV].path, l->nlvr_images[LAYOUT_NLVR_DEV].path) == 0) {
         CHECK(pr.n == 12, "%s: %zu predictions", path, pr.n);
         const char *ids[64], *labels[64];
         for (int i = 0; i < dev.n && i < 64; i++)
@@ -223,6 +223,7 @@ static void test_nlvr_train_eval(void) {
     } else {
         CHECK(0, "%s", err_msg());
     }
+    free(l);
     MetricList mt = {0};
     CHECK(f.task.ops->evaluate(&f.task, &f.model, "test", &mt, NULL) == 0, "%s", err_msg());
     CHECK(task_metrics_get(&mt, "examples") == 12, "test examples %g", task_metrics_get(&mt, "examples"));

@@ -2,6 +2,7 @@
 
 #include "check.h"
 #include "data_image_index.h"
+#include "data_layout.h"
 #include "io_json_read.h"
 
 #include <stdio.h>
@@ -71,6 +72,17 @@ int data_karpathy_load(KarpathySet *s, const char *json_path, const char *image_
     }
     json_decref(root);
     if (rc != 0) data_karpathy_free(s);
+    return rc;
+}
+
+int data_karpathy_load_part(KarpathySet *s, const char *data_dir, int part) {
+    memset(s, 0, sizeof *s);
+    DataLayout *l = xmalloc(sizeof *l);
+    int rc = data_layout_read(l, data_dir);
+    if (rc == 0)
+        rc = part == KARPATHY_PRETRAIN ? data_karpathy_load(s, l->pretrain.path, l->pretrain_images.path)
+                                       : data_karpathy_load(s, l->captions.path, l->captions_images.path);
+    free(l);
     return rc;
 }
 

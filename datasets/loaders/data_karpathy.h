@@ -32,6 +32,11 @@ typedef struct {
 /* Fails (file, image index, field) on malformed JSON, a missing or mistyped
  * field, an image without captions, a missing image file, or no images. */
 int data_karpathy_load(KarpathySet *s, const char *json_path, const char *image_root);
+/* The pretraining corpus (KARPATHY_PRETRAIN) or the caption splits
+ * (KARPATHY_CAPTIONS) of a dataset folder, where its data layout puts them
+ * (data_layout.h). */
+enum { KARPATHY_PRETRAIN, KARPATHY_CAPTIONS };
+int data_karpathy_load_part(KarpathySet *s, const char *data_dir, int part);
 void data_karpathy_free(KarpathySet *s);
 /* The indices of the images whose split is one of the comma-separated names
  * in splits ("train,restval"); *idx is a new array. Fails when none match

@@ -64,7 +64,7 @@ static int read_example(NlvrExample *e, const json_t *j, const char *ctx, const 
     snprintf(e->group, len, "%s-%s--%s", part[0], part[1], part[3]);
     char *base = xmalloc(len);
     for (int side = 0; side < 2; side++) {
-        snprintf(base, len, "%s/%s/%s%s%s-img%d", image_dir, part[0], dir ? dir : "", dir ? "/" : "", e->pair, side);
+        snprintf(base, len, "%s/%s%s%s-img%d", image_dir, dir ? dir : "", dir ? "/" : "", e->pair, side);
         char *path = find_image(base, ctx);
         if (!path) break;
         *(side ? &e->right : &e->left) = path;

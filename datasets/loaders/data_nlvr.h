@@ -4,8 +4,10 @@
  * Each line needs "identifier" (split-set-pair-sentence) and "sentence" and a
  * "label" "True"/"False"; other keys (urls, writer, validation, synset,
  * query, extra_validations) are ignored; "directory" (integer or string,
- * train) adds a sub-folder. Images: <image_dir>/<split>/[<directory>/]
- * <split>-<set>-<pair>-img{0,1}.png, or .jpg when no .png exists. */
+ * train) adds a sub-folder. Images: <image_dir>/[<directory>/]
+ * <split>-<set>-<pair>-img{0,1}.png, or .jpg when no .png exists, where
+ * image_dir is the split's folder of images (NLVR2's images/train, dev,
+ * test1; the generated nlvr/images/<split>). */
 #ifndef MOIL_DATA_NLVR_H
 #define MOIL_DATA_NLVR_H
 
@@ -35,7 +37,8 @@ void data_nlvr_free(NlvrSet *s);
 
 /* The image ids of the first n examples' images, ids[2i] left and
  * ids[2i + 1] right, from a COCO instances file whose images[].file_name
- * are paths under image_dir (the generator's annotations/
+ * are paths under image_dir, the folder of every split's folder (the
+ * generator's annotations/
  * instances_nlvr_<split>.json; models reading cached regions find an
  * image by its id). Fails naming the instances file and the first image
  * it does not list. */

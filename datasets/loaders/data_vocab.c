@@ -12,10 +12,10 @@
 #include "data_nlvr.h"
 #include "data_vqa.h"
 
-static int add_karpathy(Tally *words, const char *path, const char *data_dir, int *found) {
-    if (access(path, R_OK) != 0) return 0;
+static int add_karpathy(Tally *words, const LayoutPath *file, const LayoutPath *images, int *found) {
+    if (access(file->path, R_OK) != 0) return 0;
     KarpathySet s;
-    if (data_karpathy_load(&s, path, data_dir) != 0) return -1;
+    if (data_karpathy_load(&s, file->path, images->path) != 0) return -1;
     for (int i = 0; i < s.n; i++)
         if (!strcmp(s.images[i].split, "train") || !strcmp(s.images[i].split, "restval"))
             for (int k = 0; k < s.images[i].n_captions; k++) tokenizer_tally(words, s.images[i].captions[k]);
@@ -24,13 +24,13 @@ static int add_karpathy(Tally *words, const char *path, const char *data_dir, in
     return 0;
 }
 
-static int add_vqa(Tally *words, const char *data_dir, int *found) {
-    char q[LAYOUT_PATH_MAX], dir[LAYOUT_PATH_MAX];
-    if (access(data_layout_vqa_questions(q, data_dir, "train"), R_OK) != 0) return 0;
+static int add_vqa(Tally *words, const DataLayout *l, int *found) {
+    const char *q = l->vqa_questions[LAYOUT_VQA_TRAIN].path;
+    if (access(q, R_OK) != 0) return 0;
     ImageIndex ix;
     data_image_index_init(&ix);
     VqaSet s;
-    int rc = data_image_index_scan(&ix, data_layout_images(dir, data_dir));
+    int rc = data_image_index_scan(&ix, l->vqa_images[LAYOUT_VQA_TRAIN].path);
     if (rc == 0) rc = data_vqa_load(&s, q, NULL, &ix);
     if (rc == 0) {
         for (int i = 0; i < s.n; i++) tokenizer_tally(words, s.q[i].question);
@@ -41,11 +41,10 @@ static int add_vqa(Tally *words, const char *data_dir, int *found) {
     return rc;
 }
 
-static int add_nlvr(Tally *words, const char *data_dir, int *found) {
-    char path[LAYOUT_PATH_MAX], dir[LAYOUT_PATH_MAX];
-    if (access(data_layout_nlvr(path, data_dir, "train"), R_OK) != 0) return 0;
+static int add_nlvr(Tally *words, const DataLayout *l, int *found) {
+    if (access(l->nlvr[LAYOUT_NLVR_TRAIN].path, R_OK) != 0) return 0;
     NlvrSet s;
-    if (data_nlvr_load(&s, path, data_layout_nlvr_images(dir, data_dir)) != 0) return -1;
+    if (data_nlvr_load(&s, l->nlvr[LAYOUT_NLVR_TRAIN].path, l->nlvr_images[LAYOUT_NLVR_TRAIN].path) != 0) return -1;
     for (int i = 0; i < s.n; i++) tokenizer_tally(words, s.ex[i].sentence);
     data_nlvr_free(&s);
     (*found)++;
@@ -55,18 +54,20 @@ static int add_nlvr(Tally *words, const char *data_dir, int *found) {
 int data_vocab_build(Tokenizer *tok, const char *data_dir, int min_count) {
     Tally words;
     str_tally_init(&words);
-    int found = 0, rc = 0;
-    char path[LAYOUT_PATH_MAX];
-    if (rc == 0) rc = add_karpathy(&words, data_layout_karpathy_pretrain(path, data_dir), data_dir, &found);
-    if (rc == 0) rc = add_karpathy(&words, data_layout_karpathy_captions(path, data_dir), data_dir, &found);
-    if (rc == 0) rc = add_vqa(&words, data_dir, &found);
-    if (rc == 0) rc = add_nlvr(&words, data_dir, &found);
+    int found = 0;
+    DataLayout *l = xmalloc(sizeof *l);
+    int rc = data_layout_read(l, data_dir);
+    if (rc == 0) rc = add_karpathy(&words, &l->pretrain, &l->pretrain_images, &found);
+    if (rc == 0) rc = add_karpathy(&words, &l->captions, &l->captions_images, &found);
+    if (rc == 0) rc = add_vqa(&words, l, &found);
+    if (rc == 0) rc = add_nlvr(&words, l, &found);
     if (rc == 0 && !found)
-        rc = err_set("%s: no training text found (annotations/karpathy_*.json, vqa/, nlvr/); generate a dataset "
-                     "with `moil data gen --out %s`",
-                     data_dir, data_dir);
+        rc = err_set("%s: no training text found (annotations/karpathy_*.json, vqa/, nlvr/, or what its %s "
+                     "names); generate a dataset with `moil data gen --out %s`",
+                     data_dir, LAYOUT_FILE, data_dir);
     if (rc == 0) tokenizer_build(tok, &words, min_count);
     str_tally_free(&words);
+    free(l);
     return rc;
 }
 
