@@ -24,7 +24,7 @@ static const char usage[] =
     "  --profile P     dataset sizes (default quick):\n"
     "                    tiny   pretrain 40+10, train/val/test 30/10/10, NLVR 24/12/12 (tests)\n"
     "                    quick  pretrain 4000+200, train/val/test 1500/200/200, NLVR 2000/300/300\n"
-    "                    full   pretrain 16000+1000, train/val/test 6000/1000/1000, NLVR 8000/1200/1200\n"
+    "                    full   pretrain 16000+1000, train/val/test 6000/1000/1000, NLVR 8000/2000/2000\n"
     "  --seed S        random seed, 0..2^63-1 (default 1)\n"
     "  --out DIR       dataset folder (default datasets/data/<profile>)\n"
     "  --source DIR    folder of the Fashion-MNIST IDX .gz files\n"

@@ -19,7 +19,7 @@ const GenProfile gen_profiles[] = {
     /* name     pretrain      train  val   test  q/img nlvr train dev test1 */
     {"tiny", 40, 10, 30, 10, 10, 4, 24, 12, 12},
     {"quick", 4000, 200, 1500, 200, 200, 4, 2000, 300, 300},
-    {"full", 16000, 1000, 6000, 1000, 1000, 5, 8000, 1200, 1200},
+    {"full", 16000, 1000, 6000, 1000, 1000, 5, 8000, 2000, 2000},
 };
 const int gen_n_profiles = (int)(sizeof gen_profiles / sizeof gen_profiles[0]);
 
