@@ -474,6 +474,10 @@ static int run(RunArgs *a) {
     if (db) {
         db_metric_set(db, run_id, "train", "steps_done", res.steps_done);
         db_metric_set(db, run_id, "train", "seconds", res.seconds);
+        db_metric_set(db, run_id, "train", "task_seconds", res.task_seconds);
+        db_metric_set(db, run_id, "train", "method_seconds", res.method_seconds);
+        db_metric_set(db, run_id, "train", "optimizer_seconds", res.optimizer_seconds);
+        db_metric_set(db, run_id, "train", "eval_seconds", res.eval_seconds);
         if (db_run_end(db, run_id, st, res.error[0] ? res.error : NULL, res.seconds, db_peak_rss_bytes()) != 0)
             fprintf(stderr, "moil: %s\n", err_msg());
         db_close(db);

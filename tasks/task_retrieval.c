@@ -504,7 +504,6 @@ static int ret_evaluate(Task *t, Model *m, const char *split, MetricList *out, c
     EvalSet e;
     eval_set_build(&e, s, sp, &t->env);
     float *scores = xcalloc((size_t)e.n_img * e.n_txt, sizeof(float));
-    double t0 = time_now_s();
     IrtrRecall r;
     int rc = s->mode == RET_FUSION ? score_pairs(s, m, &t->env, &e, NULL, 0, scores)
                                    : score_dual(s, m, &t->env, &e, scores);
@@ -515,7 +514,6 @@ static int ret_evaluate(Task *t, Model *m, const char *split, MetricList *out, c
         task_metrics_add(out, "images", e.n_img);
         task_metrics_add(out, "texts", e.n_txt);
         task_metrics_add(out, "score_ties", (double)r.ties);
-        task_metrics_add(out, "eval_seconds", time_now_s() - t0);
     }
     if (rc == 0 && s->mode == RET_DUAL_RERANK) {
         IrtrRecall rr;

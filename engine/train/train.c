@@ -40,6 +40,7 @@ static int evaluate_variants(Model *m, Task *t, Method *meth, const char *split,
         int rc = t->ops->evaluate(t, m, split, &ml, pred_path);
         if (meth->ops->restore) meth->ops->restore(meth, &m->bb, &m->params);
         if (rc != 0) return -1;
+        task_metrics_add(&ml, "eval_seconds", time_now_s() - t0);
         char sp[64];
         if (v == 0) snprintf(sp, sizeof sp, "%s", split);
         else snprintf(sp, sizeof sp, "%s@%s", split, vname);
@@ -55,7 +56,7 @@ static int evaluate_variants(Model *m, Task *t, Method *meth, const char *split,
         if (!quiet) {
             fprintf(stderr, "  eval %s (%s): ", sp, vname);
             for (int i = 0; i < ml.n && i < 8; i++) fprintf(stderr, "%s%s=%.4g", i ? " " : "", ml.name[i], ml.value[i]);
-            fprintf(stderr, " [%.1fs]\n", time_now_s() - t0);
+            fprintf(stderr, " [%.1fs]\n", task_metrics_get(&ml, "eval_seconds"));
         }
         if (v == 0 && first) *first = ml;
     }
@@ -150,7 +151,10 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
             snprintf(res->error, sizeof res->error, "stopped by signal %d at step %d", interrupt_pending(), s);
             break;
         }
+        double tm = time_now_s();
         if (meth->ops->before_step) meth->ops->before_step(meth, &m->bb, &m->params, s + 1);
+        double tt = time_now_s();
+        res->method_seconds += tt - tm;
         params_zero_grad(&m->params);
         err_clear();
         /* dropout in the training step only: evaluations, the method's loss
@@ -158,12 +162,16 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
         model_train_mode(m, tc->dropout, rng);
         double loss = t->ops->train_step(t, m, rng);
         model_eval_mode(m);
+        tm = time_now_s();
+        res->task_seconds += tm - tt;
         if (!isfinite(loss) && err_msg()[0]) { /* the step failed (a signal, missing data): not a divergence */
             res->status = interrupt_pending() ? TRAIN_KILLED : TRAIN_FAILED;
             snprintf(res->error, sizeof res->error, "%s (in step %d)", err_msg(), s + 1);
             break;
         }
         double extra = meth->ops->extra_loss ? meth->ops->extra_loss(meth, &m->bb, &m->params) : 0.0;
+        double to = time_now_s();
+        res->method_seconds += to - tm;
         double gnorm = train_clip_grad_norm(&m->params, tc->clip);
         if (!isfinite(loss) || !isfinite(extra) || !isfinite(gnorm)) {
             res->status = TRAIN_DIVERGED;
@@ -177,6 +185,7 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
         }
         float lr = train_lr_schedule(tc->schedule, s, tc->steps, warmup, tc->lr);
         adamw_step(&m->params, &opt, lr, s + 1);
+        res->optimizer_seconds += time_now_s() - to;
         res->steps_done = s + 1;
         res->last_loss = loss;
         loss_avg += loss, extra_avg += extra, avg_n++;
@@ -199,7 +208,10 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
             log_distances(m, meth, tc, sink, s + 1);
         if (tc->eval_every > 0 && (s + 1) % tc->eval_every == 0 && s + 1 < tc->steps) {
             if (!tc->quiet) fputc('\n', stderr);
-            if (evaluate_variants(m, t, meth, "val", tc->out_dir, tc->quiet, sink, s + 1, NULL) != 0) {
+            double te = time_now_s();
+            int rc = evaluate_variants(m, t, meth, "val", tc->out_dir, tc->quiet, sink, s + 1, NULL);
+            res->eval_seconds += time_now_s() - te;
+            if (rc != 0) {
                 res->status = interrupt_pending() ? TRAIN_KILLED : TRAIN_FAILED;
                 snprintf(res->error, sizeof res->error, "%s", err_msg());
                 break;
@@ -207,7 +219,10 @@ void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng,
         }
     }
     if (res->status == TRAIN_OK) {
-        if (train_evaluate(m, t, meth, tc->eval_split, tc->out_dir, tc->quiet, sink, &res->final) != 0) {
+        double te = time_now_s();
+        int rc = train_evaluate(m, t, meth, tc->eval_split, tc->out_dir, tc->quiet, sink, &res->final);
+        res->eval_seconds += time_now_s() - te;
+        if (rc != 0) {
             res->status = interrupt_pending() ? TRAIN_KILLED : TRAIN_FAILED;
             snprintf(res->error, sizeof res->error, "%s", err_msg());
         }

@@ -52,6 +52,11 @@ typedef struct {
     TrainStatus status;
     char error[512];
     double seconds;
+    /* where seconds went: the task's forward and backward (train_step), the
+     * method's own work (before_step, extra_loss), clipping and AdamW, and
+     * every evaluation (validation curves and the final one); the rest is
+     * logging and weight-distance diagnostics */
+    double task_seconds, method_seconds, optimizer_seconds, eval_seconds;
     int steps_done;
     double last_loss;
     MetricList final; /* metrics of the reported variant on eval_split */
@@ -62,7 +67,8 @@ typedef struct {
  * loss) every log_every steps, validation metrics as curves "<split>/<name>",
  * the weight distances (wdist_log), and the final metrics. Metrics of the
  * method's first evaluation variant are reported under split eval_split, the
- * others under "<split>@<variant>". */
+ * others under "<split>@<variant>"; each variant's evaluation adds its
+ * wall time, eval_seconds. */
 void train_run(Model *m, Task *t, Method *meth, const TrainConfig *tc, Rng *rng, const TrainSink *sink,
                TrainResult *res);
 
