@@ -146,6 +146,21 @@ static json_t *eval_config(const EvalArgs *a, const RunCheckpoint *c, const Eval
     return config;
 }
 
+/* The pretrained checkpoint the run started from (its config's "init"),
+ * opened into *f when its file is still there with the hash the run
+ * recorded: 1; else 0 (a task that needs it says so: retrieval's first
+ * stage). */
+static int run_backbone_open(const RunCheckpoint *c, StFile *f) {
+    const char *path = json_string_value(json_object_get(c->run_config, "init"));
+    const char *hash = json_string_value(json_object_get(c->run_config, "init_hash"));
+    char now[RUN_HASH_LEN];
+    if (!path || !*path || !hash || file_hash_fnv1a(path, now) != 0 || strcmp(now, hash) != 0) {
+        err_clear();
+        return 0;
+    }
+    return safetensors_open(path, f) == 0 ? 1 : (err_clear(), 0);
+}
+
 /* <folder of init>/eval-<split> */
 static void default_out(const char *init, const char *split, char *out, size_t n) {
     const char *slash = strrchr(init, '/');
@@ -157,6 +172,8 @@ static int eval_run(const EvalArgs *a) {
     openblas_set_num_threads(a->threads);
     RunCheckpoint c;
     RunBuild b = {0};
+    StFile backbone = {0};
+    int have_backbone = 0;
     Db *db = NULL;
     json_t *config = NULL;
     int rc = -1;
@@ -169,6 +186,8 @@ static int eval_run(const EvalArgs *a) {
     TaskEnv env = run_build_env(e.data, &c.tok, &c.mc, (int)e.batch, (int)e.eval_limit);
     env.beam = (int)e.beam;
     env.head_layout = c.head_layout;
+    have_backbone = run_backbone_open(&c, &backbone);
+    env.pretrained = have_backbone ? &backbone : NULL;
     if (!a->quiet) fprintf(stderr, "eval: loading %s data (%s) from %s\n", c.task, e.split, e.data);
     Rng rng;
     if (run_build(&b, c.task, &env, e.split, &c.mc, c.method, &c.mopt, e.seed, 1, &rng) != 0) goto done;
@@ -228,6 +247,7 @@ done:
     if (db && db_close(db) != 0 && rc == 0) rc = -1;
     json_decref(config);
     run_build_free(&b);
+    if (have_backbone) safetensors_close(&backbone);
     run_checkpoint_close(&c);
     return rc;
 }

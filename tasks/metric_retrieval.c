@@ -79,8 +79,8 @@ int metric_retrieval_recall(const float *scores, size_t n_img, size_t n_txt, con
     float ir[3], tr[3];
     recalls(txt, n_txt, ir);
     recalls(img, n_img, tr);
-    *out = (IrtrRecall){ir[0], ir[1], ir[2], tr[0], tr[1], tr[2],
-                        count_ties(img, n_img) + count_ties(txt, n_txt)};
+    size_t ties_ir = count_ties(txt, n_txt), ties_tr = count_ties(img, n_img);
+    *out = (IrtrRecall){ir[0], ir[1], ir[2], tr[0], tr[1], tr[2], ties_ir + ties_tr, ties_ir, ties_tr};
     free(img);
     free(txt);
     return 0;

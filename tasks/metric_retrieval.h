@@ -25,7 +25,8 @@
 typedef struct {
     float ir_r1, ir_r5, ir_r10; /* text -> image */
     float tr_r1, tr_r5, tr_r10; /* image -> text */
-    size_t ties;                /* queries whose best correct score ties a wrong one */
+    size_t ties;                /* queries whose best correct score ties a wrong one: */
+    size_t ties_ir, ties_tr;    /* of them, texts (IR) and images (TR) */
 } IrtrRecall;
 
 /* iids[n_img]: the image id of each row; tiids[n_txt]: the image id each

@@ -9,32 +9,48 @@
  * images (batch 8 with K = 15 is 128 sequences per forward).
  *
  * Evaluation (docs/tasks.md, "Retrieval recall"): every evaluation image
- * against every caption of the evaluation images, batched through the model,
- * then metric_retrieval_recall: IR and TR R@1/5/10 (x100), their mean, and
- * the ITM binary accuracy (per image,
- * one true caption and one false caption drawn with a fixed seed: correct
- * when the true one scores higher). eval_limit caps the number of images
- * (the first ones of the split): the cost is quadratic in it.
+ * against every caption of the evaluation images, then
+ * metric_retrieval_recall: IR and TR R@1/5/10 (x100), their mean, and the
+ * ITM binary accuracy (per image, one true caption and one false caption
+ * drawn with a fixed seed: correct when the true one scores higher).
+ * eval_limit caps the number of images (the first ones of the split).
+ *
+ * Fusion scoring (ViLT's) runs the rank head on every pair: its cost is
+ * quadratic in the images. With a shortlist of k (TaskEnv.shortlist, the
+ * run's --shortlist) a first stage ranks every pair as ViLT does, with the
+ * pretrained checkpoint's own model (its backbone, its ITM "match" row as
+ * the rank head: the run's model before any training, identical for every
+ * method and seed), cached in DATA/first_stage/ under a hash of that model
+ * and of the evaluation set, so one run pays for it; the run's rank head
+ * then scores each text's k best images (IR) and each image's k best texts
+ * (TR), which rank above the rest of the pairs, those in first-stage order
+ * (task_shortlist.h). The first stage's recall of the true match
+ * (shortlist_ir_recall, shortlist_tr_recall) bounds every recall at
+ * K <= k. (The ITC cosine of the backbone's unimodal pass, the dual
+ * encoders' first stage, is too weak for it here: docs/tasks.md.)
  *
  * A trained model is evaluated with the scoring it was trained with (head
- * layout "scoring": "fusion" or "dual_rerank"), whatever its checkpoint holds.
+ * layout "scoring": "fusion" or "dual_rerank", and "shortlist"), whatever
+ * its checkpoint holds.
  *
  * Dual encoder (VLMo-style models, whose unimodal pass is a dual encoder):
- * the evaluation scores every pair by the cosine of the ITC projections
- * (itc.text_proj / itc.image_proj from the pretrained checkpoint, frozen) of
- * mean-pooled text and image features of one ATTN_SEPARATE pass per text
- * and image, so it scales to the full test set; those are the reported
- * recalls (and itm_accuracy). Then the fusion rank head re-ranks the top
- * RERANK_K candidates of each query (IR: images per text, TR: texts per
- * image): rerank_ir_r1 ... rerank_recall_mean. Training is the same rank
- * loss either way. Other models score all pairs with the fusion head.
+ * the first stage scores every pair by the cosine of the ITC projections
+ * (itc.text_proj / itc.image_proj from the pretrained checkpoint, frozen)
+ * of mean-pooled text and image features of one ATTN_SEPARATE pass per
+ * text and image; the reported recalls (and itm_accuracy) are its; then the
+ * rank head re-ranks each query's shortlist (k = 16 unless the run sets
+ * one): rerank_ir_r1 ... rerank_recall_mean.
+ * Training is the same rank loss either way.
  *
  * Files: DATA/annotations/karpathy_captions.json, images under DATA
  * (Karpathy filepath/filename); splits train (+ restval when present), val,
- * test. Predictions: <pred_path>.scores.tsv, the score matrix: a header row
- * "image_id" then, per text column, the image id the text belongs to; then
- * one row per image: its image id and its scores (float32, %.9g), so the
- * recalls can be recomputed from the file alone. */
+ * test. Predictions: <pred_path>.scores.tsv, the score matrix the recalls
+ * were read from: a header row "image_id" then, per text column, the image
+ * id the text belongs to; then one row per image: its image id and its
+ * scores (float32, %.9g), so the recalls can be recomputed from the file
+ * alone. A shortlist's IR and TR rank different matrices (a pair can be on
+ * an image's list and not on its text's): .scores_ir.tsv gives the IR
+ * recalls, .scores_tr.tsv the TR ones. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,17 +61,19 @@
 #include "check.h"
 #include "data_karpathy.h"
 #include "data_layout.h"
+#include "io_checkpoint.h"
 #include "metric_retrieval.h"
 #include "model_dual_encoder.h"
 #include "ops.h"
 #include "task_common.h"
+#include "task_shortlist.h"
 
 enum { ITM_ACCURACY_SEED = 0x17, RERANK_K = 16 };
 
 /* How the evaluation scores pairs. */
 typedef enum {
-    RET_FUSION = 0, /* the rank head on every pair */
-    RET_DUAL_RERANK /* ITC cosine on every pair, rank head on the top RERANK_K */
+    RET_FUSION = 0, /* the rank head on every pair, or on the pretrained model's shortlist */
+    RET_DUAL_RERANK /* ITC cosine on every pair, reported; the rank head re-ranks its shortlist */
 } RetMode;
 /* the modes' names in a head layout */
 static const char *const mode_names[] = {"fusion", "dual_rerank"};
@@ -76,6 +94,12 @@ typedef struct {
     Linear rank;
     Linear text_proj, image_proj; /* ITC projections (dual encoder), frozen */
     RetMode mode;
+    int shortlist;       /* k of the first stage's lists; 0: none (fusion on every pair) */
+    Model first;         /* fusion with a shortlist: the first stage, the pretrained checkpoint's
+                          * backbone with its ITM "match" row as rank head */
+    Linear first_rank;
+    int have_first;      /* first is created (to free) */
+    uint64_t first_key;  /* FNV-1a of first's parameters: names its cached scores */
     Sampler sampler;
     int B, K, M;         /* images per step, false captions per image, M = (1+K)B sequences */
     int *idx;            /* [B] training images of the batch */
@@ -157,7 +181,7 @@ static void ret_register_heads(Task *t, Params *p, int d) {
 /* Dual encoder + re-ranking for models whose unimodal pass is a dual
  * encoder (Model.dual_encoder: vlmo), when the checkpoint has the ITC
  * projections. */
-static RetMode choose_mode(RetState *s, Model *m, const StFile *init) {
+static RetMode choose_mode(Model *m, const StFile *init) {
     if (!m->dual_encoder) return RET_FUSION;
     if (!init || !safetensors_find(init, "itc.text_proj.weight") || !safetensors_find(init, "itc.image_proj.weight")) {
         fprintf(stderr, "retrieval: no ITC projections (itc.*_proj) in the init checkpoint: fusion scoring only\n");
@@ -166,9 +190,9 @@ static RetMode choose_mode(RetState *s, Model *m, const StFile *init) {
     return RET_DUAL_RERANK;
 }
 
-/* rank_output <- itm_score.fc row 1 ("match"), as ViLT's irtr fine-tuning
- * does; 1 when copied, 0 when the checkpoint has no ITM head. */
-static int init_from_itm(RetState *s, Model *m, const StFile *init) {
+/* rank (a rank head of m) <- itm_score.fc row 1 ("match"), as ViLT's irtr
+ * fine-tuning does; 1 when copied, 0 when the checkpoint has no ITM head. */
+static int init_from_itm(Model *m, const Linear *rank, const StFile *init) {
     if (!init || !safetensors_find(init, "itm_score.fc.weight") || !safetensors_find(init, "itm_score.fc.bias"))
         return 0;
     int d = m->d;
@@ -176,14 +200,15 @@ static int init_from_itm(RetState *s, Model *m, const StFile *init) {
     int rc = safetensors_read_f32(init, "itm_score.fc.weight", w, 2, (int64_t[]){2, d});
     if (rc == 0) rc = safetensors_read_f32(init, "itm_score.fc.bias", b, 1, (int64_t[]){2});
     if (rc == 0) {
-        memcpy(params_data(&m->params, s->rank.w), w + d, sizeof(float) * d);
-        params_data(&m->params, s->rank.b)[0] = b[1];
+        memcpy(params_data(&m->params, rank->w), w + d, sizeof(float) * d);
+        params_data(&m->params, rank->b)[0] = b[1];
     }
     free(w);
     return rc == 0 ? 1 : -1;
 }
 
-/* The scoring a trained model was trained with, from its head layout. */
+/* The scoring a trained model was trained with, from its head layout
+ * ("shortlist" absent: none for fusion, RERANK_K for a dual encoder). */
 static int mode_from_layout(RetState *s, const Model *m, const json_t *layout) {
     const char *name = json_string_value(json_object_get(layout, "scoring"));
     int k = 0, n = (int)(sizeof mode_names / sizeof mode_names[0]);
@@ -194,7 +219,33 @@ static int mode_from_layout(RetState *s, const Model *m, const json_t *layout) {
     s->mode = (RetMode)k;
     if (s->mode == RET_DUAL_RERANK && !m->dual_encoder)
         return err_set("retrieval: dual_rerank scoring, but the %s model is no dual encoder", m->cfg.kind);
+    const json_t *sl = json_object_get(layout, "shortlist");
+    if (sl && (!json_is_integer(sl) || json_integer_value(sl) < 1 || json_integer_value(sl) > INT32_MAX))
+        return err_set("retrieval: the head layout's shortlist is not a positive integer");
+    s->shortlist = sl ? (int)json_integer_value(sl) : s->mode == RET_DUAL_RERANK ? RERANK_K : 0;
     return 0;
+}
+
+/* The first stage of fusion scoring with a shortlist: the pretrained
+ * checkpoint init's backbone with its ITM "match" row as the rank head, a
+ * model of its own (the run's holds a method's tensors, prompts among them,
+ * from before the heads are set up), sized as the run's for the same
+ * batches of pairs. */
+static int first_stage_build(RetState *s, const Model *m, const StFile *init) {
+    if (!init)
+        return err_set("retrieval: a shortlist's first stage is the pretrained checkpoint's model, and there is "
+                       "none (moil finetune: --init; moil eval: the backbone its run config names, unchanged)");
+    if (model_create(&s->first, &m->cfg) != 0) return -1;
+    s->have_first = 1;
+    linear_register(&s->first.params, &s->first_rank, "rank_output", m->d, 1, PARAM_GROUP_HEAD);
+    Rng rng; /* every weight is then read from the checkpoint */
+    rng_seed(&rng, 0);
+    model_finish_eval(&s->first, s->M, &rng);
+    if (checkpoint_load_file(init, &s->first.params, 1u << PARAM_GROUP_BACKBONE, 1) != 0) return -1;
+    int r = init_from_itm(&s->first, &s->first_rank, init);
+    if (r == 0) return err_set("retrieval: %s has no ITM head (itm_score.fc): no first stage for a shortlist", init->path);
+    s->first_key = fnv1a_update(FNV1A_INIT, s->first.params.data, s->first.params.total * sizeof(float));
+    return r < 0 ? -1 : 0;
 }
 
 static int ret_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
@@ -212,15 +263,19 @@ static int ret_init_heads(Task *t, Model *m, Rng *rng, const StFile *init) {
             return err_set("retrieval: dual_rerank scoring, but %s has no ITC projections (itc.*_proj)",
                            init ? init->path : "the checkpoint");
     } else {
-        int r = init_from_itm(s, m, init);
+        int r = init_from_itm(m, &s->rank, init);
         if (r < 0) return -1;
         if (r == 0 && init)
             fprintf(stderr, "retrieval: %s has no ITM head (itm_score.fc): rank head randomly initialised\n",
                     init->path);
         else if (r == 0)
             fprintf(stderr, "retrieval: no init checkpoint: rank head randomly initialised\n");
-        s->mode = choose_mode(s, m, init);
+        s->mode = choose_mode(m, init);
+        s->shortlist = t->env.shortlist > 0 ? t->env.shortlist : s->mode == RET_DUAL_RERANK ? RERANK_K : 0;
     }
+    if (s->mode == RET_FUSION && s->shortlist > 0 &&
+        first_stage_build(s, m, t->env.head_layout ? t->env.pretrained : init) != 0)
+        return -1;
     sampler_init(&s->sampler, s->train.n);
     s->dpooled = xcalloc((size_t)s->M * m->d, sizeof(float));
     return 0;
@@ -314,11 +369,11 @@ static void eval_set_free(EvalSet *e) {
     free(e->iids), free(e->tiids), free(e->first), free(e->ids), free(e->mask), free(e->chw);
 }
 
-/* Rank-head scores of pairs, in chunks of M: scores[p] for p in pairs[0..n)
- * (pair p = image p / n_txt, text p % n_txt), or for every pair when pairs
- * is NULL (scores[n_img * n_txt], row-major). */
-static int score_pairs(RetState *s, Model *m, const TaskEnv *env, const EvalSet *e, const size_t *pairs,
-                       size_t n_pairs, float *scores) {
+/* Scores of pairs by the rank head rank of model m, in chunks of M:
+ * scores[p] for p in pairs[0..n) (pair p = image p / n_txt, text p % n_txt),
+ * or for every pair when pairs is NULL (scores[n_img * n_txt], row-major). */
+static int score_pairs(RetState *s, Model *m, const Linear *rank, const TaskEnv *env, const EvalSet *e,
+                       const size_t *pairs, size_t n_pairs, float *scores) {
     size_t Tt = (size_t)env->max_text, pix = (size_t)3 * env->image_size * env->image_size;
     size_t total = pairs ? n_pairs : (size_t)e->n_img * e->n_txt;
     double t0 = time_now_s(), last = t0;
@@ -332,7 +387,7 @@ static int score_pairs(RetState *s, Model *m, const TaskEnv *env, const EvalSet 
         }
         ModelInput in = {.B = n, .text_ids = s->ids, .text_mask = s->mask, .images = s->images};
         if (model_forward(m, &in) != 0) return -1;
-        layer_linear_forward(&m->params, &s->rank, s->scores, m->pooled, n);
+        layer_linear_forward(&m->params, rank, s->scores, m->pooled, n);
         for (int r = 0; r < n; r++) scores[pairs ? pairs[start + r] : start + r] = s->scores[r];
         double now = time_now_s();
         if (now - last > 2.0) {
@@ -388,84 +443,114 @@ static int score_dual(RetState *s, Model *m, const TaskEnv *env, const EvalSet *
     return rc;
 }
 
-/* Indices of the k largest of x[0], x[stride], ... x[(n-1) stride] into top. */
-static void top_k(const float *x, int n, size_t stride, int k, int *top) {
-    for (int j = 0; j < k; j++) {
-        int best = -1;
-        for (int c = 0; c < n; c++) {
-            int taken = 0;
-            for (int q = 0; q < j && !taken; q++) taken = top[q] == c;
-            if (!taken && (best < 0 || x[c * stride] > x[best * stride])) best = c;
-        }
-        top[j] = best;
-    }
+/* The first stage of fusion scoring, scores[n_img * n_txt]: the cached
+ * ones of this first-stage model and evaluation set when
+ * DATA/first_stage/<hash>.f32 holds them, else computed with the first
+ * model and cached (a cache that cannot be written is only reported). */
+static int first_stage_scores(RetState *s, const TaskEnv *env, const EvalSet *e, float *scores) {
+    size_t Tt = (size_t)env->max_text, pix = (size_t)3 * env->image_size * env->image_size;
+    uint64_t h = fnv1a_update(s->first_key, &e->n_img, sizeof e->n_img);
+    h = fnv1a_update(h, &e->n_txt, sizeof e->n_txt);
+    h = fnv1a_update(h, e->iids, sizeof(int64_t) * e->n_img);
+    h = fnv1a_update(h, e->tiids, sizeof(int64_t) * e->n_txt);
+    h = fnv1a_update(h, e->ids, sizeof(int) * Tt * e->n_txt);
+    h = fnv1a_update(h, e->mask, sizeof(int) * Tt * e->n_txt);
+    h = fnv1a_update(h, e->chw, sizeof(float) * pix * e->n_img);
+    char dir[LAYOUT_PATH_MAX], path[LAYOUT_PATH_MAX];
+    shortlist_cache_path(dir, path, sizeof path, env->data_dir, h);
+    int found = shortlist_cache_read(path, e->n_img, e->n_txt, scores);
+    if (found != 0) return found < 0 ? -1 : 0;
+    fprintf(stderr, "retrieval: first stage (the pretrained model on every pair) into %s\n", path);
+    if (score_pairs(s, &s->first, &s->first_rank, env, e, NULL, 0, scores) != 0) return -1;
+    if (dir_make(dir) != 0 || shortlist_cache_write(path, e->n_img, e->n_txt, scores) != 0)
+        fprintf(stderr, "retrieval: the first stage is not cached: %s\n", err_msg());
+    return 0;
 }
 
-/* Re-ranked recalls: per text, its top-k images by dual score get their
- * rank-head score (all others stay below them) for IR; per image, its top-k
- * texts for TR. */
-static int rerank_recall(RetState *s, Model *m, const TaskEnv *env, const EvalSet *e, const float *dual, int k,
-                         IrtrRecall *out) {
-    size_t n = (size_t)e->n_img * e->n_txt;
-    int ki = k < e->n_img ? k : e->n_img, kt = k < e->n_txt ? k : e->n_txt;
-    int *ir_top = xcalloc((size_t)e->n_txt * ki, sizeof(int)), *tr_top = xcalloc((size_t)e->n_img * kt, sizeof(int));
+/* The rank head on the pairs of the shortlist and on the ITM pairs
+ * (itm[2 n_img], NULL: none): fused[p] for those pairs (the others untouched); ir[p] =
+ * fused[p] where image i is on text t's list, tr[p] = fused[p] where text t
+ * is on image i's list, and every other pair below all listed ones, in
+ * first-stage order: lo - (max first - first[p]), lo under the lowest fused
+ * score. *n_scored: the pairs run through the model. */
+static int rerank(RetState *s, Model *m, const TaskEnv *env, const EvalSet *e, const float *first,
+                  const Shortlist *sl, const int *itm, float *fused, float *ir, float *tr, size_t *n_scored) {
+    size_t n = (size_t)e->n_img * e->n_txt, nt = (size_t)e->n_txt;
     unsigned char *need = xcalloc(n, 1);
-    for (int t = 0; t < e->n_txt; t++) {
-        top_k(dual + t, e->n_img, (size_t)e->n_txt, ki, ir_top + (size_t)t * ki);
-        for (int j = 0; j < ki; j++) need[(size_t)ir_top[(size_t)t * ki + j] * e->n_txt + t] = 1;
-    }
+    for (size_t t = 0; t < nt; t++)
+        for (int j = 0; j < sl->k_img; j++) need[(size_t)sl->img_of_txt[t * sl->k_img + j] * nt + t] = 1;
     for (int i = 0; i < e->n_img; i++) {
-        top_k(dual + (size_t)i * e->n_txt, e->n_txt, 1, kt, tr_top + (size_t)i * kt);
-        for (int j = 0; j < kt; j++) need[(size_t)i * e->n_txt + tr_top[(size_t)i * kt + j]] = 1;
+        for (int j = 0; j < sl->k_txt; j++) need[i * nt + sl->txt_of_img[(size_t)i * sl->k_txt + j]] = 1;
+        if (itm) need[i * nt + itm[2 * i]] = need[i * nt + itm[2 * i + 1]] = 1;
     }
     size_t n_pairs = 0;
     for (size_t p = 0; p < n; p++) n_pairs += need[p];
-    size_t *pairs = xcalloc(n_pairs ? n_pairs : 1, sizeof(size_t));
+    size_t *pairs = xcalloc(n_pairs, sizeof(size_t));
     for (size_t p = 0, q = 0; p < n; p++)
         if (need[p]) pairs[q++] = p;
-    float *fused = xcalloc(n, sizeof(float)), *ir = xcalloc(n, sizeof(float)), *tr = xcalloc(n, sizeof(float));
-    int rc = score_pairs(s, m, env, e, pairs, n_pairs, fused);
-    /* outside the candidates: far below any rank-head score, in dual order */
-    for (size_t p = 0; p < n; p++) ir[p] = tr[p] = dual[p] - 1e4f;
-    for (int t = 0; t < e->n_txt; t++)
-        for (int j = 0; j < ki; j++) {
-            size_t p = (size_t)ir_top[(size_t)t * ki + j] * e->n_txt + t;
+    int rc = score_pairs(s, m, &s->rank, env, e, pairs, n_pairs, fused);
+    float lo = INFINITY, hi = -INFINITY;
+    for (size_t q = 0; q < n_pairs; q++) lo = fused[pairs[q]] < lo ? fused[pairs[q]] : lo;
+    for (size_t p = 0; p < n; p++) hi = first[p] > hi ? first[p] : hi;
+    for (size_t p = 0; p < n; p++) ir[p] = tr[p] = (lo - 1) - (hi - first[p]);
+    for (size_t t = 0; t < nt; t++)
+        for (int j = 0; j < sl->k_img; j++) {
+            size_t p = (size_t)sl->img_of_txt[t * sl->k_img + j] * nt + t;
             ir[p] = fused[p];
         }
     for (int i = 0; i < e->n_img; i++)
-        for (int j = 0; j < kt; j++) {
-            size_t p = (size_t)i * e->n_txt + tr_top[(size_t)i * kt + j];
+        for (int j = 0; j < sl->k_txt; j++) {
+            size_t p = i * nt + sl->txt_of_img[(size_t)i * sl->k_txt + j];
             tr[p] = fused[p];
         }
-    IrtrRecall a, b;
-    if (rc == 0) rc = metric_retrieval_recall(ir, e->n_img, e->n_txt, e->iids, e->tiids, &a);
-    if (rc == 0) rc = metric_retrieval_recall(tr, e->n_img, e->n_txt, e->iids, e->tiids, &b);
-    if (rc == 0) {
-        *out = a;
-        out->tr_r1 = b.tr_r1, out->tr_r5 = b.tr_r5, out->tr_r10 = b.tr_r10;
-    }
-    free(ir_top), free(tr_top), free(need), free(pairs), free(fused), free(ir), free(tr);
+    *n_scored = n_pairs;
+    free(need), free(pairs);
     return rc;
 }
 
-/* Per image: its true caption vs one false caption, both drawn with a fixed
- * seed; the fraction (x100) where the true one scores higher. */
-static double itm_accuracy(const EvalSet *e, const float *scores) {
+/* IR recalls from ir, TR recalls from tr (one matrix when both are it). */
+static int recall_of(const EvalSet *e, const float *ir, const float *tr, IrtrRecall *out) {
+    IrtrRecall b;
+    int rc = metric_retrieval_recall(ir, e->n_img, e->n_txt, e->iids, e->tiids, out);
+    if (rc == 0 && tr != ir) rc = metric_retrieval_recall(tr, e->n_img, e->n_txt, e->iids, e->tiids, &b);
+    if (rc == 0 && tr != ir) {
+        out->tr_r1 = b.tr_r1, out->tr_r5 = b.tr_r5, out->tr_r10 = b.tr_r10;
+        out->ties_tr = b.ties_tr;
+        out->ties = out->ties_ir + out->ties_tr;
+    }
+    return rc;
+}
+
+/* Per image: its true caption and one false caption, drawn with a fixed
+ * seed: pairs[2i] the true text, pairs[2i + 1] the false one. */
+static int *itm_pairs(const EvalSet *e) {
     Rng rng;
     rng_seed(&rng, ITM_ACCURACY_SEED);
-    int correct = 0;
+    int *pairs = xcalloc(2 * (size_t)e->n_img, sizeof(int));
     for (int i = 0; i < e->n_img; i++) {
         int nc = e->first[i + 1] - e->first[i], f;
-        int t = e->first[i] + (int)rng_below(&rng, (uint32_t)nc);
+        pairs[2 * i] = e->first[i] + (int)rng_below(&rng, (uint32_t)nc);
         do f = (int)rng_below(&rng, (uint32_t)e->n_txt);
         while (e->tiids[f] == e->iids[i]);
+        pairs[2 * i + 1] = f;
+    }
+    return pairs;
+}
+
+/* The fraction (x100) of images whose true caption of itm_pairs scores
+ * higher than the false one. */
+static double itm_accuracy(const EvalSet *e, const int *pairs, const float *scores) {
+    int correct = 0;
+    for (int i = 0; i < e->n_img; i++) {
         const float *row = scores + (size_t)i * e->n_txt;
-        correct += row[t] > row[f];
+        correct += row[pairs[2 * i]] > row[pairs[2 * i + 1]];
     }
     return 100.0 * correct / e->n_img;
 }
 
-static int write_scores(const char *path, const EvalSet *e, const float *scores) {
+static int write_scores(const char *pred_path, const char *suffix, const EvalSet *e, const float *scores) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s%s", pred_path, suffix);
     size_t cap = 32 + ((size_t)e->n_img + 1) * ((size_t)e->n_txt + 1) * 24, o = 0;
     char *buf = xmalloc(cap);
     o += (size_t)sprintf(buf + o, "image_id");
@@ -497,40 +582,65 @@ static void add_recalls(MetricList *out, const char *prefix, const IrtrRecall *r
     task_metrics_add(out, name, mean);
 }
 
+/* The matrices of one evaluation, [n_img * n_txt] each. */
+typedef struct {
+    float *first;   /* with a shortlist, the first stage: the pretrained model's rank scores
+                     * (fusion) or the ITC cosine (dual encoder) */
+    float *fused;   /* the rank head's scores: of every pair, or of the shortlisted pairs (and,
+                     * for fusion, the ITM accuracy's) */
+    float *ir, *tr; /* a shortlist re-ranked (rerank) */
+} RetScores;
+
 static int ret_evaluate(Task *t, Model *m, const char *split, MetricList *out, const char *pred_path) {
     RetState *s = t->state;
     const RetSplit *sp = !strcmp(split, "val") ? &s->val : !strcmp(split, s->eval_name) ? &s->eval : NULL;
     if (!sp || !sp->img) return err_set("retrieval: split '%s' was not loaded", split);
     EvalSet e;
     eval_set_build(&e, s, sp, &t->env);
-    float *scores = xcalloc((size_t)e.n_img * e.n_txt, sizeof(float));
-    IrtrRecall r;
-    int rc = s->mode == RET_FUSION ? score_pairs(s, m, &t->env, &e, NULL, 0, scores)
-                                   : score_dual(s, m, &t->env, &e, scores);
-    if (rc == 0) rc = metric_retrieval_recall(scores, e.n_img, e.n_txt, e.iids, e.tiids, &r);
+    size_t n = (size_t)e.n_img * e.n_txt, scored = n;
+    int k = s->shortlist, dual = s->mode == RET_DUAL_RERANK, *itm = itm_pairs(&e);
+    RetScores sc = {NULL, xcalloc(n, sizeof(float)), NULL, NULL};
+    Shortlist sl = {0};
+    double ir_in = 0, tr_in = 0;
+    int rc = 0;
+    if (k > 0) {
+        sc.first = xcalloc(n, sizeof(float));
+        sc.ir = xcalloc(n, sizeof(float));
+        sc.tr = xcalloc(n, sizeof(float));
+        rc = dual ? score_dual(s, m, &t->env, &e, sc.first) : first_stage_scores(s, &t->env, &e, sc.first);
+        if (rc == 0) rc = shortlist_build(&sl, sc.first, e.n_img, e.n_txt, k);
+        if (rc == 0) shortlist_recall(&sl, e.n_img, e.n_txt, e.iids, e.tiids, &ir_in, &tr_in);
+        if (rc == 0) rc = rerank(s, m, &t->env, &e, sc.first, &sl, dual ? NULL : itm, sc.fused, sc.ir, sc.tr, &scored);
+    } else {
+        rc = score_pairs(s, m, &s->rank, &t->env, &e, NULL, 0, sc.fused);
+    }
+    /* reported: a dual encoder's first stage; else the rank head's ranking */
+    const float *rep_ir = dual ? sc.first : k > 0 ? sc.ir : sc.fused, *rep_tr = dual ? sc.first : k > 0 ? sc.tr : sc.fused;
+    IrtrRecall r, rr;
+    if (rc == 0) rc = recall_of(&e, rep_ir, rep_tr, &r);
+    if (rc == 0 && dual) rc = recall_of(&e, sc.ir, sc.tr, &rr);
     if (rc == 0) {
         add_recalls(out, "", &r);
-        task_metrics_add(out, "itm_accuracy", itm_accuracy(&e, scores));
+        task_metrics_add(out, "itm_accuracy", itm_accuracy(&e, itm, dual ? sc.first : sc.fused));
         task_metrics_add(out, "images", e.n_img);
         task_metrics_add(out, "texts", e.n_txt);
         task_metrics_add(out, "score_ties", (double)r.ties);
-    }
-    if (rc == 0 && s->mode == RET_DUAL_RERANK) {
-        IrtrRecall rr;
-        double t1 = time_now_s();
-        rc = rerank_recall(s, m, &t->env, &e, scores, RERANK_K, &rr);
-        if (rc == 0) {
-            add_recalls(out, "rerank_", &rr);
-            task_metrics_add(out, "rerank_k", RERANK_K);
-            task_metrics_add(out, "rerank_seconds", time_now_s() - t1);
+        task_metrics_add(out, "pairs_scored", (double)scored);
+        if (dual) add_recalls(out, "rerank_", &rr);
+        if (k > 0) {
+            task_metrics_add(out, "shortlist", k);
+            task_metrics_add(out, "shortlist_ir_recall", 100.0 * ir_in);
+            task_metrics_add(out, "shortlist_tr_recall", 100.0 * tr_in);
         }
     }
-    if (rc == 0 && pred_path) {
-        char path[1100];
-        snprintf(path, sizeof path, "%s.scores.tsv", pred_path);
-        rc = write_scores(path, &e, scores);
-    }
-    free(scores);
+    if (rc == 0 && pred_path)
+        rc = rep_ir == rep_tr ? write_scores(pred_path, ".scores.tsv", &e, rep_ir)
+                              : write_scores(pred_path, ".scores_ir.tsv", &e, rep_ir) ||
+                                    write_scores(pred_path, ".scores_tr.tsv", &e, rep_tr)
+                                    ? -1
+                                    : 0;
+    free(sc.first), free(sc.fused), free(sc.ir), free(sc.tr), free(itm);
+    shortlist_free(&sl);
     eval_set_free(&e);
     return rc;
 }
@@ -542,9 +652,9 @@ static void split_free(RetSplit *sp) {
 
 static int ret_describe_heads(const Task *t, json_t *layout) {
     const RetState *s = t->state;
-    return json_object_set_new(layout, "scoring", json_string(mode_names[s->mode])) == 0
-               ? 0
-               : err_set("retrieval: cannot record the scoring");
+    int rc = json_object_set_new(layout, "scoring", json_string(mode_names[s->mode]));
+    if (rc == 0 && s->shortlist > 0) rc = json_object_set_new(layout, "shortlist", json_integer(s->shortlist));
+    return rc == 0 ? 0 : err_set("retrieval: cannot record the scoring");
 }
 
 static void ret_destroy(Task *t) {
@@ -556,13 +666,15 @@ static void ret_destroy(Task *t) {
     free(s->cap_owner), free(s->cap);
     free(s->idx), free(s->ids), free(s->mask), free(s->images), free(s->targets);
     free(s->scores), free(s->probs), free(s->dscores), free(s->dpooled);
+    if (s->have_first) model_free(&s->first);
     free(s);
 }
 
 const TaskOps task_retrieval = {
     .name = "retrieval",
     .summary = "rank head from ITM 'match', 1 true + K false captions per image (--batch counts images: "
-               "try 8); IR/TR R@1/5/10 (vlmo: dual-encoder ITC scores, plus rank-head re-ranking of the top 16)",
+               "try 8); IR/TR R@1/5/10 of every pair, or of an ITC shortlist re-ranked (--shortlist K) (vlmo: "
+               "dual-encoder ITC scores, plus rank-head re-ranking of the top 16)",
     .primary_metric = "recall_mean",
     .head_lr_mult = 1.0f,
     .load = ret_load,

@@ -7,7 +7,8 @@
  * database holds them, and the printed lines) and the same predictions
  * files, for every task and several methods (full, LoRA with an alpha of
  * nine significant digits, MoIL's three variants, prompts, a VLMo-style
- * dual encoder's re-ranking, captioning with each objective, recorded in its
+ * dual encoder's re-ranking, a fusion shortlist whose first stage is the
+ * run's backbone, captioning with each objective, recorded in its
  * head layout); its run is logged as command "eval", apart
  * from the training run's; its options, and clear errors for a backbone, a
  * fine-tuned file without metadata and bad arguments. */
@@ -139,6 +140,7 @@ static void test_eval_reproduces(void) {
         {"pre", "caption", "prompt", "--prompt-len 3 --beam 2", "cider_d", 1},
         {"pre", "caption", "heads", "--caption-objective next", "cider_d", 1},
         {"pre_vlmo", "retrieval", "full", "", "rerank_ir_r1", 1},
+        {"pre", "retrieval", "full", "--shortlist 3", "ir_r1", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char out[64], *ft, *ev, want[64] = "", got[64] = "";
@@ -177,14 +179,24 @@ static void test_eval_reproduces(void) {
         json_decref(layout);
         safetensors_close(&f);
     }
+    /* the shortlist's size is in the head layout, which eval re-ranks with */
+    StFile f;
+    if (safetensors_open(tmp_path("retrieval_full_7/model.safetensors"), &f) == 0) {
+        json_t *layout = meta_json(&f, "head_layout");
+        CHECK(json_integer_value(json_object_get(layout, "shortlist")) == 3, "no shortlist 3 in the head layout");
+        json_decref(layout);
+        safetensors_close(&f);
+    } else {
+        CHECK(0, "open: %s", err_msg());
+    }
     /* logged apart: command eval, its own config hash, the trained run named */
     const char *db = tmp_path("r.db");
     CHECK(sql_int(db, "SELECT count(*) FROM runs WHERE status = 'ok' AND "
-                      "json_extract(config_json, '$.command') = 'eval'") == 7, "eval runs");
+                      "json_extract(config_json, '$.command') = 'eval'") == 8, "eval runs");
     CHECK(sql_int(db, "SELECT count(*) FROM runs AS e JOIN runs AS t ON "
                       "t.config_hash = json_extract(e.config_json, '$.trained_config_hash') WHERE "
                       "json_extract(e.config_json, '$.command') = 'eval' AND "
-                      "json_extract(t.config_json, '$.command') = 'finetune' AND e.config_hash != t.config_hash") == 7,
+                      "json_extract(t.config_json, '$.command') = 'finetune' AND e.config_hash != t.config_hash") == 8,
           "an eval run does not name its training run, or shares its config hash");
     char *o;
     CHECK(proc_run(&o, "%s db check --db %s", moil_bin(), db) == 0, "db check: %s", o);

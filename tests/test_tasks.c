@@ -171,6 +171,90 @@ static void test_retrieval_itm_init(void) {
     safetensors_close(&st);
 }
 
+/* A checkpoint of fixture a's backbone whose ITM "match" row is a's rank
+ * head: a run started from it ranks with a's model before training. */
+static void write_backbone_of(const Fixture *a, const char *path) {
+    const Params *p = &a->model.params;
+    StTensor t[64];
+    int n = 0;
+    for (int i = 0; i < p->n && n < 62; i++) {
+        if (p->info[i].group != PARAM_GROUP_BACKBONE) continue;
+        t[n] = (StTensor){p->info[i].name, ST_F32, p->info[i].ndim, {0}, params_data(p, i)};
+        for (int d = 0; d < p->info[i].ndim; d++) t[n].shape[d] = p->info[i].shape[d];
+        n++;
+    }
+    static float w[2 * D], b[2];
+    memcpy(w + D, params_data(p, params_find(p, "rank_output.weight")), sizeof(float) * D);
+    b[1] = params_data(p, params_find(p, "rank_output.bias"))[0];
+    t[n++] = (StTensor){"itm_score.fc.weight", ST_F32, 2, {2, D}, w};
+    t[n++] = (StTensor){"itm_score.fc.bias", ST_F32, 1, {2}, b};
+    CHECK(safetensors_write(path, t, n, NULL, 0) == 0, "%s", err_msg());
+}
+
+static int same_metric(const MetricList *a, const MetricList *b, const char *name) {
+    double x = task_metrics_get(a, name), y = task_metrics_get(b, name);
+    CHECK(x == y, "%s: %.9g with a shortlist, %.9g ranking every pair", name, x, y);
+    return x == y;
+}
+
+/* A shortlist (--shortlist K) whose first stage is the evaluated model
+ * itself: its recall at K is that model's R@K (K = 1, 5), the re-ranking
+ * of one candidate keeps R@1, and a shortlist as long as the set gives
+ * every metric of ranking every pair exactly; the first stage is computed
+ * once, into the dataset's first_stage/ folder, and read back after. */
+static void test_retrieval_shortlist(void) {
+    Fixture a;
+    fixture_init(&a, "retrieval", 4, 0, NULL);
+    if (!a.ok) {
+        fixture_free(&a);
+        return;
+    }
+    char ckpt[128];
+    snprintf(ckpt, sizeof ckpt, "%s/first.safetensors", root);
+    write_backbone_of(&a, ckpt);
+    MetricList all = {0};
+    CHECK(a.task.ops->evaluate(&a.task, &a.model, "test", &all, NULL) == 0, "%s", err_msg());
+    CHECK(task_metrics_get(&all, "score_ties") == 0 && task_metrics_get(&all, "pairs_scored") == 500,
+          "ties %g, pairs %g", task_metrics_get(&all, "score_ties"), task_metrics_get(&all, "pairs_scored"));
+    StFile st;
+    CHECK(safetensors_open(ckpt, &st) == 0, "%s", err_msg());
+    const int ks[3] = {1, 5, 50};
+    for (int j = 0; j < 3; j++) {
+        TaskEnv env = task_env(4, 0, 0);
+        env.shortlist = ks[j];
+        Fixture f;
+        fixture_init_env(&f, "retrieval", &env, D, 1, &st);
+        MetricList ml = {0};
+        CHECK(f.ok && f.task.ops->evaluate(&f.task, &f.model, "test", &ml, NULL) == 0, "k %d: %s", ks[j], err_msg());
+        CHECK(task_metrics_get(&ml, "shortlist") == ks[j], "shortlist %g", task_metrics_get(&ml, "shortlist"));
+        double ir = task_metrics_get(&ml, "shortlist_ir_recall"), tr = task_metrics_get(&ml, "shortlist_tr_recall");
+        if (ks[j] == 1) {
+            CHECK(ir == task_metrics_get(&all, "ir_r1") && tr == task_metrics_get(&all, "tr_r1"),
+                  "k 1: shortlist recall %g %g, R@1 %g %g", ir, tr, task_metrics_get(&all, "ir_r1"),
+                  task_metrics_get(&all, "tr_r1"));
+            same_metric(&ml, &all, "ir_r1"), same_metric(&ml, &all, "tr_r1");
+            CHECK(task_metrics_get(&ml, "pairs_scored") <= 50 + 10 + 2 * 10, "pairs %g",
+                  task_metrics_get(&ml, "pairs_scored"));
+        } else if (ks[j] == 5) {
+            CHECK(ir == task_metrics_get(&all, "ir_r5") && tr == task_metrics_get(&all, "tr_r5"),
+                  "k 5: shortlist recall %g %g, R@5 %g %g", ir, tr, task_metrics_get(&all, "ir_r5"),
+                  task_metrics_get(&all, "tr_r5"));
+            CHECK(ir < 100 || tr < 100, "k 5: recall %g %g, a check that cannot fail", ir, tr);
+        } else {
+            CHECK(ir == 100 && tr == 100, "k 50: recall %g %g", ir, tr);
+            const char *names[] = {"ir_r1", "ir_r5", "ir_r10", "tr_r1", "tr_r5", "tr_r10", "recall_mean",
+                                   "itm_accuracy", "score_ties", "pairs_scored"};
+            for (int k = 0; k < 10; k++) same_metric(&ml, &all, names[k]);
+        }
+        fixture_free(&f);
+    }
+    safetensors_close(&st);
+    char *o;
+    CHECK(proc_run(&o, "ls %s/first_stage | wc -l", data) == 0 && atoi(o) == 1, "first_stage/ holds %s files", o);
+    free(o);
+    fixture_free(&a);
+}
+
 static void test_nlvr_gradient(void) {
     Fixture f;
     fixture_init(&f, "nlvr", 24, 0, NULL); /* tiny: 24 training lines */
@@ -480,6 +564,7 @@ int main(void) {
     RUN(test_retrieval_gradient);
     RUN(test_retrieval_train_eval);
     RUN(test_retrieval_itm_init);
+    RUN(test_retrieval_shortlist);
     RUN(test_nlvr_gradient);
     RUN(test_nlvr_train_eval);
     RUN(test_vqa_gradient_and_eval);

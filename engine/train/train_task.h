@@ -34,6 +34,9 @@ typedef struct {
     int batch;              /* examples per training step */
     int eval_limit;         /* at most this many evaluation examples (0 = all) */
     int negatives;          /* retrieval: false captions per image (ViLT K = 15) */
+    int shortlist;          /* retrieval: candidates per query a first stage (ITC cosine) lists for the
+                             * rank head to re-rank (0 = the rank head scores every pair, ViLT's;
+                             * dual encoders: 0 = 16) */
     float label_smoothing;  /* caption: cross-entropy label smoothing (0 = none) */
     int beam;               /* caption: beam width of decoding (0 or 1 = greedy) */
     int caption_objective;  /* caption: CAPTION_OBJECTIVE_* (0 = masked, VinVL's) */
@@ -44,6 +47,10 @@ typedef struct {
      * split only and takes what the heads need from here, and init_heads
      * only prepares evaluation (the heads' values come from the checkpoint). */
     const json_t *head_layout;
+    /* Evaluating a trained model: the pretrained checkpoint its run started
+     * from, when its file is still there unchanged (else NULL); retrieval's
+     * first stage is its model. */
+    const StFile *pretrained;
 } TaskEnv;
 
 /* pretraining objectives; PRETRAIN_HARD: ITM negatives mined by ITC similarity;
