@@ -116,11 +116,46 @@ static void test_backbone_lines(void) {
     }
 }
 
+/* The full profile of experiments/profiles.conf evaluates with power (issue
+ * 20: tests/test_gen.c checks that its dataset holds these): retrieval 200
+ * images re-ranked from a shortlist, VQA 5,000 questions, NLVR 2,000 pairs;
+ * quick keeps its small sets and ranks every pair. */
+static void test_full_profile_test_sets(void) {
+    ExpProfile full, quick;
+    if (experiment_profile_read("experiments/profiles.conf", "full", &full) != 0) {
+        CHECK(0, "%s", err_msg());
+        return;
+    }
+    static const struct {
+        const char *task, *eval_limit, *shortlist;
+    } want[] = {{"retrieval", "200", "16"}, {"vqa", "5000", NULL}, {"nlvr", "2000", NULL}, {"caption", "1000", NULL}};
+    for (int i = 0; i < 4; i++) {
+        ExpArgs a = {0};
+        experiment_profile_args(&full, want[i].task, "lora", &a);
+        const char *limit = experiment_args_last(&a, "--eval-limit"), *sl = experiment_args_last(&a, "--shortlist");
+        CHECK(limit && !strcmp(limit, want[i].eval_limit), "full %s: --eval-limit %s", want[i].task,
+              limit ? limit : "(none)");
+        CHECK(want[i].shortlist ? sl && !strcmp(sl, want[i].shortlist) : !sl, "full %s: --shortlist %s",
+              want[i].task, sl ? sl : "(none)");
+        experiment_args_free(&a);
+    }
+    experiment_profile_free(&full);
+    CHECK(experiment_profile_read("experiments/profiles.conf", "quick", &quick) == 0, "%s", err_msg());
+    ExpArgs a = {0};
+    experiment_profile_args(&quick, "retrieval", "lora", &a);
+    const char *limit = experiment_args_last(&a, "--eval-limit");
+    CHECK(limit && atoi(limit) <= 50 && !experiment_args_last(&a, "--shortlist"), "quick retrieval: %s",
+          limit ? limit : "(no limit)");
+    experiment_args_free(&a);
+    experiment_profile_free(&quick);
+}
+
 int main(void) {
     if (!mkdtemp(dir)) return 1;
     RUN(test_method_args_follow_task_args);
     RUN(test_method_given_twice_is_an_error);
     RUN(test_backbone_lines);
+    RUN(test_full_profile_test_sets);
     unlink(write_file("profiles.conf", "")), unlink(write_file("t.exp", "")), unlink(write_file("twice.conf", ""));
     unlink(write_file("shipped.conf", "")), unlink(write_file("bad.conf", ""));
     rmdir(dir);

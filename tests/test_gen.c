@@ -117,6 +117,31 @@ static void test_determinism(void) {
           a.questions);
 }
 
+/* What a profile's sizes promise is what it writes (tiny), and the full
+ * profile's evaluation sets are as large as issue 20 asks: retrieval 200
+ * images x 1,000 captions, VQA 5,000 questions, NLVR 2,000 pairs, on test
+ * and on validation; the pretraining corpus the shipped backbone was
+ * pretrained on keeps its size. */
+static void test_profile_sizes(void) {
+    GenSummary a;
+    const GenProfile *t = gen_profile_find("tiny"), *f = gen_profile_find("full");
+    if (generate("sizes", 7, &a) != 0 || !t || !f) {
+        CHECK(0, "generation failed: %s", err_msg());
+        return;
+    }
+    long downstream = t->train + t->val + t->test, pretrain = t->pretrain_train + t->pretrain_val;
+    CHECK(a.questions == downstream * t->questions_per_image, "%ld questions for %ld images", a.questions, downstream);
+    CHECK(a.captions == downstream * 5 + pretrain, "%ld captions", a.captions);
+    CHECK(a.nlvr_examples == t->nlvr_train + t->nlvr_dev + t->nlvr_test, "%ld NLVR examples", a.nlvr_examples);
+    CHECK(a.images == pretrain + downstream + 2 * a.nlvr_examples, "%ld images", a.images);
+    CHECK(f->test >= 200 && f->val >= 200, "full: %d test, %d val images (retrieval: 200)", f->test, f->val);
+    CHECK(f->test * f->questions_per_image >= 5000 && f->val * f->questions_per_image >= 5000,
+          "full: VQA %d test, %d val questions", f->test * f->questions_per_image, f->val * f->questions_per_image);
+    CHECK(f->nlvr_test >= 2000 && f->nlvr_dev >= 2000, "full: NLVR %d test1, %d dev", f->nlvr_test, f->nlvr_dev);
+    CHECK(f->pretrain_train == 16000 && f->pretrain_val == 1000, "full: pretraining %d + %d", f->pretrain_train,
+          f->pretrain_val);
+}
+
 static void test_refusals(void) {
     GenSummary sum;
     /* "a" holds seed 7: the same settings are up to date, another seed is refused */
@@ -436,6 +461,7 @@ int main(void) {
     RUN(test_text_rules);
     RUN(test_missing_source);
     RUN(test_determinism);
+    RUN(test_profile_sizes);
     RUN(test_karpathy);
     RUN(test_instances);
     RUN(test_vqa);
