@@ -128,7 +128,7 @@ static void test_full_profile_test_sets(void) {
     }
     static const struct {
         const char *task, *eval_limit, *shortlist;
-    } want[] = {{"retrieval", "200", "16"}, {"vqa", "5000", NULL}, {"nlvr", "2000", NULL}, {"caption", "1000", NULL}};
+    } want[] = {{"retrieval", "200", "32"}, {"vqa", "5000", NULL}, {"nlvr", "2000", NULL}, {"caption", "1000", NULL}};
     for (int i = 0; i < 4; i++) {
         ExpArgs a = {0};
         experiment_profile_args(&full, want[i].task, "lora", &a);
