@@ -30,10 +30,12 @@ static const char usage[] =
     "  --source DIR    folder of the Fashion-MNIST IDX .gz files\n"
     "                  (default " IDX_DEFAULT_SOURCE ", Debian package dataset-fashion-mnist)\n"
     "  --quality Q     JPEG quality 1..100 (default 90)\n"
-    "  --tint P        the tint's share of an item's colour, 1..100 percent (default 100; the\n"
-    "                  rest is the photo's grey: a milder tint keeps more of the category's look)\n"
-    "  --placement P   where an item sits in its quadrant: jitter (a random offset, default)\n"
-    "                  or centred (the patch grid then sees every item of a size alike)\n"
+    "  --tint P        the tint's share of an item's colour, 1..100 percent (default 50; the\n"
+    "                  rest is the photo's grey: a milder tint keeps more of the category's look;\n"
+    "                  the first edition's scenes: 100)\n"
+    "  --placement P   where an item sits in its quadrant: centred (default: the patch grid\n"
+    "                  sees every item of a size alike) or jitter (a random offset, the first\n"
+    "                  edition's scenes)\n"
     "  --image-size N  canvas side in pixels, even, 32..512 (default 64)\n"
     "  --force         replace a different dataset (or other .jpg/.json files) in DIR\n"
     "  --quiet         no progress lines\n"
@@ -57,10 +59,13 @@ static int parse_int(const char *opt, const char *s, long long lo, long long hi,
 int cmd_data_gen(int argc, char **argv) {
     if (cli_wants_help(argc, argv, usage)) return 0;
     const char *profile = "quick", *out = NULL;
-    long long seed = 1, quality = 90, size = 64, tint = 100;
+    long long seed = 1, quality = 90, size = 64, tint = 50;
     int quiet = 0;
     GenOptions opt = {0};
     opt.source_dir = IDX_DEFAULT_SOURCE;
+    /* the second edition's scenes (datasets/README.md, "Scenes"): centred
+     * items at half tint, which the patch models ground by category */
+    opt.placement = GEN_PLACE_CENTRED;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has_value = i + 1 < argc;

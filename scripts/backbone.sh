@@ -23,7 +23,7 @@ Settings (environment; defaults):
   BACKBONE_PROFILE      full        the profile whose pretraining builds it
   BACKBONE_FOR          quick       the profile that ships it
   BACKBONE_OUT          backbones/vilt-full.safetensors
-  BACKBONE_THREADS      2
+  BACKBONE_THREADS      1           (the shipped file's: OpenBLAS's sums depend on it)
   BACKBONE_EXPERIMENTS  experiments (holds profiles.conf)
   BACKBONE_WORK         .           (as run_all.sh --work)
   MOIL                  ./moil
@@ -35,7 +35,7 @@ USAGE
 case "${1:-}" in -h | --help) usage; exit 0 ;; '') ;; *) usage >&2; exit 2 ;; esac
 
 profile=${BACKBONE_PROFILE:-full} ship_for=${BACKBONE_FOR:-quick} out=${BACKBONE_OUT:-backbones/vilt-full.safetensors}
-threads=${BACKBONE_THREADS:-2} exps=${BACKBONE_EXPERIMENTS:-experiments} work=${BACKBONE_WORK:-.}
+threads=${BACKBONE_THREADS:-1} exps=${BACKBONE_EXPERIMENTS:-experiments} work=${BACKBONE_WORK:-.}
 MOIL=${MOIL:-./moil}
 conf=$exps/profiles.conf
 die() { echo "backbone.sh: $*" >&2; exit 1; }

@@ -56,7 +56,7 @@ static void gen_progress(GenRun *g, const char *what, long done, long total) {
 
 static int gen_tint_percent(const GenOptions *opt) { return opt->tint_percent ? opt->tint_percent : 100; }
 
-/* Settings the manifest records only when they are not their default
+/* Settings the manifest records only when they are not the first edition's
  * (100% tint, jittered placement), so that datasets made before they existed
  * keep their manifest. */
 static const char *const gen_optional_settings[] = {"tint_percent", "placement"};

@@ -26,9 +26,12 @@ typedef struct {
     uint64_t seed;          /* 0 .. 2^63-1 */
     int image_size;         /* canvas side in pixels, even, 32..512 */
     int jpeg_quality;       /* 1..100 */
+    /* Zero-initialised options give the first edition's scenes (full tint,
+     * jittered); `moil data gen` asks for the second edition's by default
+     * (tint 50, centred). */
     int tint_percent;       /* the tint's share of an item's colour, 1..100 (the rest: the photo's
-                             * grey); 0 = 100, the default */
-    GenPlacement placement; /* where items sit in their cells (GEN_PLACE_JITTER, the default) */
+                             * grey); 0 = 100 */
+    GenPlacement placement; /* where items sit in their cells */
     const char *source_dir; /* the Fashion-MNIST IDX files */
     const char *out_dir;
     int force;              /* replace a different existing dataset */
