@@ -3,7 +3,9 @@
 # build-san/); `make deps` installs missing Debian packages (every build, and
 # `make reproduce`, installs the required ones on its own: scripts/deps.sh);
 # `make bench` runs the benchmark at the small size, `make bench-b32` at the
-# small size and ViLT-B/32's (a few minutes; docs/cli.md); `make figures [PROFILE=full]` draws
+# small size and ViLT-B/32's (a few minutes; docs/cli.md); `make parity-b32`
+# the parity test of a converted ViLT checkpoint at ViLT-B/32's shape;
+# `make figures [PROFILE=full]` draws
 # the figures; `make report [PROFILE=full]` writes the HTML results report;
 # `make backbone` rebuilds the backbone the quick profile ships
 # (backbones/README.md).
@@ -57,7 +59,7 @@ LIB      := $(BUILD)/libmoil.a
 MOIL     := $(BUILD)/moil
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all deps test bench bench-b32 datasets backbone reproduce tables figures report fuzz clean print-% FORCE
+.PHONY: all deps test bench bench-b32 parity-b32 datasets backbone reproduce tables figures report fuzz clean print-% FORCE
 # keep object files of the test binaries between runs
 .SECONDARY:
 ifeq ($(SAN),1)
@@ -120,6 +122,12 @@ bench: $(MOIL)
 
 bench-b32: $(MOIL)
 	$(MOIL) bench --config small,vilt-b32
+
+# The parity test of a converted ViLT checkpoint at ViLT-B/32's shape (d 768,
+# 12 layers and heads, BERT's 30,522 tokens; make test runs it at d 64):
+# opt-in, about 4 minutes on 2 busy cores and 2 GB (docs/testing.md, "The parity test").
+parity-b32: $(BUILD)/tests/test_vilt_parity $(MOIL)
+	MOIL=$(CURDIR)/$(MOIL) nice -n 10 $(BUILD)/tests/test_vilt_parity --b32
 
 # the quick-profile dataset in datasets/data/quick (a no-op when up to date)
 datasets: $(MOIL)
