@@ -18,7 +18,9 @@
  *    included) and the NLVR2 logits of the image pairs (second pass with
  *    modality type 2) must equal PyTorch's to 1e-4 relative (per output,
  *    max |engine - reference| / max |reference|); every output's
- *    difference is printed, and the largest.
+ *    difference is printed, and the largest;
+ *  - converted as a VQA model, moil eval runs it on the tiny dataset (its
+ *    WordPiece tokenizer on the questions, the images resized to 384).
  * Skipped with a message where /usr/bin/python3 cannot import torch. `make
  * parity-b32` runs the same at ViLT-B/32's shape (argument --b32: d 768, 12
  * layers and heads, BERT's 30,522 tokens, 3,129 answers). */
@@ -183,6 +185,40 @@ static void test_forward_parity(void) {
     safetensors_close(&f), safetensors_close(&in), safetensors_close(&ref);
 }
 
+/* The converted state dict as a VQA model (its other heads kept as unused)
+ * evaluated by moil eval on the tiny dataset: the WordPiece tokenizer cuts
+ * the questions, the 64-pixel images are resized to 384, the trained head's
+ * answers are the predictions. */
+static void test_eval_wordpiece_vqa(void) {
+    static const char answers[] = "[\"yes\", \"no\", \"red\", \"blue\", \"two\", \"one\", \"dog\", \"cat\", \"left\", "
+                                  "\"right\"]";
+    char *o, ans[600];
+    snprintf(ans, sizeof ans, "%s", tmp_path("answers.json"));
+    int rc = file_write_atomic(ans, answers, strlen(answers));
+    if (rc == 0)
+        rc = proc_run(&o, "%s data gen --profile tiny --quiet --out %s && %s convert %s %s --vocab %s --heads 4 "
+                          "--task vqa --answers %s --batch 4",
+                      moil_bin(), tmp_path("tiny"), moil_bin(), tmp_path("vilt.safetensors"),
+                      tmp_path("vqa.safetensors"), tmp_path("vocab.txt"), ans);
+    else
+        o = xstrdup(err_msg());
+    CHECK(rc == 0 && strstr(o, "task=vqa"), "data and conversion: %s", o);
+    free(o);
+    rc = proc_run(&o, "%s eval --init %s --data %s --quiet --no-db --out %s", moil_bin(), tmp_path("vqa.safetensors"),
+                  tmp_path("tiny"), tmp_path("eval"));
+    CHECK(rc == 0 && strstr(o, "\nquestions="), "eval: %s", o);
+    free(o);
+    json_t *pred = json_load_file(tmp_path("eval/predictions_test_trained.json"), 0, NULL);
+    size_t n = json_array_size(pred), known = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *a = json_string_value(json_object_get(json_array_get(pred, i), "answer"));
+        known += a && strstr(answers, a) != NULL;
+    }
+    CHECK(n > 0 && known == n, "%zu of %zu predictions are answers of the converted head", known, n);
+    printf("  moil eval of the converted VQA model: %zu questions\n", n);
+    json_decref(pred);
+}
+
 int main(int argc, char **argv) {
     int b32 = argc > 1 && !strcmp(argv[1], "--b32");
     if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) {
@@ -216,6 +252,7 @@ int main(int argc, char **argv) {
     printf("%s vilt_round_trip\n", test_case_failed ? "not ok" : "ok");
     test_cases_failed += test_case_failed, test_cases_passed += !test_case_failed;
     if (rc == 0) RUN(test_forward_parity);
+    if (rc == 0 && !b32) RUN(test_eval_wordpiece_vqa);
     rm_tree(tmp_dir);
     return TEST_DONE();
 }
