@@ -19,7 +19,7 @@ static const char usage[] =
     "  - any other run comes over only if PATH has no run of its config;\n"
     "  - of several runs of one config in a shard, only its latest 'ok' one (else its\n"
     "    latest one) is considered.\n"
-    "Metrics and curves come with their run, under its new id; the paper's reference\n"
+    "Metrics, curves and item scores come with their run, under its new id; the paper's reference\n"
     "numbers are never duplicated. Each shard is merged in one transaction, so merging\n"
     "the same shard again changes nothing, and a failure leaves the shards merged\n"
     "before it in place. Shards from an older schema are upgraded first.\n"
@@ -27,7 +27,7 @@ static const char usage[] =
     "  --into PATH   the database to merge into (default " DB_DEFAULT_PATH ")\n"
     "\n"
     "Ends with name=value lines: shards, runs_added, runs_replaced, runs_skipped,\n"
-    "metrics_copied, curves_copied.\n";
+    "metrics_copied, curves_copied, items_copied (arrays of per-item scores).\n";
 
 int cmd_db_merge(int argc, char **argv) {
     if (cli_wants_help(argc, argv, usage)) return 0;
@@ -56,18 +56,21 @@ int cmd_db_merge(int argc, char **argv) {
         DbMergeStats one = {0};
         rc = db_merge(db, argv[i], &one);
         if (rc) break;
-        printf("%s: %d runs added, %d replaced, %d skipped (%" PRId64 " metrics, %" PRId64 " curve points)\n",
-               argv[i], one.runs_added, one.runs_replaced, one.runs_skipped, one.metrics_copied, one.curves_copied);
+        printf("%s: %d runs added, %d replaced, %d skipped (%" PRId64 " metrics, %" PRId64 " curve points, %" PRId64
+               " item score arrays)\n",
+               argv[i], one.runs_added, one.runs_replaced, one.runs_skipped, one.metrics_copied, one.curves_copied,
+               one.items_copied);
         total.runs_added += one.runs_added;
         total.runs_replaced += one.runs_replaced;
         total.runs_skipped += one.runs_skipped;
         total.metrics_copied += one.metrics_copied;
         total.curves_copied += one.curves_copied;
+        total.items_copied += one.items_copied;
     }
     if (db_close(db) || rc) return db_args_fail(&a);
     printf("shards=%d\nruns_added=%d\nruns_replaced=%d\nruns_skipped=%d\nmetrics_copied=%" PRId64
-           "\ncurves_copied=%" PRId64 "\n",
+           "\ncurves_copied=%" PRId64 "\nitems_copied=%" PRId64 "\n",
            n_shards, total.runs_added, total.runs_replaced, total.runs_skipped, total.metrics_copied,
-           total.curves_copied);
+           total.curves_copied, total.items_copied);
     return 0;
 }

@@ -1,5 +1,6 @@
 /* The training sink (engine/train/train_sink.h) of a run in the results
- * database: curve points go to db_curve_add, metrics to db_metric_set. */
+ * database: curve points go to db_curve_add, metrics to db_metric_set, item
+ * scores to db_items_set. */
 #ifndef MOIL_RUN_SINK_H
 #define MOIL_RUN_SINK_H
 

@@ -199,3 +199,34 @@ CREATE VIEW table_sweep_lr AS
 SELECT profile, row_label, col_label, n, mean, sd FROM table_summary WHERE table_id = 'sweep_lr' ORDER BY profile, row, col;
 
 PRAGMA user_version = 2;
+
+-- migration 3: per-item scores of the final evaluations
+-- The score of every test item (a VQA question, an NLVR pair, a retrieval
+-- query, a captioned image) of a run's final evaluation, for confidence
+-- intervals and paired tests over the same items (docs/database.md,
+-- "Per-item scores"). Compact: the item ids once per distinct list, the
+-- scores of a run as one deflated array.
+
+-- The ids of one list of test items, in order.
+CREATE TABLE item_sets (
+    hash TEXT PRIMARY KEY,          -- FNV-1a 64 of the ids text below (before deflating), 16 hex digits
+    n    INTEGER NOT NULL CHECK (n >= 0),
+    ids  BLOB NOT NULL              -- zlib stream of the ids, each followed by a line feed
+) STRICT;
+
+-- One array of scores per run, split and family: vqa_score (0, 30, 60, 90,
+-- 100 per question), accuracy (NLVR: 100 correct, 0 wrong), cider_d (per
+-- image, x100), ir_rank / tr_rank (the rank of the true match of each text /
+-- image query, 1 = first, 0 = none; R@K = share of 0 < rank <= K), and the
+-- same with a prefix for a second scoring (rerank_ir_rank).
+CREATE TABLE item_scores (
+    run_id   INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    split    TEXT NOT NULL,         -- as metrics.split: 'test', 'test@ema', ...
+    name     TEXT NOT NULL,         -- the family
+    item_set TEXT NOT NULL REFERENCES item_sets (hash),
+    encoding TEXT NOT NULL CHECK (encoding IN ('u8', 'u16', 'f32', 'f64')), -- the narrowest exact for every value
+    scores   BLOB NOT NULL,         -- zlib stream of n little-endian values of the encoding, in the set's order
+    PRIMARY KEY (run_id, split, name)
+) STRICT;
+
+PRAGMA user_version = 3;

@@ -46,9 +46,10 @@ static void rank_update_count(Rank *r, float s, int correct) {
     else if (s == r->best && !correct) r->tied = 1;
 }
 
-int metric_retrieval_recall(const float *scores, size_t n_img, size_t n_txt, const int64_t *iids,
-                const int64_t *tiids, IrtrRecall *out) {
-    memset(out, 0, sizeof *out);
+/* Rank every query: img[n_img] (TR, rows) and txt[n_txt] (IR, columns).
+ * -1 (err_set) when there are too few candidates or a score is not finite. */
+static int rank_queries(const float *scores, size_t n_img, size_t n_txt, const int64_t *iids, const int64_t *tiids,
+                        Rank **img_out, Rank **txt_out) {
     if (n_img < MIN_CANDIDATES || n_txt < MIN_CANDIDATES)
         return err_set("retrieval: need at least %d images and %d texts, got %zu x %zu",
                        MIN_CANDIDATES, MIN_CANDIDATES, n_img, n_txt);
@@ -76,11 +77,32 @@ int metric_retrieval_recall(const float *scores, size_t n_img, size_t n_txt, con
             rank_update_count(&txt[t], row[t], correct);
         }
     }
+    *img_out = img;
+    *txt_out = txt;
+    return 0;
+}
+
+int metric_retrieval_recall(const float *scores, size_t n_img, size_t n_txt, const int64_t *iids,
+                const int64_t *tiids, IrtrRecall *out) {
+    memset(out, 0, sizeof *out);
+    Rank *img = NULL, *txt = NULL;
+    if (rank_queries(scores, n_img, n_txt, iids, tiids, &img, &txt)) return -1;
     float ir[3], tr[3];
     recalls(txt, n_txt, ir);
     recalls(img, n_img, tr);
     size_t ties_ir = count_ties(txt, n_txt), ties_tr = count_ties(img, n_img);
     *out = (IrtrRecall){ir[0], ir[1], ir[2], tr[0], tr[1], tr[2], ties_ir + ties_tr, ties_ir, ties_tr};
+    free(img);
+    free(txt);
+    return 0;
+}
+
+int metric_retrieval_ranks(const float *scores, size_t n_img, size_t n_txt, const int64_t *iids,
+                           const int64_t *tiids, double *ir_rank, double *tr_rank) {
+    Rank *img = NULL, *txt = NULL;
+    if (rank_queries(scores, n_img, n_txt, iids, tiids, &img, &txt)) return -1;
+    for (size_t t = 0; ir_rank && t < n_txt; t++) ir_rank[t] = txt[t].has_match ? (double)txt[t].above + 1 : 0;
+    for (size_t i = 0; tr_rank && i < n_img; i++) tr_rank[i] = img[i].has_match ? (double)img[i].above + 1 : 0;
     free(img);
     free(txt);
     return 0;

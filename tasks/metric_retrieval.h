@@ -36,4 +36,14 @@ typedef struct {
 int metric_retrieval_recall(const float *scores, size_t n_img, size_t n_txt, const int64_t *iids,
                 const int64_t *tiids, IrtrRecall *out);
 
+/* The rank of every query's best correct candidate, as the recalls count
+ * it (1 + the candidates scoring strictly higher; a tie counts in the
+ * query's favour; 0 for a query without a correct candidate, a miss at
+ * every K): ir_rank[n_txt] per text, tr_rank[n_img] per image (either
+ * may be NULL: not wanted). R@K is the
+ * share of queries with 0 < rank <= K. Same requirements and errors as
+ * metric_retrieval_recall. */
+int metric_retrieval_ranks(const float *scores, size_t n_img, size_t n_txt, const int64_t *iids,
+                           const int64_t *tiids, double *ir_rank, double *tr_rank);
+
 #endif

@@ -476,9 +476,9 @@ static int score_and_write(CapState *s, const Tokenizer *tok, const CapSplit *sp
         iids[i] = im->image_id;
     }
     CaptionBleu bleu;
-    double cider, rouge;
+    double cider, rouge, *cider_image = xcalloc(n, sizeof(double));
     int rc = metric_caption_bleu(items, n, &bleu, NULL);
-    if (rc == 0) rc = metric_caption_cider_d(items, n, &cider, NULL);
+    if (rc == 0) rc = metric_caption_cider_d(items, n, &cider, cider_image);
     if (rc == 0) rc = metric_caption_rouge_l(items, n, &rouge, NULL);
     if (rc == 0) {
         const char *names[4] = {"bleu_1", "bleu_2", "bleu_3", "bleu_4"};
@@ -489,6 +489,13 @@ static int score_and_write(CapState *s, const Tokenizer *tok, const CapSplit *sp
         double words = 0;
         for (int i = 0; i < n; i++) words += tokenizer_count_words(hyp[i]);
         task_metrics_add(out, "caption_words", words / n);
+        /* per image, x100 as the corpus value (whose document frequencies
+         * come from every image's references: an approximation when images
+         * are resampled) */
+        int64_t *ids = xcalloc(n, sizeof(int64_t));
+        for (int i = 0; i < n; i++) ids[i] = iids[i], cider_image[i] *= 100.0;
+        task_items_add_int(out, "cider_d", n, ids, cider_image);
+        free(ids);
     }
     if (rc == 0 && pred_path) {
         char path[1100];
@@ -499,7 +506,7 @@ static int score_and_write(CapState *s, const Tokenizer *tok, const CapSplit *sp
     }
     for (int i = 0; i < n; i++) free(raw[i]), free(hyp[i]);
     for (int i = 0; i < sp->cap_off[n]; i++) free(refs[i]);
-    free(raw), free(hyp), free(refs), free(iids), free(items);
+    free(raw), free(hyp), free(refs), free(iids), free(items), free(cider_image);
     return rc;
 }
 

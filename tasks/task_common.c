@@ -2,12 +2,26 @@
 #include "task_common.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "io_image_load.h"
 #include "str_map.h"
+
+void task_items_add_int(MetricList *l, const char *name, int n, const int64_t *ids, const double *values) {
+    if (!l->want_items) return;
+    char *text = xmalloc((size_t)(n > 0 ? n : 1) * 24);
+    const char **names = xmalloc((size_t)(n > 0 ? n : 1) * sizeof *names);
+    for (int i = 0; i < n; i++) {
+        snprintf(text + (size_t)i * 24, 24, "%lld", (long long)ids[i]);
+        names[i] = text + (size_t)i * 24;
+    }
+    task_items_add(l, name, n, names, values);
+    free(names);
+    free(text);
+}
 
 void task_encode_text(const Tokenizer *tok, const char *text, int max_text, int *ids, int *mask) {
     int32_t id32[512];

@@ -5,6 +5,9 @@
 #include "io_image_cache.h"
 #include "train_task.h"
 
+/* task_items_add with numeric item ids (a question or image id). */
+void task_items_add_int(MetricList *l, const char *name, int n, const int64_t *ids, const double *values);
+
 /* Encode text into ids/mask rows (int, as the model takes them). */
 void task_encode_text(const Tokenizer *tok, const char *text, int max_text, int *ids, int *mask);
 /* uint8 HWC image -> float CHW in [-1,1]. */

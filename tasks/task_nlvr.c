@@ -258,6 +258,14 @@ static int nlvr_evaluate(Task *t, Model *m, const char *split, MetricList *out, 
         task_metrics_add(out, "accuracy", 100.0 * acc);
         task_metrics_add(out, "consistency", 100.0 * cons);
         task_metrics_add(out, "examples", n);
+        const char **ids = xmalloc((size_t)n * sizeof *ids);
+        double *correct = xmalloc((size_t)n * sizeof *correct);
+        for (int i = 0; i < n; i++) {
+            ids[i] = sp->set.ex[i].identifier;
+            correct[i] = pred[i] == sp->set.ex[i].label ? 100 : 0;
+        }
+        task_items_add(out, "accuracy", n, ids, correct);
+        free(ids), free(correct);
     }
     if (rc == 0 && pred_path) {
         char path[1100];

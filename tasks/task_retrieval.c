@@ -467,6 +467,34 @@ static int first_stage_scores(RetState *s, const TaskEnv *env, const EvalSet *e,
     return 0;
 }
 
+/* The item scores <prefix>ir_rank (per text, id "<image id>:<caption
+ * index>") from ir_scores and <prefix>tr_rank (per image, its id) from
+ * tr_scores ([n_img * n_txt] each), when out keeps item scores. */
+static int add_ranks(MetricList *out, const char *prefix, const EvalSet *e, const float *ir_scores,
+                     const float *tr_scores) {
+    if (!out->want_items) return 0;
+    double *ir = xcalloc((size_t)e->n_txt, sizeof *ir), *tr = xcalloc((size_t)e->n_img, sizeof *tr);
+    int rc = metric_retrieval_ranks(ir_scores, e->n_img, e->n_txt, e->iids, e->tiids, ir, NULL);
+    if (rc == 0) rc = metric_retrieval_ranks(tr_scores, e->n_img, e->n_txt, e->iids, e->tiids, NULL, tr);
+    if (rc == 0) {
+        char *text = xcalloc((size_t)e->n_txt, 48);
+        const char **ids = xcalloc((size_t)e->n_txt, sizeof *ids);
+        for (int i = 0; i < e->n_img; i++)
+            for (int t = e->first[i]; t < e->first[i + 1]; t++) {
+                snprintf(text + (size_t)t * 48, 48, "%lld:%d", (long long)e->iids[i], t - e->first[i]);
+                ids[t] = text + (size_t)t * 48;
+            }
+        char name[METRIC_NAME_MAX];
+        snprintf(name, sizeof name, "%sir_rank", prefix);
+        task_items_add(out, name, e->n_txt, ids, ir);
+        snprintf(name, sizeof name, "%str_rank", prefix);
+        task_items_add_int(out, name, e->n_img, e->iids, tr);
+        free(text), free(ids);
+    }
+    free(ir), free(tr);
+    return rc;
+}
+
 /* The rank head on the pairs of the shortlist and on the ITM pairs
  * (itm[2 n_img], NULL: none): fused[p] for those pairs (the others untouched); ir[p] =
  * fused[p] where image i is on text t's list, tr[p] = fused[p] where text t
@@ -632,6 +660,8 @@ static int ret_evaluate(Task *t, Model *m, const char *split, MetricList *out, c
             task_metrics_add(out, "shortlist_ir_recall", 100.0 * ir_in);
             task_metrics_add(out, "shortlist_tr_recall", 100.0 * tr_in);
         }
+        rc = add_ranks(out, "", &e, rep_ir, rep_tr);
+        if (rc == 0 && dual) rc = add_ranks(out, "rerank_", &e, sc.ir, sc.tr);
     }
     if (rc == 0 && pred_path)
         rc = rep_ir == rep_tr ? write_scores(pred_path, ".scores.tsv", &e, rep_ir)

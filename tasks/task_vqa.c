@@ -296,6 +296,10 @@ static int vqa_evaluate_split(Task *t, Model *m, const char *split, MetricList *
         task_metrics_add(out, "vqa_soft_score", 100.0 * soft / n);
         task_metrics_add(out, "questions", n);
         question_type_metrics(s, &ev, q, n, out);
+        int64_t *qids = xmalloc((size_t)n * sizeof *qids);
+        for (int i = 0; i < n; i++) qids[i] = sp->set.q[i].question_id;
+        task_items_add_int(out, "vqa_score", n, qids, ev.per_question); /* 0, 30, 60, 90 or 100 each */
+        free(qids);
         metric_vqa_eval_free(&ev);
     }
     if (rc == 0 && pred_path) {

@@ -400,6 +400,100 @@ static void test_paper_reference(void) {
     CHECK(sql_int(path, "SELECT count(*) FROM paper_reference WHERE scale <> 'real' OR source = ''") == 0, "scale");
 }
 
+/* Per-item scores: every value comes back bit for bit in each encoding
+ * (u8, u16, f32, f64 with NaN, inf and -0), runs of the same items share
+ * one item set, the last record wins, a mismatch of ids and values is
+ * refused, merging copies them under the new run id, and a database of
+ * the schema before them (the committed snapshot) opens and gains them. */
+static int same_bits(const double *a, const double *b, int n) {
+    return n == 0 || memcmp(a, b, (size_t)n * sizeof *a) == 0;
+}
+
+static void test_item_scores(void) {
+    const char *path = tmp_path("items.db"), *shard_path = tmp_path("items_shard.db");
+    Db *db = NULL, *shard = NULL;
+    CHECK(db_open(path, &db) == 0 && db_open(shard_path, &shard) == 0, "%s", err_msg());
+    if (!db || !shard) return;
+    enum { N = 700 };
+    static double u8[N], u16[N], f32[N], f64[N];
+    static char ids[N * 16];
+    size_t o = 0;
+    for (int i = 0; i < N; i++) {
+        u8[i] = (i * 7) % 5 * 25;                     /* 0 .. 100 */
+        u16[i] = 1 + (i * 131) % 1000;                 /* ranks */
+        f32[i] = (float)(i * 0.37);                    /* float32 values */
+        f64[i] = i == 0 ? NAN : i == 1 ? -INFINITY : i == 2 ? -0.0 : i * 0.1; /* anything */
+        o += (size_t)snprintf(ids + o, sizeof ids - o, "q%d\n", 1000 + i);
+    }
+    const double *sets[4] = {u8, u16, f32, f64};
+    const char *names[4] = {"vqa_score", "ir_rank", "cider_d", "other"};
+    const char *encodings[4] = {"u8", "u16", "f32", "f64"};
+    json_t *config = json_pack("{s:s}", "case", "items");
+    RunInfo info = run_info(config, 1);
+    int64_t run = 0, run2 = 0;
+    CHECK(db_run_begin(db, &info, &run) == 0 && db_run_begin(shard, &info, &run2) == 0, "%s", err_msg());
+    for (int k = 0; k < 4; k++) CHECK(db_items_set(db, run, "test", names[k], N, ids, sets[k]) == 0, "%s", err_msg());
+    for (int k = 0; k < 4; k++) {
+        DbItems it;
+        CHECK(db_items_get(db, run, "test", names[k], 1, &it) == 1, "%s: %s", names[k], err_msg());
+        CHECK(it.n == N && same_bits(it.values, sets[k], N), "%s: values differ", names[k]);
+        CHECK(it.ids && !strcmp(it.ids, ids), "%s: ids differ", names[k]);
+        db_items_free(&it);
+        char enc[16], sql[160];
+        snprintf(sql, sizeof sql, "SELECT encoding FROM item_scores WHERE name = '%s'", names[k]);
+        raw_text(path, sql, enc, sizeof enc);
+        CHECK(!strcmp(enc, encodings[k]), "%s stored as %s, not %s", names[k], enc, encodings[k]);
+    }
+    CHECK(sql_int(path, "SELECT count(*) FROM item_sets") == 1, "one item set for four families");
+    CHECK(sql_int(path, "SELECT sum(length(scores)) FROM item_scores WHERE encoding = 'u8'") < N / 2,
+          "u8 scores deflated: %lld bytes", (long long)sql_int(path, "SELECT length(scores) FROM item_scores"));
+    /* the last record wins; nothing recorded reads as 0; a count mismatch is refused */
+    CHECK(db_items_set(db, run, "test", "vqa_score", N, ids, u16) == 0, "%s", err_msg());
+    DbItems it;
+    CHECK(db_items_get(db, run, "test", "vqa_score", 0, &it) == 1 && same_bits(it.values, u16, N) && !it.ids,
+          "overwrite");
+    db_items_free(&it);
+    CHECK(db_items_get(db, run, "val", "vqa_score", 0, &it) == 0, "no items under val");
+    CHECK(db_items_set(db, run, "test", "x", N - 1, ids, u8) == -1 && strstr(err_msg(), "699 values but 700 ids"),
+          "%s", err_msg());
+    /* merging: the shard's run comes over with its items under the new id */
+    CHECK(db_items_set(shard, run2, "test@ema", "accuracy", N, ids, u8) == 0, "%s", err_msg());
+    CHECK(db_run_end(shard, run2, DB_OK, NULL, 1.0, -1) == 0 && db_close(shard) == 0, "%s", err_msg());
+    json_t *other = json_pack("{s:s}", "case", "items other");
+    RunInfo info_other = run_info(other, 2);
+    int64_t run3 = 0;
+    Db *s2 = NULL;
+    CHECK(db_open(shard_path, &s2) == 0 && db_run_begin(s2, &info_other, &run3) == 0, "%s", err_msg());
+    CHECK(db_items_set(s2, run3, "test", "accuracy", 3, "a\nb\nc\n", (double[]){100, 0, 100}) == 0, "%s", err_msg());
+    CHECK(db_run_end(s2, run3, DB_OK, NULL, 1.0, -1) == 0 && db_close(s2) == 0, "%s", err_msg());
+    DbMergeStats ms;
+    CHECK(db_merge(db, shard_path, &ms) == 0, "%s", err_msg());
+    /* the shard's ok run of the first config replaces the running one here, the other is new */
+    CHECK(ms.runs_added == 1 && ms.runs_replaced == 1 && ms.items_copied == 2, "added %d, replaced %d, items %lld",
+          ms.runs_added, ms.runs_replaced, (long long)ms.items_copied);
+    int64_t merged = 0;
+    char hash[DB_HASH_LEN];
+    CHECK(db_config_hash(other, hash) == 0 && db_run_find(db, hash, DB_OK, &merged) == 1, "%s", err_msg());
+    CHECK(db_items_get(db, merged, "test", "accuracy", 1, &it) == 1 && it.n == 3 && !strcmp(it.ids, "a\nb\nc\n") &&
+              it.values[1] == 0 && it.values[2] == 100,
+          "merged items: %s", err_msg());
+    db_items_free(&it);
+    CHECK(db_close(db) == 0, "%s", err_msg());
+    json_decref(config), json_decref(other);
+    /* a database of an older schema (the committed snapshot) gains the tables and keeps its runs */
+    const char *old = tmp_path("snapshot.db");
+    size_t len = 0;
+    char *bytes = file_read_all("results/full/moil.db", (size_t)64 << 20, &len);
+    CHECK(bytes && file_write_atomic(old, bytes, len) == 0, "%s", err_msg());
+    free(bytes);
+    int64_t runs = sql_int(old, "SELECT count(*) FROM runs");
+    CHECK(db_open(old, &db) == 0 && db_close(db) == 0, "%s", err_msg());
+    CHECK(sql_int(old, "PRAGMA user_version") == db_schema_version() && sql_int(old, "SELECT count(*) FROM runs") == runs &&
+              sql_int(old, "SELECT count(*) FROM item_scores") == 0,
+          "snapshot: version %lld, runs %lld of %lld", (long long)sql_int(old, "PRAGMA user_version"),
+          (long long)sql_int(old, "SELECT count(*) FROM runs"), (long long)runs);
+}
+
 static void test_hash_and_rev(void) {
     json_t *a = json_loads("{\"b\": 1, \"a\": [1, 2]}", 0, NULL), *b = json_loads("{\"a\":[1,2],\"b\":1}", 0, NULL);
     char ha[DB_HASH_LEN], hb[DB_HASH_LEN];
@@ -437,6 +531,7 @@ int main(void) {
     RUN(test_stale_detection);
     RUN(test_foreign_files);
     RUN(test_paper_reference);
+    RUN(test_item_scores);
     RUN(test_hash_and_rev);
     rm_tree(tmp_dir);
     return TEST_DONE();

@@ -109,7 +109,7 @@ static void test_retrieval_train_eval(void) {
         return;
     }
     check_training(&f, log(1.0 + NEGATIVES), 0.1, 4);
-    MetricList ml = {0};
+    MetricList ml = {.want_items = 1};
     char pred[256], path[300];
     snprintf(pred, sizeof pred, "%s/ret_val", root);
     CHECK(f.task.ops->evaluate(&f.task, &f.model, "val", &ml, pred) == 0, "%s", err_msg());
@@ -140,6 +140,18 @@ static void test_retrieval_train_eval(void) {
     CHECK_CLOSE(100.0 * r.ir_r1, task_metrics_get(&ml, "ir_r1"), 1e-6);
     CHECK_CLOSE(100.0 * r.tr_r5, task_metrics_get(&ml, "tr_r5"), 1e-6);
     CHECK_CLOSE(100.0 * r.tr_r1, task_metrics_get(&ml, "tr_r1"), 1e-6);
+    /* the item scores: one rank per text / image, giving back every recall */
+    const ItemScores *ir = task_items_get(&ml, "ir_rank"), *tr = task_items_get(&ml, "tr_rank");
+    CHECK(ir && tr && ir->n == 50 && tr->n == 10, "items: ir %d tr %d", ir ? ir->n : -1, tr ? tr->n : -1);
+    for (int k = 0; ir && tr && k < 6; k++) {
+        const ItemScores *it = k < 3 ? ir : tr;
+        int K = k % 3 == 0 ? 1 : k % 3 == 1 ? 5 : 10, hits = 0;
+        for (int q = 0; q < it->n; q++) hits += it->values[q] > 0 && it->values[q] <= K;
+        CHECK_CLOSE(100.0 * hits / it->n, task_metrics_get(&ml, names[k]), 1e-5);
+    }
+    CHECK(ir && strchr(ir->ids, ':'), "text ids '<image>:<k>': %.40s", ir ? ir->ids : "");
+    task_metrics_free(&ml);
+    CHECK(ml.n_items == 0 && task_metrics_get(&ml, "ir_r1") >= 0, "free keeps the metrics");
     MetricList mt = {0};
     CHECK(f.task.ops->evaluate(&f.task, &f.model, "test", &mt, NULL) == 0, "%s", err_msg());
     CHECK(task_metrics_get(&mt, "images") == 10, "test images %g", task_metrics_get(&mt, "images"));
@@ -280,11 +292,21 @@ static void test_nlvr_train_eval(void) {
     double g2 = 0;
     for (int i = 0; i < D; i++) g2 += fabs(g[2 * D + i]);
     CHECK(g2 > 0, "no gradient on token type 2");
-    MetricList ml = {0};
+    MetricList ml = {.want_items = 1};
     char pred[256], path[300];
     snprintf(pred, sizeof pred, "%s/nlvr_val", root);
     CHECK(f.task.ops->evaluate(&f.task, &f.model, "val", &ml, pred) == 0, "%s", err_msg());
     double acc = task_metrics_get(&ml, "accuracy"), cons = task_metrics_get(&ml, "consistency");
+    /* the item scores: 100 or 0 per pair, named by its identifier, averaging to the accuracy */
+    const ItemScores *it = task_items_get(&ml, "accuracy");
+    double sum = 0;
+    for (int i = 0; it && i < it->n; i++) {
+        sum += it->values[i];
+        CHECK(it->values[i] == 0 || it->values[i] == 100, "%g", it->values[i]);
+    }
+    CHECK(it && it->n == 12 && !strncmp(it->ids, "dev-", 4), "items %d: %.30s", it ? it->n : -1, it ? it->ids : "");
+    if (it) CHECK_CLOSE(sum / it->n, acc, 1e-12);
+    task_metrics_free(&ml);
     CHECK(acc >= 0 && acc <= 100 && cons >= 0 && cons <= acc, "accuracy %g consistency %g", acc, cons);
     CHECK(task_metrics_get(&ml, "examples") == 12, "examples %g", task_metrics_get(&ml, "examples"));
     snprintf(path, sizeof path, "%s.csv", pred);
@@ -373,6 +395,7 @@ static void test_vqa_gradient_and_eval(void) {
     MetricList ml = {0};
     char pred[256], path[300];
     snprintf(pred, sizeof pred, "%s/vqa_val", root);
+    ml.want_items = 1;
     CHECK(f.task.ops->evaluate(&f.task, &f.model, "val", &ml, pred) == 0, "%s", err_msg());
     double score = task_metrics_get(&ml, "vqa_score"), n = task_metrics_get(&ml, "questions");
     CHECK(score >= 0 && score <= 100 && n > 0, "vqa_score %g over %g questions", score, n);
@@ -387,6 +410,16 @@ static void test_vqa_gradient_and_eval(void) {
         name[strlen(name) - strlen("_majority")] = 0;
         CHECK(task_metrics_get(&ml, name) >= 0, "%s missing", name);
     }
+    /* the item scores: one per question, 0/30/60/90/100, averaging to the score (rounded to 2 decimals) */
+    const ItemScores *it = task_items_get(&ml, "vqa_score");
+    double sum = 0;
+    for (int i = 0; it && i < it->n; i++) {
+        sum += it->values[i];
+        CHECK(fmod(it->values[i], 10) == 0 && it->values[i] >= 0 && it->values[i] <= 100, "%g", it->values[i]);
+    }
+    CHECK(it && it->n == (int)n, "items %d of %g questions", it ? it->n : -1, n);
+    if (it) CHECK(fabs(sum / it->n - score) <= 0.005 + 1e-9, "mean %.6f vs vqa_score %g", sum / it->n, score);
+    task_metrics_free(&ml);
     snprintf(path, sizeof path, "%s.json", pred);
     json_error_t je;
     json_t *res = json_load_file(path, 0, &je);

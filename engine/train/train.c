@@ -21,9 +21,9 @@ void train_install_signal_handlers(void) {
 int train_stop_requested(void) { return interrupt_pending() != 0; }
 
 /* Evaluate every variant of the method on split: at a training step (step
- * >= 0) into curves, at the end (step < 0) into metrics with predictions
- * files in out_dir (NULL: none); the first variant's metrics into first (if
- * not NULL). Returns -1 if an evaluation failed. */
+ * >= 0) into curves, at the end (step < 0) into metrics and item scores with
+ * predictions files in out_dir (NULL: none); the first variant's metrics
+ * (without item scores) into first (if not NULL). Returns -1 if an evaluation failed. */
 static int evaluate_variants(Model *m, Task *t, Method *meth, const char *split, const char *out_dir, int quiet,
                              const TrainSink *sink, int step, MetricList *first) {
     int nv = method_n_variants(meth);
@@ -35,7 +35,7 @@ static int evaluate_variants(Model *m, Task *t, Method *meth, const char *split,
             snprintf(pred, sizeof pred, "%s/predictions_%s_%s", out_dir, split, vname);
             pred_path = pred;
         }
-        MetricList ml = {0};
+        MetricList ml = {.want_items = step < 0};
         double t0 = time_now_s();
         int rc = t->ops->evaluate(t, m, split, &ml, pred_path);
         if (meth->ops->restore) meth->ops->restore(meth, &m->bb, &m->params);
@@ -53,6 +53,9 @@ static int evaluate_variants(Model *m, Task *t, Method *meth, const char *split,
                 train_sink_metric(sink, sp, ml.name[i], ml.value[i]);
             }
         }
+        for (int i = 0; i < ml.n_items; i++)
+            train_sink_items(sink, sp, ml.items[i].name, ml.items[i].n, ml.items[i].ids, ml.items[i].values);
+        task_metrics_free(&ml);
         if (!quiet) {
             fprintf(stderr, "  eval %s (%s): ", sp, vname);
             for (int i = 0; i < ml.n && i < 8; i++) fprintf(stderr, "%s%s=%.4g", i ? " " : "", ml.name[i], ml.value[i]);

@@ -65,7 +65,8 @@ typedef struct {
 /* Train and evaluate, reporting to sink (NULL: nothing recorded): curves
  * "loss", "lr", "grad_norm" (and "imitation_loss" for a method with an extra
  * loss) every log_every steps, validation metrics as curves "<split>/<name>",
- * the weight distances (wdist_log), and the final metrics. Metrics of the
+ * the weight distances (wdist_log), and the final metrics with the item
+ * scores of the final evaluation. Metrics of the
  * method's first evaluation variant are reported under split eval_split, the
  * others under "<split>@<variant>"; each variant's evaluation adds its
  * wall time, eval_seconds. */

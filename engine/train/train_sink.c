@@ -16,3 +16,8 @@ void train_sink_curve(const TrainSink *sink, int step, const char *name, double 
 void train_sink_metric(const TrainSink *sink, const char *split, const char *name, double value) {
     if (sink) warn_if_failed(sink->metric(sink->ctx, split, name, value));
 }
+
+void train_sink_items(const TrainSink *sink, const char *split, const char *name, int n, const char *ids,
+                      const double *values) {
+    if (sink && sink->items) warn_if_failed(sink->items(sink->ctx, split, name, n, ids, values));
+}

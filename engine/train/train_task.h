@@ -15,16 +15,45 @@
 
 #define METRIC_NAME_MAX 48
 #define METRICS_MAX 48
+#define ITEM_SCORES_MAX 8
+
+/* The score of every test item of one evaluation (a VQA question, an NLVR
+ * pair, a retrieval query, a captioned image), for intervals and paired
+ * tests over items (docs/database.md, "Per-item scores"). name is the
+ * family: a metric whose value is the mean of these scores (vqa_score,
+ * accuracy, cider_d, in its unit), or a rank (ir_rank, tr_rank: the rank
+ * of the query's true match, 1 = first, from which R@K is the share with
+ * rank <= K). */
+typedef struct {
+    char name[METRIC_NAME_MAX];
+    int n;          /* items */
+    char *ids;      /* the n item ids, each ended by '\n' (ids hold no '\n') */
+    double *values; /* [n] in the order of ids */
+} ItemScores;
 
 typedef struct {
     int n;
     char name[METRICS_MAX][METRIC_NAME_MAX];
     double value[METRICS_MAX];
+    /* Per-item scores, kept only when the caller sets want_items before
+     * evaluating (the final evaluation does); the caller then frees them
+     * with task_metrics_free. */
+    int want_items;
+    int n_items;
+    ItemScores items[ITEM_SCORES_MAX];
 } MetricList;
 
 void task_metrics_add(MetricList *l, const char *name, double value);
 /* The value of name, or NAN. */
 double task_metrics_get(const MetricList *l, const char *name);
+/* Keep the scores of n items under family name (nothing unless
+ * l->want_items): ids[i] is item i's id (no '\n'), values[i] its score;
+ * both are copied. A family added twice keeps the last. */
+void task_items_add(MetricList *l, const char *name, int n, const char *const *ids, const double *values);
+/* The item scores of family name, or NULL. */
+const ItemScores *task_items_get(const MetricList *l, const char *name);
+/* Free the item scores (the metrics stay); the list keeps want_items. */
+void task_metrics_free(MetricList *l);
 
 typedef struct {
     const char *data_dir;   /* the dataset folder */

@@ -60,8 +60,9 @@ void db_rollback(Db *db) {
 
 /* Bind parameters 1.. from the arguments listed by types:
  * 'i' int64_t; 'n' int64_t, NULL if negative; 't' text, NULL if the pointer
- * is; 'd' double; 'v' double as two parameters, value and nonfinite (value
- * NULL and 'nan'/'inf'/'-inf' when it is not finite). */
+ * is; 'd' double; 'b' a blob as two arguments, const void * and size_t; 'v'
+ * double as two parameters, value and nonfinite (value NULL and
+ * 'nan'/'inf'/'-inf' when it is not finite). */
 static int db_bindv(Db *db, sqlite3_stmt *st, const char *types, va_list ap) {
     int idx = 1, rc = SQLITE_OK;
     for (const char *t = types; *t && rc == SQLITE_OK; t++) {
@@ -82,6 +83,11 @@ static int db_bindv(Db *db, sqlite3_stmt *st, const char *types, va_list ap) {
         case 'd':
             rc = sqlite3_bind_double(st, idx++, va_arg(ap, double));
             break;
+        case 'b': {
+            const void *p = va_arg(ap, const void *);
+            rc = sqlite3_bind_blob64(st, idx++, p, (sqlite3_uint64)va_arg(ap, size_t), SQLITE_TRANSIENT);
+            break;
+        }
         default: { /* 'v' */
             double v = va_arg(ap, double);
             const char *label = isnan(v) ? "nan" : isinf(v) ? (v > 0 ? "inf" : "-inf") : NULL;

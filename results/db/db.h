@@ -103,6 +103,27 @@ int db_metric_set(Db *db, int64_t run_id, const char *split, const char *name, d
 /* Read a metric back: 1 and *value (NaN/inf restored) if set, 0 if not. */
 int db_metric_get(Db *db, int64_t run_id, const char *split, const char *name, double *value);
 
+/* Per-item scores (results/db/db_items.c): the score of every test item of
+ * a run's final evaluation under (split, family), e.g. ('test',
+ * 'vqa_score'), for intervals and paired tests over items
+ * (docs/database.md, "Per-item scores"). The ids are stored once per
+ * distinct list (table item_sets), the scores as one array in the
+ * narrowest exact encoding (u8, u16, f32 or f64), both deflated. */
+typedef struct {
+    int n;
+    char set_hash[DB_HASH_LEN]; /* names the list of ids: runs with equal hashes scored the same items */
+    char *ids;                  /* the n ids, each followed by '\n'; NULL unless asked for */
+    double *values;             /* [n] exactly as recorded */
+} DbItems;
+/* Record the scores of n items (ids: each followed by '\n'; values[n]);
+ * the last record per (run, split, name) wins; committed before returning. */
+int db_items_set(Db *db, int64_t run_id, const char *split, const char *name, int n, const char *ids,
+                 const double *values);
+/* Read them back: 1 and *out (ids too when want_ids; free with
+ * db_items_free), 0 if the run has none under (split, name), -1 on error. */
+int db_items_get(Db *db, int64_t run_id, const char *split, const char *name, int want_ids, DbItems *out);
+void db_items_free(DbItems *it);
+
 /* Reading (results/db/db_query.c): query results as tables of text cells, for
  * `moil db` and the table renderers. */
 typedef struct {
@@ -174,12 +195,13 @@ void db_table_free(DbTable *t);
  * its latest run. An 'ok' run in db wins over anything; an 'ok' candidate
  * replaces db's other runs of its config; any other candidate is added only
  * if db has no run of its config. Copied runs keep every column but id, and
- * bring their metrics and curves, re-keyed to the new id. One transaction
+ * bring their metrics, curves and item scores (with their item sets),
+ * re-keyed to the new id. One transaction
  * per shard; merging a shard twice changes nothing. The shard is brought to
  * the current schema first (db_open), and may not be db's own file. */
 typedef struct {
     int runs_added, runs_replaced, runs_skipped;
-    int64_t metrics_copied, curves_copied;
+    int64_t metrics_copied, curves_copied, items_copied; /* items: item_scores rows */
 } DbMergeStats;
 /* Fold the shard at shard_path into db; *stats gets what happened to its
  * runs (every run of the shard counts once: added, replaced or skipped). */

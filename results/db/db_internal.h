@@ -31,7 +31,8 @@ int db_exec(Db *db, const char *sql);
 void db_rollback(Db *db);
 /* Bind parameters 1.. from the arguments listed by types: 'i' int64_t; 'n'
  * int64_t, NULL if negative; 't' text, NULL if the pointer is; 'd' double;
- * 'v' double as two parameters, value and nonfinite. */
+ * 'b' blob (const void *, size_t); 'v' double as two parameters, value and
+ * nonfinite. */
 int db_bind(Db *db, sqlite3_stmt *st, const char *types, ...);
 /* Prepare sql and bind its parameters (as db_bind); NULL on error. */
 sqlite3_stmt *db_query(Db *db, const char *sql, const char *types, ...);

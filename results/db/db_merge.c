@@ -49,13 +49,14 @@ static char *copy_sql(Db *db, const char *table, const char *key, int rekey) {
 }
 
 typedef struct {
-    char *runs, *metrics, *curves; /* INSERT ... SELECT statements */
+    char *runs, *metrics, *curves, *items; /* INSERT ... SELECT statements */
 } CopySql;
 
 static void copy_sql_free(CopySql *c) {
     free(c->runs);
     free(c->metrics);
     free(c->curves);
+    free(c->items);
 }
 
 static int copy_sql_init(Db *db, CopySql *c) {
@@ -63,12 +64,14 @@ static int copy_sql_init(Db *db, CopySql *c) {
     c->runs = copy_sql(db, "runs", "id", 0);
     if (c->runs) c->metrics = copy_sql(db, "metrics", "run_id", 1);
     if (c->metrics) c->curves = copy_sql(db, "curves", "run_id", 1);
-    if (c->curves) return 0;
+    if (c->curves) c->items = copy_sql(db, "item_scores", "run_id", 1);
+    if (c->items) return 0;
     copy_sql_free(c);
     return -1;
 }
 
-/* Copy shard run old_id with its metrics and curves into main. */
+/* Copy shard run old_id with its metrics, curves and item scores into main
+ * (the item sets they name come over with the shard's, merge_attached). */
 static int copy_run(Db *db, const CopySql *sql, int64_t old_id, DbMergeStats *stats) {
     if (db_run_sql(db, sql->runs, "i", old_id)) return -1;
     int64_t new_id = sqlite3_last_insert_rowid(db->conn);
@@ -76,6 +79,8 @@ static int copy_run(Db *db, const CopySql *sql, int64_t old_id, DbMergeStats *st
     stats->metrics_copied += sqlite3_changes(db->conn);
     if (db_run_sql(db, sql->curves, "ii", new_id, old_id)) return -1;
     stats->curves_copied += sqlite3_changes(db->conn);
+    if (db_run_sql(db, sql->items, "ii", new_id, old_id)) return -1;
+    stats->items_copied += sqlite3_changes(db->conn);
     return 0;
 }
 
@@ -126,10 +131,12 @@ static int merge_candidate(Db *db, const CopySql *sql, const Candidate *c, DbMer
 static int merge_attached(Db *db, DbMergeStats *stats) {
     CopySql sql;
     if (copy_sql_init(db, &sql)) return -1;
-    Candidate *cands;
-    int n;
-    int64_t n_runs;
-    int rc = list_candidates(db, &cands, &n, &n_runs);
+    Candidate *cands = NULL;
+    int n = 0;
+    int64_t n_runs = 0;
+    /* every item set first: a set is its ids' hash, so one already in main is the same */
+    int rc = db_exec(db, "INSERT OR IGNORE INTO main.item_sets (hash, n, ids) SELECT hash, n, ids FROM shard.item_sets");
+    if (rc == 0) rc = list_candidates(db, &cands, &n, &n_runs);
     for (int i = 0; rc == 0 && i < n; i++) rc = merge_candidate(db, &sql, &cands[i], stats);
     free(cands);
     copy_sql_free(&sql);
