@@ -230,3 +230,16 @@ CREATE TABLE item_scores (
 ) STRICT;
 
 PRAGMA user_version = 3;
+
+-- migration 4: the row of a table the others are tested against
+-- An .exp file's `compare | ROW`: each other row's cell is tested against
+-- this row's cell of the same column (paired over the same test items and
+-- seeds, Holm-adjusted over the table's tests; results/README.md,
+-- "Intervals and tests") and marked where they differ. Tables planned
+-- before this test against their row 'MoIL', where they have one.
+ALTER TABLE table_layout ADD COLUMN compare_row TEXT; -- a row label of the table; NULL: no tests
+UPDATE table_layout SET compare_row = 'MoIL'
+WHERE EXISTS (SELECT 1 FROM table_cells AS c WHERE c.table_id = table_layout.table_id
+              AND c.label = 'MoIL' AND c.split_suffix = '');
+
+PRAGMA user_version = 4;

@@ -2,7 +2,8 @@
  * lines and where the expansion of a table puts them: after the profile's
  * fine-tuning arguments, before the table's and the row's (so a row's own
  * --lr still wins); its
- * backbone lines (a shipped backbone) and the malformed ones it refuses. */
+ * backbone lines (a shipped backbone) and the malformed ones it refuses; a
+ * table's compare line, which must name a row without a split suffix. */
 #include "test.h"
 
 #include <unistd.h>
@@ -150,12 +151,32 @@ static void test_full_profile_test_sets(void) {
     experiment_profile_free(&quick);
 }
 
+static void test_compare_row(void) {
+    ExpTable t;
+    static const char ok[] = "title | T\ncolumn | VQA | vqa | test | vqa_score |\ncompare | Full\n"
+                             "row | LoRA | | | --method lora\nrow | Full | | | --method full\n"
+                             "row | Full, EMA | | @ema | --method full\n";
+    CHECK(experiment_table_read(write_file("t.exp", ok), &t) == 0 && t.compare_row && !strcmp(t.compare_row, "Full"),
+          "%s", err_msg());
+    experiment_table_free(&t);
+    static const char *const bad[] = {"compare | Nobody\n", "compare | Full, EMA\n", "compare\n"};
+    for (int i = 0; i < 3; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "title | T\ncolumn | VQA | vqa | test | vqa_score |\n%s"
+                                    "row | Full | | | --method full\nrow | Full, EMA | | @ema | --method full\n",
+                 bad[i]);
+        CHECK(experiment_table_read(write_file("t.exp", text), &t) != 0 && strstr(err_msg(), "t.exp"),
+              "accepted: %s (%s)", bad[i], err_msg());
+    }
+}
+
 int main(void) {
     if (!mkdtemp(dir)) return 1;
     RUN(test_method_args_follow_task_args);
     RUN(test_method_given_twice_is_an_error);
     RUN(test_backbone_lines);
     RUN(test_full_profile_test_sets);
+    RUN(test_compare_row);
     unlink(write_file("profiles.conf", "")), unlink(write_file("t.exp", "")), unlink(write_file("twice.conf", ""));
     unlink(write_file("shipped.conf", "")), unlink(write_file("bad.conf", ""));
     rmdir(dir);

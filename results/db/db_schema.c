@@ -248,6 +248,19 @@ const char db_schema_sql[] =
     ") STRICT;\n"
     "\n"
     "PRAGMA user_version = 3;\n"
+    "\n"
+    "-- migration 4: the row of a table the others are tested against\n"
+    "-- An .exp file's `compare | ROW`: each other row's cell is tested against\n"
+    "-- this row's cell of the same column (paired over the same test items and\n"
+    "-- seeds, Holm-adjusted over the table's tests; results/README.md,\n"
+    "-- \"Intervals and tests\") and marked where they differ. Tables planned\n"
+    "-- before this test against their row 'MoIL', where they have one.\n"
+    "ALTER TABLE table_layout ADD COLUMN compare_row TEXT; -- a row label of the table; NULL: no tests\n"
+    "UPDATE table_layout SET compare_row = 'MoIL'\n"
+    "WHERE EXISTS (SELECT 1 FROM table_cells AS c WHERE c.table_id = table_layout.table_id\n"
+    "              AND c.label = 'MoIL' AND c.split_suffix = '');\n"
+    "\n"
+    "PRAGMA user_version = 4;\n"
     ;
 
 const char db_paper_reference_sql[] =

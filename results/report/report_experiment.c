@@ -269,6 +269,10 @@ static int table_line(void *ctx, char **f, int n, const char *where) {
     } else if (!strcmp(f[0], "params")) {
         if (need_fields(where, f, n, 1, 1)) return -1;
         t->params = 1;
+    } else if (!strcmp(f[0], "compare")) {
+        if (need_fields(where, f, n, 2, 2)) return -1;
+        free(t->compare_row);
+        t->compare_row = xstrdup(f[1]);
     } else if (!strcmp(f[0], "column")) {
         if (need_fields(where, f, n, 6, 6)) return -1;
         t->cols = xrealloc(t->cols, (size_t)(t->n_cols + 1) * sizeof *t->cols);
@@ -285,8 +289,9 @@ static int table_line(void *ctx, char **f, int n, const char *where) {
         *r = (ExpRow){xstrdup(f[1]), dup_or_null(f[2]), xstrdup(f[3]), n == 6 ? dup_or_null(f[5]) : NULL, {0, NULL}};
         args_split(f[4], &r->args);
     } else {
-        return err_set("%s: unknown directive '%s' (title, model, reference, column, average, params, profile, row)", where,
-                       f[0]);
+        return err_set("%s: unknown directive '%s' (title, model, reference, column, average, params, compare, profile, "
+                       "row)",
+                       where, f[0]);
     }
     return 0;
 }
@@ -304,6 +309,11 @@ int experiment_table_read(const char *path, ExpTable *out) {
     if (rc == 0 && !out->title) rc = err_set("%s: no title", path);
     if (rc == 0 && !out->model) out->model = xstrdup("vilt");
     if (rc == 0 && (!out->n_cols || !out->n_rows)) rc = err_set("%s: a table needs columns and rows", path);
+    int found = 0;
+    for (int r = 0; rc == 0 && out->compare_row && r < out->n_rows; r++)
+        found |= !strcmp(out->rows[r].label, out->compare_row) && !out->rows[r].suffix[0];
+    if (rc == 0 && out->compare_row && !found)
+        rc = err_set("%s: compare names '%s', not a row of the table without a split suffix", path, out->compare_row);
     if (rc) experiment_table_free(out);
     return rc;
 }
@@ -314,6 +324,7 @@ void experiment_table_free(ExpTable *t) {
     free(t->model);
     free(t->reference_model);
     free(t->average_label);
+    free(t->compare_row);
     for (int i = 0; i < t->n_cols; i++) {
         ExpColumn *c = &t->cols[i];
         free(c->label), free(c->task), free(c->split), free(c->metric), free(c->ref_dataset);

@@ -31,6 +31,10 @@
  *   column    | LABEL | TASK | SPLIT | METRIC | REF DATASET or empty
  *   average   | LABEL                  (a column averaging the metric columns)
  *   params                             (trainable and stored share columns)
+ *   compare   | ROW                    (test every other row against this one,
+ *                                       a row without a split suffix, and mark
+ *                                       the differences: results/README.md,
+ *                                       "Intervals and tests")
  *   profile   | NAME | FINETUNE ARGS   (this table's args in that profile)
  *   row       | LABEL | REF METHOD or empty | SPLIT SUFFIX or empty | ARGS [| PROFILES]
  * A row is run for every task of the columns and every seed of the profile,
@@ -90,6 +94,7 @@ typedef struct {
 
 typedef struct {
     char *id, *title, *reference_model, *average_label; /* the last two NULL: none */
+    char *compare_row;     /* the row the others are tested against; NULL: none */
     char *model;           /* the backbone's kind: "vilt" (the default), "vlmo", "vinvl" */
     int params;
     int n_cols, n_rows;

@@ -463,8 +463,10 @@ int report_write_html(Db *db, const ReportInput *in, FILE *out, ReportCounts *co
         fputs("<section id=\"claims\">\n<h2>The paper's claims at this scale</h2>\n<p class=\"note\">Each claim "
               "(<code>docs/paper.md</code>) with the comparisons of table rows that test it "
               "(<code>experiments/claims.conf</code>), computed from the tables below: the row's number, then its "
-              "difference from each other row (▲ above, ▼ below: Welch's t-test over the seeds, two-sided p &lt; "
-              "0.05; ≈ not separated; – untested). What they mean, and what the tables cannot show, is discussed in "
+              "difference from each other row (▲ above, ▼ below: two-sided p &lt; 0.05 after Holm's adjustment over "
+              "the comparisons of one line, by a paired bootstrap over the same test items and seeds, or Welch's "
+              "t-test over the seeds where a cell has no per-item scores; ≈ not separated; – untested). What they "
+              "mean, and what the tables cannot show, is discussed in "
               "<code>results/README.md</code>.</p>\n",
               out);
         rc = claims_render_html(in->claims, tables, n_tables, out);

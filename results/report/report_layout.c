@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "db_internal.h"
+#include "report_items.h"
 
 static int layout_cells(Db *db, const ExpTable *t, const char *profile, const ExpCell *cells, int n_cells) {
     int rc = db_run_sql(db, "DELETE FROM table_cells WHERE table_id = ? AND profile = ?", "tt", t->id, profile);
@@ -24,11 +25,12 @@ static int layout_cells(Db *db, const ExpTable *t, const char *profile, const Ex
 int db_layout_write(Db *db, const ExpTable *t, const char *profile, const ExpCell *cells, int n_cells) {
     if (db_exec(db, "BEGIN IMMEDIATE")) return -1;
     int rc = db_run_sql(db,
-                        "INSERT INTO table_layout (table_id, title, reference_model, average_label, params) "
-                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (table_id) DO UPDATE SET title = excluded.title, "
+                        "INSERT INTO table_layout (table_id, title, reference_model, average_label, params, compare_row) "
+                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (table_id) DO UPDATE SET title = excluded.title, "
                         "reference_model = excluded.reference_model, average_label = excluded.average_label, "
-                        "params = excluded.params",
-                        "ttttn", t->id, t->title, t->reference_model, t->average_label, (int64_t)t->params);
+                        "params = excluded.params, compare_row = excluded.compare_row",
+                        "ttttnt", t->id, t->title, t->reference_model, t->average_label, (int64_t)t->params,
+                        t->compare_row);
     if (rc == 0) rc = db_run_sql(db, "DELETE FROM table_columns WHERE table_id = ?", "t", t->id);
     for (int c = 0; rc == 0 && c < t->n_cols; c++) {
         const ExpColumn *k = &t->cols[c];
@@ -84,7 +86,7 @@ static double col_real(sqlite3_stmt *st, int i) {
 
 static int load_layout(Db *db, const char *table_id, TableData *d) {
     sqlite3_stmt *st = db_query(db,
-                                "SELECT title, reference_model, average_label, params FROM table_layout "
+                                "SELECT title, reference_model, average_label, params, compare_row FROM table_layout "
                                 "WHERE table_id = ?",
                                 "t", table_id);
     if (!st) return -1;
@@ -94,6 +96,7 @@ static int load_layout(Db *db, const char *table_id, TableData *d) {
         d->reference_model = col_dup(st, 1);
         d->average_label = col_dup(st, 2);
         d->params = sqlite3_column_int(st, 3);
+        d->compare_row = col_dup(st, 4);
     }
     sqlite3_finalize(st);
     if (rc == 0) return err_set("%s: no table '%s' (run_all.sh or moil table plan records it)", db->path, table_id);
@@ -131,6 +134,12 @@ static int load_rows(Db *db, const char *table_id, TableData *d, int64_t **row_i
         r->mean = xcalloc((size_t)d->n_cols + 1, sizeof *r->mean);
         r->sd = xcalloc((size_t)d->n_cols + 1, sizeof *r->sd);
         r->runs = xcalloc((size_t)d->n_cols + 1, sizeof *r->runs);
+        r->items = xcalloc((size_t)d->n_cols + 1, sizeof *r->items);
+        r->lo = xcalloc((size_t)d->n_cols + 1, sizeof *r->lo);
+        r->hi = xcalloc((size_t)d->n_cols + 1, sizeof *r->hi);
+        r->test = xcalloc((size_t)d->n_cols + 1, sizeof *r->test);
+        r->p_holm = xcalloc((size_t)d->n_cols + 1, sizeof *r->p_holm);
+        for (int c = 0; c < d->n_cols; c++) r->lo[c] = r->hi[c] = r->p_holm[c] = NAN;
         for (int c = 0; c < d->n_cols; c++) r->runs[c] = xstrdup("");
         r->row_runs = xstrdup("");
         r->runs_params = 0;
@@ -246,6 +255,7 @@ int db_table_data_load(Db *db, const char *table_id, const char *profile, TableD
     memset(out, 0, sizeof *out);
     out->id = xstrdup(table_id);
     out->profile = xstrdup(profile);
+    out->compare = -1;
     int64_t *row_ids = NULL;
     int rc = load_layout(db, table_id, out);
     if (rc == 0) rc = load_rows(db, table_id, out, &row_ids);
@@ -255,6 +265,7 @@ int db_table_data_load(Db *db, const char *table_id, const char *profile, TableD
     if (rc == 0) rc = load_numbers(db, table_id, out, row_ids);
     if (rc == 0) rc = load_runs(db, table_id, out, row_ids);
     if (rc == 0) rc = load_refs(db, table_id, out);
+    if (rc == 0) rc = items_table_load(db, out);
     free(row_ids);
     if (rc) table_data_free(out);
     return rc;

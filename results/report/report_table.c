@@ -10,16 +10,20 @@
 
 #include "check.h"
 #include "db.h"
+#include "report_stats.h"
 
 void table_data_free(TableData *d) {
     free(d->id), free(d->title), free(d->profile), free(d->reference_model), free(d->average_label);
+    free(d->compare_row);
     for (int c = 0; c < d->n_cols; c++) free(d->col_labels[c]), free(d->col_tasks[c]);
     free(d->col_labels), free(d->col_tasks);
     for (int r = 0; r < d->n_rows; r++) {
         TableRow *row = &d->rows[r];
         free(row->label), free(row->suffix), free(row->n), free(row->mean), free(row->sd);
         for (int c = 0; c < d->n_cols; c++) free(row->runs[c]);
+        for (int c = 0; row->items && c < d->n_cols; c++) free(row->items[c].x), free(row->items[c].seeds);
         free(row->runs), free(row->row_runs);
+        free(row->items), free(row->lo), free(row->hi), free(row->test), free(row->p_holm);
     }
     free(d->rows);
     for (int i = 0; i < d->n_refs; i++) {
@@ -66,11 +70,11 @@ static double column_best(const TableData *d, int c) {
 }
 
 static const TableSyntax syntaxes[] = {
-    [TABLE_MD] = {"", "| ", " | ", " |\n", "", "| ", " | ", " |\n", "", "—", "±", "**", "**"},
+    [TABLE_MD] = {"", "| ", " | ", " |\n", "", "| ", " | ", " |\n", "", "—", "±", "**", "**", "×", " †"},
     [TABLE_TEX] = {"", "", " & ", " \\\\\n", "\\midrule\n", "", " & ", " \\\\\n", "\\bottomrule\n\\end{tabular}\n",
-                   "--", "$\\pm$", "\\textbf{", "}"},
+                   "--", "$\\pm$", "\\textbf{", "}", "$\\times$", "$^\\dagger$"},
     [TABLE_HTML] = {"<table class=\"sortable\">\n", "<thead><tr><th>", "</th><th>", "</th></tr></thead>\n", "<tbody>\n",
-                    "<tr><td>", "</td><td>", "</td></tr>\n", "</tbody>\n</table>\n", "—", "±", "<b>", "</b>"},
+                    "<tr><td>", "</td><td>", "</td></tr>\n", "</tbody>\n</table>\n", "—", "±", "<b>", "</b>", "×", " †"},
 };
 
 const TableSyntax *table_syntax(TableFormat f) { return &syntaxes[f]; }
@@ -111,11 +115,17 @@ int table_put_number(FILE *out, TableFormat f, const TableData *d, int r, int c,
         fputs(s->none, out);
         return 0;
     }
-    int bold = best && !d->rows[r].suffix[0] && mean >= best[c];
+    const TableRow *row = &d->rows[r];
+    int bold = best && !row->suffix[0] && mean >= best[c];
     table_put_link(out, f, runs);
     fprintf(out, "%s%.2f%s", bold ? s->bold0 : "", mean, bold ? s->bold1 : "");
-    if (!isnan(sd)) fprintf(out, " %s %.2f", s->pm, sd);
-    fprintf(out, " (%d)", n);
+    if (c < d->n_cols && !isnan(row->lo[c])) {
+        fprintf(out, " [%.2f, %.2f] (%d %s %d)", row->lo[c], row->hi[c], n, s->times, row->items[c].n_items);
+    } else {
+        if (!isnan(sd)) fprintf(out, " %s %.2f", s->pm, sd);
+        fprintf(out, c < d->n_cols ? " (%d seed%s, no items)" : " (%d)", n, n == 1 ? "" : "s");
+    }
+    if (c < d->n_cols && row->p_holm[c] < STATS_ALPHA) fputs(s->mark, out);
     table_put_link_end(out, f, runs);
     return n;
 }
@@ -246,11 +256,29 @@ int table_render(const TableData *d, TableFormat f, FILE *out, int *n_missing) {
     fputs("Ours, profile ", out);
     table_put_text(out, f, d->profile);
     fprintf(out,
-            " (fashion-scenes, small models): mean %s sd over seeds (n seeds) of the test split, "
-            "best per column in bold%s%s; %s: not run yet.",
-            s->pm, d->average_label ? "; the average is the mean of the metric columns" : "",
+            " (fashion-scenes, small models), the test split: mean over seeds [%.0f%% interval over test items and "
+            "seeds] (n seeds %s items), or mean %s sd over seeds (n seeds, no items) where the runs have no "
+            "per-item scores; best per column in bold%s%s; %s: not run yet.",
+            100 * STATS_LEVEL, s->times, s->pm,
+            d->average_label ? "; the average is the mean of the metric columns" : "",
             d->params ? "; trainable/stored: share of the backbone's parameters, mean over the row's runs" : "",
             s->none);
+    table_put_par_end(out, f);
+    table_put_par_begin(out, f);
+    fprintf(out,
+            "Intervals: percentile bootstrap, %d replicates from seed %d, resampling the test items (one resample "
+            "for every seed) plus the seeds' part, Student's t over seeds (results/README.md, \"Intervals and "
+            "tests\").",
+            STATS_BOOT_B, STATS_BOOT_SEED);
+    if (d->compare >= 0) {
+        fprintf(out, " %s: differs from ", s->mark + strspn(s->mark, " "));
+        table_put_text(out, f, d->compare_row);
+        fprintf(out,
+                " in the same column, two-sided p below %.2g after Holm's adjustment over the table's %d tests (a paired "
+                "bootstrap over the same test items and the seeds both rows ran; Welch's t-test over seeds where a "
+                "cell has no item scores).",
+                STATS_ALPHA, d->n_tests);
+    }
     table_put_par_end(out, f);
     put_ours(out, d, f, n_missing);
     if (d->n_refs) {
