@@ -1,7 +1,7 @@
 /* `moil db show RUN`: everything the results database holds about one run:
  * its row (status, error, parameter counts, times, code revision), its
- * config as indented JSON, its metrics and a summary of each curve. Ends
- * with name=value lines. */
+ * config as indented JSON, its metrics, a summary of each curve and its
+ * arrays of per-item scores. Ends with name=value lines. */
 #include "cmd_db_common.h"
 #include "commands.h"
 
@@ -17,7 +17,8 @@ static const char usage[] =
     "Show run RUN (its id, as `moil db runs` lists) of a results database: every\n"
     "column of its row, its config (indented JSON), all its metrics, and per curve\n"
     "the number of points (and of NaN/inf ones), the first and last step and value,\n"
-    "and the minimum and maximum value with their step.\n"
+    "and the minimum and maximum value with their step, and per array of per-item\n"
+    "scores its split, family, items, encoding, stored bytes and item set.\n"
     "\n"
     "  --db PATH   results database (default " DB_DEFAULT_PATH ")\n"
     "\n"
@@ -59,6 +60,7 @@ static int show_run(Db *db, int64_t run_id) {
     print_run(&d);
     int rc = print_section("metrics", &d.metrics);
     if (rc == 0) rc = print_section("curves", &d.curves);
+    if (rc == 0) rc = print_section("item scores", &d.items);
     if (rc == 0) print_name_values(&d.run, &d.metrics);
     db_run_details_free(&d);
     return rc;

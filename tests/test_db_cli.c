@@ -94,7 +94,8 @@ static int write_run(Db *db, const RunSpec *s, DbStatus status) {
         if (step % 5 == 4 && db_curve_add(db, run, step, "val/metric", 0.1 * step)) return -1;
     }
     if (status == DB_OK && (db_metric_set(db, run, "test", key_metric(s->task), s->metric) ||
-                            db_metric_set(db, run, "val", key_metric(s->task), s->metric - 0.1)))
+                            db_metric_set(db, run, "val", key_metric(s->task), s->metric - 0.1) ||
+                            db_items_set(db, run, "test", "ir_rank", 3, "q1\nq2\nq3\n", (double[]){1, 2, 700})))
         return -1;
     if (status == DB_DIVERGED && db_metric_set(db, run, "train", "loss", NAN)) return -1;
     const char *error = status == DB_FAILED ? "out of memory" : status == DB_DIVERGED ? "loss is nan at step 5" : NULL;
@@ -163,6 +164,8 @@ static void test_show(void) {
     CHECK(strstr(out, "train/loss  10      0          0           2            9          0.2         0.2        "
                       "9         2          0\n"), "curve summary: %s", out);
     CHECK(strstr(out, "val/metric  2       0          4           0.4"), "curve summary: %s", out);
+    CHECK(strstr(out, "item scores:\nsplit  name     items  encoding  bytes") && strstr(out, "test   ir_rank  3      u16"),
+          "item scores: %s", out);
 
     rc = proc_moil(out, sizeof out, "db show 4 --db %s", path);
     CHECK(rc == 0 && strstr(out, "status=diverged\n") && strstr(out, "train/loss=nan\n") &&
@@ -171,7 +174,8 @@ static void test_show(void) {
     CHECK(strstr(out, "train/loss  6       1          0           2            5          nan         0.4"),
           "diverged curve: %s", out);
     rc = proc_moil(out, sizeof out, "db show 3 --db %s", path);
-    CHECK(rc == 0 && strstr(out, "out of memory") && strstr(out, "metrics:\n(none)"), "exit %d: %s", rc, out);
+    CHECK(rc == 0 && strstr(out, "out of memory") && strstr(out, "metrics:\n(none)") &&
+              strstr(out, "item scores:\n(none)"), "exit %d: %s", rc, out);
     rc = proc_moil(out, sizeof out, "db show 99 --db %s", path);
     CHECK(rc == 1 && strstr(out, "no run 99") && strstr(out, path), "exit %d: %s", rc, out);
     rc = proc_moil(out, sizeof out, "db show x1 --db %s", path);
@@ -216,7 +220,7 @@ static void test_merge_equals_single(void) {
     static char out[8192];
     int rc = proc_moil(out, sizeof out, "db merge %s %s --into %s", s1, s2, merged);
     CHECK(rc == 0 && strstr(out, "shards=2\nruns_added=4\nruns_replaced=0\nruns_skipped=1\n") &&
-              strstr(out, "metrics_copied=5\ncurves_copied=34\n"), "exit %d: %s", rc, out);
+              strstr(out, "metrics_copied=5\ncurves_copied=34\nitems_copied=2\n"), "exit %d: %s", rc, out);
     char *want = content(direct), *got = content(merged);
     CHECK(!strcmp(want, got), "merged:\n%s\ndirect:\n%s", got, want);
     CHECK(sql_int(merged, "SELECT count(*) FROM paper_reference") > 0, "reference numbers");

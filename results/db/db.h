@@ -165,10 +165,12 @@ int db_select_curves(Db *db, const DbRunFilter *filter, DbTable *out);
 int db_select_curve_summary(Db *db, int64_t run_id, DbTable *out);
 /* Everything `moil db show` prints about one run: its row (every column of
  * db_select_runs), its config as indented JSON with sorted keys, its metrics
- * (split, name, value) and its curve summary (db_select_curve_summary).
- * Fails when there is no such run. Free with db_run_details_free. */
+ * (split, name, value), its curve summary (db_select_curve_summary) and its
+ * per-item scores (split, name, items, encoding, bytes, item_set: one row
+ * per array). Fails when there is no such run. Free with
+ * db_run_details_free. */
 typedef struct {
-    DbTable run, metrics, curves;
+    DbTable run, metrics, curves, items;
     char *config; /* indented JSON */
 } DbRunDetails;
 int db_select_run_details(Db *db, int64_t run_id, DbRunDetails *out);

@@ -133,6 +133,14 @@ int db_select_run_details(Db *db, int64_t run_id, DbRunDetails *out) {
     if (rc == 0) rc = db_table_keep(&out->metrics, metric_cols, 3);
     if (rc == 0) rc = db_select_curve_summary(db, run_id, &out->curves);
     if (rc == 0) {
+        sqlite3_stmt *st = db_query(db,
+                                    "SELECT s.split, s.name, t.n AS items, s.encoding, length(s.scores) AS bytes, "
+                                    "s.item_set FROM item_scores AS s JOIN item_sets AS t ON t.hash = s.item_set "
+                                    "WHERE s.run_id = ? ORDER BY s.split, s.name",
+                                    "i", run_id);
+        rc = st ? db_table_fill(db, st, &out->items) : -1;
+    }
+    if (rc == 0) {
         json_error_t jerr;
         json_t *config = json_loads(db_table_get(&out->run, 0, "config_json"), 0, &jerr);
         if (config) out->config = json_dumps(config, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -148,6 +156,7 @@ void db_run_details_free(DbRunDetails *d) {
     db_table_free(&d->run);
     db_table_free(&d->metrics);
     db_table_free(&d->curves);
+    db_table_free(&d->items);
     free(d->config);
     *d = (DbRunDetails){0};
 }

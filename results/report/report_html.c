@@ -377,6 +377,8 @@ static int put_run(Db *db, int64_t id, FILE *out) {
     int rc = db_table_write(&d.metrics, DB_FORMAT_HTML, out);
     fputs("<p>curves:</p>\n", out);
     if (rc == 0) rc = db_table_write(&d.curves, DB_FORMAT_HTML, out);
+    fputs("<p>item scores (one array of per-item scores per row):</p>\n", out);
+    if (rc == 0) rc = db_table_write(&d.items, DB_FORMAT_HTML, out);
     fputs("</details>\n", out);
     db_run_details_free(&d);
     return rc;
