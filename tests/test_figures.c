@@ -184,7 +184,8 @@ static void add_tables(void) {
     if (sqlite3_open(db_path, &c) != SQLITE_OK) printf("test_figures: cannot open %s\n", db_path), exit(1);
     static const char *const tables[] = {"main", "ablation", "sweep_momentum", "sweep_rank"};
     for (int t = 0; t < 4; t++) {
-        char *sql = sqlite3_mprintf("INSERT INTO table_layout VALUES ('%q', 'T', NULL, NULL, 1);"
+        char *sql = sqlite3_mprintf("INSERT INTO table_layout (table_id, title, reference_model, average_label, params) "
+                                    "VALUES ('%q', 'T', NULL, NULL, 1);"
                                     "INSERT INTO table_columns VALUES ('%q', 0, 'VQA score', 'vqa', 'test', "
                                     "'vqa_score', NULL);",
                                     tables[t], tables[t]);
