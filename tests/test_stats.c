@@ -10,7 +10,9 @@
  * items and seeds: 100 E[sigmoid(Z)], Z ~ N(mu, 1.5^2 + tau^2). Last, a
  * table rendered from a results database shows the intervals, falls back
  * to the seed-only statistic for runs without item scores, and marks the
- * row with a planted difference from its compare row, and only that one. */
+ * row with a planted difference from its compare row, and only that one.
+ * With arguments, `build/tests/test_stats ITEMS SEEDS TAU DELTA` measures
+ * coverage and rejections in another setting and prints them. */
 #include "check.h"
 #include "db.h"
 #include "report_experiment.h"
@@ -23,12 +25,20 @@
 #include <jansson.h>
 #include <unistd.h>
 
-#define ITEMS 400
-#define SEEDS 3
 #define CELLS 200
 #define REPS 1000
 #define SD_ITEM 1.5
-#define TAU 0.1 /* seed sd on the logit scale: about 1.8 points, the full profile's typical spread */
+#define MAX_ITEMS 20000
+#define MAX_SEEDS 8
+
+/* The simulated setting: test items, seeds, the seed sd on the logit scale
+ * (0.1: about 1.8 points, the full profile's typical spread). The tests
+ * run the default; `test_stats ITEMS SEEDS TAU DELTA` measures another
+ * (results/README.md, "Intervals and tests"). */
+static struct {
+    int items, seeds;
+    double tau;
+} sim = {400, 3, 0.1};
 
 static double sigmoid(double z) { return 1 / (1 + exp(-z)); }
 
@@ -44,38 +54,44 @@ static double truth(double mu, double sd) {
     return 100 * sum * h;
 }
 
-/* One simulated cell of the test set a[ITEMS] with effect shift: x[SEEDS][ITEMS]. */
+/* One simulated cell of the test set a[items] with effect shift: x[seeds][items]. */
 static void simulate(Rng *r, const double *a, double shift, double *x) {
-    for (int s = 0; s < SEEDS; s++) {
-        double d = TAU * rng_normal(r);
-        for (int i = 0; i < ITEMS; i++) x[s * ITEMS + i] = rng_uniform(r) < sigmoid(a[i] + d + shift) ? 100 : 0;
+    for (int s = 0; s < sim.seeds; s++) {
+        double d = sim.tau * rng_normal(r);
+        for (int i = 0; i < sim.items; i++)
+            x[s * sim.items + i] = rng_uniform(r) < sigmoid(a[i] + d + shift) ? 100 : 0;
     }
 }
 
 static void test_set(Rng *r, double mu, double *a) {
-    for (int i = 0; i < ITEMS; i++) a[i] = mu + SD_ITEM * rng_normal(r);
+    for (int i = 0; i < sim.items; i++) a[i] = mu + SD_ITEM * rng_normal(r);
 }
 
-static const int64_t seeds[SEEDS] = {0, 1, 2};
+static const int64_t seeds[MAX_SEEDS] = {0, 1, 2, 3, 4, 5, 6, 7};
+static double sim_a[MAX_ITEMS], sim_x[MAX_SEEDS * MAX_ITEMS], sim_y[MAX_SEEDS * MAX_ITEMS];
 
-static void test_interval_coverage(void) {
+/* The share of CELLS simulated cells whose interval covers the truth, and their mean width. */
+static double coverage(double *width) {
     Rng r;
     rng_seed(&r, 7);
-    static double a[ITEMS], x[SEEDS * ITEMS];
     int covered = 0;
-    double width = 0;
+    *width = 0;
     for (int c = 0; c < CELLS; c++) {
-        double mu = c % 2 ? 0.8 : -0.3, want = truth(mu, sqrt(SD_ITEM * SD_ITEM + TAU * TAU));
-        test_set(&r, mu, a);
-        simulate(&r, a, 0, x);
-        StatsCell cell = {SEEDS, ITEMS, x, seeds};
+        double mu = c % 2 ? 0.8 : -0.3, want = truth(mu, sqrt(SD_ITEM * SD_ITEM + sim.tau * sim.tau));
+        test_set(&r, mu, sim_a);
+        simulate(&r, sim_a, 0, sim_x);
+        StatsCell cell = {sim.seeds, sim.items, sim_x, seeds};
         double mean, lo, hi;
         stats_boot_interval(&cell, REPS, STATS_BOOT_SEED + (uint64_t)c, &mean, &lo, &hi);
         covered += lo <= want && want <= hi;
-        width += (hi - lo) / CELLS;
+        *width += (hi - lo) / CELLS;
     }
-    double rate = (double)covered / CELLS;
-    printf("  interval: %d of %d cells cover the truth (%.3f), mean width %.2f points\n", covered, CELLS, rate, width);
+    return (double)covered / CELLS;
+}
+
+static void test_interval_coverage(void) {
+    double width, rate = coverage(&width);
+    printf("  interval: %.3f of %d cells cover the truth, mean width %.2f points\n", rate, CELLS, width);
     CHECK(rate >= 0.90 && rate <= 0.99, "coverage %.3f of the nominal 0.95", rate);
 }
 
@@ -84,16 +100,15 @@ static void test_interval_coverage(void) {
 static double rejection_rate(double delta, uint64_t sim_seed) {
     Rng r;
     rng_seed(&r, sim_seed);
-    static double a[ITEMS], xa[SEEDS * ITEMS], xb[SEEDS * ITEMS];
     int rejected = 0;
     for (int c = 0; c < CELLS; c++) {
-        test_set(&r, 0.3, a);
-        simulate(&r, a, delta, xa);
-        simulate(&r, a, 0, xb);
-        StatsCell ca = {SEEDS, ITEMS, xa, seeds}, cb = {SEEDS, ITEMS, xb, seeds};
+        test_set(&r, 0.3, sim_a);
+        simulate(&r, sim_a, delta, sim_x);
+        simulate(&r, sim_a, 0, sim_y);
+        StatsCell ca = {sim.seeds, sim.items, sim_x, seeds}, cb = {sim.seeds, sim.items, sim_y, seeds};
         double diff, lo, hi, p;
         int paired = stats_boot_paired(&ca, &cb, REPS, STATS_BOOT_SEED + (uint64_t)c, &diff, &lo, &hi, &p);
-        CHECK(paired == SEEDS && lo <= diff && diff <= hi, "paired %d, %g in [%g, %g]", paired, diff, lo, hi);
+        CHECK(paired == sim.seeds && lo <= diff && diff <= hi, "paired %d, %g in [%g, %g]", paired, diff, lo, hi);
         rejected += p < 0.05;
     }
     return (double)rejected / CELLS;
@@ -185,20 +200,23 @@ static int in_line(const char *line, const char *s) {
 static int write_text(const char *path, const char *text) { return file_write_atomic(path, text, strlen(text)); }
 
 /* One run of a cell: its config names the cell's key; metric vqa_score the
- * mean of x[ITEMS], and the item scores unless without_items. */
+ * mean of x[items], and the item scores unless without_items. */
 static int log_run(Db *db, const ExpCell *cell, const double *x, int without_items) {
     json_t *config = json_pack("{s:s}", "key", cell->key);
     RunInfo info = {.task = "vqa", .model = "vilt", .method = "x", .seed = cell->seed, .config = config,
                     .code_rev = "unknown", .code_dirty = -1, .threads = 1, .params_trainable = 1,
                     .params_stored = 1, .params_backbone = 10};
-    static char ids[ITEMS * 8];
+    static char ids[MAX_ITEMS * 8];
     size_t o = 0;
     double mean = 0;
-    for (int i = 0; i < ITEMS; i++) o += (size_t)snprintf(ids + o, sizeof ids - o, "%d\n", i), mean += x[i] / ITEMS;
+    for (int i = 0; i < sim.items; i++) {
+        o += (size_t)snprintf(ids + o, sizeof ids - o, "%d\n", i);
+        mean += x[i] / sim.items;
+    }
     int64_t run = 0;
     int rc = db_run_begin(db, &info, &run);
     if (rc == 0) rc = db_metric_set(db, run, "test", "vqa_score", mean);
-    if (rc == 0 && !without_items) rc = db_items_set(db, run, "test", "vqa_score", ITEMS, ids, x);
+    if (rc == 0 && !without_items) rc = db_items_set(db, run, "test", "vqa_score", sim.items, ids, x);
     if (rc == 0) rc = db_run_end(db, run, DB_OK, NULL, 1, -1);
     if (rc == 0) rc = db_run_key_tag(db, cell->key, run, "args");
     json_decref(config);
@@ -222,12 +240,13 @@ static void test_table_marks(void) {
           "%s", err_msg());
     Rng r;
     rng_seed(&r, 5);
-    static double a[ITEMS], x[SEEDS * ITEMS];
-    test_set(&r, 0.3, a);
+    test_set(&r, 0.3, sim_a);
     for (int i = 0; db && i < n; i++) {
         /* rows: 0 planted 1.0 logit (about 20 points) above, 1 and 3 alike, 2 without item scores */
-        simulate(&r, a, cells[i].row == 0 ? 1.0 : 0, x);
-        CHECK(log_run(db, &cells[i], x, cells[i].row == 2) == 0, "%s", err_msg());
+        sim.seeds = 1; /* one run per cell */
+        simulate(&r, sim_a, cells[i].row == 0 ? 1.0 : 0, sim_x);
+        sim.seeds = 3;
+        CHECK(log_run(db, &cells[i], sim_x, cells[i].row == 2) == 0, "%s", err_msg());
     }
     TableData d;
     char *buf = NULL;
@@ -263,7 +282,20 @@ static void test_table_marks(void) {
     rmdir(dir);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc == 5) {
+        sim.items = atoi(argv[1]), sim.seeds = atoi(argv[2]), sim.tau = atof(argv[3]);
+        double delta = atof(argv[4]), width;
+        if (sim.items < 2 || sim.items > MAX_ITEMS || sim.seeds < 1 || sim.seeds > MAX_SEEDS) {
+            fprintf(stderr, "usage: test_stats [ITEMS (2-%d) SEEDS (1-%d) TAU DELTA]\n", MAX_ITEMS, MAX_SEEDS);
+            return 2;
+        }
+        double rate = coverage(&width), rejects = rejection_rate(delta, 11);
+        printf("items %d, seeds %d, seed sd %.2f logit: interval covers the truth in %.3f of %d cells (mean width "
+               "%.2f); paired test rejects %.3f of pairs %.2f logit apart\n",
+               sim.items, sim.seeds, sim.tau, rate, CELLS, width, rejects, delta);
+        return 0;
+    }
     RUN(test_interval_coverage);
     RUN(test_paired_null_and_planted);
     RUN(test_pairing_and_edges);
