@@ -43,6 +43,7 @@ static void write_image(const char *rel, int png, uint8_t r, uint8_t g, uint8_t 
         GenWriter w;
         gen_writer_init(&w, tmp_dir);
         if (gen_write_jpeg(&w, rel, px, SIDE, 95) != 0) die("%s", err_msg());
+        gen_writer_free(&w);
         return;
     }
     png_image im;
