@@ -11,7 +11,8 @@ timed per step on random data in one of three modes:
   infer  forward pass of the model in evaluation mode, without autograd
 
 moil bench (cli/cmd_bench_torch.c) runs it with the engine's sizes. Run with
-Debian's /usr/bin/python3 (python3-torch). Prints one line:
+Debian's /usr/bin/python3 (python3-torch). Prints one line, ms_per_step the
+fastest of the timed steps:
 torch: ms_per_step=<float> peak_mib=<int> base_mib=<int> params=<int> trainable=<int> threads=<n> steps=<n>
 (peak_mib: the process's peak resident memory, PyTorch's own libraries
 included; base_mib: that peak once torch is imported, before any tensor;
@@ -155,11 +156,13 @@ def main():
             torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in trained]))
             opt.step()
 
-    for s in range(a.warmup + a.steps):
-        if s == a.warmup:
-            start = time.perf_counter()
+    for _ in range(a.warmup):
         step()
-    ms = (time.perf_counter() - start) * 1000 / a.steps
+    ms = float("inf")
+    for _ in range(a.steps):
+        start = time.perf_counter()
+        step()
+        ms = min(ms, (time.perf_counter() - start) * 1000)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     params = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in trained)

@@ -34,7 +34,7 @@ extern const char *const bench_mode_names[BENCH_MODES];
 
 /* One measurement. */
 typedef struct {
-    double ms;            /* per step, over the timed steps */
+    double ms;            /* the fastest of the timed steps */
     long peak_mib;        /* the measuring process's peak resident memory */
     long base_mib;        /* PyTorch: that peak once torch is imported, before any tensor (engine: 0) */
     size_t params;        /* floats of every tensor (model + head + method) */
