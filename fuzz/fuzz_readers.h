@@ -99,23 +99,23 @@ static inline const char *fuzz_write(int slot, const char *name, const uint8_t *
     return paths[slot];
 }
 
-/* JPEG bytes, decoded from memory and shrunk to 8x8 as the loaders do. */
-static inline int fuzz_read_png(const uint8_t *data, size_t size) {
+/* Image bytes decoded from memory by decode and shrunk to 8x8 as the loaders do. */
+static inline int fuzz_read_image(int (*decode)(const uint8_t *, size_t, const char *, Image *), const uint8_t *data,
+                                  size_t size, const char *name) {
     Image im;
-    if (image_decode_png(data, size, "fuzz.png", &im) != 0) return -1;
+    if (decode(data, size, name, &im) != 0) return -1;
     uint8_t small[8 * 8 * 3];
     image_resize(im.pix, im.h, im.w, small, 8, 8);
     image_free(&im);
     return 0;
 }
 
+static inline int fuzz_read_png(const uint8_t *data, size_t size) {
+    return fuzz_read_image(image_decode_png, data, size, "fuzz.png");
+}
+
 static inline int fuzz_read_jpeg(const uint8_t *data, size_t size) {
-    Image im;
-    if (image_decode_jpeg(data, size, "fuzz.jpg", &im) != 0) return -1;
-    uint8_t small[8 * 8 * 3];
-    image_resize(im.pix, im.h, im.w, small, 8, 8);
-    image_free(&im);
-    return 0;
+    return fuzz_read_image(image_decode_jpeg, data, size, "fuzz.jpg");
 }
 
 static inline int fuzz_read_karpathy(const uint8_t *data, size_t size) {
