@@ -27,12 +27,16 @@ typedef struct {
 
 /* A vilt model of width d with `layers` layers, 2 heads, MLP 2x, patch 16,
  * sized by env (vocabulary, image size, text length), and the task loaded
- * from env (eval split "test"). f->ok says whether it all worked. */
+ * from env (eval split "test"). f->ok says whether this setup worked
+ * (checks failed earlier in the case do not clear it). */
 static void fixture_init_env(Fixture *f, const char *task, const TaskEnv *env, int d, int layers,
                              const StFile *init) {
     memset(f, 0, sizeof *f);
     ModelConfig mc;
-    CHECK(model_config_default(&mc, "vilt", env->tok->n) == 0, "%s", err_msg());
+    if (model_config_default(&mc, "vilt", env->tok->n) != 0) {
+        CHECK(0, "%s setup: %s", task, err_msg());
+        return;
+    }
     mc.dims.d = d, mc.dims.layers = layers, mc.dims.heads = 2, mc.dims.mlp_ratio = 2;
     mc.dims.patch = 16, mc.dims.image_size = env->image_size, mc.dims.max_text = env->max_text;
     if (task_create(&f->task, task, env) != 0 || f->task.ops->load(&f->task, env, "test") != 0 ||
@@ -44,9 +48,9 @@ static void fixture_init_env(Fixture *f, const char *task, const TaskEnv *env, i
     rng_seed(&f->rng, 5);
     model_finish(&f->model, f->task.ops->max_sequences(&f->task), &f->rng);
     rng_seed(&f->rng, 11);
-    CHECK(f->task.ops->init_heads(&f->task, &f->model, &f->rng, init) == 0, "%s", err_msg());
+    f->ok = f->task.ops->init_heads(&f->task, &f->model, &f->rng, init) == 0;
+    CHECK(f->ok, "%s heads: %s", task, err_msg());
     f->saved = f->rng;
-    f->ok = !test_case_failed;
 }
 
 static void fixture_free(Fixture *f) {
