@@ -37,9 +37,12 @@ $(BUILD)/engine/%.o:   INC := $(ENGINE_DIRS:%=-I%)
 $(BUILD)/datasets/%.o: INC := $(ENGINE_DIRS:%=-I%) $(DATASET_DIRS:%=-I%)
 $(BUILD)/tasks/%.o:    INC := $(ENGINE_DIRS:%=-I%) $(DATASET_DIRS:%=-I%) $(TASK_DIRS:%=-I%)
 $(BUILD)/results/%.o:  INC := $(ENGINE_DIRS:%=-I%) $(RESULT_DIRS:%=-I%)
+# The flags that set the numerics, recorded with every run (numeric_env,
+# cli/run_numeric_env.c).
+NUMERIC_FLAGS := $(OPT)
 # the compile flags of every build (include folders apart, above); scripts/fuzz.sh
 # builds the harnesses with SAN=1's (`make -s print-BUILD_CFLAGS SAN=1`)
-BUILD_CFLAGS := -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter \
+BUILD_CFLAGS := -std=c11 $(NUMERIC_FLAGS) -g -Wall -Wextra -Wshadow -Wno-unused-parameter \
            -D_GNU_SOURCE $(SANFLAGS)
 CFLAGS  := $(BUILD_CFLAGS) -MMD -MP
 LDLIBS  := -lopenblas -ljansson -ljpeg -lpng -lsqlite3 -lz -lm -lpthread
@@ -97,6 +100,8 @@ $(CODE_REV_H): FORCE
 $(BUILD)/results/db/db.o: $(CODE_REV_H)
 $(BUILD)/results/db/db.o: CFLAGS += -include $(CODE_REV_H)
 FORCE:
+$(BUILD)/cli/run_numeric_env.o: CFLAGS += -DMOIL_NUMERIC_FLAGS='"$(NUMERIC_FLAGS)"'
+
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@

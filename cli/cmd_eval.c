@@ -23,6 +23,7 @@
 #include "run_checkpoint.h"
 #include "run_common.h"
 #include "run_inputs.h"
+#include "run_numeric_env.h"
 #include "run_sink.h"
 #include "train.h"
 
@@ -145,22 +146,31 @@ static json_t *eval_config(const EvalArgs *a, const RunCheckpoint *c, const Eval
                                (json_int_t)e->batch, "data", e->data, "seed", (json_int_t)e->seed);
     if (config && e->beam > 0) json_object_set_new(config, "beam", json_integer(e->beam));
     if (config && *data_hash) json_object_set_new(config, "data_hash", json_string(data_hash));
+    if (config && json_object_set_new(config, DB_CONFIG_NUMERIC_ENV, run_numeric_env(a->threads)) != 0) {
+        json_decref(config);
+        return NULL;
+    }
     return config;
 }
 
 /* The pretrained checkpoint the run started from (its config's "init"),
  * opened into *f when its file is still there with the hash the run
  * recorded: 1; else 0 (a task that needs it says so: retrieval's first
- * stage). */
+ * stage). The hash is the weights hash (cli/run_inputs.h); a run made
+ * before it was recorded the file's byte hash, also accepted. */
 static int run_backbone_open(const RunCheckpoint *c, StFile *f) {
     const char *path = json_string_value(json_object_get(c->run_config, "init"));
     const char *hash = json_string_value(json_object_get(c->run_config, "init_hash"));
-    char now[RUN_HASH_LEN];
-    if (!path || !*path || !hash || file_hash_fnv1a(path, now) != 0 || strcmp(now, hash) != 0) {
+    char weights[RUN_HASH_LEN], bytes[RUN_HASH_LEN];
+    if (!path || !*path || !hash || safetensors_open(path, f) != 0) {
         err_clear();
         return 0;
     }
-    return safetensors_open(path, f) == 0 ? 1 : (err_clear(), 0);
+    safetensors_weights_hash(f, weights);
+    if (strcmp(weights, hash) == 0 || (file_hash_fnv1a(path, bytes) == 0 && strcmp(bytes, hash) == 0)) return 1;
+    err_clear();
+    safetensors_close(f);
+    return 0;
 }
 
 /* <folder of init>/eval-<split> */
@@ -210,8 +220,8 @@ static int eval_run(const EvalArgs *a) {
     char out_dir[1100], init_hash[RUN_HASH_LEN], data_hash[RUN_HASH_LEN];
     if (a->out) snprintf(out_dir, sizeof out_dir, "%s", a->out);
     else default_out(a->init, e.split, out_dir, sizeof out_dir);
-    if (dir_make(out_dir) != 0 || file_hash_fnv1a(a->init, init_hash) != 0 || run_data_hash(e.data, data_hash) != 0)
-        goto done;
+    safetensors_weights_hash(&c.file, init_hash);
+    if (dir_make(out_dir) != 0 || run_data_hash(e.data, data_hash) != 0) goto done;
     int64_t run_id = 0;
     if (!a->no_db) {
         config = eval_config(a, &c, &e, init_hash, data_hash);

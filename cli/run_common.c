@@ -22,6 +22,7 @@
 #include "run_checkpoint.h"
 #include "run_common.h"
 #include "run_inputs.h"
+#include "run_numeric_env.h"
 #include "run_sink.h"
 #include "task_caption_objective.h"
 #include "task_registry.h"
@@ -357,7 +358,7 @@ static int backbone_source(const RunArgs *a, StFile *init, int *have_init, Token
     int rc = run_checkpoint_model(init, mc, tok);
     if (rc == 0 && a->model_given && strcmp(mc->kind, a->model) != 0)
         rc = err_set("--model %s, but %s is a %s backbone", a->model, a->init, mc->kind);
-    if (rc == 0) rc = file_hash_fnv1a(a->init, init_hash);
+    if (rc == 0) safetensors_weights_hash(init, init_hash);
     return rc;
 }
 
@@ -420,6 +421,10 @@ static int run(RunArgs *a) {
     run_config_recipe(config, a);
     run_config_extras(config, a);
     if (*data_hash) json_object_set_new(config, "data_hash", json_string(data_hash));
+    if (json_object_set_new(config, DB_CONFIG_NUMERIC_ENV, run_numeric_env(a->threads)) != 0) {
+        err_set("the run's config: out of memory");
+        goto done;
+    }
     if (meth->ops->describe) {
         char d[480], desc[512];
         meth->ops->describe(meth, d, sizeof d);

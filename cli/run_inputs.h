@@ -1,6 +1,10 @@
 /* Fingerprints of what a fine-tuning run reads besides its arguments, so
  * that a run is never taken for another made on other inputs:
- *   init_hash  FNV-1a 64 of the backbone file (--init), "random" without one;
+ *   init_hash  the weights hash of the backbone (--init): FNV-1a 64 of its
+ *              tensors, not its metadata (safetensors_weights_hash, what
+ *              `moil backbone hash` prints), so a backbone whose config or
+ *              recorded environment changes but whose weights do not keeps
+ *              it; "random" without one;
  *   data_hash  FNV-1a 64 of the dataset folder's manifest.json, which lists
  *              every generated file with its size and CRC-32; "" for a
  *              folder without one (the real datasets).
@@ -14,7 +18,8 @@
 #define RUN_INIT_RANDOM "random"
 
 /* init NULL, "" or "none": "random". A missing file: "" (nothing can match
- * it yet). -1 (err_set, naming the file) when it exists but cannot be read. */
+ * it yet). -1 (err_set, naming the file) when it exists but cannot be read
+ * as a safetensors file. */
 int run_init_hash(const char *init, char out[RUN_HASH_LEN]);
 /* "" without DATA/manifest.json; -1 when it exists but cannot be read. */
 int run_data_hash(const char *data_dir, char out[RUN_HASH_LEN]);

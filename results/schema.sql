@@ -243,3 +243,22 @@ WHERE EXISTS (SELECT 1 FROM table_cells AS c WHERE c.table_id = table_layout.tab
               AND c.label = 'MoIL' AND c.split_suffix = '');
 
 PRAGMA user_version = 4;
+
+-- migration 5: the numeric environment of each run
+-- A run's config carries "numeric_env" (cli/run_numeric_env.h): the CPU, the
+-- build's numeric flags, the compiler, OpenBLAS's configuration and the
+-- kernels it chose (openblas_core; OPENBLAS_CORETYPE when set) and the thread
+-- count. It is left out of config_hash, so a run made on another machine is
+-- the same configuration, done once; runs made before carry none (NULL
+-- below). From this version on a config's init_hash is the backbone's
+-- weights hash (`moil backbone hash`: its tensors, not its metadata); runs
+-- recorded before carry the file's byte hash, which changes with metadata.
+CREATE VIEW run_numeric_env AS
+SELECT id AS run_id, json_extract(config_json, '$.numeric_env.cpu') AS cpu,
+       json_extract(config_json, '$.numeric_env.build') AS build,
+       json_extract(config_json, '$.numeric_env.openblas_core') AS openblas_core,
+       json_extract(config_json, '$.numeric_env.openblas_coretype') AS openblas_coretype,
+       threads
+FROM runs;
+
+PRAGMA user_version = 5;

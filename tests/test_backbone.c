@@ -151,7 +151,8 @@ static void test_plan_shipped(void) {
 }
 
 /* run_all.sh on the shipped profile: the file installed (no pretraining run
- * logged for it), the two runs fine-tuned from it; with another hash in
+ * logged for it), the two runs fine-tuned from it, recording its weights
+ * hash as their init_hash; with another hash in
  * profiles.conf it stops before any run. */
 static void test_run_all_shipped(void) {
     const char *db = tmp_path("w/results/moil.db");
@@ -168,6 +169,10 @@ static void test_run_all_shipped(void) {
                       "WHERE r.task = 'vqa' AND r.status = 'ok' "
                       "AND k.args LIKE '%runs/shipped/pretrain/backbone.safetensors%'") == 2,
           "the runs start from the installed backbone");
+    char sql[300];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE task = 'vqa' AND status = 'ok' AND "
+                              "json_extract(config_json, '$.init_hash') = '%s'", hash);
+    CHECK(sql_int(db, sql) == 2, "the runs' init_hash is not the backbone's weights hash %s", hash);
     rc = proc_run_into(o, sizeof o, "sed -i 's/%s/0123456789abcdef/' %s", hash, conf);
     CHECK(rc == 0, "%s", o);
     rc = proc_run_into(out, sizeof out,

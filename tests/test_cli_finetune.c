@@ -39,6 +39,20 @@ static void test_init_none_overrides_init(void) {
                                     "json_extract(config_json, '$.init_hash') = 'random' AND "
                                     "json_extract(config_json, '$.init') = ''") == 1,
           "the run with --init none is not recorded as starting from random weights");
+    /* the numeric environment, with the database's run and in the checkpoint's run config */
+    CHECK(sql_int(tmp_path("r.db"), "SELECT count(*) FROM run_numeric_env WHERE cpu != '' AND openblas_core != '' "
+                                    "AND build != 'unknown' AND threads = 1") == 2,
+          "the runs' numeric environment is not recorded");
+    StFile f;
+    char ck[1100];
+    snprintf(ck, sizeof ck, "%s/model.safetensors", tmp_path("a"));
+    if (safetensors_open(ck, &f) == 0) {
+        const char *rc_text = safetensors_meta(&f, "run_config");
+        CHECK(rc_text && strstr(rc_text, "\"numeric_env\":{") && strstr(rc_text, "\"openblas_core\":"),
+              "the checkpoint's run config has no numeric_env: %s", rc_text ? rc_text : "(none)");
+        safetensors_close(&f);
+    } else
+        CHECK(0, "%s", err_msg());
 }
 
 static void test_objectives_listed(void) {

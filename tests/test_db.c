@@ -494,6 +494,40 @@ static void test_item_scores(void) {
           (long long)sql_int(old, "SELECT count(*) FROM runs"), (long long)runs);
 }
 
+/* A config's numeric_env (the machine and build) is stored with it but left
+ * out of its hash: the same config from another machine is a finished run,
+ * and the view run_numeric_env shows where each run was made. */
+static void test_numeric_env_unhashed(void) {
+    const char *path = tmp_path("env.db");
+    Db *db = NULL;
+    CHECK(db_open(path, &db) == 0, "%s", err_msg());
+    if (!db) return;
+    json_t *here = json_loads("{\"lr\":0.001,\"numeric_env\":{\"cpu\":\"A\",\"openblas_core\":\"Haswell\"}}", 0, NULL);
+    json_t *there = json_loads("{\"lr\":0.001,\"numeric_env\":{\"cpu\":\"B\",\"openblas_core\":\"Zen\"}}", 0, NULL);
+    json_t *bare = json_loads("{\"lr\":0.001}", 0, NULL);
+    char h_here[DB_HASH_LEN], h_there[DB_HASH_LEN], h_bare[DB_HASH_LEN];
+    CHECK(db_config_hash(here, h_here) == 0 && db_config_hash(there, h_there) == 0 && db_config_hash(bare, h_bare) == 0,
+          "%s", err_msg());
+    CHECK(!strcmp(h_here, h_bare) && !strcmp(h_there, h_bare), "numeric_env hashed: %s %s %s", h_here, h_there,
+          h_bare);
+    CHECK(json_object_get(here, "numeric_env"), "the hash removed the caller's numeric_env");
+    RunInfo info = run_info(here, 1);
+    int64_t run = 0, again = 0;
+    CHECK(db_run_begin(db, &info, &run) == 0 && db_run_end(db, run, DB_OK, NULL, 1, -1) == 0, "%s", err_msg());
+    info.config = there;
+    CHECK(db_run_begin(db, &info, &again) == 1 && again == run, "another machine's run of the config redone: %lld",
+          (long long)again);
+    CHECK(db_close(db) == 0, "%s", err_msg());
+    char text[256], want[256];
+    snprintf(want, sizeof want, "%s A Haswell", h_bare);
+    raw_text(path, "SELECT r.config_hash || ' ' || e.cpu || ' ' || e.openblas_core FROM runs AS r "
+                   "JOIN run_numeric_env AS e ON e.run_id = r.id", text, sizeof text);
+    CHECK(!strcmp(text, want), "stored '%s', expected '%s'", text, want);
+    json_decref(here);
+    json_decref(there);
+    json_decref(bare);
+}
+
 static void test_hash_and_rev(void) {
     json_t *a = json_loads("{\"b\": 1, \"a\": [1, 2]}", 0, NULL), *b = json_loads("{\"a\":[1,2],\"b\":1}", 0, NULL);
     char ha[DB_HASH_LEN], hb[DB_HASH_LEN];
@@ -532,6 +566,7 @@ int main(void) {
     RUN(test_foreign_files);
     RUN(test_paper_reference);
     RUN(test_item_scores);
+    RUN(test_numeric_env_unhashed);
     RUN(test_hash_and_rev);
     rm_tree(tmp_dir);
     return TEST_DONE();

@@ -301,16 +301,21 @@ static long t_side_todo(void) {
     return rc == 0 && p ? strtol(p + strlen("profile tiny: "), NULL, 10) : -1;
 }
 
-/* A run is done only for the backbone and the dataset it read: a changed
- * backbone file or dataset manifest makes t_side's two runs todo again,
- * and restoring them makes them done. */
+/* A run is done only for the backbone and the dataset it read: changed
+ * backbone weights (its last data byte, a weight's sign and exponent) or a
+ * changed dataset manifest make t_side's two runs todo again, and restoring
+ * them makes them done. */
 static void test_changed_inputs_redo(void) {
     char cmd[2048], o[1024];
     CHECK(t_side_todo() == 0, "t_side is done: %s", out);
     const char *files[] = {"w/runs/tiny/pretrain/backbone.safetensors", "w/datasets/data/tiny/manifest.json"};
+    const char *change[] = {"printf '\\001' | dd of=%s bs=1 seek=$(($(stat -c %%s %s) - 1)) conv=notrunc 2>&1",
+                            "printf ' ' >> %s"};
     for (int i = 0; i < 2; i++) {
         const char *f = tmp_path(files[i]);
-        snprintf(cmd, sizeof cmd, "cp %s %s.keep && printf ' ' >> %s", f, f, f);
+        char edit[1200];
+        snprintf(edit, sizeof edit, change[i], f, f);
+        snprintf(cmd, sizeof cmd, "cp %s %s.keep && %s", f, f, edit);
         CHECK(proc_run_into(o, sizeof o, "%s", cmd) == 0, "%s: %s", cmd, o);
         CHECK(t_side_todo() == 2, "%s changed, its runs not redone: %s", files[i], out);
         snprintf(cmd, sizeof cmd, "mv %s.keep %s", f, f);

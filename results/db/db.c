@@ -355,7 +355,11 @@ char *db_config_canonical(const json_t *config) {
 }
 
 int db_config_hash(const json_t *config, char hash[DB_HASH_LEN]) {
-    char *text = db_config_canonical(config);
+    json_t *hashed = json_is_object(config) ? json_copy((json_t *)config) : json_incref((json_t *)config);
+    if (config && !hashed) return err_set("config: out of memory");
+    json_object_del(hashed, DB_CONFIG_NUMERIC_ENV); /* no-op without it, or for a non-object */
+    char *text = db_config_canonical(hashed);
+    json_decref(hashed);
     if (!text) return -1;
     fnv1a64_hex(text, hash);
     free(text);
@@ -467,7 +471,10 @@ int db_run_begin(Db *db, const RunInfo *info, int64_t *run_id) {
     char *config = db_config_canonical(info->config);
     if (!config) return err_prefix("%s", db->path);
     char hash[DB_HASH_LEN], rev[DB_REV_LEN];
-    fnv1a64_hex(config, hash);
+    if (db_config_hash(info->config, hash) != 0) {
+        free(config);
+        return err_prefix("%s", db->path);
+    }
     int dirty = info->code_dirty;
     if (info->code_rev) snprintf(rev, sizeof rev, "%s", info->code_rev);
     else db_code_rev(rev, &dirty);

@@ -35,7 +35,8 @@ typedef struct {
     const char *method;   /* full, lora, moil, ... */
     int64_t seed;
     /* Everything that determines the result (not threads or output paths):
-     * stored in canonical form, and its hash decides whether a rerun skips. */
+     * stored in canonical form, and its hash (without the key
+     * DB_CONFIG_NUMERIC_ENV) decides whether a rerun skips. */
     const json_t *config;
     const char *code_rev; /* NULL: db_code_rev(), the revision the binary was built from */
     int code_dirty;       /* with code_rev: 1 dirty, 0 clean, -1 unknown */
@@ -211,8 +212,13 @@ int db_merge(Db *db, const char *shard_path, DbMergeStats *stats);
 
 /* "running", "ok", "failed", "diverged", "killed". */
 const char *db_status_name(DbStatus status);
+/* The key of a run config that records the machine and build it ran on
+ * (cli/run_numeric_env.h): stored with the config, left out of its hash, so
+ * a run made elsewhere counts as the same run. */
+#define DB_CONFIG_NUMERIC_ENV "numeric_env"
 /* Canonical text of a config (sorted keys, compact; caller frees) and its
- * FNV-1a 64 hash as 16 lowercase hex digits. NULL/-1 if it cannot be dumped. */
+ * hash: FNV-1a 64 of the canonical text without DB_CONFIG_NUMERIC_ENV, as 16
+ * lowercase hex digits. NULL/-1 if it cannot be dumped. */
 char *db_config_canonical(const json_t *config);
 int db_config_hash(const json_t *config, char hash[DB_HASH_LEN]);
 /* The git commit this binary was built from and whether its sources
