@@ -69,7 +69,8 @@ typedef struct {
     ModelDims dims;
     /* The kind's own configuration, zero unless its ModelOps sets it; only
      * the kind reads it (its header names the type and an accessor, which
-     * checks at compile time that the type fits here). */
+     * checks at compile time that the type fits here; the type is declared
+     * may_alias, since it is read and written through in place). */
     _Alignas(max_align_t) unsigned char kind_config[MODEL_KIND_CONFIG_BYTES];
 } ModelConfig;
 

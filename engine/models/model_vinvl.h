@@ -34,8 +34,9 @@
 
 /* VinVL's own configuration (ModelConfig.kind_config of a "vinvl" config;
  * the key "regions" of its JSON): where its regions come from and how its
- * tags read. */
-typedef struct {
+ * tags read. may_alias, as VlmoConfig (model_vlmo.h): it lives in that byte
+ * array. */
+typedef struct __attribute__((may_alias)) {
     char dir[512];   /* the region folder (engine/io/io_region_store.h) */
     int max_regions; /* R: region rows */
     int dim;         /* floats per region feature (appearance + geometry) */

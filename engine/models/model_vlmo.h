@@ -24,8 +24,11 @@
 enum { VLMO_TEXT = 0, VLMO_IMAGE = 1, VLMO_VL = 2 }; /* expert indices in a block */
 
 /* VLMo's own configuration (ModelConfig.kind_config of a "vlmo" config; the
- * key "fusion_layers" of its JSON, optional: VLMO_FUSION_LAYERS). */
-typedef struct {
+ * key "fusion_layers" of its JSON, optional: VLMO_FUSION_LAYERS). may_alias:
+ * it lives in that byte array, so a write through it must not be assumed to
+ * leave the ModelConfig unchanged (without it, GCC at -O2 for x86-64-v3 moved
+ * a store of fusion_layers after the copy of the config that returned it). */
+typedef struct __attribute__((may_alias)) {
     int fusion_layers; /* F: top layers with the vision-language expert */
 } VlmoConfig;
 
