@@ -1,6 +1,8 @@
 # moil-repro build. `make` builds the engine library and ./moil; `make test`
 # runs the test suite; `make test SAN=1` the same under ASan + UBSan (in
-# build-san/); `make deps` installs missing Debian packages (every build, and
+# build-san/); `make pinned-numerics` rewrites the numbers the pinned-numerics
+# test compares (tests/vectors/pinned_numerics.txt); `make deps` installs
+# missing Debian packages (every build, and
 # `make reproduce`, installs the required ones on its own: scripts/deps.sh);
 # `make bench` runs the benchmark at the small size, `make bench-b32` at the
 # small size and ViLT-B/32's (a few minutes; docs/cli.md); `make parity-b32`
@@ -19,7 +21,12 @@ OPT     := -O1
 else
 BUILD   := build
 SANFLAGS :=
-OPT     := -O2 -march=native
+# A fixed instruction-set level, not -march=native: the same code, so the
+# same numbers, on every machine that runs it (x86-64-v3: AVX2 + FMA, Haswell,
+# Zen and later). The ops sum in 16 lanes whatever the level
+# (engine/ops/op_internal.h), so this build trains bit for bit as a native
+# one does on an AVX-512 machine (docs/testing.md, "Numeric reproducibility").
+OPT     := -O2 -march=x86-64-v3
 endif
 
 # Source folders: the engine's, then the layers above it (docs/architecture.md)
@@ -38,8 +45,10 @@ $(BUILD)/datasets/%.o: INC := $(ENGINE_DIRS:%=-I%) $(DATASET_DIRS:%=-I%)
 $(BUILD)/tasks/%.o:    INC := $(ENGINE_DIRS:%=-I%) $(DATASET_DIRS:%=-I%) $(TASK_DIRS:%=-I%)
 $(BUILD)/results/%.o:  INC := $(ENGINE_DIRS:%=-I%) $(RESULT_DIRS:%=-I%)
 # The flags that set the numerics, recorded with every run (numeric_env,
-# cli/run_numeric_env.c).
-NUMERIC_FLAGS := $(OPT)
+# cli/run_numeric_env.c): -ffp-contract=off in every build, so no a*b+c is
+# fused into one rounding (an FMA) where the source rounds twice and the
+# level's FMA cannot change a result (GCC's default under -std=c11, not clang's).
+NUMERIC_FLAGS := $(OPT) -ffp-contract=off
 # the compile flags of every build (include folders apart, above); scripts/fuzz.sh
 # builds the harnesses with SAN=1's (`make -s print-BUILD_CFLAGS SAN=1`)
 BUILD_CFLAGS := -std=c11 $(NUMERIC_FLAGS) -g -Wall -Wextra -Wshadow -Wno-unused-parameter \
@@ -62,7 +71,7 @@ LIB      := $(BUILD)/libmoil.a
 MOIL     := $(BUILD)/moil
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all deps test bench bench-b32 parity-b32 datasets backbone reproduce tables figures report fuzz clean print-% FORCE
+.PHONY: all deps test pinned-numerics bench bench-b32 parity-b32 datasets backbone reproduce tables figures report fuzz clean print-% FORCE
 # keep object files of the test binaries between runs
 .SECONDARY:
 ifeq ($(SAN),1)
@@ -121,6 +130,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT_OBJ) $(LIB)
 test: $(TEST_BIN) $(MOIL)
 	@$(DEPS) test
 	@MOIL=$(CURDIR)/$(MOIL) tests/run.sh $(TEST_BIN)
+
+# Rewrite the pinned numbers of tests/test_pinned_numerics.c from this build;
+# commit the file with the reason its numbers changed (docs/testing.md).
+pinned-numerics: $(BUILD)/tests/test_pinned_numerics $(MOIL)
+	MOIL=$(CURDIR)/$(MOIL) $(BUILD)/tests/test_pinned_numerics --write tests/vectors/pinned_numerics.txt
 
 bench: $(MOIL)
 	$(MOIL) bench

@@ -32,14 +32,14 @@ static void softmax_row(float *row, const int *lanes, int T) {
         vmax = vec_max(vmax, vec_select(lanes_load(lanes + j), x, ninf));
     }
     float mx = vec_hmax(vmax);
-    vecf acc = vec_set(0.0f);
+    VecSum acc = vsum_zero();
     for (int j = 0; j < T; j += VEC_LANES) {
         size_t k = (size_t)(T - j);
         vecf e = vec_select(lanes_load(lanes + j), vec_exp(vec_load_n(row + j, k, 0.0f) - mx), vec_set(0.0f));
-        acc += e;
+        vsum_add(&acc, (size_t)j, e);
         vec_store_n(row + j, e, k);
     }
-    float inv = 1.0f / vec_sum(acc);
+    float inv = 1.0f / vsum_total(&acc);
     for (int j = 0; j < T; j += VEC_LANES) {
         size_t k = (size_t)(T - j);
         vec_store_n(row + j, vec_load_n(row + j, k, 0.0f) * inv, k);
@@ -48,12 +48,12 @@ static void softmax_row(float *row, const int *lanes, int T) {
 
 /* d[T] = scale * p * (d - sum_j p d): softmax backward of one row in place. */
 static void softmax_row_backward(float *d, const float *p, int T, float scale) {
-    vecf acc = vec_set(0.0f);
+    VecSum acc = vsum_zero();
     for (int j = 0; j < T; j += VEC_LANES) {
         size_t k = (size_t)(T - j);
-        acc += vec_load_n(p + j, k, 0.0f) * vec_load_n(d + j, k, 0.0f);
+        vsum_add(&acc, (size_t)j, vec_load_n(p + j, k, 0.0f) * vec_load_n(d + j, k, 0.0f));
     }
-    float dot = vec_sum(acc);
+    float dot = vsum_total(&acc);
     for (int j = 0; j < T; j += VEC_LANES) {
         size_t k = (size_t)(T - j);
         vec_store_n(d + j, vec_load_n(p + j, k, 0.0f) * (vec_load_n(d + j, k, 0.0f) - dot) * scale, k);

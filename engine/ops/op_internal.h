@@ -3,9 +3,11 @@
  * GCC/Clang vector extensions, one register wide: 16 lanes with AVX-512, 8
  * with AVX, else 4 (SSE, NEON, or plain scalar code elsewhere). The op
  * loops are written with these because -O2 does not vectorise loops of
- * unknown length, nor float reductions; here every reduction has a fixed
- * order (per lane, then the lanes as a tree), so results are bitwise
- * reproducible on a given build. */
+ * unknown length, nor float reductions. Every sum runs in 16 lanes whatever
+ * VEC_LANES (VecSum below: per lane, then the lanes as a tree), so its order,
+ * and with it every result, is the same with AVX-512, AVX2 or SSE: a build
+ * for x86-64-v3 computes what a native one on an AVX-512 machine does
+ * (docs/testing.md, "Numeric reproducibility"). */
 #ifndef MOIL_OP_INTERNAL_H
 #define MOIL_OP_INTERNAL_H
 
@@ -82,10 +84,32 @@ static inline vecf vec_sqrt(vecf v) {
 #endif
 }
 
-static inline float vec_sum(vecf v) {
-    for (int w = VEC_LANES / 2; w >= 1; w /= 2)
-        for (int i = 0; i < w; i++) v[i] += v[i + w];
-    return v[0];
+/* A float sum in SUM_LANES interleaved partial sums: lane i takes the
+ * elements i, i + 16, i + 32, ... of the row, held as SUM_VECS vectors of
+ * the build's width; the lanes are then added as a tree (8 apart, 4, 2,
+ * 1). The order depends on the row's length alone, not on VEC_LANES. */
+#define SUM_LANES 16
+#define SUM_VECS (SUM_LANES / VEC_LANES)
+typedef struct {
+    vecf part[SUM_VECS]; /* lane i of the sum: part[i / VEC_LANES][i % VEC_LANES] */
+} VecSum;
+
+static inline VecSum vsum_zero(void) {
+    VecSum s;
+    for (int k = 0; k < SUM_VECS; k++) s.part[k] = vec_set(0.0f);
+    return s;
+}
+
+/* Add the VEC_LANES elements at offset j of the row (j a multiple of
+ * VEC_LANES; lanes past the row's end hold 0). */
+static inline void vsum_add(VecSum *s, size_t j, vecf x) { s->part[(j / VEC_LANES) % SUM_VECS] += x; }
+
+static inline float vsum_total(const VecSum *s) {
+    float lane[SUM_LANES];
+    memcpy(lane, s->part, sizeof lane);
+    for (int w = SUM_LANES / 2; w >= 1; w /= 2)
+        for (int i = 0; i < w; i++) lane[i] += lane[i + w];
+    return lane[0];
 }
 
 static inline float vec_hmax(vecf v) {

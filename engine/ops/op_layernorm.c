@@ -1,5 +1,5 @@
 /* LayerNorm over the last dimension, VEC_LANES channels at a time (op_internal.h);
- * row sums are accumulated per lane, then the lanes in a fixed order. */
+ * row sums in the 16 lanes of a VecSum, then the lanes in a fixed order. */
 #include "ops.h"
 
 #include <math.h>
@@ -12,15 +12,15 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, c
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
         float *y = out + (size_t)n * C;
-        vecf acc = vec_set(0.0f);
-        for (int c = 0; c < C; c += VEC_LANES) acc += vec_load_n(x + c, (size_t)(C - c), 0.0f);
-        float m = vec_sum(acc) / C;
-        acc = vec_set(0.0f);
+        VecSum acc = vsum_zero();
+        for (int c = 0; c < C; c += VEC_LANES) vsum_add(&acc, (size_t)c, vec_load_n(x + c, (size_t)(C - c), 0.0f));
+        float m = vsum_total(&acc) / C;
+        acc = vsum_zero();
         for (int c = 0; c < C; c += VEC_LANES) {
             vecf d = vec_load_n(x + c, (size_t)(C - c), m) - m; /* padding lanes give 0 */
-            acc += d * d;
+            vsum_add(&acc, (size_t)c, d * d);
         }
-        float s = 1.0f / sqrtf(vec_sum(acc) / C + eps);
+        float s = 1.0f / sqrtf(vsum_total(&acc) / C + eps);
         for (int c = 0; c < C; c += VEC_LANES) {
             size_t k = (size_t)(C - c);
             vecf xhat = (vec_load_n(x + c, k, 0.0f) - m) * s;
@@ -38,19 +38,19 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
         const float *dy = dout + (size_t)n * C;
         float m = mean[n], s = rstd[n];
         /* dnorm = dy * w; dx = s * (dnorm - mean(dnorm) - xhat * mean(dnorm * xhat)) */
-        vecf acc_dnorm = vec_set(0.0f), acc_dnorm_xhat = vec_set(0.0f);
+        VecSum acc_dnorm = vsum_zero(), acc_dnorm_xhat = vsum_zero();
         for (int c = 0; c < C; c += VEC_LANES) {
             size_t k = (size_t)(C - c);
             vecf xhat = (vec_load_n(x + c, k, 0.0f) - m) * s;
             vecf g = vec_load_n(dy + c, k, 0.0f);
             vecf dnorm = g * vec_load_n(w + c, k, 0.0f); /* padding lanes: g = 0 */
-            acc_dnorm += dnorm;
-            acc_dnorm_xhat += dnorm * xhat;
+            vsum_add(&acc_dnorm, (size_t)c, dnorm);
+            vsum_add(&acc_dnorm_xhat, (size_t)c, dnorm * xhat);
             if (dw) vec_store_n(dw + c, vec_load_n(dw + c, k, 0.0f) + g * xhat, k);
             if (db) vec_store_n(db + c, vec_load_n(db + c, k, 0.0f) + g, k);
         }
         if (!dinp) continue;
-        float dnorm_mean = vec_sum(acc_dnorm) / C, dnorm_xhat_mean = vec_sum(acc_dnorm_xhat) / C;
+        float dnorm_mean = vsum_total(&acc_dnorm) / C, dnorm_xhat_mean = vsum_total(&acc_dnorm_xhat) / C;
         float *dx = dinp + (size_t)n * C;
         for (int c = 0; c < C; c += VEC_LANES) {
             size_t k = (size_t)(C - c);
