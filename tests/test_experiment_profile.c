@@ -3,7 +3,9 @@
  * fine-tuning arguments, before the table's and the row's (so a row's own
  * --lr still wins); its
  * backbone lines (a shipped backbone) and the malformed ones it refuses; a
- * table's compare line, which must name a row without a split suffix. */
+ * table's compare line, which must name a row without a split suffix; a
+ * table's seeds line, which limits one profile's runs of it to some of the
+ * profile's seeds and names its file and line when a seed is not one. */
 #include "test.h"
 
 #include <unistd.h>
@@ -170,6 +172,94 @@ static void test_compare_row(void) {
     }
 }
 
+/* The cells' seeds of table text in profile p (0,1,2): 0 when the
+ * expansion fails, else the number of cells, their seeds in seeds[]. */
+static int expand_seeds(const char *text, int64_t seeds[8]) {
+    ExpProfile p;
+    ExpTable t;
+    int n = 0;
+    if (experiment_profile_read(write_file("profiles.conf", "profile | p | tiny | 0,1,2 | | --steps 3\n"
+                                                            "profile | q | tiny | 0,1,2 | | --steps 3\n"),
+                                "p", &p) != 0)
+        return 0;
+    if (experiment_table_read(write_file("t.exp", text), &t) == 0) {
+        ExpCell *cells = NULL;
+        if (experiment_expand(&t, &p, "D", "I", &cells, &n) != 0) n = 0;
+        for (int i = 0; i < n && i < 8; i++) seeds[i] = cells[i].seed;
+        if (n) experiment_cells_free(cells, n);
+        experiment_table_free(&t);
+    }
+    experiment_profile_free(&p);
+    return n;
+}
+
+static void test_seeds_line(void) {
+    int64_t seeds[8];
+    static const char head[] = "title | T\ncolumn | VQA | vqa | val | vqa_score |\nrow | LoRA | | | --method lora\n";
+    char text[512];
+    snprintf(text, sizeof text, "%s", head);
+    int n = expand_seeds(text, seeds);
+    CHECK(n == 3 && seeds[0] == 0 && seeds[2] == 2, "no seeds line: %d cells (%s)", n, err_msg());
+    snprintf(text, sizeof text, "%sseeds | p | 2, 0\n", head);
+    n = expand_seeds(text, seeds);
+    CHECK(n == 2 && seeds[0] == 0 && seeds[1] == 2, "seeds | p | 2,0: %d cells (%s)", n, err_msg());
+    snprintf(text, sizeof text, "%sseeds | q | 1\n", head); /* another profile's line */
+    n = expand_seeds(text, seeds);
+    CHECK(n == 3, "seeds | q | 1 limited profile p: %d cells", n);
+    /* a seed the profile lacks: refused with the line's file and number */
+    snprintf(text, sizeof text, "%s# why\nseeds | p | 0,3\n", head);
+    CHECK(expand_seeds(text, seeds) == 0 && strstr(err_msg(), "t.exp:5:") && strstr(err_msg(), "seed 3"),
+          "seed 3 of 0,1,2 accepted: %s", err_msg());
+    static const struct {
+        const char *lines, *where;
+    } bad[] = {{"seeds | p | 0,0\n", "t.exp:4:"},
+               {"seeds | p | x\n", "t.exp:4:"},
+               {"seeds | p |\n", "t.exp:4:"},
+               {"seeds | p\n", "t.exp:4:"},
+               {"seeds | p | 0\nseeds | p | 1\n", "t.exp:5:"}};
+    for (int i = 0; i < 5; i++) {
+        ExpTable t;
+        snprintf(text, sizeof text, "%s%s", head, bad[i].lines);
+        CHECK(experiment_table_read(write_file("t.exp", text), &t) != 0 && strstr(err_msg(), bad[i].where),
+              "accepted: %s (%s)", bad[i].lines, err_msg());
+    }
+}
+
+/* experiments/sweep_lr.exp runs seed 0 only in the full profile (a
+ * selection on validation data); the main table keeps the profile's 3. */
+static void test_sweep_lr_full_seed_0(void) {
+    ExpProfile full;
+    ExpTable sweep, main_table;
+    if (experiment_profile_read("experiments/profiles.conf", "full", &full) != 0) {
+        CHECK(0, "%s", err_msg());
+        return;
+    }
+    if (experiment_table_read("experiments/sweep_lr.exp", &sweep) == 0) {
+        ExpCell *cells = NULL;
+        int n = 0, others = 0;
+        CHECK(experiment_expand(&sweep, &full, "D", "I", &cells, &n) == 0, "%s", err_msg());
+        for (int i = 0; i < n; i++) others += cells[i].seed != 0;
+        CHECK(n == 2 * sweep.n_rows && !others, "sweep_lr full: %d cells for %d rows, %d not seed 0", n,
+              sweep.n_rows, others);
+        if (n) experiment_cells_free(cells, n);
+        experiment_table_free(&sweep);
+    } else {
+        CHECK(0, "%s", err_msg());
+    }
+    if (experiment_table_read("experiments/main.exp", &main_table) == 0) {
+        ExpCell *cells = NULL;
+        int n = 0, seed2 = 0;
+        CHECK(experiment_expand(&main_table, &full, "D", "I", &cells, &n) == 0, "%s", err_msg());
+        for (int i = 0; i < n; i++) seed2 += cells[i].seed == 2;
+        CHECK(n > 0 && 3 * seed2 == n, "main full: %d cells, %d of seed 2", n, seed2);
+        if (n) experiment_cells_free(cells, n);
+        experiment_table_free(&main_table);
+    } else {
+        CHECK(0, "%s", err_msg());
+    }
+    experiment_profile_free(&full);
+}
+
 int main(void) {
     if (!mkdtemp(dir)) return 1;
     RUN(test_method_args_follow_task_args);
@@ -177,6 +267,8 @@ int main(void) {
     RUN(test_backbone_lines);
     RUN(test_full_profile_test_sets);
     RUN(test_compare_row);
+    RUN(test_seeds_line);
+    RUN(test_sweep_lr_full_seed_0);
     unlink(write_file("profiles.conf", "")), unlink(write_file("t.exp", "")), unlink(write_file("twice.conf", ""));
     unlink(write_file("shipped.conf", "")), unlink(write_file("bad.conf", ""));
     rmdir(dir);

@@ -122,16 +122,19 @@ typedef struct {
     int found;
 } ProfileCtx;
 
-static int parse_seeds(const char *text, ExpProfile *p, const char *where) {
+/* A comma-separated list of distinct seeds ("0,1,2") appended to *seeds. */
+static int parse_seeds(const char *text, int64_t **seeds, int *n, const char *where) {
     for (const char *s = text; *s;) {
         char *end;
         long long v = strtoll(s, &end, 10);
         if (end == s || v < 0 || (*end && *end != ',')) return err_set("%s: seeds '%s': expected 0,1,2", where, text);
-        p->seeds = xrealloc(p->seeds, (size_t)(p->n_seeds + 1) * sizeof *p->seeds);
-        p->seeds[p->n_seeds++] = v;
+        for (int i = 0; i < *n; i++)
+            if ((*seeds)[i] == v) return err_set("%s: seeds '%s': seed %lld given twice", where, text, v);
+        *seeds = xrealloc(*seeds, (size_t)(*n + 1) * sizeof **seeds);
+        (*seeds)[(*n)++] = v;
         s = *end ? end + 1 : end;
     }
-    return p->n_seeds ? 0 : err_set("%s: no seeds", where);
+    return *n ? 0 : err_set("%s: no seeds", where);
 }
 
 static const ExpArgs *named_args_find(const ExpNamedArgs *list, const char *name) {
@@ -177,7 +180,7 @@ static int profile_line(void *ctx_, char **f, int n, const char *where) {
         p->dataset = xstrdup(f[2]);
         args_split(f[4], &p->pretrain);
         args_split(f[5], &p->finetune);
-        return parse_seeds(f[3], p, where);
+        return parse_seeds(f[3], &p->seeds, &p->n_seeds, where);
     }
     int is_task = !strcmp(f[0], "task");
     if (is_task || !strcmp(f[0], "method")) {
@@ -280,6 +283,14 @@ static int table_line(void *ctx, char **f, int n, const char *where) {
     } else if (!strcmp(f[0], "profile")) {
         if (need_fields(where, f, n, 3, 3)) return -1;
         named_args_add(&t->profiles, f[1], f[2]);
+    } else if (!strcmp(f[0], "seeds")) {
+        if (need_fields(where, f, n, 3, 3)) return -1;
+        for (int i = 0; i < t->n_seeds; i++)
+            if (!strcmp(t->seeds[i].profile, f[1])) return err_set("%s: seeds of profile %s given twice", where, f[1]);
+        t->seeds = xrealloc(t->seeds, (size_t)(t->n_seeds + 1) * sizeof *t->seeds);
+        ExpSeeds *k = &t->seeds[t->n_seeds++];
+        *k = (ExpSeeds){xstrdup(f[1]), xstrdup(where), 0, NULL};
+        return parse_seeds(f[2], &k->seeds, &k->n, where);
     } else if (!strcmp(f[0], "row")) {
         if (need_fields(where, f, n, 5, 6)) return -1;
         if (!*f[1]) return err_set("%s: a row needs a label", where);
@@ -290,7 +301,7 @@ static int table_line(void *ctx, char **f, int n, const char *where) {
         args_split(f[4], &r->args);
     } else {
         return err_set("%s: unknown directive '%s' (title, model, reference, column, average, params, compare, profile, "
-                       "row)",
+                       "seeds, row)",
                        where, f[0]);
     }
     return 0;
@@ -335,7 +346,8 @@ void experiment_table_free(ExpTable *t) {
         experiment_args_free(&r->args);
     }
     named_args_free(&t->profiles);
-    free(t->cols), free(t->rows);
+    for (int i = 0; i < t->n_seeds; i++) free(t->seeds[i].profile), free(t->seeds[i].where), free(t->seeds[i].seeds);
+    free(t->cols), free(t->rows), free(t->seeds);
     memset(t, 0, sizeof *t);
 }
 
@@ -485,10 +497,37 @@ void experiment_profile_args(const ExpProfile *p, const char *task, const char *
     }
 }
 
+/* Sets *out to the table's seeds line for profile p (NULL: none); -1 when
+ * the line names a seed the profile does not have. */
+static int table_seeds(const ExpTable *t, const ExpProfile *p, const ExpSeeds **out) {
+    *out = NULL;
+    for (int i = 0; i < t->n_seeds; i++)
+        if (!strcmp(t->seeds[i].profile, p->name)) *out = &t->seeds[i];
+    for (int i = 0; *out && i < (*out)->n; i++) {
+        int known = 0;
+        for (int s = 0; s < p->n_seeds; s++) known |= p->seeds[s] == (*out)->seeds[i];
+        if (known) continue;
+        char list[256] = "";
+        for (int s = 0, len = 0; s < p->n_seeds && len < (int)sizeof list; s++)
+            len += snprintf(list + len, sizeof list - (size_t)len, "%s%lld", s ? "," : "", (long long)p->seeds[s]);
+        return err_set("%s: seed %lld is not one of profile %s's seeds (%s)", (*out)->where,
+                       (long long)(*out)->seeds[i], p->name, list);
+    }
+    return 0;
+}
+
+static int seed_listed(const ExpSeeds *k, int64_t seed) {
+    for (int i = 0; k && i < k->n; i++)
+        if (k->seeds[i] == seed) return 1;
+    return !k;
+}
+
 int experiment_expand(const ExpTable *t, const ExpProfile *p, const char *data, const char *init, ExpCell **cells,
                       int *n) {
     *cells = NULL;
     *n = 0;
+    const ExpSeeds *only;
+    if (table_seeds(t, p, &only) != 0) return -1;
     for (int r = 0; r < t->n_rows; r++) {
         const ExpRow *row = &t->rows[r];
         if (row->profiles && !in_list(row->profiles, p->name)) continue;
@@ -497,6 +536,7 @@ int experiment_expand(const ExpTable *t, const ExpProfile *p, const char *data, 
             int seen = 0;
             for (int k = 0; k < c; k++) seen |= !strcmp(t->cols[k].task, task);
             for (int s = 0; !seen && s < p->n_seeds; s++) {
+                if (!seed_listed(only, p->seeds[s])) continue;
                 ExpCell cell = {t, r, task, p->seeds[s], {0, NULL}, ""};
                 char seed[24];
                 snprintf(seed, sizeof seed, "%lld", (long long)p->seeds[s]);

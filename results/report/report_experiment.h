@@ -36,9 +36,13 @@
  *                                       the differences: results/README.md,
  *                                       "Intervals and tests")
  *   profile   | NAME | FINETUNE ARGS   (this table's args in that profile)
+ *   seeds     | NAME | SEEDS           (comma-separated: the only seeds of
+ *                                       profile NAME this table runs, each
+ *                                       one of the profile's; e.g. a selection
+ *                                       on validation data run at one seed)
  *   row       | LABEL | REF METHOD or empty | SPLIT SUFFIX or empty | ARGS [| PROFILES]
- * A row is run for every task of the columns and every seed of the profile,
- * with the arguments, in this order (later ones win): --task --seed --data
+ * A row is run for every task of the columns and every seed of the profile
+ * (those of the table's seeds line for the profile, when it has one), with the arguments, in this order (later ones win): --task --seed --data
  * --init, the profile's, the profile's for the task, the profile's for the
  * row's --method, the profile's for that method and task, the table's for the profile, the row's. PROFILES (comma-separated) limits a row to those.
  * claims.conf:
@@ -92,6 +96,13 @@ typedef struct {
     ExpArgs args;
 } ExpRow;
 
+/* A table's `seeds` line: in profile `profile` it runs these seeds only. */
+typedef struct {
+    char *profile, *where; /* where: "file:line" of the line, for its errors */
+    int n;
+    int64_t *seeds;        /* [n] distinct */
+} ExpSeeds;
+
 typedef struct {
     char *id, *title, *reference_model, *average_label; /* the last two NULL: none */
     char *compare_row;     /* the row the others are tested against; NULL: none */
@@ -101,6 +112,8 @@ typedef struct {
     ExpColumn *cols;       /* [n_cols] */
     ExpRow *rows;          /* [n_rows] */
     ExpNamedArgs profiles; /* the table's fine-tuning args per profile */
+    int n_seeds;
+    ExpSeeds *seeds;       /* [n_seeds] at most one per profile */
 } ExpTable;
 
 /* One cell of a table's expansion: the run for one row, task and seed. */
@@ -159,7 +172,8 @@ void experiment_profile_args(const ExpProfile *p, const char *task, const char *
 void experiment_args_free(ExpArgs *a);
 
 /* The cells of table t in profile p, with data and init as the dataset folder
- * and backbone checkpoint. Free with experiment_cells_free. */
+ * and backbone checkpoint. Free with experiment_cells_free. Fails (naming the
+ * line) when t's seeds line for p names a seed p does not have. */
 int experiment_expand(const ExpTable *t, const ExpProfile *p, const char *data, const char *init, ExpCell **cells,
                       int *n);
 void experiment_cells_free(ExpCell *cells, int n);
