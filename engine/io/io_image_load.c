@@ -112,6 +112,14 @@ static uint8_t clamp_u8(float v) {
 }
 
 void image_resize(const uint8_t *src, int sh, int sw, uint8_t *dst, int dh, int dw) {
+    /* At the same size every output pixel's taps weigh its own input pixel 1
+     * and its neighbours 0, so the filter returns each byte exactly: copied
+     * (the generated datasets' images are already at the model's size; the
+     * filter was half of NLVR's loading, 20,000 images) */
+    if (sh == dh && sw == dw) {
+        memcpy(dst, src, (size_t)sh * (size_t)sw * 3);
+        return;
+    }
     ResizeTaps tx, ty;
     resize_taps_init(&tx, sw, dw);
     resize_taps_init(&ty, sh, dh);

@@ -21,7 +21,8 @@
  * image is stretched to exactly H x W, aspect ratio not kept, with a
  * separable triangle filter whose support widens with the scale factor
  * (bilinear when enlarging, area-like averaging when shrinking; PIL's
- * BILINEAR resize, which ViLT's transform uses). */
+ * BILINEAR resize, which ViLT's transform uses). At the same size the filter
+ * is the identity, so the pixels are copied. */
 #ifndef MOIL_IMAGE_LOAD_H
 #define MOIL_IMAGE_LOAD_H
 
