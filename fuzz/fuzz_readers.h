@@ -23,6 +23,7 @@
 #include "data_karpathy.h"
 #include "data_nlvr.h"
 #include "data_vqa.h"
+#include "data_vqa_cache.h"
 #include "io_image_load.h"
 #include "io_region_cache.h"
 #include "io_safetensors.h"
@@ -202,6 +203,24 @@ static inline int fuzz_read_safetensors(const uint8_t *data, size_t size) {
         free(out);
     }
     safetensors_close(&f);
+    return rc;
+}
+
+/* A parsed VQA set's cache file, its images found in the image fixtures. */
+static inline int fuzz_read_vqa_cache(const uint8_t *data, size_t size) {
+    const char *path = fuzz_write(0, "fuzz.vqa", data, size);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/images", fuzz_tmpdir());
+    ImageIndex ix;
+    data_image_index_init(&ix);
+    if (data_image_index_scan(&ix, dir) != 0) abort();
+    VqaSet s;
+    int rc = data_vqa_cache_read(path, "questions.json", &s, &ix);
+    if (rc == 0) {
+        for (int i = 0; i < s.n; i++) fuzz_sink += (unsigned)strlen(s.q[i].question) + (s.q[i].image_path != NULL);
+        data_vqa_free(&s);
+    }
+    data_image_index_free(&ix);
     return rc;
 }
 

@@ -23,7 +23,7 @@
 #include "check.h"
 #include "data_image_index.h"
 #include "data_layout.h"
-#include "data_vqa.h"
+#include "data_vqa_cache.h"
 #include "metric_vqa.h"
 #include "metric_vqa_answers.h"
 #include "nn_head_mlp.h"
@@ -59,9 +59,10 @@ typedef struct {
     float *images, *targets, *dlogits, *dpooled;
 } VqaState;
 
-/* The questions and answers of split, after adding its images folder to
- * the index (each folder once: the generated layout has one for all). */
-static int split_load(VqaState *s, VqaSplit *sp, const DataLayout *l, const char *split) {
+/* The questions and answers of split (parsed once per dataset:
+ * data_vqa_cache.h), after adding its images folder to the index (each
+ * folder once: the generated layout has one for all). */
+static int split_load(VqaState *s, VqaSplit *sp, const DataLayout *l, const char *data_dir, const char *split) {
     int k = data_layout_vqa_split(split);
     if (k < 0) return err_set("vqa: unknown split '%s' (train, val, test)", split);
     int scanned = 0;
@@ -70,7 +71,7 @@ static int split_load(VqaState *s, VqaSplit *sp, const DataLayout *l, const char
     if (!scanned && data_image_index_scan(&s->index, l->vqa_images[k].path) != 0) return -1;
     s->scanned[k] = 1;
     const char *a = l->vqa_annotations[k].path;
-    if (data_vqa_load(&sp->set, l->vqa_questions[k].path, a, &s->index) != 0) return -1;
+    if (data_vqa_load_cached(&sp->set, data_dir, l->vqa_questions[k].path, a, &s->index) != 0) return -1;
     if (!sp->set.has_answers) return err_set("%s: the vqa task needs annotations to train or score", a);
     return 0;
 }
@@ -127,7 +128,8 @@ static int vqa_task_load(Task *t, const TaskEnv *env, const char *eval_split) {
     DataLayout *l = xmalloc(sizeof *l);
     int train = task_reads_split(env, "train", eval_split), val = task_reads_split(env, "val", eval_split);
     int rc = data_layout_read(l, env->data_dir);
-    if (rc == 0 && ((train && split_load(s, &s->train, l, "train") != 0) || (val && split_load(s, &s->val, l, "val") != 0)))
+    if (rc == 0 && ((train && split_load(s, &s->train, l, env->data_dir, "train") != 0) ||
+                    (val && split_load(s, &s->val, l, env->data_dir, "val") != 0)))
         rc = -1;
     if (rc == 0 && answers_load(s, env) != 0) rc = -1;
     if (rc == 0 && train) {
@@ -136,14 +138,16 @@ static int vqa_task_load(Task *t, const TaskEnv *env, const char *eval_split) {
         /* evaluating a trained model: the prior from the training annotations
          * when the data have them (questions only, no images) */
         VqaSplit prior = {0};
-        if (access(l->vqa_annotations[LAYOUT_VQA_TRAIN].path, R_OK) == 0 && split_load(s, &prior, l, "train") != 0)
+        if (access(l->vqa_annotations[LAYOUT_VQA_TRAIN].path, R_OK) == 0 &&
+            split_load(s, &prior, l, env->data_dir, "train") != 0)
             rc = -1;
         if (rc == 0) prior_build(s, &prior.set);
         data_vqa_free(&prior.set);
     }
     if (rc == 0 && metric_vqa_answers_drop_unlabeled(&s->vocab, &s->train.set) < 0) rc = -1;
     snprintf(s->eval_name, sizeof s->eval_name, "%s", eval_split);
-    if (rc == 0 && strcmp(eval_split, "val") != 0 && split_load(s, &s->eval, l, eval_split) != 0) rc = -1;
+    if (rc == 0 && strcmp(eval_split, "val") != 0 && split_load(s, &s->eval, l, env->data_dir, eval_split) != 0)
+        rc = -1;
     free(l);
     if (rc != 0) return -1;
     if ((train && split_prepare(s, &s->train, env, 0) != 0) ||

@@ -24,6 +24,7 @@ static const Reader readers[] = {
     {"idx", fuzz_read_idx},
     {"safetensors", fuzz_read_safetensors},
     {"region_cache", fuzz_read_region_cache},
+    {"vqa_cache", fuzz_read_vqa_cache},
     {"tokenizer", fuzz_read_tokenizer},
     {"wordpiece", fuzz_read_wordpiece},
     {"experiment", fuzz_read_experiment},

@@ -21,9 +21,16 @@ static int read_questions(VqaSet *s, json_t *arr, const char *path, const ImageI
             return -1;
         e->question = xstrdup(text);
         s->n++;
+    }
+    return data_vqa_find_images(s, images);
+}
+
+int data_vqa_find_images(VqaSet *s, const ImageIndex *images) {
+    for (int i = 0; i < s->n; i++) {
+        VqaEntry *e = &s->q[i];
         if (!(e->image_path = data_image_index_find(images, e->image_id)))
-            return err_set("%s: question %lld points at unknown image %lld", path, (long long)e->question_id,
-                           (long long)e->image_id);
+            return err_set("%s: question %lld points at unknown image %lld", s->questions_file,
+                           (long long)e->question_id, (long long)e->image_id);
     }
     return 0;
 }

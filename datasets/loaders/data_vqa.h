@@ -33,6 +33,9 @@ typedef struct {
  * error. */
 int data_vqa_load(VqaSet *s, const char *questions_path, const char *annotations_path, const ImageIndex *images);
 void data_vqa_free(VqaSet *s);
+/* Every question's image_path from the index; an image id it lacks is an
+ * error naming the questions file and the question. */
+int data_vqa_find_images(VqaSet *s, const ImageIndex *images);
 /* Free the strings of one entry. */
 void data_vqa_entry_free(VqaEntry *e);
 
