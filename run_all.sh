@@ -119,7 +119,7 @@ done <<<"$plan"
 # The plan's runs to do, seed by seed (a stable sort on the plan's seed
 # field): every cell's first seed runs before any cell's second, so a profile
 # stopped part-way leaves whole tables of fewer seeds rather than some cells
-# with all seeds.
+# with all seeds; first, one run per retrieval first stage (below).
 read_runs() {
     keys=() labels=() tasks=() argss=()
     while IFS=$'\t' read -r kind key state label task seed args; do
@@ -129,6 +129,48 @@ read_runs() {
     done < <(printf '%s\n' "$plan" | awk -F'\t' '$1 == "run"' | sort -t "$(printf '\t')" -s -n -k6,6)
     n=${#keys[@]}
     n_all=$(printf '%s\n' "$plan" | sed -n 's/^runs=//p')
+    first_stages_first
+}
+
+# "<data> <init> <split> <limit>": the first stage a retrieval run re-ranks
+# (its arguments' --shortlist, the last of each option winning), nothing for
+# other runs. Every run of one backbone and evaluation set reads the same
+# first stage, which the first run to evaluate computes and caches in
+# DATA/first_stage/ (docs/tasks.md; ~260 s of CPU for the full profile's 200
+# x 1,000 pairs).
+first_stage_of() {
+    [ "$1" = retrieval ] || return 0
+    local prev="" w data="" init="" split=test limit="" shortlist=0
+    for w in $2; do
+        case $prev in
+        --data) data=$w ;; --init) init=$w ;; --eval-split) split=$w ;;
+        --eval-limit) limit=$w ;; --shortlist) shortlist=$w ;;
+        esac
+        prev=$w
+    done
+    [ "$shortlist" = 0 ] || echo "$data $init $split $limit"
+}
+
+# The first run of each distinct first stage starts before every other run:
+# started while a run of the same stage was still computing it, a run would
+# compute it again (in the full profile's order the test and the validation
+# first stages were each computed twice). Each occupies a lane until its
+# stage is cached; the runs after them read it.
+first_stages_first() {
+    local i fs front=() rest=()
+    declare -A seen=()
+    for i in "${!keys[@]}"; do
+        fs=$(first_stage_of "${tasks[$i]%% *}" "${argss[$i]}")
+        if [ -n "$fs" ] && [ -z "${seen[$fs]+x}" ]; then
+            seen[$fs]=1
+            front+=("$i")
+        else
+            rest+=("$i")
+        fi
+    done
+    local order=("${front[@]}" "${rest[@]}") k2=() l2=() t2=() a2=()
+    for i in "${order[@]}"; do k2+=("${keys[$i]}") l2+=("${labels[$i]}") t2+=("${tasks[$i]}") a2+=("${argss[$i]}"); done
+    keys=("${k2[@]}") labels=("${l2[@]}") tasks=("${t2[@]}") argss=("${a2[@]}")
 }
 read_runs
 

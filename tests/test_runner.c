@@ -6,7 +6,8 @@
  * rendered tables carry means with n (and intervals over the test items),
  * the best marked and the parameter shares; a foreign database file is refused with a clear error; tables
  * on the VLMo- and VinVL-style models get backbones of their own; a changed
- * backbone or dataset makes its runs todo again. The commands run as
+ * backbone or dataset makes its runs todo again; the first run of each
+ * retrieval first stage starts first. The commands run as
  * the built binary ($MOIL, else ./moil). */
 #include "test.h"
 
@@ -59,6 +60,19 @@ static const char t_vinvl_exp[] =
     "model | vinvl\n"
     "column | CIDEr-D | caption | test | cider_d |\n"
     "row | LoRA | | | --method lora --rank 4\n";
+
+/* A table of retrieval runs that re-rank a shortlist (its own folder,
+ * exp_fs): two first stages, the test split's and the validation split's. */
+static const char fs_profiles_conf[] =
+    "profile | tiny | tiny | 0 | --d 32 --layers 1 --heads 2 --steps 5 --batch 8 | --steps 3 --batch 4 --eval-limit 20\n"
+    "task | tiny | retrieval | --batch 2 --shortlist 4\n";
+static const char t_fs_exp[] =
+    "title | Test first stages\n"
+    "column | VQA | vqa | test | vqa_score |\n"
+    "column | Recall | retrieval | test | recall_mean |\n"
+    "row | Full | | | --method full\n"
+    "row | Heads | | | --method heads\n"
+    "row | Full val | | | --method full --eval-split val\n";
 
 /* run_all.sh on work folder W (under tmp_dir) with the test experiments. */
 static int run_all(char *out, size_t n, const char *work, const char *extra) {
@@ -294,6 +308,29 @@ static void test_other_models(void) {
     free(md);
 }
 
+/* The first run of each retrieval first stage (backbone, split) goes before
+ * the others, in plan order; every run is listed once. */
+static void test_first_stages_first(void) {
+    int rc = proc_run_into(out, sizeof out, "mkdir -p %s", tmp_path("exp_fs"));
+    CHECK(rc == 0, "%s", out);
+    CHECK(file_write_atomic(tmp_path("exp_fs/profiles.conf"), fs_profiles_conf, strlen(fs_profiles_conf)) == 0 &&
+              file_write_atomic(tmp_path("exp_fs/t_fs.exp"), t_fs_exp, strlen(t_fs_exp)) == 0,
+          "%s", err_msg());
+    rc = proc_run_into(out, sizeof out, "./run_all.sh --no-make --experiments %s --work %s --profile tiny --dry-run",
+                       tmp_path("exp_fs"), tmp_path("w_fs"));
+    const char *order[] = {"[t_fs/Full retrieval seed 0]", "[t_fs/Full val retrieval seed 0]",
+                           "[t_fs/Full vqa seed 0]",       "[t_fs/Heads vqa seed 0]",
+                           "[t_fs/Heads retrieval seed 0]", "[t_fs/Full val vqa seed 0]"};
+    const char *at = out;
+    for (int i = 0; i < 6 && at; i++) {
+        char line[96];
+        snprintf(line, sizeof line, "would run %s", order[i]);
+        at = strstr(at, line);
+        CHECK(at, "run %d is not %s:\n%s", i + 1, order[i], out);
+    }
+    CHECK(rc == 0 && strstr(out, "6 of 6 runs to do"), "status %d:\n%s", rc, out);
+}
+
 /* "profile tiny: N of M runs to do" of a --dry-run of t_side in w: N. */
 static long t_side_todo(void) {
     int rc = run_all(out, sizeof out, "w", "tiny --table t_side --dry-run");
@@ -339,6 +376,7 @@ int main(void) {
     RUN(test_foreign_database);
     RUN(test_other_models);
     RUN(test_changed_inputs_redo);
+    RUN(test_first_stages_first);
     int failed = TEST_DONE();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
