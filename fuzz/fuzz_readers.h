@@ -129,6 +129,16 @@ static inline int fuzz_read_karpathy(const uint8_t *data, size_t size) {
     return rc;
 }
 
+/* The index of the image fixtures in <tmpdir>/images, which the VQA readers
+ * look their images up in (the fixtures are the harness's own: a failed scan
+ * is a broken harness, not a finding). */
+static inline void fuzz_image_index(ImageIndex *ix) {
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/images", fuzz_tmpdir());
+    data_image_index_init(ix);
+    if (data_image_index_scan(ix, dir) != 0) abort();
+}
+
 /* The questions file, then (after a NUL byte, if any) the annotations
  * file; images are looked up in <tmpdir>/images. */
 static inline int fuzz_read_vqa(const uint8_t *data, size_t size) {
@@ -136,11 +146,8 @@ static inline int fuzz_read_vqa(const uint8_t *data, size_t size) {
     size_t qlen = nul ? (size_t)(nul - data) : size;
     const char *qpath = fuzz_write(0, "questions.json", data, qlen);
     const char *apath = nul ? fuzz_write(1, "annotations.json", nul + 1, size - qlen - 1) : NULL;
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s/images", fuzz_tmpdir());
     ImageIndex ix;
-    data_image_index_init(&ix);
-    if (data_image_index_scan(&ix, dir) != 0) abort();
+    fuzz_image_index(&ix);
     VqaSet s;
     int rc = data_vqa_load(&s, qpath, apath, &ix);
     if (rc == 0) data_vqa_free(&s);
@@ -209,11 +216,8 @@ static inline int fuzz_read_safetensors(const uint8_t *data, size_t size) {
 /* A parsed VQA set's cache file, its images found in the image fixtures. */
 static inline int fuzz_read_vqa_cache(const uint8_t *data, size_t size) {
     const char *path = fuzz_write(0, "fuzz.vqa", data, size);
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s/images", fuzz_tmpdir());
     ImageIndex ix;
-    data_image_index_init(&ix);
-    if (data_image_index_scan(&ix, dir) != 0) abort();
+    fuzz_image_index(&ix);
     VqaSet s;
     int rc = data_vqa_cache_read(path, "questions.json", &s, &ix);
     if (rc == 0) {
