@@ -10,27 +10,31 @@
 enum { MIN_CANDIDATES = 10 };
 
 /* Per query: the best correct score, how many candidates beat it, and
- * whether a wrong candidate equals it. */
+ * how many wrong candidates equal it. */
 typedef struct {
     float best;
     int has_match;
     size_t above;
-    int tied;
+    size_t tied;
 } Rank;
+
+/* Wrong candidates placed before the best correct one: ties count against
+ * the query. */
+static size_t rank_before(const Rank *r) { return r->above + r->tied; }
 
 /* float32(hits / n) for K = 1, 5, 10. */
 static void recalls(const Rank *r, size_t n, float out[3]) {
     static const size_t ks[3] = {1, 5, 10};
     for (int j = 0; j < 3; j++) {
         size_t hits = 0;
-        for (size_t q = 0; q < n; q++) hits += r[q].has_match && r[q].above < ks[j];
+        for (size_t q = 0; q < n; q++) hits += r[q].has_match && rank_before(&r[q]) < ks[j];
         out[j] = (float)hits / (float)n;
     }
 }
 
 static size_t count_ties(const Rank *r, size_t n) {
     size_t t = 0;
-    for (size_t q = 0; q < n; q++) t += r[q].has_match && r[q].tied;
+    for (size_t q = 0; q < n; q++) t += r[q].has_match && r[q].tied > 0;
     return t;
 }
 
@@ -43,7 +47,7 @@ static void rank_update_best(Rank *r, float s) {
 static void rank_update_count(Rank *r, float s, int correct) {
     if (!r->has_match) return;
     if (s > r->best) r->above++;
-    else if (s == r->best && !correct) r->tied = 1;
+    else if (s == r->best && !correct) r->tied++;
 }
 
 /* Rank every query: img[n_img] (TR, rows) and txt[n_txt] (IR, columns).
@@ -101,8 +105,8 @@ int metric_retrieval_ranks(const float *scores, size_t n_img, size_t n_txt, cons
                            const int64_t *tiids, double *ir_rank, double *tr_rank) {
     Rank *img = NULL, *txt = NULL;
     if (rank_queries(scores, n_img, n_txt, iids, tiids, &img, &txt)) return -1;
-    for (size_t t = 0; ir_rank && t < n_txt; t++) ir_rank[t] = txt[t].has_match ? (double)txt[t].above + 1 : 0;
-    for (size_t i = 0; tr_rank && i < n_img; i++) tr_rank[i] = img[i].has_match ? (double)img[i].above + 1 : 0;
+    for (size_t t = 0; ir_rank && t < n_txt; t++) ir_rank[t] = txt[t].has_match ? (double)rank_before(&txt[t]) + 1 : 0;
+    for (size_t i = 0; tr_rank && i < n_img; i++) tr_rank[i] = img[i].has_match ? (double)rank_before(&img[i]) + 1 : 0;
     free(img);
     free(txt);
     return 0;

@@ -9,13 +9,15 @@
  * K highest-scoring images is its own (topk on columns). Each recall is
  * float32(hits / n), as torch's float32 mean gives it.
  *
- * No sort: a query is a hit at K exactly when fewer than K candidates score
- * strictly higher than its best-scoring correct candidate, so one pass over
- * the matrix suffices (O(n_img * n_txt)). This equals torch.topk whenever
- * the scores are tie-free; where a wrong candidate scores exactly the same
- * as the best correct one, topk's order is unspecified, this code counts
- * the tie in the query's favour, and `ties` reports how many queries had
- * such a tie. */
+ * No sort: a query is a hit at K exactly when fewer than K wrong candidates
+ * score at least as high as its best-scoring correct candidate, so one pass
+ * over the matrix suffices (O(n_img * n_txt)). This equals torch.topk
+ * whenever the scores are tie-free. Where wrong candidates score exactly the
+ * same as the best correct one, topk's order is unspecified; this code
+ * counts every such tie against the query (its worst place among them), so
+ * a model that scores many candidates alike (a collapsed head) earns no
+ * recall from the order they happen to come in, and `ties` reports how many
+ * queries had such a tie. */
 #ifndef MOIL_METRIC_RETRIEVAL_H
 #define MOIL_METRIC_RETRIEVAL_H
 
@@ -37,9 +39,8 @@ int metric_retrieval_recall(const float *scores, size_t n_img, size_t n_txt, con
                 const int64_t *tiids, IrtrRecall *out);
 
 /* The rank of every query's best correct candidate, as the recalls count
- * it (1 + the candidates scoring strictly higher; a tie counts in the
- * query's favour; 0 for a query without a correct candidate, a miss at
- * every K): ir_rank[n_txt] per text, tr_rank[n_img] per image (either
+ * it (1 + the candidates scoring strictly higher + the wrong ones scoring
+ * the same; 0 for a query without a correct candidate, a miss at every K): ir_rank[n_txt] per text, tr_rank[n_img] per image (either
  * may be NULL: not wanted). R@K is the
  * share of queries with 0 < rank <= K. Same requirements and errors as
  * metric_retrieval_recall. */

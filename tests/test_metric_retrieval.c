@@ -62,11 +62,41 @@ static void test_by_hand(void) {
     CHECK(r.ir_r1 == 0.5f && r.ir_r5 == 0.5f && r.ir_r10 == 1.0f, "ir %.9g %.9g %.9g", r.ir_r1,
           r.ir_r5, r.ir_r10);
     CHECK(r.ties == 0, "%zu ties", r.ties);
-    /* Row 3's own text tied with wrong text 7: counted as a hit at rank 3
-     * (only 8 and 9 above) and reported. */
+    /* Row 3's own text tied with wrong text 7: ranked behind it, at 4 (8
+     * and 9 above), still a hit at 5, and reported. */
     s[3][3] = 7.0f;
     CHECK(metric_retrieval_recall(&s[0][0], N, N, ids, ids, &r) == 0 && r.ties == 1, "%zu ties", r.ties);
     CHECK(r.tr_r5 == 0.6f, "tr_r5 %.9g", r.tr_r5);
+    /* Row 0's own text tied with wrong text 9, nothing above: the tie
+     * counts against it, so TR R@1 loses row 0's hit (rank 2). */
+    s[0][0] = 9.0f;
+    double tr_rank[N];
+    CHECK(metric_retrieval_recall(&s[0][0], N, N, ids, ids, &r) == 0 && r.ties == 2, "%zu ties", r.ties);
+    CHECK(r.tr_r1 == 0.0f && r.tr_r5 == 0.6f, "tr %.9g %.9g", r.tr_r1, r.tr_r5);
+    CHECK(metric_retrieval_ranks(&s[0][0], N, N, ids, ids, NULL, tr_rank) == 0, "%s", err_msg());
+    CHECK(tr_rank[0] == 2 && tr_rank[3] == 4 && tr_rank[1] == 2, "ranks %g %g %g", tr_rank[0], tr_rank[3],
+          tr_rank[1]);
+}
+
+/* A head that scores every pair alike (collapsed to a constant) ranks
+ * nothing: every query's own candidate comes after all its ties, so every
+ * recall is 0, every query is reported tied and ranked last. */
+static void test_constant_scores(void) {
+    enum { NI = 12, NT = 24 };
+    float s[NI * NT];
+    int64_t iids[NI], tiids[NT];
+    for (int i = 0; i < NI; i++) iids[i] = i;
+    for (int t = 0; t < NT; t++) tiids[t] = t / 2;
+    for (int k = 0; k < NI * NT; k++) s[k] = 0.25f;
+    IrtrRecall r;
+    CHECK(metric_retrieval_recall(s, NI, NT, iids, tiids, &r) == 0, "%s", err_msg());
+    CHECK(r.ir_r1 == 0 && r.ir_r10 == 0 && r.tr_r1 == 0 && r.tr_r10 == 0, "%g %g %g %g", r.ir_r1, r.ir_r10,
+          r.tr_r1, r.tr_r10);
+    CHECK(r.ties == NI + NT && r.ties_ir == NT && r.ties_tr == NI, "%zu %zu %zu", r.ties, r.ties_ir, r.ties_tr);
+    double ir_rank[NT], tr_rank[NI];
+    CHECK(metric_retrieval_ranks(s, NI, NT, iids, tiids, ir_rank, tr_rank) == 0, "%s", err_msg());
+    CHECK(ir_rank[0] == NI && tr_rank[0] == NT - 1, "ir %g (want %d), tr %g (want %d)", ir_rank[0], NI,
+          tr_rank[0], NT - 1);
 }
 
 /* 1000 images x 5000 texts (5 per image): even images score their texts
@@ -109,6 +139,7 @@ static void test_errors(void) {
 int main(void) {
     RUN(test_bundle);
     RUN(test_by_hand);
+    RUN(test_constant_scores);
     RUN(test_large);
     RUN(test_errors);
     return TEST_DONE();
