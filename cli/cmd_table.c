@@ -1,8 +1,9 @@
-/* `moil table plan|tag|render`: the experiment runner's commands. plan
- * expands experiments/ into runs and records the table layouts in the
+/* `moil table plan|tag|render|compare`: the experiment runner's commands.
+ * plan expands experiments/ into runs and records the table layouts in the
  * results database; tag records which run a runner key made; render writes a
  * table from the database alone (table 6, inference, from the latest
- * `moil bench-infer` run). run_all.sh drives them. */
+ * `moil bench-infer` run); compare writes one table of two databases (two
+ * editions of a profile) cell by cell. run_all.sh drives the first three. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "commands.h"
 #include "db.h"
 #include "method.h"
+#include "report_compare.h"
 #include "report_experiment.h"
 #include "report_inference.h"
 #include "report_layout.h"
@@ -67,6 +69,24 @@ static const char render_usage[] =
     "merges) to full tuning's and whether it merges, from the latest ok run with\n"
     "table_id 'inference' (moil bench-infer). Ends with md/tex, run_id, methods.\n";
 
+static const char compare_usage[] =
+    "usage: moil table compare --table ID --old OLD.db [--profile P] [--format md|tex] [--out DIR|-] [--db NEW.db]\n"
+    "\n"
+    "Compares table ID of profile P (default quick) in two results databases, two\n"
+    "editions of it: OLD.db and NEW.db (default " DB_DEFAULT_PATH "), cell by cell. Rows match by\n"
+    "label (runs of spaces read as one) and suffix, columns by label, task, split and\n"
+    "metric (the average column by label, when every metric column matches). Per\n"
+    "shared cell: the old and the new value as `moil table render` writes them (mean\n"
+    "[95% interval] (n seeds x items), or mean +- sd (n seeds, no items)) and the\n"
+    "change, new mean less old; then the rows and columns only in one edition.\n"
+    "Neither database is written: each is read once, read-only, into memory (and\n"
+    "brought to this program's schema there). Writes DIR/ID.md and DIR/ID.tex\n"
+    "(default DIR results/tables/P/compare; --format one of them only; --out -\n"
+    "prints to stdout).\n"
+    "Ends with name=value lines: rows, columns (shared), matched (shared cells with a\n"
+    "value in both), missing (shared cells without one), only_old, only_new (rows\n"
+    "plus columns only in that edition), and md/tex (the files written).\n";
+
 static int fail(const char *cmd, Db *db) {
     fprintf(stderr, "moil table %s: %s\n", cmd, err_msg());
     db_close(db);
@@ -78,8 +98,16 @@ static int usage_error(const char *cmd, const char *usage, const char *msg, cons
     return 2;
 }
 
+/* The formats --format asks for into *md and *tex; -1 (message printed)
+ * for another. */
+static int parse_format(const char *cmd, const char *usage, const char *format, int *md, int *tex) {
+    *md = !format || !strcmp(format, "md"), *tex = !format || !strcmp(format, "tex");
+    if (!*md && !*tex) return usage_error(cmd, usage, "--format: expected md or tex, not ", format), -1;
+    return 0;
+}
+
 typedef struct {
-    const char *profile, *experiments, *work, *db, *key, *args, *format, *out;
+    const char *profile, *experiments, *work, *db, *key, *args, *format, *out, *old;
     const char *tables[MAX_TABLES];
     int n_tables;
     long long run_id;
@@ -100,6 +128,7 @@ static int parse(const char *cmd, const char *usage, int argc, char **argv, Tabl
         else if (!strcmp(o, "--args")) a->args = v;
         else if (!strcmp(o, "--format")) a->format = v;
         else if (!strcmp(o, "--out")) a->out = v;
+        else if (!strcmp(o, "--old")) a->old = v;
         else if (!strcmp(o, "--run")) a->run_id = atoll(v);
         else if (!strcmp(o, "--table") && a->n_tables < MAX_TABLES) a->tables[a->n_tables++] = v;
         else return usage_error(cmd, usage, "unknown option ", o), -1;
@@ -275,12 +304,14 @@ int cmd_table_tag(int argc, char **argv) {
     return db_close(db) ? fail("tag", NULL) : 0;
 }
 
-/* What one format of a table is rendered from: a reproduced table, or
- * (inference set) table 6. */
+/* What one format of a table is rendered from: a reproduced table, table
+ * 6 (inference set), or two editions of a table (compare set). */
 typedef struct {
     const TableData *table;
     const InferenceData *inference;
+    const TableMatch *compare;
     const char *id, *profile;
+    const char *old_name, *new_name; /* compare: where each edition comes from */
 } Renderable;
 
 /* Render r in one format to DIR/ID.<ext> (atomically) or stdout. */
@@ -290,7 +321,9 @@ static int render_one(const Renderable *r, TableFormat f, const char *out, int *
     size_t len = 0;
     FILE *mem = !strcmp(out, "-") ? stdout : open_memstream(&buf, &len);
     if (!mem) return err_set("open_memstream failed");
-    int rc = r->inference ? inference_render(r->inference, r->profile, f, mem) : table_render(r->table, f, mem, missing);
+    int rc = r->inference ? inference_render(r->inference, r->profile, f, mem)
+             : r->compare ? table_compare_render(r->compare, r->old_name, r->new_name, f, mem)
+                          : table_render(r->table, f, mem, missing);
     if (mem == stdout) return rc;
     fclose(mem);
     char path[1100];
@@ -312,7 +345,7 @@ static int render_inference(Db *db, const TableArgs *a, int md, int tex, const c
                 "in its figures stage)",
                 a->db);
     if (found != 1) return -1;
-    Renderable r = {NULL, &d, "inference", a->profile};
+    Renderable r = {.inference = &d, .id = "inference", .profile = a->profile};
     int rc = 0;
     if (md) rc = render_one(&r, TABLE_MD, out, NULL);
     if (rc == 0 && tex) rc = render_one(&r, TABLE_TEX, out, NULL);
@@ -326,8 +359,8 @@ int cmd_table_render(int argc, char **argv) {
     if (cli_wants_help(argc, argv, render_usage)) return 0;
     if (parse("render", render_usage, argc, argv, &a)) return 2;
     if (a.n_tables != 1) return usage_error("render", render_usage, "give one --table ID", NULL);
-    int md = !a.format || !strcmp(a.format, "md"), tex = !a.format || !strcmp(a.format, "tex");
-    if (!md && !tex) return usage_error("render", render_usage, "--format: expected md or tex, not ", a.format);
+    int md, tex;
+    if (parse_format("render", render_usage, a.format, &md, &tex)) return 2;
     char out_dir[1024];
     snprintf(out_dir, sizeof out_dir, "results/tables/%s", a.profile);
     const char *out = a.out ? a.out : out_dir;
@@ -337,7 +370,7 @@ int cmd_table_render(int argc, char **argv) {
         return render_inference(db, &a, md, tex, out) ? fail("render", db) : db_close(db) ? fail("render", NULL) : 0;
     TableData d;
     if (db_table_data_load(db, a.tables[0], a.profile, &d) != 0) return fail("render", db);
-    Renderable r = {&d, NULL, d.id, a.profile};
+    Renderable r = {.table = &d, .id = d.id, .profile = a.profile};
     int missing = 0, rc = 0;
     if (md) rc = render_one(&r, TABLE_MD, out, &missing);
     if (rc == 0 && tex) rc = render_one(&r, TABLE_TEX, out, &missing);
@@ -345,4 +378,46 @@ int cmd_table_render(int argc, char **argv) {
     table_data_free(&d);
     if (rc) return fail("render", db);
     return db_close(db) ? fail("render", NULL) : 0;
+}
+
+/* Read table id of profile from the database at path without writing it. */
+static int load_edition(const char *path, const char *id, const char *profile, TableData *d) {
+    Db *db;
+    if (db_open_copy(path, &db) != 0) return -1;
+    int rc = db_table_data_load(db, id, profile, d);
+    if (db_close(db) != 0 && rc == 0) table_data_free(d), rc = -1;
+    return rc;
+}
+
+int cmd_table_compare(int argc, char **argv) {
+    TableArgs a;
+    if (cli_wants_help(argc, argv, compare_usage)) return 0;
+    if (parse("compare", compare_usage, argc, argv, &a)) return 2;
+    if (a.n_tables != 1) return usage_error("compare", compare_usage, "give one --table ID", NULL);
+    if (!a.old) return usage_error("compare", compare_usage, "give the old edition's database: --old PATH", NULL);
+    int md, tex;
+    if (parse_format("compare", compare_usage, a.format, &md, &tex)) return 2;
+    char out_dir[1024];
+    snprintf(out_dir, sizeof out_dir, "results/tables/%s/compare", a.profile);
+    const char *out = a.out ? a.out : out_dir;
+    TableData old, cur;
+    if (load_edition(a.old, a.tables[0], a.profile, &old) != 0) return fail("compare", NULL);
+    if (load_edition(a.db, a.tables[0], a.profile, &cur) != 0) {
+        table_data_free(&old);
+        return fail("compare", NULL);
+    }
+    TableMatch m;
+    table_match(&old, &cur, &m);
+    Renderable r = {.compare = &m, .id = cur.id, .profile = a.profile, .old_name = a.old, .new_name = a.db};
+    int rc = 0;
+    if (md) rc = render_one(&r, TABLE_MD, out, NULL);
+    if (rc == 0 && tex) rc = render_one(&r, TABLE_TEX, out, NULL);
+    if (rc == 0)
+        printf("rows=%d\ncolumns=%d\nmatched=%d\nmissing=%d\nonly_old=%d\nonly_new=%d\n", m.n_rows, m.n_cols, m.cells,
+               m.missing, m.n_only_rows[COMPARE_OLD] + m.n_only_cols[COMPARE_OLD],
+               m.n_only_rows[COMPARE_NEW] + m.n_only_cols[COMPARE_NEW]);
+    table_match_free(&m);
+    table_data_free(&old);
+    table_data_free(&cur);
+    return rc ? fail("compare", NULL) : 0;
 }

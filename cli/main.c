@@ -25,6 +25,7 @@ static const Command commands[] = {
     {"table plan", cmd_table_plan, "expand experiments/ into runs for run_all.sh and record the table layouts"},
     {"table tag", cmd_table_tag, "record which run a run_all.sh run key made"},
     {"table render", cmd_table_render, "render a reproduced table (Markdown, LaTeX) from the results database"},
+    {"table compare", cmd_table_compare, "compare one table of two results databases (two editions) cell by cell"},
     {"report", cmd_report, "the results report of a profile: one self-contained HTML page from the results database"},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);

@@ -306,38 +306,84 @@ static int make_parent(const char *path) {
     return rc;
 }
 
-int db_open(const char *path, Db **out) {
-    *out = NULL;
-    if (make_parent(path)) return err_prefix("%s", path);
+static Db *db_alloc(const char *path) {
     Db *db = xcalloc(1, sizeof *db);
     db->path = xstrdup(path);
     if (gethostname(db->host, sizeof db->host - 1) != 0) snprintf(db->host, sizeof db->host, "unknown");
     db->last_flush = time_now_s();
-    int rc = sqlite3_open_v2(path, &db->conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-    if (!db->conn) {
-        db_free(db);
-        return err_set("%s: cannot open: out of memory", path);
-    }
-    if (db_check(db, rc, "sqlite3_open_v2") ||
-        db_check(db, sqlite3_busy_timeout(db->conn, DB_BUSY_MS), "sqlite3_busy_timeout") || db_identify(db) ||
-        db_configure(db) || db_migrate(db)) {
-        sqlite3_close(db->conn);
-        db_free(db);
-        return -1;
-    }
+    return db;
+}
+
+/* Open db->conn on file (":memory:" for a database in memory); -1 with the
+ * error set if SQLite could not even allocate the connection. */
+static int db_connect(Db *db, const char *file) {
+    int rc = sqlite3_open_v2(file, &db->conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (!db->conn) return err_set("%s: cannot open: out of memory", db->path);
+    if (db_check(db, rc, "sqlite3_open_v2")) return -1;
+    return db_check(db, sqlite3_busy_timeout(db->conn, DB_BUSY_MS), "sqlite3_busy_timeout");
+}
+
+static int db_open_failed(Db *db) {
+    sqlite3_close(db->conn);
+    db_free(db);
+    return -1;
+}
+
+int db_open(const char *path, Db **out) {
+    *out = NULL;
+    if (make_parent(path)) return err_prefix("%s", path);
+    Db *db = db_alloc(path);
+    if (db_connect(db, path) || db_identify(db) || db_configure(db) || db_migrate(db)) return db_open_failed(db);
     *out = db;
     return 0;
 }
 
-int db_open_existing(const char *path, Db **out) {
-    *out = NULL;
+/* The checks of a path a reader opens: it exists and is no folder. */
+static int db_check_existing(const char *path) {
     struct stat sb;
     if (stat(path, &sb) != 0) {
         if (errno == ENOENT) return err_set("%s: no such results database (run an experiment first)", path);
         return err_set("%s: cannot open: %s", path, strerror(errno));
     }
     if (S_ISDIR(sb.st_mode)) return err_set("%s: is a folder, not a results database", path);
-    return db_open(path, out);
+    return 0;
+}
+
+int db_open_existing(const char *path, Db **out) {
+    *out = NULL;
+    return db_check_existing(path) ? -1 : db_open(path, out);
+}
+
+/* Copy the database file db->path, opened read-only, into db->conn with
+ * SQLite's online backup: one consistent read of the file, also while
+ * another process writes it. */
+static int db_copy_in(Db *db) {
+    sqlite3 *src = NULL;
+    int rc = sqlite3_open_v2(db->path, &src, SQLITE_OPEN_READONLY, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_busy_timeout(src, DB_BUSY_MS);
+    sqlite3_backup *b = rc == SQLITE_OK ? sqlite3_backup_init(db->conn, "main", src, "main") : NULL;
+    if (b) {
+        rc = sqlite3_backup_step(b, -1);
+        int rc_finish = sqlite3_backup_finish(b);
+        if (rc == SQLITE_DONE) rc = rc_finish;
+    } else if (rc == SQLITE_OK) {
+        rc = sqlite3_errcode(db->conn);
+    }
+    sqlite3_close(src);
+    if (rc != SQLITE_OK && rc != SQLITE_DONE)
+        return err_set("%s: cannot read it: %s (copying it read-only into memory)", db->path, sqlite3_errstr(rc));
+    return 0;
+}
+
+int db_open_copy(const char *path, Db **out) {
+    *out = NULL;
+    if (db_check_existing(path)) return -1;
+    Db *db = db_alloc(path);
+    if (db_connect(db, ":memory:") || db_copy_in(db) || db_identify(db) || db_exec(db, "PRAGMA foreign_keys = ON") ||
+        db_migrate(db))
+        return db_open_failed(db);
+    *out = db;
+    return 0;
 }
 
 int db_close(Db *db) {

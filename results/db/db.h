@@ -52,6 +52,12 @@ int db_open(const char *path, Db **out);
 /* db_open for readers: a missing path is an error ("no such results
  * database"), never created. */
 int db_open_existing(const char *path, Db **out);
+/* db_open_existing for readers that must leave the file as it is (a
+ * committed snapshot, another process's database): the file, opened
+ * read-only, is copied into memory (one consistent read, also while another
+ * process writes it) and the copy is migrated there; nothing is ever
+ * written to path. Refuses what db_open refuses, naming path. */
+int db_open_copy(const char *path, Db **out);
 /* Flush buffered curves and close; returns -1 if the flush failed (the
  * database is closed either way). db_close(NULL) does nothing. */
 int db_close(Db *db);

@@ -129,7 +129,7 @@ int inference_render(const InferenceData *d, const char *profile, TableFormat f,
     double full = NAN;
     for (int i = 0; i < d->n_rows; i++)
         if (!strcmp(d->rows[i].method, "full")) full = d->rows[i].trained;
-    table_put_title(out, f, "inference", "Inference cost: time per example, as trained and merged");
+    table_put_title(out, f, "render", "inference", "Inference cost: time per example, as trained and merged");
     table_put_par_begin(out, f);
     fputs("Ours, profile ", out);
     table_put_text(out, f, profile);

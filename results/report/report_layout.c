@@ -101,13 +101,16 @@ static int load_layout(Db *db, const char *table_id, TableData *d) {
     sqlite3_finalize(st);
     if (rc == 0) return err_set("%s: no table '%s' (run_all.sh or moil table plan records it)", db->path, table_id);
     if (rc < 0) return -1;
-    st = db_query(db, "SELECT label, task FROM table_columns WHERE table_id = ? ORDER BY col", "t", table_id);
+    st = db_query(db, "SELECT label, task, split, metric FROM table_columns WHERE table_id = ? ORDER BY col", "t",
+                  table_id);
     if (!st) return -1;
     while ((rc = db_step(db, st)) == 1) {
-        d->col_labels = xrealloc(d->col_labels, (size_t)(d->n_cols + 1) * sizeof *d->col_labels);
-        d->col_tasks = xrealloc(d->col_tasks, (size_t)(d->n_cols + 1) * sizeof *d->col_tasks);
-        d->col_labels[d->n_cols] = col_dup(st, 0);
-        d->col_tasks[d->n_cols++] = col_dup(st, 1);
+        char ***fields[] = {&d->col_labels, &d->col_tasks, &d->col_splits, &d->col_metrics};
+        for (int k = 0; k < 4; k++) {
+            *fields[k] = xrealloc(*fields[k], (size_t)(d->n_cols + 1) * sizeof **fields[k]);
+            (*fields[k])[d->n_cols] = col_dup(st, k);
+        }
+        d->n_cols++;
     }
     sqlite3_finalize(st);
     return rc;

@@ -64,6 +64,7 @@ typedef struct {
     int n_cols, n_rows, n_refs;
     char **col_labels; /* [n_cols] */
     char **col_tasks;  /* [n_cols] the task of each column */
+    char **col_splits, **col_metrics; /* [n_cols] the split and metric each column reads */
     TableRow *rows;    /* [n_rows] */
     TableRef *refs;    /* [n_refs] */
 } TableData;
@@ -84,9 +85,10 @@ typedef struct {
 const TableSyntax *table_syntax(TableFormat f);
 /* Text escaped for the format: LaTeX's specials, Markdown's |, HTML's & < > " '. */
 void table_put_text(FILE *out, TableFormat f, const char *s);
-/* The heading of table id (HTML: an <h3 id="table-<id>">), and the
- * paragraphs around a table. */
-void table_put_title(FILE *out, TableFormat f, const char *id, const char *title);
+/* The heading of table id (HTML: an <h3 id="table-<id>">; LaTeX: a comment
+ * naming `moil table <command>` that wrote it), and the paragraphs around a
+ * table. */
+void table_put_title(FILE *out, TableFormat f, const char *command, const char *id, const char *title);
 void table_put_par_begin(FILE *out, TableFormat f);
 void table_put_par_end(FILE *out, TableFormat f);
 /* Open a table and write its header: one label per letter of align ('l'
