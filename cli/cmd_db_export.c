@@ -52,7 +52,7 @@ int cmd_db_export(int argc, char **argv) {
     if (format == DB_FORMAT_TEXT)
         return db_args_usage_error(&a, "--format '%s': expected csv, tsv or md", format_name);
     Db *db;
-    if (db_open_existing(a.db_path, &db)) return db_args_fail(&a);
+    if (db_open_copy(a.db_path, &db)) return db_args_fail(&a);
     DbTable rows;
     int rc = select(db, &a.filter, &rows);
     if (db_close(db) || rc) {

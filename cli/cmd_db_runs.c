@@ -33,7 +33,7 @@ int cmd_db_runs(int argc, char **argv) {
         if (!taken) return db_args_usage_error(&a, "unknown argument '%s'", argv[i]);
     }
     Db *db;
-    if (db_open_existing(a.db_path, &db)) return db_args_fail(&a);
+    if (db_open_copy(a.db_path, &db)) return db_args_fail(&a);
     DbTable runs;
     int rc = db_select_runs(db, &a.filter, &runs);
     if (db_close(db) || rc) {

@@ -84,7 +84,7 @@ int cmd_db_show(int argc, char **argv) {
     if (errno || *end || end == run_arg || run_id <= 0)
         return db_args_usage_error(&a, "run id '%s': expected a positive integer", run_arg);
     Db *db;
-    if (db_open_existing(a.db_path, &db)) return db_args_fail(&a);
+    if (db_open_copy(a.db_path, &db)) return db_args_fail(&a);
     int rc = show_run(db, run_id);
     if (db_close(db) || rc) return db_args_fail(&a);
     return 0;

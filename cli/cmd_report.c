@@ -75,7 +75,7 @@ int cmd_report(int argc, char **argv) {
     size_t len = 0;
     ReportInput in = {profile, db_path, figures ? figures : fig_dir, &claims};
     ReportCounts counts;
-    int rc = db_open_existing(db_path, &db);
+    int rc = db_open_copy(db_path, &db);
     FILE *mem = rc ? NULL : open_memstream(&buf, &len);
     if (rc == 0 && !mem) rc = err_set("open_memstream failed");
     if (rc == 0) rc = report_write_html(db, &in, mem, &counts);

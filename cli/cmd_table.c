@@ -365,7 +365,7 @@ int cmd_table_render(int argc, char **argv) {
     snprintf(out_dir, sizeof out_dir, "results/tables/%s", a.profile);
     const char *out = a.out ? a.out : out_dir;
     Db *db;
-    if (db_open_existing(a.db, &db) != 0) return fail("render", NULL);
+    if (db_open_copy(a.db, &db) != 0) return fail("render", NULL);
     if (!strcmp(a.tables[0], "inference"))
         return render_inference(db, &a, md, tex, out) ? fail("render", db) : db_close(db) ? fail("render", NULL) : 0;
     TableData d;

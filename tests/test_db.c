@@ -265,10 +265,11 @@ static _Noreturn void endless_writer(const char *path, int fd) {
     }
 }
 
-static void test_kill9_consistent(void) {
-    const char *path = tmp_path("kill9.db");
+/* Fork an endless_writer on path; its pid once its first commit is done,
+ * -1 if it could not start. */
+static pid_t start_endless_writer(const char *path) {
     int fds[2];
-    CHECK(pipe(fds) == 0, "pipe");
+    if (pipe(fds) != 0) return -1;
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
@@ -277,14 +278,31 @@ static void test_kill9_consistent(void) {
     }
     close(fds[1]);
     char c;
-    CHECK(read(fds[0], &c, 1) == 1, "child never committed");
+    int committed = pid > 0 && read(fds[0], &c, 1) == 1;
     close(fds[0]);
-    struct timespec pause = {0, 50 * 1000 * 1000};
-    nanosleep(&pause, NULL);
+    if (pid > 0 && !committed) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    return committed ? pid : -1;
+}
+
+/* kill -9 the writer; 1 if it died of it. */
+static int kill_writer(pid_t pid) {
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
-    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child status %d", status);
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+static void test_kill9_consistent(void) {
+    const char *path = tmp_path("kill9.db");
+    pid_t pid = start_endless_writer(path);
+    CHECK(pid > 0, "the writer never committed");
+    if (pid <= 0) return;
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    CHECK(kill_writer(pid), "the writer did not die of SIGKILL");
 
     char ok[64];
     raw_text(path, "PRAGMA integrity_check", ok, sizeof ok);
@@ -302,6 +320,62 @@ static void test_kill9_consistent(void) {
     char error[512];
     raw_text(path, "SELECT status || ': ' || error FROM runs", error, sizeof error);
     CHECK(!strncmp(error, "killed: stale: process ", 23) && strstr(error, "is gone (last heartbeat "), "%s", error);
+}
+
+/* Through db_open_copy, as the reading commands open a database: the
+ * number of curve points in path (-1 on error) and the steps they cover
+ * (the largest step + 1). */
+static int64_t copied_points(const char *path, int64_t *steps) {
+    Db *db = NULL;
+    DbTable t = {0};
+    int rc = db_open_copy(path, &db) || db_select_curves(db, &(DbRunFilter){0}, &t);
+    if (db_close(db)) rc = 1;
+    *steps = 0;
+    for (int r = 0; !rc && r < t.n_rows; r++) {
+        int64_t step = atoll(db_table_get(&t, r, "step"));
+        if (step + 1 > *steps) *steps = step + 1;
+    }
+    int64_t n = rc ? -1 : t.n_rows;
+    db_table_free(&t);
+    return n;
+}
+
+/* A reader of a file that another process is writing sees whole commits
+ * (endless_writer commits 32 points at a time), more of them as the writer
+ * goes on; the writer killed, the reader reads its last commits from the
+ * -wal it left, and leaves the file and the -wal as they were. */
+static void test_reader_while_writing(void) {
+    const char *path = tmp_path("read_while_written.db");
+    pid_t pid = start_endless_writer(path);
+    CHECK(pid > 0, "the writer never committed");
+    if (pid <= 0) return;
+    int64_t last = 0;
+    int reads = 0, grew = 0, bad = 0;
+    for (double t0 = time_now_s(); !bad && grew < 3 && time_now_s() - t0 < 5; reads++) {
+        int64_t steps, n = copied_points(path, &steps);
+        bad = n < 32 || n % 32 || steps != n || n < last;
+        CHECK(!bad, "read %d: %lld points over %lld steps, after %lld: %s", reads, (long long)n, (long long)steps,
+              (long long)last, n < 0 ? err_msg() : "not whole commits");
+        grew += n > last && reads > 0;
+        last = n;
+    }
+    CHECK(grew == 3, "%d reads in 5 s saw the writer's commits grow %d times", reads, grew);
+    CHECK(kill_writer(pid), "the writer did not die of SIGKILL");
+
+    char wal[512];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    size_t len_db = 0, len_wal = 0, len_db2 = 0, len_wal2 = 0;
+    char *db_before = file_read_all(path, 1 << 24, &len_db), *wal_before = file_read_all(wal, 1 << 26, &len_wal);
+    CHECK(db_before && wal_before && len_wal > 0, "the killed writer left no -wal: %s", err_msg());
+    int64_t steps, n = copied_points(path, &steps);
+    char *db_after = file_read_all(path, 1 << 24, &len_db2), *wal_after = file_read_all(wal, 1 << 26, &len_wal2);
+    CHECK(n >= last && n == sql_int(path, "SELECT count(*) FROM curves"), "read %lld points, the file holds %lld",
+          (long long)n, sql_int(path, "SELECT count(*) FROM curves"));
+    CHECK(db_after && wal_after && len_db == len_db2 && len_wal == len_wal2 && !memcmp(db_before, db_after, len_db) &&
+              !memcmp(wal_before, wal_after, len_wal),
+          "the reader changed the database (%zu -> %zu bytes) or its -wal (%zu -> %zu)", len_db, len_db2, len_wal,
+          len_wal2);
+    free(db_before), free(wal_before), free(db_after), free(wal_after);
 }
 
 static void test_stale_detection(void) {
@@ -562,6 +636,7 @@ int main(void) {
     RUN(test_nan_diverged);
     RUN(test_parallel_writers);
     RUN(test_kill9_consistent);
+    RUN(test_reader_while_writing);
     RUN(test_stale_detection);
     RUN(test_foreign_files);
     RUN(test_paper_reference);

@@ -1,7 +1,9 @@
 /* The `moil db` commands (runs, show, export, merge, check) and the engine
  * functions behind them (db_select_*, DbTable output, db_merge,
- * db_runs_find_stale). Databases are written through the C API in a mkdtemp
- * folder; the commands run as the built binary ($MOIL, else ./moil). */
+ * db_runs_find_stale); every command that only reads a database (these,
+ * moil table render, moil report) leaving its file as it was. Databases are
+ * written through the C API in a mkdtemp folder; the commands run as the
+ * built binary ($MOIL, else ./moil). */
 #include "check.h"
 #include "db.h"
 #include "proc.h"
@@ -394,6 +396,59 @@ static void test_bad_files(void) {
     CHECK(rc == 1 && strstr(out, "header.db: database disk image is malformed"), "exit %d: %s", rc, out);
 }
 
+/* The full profile's committed first edition: a database at schema 2. */
+#define V1_SNAPSHOT "results/full-v1/moil.db"
+
+/* Whether path-suffix exists. */
+static int side_file(const char *path, const char *suffix) {
+    char name[600];
+    snprintf(name, sizeof name, "%s%s", path, suffix);
+    return access(name, F_OK) == 0;
+}
+
+/* The commands that only read, on a copy of a committed database of an
+ * older schema: the file stays byte for byte, no -wal or -shm is left beside
+ * it, and each prints what it printed when opening a database migrated it
+ * in the file (the same commands once the copy is migrated in place; all but
+ * the report, the last, which takes 1.7 s and reads through the queries of
+ * table render and db show). */
+static void test_readers_leave_file(void) {
+    static const char *const commands[] = {
+        "db runs", "db show 5", "db export --what runs", "db export --what metrics --format tsv",
+        "db export --what curves --table ablation --format md", "table render --profile full --table main --out -",
+        "table render --profile full --table inference --format tex --out -",
+        "report --profile full --figures plots/full --out -"};
+    enum { N_COMMANDS = sizeof commands / sizeof commands[0], N_COMPARED = N_COMMANDS - 1 };
+    const char *path = tmp_path("v1.db");
+    size_t len, len_after;
+    char *before = file_read_all(V1_SNAPSHOT, (size_t)64 << 20, &len);
+    CHECK(before && file_write_atomic(path, before, len) == 0, "%s", err_msg());
+    if (!before) return;
+    char *read_out[N_COMMANDS];
+    for (int k = 0; k < N_COMMANDS; k++) {
+        int rc = proc_run(&read_out[k], "'%s' %s --db %s", moil_bin(), commands[k], path);
+        char *after = file_read_all(path, (size_t)64 << 20, &len_after);
+        CHECK(rc == 0 && strlen(read_out[k]) > 100, "%s: exit %d: %.2000s", commands[k], rc, read_out[k]);
+        CHECK(after && len_after == len && !memcmp(after, before, len), "%s wrote the file", commands[k]);
+        CHECK(!side_file(path, "-wal") && !side_file(path, "-shm"), "%s left a -wal or -shm file", commands[k]);
+        free(after);
+    }
+    Db *db = NULL; /* what the commands did before: migrate the file */
+    CHECK(db_open(path, &db) == 0 && db_close(db) == 0, "%s", err_msg());
+    char *after = file_read_all(path, (size_t)64 << 20, &len_after);
+    CHECK(after && (len_after != len || memcmp(after, before, len)), "migrating %s changed nothing", V1_SNAPSHOT);
+    for (int k = 0; k < N_COMPARED; k++) {
+        char *out = NULL;
+        int rc = proc_run(&out, "'%s' %s --db %s", moil_bin(), commands[k], path);
+        CHECK(rc == 0 && !strcmp(out, read_out[k]), "%s prints otherwise on the migrated file (exit %d)", commands[k],
+              rc);
+        free(out);
+    }
+    for (int k = 0; k < N_COMMANDS; k++) free(read_out[k]);
+    free(before);
+    free(after);
+}
+
 /* DbTable helpers: projection and the four output formats on awkward text. */
 static void test_table_formats(void) {
     const char *path = main_db();
@@ -436,6 +491,7 @@ int main(void) {
     RUN(test_merge_rules);
     RUN(test_check);
     RUN(test_bad_files);
+    RUN(test_readers_leave_file);
     RUN(test_table_formats);
     rm_tree(tmp_dir);
     return TEST_DONE();

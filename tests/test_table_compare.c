@@ -179,12 +179,9 @@ static void test_cells_and_changes(void) {
     CHECK(len_a == len_old && !memcmp(old_after, old_before, len_old) && len_b == len_new &&
               !memcmp(new_after, new_before, len_new),
           "a database file was written");
-    /* SQLite's read-only reader of a WAL database may leave its -wal and -shm files, empty */
-    size_t wal_old = 0, wal_new = 0;
-    char *w_old = file_read_all(tmp_path("old.db-wal"), 1 << 20, &wal_old);
-    char *w_new = file_read_all(tmp_path("new.db-wal"), 1 << 20, &wal_new);
-    CHECK(wal_old == 0 && wal_new == 0, "the WAL files hold %zu and %zu bytes", wal_old, wal_new);
-    free(w_old), free(w_new);
+    CHECK(access(tmp_path("old.db-wal"), F_OK) != 0 && access(tmp_path("old.db-shm"), F_OK) != 0 &&
+              access(tmp_path("new.db-wal"), F_OK) != 0 && access(tmp_path("new.db-shm"), F_OK) != 0,
+          "a -wal or -shm file left beside a database");
     free(old_before), free(new_before), free(old_after), free(new_after);
 }
 
@@ -200,7 +197,7 @@ static void test_same_edition(void) {
     CHECK(count(out, " | +0.00 |\n") == 7 && line_of(out, "| New only | Average | 40.50 (2) | 40.50 (2) | +0.00 |") &&
               line_of(out, "Only in the old edition: no row; no column."),
           "itself:\n%s", out);
-    /* a copy, so that the reader's side files stay out of the repository */
+    /* a copy, should the reader write */
     size_t len_before, len_after;
     char *before = bytes_of(V1_SNAPSHOT, &len_before);
     if (file_write_atomic(tmp_path("v1.db"), before, len_before) != 0) fail("v1.db");

@@ -354,12 +354,32 @@ int db_open_existing(const char *path, Db **out) {
     return db_check_existing(path) ? -1 : db_open(path, out);
 }
 
-/* Copy the database file db->path, opened read-only, into db->conn with
- * SQLite's online backup: one consistent read of the file, also while
- * another process writes it. */
+/* How db_copy_in opens the file it copies. A connection to a database in
+ * WAL mode creates its -wal and -shm files if they are missing, and only the
+ * last connection to close removes them, which a read-only one cannot do: it
+ * would leave both behind. So with no -wal (no other connection has the file
+ * open) it is opened read-write, and its close removes them; it runs no
+ * statement, only the backup's read, so it writes nothing to the file (a
+ * writer that opens the file meanwhile and closes first cannot checkpoint
+ * while this connection is open: this one's close then moves that writer's
+ * commits into the file, as the writer's own close would have). With a
+ * -wal (another process's, or one a killed writer left), read-only: it
+ * reads the writer's commits from there and never checkpoints them. */
+static int db_copy_flags(const char *path) {
+    size_t n = strlen(path) + sizeof "-wal";
+    char *wal = xmalloc(n);
+    snprintf(wal, n, "%s-wal", path);
+    int has_wal = access(wal, F_OK) == 0;
+    free(wal);
+    return has_wal ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+}
+
+/* Copy the database file db->path into db->conn with SQLite's online
+ * backup: one consistent read of the file, also while another process
+ * writes it. Never creates the file (no SQLITE_OPEN_CREATE). */
 static int db_copy_in(Db *db) {
     sqlite3 *src = NULL;
-    int rc = sqlite3_open_v2(db->path, &src, SQLITE_OPEN_READONLY, NULL);
+    int rc = sqlite3_open_v2(db->path, &src, db_copy_flags(db->path), NULL);
     if (rc == SQLITE_OK) rc = sqlite3_busy_timeout(src, DB_BUSY_MS);
     sqlite3_backup *b = rc == SQLITE_OK ? sqlite3_backup_init(db->conn, "main", src, "main") : NULL;
     if (b) {
@@ -371,7 +391,7 @@ static int db_copy_in(Db *db) {
     }
     sqlite3_close(src);
     if (rc != SQLITE_OK && rc != SQLITE_DONE)
-        return err_set("%s: cannot read it: %s (copying it read-only into memory)", db->path, sqlite3_errstr(rc));
+        return err_set("%s: %s (copying it into memory)", db->path, sqlite3_errstr(rc));
     return 0;
 }
 

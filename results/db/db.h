@@ -49,14 +49,17 @@ typedef struct {
  * bring its schema and reference numbers up to date. A file that is not a
  * moil database, or one from a newer schema, is refused with a clear error. */
 int db_open(const char *path, Db **out);
-/* db_open for readers: a missing path is an error ("no such results
- * database"), never created. */
+/* db_open for the commands that change a database they did not make
+ * (table tag, db check, db merge's shards): a missing path is an error ("no
+ * such results database"), never created. */
 int db_open_existing(const char *path, Db **out);
-/* db_open_existing for readers that must leave the file as it is (a
- * committed snapshot, another process's database): the file, opened
- * read-only, is copied into memory (one consistent read, also while another
- * process writes it) and the copy is migrated there; nothing is ever
- * written to path. Refuses what db_open refuses, naming path. */
+/* db_open_existing for the commands that only read (db runs, show, export,
+ * table render and compare, report): the file is copied into memory (one
+ * consistent read, also while another process writes it) and the copy is
+ * migrated there, so the file stays byte for byte as it was (a committed
+ * snapshot at an old schema too) and no -wal or -shm file is left beside it
+ * that was not there. Writes through the Db change the copy only. Refuses
+ * what db_open refuses, naming path; costs the database's size in memory. */
 int db_open_copy(const char *path, Db **out);
 /* Flush buffered curves and close; returns -1 if the flush failed (the
  * database is closed either way). db_close(NULL) does nothing. */
