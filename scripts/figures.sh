@@ -107,7 +107,15 @@ cells_of() {
                     WHERE s.table_id IN ($1) AND s.profile = '$PROFILE' AND s.n > 0)"
 }
 
-query() { sqlite3 -readonly -batch -noheader -separator "$TAB" "$DB" "$1"; }
+# sqlite3 only reads (query_only), and leaves the file as it was. A read-only
+# connection cannot remove the -wal and -shm files it creates beside a WAL
+# database, so the file is opened read-write unless a -wal is there already
+# (another process's), as the moil commands open it (results/db/db.c,
+# db_copy_flags).
+query() {
+    if [ -e "$DB-wal" ]; then ro=-readonly; else ro=; fi
+    sqlite3 $ro -cmd 'PRAGMA query_only = 1' -batch -noheader -separator "$TAB" "$DB" "$1"
+}
 
 # write_dat FILE HEADER SQL: the '#' header line, then the rows of SQL.
 write_dat() {

@@ -423,16 +423,26 @@ static void test_drawn(void) {
 /* `make figures PROFILE=full` draws the full profile's figures from the
  * committed snapshot results/full/moil.db into plots/full/: drawn into a
  * scratch folder here, every data file is the committed one (a committed
- * figure that the snapshot no longer gives fails) and every PNG is drawn.
- * `make figures` (quick) reads results/moil.db into plots/. */
+ * figure that the snapshot no longer gives fails) and every PNG is drawn;
+ * the snapshot is left byte for byte, with no -wal or -shm beside it that
+ * was not there. `make figures` (quick) reads results/moil.db into plots/. */
 static void test_full_profile_target(void) {
     static const char *const figs[] = {"fig1_approx_error", "fig1_ey_floor", "fig2_optimisation", "fig3_params",
                                        "fig4_ablations", "fig5_inference"};
+    static const char snapshot[] = "results/full/moil.db";
     char full_out[512], path[1024], *out;
+    size_t len, len_after;
+    char *before = file_read_all(snapshot, (size_t)64 << 20, &len);
+    int had_side = access("results/full/moil.db-wal", F_OK) == 0 || access("results/full/moil.db-shm", F_OK) == 0;
     snprintf(full_out, sizeof full_out, "%s/full", tmp_dir);
     int rc = proc_run(&out, "MAKEFLAGS= make -s figures PROFILE=full FIG_OUT=%s", full_out);
     CHECK(rc == 0, "make figures PROFILE=full: exit %d: %s", rc, out);
     free(out);
+    char *after = file_read_all(snapshot, (size_t)64 << 20, &len_after);
+    CHECK(before && after && len == len_after && !memcmp(before, after, len), "%s was written", snapshot);
+    CHECK(had_side || (access("results/full/moil.db-wal", F_OK) != 0 && access("results/full/moil.db-shm", F_OK) != 0),
+          "a -wal or -shm file left beside %s", snapshot);
+    free(before), free(after);
     for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++) {
         snprintf(path, sizeof path, "plots/full/%s.dat", figs[i]);
         char *committed = file_read_all(path, 1 << 20, NULL);
