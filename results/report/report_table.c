@@ -257,9 +257,10 @@ int table_render(const TableData *d, TableFormat f, FILE *out, int *n_missing) {
     fputs("Ours, profile ", out);
     table_put_text(out, f, d->profile);
     fprintf(out,
-            " (fashion-scenes, small models), the test split: mean over seeds [%.0f%% interval over test items and "
-            "seeds] (n seeds %s items), or mean %s sd over seeds (n seeds, no items) where the runs have no "
-            "per-item scores; best per column in bold%s%s; %s: not run yet.",
+            " (fashion-scenes, small models), each column on its split (test unless its label says val): mean "
+            "over seeds [%.0f%% interval over the scored items and seeds] (n seeds %s items), or mean %s sd over "
+            "seeds (n seeds, no items) where the runs have no per-item scores or the metric has no per-item form "
+            "(a mean of recalls over both directions); best per column in bold%s%s; %s: not run yet.",
             100 * STATS_LEVEL, s->times, s->pm,
             d->average_label ? "; the average is the mean of the metric columns" : "",
             d->params ? "; trainable/stored: share of the backbone's parameters, mean over the row's runs" : "",
