@@ -104,7 +104,7 @@ while IFS=$'\t' read -r kind dir args; do
 done <<<"$plan"
 # the backbones the profile ships instead (FILE relative to this folder)
 ship_dirs=() ship_files=() ship_hashes=()
-while IFS=$'\t' read -r kind dir file hash; do
+while IFS=$'\t' read -r kind dir file hash _; do
     [ "$kind" = shipped ] && ship_dirs+=("$dir") ship_files+=("$file") ship_hashes+=("$hash")
 done <<<"$plan"
 backbone=$runs_dir/pretrain/backbone.safetensors

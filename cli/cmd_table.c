@@ -31,8 +31,9 @@ static const char plan_usage[] =
     "  dataset  <moil data gen profile>  <dataset folder>\n"
     "  regions  <dataset folder>  <moil regions train arguments>  (if a table uses vinvl)\n"
     "  pretrain <output folder>  <moil pretrain arguments>  (one per model of the tables)\n"
-    "  shipped  <backbone folder>  <file>  <weights hash>  (instead of pretrain for a\n"
-    "           model whose backbone P ships: a `backbone` line of profiles.conf)\n"
+    "  shipped  <backbone folder>  <file>  <weights hash>  <moil pretrain arguments>\n"
+    "           (instead of pretrain for a model whose backbone P ships: a `backbone`\n"
+    "           line of profiles.conf; the arguments are those that rebuild it)\n"
     "  figure <method>  <moil finetune arguments of a VQA run of that method in P>\n"
     "  table <id>  <cells>\n"
     "  run  <key>  todo|done  <table>/<row>  <task>  <seed>  <moil finetune arguments>\n"
@@ -204,7 +205,8 @@ static int plan_table(Db *db, const TableArgs *a, const ExpProfile *p, const Exp
 }
 
 /* One pretrain line per distinct model of the tables, in order of first use
- * (a shipped line instead for a model whose backbone the profile ships);
+ * (a shipped line instead for a model whose backbone the profile ships,
+ * with the pretraining arguments that rebuild it: scripts/backbone.sh);
  * before them the regions line when the vinvl model (whose backbone reads
  * the region folder of the dataset) is one of them. */
 static void plan_pretrain(const TableArgs *a, const ExpProfile *p, const ExpTable *tables, int n, const char *data) {
@@ -222,14 +224,13 @@ static void plan_pretrain(const TableArgs *a, const ExpProfile *p, const ExpTabl
         char dir[1024];
         backbone_dir(dir, sizeof dir, a->work, p->name, tables[i].model);
         const ExpShipped *shipped = experiment_shipped(p, tables[i].model);
-        if (shipped) {
-            printf("shipped\t%s\t%s\t%s\n", dir, shipped->file, shipped->hash);
-            continue;
-        }
         ExpArgs args;
         experiment_pretrain_args(p, tables[i].model, &args);
         char *joined = experiment_args_join(&args);
-        printf("pretrain\t%s\t%s\n", dir, joined);
+        if (shipped)
+            printf("shipped\t%s\t%s\t%s\t%s\n", dir, shipped->file, shipped->hash, joined);
+        else
+            printf("pretrain\t%s\t%s\n", dir, joined);
         free(joined);
         experiment_args_free(&args);
     }

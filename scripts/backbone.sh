@@ -48,11 +48,14 @@ plan=$("$MOIL" table plan --profile "$profile" --experiments "$exps" --work "$wo
     die "moil table plan --profile $profile failed"
 dataset=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "dataset" { print $2 }')
 data_dir=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "dataset" { print $3 }')
-# the ViLT-style backbone's line: its folder is <work>/runs/<profile>/pretrain
-pre=$(printf '%s\n' "$plan" | awk -F'\t' '$1 == "pretrain" && $2 ~ /(^|\/)pretrain$/')
-[ -n "$pre" ] || die "profile $profile pretrains no ViLT-style backbone (it ships one, or no table uses it)"
-pre_dir=$(printf '%s\n' "$pre" | cut -f2)
-pre_args=$(printf '%s\n' "$pre" | cut -f3)
+# the ViLT-style backbone's line, its folder <work>/runs/<profile>/pretrain:
+# pretrain FOLDER ARGS, or, when the profile ships it, shipped FOLDER FILE
+# HASH ARGS (the arguments that rebuild the shipped file)
+pre=$(printf '%s\n' "$plan" | awk -F'\t' -v OFS='\t' '$2 ~ /(^|\/)pretrain$/ {
+    if ($1 == "pretrain") print $2, $3; else if ($1 == "shipped") print $2, $5 }')
+[ -n "$pre" ] || die "profile $profile uses no ViLT-style backbone (no table of it uses one)"
+pre_dir=$(printf '%s\n' "$pre" | cut -f1)
+pre_args=$(printf '%s\n' "$pre" | cut -f2)
 if [ "$work" = . ]; then db=results/moil.db; else db=$work/results/moil.db; fi
 
 echo "== dataset $dataset -> $data_dir"

@@ -140,14 +140,28 @@ static void test_make_backbone(void) {
           "status %d:\n%s", rc, out);
 }
 
-/* The plan of the shipped profile: a shipped line for the vilt backbone, no
- * pretrain line. */
+/* The plan of the shipped profile: a shipped line for the vilt backbone
+ * with the pretraining arguments that rebuild it, no pretrain line. */
 static void test_plan_shipped(void) {
     int rc = proc_moil(out, sizeof out, "table plan --profile shipped --experiments %s --work %s --db %s",
                        tmp_path("exp"), work, tmp_path("plan.db"));
     char line[1200];
-    snprintf(line, sizeof line, "\nshipped\t%s/runs/shipped/pretrain\t%s\t%s\n", work, file, hash);
+    snprintf(line, sizeof line, "\nshipped\t%s/runs/shipped/pretrain\t%s\t%s\t--d 32 --layers 1 --heads 2 --steps 5 "
+             "--batch 8\n", work, file, hash);
     CHECK(rc == 0 && strstr(out, line) && !strstr(out, "\npretrain\t"), "status %d:\n%s", rc, out);
+}
+
+/* make backbone for a profile that ships its backbone (the full profile
+ * does): rebuilt from the shipped line's arguments, which are tiny's, so
+ * the same weights as tiny's pretraining, unchanged. */
+static void test_make_backbone_of_shipping_profile(void) {
+    int rc = proc_run_into(out, sizeof out,
+                           "BACKBONE_PROFILE=shipped BACKBONE_FOR=shipped BACKBONE_OUT=%s BACKBONE_EXPERIMENTS=%s "
+                           "BACKBONE_WORK=%s BACKBONE_THREADS=1 MOIL='%s' scripts/backbone.sh",
+                           file, tmp_path("exp"), work, moil_bin());
+    CHECK(rc == 0 && out_int(out, "changed") == 0 && strstr(out, "weights unchanged") && strstr(out, hash) &&
+              strstr(out, "== pretraining ") && strstr(out, "--steps 5"),
+          "status %d:\n%s", rc, out);
 }
 
 /* run_all.sh on the shipped profile: the file installed (no pretraining run
@@ -193,6 +207,7 @@ int main(void) {
     RUN(write_experiments);
     RUN(test_make_backbone);
     RUN(test_plan_shipped);
+    RUN(test_make_backbone_of_shipping_profile);
     RUN(test_run_all_shipped);
     int failed = TEST_DONE();
     if (!failed) rm_tree(tmp_dir);
