@@ -336,6 +336,14 @@ static int render_one(const Renderable *r, TableFormat f, const char *out, int *
     return rc;
 }
 
+/* Render r in each format asked for (md, tex), stopping at the first
+ * failure. */
+static int render_formats(const Renderable *r, int md, int tex, const char *out, int *missing) {
+    int rc = md ? render_one(r, TABLE_MD, out, missing) : 0;
+    if (rc == 0 && tex) rc = render_one(r, TABLE_TEX, out, missing);
+    return rc;
+}
+
 /* Table 6: the latest inference run's timings; exit 1 with a message when
  * the database has none. */
 static int render_inference(Db *db, const TableArgs *a, int md, int tex, const char *out) {
@@ -347,9 +355,7 @@ static int render_inference(Db *db, const TableArgs *a, int md, int tex, const c
                 a->db);
     if (found != 1) return -1;
     Renderable r = {.inference = &d, .id = "inference", .profile = a->profile};
-    int rc = 0;
-    if (md) rc = render_one(&r, TABLE_MD, out, NULL);
-    if (rc == 0 && tex) rc = render_one(&r, TABLE_TEX, out, NULL);
+    int rc = render_formats(&r, md, tex, out, NULL);
     if (rc == 0) printf("run_id=%lld\nmethods=%d\n", (long long)d.run_id, d.n_rows);
     inference_data_free(&d);
     return rc;
@@ -372,9 +378,7 @@ int cmd_table_render(int argc, char **argv) {
     TableData d;
     if (db_table_data_load(db, a.tables[0], a.profile, &d) != 0) return fail("render", db);
     Renderable r = {.table = &d, .id = d.id, .profile = a.profile};
-    int missing = 0, rc = 0;
-    if (md) rc = render_one(&r, TABLE_MD, out, &missing);
-    if (rc == 0 && tex) rc = render_one(&r, TABLE_TEX, out, &missing);
+    int missing = 0, rc = render_formats(&r, md, tex, out, &missing);
     if (rc == 0) printf("rows=%d\ncolumns=%d\nmissing=%d\n", d.n_rows, d.n_cols, missing);
     table_data_free(&d);
     if (rc) return fail("render", db);
@@ -410,9 +414,7 @@ int cmd_table_compare(int argc, char **argv) {
     TableMatch m;
     table_match(&old, &cur, &m);
     Renderable r = {.compare = &m, .id = cur.id, .profile = a.profile, .old_name = a.old, .new_name = a.db};
-    int rc = 0;
-    if (md) rc = render_one(&r, TABLE_MD, out, NULL);
-    if (rc == 0 && tex) rc = render_one(&r, TABLE_TEX, out, NULL);
+    int rc = render_formats(&r, md, tex, out, NULL);
     if (rc == 0)
         printf("rows=%d\ncolumns=%d\nmatched=%d\nmissing=%d\nonly_old=%d\nonly_new=%d\n", m.n_rows, m.n_cols, m.cells,
                m.missing, m.n_only_rows[COMPARE_OLD] + m.n_only_cols[COMPARE_OLD],
