@@ -102,10 +102,12 @@ $(BUILD)/%.o: %.c | $(DEPS_OK)
 
 # The source revision the binary is built from, recorded with every run
 # (results/db/db.c); rewritten only when it changes, so only db.o follows it.
+# The temporary file is the process's own (.tmp.PID): two makes at once in one
+# tree (two run_all.sh) would otherwise move each other's file away.
 CODE_REV_H := $(BUILD)/code_rev.h
 $(CODE_REV_H): FORCE
 	@mkdir -p $(BUILD)
-	@scripts/code_rev.sh > $@.tmp && if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+	@t=$@.tmp.$$$$; scripts/code_rev.sh > $$t && if cmp -s $$t $@; then rm -f $$t; else mv $$t $@; fi
 $(BUILD)/results/db/db.o: $(CODE_REV_H)
 $(BUILD)/results/db/db.o: CFLAGS += -include $(CODE_REV_H)
 FORCE:

@@ -74,8 +74,12 @@ t_start=$(date +%s)
 die() { echo "run_all.sh: $*" >&2; exit 1; }
 say() { [ "$list" = 1 ] && return; echo "$@"; }
 
+# make, one at a time in this tree: two run_all.sh started together (two
+# tables at once) would otherwise build the same files at the same time
+# (flock: util-linux, on every Debian system)
+make_locked() { flock .make.lock make "$@"; }
 if [ "$use_make" = 1 ] && [ "$list" = 0 ] && [ "$dry" = 0 ]; then
-    make -s all || die "the build failed (make)"
+    make_locked -s all || die "the build failed (make)"
 fi
 [ -x "$MOIL" ] || die "$MOIL not found: build with make (or set MOIL)"
 
@@ -383,7 +387,7 @@ if "$MOIL" db runs --db "$db" --table inference --status ok 2>/dev/null | grep -
 fi
 if [ "$use_make" = 1 ] && make -n report >/dev/null 2>&1; then
     # its figure lines shown; moil report's name=value lines kept from this script's own
-    if out=$(make -s report PROFILE="$profile" FIG_DB="$db" REPORT_OUT="${root}results/report/$profile.html"); then
+    if out=$(make_locked -s report PROFILE="$profile" FIG_DB="$db" REPORT_OUT="${root}results/report/$profile.html"); then
         say "$(printf '%s\n' "$out" | grep '^figures:')"
         say "report: ${root}results/report/$profile.html"
     else
