@@ -367,15 +367,15 @@ static void test_changed_inputs_redo(void) {
  * failed). The build folder (build, or build-san under SAN=1) is the one MOIL
  * was built in, named as the Makefile names it (relative to the tree). */
 static void test_concurrent_makes(void) {
-    const char *build = strstr(moil_bin(), "build-san/") ? "build-san" : "build";
-    const char *san = strcmp(build, "build-san") == 0 ? "SAN=1" : "";
+    int san = strstr(moil_bin(), "build-san/") != NULL;
+    const char *build = san ? "build-san" : "build";
     char o[4096];
     int rc = proc_run_into(o, sizeof o,
                            "f=0; for r in 1 2 3 4 5; do pids=''; for i in 1 2 3 4 5 6 7 8; do "
                            "make -s %s %s/code_rev.h >/dev/null 2>&1 & pids=\"$pids $!\"; done; "
                            "for p in $pids; do wait $p || f=$((f+1)); done; done; echo failed=$f; "
                            "ls %s | grep -c '^code_rev.h.tmp'",
-                           san, build, build);
+                           san ? "SAN=1" : "", build, build);
     CHECK(rc != 127 && strstr(o, "failed=0\n0\n"), "40 makes of %s/code_rev.h, 8 at a time:\n%s", build, o);
 }
 
