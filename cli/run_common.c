@@ -64,8 +64,9 @@ static const char finetune_options[] =
     "  --caption-objective O  caption training: masked (VinVL's masked-token prediction, default)\n"
     "                   or next (next-token prediction)\n"
     "  --shortlist K    retrieval evaluation: the rank head re-ranks each query's K best candidates\n"
-    "                   by the backbone's ITC cosine instead of scoring every pair (default 0:\n"
-    "                   every pair, ViLT's; dual encoders re-rank their top 16)\n";
+    "                   by the pretrained model's own scores of every pair (cached in DATA/first_stage)\n"
+    "                   instead of scoring every pair (default 0: every pair, ViLT's; dual encoders\n"
+    "                   re-rank the top 16 of their ITC cosine, or their top K)\n";
 
 static void print_usage(FILE *out, RunKind kind) {
     if (kind == RUN_PRETRAIN) {

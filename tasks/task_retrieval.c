@@ -703,7 +703,7 @@ static void ret_destroy(Task *t) {
 const TaskOps task_retrieval = {
     .name = "retrieval",
     .summary = "rank head from ITM 'match', 1 true + K false captions per image (--batch counts images: "
-               "try 8); IR/TR R@1/5/10 of every pair, or of an ITC shortlist re-ranked (--shortlist K) (vlmo: "
+               "try 8); IR/TR R@1/5/10 of every pair, or of a first-stage shortlist re-ranked (--shortlist K) (vlmo: "
                "dual-encoder ITC scores, plus rank-head re-ranking of its top 16, or of its top K with --shortlist K)",
     .primary_metric = "recall_mean",
     .head_lr_mult = 1.0f,
