@@ -5,8 +5,8 @@
 # prints for it (experiments/profiles.conf), the pretraining is redone even
 # when the database has it (--force) and logged like run_all.sh's. The
 # backbone is then copied to the shipped file, its weights hash printed, and
-# the hash of profiles.conf's `backbone | quick | vilt | ...` line, when
-# there is one, set to it. Usage: --help.
+# the hash of every `backbone | PROFILE | vilt | FILE | ...` line of
+# profiles.conf that names the file set to it. Usage: --help.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -17,11 +17,11 @@ usage: scripts/backbone.sh        (make backbone)
 Rebuilds the shipped backbone: moil data gen and moil pretrain --force of the
 ViLT-style backbone of profile BACKBONE_PROFILE (as run_all.sh would pretrain
 it, on BACKBONE_THREADS threads), then copies its backbone.safetensors to
-BACKBONE_OUT, prints its weights hash and writes that hash into the
-`backbone | BACKBONE_FOR | vilt | ...` line of profiles.conf if there is one.
+BACKBONE_OUT, prints its weights hash and writes that hash into every
+`backbone | PROFILE | vilt | BACKBONE_OUT | HASH` line of profiles.conf (each
+profile that ships the file).
 Settings (environment; defaults):
   BACKBONE_PROFILE      full        the profile whose pretraining builds it
-  BACKBONE_FOR          quick       the profile that ships it
   BACKBONE_OUT          backbones/vilt-full.safetensors
   BACKBONE_THREADS      1           (the shipped file's: OpenBLAS's sums depend on it)
   BACKBONE_EXPERIMENTS  experiments (holds profiles.conf)
@@ -29,12 +29,13 @@ Settings (environment; defaults):
   MOIL                  ./moil
 Ends with name=value lines: backbone (the file), weights_hash, was (the hash
 before: the profiles.conf line's, else the old file's, else none), changed
-(1 or 0; none when there was nothing before), conf_updated (1 or 0).
+(1 or 0; none when there was nothing before), conf_updated (the lines whose
+hash was set: 0 when no profile ships the file).
 USAGE
 }
 case "${1:-}" in -h | --help) usage; exit 0 ;; '') ;; *) usage >&2; exit 2 ;; esac
 
-profile=${BACKBONE_PROFILE:-full} ship_for=${BACKBONE_FOR:-quick} out=${BACKBONE_OUT:-backbones/vilt-full.safetensors}
+profile=${BACKBONE_PROFILE:-full} out=${BACKBONE_OUT:-backbones/vilt-full.safetensors}
 threads=${BACKBONE_THREADS:-1} exps=${BACKBONE_EXPERIMENTS:-experiments} work=${BACKBONE_WORK:-.}
 MOIL=${MOIL:-./moil}
 conf=$exps/profiles.conf
@@ -67,8 +68,11 @@ echo "== pretraining $pre_dir ($pre_args, $threads threads)"
 new=$(weights_hash "$pre_dir/backbone.safetensors")
 [ -n "$new" ] || die "cannot hash $pre_dir/backbone.safetensors"
 
-# the hash before: the profiles.conf line's, else the replaced file's
-line_re="^backbone[[:space:]]*\|[[:space:]]*${ship_for}[[:space:]]*\|[[:space:]]*vilt[[:space:]]*\|[^|]*\|[[:space:]]*"
+# the lines of the profiles that ship the file (its path as written, every
+# ERE metacharacter escaped); the hash before: the first such line's, else the
+# replaced file's
+file_re=$(printf '%s' "$out" | sed 's/[][\\.*^$+?(){}|/]/\\&/g')
+line_re="^backbone[[:space:]]*\|[^|]*\|[[:space:]]*vilt[[:space:]]*\|[[:space:]]*${file_re}[[:space:]]*\|[[:space:]]*"
 was=$(sed -nE "s/${line_re}([0-9a-f]{16}).*/\1/p" "$conf" | head -n 1)
 [ -n "$was" ] || { [ -f "$out" ] && was=$(weights_hash "$out"); }
 if ! { mkdir -p "$(dirname "$out")" && cp "$pre_dir/backbone.safetensors" "$out.tmp.$$" && mv "$out.tmp.$$" "$out"; }
@@ -76,16 +80,16 @@ then
     die "cannot write $out"
 fi
 
-conf_updated=0
-if grep -qE "$line_re" "$conf"; then
+ships=$(grep -E "$line_re" "$conf" | sed -E 's/^backbone[[:space:]]*\|[[:space:]]*([^|[:space:]]+).*/\1/' | tr '\n' ' ')
+conf_updated=$(grep -cE "$line_re" "$conf")
+if [ "$conf_updated" -gt 0 ]; then
     if ! { sed -E "s/(${line_re})[0-9a-f]{16}/\1$new/" "$conf" >"$conf.tmp.$$" && mv "$conf.tmp.$$" "$conf"; }; then
         die "cannot update $conf"
     fi
-    conf_updated=1
-    echo "$conf: the backbone | $ship_for | vilt line now has weights hash $new"
+    echo "$conf: the backbone lines of profiles ${ships}now have weights hash $new"
 else
-    echo "$conf has no backbone | $ship_for | vilt line; to ship this file add:"
-    echo "backbone | $ship_for | vilt | $out | $new"
+    echo "$conf has no backbone line naming $out; to ship this file from profile P add:"
+    echo "backbone | P | vilt | $out | $new"
 fi
 if [ -z "$was" ]; then
     changed=none
@@ -95,7 +99,7 @@ elif [ "$was" = "$new" ]; then
     echo "$out: weights unchanged (weights hash $new)"
 else
     changed=1
-    echo "$out: weights CHANGED: weights hash $was before, $new now (the $ship_for profile's numbers will differ)"
+    echo "$out: weights CHANGED: weights hash $was before, $new now (the numbers of the profiles that ship it will differ)"
 fi
 printf 'backbone=%s\nweights_hash=%s\nwas=%s\nchanged=%s\nconf_updated=%s\n' "$out" "$new" "${was:-none}" "$changed" \
     "$conf_updated"

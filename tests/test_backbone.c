@@ -101,8 +101,10 @@ static void write_experiments(void) {
              "--eval-limit 20\n"
              "profile | shipped | tiny | 0 | --d 32 --layers 1 --heads 2 --steps 5 --batch 8 | --steps 3 --batch 4 "
              "--eval-limit 20\n"
-             "backbone | shipped | vilt | %s | 0000000000000000\n",
-             file);
+             "backbone | shipped | vilt | %s | 0000000000000000\n"
+             "backbone | also | vilt | %s | 0000000000000000\n"
+             "backbone | other | vilt | %s.not | 0000000000000000\n",
+             file, file, file);
     static const char t_exp[] = "title | Test shipped\n"
                                 "column | VQA | vqa | test | vqa_score |\n"
                                 "row | LoRA | | | --method lora --rank 4\n"
@@ -114,18 +116,20 @@ static void write_experiments(void) {
 
 static int make_backbone(void) {
     return proc_run_into(out, sizeof out,
-                         "BACKBONE_PROFILE=tiny BACKBONE_FOR=shipped BACKBONE_OUT=%s BACKBONE_EXPERIMENTS=%s "
+                         "BACKBONE_PROFILE=tiny BACKBONE_OUT=%s BACKBONE_EXPERIMENTS=%s "
                          "BACKBONE_WORK=%s BACKBONE_THREADS=1 MOIL='%s' scripts/backbone.sh",
                          file, tmp_path("exp"), work, moil_bin());
 }
 
 /* make backbone's script on the tiny profile: the file, its hash printed and
- * written into the shipped profile's line (it was all zeros: changed); run
- * again, the same weights (the pretraining is deterministic): unchanged. */
+ * written into the lines of both profiles that ship it (they were all zeros:
+ * changed), not into the line of another file; run again, the same weights
+ * (the pretraining is deterministic): unchanged. */
 static void test_make_backbone(void) {
     int rc = make_backbone();
     CHECK(rc == 0 && out_value(out, "weights_hash", hash, sizeof hash) == 0 && out_int(out, "changed") == 1 &&
-              out_int(out, "conf_updated") == 1 && strstr(out, "weights CHANGED"),
+              out_int(out, "conf_updated") == 2 && strstr(out, "weights CHANGED") &&
+              strstr(out, "profiles shipped also now have"),
           "status %d:\n%s", rc, out);
     char h[17];
     weights_hash_of(file, h);
@@ -133,7 +137,11 @@ static void test_make_backbone(void) {
     char *text = file_read_all(conf, 1 << 16, NULL);
     char line[700];
     snprintf(line, sizeof line, "backbone | shipped | vilt | %s | %s\n", file, hash);
-    CHECK(text && strstr(text, line) && strstr(text, "profile | tiny |"), "profiles.conf:\n%s", text ? text : "");
+    char also[700], other[700];
+    snprintf(also, sizeof also, "backbone | also | vilt | %s | %s\n", file, hash);
+    snprintf(other, sizeof other, "backbone | other | vilt | %s.not | 0000000000000000\n", file);
+    CHECK(text && strstr(text, line) && strstr(text, also) && strstr(text, other) && strstr(text, "profile | tiny |"),
+          "profiles.conf:\n%s", text ? text : "");
     free(text);
     rc = make_backbone();
     CHECK(rc == 0 && out_int(out, "changed") == 0 && strstr(out, "weights unchanged") && strstr(out, hash),
@@ -156,7 +164,7 @@ static void test_plan_shipped(void) {
  * the same weights as tiny's pretraining, unchanged. */
 static void test_make_backbone_of_shipping_profile(void) {
     int rc = proc_run_into(out, sizeof out,
-                           "BACKBONE_PROFILE=shipped BACKBONE_FOR=shipped BACKBONE_OUT=%s BACKBONE_EXPERIMENTS=%s "
+                           "BACKBONE_PROFILE=shipped BACKBONE_OUT=%s BACKBONE_EXPERIMENTS=%s "
                            "BACKBONE_WORK=%s BACKBONE_THREADS=1 MOIL='%s' scripts/backbone.sh",
                            file, tmp_path("exp"), work, moil_bin());
     CHECK(rc == 0 && out_int(out, "changed") == 0 && strstr(out, "weights unchanged") && strstr(out, hash) &&
