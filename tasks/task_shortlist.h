@@ -1,6 +1,7 @@
 /* The first stage of retrieval over a large set: per query, the k best
- * candidates by a cheap score of every pair (the ITC cosine of a unimodal
- * pass), which the fused rank head then re-ranks (tasks/task_retrieval.c);
+ * candidates by a score of every pair computed once (the pretrained model's
+ * ITM score for a fusion model, the ITC cosine of a unimodal pass for a dual
+ * encoder), which the fused rank head then re-ranks (tasks/task_retrieval.c);
  * and the shortlist's recall, the share of queries whose true match it
  * holds, which bounds every recall of the re-ranking at K <= k. */
 #ifndef MOIL_TASK_SHORTLIST_H
