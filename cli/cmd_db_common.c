@@ -1,8 +1,10 @@
 /* Options and messages shared by the `moil db ...` commands. */
 #include "cmd_db_common.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int db_args_usage_error(const DbArgs *a, const char *fmt, ...) {
@@ -13,6 +15,16 @@ int db_args_usage_error(const DbArgs *a, const char *fmt, ...) {
     fprintf(stderr, "\n\n%s", a->usage);
     va_end(ap);
     return 2;
+}
+
+int db_args_run_id(const DbArgs *a, const char *arg, int64_t *run_id) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(arg, &end, 10);
+    if (errno || *end || end == arg || v <= 0)
+        return db_args_usage_error(a, "run id '%s': expected a positive integer", arg);
+    *run_id = v;
+    return 0;
 }
 
 int db_args_fail(const DbArgs *a) {

@@ -19,6 +19,9 @@ typedef struct {
 int db_args_take(DbArgs *a, int with_filter, int argc, char **argv, int *i);
 /* Print "<cmd>: <message>" and the usage to stderr; returns 2. */
 int db_args_usage_error(const DbArgs *a, const char *fmt, ...) MOIL_PRINTF(2, 3);
+/* Parse arg as a run id (a positive integer) into *run_id: 0, or 2 after
+ * printing a usage error naming arg. */
+int db_args_run_id(const DbArgs *a, const char *arg, int64_t *run_id);
 /* Print "<cmd>: <err_msg()>" to stderr; returns 1. */
 int db_args_fail(const DbArgs *a);
 

@@ -5,7 +5,6 @@
 #include "cmd_db_common.h"
 #include "commands.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,11 +77,8 @@ int cmd_db_show(int argc, char **argv) {
         run_arg = argv[i];
     }
     if (!run_arg) return db_args_usage_error(&a, "no run id given");
-    char *end;
-    errno = 0;
-    long long run_id = strtoll(run_arg, &end, 10);
-    if (errno || *end || end == run_arg || run_id <= 0)
-        return db_args_usage_error(&a, "run id '%s': expected a positive integer", run_arg);
+    int64_t run_id;
+    if (db_args_run_id(&a, run_arg, &run_id)) return 2;
     Db *db;
     if (db_open_copy(a.db_path, &db)) return db_args_fail(&a);
     int rc = show_run(db, run_id);

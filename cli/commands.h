@@ -36,6 +36,7 @@ int cmd_data_stats(int argc, char **argv);
 int cmd_db_check(int argc, char **argv);
 int cmd_db_export(int argc, char **argv);
 int cmd_db_merge(int argc, char **argv);
+int cmd_db_pair(int argc, char **argv);
 int cmd_db_runs(int argc, char **argv);
 int cmd_db_show(int argc, char **argv);
 int cmd_eval(int argc, char **argv);

@@ -19,6 +19,7 @@ static const Command commands[] = {
     {"data stats", cmd_data_stats, "counts, vocabularies, answer distributions and the language-prior VQA floor of a dataset"},
     {"db runs", cmd_db_runs, "list the runs of the results database, with status and key metric"},
     {"db show", cmd_db_show, "one run of the results database: config, status, metrics, curve summary"},
+    {"db pair", cmd_db_pair, "two runs' per-item scores of the same test items: paired bootstrap test"},
     {"db export", cmd_db_export, "runs, metrics or curves of the results database as CSV, TSV or Markdown"},
     {"db merge", cmd_db_merge, "fold shard results databases into one, without duplicates"},
     {"db check", cmd_db_check, "integrity, schema version and stale running rows of the results database"},

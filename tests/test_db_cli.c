@@ -1,4 +1,4 @@
-/* The `moil db` commands (runs, show, export, merge, check) and the engine
+/* The `moil db` commands (runs, show, pair, export, merge, check) and the engine
  * functions behind them (db_select_*, DbTable output, db_merge,
  * db_runs_find_stale); every command that only reads a database (these,
  * moil table render, moil report) leaving its file as it was. Databases are
@@ -7,6 +7,7 @@
 #include "check.h"
 #include "db.h"
 #include "proc.h"
+#include "report_stats.h"
 #include "test.h"
 
 #include <sqlite3.h>
@@ -79,16 +80,22 @@ static const char *key_metric(const char *task) {
     return !strcmp(task, "retrieval") ? "ir_r1" : !strcmp(task, "vqa") ? "vqa_score" : "accuracy";
 }
 
-/* Log one run as a training command would; nothing if its config is done. */
-static int write_run(Db *db, const RunSpec *s, DbStatus status) {
+/* Start a run of s as a training command would: db_run_begin's return. */
+static int begin_run(Db *db, const RunSpec *s, int64_t *run) {
     json_t *config = json_pack("{s:s, s:f, s:i, s:s}", "case", s->name, "lr", 0.001, "seed", s->seed, "note",
                                "a, \"quoted\" note");
     RunInfo info = {.table_id = s->table, .task = s->task, .model = "vilt", .method = s->method, .seed = s->seed,
                     .config = config, .code_rev = "0123456789abcdef0123456789abcdef01234567", .code_dirty = 0,
                     .threads = 1, .params_trainable = 1000, .params_stored = 900, .params_backbone = 16000};
-    int64_t run;
-    int rc = db_run_begin(db, &info, &run);
+    int rc = db_run_begin(db, &info, run);
     json_decref(config);
+    return rc;
+}
+
+/* Log one run as a training command would; nothing if its config is done. */
+static int write_run(Db *db, const RunSpec *s, DbStatus status) {
+    int64_t run;
+    int rc = begin_run(db, s, &run);
     if (rc) return rc < 0 ? -1 : 0;
     for (int step = 0; step < s->steps; step++) {
         double loss = status == DB_DIVERGED && step == s->steps - 1 ? NAN : 2.0 / (1 + step);
@@ -449,6 +456,124 @@ static void test_readers_leave_file(void) {
     free(after);
 }
 
+/* An ok run of case name and seed whose only item scores are values[n] of
+ * family on split test, the items ids (each followed by '\n'). */
+static int write_items_run(Db *db, const char *name, int seed, const char *family, const char *ids, int n,
+                           const double *values) {
+    RunSpec s = {name, "5", "vqa", "full", seed, DB_OK, 0, 0};
+    int64_t run;
+    if (begin_run(db, &s, &run)) return -1;
+    if (db_items_set(db, run, "test", family, n, ids, values)) return -1;
+    return db_run_end(db, run, DB_OK, NULL, 1, -1);
+}
+
+#define PAIR_N 40
+
+/* `moil db pair` against the statistics computed here from the recorded
+ * scores: identical runs, a run 100 higher on every item, R@K from ranks,
+ * a second database; refusals of differing item sets, missing runs and
+ * scores; both files left as they were. */
+static void test_pair(void) {
+    char ids[PAIR_N * 8] = "", other_ids[PAIR_N * 8] = "";
+    double vqa[PAIR_N], higher[PAIR_N], ranks_a[PAIR_N], ranks_b[PAIR_N], shifted[PAIR_N];
+    static const double levels[] = {0, 30, 60, 90, 100};
+    for (int i = 0; i < PAIR_N; i++) {
+        snprintf(ids + strlen(ids), 8, "q%d\n", i);
+        snprintf(other_ids + strlen(other_ids), 8, "x%d\n", i);
+        vqa[i] = levels[(i * 7) % 5];
+        higher[i] = vqa[i] + 100;
+        ranks_a[i] = 1 + (i * 13) % 9;
+        ranks_b[i] = 1 + (i * 5) % 7;
+        shifted[i] = i % 3 ? vqa[i] : levels[(i * 3) % 5];
+    }
+    const char *path = tmp_path("pair.db"), *path_b = tmp_path("pair_b.db");
+    Db *db = NULL;
+    CHECK(db_open(path, &db) == 0 && write_items_run(db, "p1", 0, "vqa_score", ids, PAIR_N, vqa) == 0 &&
+              write_items_run(db, "p2", 1, "vqa_score", ids, PAIR_N, vqa) == 0 &&
+              write_items_run(db, "p3", 2, "vqa_score", ids, PAIR_N, higher) == 0 &&
+              write_items_run(db, "p4", 0, "vqa_score", other_ids, PAIR_N, vqa) == 0 &&
+              write_items_run(db, "p5", 0, "ir_rank", ids, PAIR_N, ranks_a) == 0 &&
+              write_items_run(db, "p6", 1, "ir_rank", ids, PAIR_N, ranks_b) == 0 &&
+              db_items_set(db, 6, "test", "tr_rank", PAIR_N, ids, ranks_a) == 0 && db_close(db) == 0,
+          "%s", err_msg());
+    CHECK(db_open(path_b, &db) == 0 && write_items_run(db, "b1", 7, "vqa_score", ids, PAIR_N, shifted) == 0 &&
+              db_close(db) == 0, "%s", err_msg());
+    size_t len, len_b, len_after;
+    char *before = file_read_all(path, (size_t)1 << 24, &len), *before_b = file_read_all(path_b, (size_t)1 << 24, &len_b);
+    static char out[8192];
+
+    int rc = proc_moil(out, sizeof out, "db pair 1 2 --db %s", path);
+    CHECK(rc == 0 && strstr(out, "run_a=1\nrun_b=2\n") && strstr(out, "metric=vqa_score\nitems=40\n") &&
+              strstr(out, "\ndiff=0\ndiff_lo=0\ndiff_hi=0\np=1\nitems_differing=0\n"), "identical runs: exit %d: %s", rc,
+          out);
+    double mean = 0;
+    for (int i = 0; i < PAIR_N; i++) mean += vqa[i] / PAIR_N;
+    char expect[256];
+    snprintf(expect, sizeof expect, "mean_a=%.6g\n", mean);
+    CHECK(strstr(out, expect), "%s in %s", expect, out);
+
+    /* every item 100 higher: every replicate's difference is 100, p 1 / (B + 1) */
+    rc = proc_moil(out, sizeof out, "db pair 3 1 --db %s --metric vqa_score", path);
+    snprintf(expect, sizeof expect, "\ndiff=100\ndiff_lo=100\ndiff_hi=100\np=%.6g\nitems_differing=40\n",
+             1.0 / (STATS_BOOT_B + 1));
+    CHECK(rc == 0 && strstr(out, expect), "100 higher: exit %d: %s", rc, out);
+
+    /* R@3 from ranks, against the same statistics on the converted scores */
+    double ra[PAIR_N], rb[PAIR_N], diff, lo, hi, p;
+    int differing = 0;
+    for (int i = 0; i < PAIR_N; i++) {
+        ra[i] = ranks_a[i] <= 3 ? 100 : 0;
+        rb[i] = ranks_b[i] <= 3 ? 100 : 0;
+        differing += ra[i] != rb[i];
+    }
+    int64_t seed = 0;
+    StatsCell ca = {1, PAIR_N, ra, &seed}, cb = {1, PAIR_N, rb, &seed};
+    stats_boot_paired(&ca, &cb, STATS_BOOT_B, STATS_BOOT_SEED, &diff, &lo, &hi, &p);
+    CHECK(p > 0 && p < 1 && diff != 0, "the fixture's ranks should differ: diff %g p %g", diff, p);
+    snprintf(expect, sizeof expect, "\ndiff=%.6g\ndiff_lo=%.6g\ndiff_hi=%.6g\np=%.6g\nitems_differing=%d\n", diff, lo,
+             hi, p, differing);
+    rc = proc_moil(out, sizeof out, "db pair 5 6 --db %s --metric ir_rank --at 3", path);
+    CHECK(rc == 0 && strstr(out, expect) && strstr(out, "metric=ir_rank@3\n"), "R@3: exit %d: %s\nexpected %s", rc,
+          out, expect);
+
+    /* across two databases */
+    differing = 0;
+    for (int i = 0; i < PAIR_N; i++) differing += vqa[i] != shifted[i];
+    StatsCell c1 = {1, PAIR_N, vqa, &seed}, c2 = {1, PAIR_N, shifted, &seed};
+    stats_boot_paired(&c1, &c2, STATS_BOOT_B, STATS_BOOT_SEED, &diff, &lo, &hi, &p);
+    snprintf(expect, sizeof expect, "\ndiff=%.6g\ndiff_lo=%.6g\ndiff_hi=%.6g\np=%.6g\nitems_differing=%d\n", diff, lo,
+             hi, p, differing);
+    rc = proc_moil(out, sizeof out, "db pair 1 1 --db %s --db-b %s", path, path_b);
+    CHECK(rc == 0 && differing > 0 && strstr(out, expect), "two files: exit %d: %s\nexpected %s", rc, out, expect);
+
+    /* refusals */
+    rc = proc_moil(out, sizeof out, "db pair 1 4 --db %s", path);
+    CHECK(rc == 1 && strstr(out, "run 1 of ") && strstr(out, "run 4 of ") && strstr(out, path) &&
+              strstr(out, "did not score the same items"), "different items: exit %d: %s", rc, out);
+    rc = proc_moil(out, sizeof out, "db pair 1 99 --db %s", path);
+    CHECK(rc == 1 && strstr(out, "no run 99") && strstr(out, path), "missing run: exit %d: %s", rc, out);
+    rc = proc_moil(out, sizeof out, "db pair 1 2 --db %s --split val", path);
+    CHECK(rc == 1 && strstr(out, "run 1 has no per-item scores on split 'val'") && strstr(out, path),
+          "no scores: exit %d: %s", rc, out);
+    rc = proc_moil(out, sizeof out, "db pair 1 5 --db %s", path);
+    CHECK(rc == 1 && strstr(out, "run 5 has no per-item scores 'vqa_score'"), "no family: exit %d: %s", rc, out);
+    rc = proc_moil(out, sizeof out, "db pair 6 5 --db %s", path);
+    CHECK(rc == 1 && strstr(out, "(ir_rank, tr_rank)") && strstr(out, "--metric"), "two families: exit %d: %s", rc,
+          out);
+    rc = proc_moil(out, sizeof out, "db pair 5 6 --db %s --metric ir_rank", path);
+    CHECK(rc == 1 && strstr(out, "--at K"), "rank without --at: exit %d: %s", rc, out);
+    rc = proc_moil(out, sizeof out, "db pair 1 --db %s", path);
+    CHECK(rc == 2 && strstr(out, "two run ids") && strstr(out, "usage: moil db pair"), "one run: exit %d: %s", rc, out);
+
+    char *after = file_read_all(path, (size_t)1 << 24, &len_after);
+    CHECK(before && after && len_after == len && !memcmp(after, before, len), "db pair wrote %s", path);
+    free(after);
+    after = file_read_all(path_b, (size_t)1 << 24, &len_after);
+    CHECK(before_b && after && len_after == len_b && !memcmp(after, before_b, len_b), "db pair wrote %s", path_b);
+    CHECK(!side_file(path, "-wal") && !side_file(path_b, "-wal"), "db pair left a -wal file");
+    free(after), free(before), free(before_b);
+}
+
 /* DbTable helpers: projection and the four output formats on awkward text. */
 static void test_table_formats(void) {
     const char *path = main_db();
@@ -486,6 +611,7 @@ int main(void) {
     if (!mkdtemp(tmp_dir)) die("%s: cannot create a temporary folder", tmp_dir);
     RUN(test_runs);
     RUN(test_show);
+    RUN(test_pair);
     RUN(test_export);
     RUN(test_merge_equals_single);
     RUN(test_merge_rules);

@@ -32,6 +32,10 @@ int items_family(const char *metric, char *family, size_t n, int *k) {
     return 0;
 }
 
+double items_score(double value, int k) {
+    return k ? (value > 0 && value <= k ? 100 : 0) : value;
+}
+
 /* Add run run_id's scores of family (split) to cell t; a cell whose runs
  * lack scores or scored different items is emptied and marked broken. */
 static int add_run(Db *db, TableItems *t, int *broken, int64_t run_id, int64_t seed, const char *split,
@@ -51,7 +55,7 @@ static int add_run(Db *db, TableItems *t, int *broken, int64_t run_id, int64_t s
     t->x = xrealloc(t->x, ((size_t)t->n_seeds + 1) * (size_t)(it.n ? it.n : 1) * sizeof *t->x);
     t->seeds = xrealloc(t->seeds, ((size_t)t->n_seeds + 1) * sizeof *t->seeds);
     double *row = t->x + (size_t)t->n_seeds * it.n;
-    for (int i = 0; i < it.n; i++) row[i] = k ? (it.values[i] > 0 && it.values[i] <= k ? 100 : 0) : it.values[i];
+    for (int i = 0; i < it.n; i++) row[i] = items_score(it.values[i], k);
     t->seeds[t->n_seeds++] = seed;
     db_items_free(&it);
     return 0;

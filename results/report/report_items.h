@@ -17,6 +17,9 @@
  * (consistency, BLEU, recall_mean, ...): its cells keep the seed-only
  * statistic. */
 int items_family(const char *metric, char *family, size_t n, int *k);
+/* An item's recorded value in its column's unit: the value itself when k is
+ * 0, else 100 when the rank is within K (0 < value <= k) and 0 otherwise. */
+double items_score(double value, int k);
 /* Read the per-item scores of every cell of d (as db_table_data_load
  * filled it), and compute each cell's interval (the cells whose every run
  * has scores of the same items) and the test of every other row's cell
