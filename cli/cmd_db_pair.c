@@ -68,13 +68,14 @@ static int is_rank_family(const char *family) {
 
 /* Read run r's scores of family on split into r->items and r->x. */
 static int load_run(PairRun *r, const char *split, const char *family, int k) {
-    char families[FAMILY_LIST];
-    if (run_families(r, split, families, sizeof families) < 0) return -1; /* no such run */
     int rc = db_items_get(r->db, r->run_id, split, family, 1, &r->items);
     if (rc < 0) return -1;
-    if (rc == 0)
+    if (rc == 0) {
+        char families[FAMILY_LIST];
+        if (run_families(r, split, families, sizeof families) < 0) return -1; /* no such run */
         return err_set("%s: run %lld has no per-item scores '%s' on split '%s'", r->path, (long long)r->run_id,
                        family, split);
+    }
     r->x = xcalloc((size_t)r->items.n + 1, sizeof *r->x);
     for (int i = 0; i < r->items.n; i++) r->x[i] = items_score(r->items.values[i], k);
     return 0;
