@@ -52,7 +52,10 @@ static void make_run(void) {
 }
 
 /* Redone from a clone of its commit, the dataset and backbone at their new
- * paths: the same numbers, byte for byte the same database file after. */
+ * paths: the same numbers, byte for byte the same database file after. The
+ * numeric environment may differ (under SAN=1 the original ran from the
+ * sanitizer build, the clone builds the plain one; both sum in one order,
+ * docs/testing.md): it is reported, not compared. */
 static void test_identical(void) {
     if (!committed) return;
     char before[17], after[17];
@@ -61,8 +64,8 @@ static void test_identical(void) {
                            "scripts/rerun.sh 1 --db %s --out %s --data %s --init %s/backbone.safetensors --weights "
                            "%s/model.safetensors",
                            db, tmp_path("re1"), tmp_path("data2"), tmp_path("pre2"), tmp_path("orig"));
-    CHECK(rc == 0 && strstr(out, "\nconfig=same\n") && strstr(out, "\nnumeric_env=same\n") &&
-              strstr(out, "\nweights=same ") && strstr(out, "\nverdict=identical\n"),
+    CHECK(rc == 0 && strstr(out, "\nconfig=same\n") && strstr(out, "\nweights=same ") &&
+              strstr(out, "\nverdict=identical\n"),
           "status %d:\n%s", rc, out);
     const char *names[] = {"metrics=", "curves=", "item_scores="};
     for (int i = 0; i < 3; i++) {
