@@ -2,19 +2,22 @@
 # scripts/rerun.sh: redo one recorded fine-tuning run of a results database
 # from a clone of the commit that made it, and compare what the two computed.
 # The run's arguments are those run_all.sh recorded for it (run_keys), its
-# commit runs.code_rev, its thread count runs.threads; the rerun logs into a
-# database of its own, and the comparison reads both through sqlite3
-# (read-only for the original). Usage: --help.
+# commit runs.code_rev, its thread count runs.threads, its OpenBLAS core the
+# one it recorded; the rerun logs into a database of its own, and the
+# comparison reads both through sqlite3 (read-only for the original).
+# Usage: --help.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd) || exit 2
 
 usage() {
     cat <<'USAGE'
 usage: scripts/rerun.sh RUN_ID [--db PATH] [--src DIR] [--out DIR]
-                        [--data DIR] [--init FILE] [--weights FILE]
+                        [--data DIR] [--init FILE] [--weights FILE] [--args TEXT]
 
 Redoes fine-tuning run RUN_ID of the results database from its commit, with
-its recorded arguments and thread count, and compares the two runs.
+its recorded arguments, thread count and OpenBLAS core (OPENBLAS_CORETYPE set
+to the one the run recorded, unset when it recorded none), and compares the
+two runs.
   --db PATH       the database that holds the run (default results/moil.db);
                   only read
   --src DIR       a checkout of the run's commit: when DIR does not exist, it
@@ -28,6 +31,9 @@ its recorded arguments and thread count, and compares the two runs.
                   rerun's config records its data hash, compared below)
   --init FILE     the backbone, likewise
   --weights FILE  the original run's model.safetensors: compare weights hashes
+  --args TEXT     the moil finetune arguments, for a run made by hand
+                  (run_keys holds only run_all.sh's); the config comparison
+                  shows whether they make the run's config
 The rerun runs from this repository's top folder, so relative paths in the
 recorded arguments resolve as they did for run_all.sh.
 Compared: the config (its data and backbone paths and numeric environment
@@ -42,7 +48,7 @@ USAGE
 
 die() { echo "rerun.sh: $*" >&2; exit 2; }
 
-run_id="" db=results/moil.db src="" out="" data="" init="" weights=""
+run_id="" db=results/moil.db src="" out="" data="" init="" weights="" args=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --db) db=${2:?--db needs a value}; shift ;;
@@ -51,6 +57,7 @@ while [ $# -gt 0 ]; do
     --data) data=${2:?--data needs a value}; shift ;;
     --init) init=${2:?--init needs a value}; shift ;;
     --weights) weights=${2:?--weights needs a value}; shift ;;
+    --args) args=${2:?--args needs a value}; shift ;;
     -h | --help) usage; exit 0 ;;
     -*) usage >&2; die "unknown option '$1'" ;;
     *) [ -z "$run_id" ] || die "one RUN_ID only ('$run_id', then '$1')"; run_id=$1 ;;
@@ -65,16 +72,18 @@ q() { sqlite3 -readonly -batch -noheader "$db" "$1"; }
 
 # ---- what the database recorded ----
 row=$(q "SELECT status, code_rev, coalesce(code_dirty, -1), threads, config_hash,
-                json_extract(config_json, '\$.command'), coalesce(table_id, '')
+                json_extract(config_json, '\$.command'), coalesce(table_id, ''),
+                json_type(config_json, '\$.numeric_env'),
+                coalesce(json_extract(config_json, '\$.numeric_env.openblas_coretype'), '')
          FROM runs WHERE id = $run_id") || die "$db: cannot read its runs (not a results database?)"
 [ -n "$row" ] || die "$db: no run $run_id"
-IFS='|' read -r status rev dirty threads chash command table <<<"$row"
+IFS='|' read -r status rev dirty threads chash command table has_env coretype <<<"$row"
 [ "$command" = finetune ] || die "$db: run $run_id is a '$command' run; only fine-tuning runs are redone"
 [ "$status" = ok ] || die "$db: run $run_id ended '$status', not 'ok': nothing to compare with"
 case "$rev" in *[!0-9a-f]* | '') die "$db: run $run_id has no commit (code_rev '$rev')" ;; esac
 [ "$dirty" = 0 ] || die "$db: run $run_id was made from uncommitted changes (code_dirty $dirty): no commit holds its code"
-args=$(q "SELECT args FROM run_keys WHERE config_hash = '$chash' LIMIT 1")
-[ -n "$args" ] || die "$db: run $run_id has no recorded arguments (run_keys: run_all.sh records them)"
+[ -n "$args" ] || args=$(q "SELECT args FROM run_keys WHERE config_hash = '$chash' LIMIT 1")
+[ -n "$args" ] || die "$db: run $run_id has no recorded arguments (run_keys: run_all.sh records them; --args gives them)"
 
 # the recorded arguments, with --data and --init replaced where asked
 read -r -a argv <<<"$args"
@@ -105,7 +114,11 @@ else
     make -C "$src" -j"$(nproc 2>/dev/null || echo 1)" moil >"$src/rerun-build.log" 2>&1 || die "make moil failed in $src (log: $src/rerun-build.log)"
 fi
 
-echo "rerun.sh: run $run_id: moil finetune ${argv[*]} --threads $threads" >&2
+# the OpenBLAS core the run recorded (a run from before numeric_env: as now)
+if [ -n "$has_env" ]; then
+    if [ -n "$coretype" ]; then export OPENBLAS_CORETYPE=$coretype; else unset OPENBLAS_CORETYPE; fi
+fi
+echo "rerun.sh: run $run_id: ${OPENBLAS_CORETYPE:+OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE }moil finetune ${argv[*]} --threads $threads" >&2
 table_opt=()
 [ -n "$table" ] && table_opt=(--table "$table")
 (cd "$top" && "$src/moil" finetune "${argv[@]}" --threads "$threads" --quiet --out "$out/model" \
@@ -172,8 +185,8 @@ case "$wres" in differs*) verdict=differs ;; esac
 echo "run=$run_id"
 echo "code_rev=$rev"
 echo "rerun_db=$out/rerun.db"
-echo "config=${config:+differs: $config}${config:-same}"
-echo "numeric_env=${env:+differs: $env}${env:-same}"
+if [ -n "$config" ]; then echo "config=differs: $config"; else echo "config=same"; fi
+if [ -n "$env" ]; then echo "numeric_env=differs: $env"; else echo "numeric_env=same"; fi
 echo "metrics=$metrics"
 echo "curves=$curves"
 echo "item_scores=$items"

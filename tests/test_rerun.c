@@ -3,8 +3,9 @@
  * clone of its commit gives the same config, metrics, curves, per-item
  * scores and weights, with the dataset and the backbone moved elsewhere
  * (--data, --init); an original whose score was changed afterwards is
- * reported as differing; the refusals name the database and the run; the
- * original database is only read. The commands run as the built binary
+ * reported as differing; the refusals name the database and the run; a
+ * run without recorded arguments is redone from --args; the original
+ * database is only read. The commands run as the built binary
  * ($MOIL, else ./moil). A run made from uncommitted code cannot be redone
  * from a commit: with such a working tree the comparisons are skipped. */
 #include "test.h"
@@ -127,6 +128,35 @@ static void test_refusals(void) {
     }
 }
 
+/* A run without recorded arguments (run_keys emptied by the last refusal)
+ * redone from arguments given by hand: those that made it give its config
+ * (its score still the one changed above: one metric differs); a step
+ * fewer shows in the config's keys (steps, and MoIL's automatic momentum,
+ * which follows the length). */
+static void test_args(void) {
+    if (!committed) return;
+    long long n = sql_int(db, "SELECT count(*) FROM metrics WHERE run_id = 1 AND name NOT LIKE '%seconds'");
+    for (int k = 0; k < 2; k++) {
+        char args[1024], dir[16];
+        snprintf(args, sizeof args,
+                 "--task vqa --seed 0 --data %s --init %s/backbone.safetensors --steps %d --batch 4 --eval-limit 20 "
+                 "--method moil",
+                 tmp_path("data2"), tmp_path("pre2"), k ? 5 : 6);
+        snprintf(dir, sizeof dir, "re%d", 3 + k);
+        int rc = proc_run_into(out, sizeof out, "scripts/rerun.sh 1 --db %s --out %s --src %s --args '%s'", db,
+                               tmp_path(dir), tmp_path("re1/src"), args);
+        char want[64];
+        snprintf(want, sizeof want, "\nmetrics=%lld/%lld\n", n - 1, n);
+        if (k == 0)
+            CHECK(rc == 1 && strstr(out, "\nconfig=same\n") && strstr(out, want), "status %d (want %s):\n%s", rc,
+                  want + 1, out);
+        else
+            CHECK(rc == 1 && strstr(out, "\nconfig=differs: ") && strstr(out, "steps\nnumeric_env=") &&
+                      strstr(out, "\nverdict=differs\n"),
+                  "status %d:\n%s", rc, out);
+    }
+}
+
 int main(void) {
     if (!mkdtemp(tmp_dir)) {
         printf("not ok mkdtemp\n");
@@ -136,6 +166,7 @@ int main(void) {
     RUN(test_identical);
     RUN(test_differs);
     RUN(test_refusals);
+    RUN(test_args);
     int failed = TEST_DONE();
     if (!failed) rm_tree(tmp_dir);
     return failed;
