@@ -128,8 +128,14 @@ new=$(sqlite3 -batch -noheader "$out/rerun.db" "SELECT max(id) FROM runs WHERE s
 [ -n "$new" ] || die "$out/rerun.db: the rerun logged no finished run (log: $out/finetune.log)"
 
 # ---- the comparison: original as o, rerun as n ----
+# the original attached read-only by URI: %, ? and # of its path escaped for
+# the URI, ' for the SQL string
+uri=${db//%/%25}
+uri=${uri//\?/%3f}
+uri=${uri//#/%23}
+uri=${uri//\'/\'\'}
 cmp_sql() {
-    sqlite3 -batch -noheader "$out/rerun.db" "ATTACH 'file:$db?mode=ro' AS o; $1"
+    sqlite3 -batch -noheader "$out/rerun.db" "ATTACH 'file:$uri?mode=ro' AS o; $1"
 }
 config=$(cmp_sql "
     WITH a(j) AS (SELECT json_remove(config_json, '\$.data', '\$.init', '\$.numeric_env')
