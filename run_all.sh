@@ -8,7 +8,8 @@
 # made from the same backbone and dataset (moil table plan decides; moil
 # finetune itself skips a finished config),
 # then renders the tables (moil table render; table 6, inference cost, by
-# moil table render --table inference), the figures and the HTML report (make
+# moil table render --table inference; the claims of claims.conf tested on
+# them, moil table claims), the figures and the HTML report (make
 # report PROFILE=<profile> FIG_DB=<its database>, if that target exists: the
 # figures in plots/ for quick, plots/<profile>/ otherwise, then moil report into
 # <work>/results/report/<profile>.html). Every step is resumable: rerunning
@@ -382,6 +383,16 @@ if "$MOIL" db runs --db "$db" --table inference --status ok 2>/dev/null | grep -
         say "table inference: ${root}results/tables/$profile/inference.md"
     else
         echo "run_all.sh: rendering table inference failed" >&2
+        failed=$((failed + 1))
+    fi
+fi
+# the paper's claims tested on these tables, when the table definitions hold them
+if [ -f "$exps/claims.conf" ]; then
+    if "$MOIL" table claims --profile "$profile" --db "$db" --claims "$exps/claims.conf" \
+        --out "${root}results/tables/$profile" >/dev/null; then
+        say "claims: ${root}results/tables/$profile/claims.md"
+    else
+        echo "run_all.sh: writing the claims failed" >&2
         failed=$((failed + 1))
     fi
 fi

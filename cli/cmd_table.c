@@ -1,9 +1,11 @@
-/* `moil table plan|tag|render|compare`: the experiment runner's commands.
- * plan expands experiments/ into runs and records the table layouts in the
- * results database; tag records which run a runner key made; render writes a
- * table from the database alone (table 6, inference, from the latest
- * `moil bench-infer` run); compare writes one table of two databases (two
- * editions of a profile) cell by cell. run_all.sh drives the first three. */
+/* `moil table plan|tag|render|compare|claims`: the experiment runner's
+ * commands. plan expands experiments/ into runs and records the table
+ * layouts in the results database; tag records which run a runner key made;
+ * render writes a table from the database alone (table 6, inference, from
+ * the latest `moil bench-infer` run); compare writes one table of two
+ * databases (two editions of a profile) cell by cell; claims writes the
+ * paper's claims with the row comparisons that test them. run_all.sh drives
+ * plan, tag, render and claims. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "commands.h"
 #include "db.h"
 #include "method.h"
+#include "report_claims.h"
 #include "report_compare.h"
 #include "report_experiment.h"
 #include "report_inference.h"
@@ -89,6 +92,24 @@ static const char compare_usage[] =
     "value in both), missing (shared cells without one), only_old, only_new (rows\n"
     "plus columns only in that edition), and md/tex (the files written).\n";
 
+static const char claims_usage[] =
+    "usage: moil table claims [--profile P] [--claims FILE] [--out DIR|-] [--db PATH]\n"
+    "\n"
+    "Writes the paper's claims of FILE (default experiments/claims.conf) with the\n"
+    "comparisons of table rows that test them, computed from the tables of profile P\n"
+    "(default quick) in the results database (default " DB_DEFAULT_PATH "), as Markdown:\n"
+    "the claims section of moil report. Per compare line, a table of the row's number\n"
+    "in each column and its difference from each other row: a paired bootstrap over\n"
+    "the same test items and the seeds both rows ran (the difference [its 95%\n"
+    "interval]), or Welch's t-test over seeds where a cell has no per-item scores;\n"
+    "the p values Holm-adjusted over the line's tests; marked above or below when\n"
+    "the adjusted p is under 0.05, not separated otherwise, untested without both\n"
+    "cells. A compare line naming a table or row the profile lacks says so. The\n"
+    "database is read, not written. Writes DIR/claims.md (default results/tables/P;\n"
+    "--out - prints to stdout).\n"
+    "Ends with name=value lines: claims, tables (the profile's), and md (the file\n"
+    "written).\n";
+
 static int fail(const char *cmd, Db *db) {
     fprintf(stderr, "moil table %s: %s\n", cmd, err_msg());
     db_close(db);
@@ -109,7 +130,7 @@ static int parse_format(const char *cmd, const char *usage, const char *format, 
 }
 
 typedef struct {
-    const char *profile, *experiments, *work, *db, *key, *args, *format, *out, *old;
+    const char *profile, *experiments, *work, *db, *key, *args, *format, *out, *old, *claims;
     const char *tables[MAX_TABLES];
     int n_tables;
     long long run_id;
@@ -117,7 +138,11 @@ typedef struct {
 
 /* Parse --name VALUE options; -1 (message printed) on a bad one. */
 static int parse(const char *cmd, const char *usage, int argc, char **argv, TableArgs *a) {
-    *a = (TableArgs){.profile = "quick", .experiments = "experiments", .work = ".", .db = DB_DEFAULT_PATH};
+    *a = (TableArgs){.profile = "quick",
+                     .experiments = "experiments",
+                     .work = ".",
+                     .db = DB_DEFAULT_PATH,
+                     .claims = "experiments/claims.conf"};
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (i + 1 >= argc) return usage_error(cmd, usage, "missing value or unknown option: ", o), -1;
@@ -131,6 +156,7 @@ static int parse(const char *cmd, const char *usage, int argc, char **argv, Tabl
         else if (!strcmp(o, "--format")) a->format = v;
         else if (!strcmp(o, "--out")) a->out = v;
         else if (!strcmp(o, "--old")) a->old = v;
+        else if (!strcmp(o, "--claims")) a->claims = v;
         else if (!strcmp(o, "--run")) a->run_id = atoll(v);
         else if (!strcmp(o, "--table") && a->n_tables < MAX_TABLES) a->tables[a->n_tables++] = v;
         else return usage_error(cmd, usage, "unknown option ", o), -1;
@@ -424,4 +450,58 @@ int cmd_table_compare(int argc, char **argv) {
     table_data_free(&old);
     table_data_free(&cur);
     return rc ? fail("compare", NULL) : 0;
+}
+
+/* Every table of the profile in the database at path, read without writing
+ * it, into *tables[*n]. */
+static int load_profile_tables(const char *path, const char *profile, TableData **tables, int *n) {
+    Db *db;
+    char **ids;
+    int n_ids;
+    *tables = NULL, *n = 0;
+    if (db_open_copy(path, &db) != 0) return -1;
+    int rc = db_table_ids(db, profile, &ids, &n_ids);
+    if (rc == 0) {
+        *tables = xcalloc((size_t)n_ids + 1, sizeof **tables);
+        for (; rc == 0 && *n < n_ids; (*n)++)
+            if ((rc = db_table_data_load(db, ids[*n], profile, &(*tables)[*n]))) break;
+        experiment_ids_free(ids, n_ids);
+    }
+    if (db_close(db) != 0) rc = -1;
+    return rc;
+}
+
+int cmd_table_claims(int argc, char **argv) {
+    TableArgs a;
+    if (cli_wants_help(argc, argv, claims_usage)) return 0;
+    if (parse("claims", claims_usage, argc, argv, &a)) return 2;
+    char out_dir[1024];
+    snprintf(out_dir, sizeof out_dir, "results/tables/%s", a.profile);
+    const char *out = a.out ? a.out : out_dir;
+    ExpClaims claims;
+    if (experiment_claims_read(a.claims, &claims) != 0) return fail("claims", NULL);
+    TableData *tables;
+    int n_tables, rc = load_profile_tables(a.db, a.profile, &tables, &n_tables);
+    if (rc == 0 && n_tables == 0) rc = err_set("%s: no table of profile %s (run_all.sh --profile %s records them)", a.db,
+                                               a.profile, a.profile);
+    char *buf = NULL, path[1100] = "";
+    size_t len = 0;
+    FILE *mem = NULL;
+    if (rc == 0 && !(mem = !strcmp(out, "-") ? stdout : open_memstream(&buf, &len))) rc = err_set("open_memstream failed");
+    if (rc == 0) rc = claims_render(&claims, tables, n_tables, TABLE_MD, mem);
+    if (mem && mem != stdout) {
+        fclose(mem);
+        snprintf(path, sizeof path, "%s/claims.md", out);
+        if (rc == 0) rc = dir_make(out);
+        if (rc == 0) rc = file_write_atomic(path, buf, len);
+        free(buf);
+    }
+    if (rc == 0) {
+        printf("claims=%d\ntables=%d\n", claims.n, n_tables);
+        if (path[0]) printf("md=%s\n", path);
+    }
+    for (int i = 0; i < n_tables; i++) table_data_free(&tables[i]);
+    free(tables);
+    experiment_claims_free(&claims);
+    return rc ? fail("claims", NULL) : 0;
 }

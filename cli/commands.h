@@ -45,6 +45,7 @@ int cmd_pretrain(int argc, char **argv);
 int cmd_regions(int argc, char **argv);
 int cmd_table_plan(int argc, char **argv);
 int cmd_table_compare(int argc, char **argv);
+int cmd_table_claims(int argc, char **argv);
 int cmd_table_render(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_table_tag(int argc, char **argv);

@@ -27,6 +27,7 @@ static const Command commands[] = {
     {"table tag", cmd_table_tag, "record which run a run_all.sh run key made"},
     {"table render", cmd_table_render, "render a reproduced table (Markdown, LaTeX) from the results database"},
     {"table compare", cmd_table_compare, "compare one table of two results databases (two editions) cell by cell"},
+    {"table claims", cmd_table_claims, "the paper's claims with the table-row comparisons that test them (Markdown)"},
     {"report", cmd_report, "the results report of a profile: one self-contained HTML page from the results database"},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);

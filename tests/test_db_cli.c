@@ -1,7 +1,7 @@
 /* The `moil db` commands (runs, show, pair, export, merge, check) and the engine
  * functions behind them (db_select_*, DbTable output, db_merge,
  * db_runs_find_stale); every command that only reads a database (these,
- * moil table render, moil report) leaving its file as it was. Databases are
+ * moil table render and claims, moil report) leaving its file as it was. Databases are
  * written through the C API in a mkdtemp folder; the commands run as the
  * built binary ($MOIL, else ./moil). */
 #include "check.h"
@@ -424,7 +424,7 @@ static void test_readers_leave_file(void) {
         "db runs", "db show 5", "db export --what runs", "db export --what metrics --format tsv",
         "db export --what curves --table ablation --format md", "table render --profile full --table main --out -",
         "table render --profile full --table inference --format tex --out -",
-        "report --profile full --figures plots/full --out -"};
+        "table claims --profile full --out -", "report --profile full --figures plots/full --out -"};
     enum { N_COMMANDS = sizeof commands / sizeof commands[0], N_COMPARED = N_COMMANDS - 1 };
     const char *path = tmp_path("v1.db");
     size_t len, len_after;

@@ -186,7 +186,7 @@ static void html_text(const char *s, size_t n, char *buf, size_t cap) {
 }
 
 /* The rows of the tables in html[from, to) as Markdown would write them:
- * "| a | b |" lines, one per <tr>. */
+ * "| a | b |" lines, one per <tr>; a cell may carry a class (the claims'). */
 static void html_rows(const char *from, const char *to, char *buf, size_t cap, int *unlinked) {
     size_t k = 0;
     buf[0] = 0;
@@ -195,14 +195,14 @@ static void html_rows(const char *from, const char *to, char *buf, size_t cap, i
         k += (size_t)snprintf(buf + k, cap - k, "|");
         int col = 0;
         for (const char *c = tr; (c = strpbrk(c + 1, "<")) && c < end;) {
-            if (strncmp(c, "<td>", 4) && strncmp(c, "<th>", 4)) continue;
-            const char *e = strstr(c, c[2] == 'd' ? "</td>" : "</th>");
+            if (strncmp(c, "<td>", 4) && strncmp(c, "<th>", 4) && strncmp(c, "<td class=", 10)) continue;
+            const char *e = strstr(c, c[2] == 'd' ? "</td>" : "</th>"), *in = strchr(c, '>') + 1;
             char cell[1024];
-            html_text(c + 4, (size_t)(e - c - 4), cell, sizeof cell);
+            html_text(in, (size_t)(e - in), cell, sizeof cell);
             k += (size_t)snprintf(buf + k, cap - k, " %s |", cell);
             /* a number of ours (not the label, not the paper's rows, not table 6's last column) is a link */
             if (unlinked && c[2] == 'd' && col > 0 && strcmp(cell, "—") && strchr("0123456789", cell[0]) &&
-                strncmp(c + 4, "<a class=\"num\" href=\"#run-", 26))
+                strncmp(in, "<a class=\"num\" href=\"#run-", 26))
                 (*unlinked)++;
             col++;
         }
@@ -252,6 +252,41 @@ static void test_numbers_equal_markdown(void) {
         CHECK(m[0] && !strcmp(h, m), "table %s: the report's cells\n%s\ndiffer from the Markdown table's\n%s", ids[i], h,
               m);
     }
+}
+
+/* moil table claims: the report's claims section as Markdown, the same
+ * headings, notes, verdicts and table cells (the report's escaped, the
+ * Markdown's with | escaped only); written to results/tables/<profile>/
+ * claims.md by default; no table of the profile: exit 1 naming the
+ * database. */
+static void test_claims_markdown(void) {
+    static char h[1 << 16], m[1 << 16];
+    char db[512];
+    snprintf(db, sizeof db, "%s", tmp_path("w/results/moil.db"));
+    int rc = proc_moil(out, sizeof out, "table claims --profile tiny --db %s --claims %s --out -", db,
+                       tmp_path("claims.conf"));
+    CHECK(rc == 0 && strstr(out, "\nclaims=1\ntables=2\n") && !strstr(out, "md="), "status %d:\n%s", rc, out);
+    static const char *const parts[] = {"### Claim 1: MoIL beats <i>LoRA</i>\n\na note & <b>more</b>\n\n",
+                                        "| Column (table main) | MoIL | − Full tuning | − " EVIL_LABEL
+                                        " | − No such row |\n|---|---:|---:|---:|---:|\n",
+                                        "\n\nMoIL: above in ", "No table nosuch in this profile: not compared.\n"};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        CHECK(strstr(out, parts[i]) != NULL, "the claims have no %s:\n%s", parts[i], out);
+    md_rows(out, m, sizeof m);
+    const char *from = strstr(html, "<section id=\"claims\">"), *to = from ? strstr(from, "</section>") : NULL;
+    CHECK(from && to, "no claims section in the report");
+    if (from && to) {
+        html_rows(from, to, h, sizeof h, NULL);
+        CHECK(m[0] && !strcmp(h, m), "the report's claim cells\n%s\ndiffer from the Markdown's\n%s", h, m);
+    }
+    rc = proc_moil(out, sizeof out, "table claims --profile tiny --db %s --claims %s --out %s", db,
+                   tmp_path("claims.conf"), tmp_path("tabs"));
+    char want[600];
+    snprintf(want, sizeof want, "\nmd=%s/claims.md\n", tmp_path("tabs"));
+    CHECK(rc == 0 && strstr(out, want), "status %d:\n%s", rc, out);
+    rc = proc_moil(out, sizeof out, "table claims --profile nosuch --db %s --claims %s --out -", db,
+                   tmp_path("claims.conf"));
+    CHECK(rc == 1 && strstr(out, db) && strstr(out, "no table of profile nosuch"), "status %d:\n%s", rc, out);
 }
 
 /* ---- headless Chromium ---- */
@@ -377,6 +412,7 @@ int main(void) {
     RUN(test_self_contained);
     RUN(test_escaped);
     RUN(test_numbers_equal_markdown);
+    RUN(test_claims_markdown);
     RUN(test_in_chromium);
     RUN(test_errors);
     free(html), free(dom), free(said);

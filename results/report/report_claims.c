@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "check.h"
-#include "db.h"
 #include "report_items.h"
 #include "report_stats.h"
 
@@ -21,8 +20,6 @@ static int find_row(const TableData *t, const char *label) {
     return -1;
 }
 
-static void put_text(FILE *out, const char *s) { db_html_escape(s, out); }
-
 /* The outcome of one comparison of a row with another in one column. */
 typedef enum { CMP_ABOVE, CMP_BELOW, CMP_SAME, CMP_NONE } Outcome;
 
@@ -34,36 +31,82 @@ static Outcome outcome(const TableTest *t, double p_holm) {
 static const char *const outcome_class[] = {"above", "below", "same", "none"};
 static const char *const outcome_mark[] = {"▲", "▼", "≈", "–"};
 
+/* The markup around a claim table's cells and rows: HTML's (a cell's class
+ * the outcome it shows; NULL: none) or Markdown's. */
+static void cell_begin(FILE *out, TableFormat f, const char *cls) {
+    if (f != TABLE_HTML) fputs(" ", out);
+    else if (cls) fprintf(out, "<td class=\"%s\">", cls);
+    else fputs("<td>", out);
+}
+static void cell_end(FILE *out, TableFormat f) { fputs(f == TABLE_HTML ? "</td>" : " |", out); }
+static void row_begin(FILE *out, TableFormat f) { fputs(f == TABLE_HTML ? "<tr>" : "|", out); }
+static void row_end(FILE *out, TableFormat f) { fputs(f == TABLE_HTML ? "</tr>\n" : "\n", out); }
+static void par_begin(FILE *out, TableFormat f, const char *cls) {
+    if (f != TABLE_HTML) return;
+    if (cls) fprintf(out, "<p class=\"%s\">", cls);
+    else fputs("<p>", out);
+}
+static void par_end(FILE *out, TableFormat f) { fputs(f == TABLE_HTML ? "</p>\n" : "\n\n", out); }
+
 /* One comparison's cell: mark, difference, its interval (paired), the
  * adjusted p and the test. */
-static void put_test(FILE *out, const TableData *t, int o, int c, const TableTest *k, double p_holm, Outcome w) {
+static void put_test(FILE *out, TableFormat f, const TableData *t, int o, int c, const TableTest *k, double p_holm,
+                     Outcome w) {
     const char *runs;
     double mean, sd;
-    int n = table_cell(t, o, c, &mean, &sd, &runs);
-    fprintf(out, "<td class=\"%s\">", outcome_class[w]);
-    table_put_link(out, TABLE_HTML, runs);
+    int n = table_cell(t, o, c, &mean, &sd, &runs), html = f == TABLE_HTML;
+    cell_begin(out, f, outcome_class[w]);
+    table_put_link(out, f, runs);
     fprintf(out, "%s ", outcome_mark[w]);
     if (n && !isnan(k->diff)) fprintf(out, "%+.2f", k->diff);
     else fputs("—", out);
     if (k->kind == TABLE_TEST_PAIRED) fprintf(out, " [%+.2f, %+.2f]", k->lo, k->hi);
-    if (!isnan(p_holm)) fprintf(out, " <small>p %.2g", p_holm);
+    if (!isnan(p_holm)) fprintf(out, " %sp %.2g", html ? "<small>" : "", p_holm);
     if (k->kind == TABLE_TEST_PAIRED)
-        fprintf(out, ", paired, %d seed%s %s %d items</small>", k->seeds, k->seeds == 1 ? "" : "s", "×",
-                t->rows[o].items[c].n_items);
-    else if (k->kind == TABLE_TEST_WELCH) fputs(", Welch</small>", out);
-    table_put_link_end(out, TABLE_HTML, runs);
-    fputs("</td>", out);
+        fprintf(out, ", paired, %d seed%s %s %d items%s", k->seeds, k->seeds == 1 ? "" : "s", "×",
+                t->rows[o].items[c].n_items, html ? "</small>" : "");
+    else if (k->kind == TABLE_TEST_WELCH) fprintf(out, ", Welch%s", html ? "</small>" : "");
+    table_put_link_end(out, f, runs);
+    cell_end(out, f);
 }
 
-static void put_compare(FILE *out, const ExpCompare *k, const TableData *tables, int n_tables) {
+/* The claim table's header: the column, the row, then minus each other row. */
+static void put_header(FILE *out, TableFormat f, const TableData *t, const ExpCompare *k) {
+    if (f == TABLE_HTML) {
+        fputs("<table class=\"claim\">\n<thead><tr><th>Column (table <a href=\"#table-", out);
+        table_put_text(out, f, t->id);
+        fputs("\">", out);
+        table_put_text(out, f, t->id);
+        fputs("</a>)</th><th>", out);
+        table_put_text(out, f, k->row);
+        fputs("</th>", out);
+        for (int o = 0; o < k->n_others; o++)
+            fputs("<th>− ", out), table_put_text(out, f, k->others[o]), fputs("</th>", out);
+        fputs("</tr></thead>\n<tbody>\n", out);
+        return;
+    }
+    fputs("| Column (table ", out);
+    table_put_text(out, f, t->id);
+    fputs(") | ", out);
+    table_put_text(out, f, k->row);
+    fputs(" |", out);
+    for (int o = 0; o < k->n_others; o++) fputs(" − ", out), table_put_text(out, f, k->others[o]), fputs(" |", out);
+    fputs("\n|---|---:|", out);
+    for (int o = 0; o < k->n_others; o++) fputs("---:|", out);
+    fputs("\n", out);
+}
+
+static void put_compare(FILE *out, TableFormat f, const ExpCompare *k, const TableData *tables, int n_tables) {
     const TableData *t = find_table(tables, n_tables, k->table);
     int r = t ? find_row(t, k->row) : -1;
     if (r < 0) {
-        fputs("<p class=\"missing\">No ", out);
-        if (t) fputs("row “", out), put_text(out, k->row), fputs("” of ", out);
+        par_begin(out, f, "missing");
+        fputs("No ", out);
+        if (t) fputs("row “", out), table_put_text(out, f, k->row), fputs("” of ", out);
         fputs("table ", out);
-        put_text(out, k->table);
-        fputs(" in this profile: not compared.</p>\n", out);
+        table_put_text(out, f, k->table);
+        fputs(" in this profile: not compared.", out);
+        par_end(out, f);
         return;
     }
     /* every test of the line first: Holm's adjustment runs over all of them */
@@ -81,32 +124,27 @@ static void put_compare(FILE *out, const ExpCompare *k, const TableData *tables,
             n_tested += x->kind != TABLE_TEST_NONE;
         }
     stats_holm(p, n, adj);
-    fputs("<table class=\"claim\">\n<thead><tr><th>Column (table <a href=\"#table-", out);
-    put_text(out, t->id);
-    fputs("\">", out);
-    put_text(out, t->id);
-    fputs("</a>)</th><th>", out);
-    put_text(out, k->row);
-    fputs("</th>", out);
-    for (int o = 0; o < k->n_others; o++) fputs("<th>− ", out), put_text(out, k->others[o]), fputs("</th>", out);
-    fputs("</tr></thead>\n<tbody>\n", out);
+    put_header(out, f, t, k);
     for (int c = 0; c < t->n_cols; c++) {
-        fputs("<tr><td>", out);
-        put_text(out, t->col_labels[c]);
-        fputs("</td><td>", out);
-        table_put_number(out, TABLE_HTML, t, r, c, NULL);
-        fputs("</td>", out);
+        row_begin(out, f);
+        cell_begin(out, f, NULL);
+        table_put_text(out, f, t->col_labels[c]);
+        cell_end(out, f);
+        cell_begin(out, f, NULL);
+        table_put_number(out, f, t, r, c, NULL);
+        cell_end(out, f);
         for (int i = 0; i < k->n_others; i++) {
             int j = c * k->n_others + i;
             Outcome w = outcome(&tests[j], adj[j]);
             count[w]++;
-            if (others[i] < 0) fprintf(out, "<td class=\"%s\">no such row</td>", outcome_class[w]);
-            else put_test(out, t, others[i], c, &tests[j], adj[j], w);
+            if (others[i] < 0) cell_begin(out, f, outcome_class[w]), fputs("no such row", out), cell_end(out, f);
+            else put_test(out, f, t, others[i], c, &tests[j], adj[j], w);
         }
-        fputs("</tr>\n", out);
+        row_end(out, f);
     }
-    fputs("</tbody>\n</table>\n<p class=\"verdict\">", out);
-    put_text(out, k->row);
+    fputs(f == TABLE_HTML ? "</tbody>\n</table>\n" : "\n", out);
+    par_begin(out, f, "verdict");
+    table_put_text(out, f, k->row);
     fprintf(out,
             ": above in %d, below in %d, not separated in %d of the %d comparisons (▲ ▼: two-sided p < %.2g after "
             "Holm's adjustment over these %d tests; the difference [its %.0f%% interval], by a paired bootstrap over "
@@ -115,21 +153,24 @@ static void put_compare(FILE *out, const ExpCompare *k, const TableData *tables,
             count[CMP_ABOVE], count[CMP_BELOW], count[CMP_SAME], count[CMP_ABOVE] + count[CMP_BELOW] + count[CMP_SAME],
             STATS_ALPHA, n_tested, 100 * STATS_LEVEL);
     if (count[CMP_NONE]) fprintf(out, "; %d not tested (a missing cell or a single seed without item scores)", count[CMP_NONE]);
-    fputs(".</p>\n", out);
+    fputs(".", out);
+    par_end(out, f);
     free(tests), free(p), free(adj), free(others);
 }
 
-int claims_render_html(const ExpClaims *claims, const TableData *tables, int n_tables, FILE *out) {
+int claims_render(const ExpClaims *claims, const TableData *tables, int n_tables, TableFormat f, FILE *out) {
+    if (f == TABLE_TEX) return err_set("the claims are written as HTML or Markdown, not LaTeX");
     for (int i = 0; i < claims->n; i++) {
         const ExpClaim *k = &claims->claims[i];
-        fputs("<div class=\"card claim\">\n<h3>Claim ", out);
-        put_text(out, k->number);
+        fputs(f == TABLE_HTML ? "<div class=\"card claim\">\n<h3>Claim " : "### Claim ", out);
+        table_put_text(out, f, k->number);
         fputs(": ", out);
-        put_text(out, k->statement);
-        fputs("</h3>\n", out);
-        for (int j = 0; j < k->n_notes; j++) fputs("<p>", out), put_text(out, k->notes[j]), fputs("</p>\n", out);
-        for (int j = 0; j < k->n_compares; j++) put_compare(out, &k->compares[j], tables, n_tables);
-        fputs("</div>\n", out);
+        table_put_text(out, f, k->statement);
+        fputs(f == TABLE_HTML ? "</h3>\n" : "\n\n", out);
+        for (int j = 0; j < k->n_notes; j++)
+            par_begin(out, f, NULL), table_put_text(out, f, k->notes[j]), par_end(out, f);
+        for (int j = 0; j < k->n_compares; j++) put_compare(out, f, &k->compares[j], tables, n_tables);
+        if (f == TABLE_HTML) fputs("</div>\n", out);
     }
     if (fflush(out) != 0 || ferror(out)) return err_set("writing the claims failed");
     return 0;

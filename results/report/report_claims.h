@@ -11,9 +11,11 @@
 #include "report_experiment.h"
 #include "report_table.h"
 
-/* Write the claims as HTML, comparing the rows of tables[] (the profile's
- * tables); a comparison naming a table or row the profile lacks says so.
- * -1 if writing failed. */
-int claims_render_html(const ExpClaims *claims, const TableData *tables, int n_tables, FILE *out);
+/* Write the claims in format f (TABLE_HTML: the report's section;
+ * TABLE_MD: `moil table claims`; not TABLE_TEX), comparing the rows of
+ * tables[] (the profile's tables); a comparison naming a table or row the
+ * profile lacks says so. Both formats hold the same text and numbers, the
+ * HTML's linked to their runs. -1 if writing failed. */
+int claims_render(const ExpClaims *claims, const TableData *tables, int n_tables, TableFormat f, FILE *out);
 
 #endif

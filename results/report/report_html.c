@@ -471,7 +471,7 @@ int report_write_html(Db *db, const ReportInput *in, FILE *out, ReportCounts *co
               "mean, and what the tables cannot show, is discussed in "
               "<code>results/README.md</code>.</p>\n",
               out);
-        rc = claims_render_html(in->claims, tables, n_tables, out);
+        rc = claims_render(in->claims, tables, n_tables, TABLE_HTML, out);
         fputs("</section>\n", out);
     }
     if (rc == 0) rc = put_tables(db, in, tables, n_tables, out, &counts->tables);
