@@ -478,8 +478,8 @@ static void test_pair(void) {
     double vqa[PAIR_N], higher[PAIR_N], ranks_a[PAIR_N], ranks_b[PAIR_N], shifted[PAIR_N];
     static const double levels[] = {0, 30, 60, 90, 100};
     for (int i = 0; i < PAIR_N; i++) {
-        snprintf(ids + strlen(ids), 8, "q%d\n", i);
-        snprintf(other_ids + strlen(other_ids), 8, "x%d\n", i);
+        snprintf(ids + strlen(ids), 8, "q%u\n", (unsigned char)i);
+        snprintf(other_ids + strlen(other_ids), 8, "x%u\n", (unsigned char)i);
         vqa[i] = levels[(i * 7) % 5];
         higher[i] = vqa[i] + 100;
         ranks_a[i] = 1 + (i * 13) % 9;
