@@ -262,3 +262,14 @@ SELECT id AS run_id, json_extract(config_json, '$.numeric_env.cpu') AS cpu,
 FROM runs;
 
 PRAGMA user_version = 5;
+
+-- migration 6: the boot a run's process belongs to
+-- A 'running' row is judged by its pid on its host. After a reboot, or on
+-- another machine of the same host name (each instance of one cloud image),
+-- that pid may be another process's. boot_id is the Linux boot id
+-- (/proc/sys/kernel/random/boot_id) of the process that began the run: a
+-- running row of this host from another boot is stale whatever its pid.
+-- NULL: not known (recorded before this version, or no such file).
+ALTER TABLE runs ADD COLUMN boot_id TEXT;
+
+PRAGMA user_version = 6;

@@ -414,6 +414,39 @@ static void test_stale_detection(void) {
     DbStatus status = DB_OK;
     CHECK(db_run_status(db, live, &status) == 0 && status == DB_RUNNING, "live run kept: %d", status);
 
+    /* This host's rows with a live pid (this process's): kept when begun in
+     * this boot or an unknown one, stale when begun in another boot (after a
+     * reboot, or on another machine of the same name, the pid is another
+     * process's). The live run above recorded this boot. */
+    char boot[64] = "";
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (f) {
+        if (!fgets(boot, sizeof boot, f)) boot[0] = 0;
+        boot[strcspn(boot, "\n")] = 0;
+        fclose(f);
+    }
+    char want_boot[128];
+    snprintf(want_boot, sizeof want_boot, "SELECT count(*) FROM runs WHERE id = %lld AND boot_id = '%s'",
+             (long long)live, boot);
+    CHECK(!boot[0] || sql_int(path, want_boot) == 1, "the run did not record this boot %s", boot);
+    const char *booted = "INSERT INTO runs (id, task, model, method, seed, config_json, config_hash, code_rev, host, "
+                         "pid, threads, started_at, heartbeat_at, boot_id) VALUES (%d, 'vqa', 'vilt', 'lora', 0, "
+                         "'{}', 'boothash%d', 'x', '%s', %ld, 1, '2025-01-01T00:00:00.000Z', "
+                         "strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', 'now'), %s)";
+    snprintf(sql, sizeof sql, booted, 110, 110, host, (long)getpid(), "'0123456789abcdef-another-boot'");
+    CHECK(raw_exec(path, sql) == SQLITE_OK, "insert another boot's");
+    snprintf(sql, sizeof sql, booted, 111, 111, host, (long)getpid(), "NULL");
+    CHECK(raw_exec(path, sql) == SQLITE_OK, "insert an unknown boot's");
+    CHECK(db_runs_mark_stale(db, 0, &marked) == 0 && marked == (boot[0] ? 1 : 0), "marked %d: %s", marked,
+          err_msg());
+    if (boot[0])
+        CHECK(sql_int(path, "SELECT count(*) FROM runs WHERE id = 110 AND status = 'killed' AND "
+                            "error LIKE 'stale: process % was begun in another boot (01234567; this one %'") == 1,
+              "another boot's row with a live pid");
+    CHECK(sql_int(path, "SELECT count(*) FROM runs WHERE id = 111 AND status = 'running'") == 1,
+          "a row of an unknown boot with a live pid kept");
+    CHECK(raw_exec(path, "UPDATE runs SET status = 'killed' WHERE id = 111") == SQLITE_OK, "tidy");
+
     /* A rerun of a config whose process died replaces the stale row. */
     json_t *config2 = json_pack("{s:s}", "case", "rerun");
     RunInfo info2 = run_info(config2, 4);

@@ -310,6 +310,12 @@ static Db *db_alloc(const char *path) {
     Db *db = xcalloc(1, sizeof *db);
     db->path = xstrdup(path);
     if (gethostname(db->host, sizeof db->host - 1) != 0) snprintf(db->host, sizeof db->host, "unknown");
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r"); /* Linux; without it "" */
+    if (f) {
+        if (!fgets(db->boot_id, sizeof db->boot_id, f)) db->boot_id[0] = 0;
+        db->boot_id[strcspn(db->boot_id, "\n")] = 0;
+        fclose(f);
+    }
     db->last_flush = time_now_s();
     return db;
 }
@@ -450,9 +456,6 @@ int64_t db_peak_rss_bytes(void) {
     return (int64_t)ru.ru_maxrss * 1024; /* Linux reports KiB */
 }
 
-/* Is a 'running' row stale? Its pid no longer exists on this host (only
- * knowable on its own host), or (max_age_s > 0) its last heartbeat is older
- * than max_age_s seconds. If so, returns 1 with the reason in why. */
 /* Is pid a live process of this host? A zombie (exited, not yet reaped by
  * its parent) no longer runs: /proc/<pid>/stat says 'Z'. */
 static int process_alive(int64_t pid) {
@@ -468,9 +471,21 @@ static int process_alive(int64_t pid) {
     return !(close && close[1] == ' ' && close[2] == 'Z');
 }
 
-static int run_stale(const Db *db, const char *host, int64_t pid, double age_s, double max_age_s, char *why,
-                     size_t n) {
-    if (!strcmp(host, db->host) && !process_alive(pid)) {
+/* Is a 'running' row stale? On its own host (only knowable there): it was
+ * begun in another boot (boot, NULL when unknown, against this one: after a
+ * reboot, or on another machine of the same name, its pid may be another
+ * process's), or its pid no longer exists; on any host (max_age_s > 0): its
+ * last heartbeat is older than max_age_s seconds. If so, returns 1 with the
+ * reason in why. */
+static int run_stale(const Db *db, const char *host, const char *boot, int64_t pid, double age_s, double max_age_s,
+                     char *why, size_t n) {
+    int here = !strcmp(host, db->host);
+    if (here && boot && *boot && db->boot_id[0] && strcmp(boot, db->boot_id)) {
+        snprintf(why, n, "stale: process %lld on %s was begun in another boot (%.8s; this one %.8s)", (long long)pid,
+                 host, boot, db->boot_id);
+        return 1;
+    }
+    if (here && !process_alive(pid)) {
         snprintf(why, n, "stale: process %lld on %s is gone", (long long)pid, host);
         return 1;
     }
@@ -513,7 +528,7 @@ static int db_mark_killed(Db *db, DbStaleRuns *stale, int rc) {
  * whose process is gone are marked 'killed' on the way. */
 static int db_find_live(Db *db, const char *hash, int64_t *found) {
     *found = 0;
-    sqlite3_stmt *st = db_query(db, "SELECT id, status, host, pid FROM runs WHERE config_hash = ? AND "
+    sqlite3_stmt *st = db_query(db, "SELECT id, status, host, pid, boot_id FROM runs WHERE config_hash = ? AND "
                                     "status IN ('ok', 'running') ORDER BY status = 'ok' DESC, id DESC", "t", hash);
     if (!st) return -1;
     DbStaleRuns stale = {0};
@@ -522,8 +537,8 @@ static int db_find_live(Db *db, const char *hash, int64_t *found) {
         int64_t id = sqlite3_column_int64(st, 0);
         char why[512];
         if (!strcmp((const char *)sqlite3_column_text(st, 1), "ok") ||
-            !run_stale(db, (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3), 0, 0, why,
-                       sizeof why))
+            !run_stale(db, (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 4),
+                       sqlite3_column_int64(st, 3), 0, 0, why, sizeof why))
             *found = id;
         else
             stale_runs_add(&stale, id, why);
@@ -549,12 +564,13 @@ int db_run_begin(Db *db, const RunInfo *info, int64_t *run_id) {
     if (rc == 0 && !info->force) rc = db_find_live(db, hash, &found);
     if (rc == 0 && !found) {
         rc = db_run_sql(db, "INSERT INTO runs (table_id, task, model, method, seed, config_json, config_hash, "
-                            "code_rev, code_dirty, host, pid, threads, params_trainable, params_stored, "
+                            "code_rev, code_dirty, host, boot_id, pid, threads, params_trainable, params_stored, "
                             "params_backbone, started_at, heartbeat_at) VALUES "
-                            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " SQL_NOW ", " SQL_NOW ")",
-                        "ttttitttntiinnn", info->table_id, info->task, info->model, info->method, info->seed,
-                        config, hash, rev, (int64_t)dirty, db->host, (int64_t)getpid(), (int64_t)info->threads,
-                        info->params_trainable, info->params_stored, info->params_backbone);
+                            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " SQL_NOW ", " SQL_NOW ")",
+                        "ttttitttnttiinnn", info->table_id, info->task, info->model, info->method, info->seed,
+                        config, hash, rev, (int64_t)dirty, db->host, db->boot_id[0] ? db->boot_id : NULL,
+                        (int64_t)getpid(), (int64_t)info->threads, info->params_trainable, info->params_stored,
+                        info->params_backbone);
         inserted = sqlite3_last_insert_rowid(db->conn);
     }
     if (rc == 0) rc = db_exec(db, "COMMIT");
@@ -614,14 +630,14 @@ int db_run_end(Db *db, int64_t run_id, DbStatus status, const char *error, doubl
 
 /* The stale 'running' rows (see run_stale) into *stale. */
 static int db_collect_stale(Db *db, double max_age_s, DbStaleRuns *stale) {
-    sqlite3_stmt *st = db_query(db, "SELECT id, host, pid, (julianday('now') - julianday(heartbeat_at)) * 86400.0 "
-                                    "FROM runs WHERE status = 'running' ORDER BY id", "");
+    sqlite3_stmt *st = db_query(db, "SELECT id, host, pid, (julianday('now') - julianday(heartbeat_at)) * 86400.0, "
+                                    "boot_id FROM runs WHERE status = 'running' ORDER BY id", "");
     if (!st) return -1;
     int rc;
     while ((rc = db_step(db, st)) == 1) {
         char why[512];
-        if (run_stale(db, (const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2),
-                      sqlite3_column_double(st, 3), max_age_s, why, sizeof why))
+        if (run_stale(db, (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 4),
+                      sqlite3_column_int64(st, 2), sqlite3_column_double(st, 3), max_age_s, why, sizeof why))
             stale_runs_add(stale, sqlite3_column_int64(st, 0), why);
     }
     sqlite3_finalize(st);

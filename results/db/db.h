@@ -84,9 +84,10 @@ int db_run_heartbeat(Db *db, int64_t run_id);
  * none), end time, wall time and peak memory (-1: unknown) in one statement. */
 int db_run_end(Db *db, int64_t run_id, DbStatus status, const char *error, double wall_s,
                int64_t peak_mem_bytes);
-/* Mark 'running' rows as 'killed' when their process is gone: a pid that no
- * longer exists on this host, or (max_age_s > 0) a heartbeat older than
- * max_age_s seconds on any host. *n_marked (may be NULL) gets the count. */
+/* Mark 'running' rows as 'killed' when their process is gone: on this host,
+ * a row begun in another boot (runs.boot_id) or whose pid no longer exists;
+ * on any host (max_age_s > 0), a heartbeat older than max_age_s seconds.
+ * *n_marked (may be NULL) gets the count. */
 int db_runs_mark_stale(Db *db, double max_age_s, int *n_marked);
 
 /* The 'running' rows db_runs_mark_stale would mark now, with the reason for

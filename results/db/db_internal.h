@@ -18,6 +18,7 @@ struct Db {
     sqlite3 *conn;
     char *path;
     char host[256];
+    char boot_id[64]; /* this boot's id (/proc/sys/kernel/random/boot_id); "": unknown */
     CurvePoint buf[DB_CURVE_BATCH]; /* curve points not yet committed */
     int n_buf;
     double last_flush; /* monotonic seconds */

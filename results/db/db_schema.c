@@ -280,6 +280,17 @@ const char db_schema_sql[] =
     "FROM runs;\n"
     "\n"
     "PRAGMA user_version = 5;\n"
+    "\n"
+    "-- migration 6: the boot a run's process belongs to\n"
+    "-- A 'running' row is judged by its pid on its host. After a reboot, or on\n"
+    "-- another machine of the same host name (each instance of one cloud image),\n"
+    "-- that pid may be another process's. boot_id is the Linux boot id\n"
+    "-- (/proc/sys/kernel/random/boot_id) of the process that began the run: a\n"
+    "-- running row of this host from another boot is stale whatever its pid.\n"
+    "-- NULL: not known (recorded before this version, or no such file).\n"
+    "ALTER TABLE runs ADD COLUMN boot_id TEXT;\n"
+    "\n"
+    "PRAGMA user_version = 6;\n"
     ;
 
 const char db_paper_reference_sql[] =
