@@ -68,7 +68,16 @@ case "$run_id" in '' | *[!0-9]*) usage >&2; die "RUN_ID: expected a run id (a nu
 command -v sqlite3 >/dev/null || die "no sqlite3 command (Debian package sqlite3)"
 [ -f "$db" ] || die "$db: no such database file"
 db=$(cd "$(dirname "$db")" && pwd)/$(basename "$db")
-q() { sqlite3 -readonly -batch -noheader "$db" "$1"; }
+# the original read by URI: %, ? and # of its path escaped for the URI (and '
+# doubled in uri_sql, for SQL strings); read-only, and immutable (no -wal or
+# -shm made beside it) when no writer's -wal is there
+uri=${db//%/%25}
+uri=${uri//\?/%3f}
+uri=${uri//#/%23}
+uri_sql=${uri//\'/\'\'}
+mode="mode=ro"
+[ -e "$db-wal" ] || mode="mode=ro&immutable=1"
+q() { sqlite3 -batch -noheader "file:$uri?$mode" "$1"; }
 
 # ---- what the database recorded ----
 row=$(q "SELECT status, code_rev, coalesce(code_dirty, -1), threads, config_hash,
@@ -128,14 +137,8 @@ new=$(sqlite3 -batch -noheader "$out/rerun.db" "SELECT max(id) FROM runs WHERE s
 [ -n "$new" ] || die "$out/rerun.db: the rerun logged no finished run (log: $out/finetune.log)"
 
 # ---- the comparison: original as o, rerun as n ----
-# the original attached read-only by URI: %, ? and # of its path escaped for
-# the URI, ' for the SQL string
-uri=${db//%/%25}
-uri=${uri//\?/%3f}
-uri=${uri//#/%23}
-uri=${uri//\'/\'\'}
 cmp_sql() {
-    sqlite3 -batch -noheader "$out/rerun.db" "ATTACH 'file:$uri?mode=ro' AS o; $1"
+    sqlite3 -batch -noheader "$out/rerun.db" "ATTACH 'file:$uri_sql?$mode' AS o; $1"
 }
 config=$(cmp_sql "
     WITH a(j) AS (SELECT json_remove(config_json, '\$.data', '\$.init', '\$.numeric_env')
