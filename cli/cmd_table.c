@@ -333,41 +333,49 @@ int cmd_table_tag(int argc, char **argv) {
 }
 
 /* What one format of a table is rendered from: a reproduced table, table
- * 6 (inference set), or two editions of a table (compare set). */
+ * 6 (inference set), two editions of a table (compare set), or the claims
+ * tested on a profile's tables (claims set). */
 typedef struct {
     const TableData *table;
     const InferenceData *inference;
     const TableMatch *compare;
+    const ExpClaims *claims;
+    const TableData *tables; /* claims: the profile's tables[n_tables] */
+    int n_tables;
     const char *id, *profile;
     const char *old_name, *new_name; /* compare: where each edition comes from */
 } Renderable;
 
-/* Render r in one format to DIR/ID.<ext> (atomically) or stdout. */
-static int render_one(const Renderable *r, TableFormat f, const char *out, int *missing) {
-    const char *ext = f == TABLE_MD ? "md" : "tex";
+/* Render r in one format to DIR/ID.<ext> (atomically; its path into
+ * path[1100]) or stdout (path ""). */
+static int render_one(const Renderable *r, TableFormat f, const char *out, int *missing, char path[1100]) {
+    path[0] = 0;
     char *buf = NULL;
     size_t len = 0;
     FILE *mem = !strcmp(out, "-") ? stdout : open_memstream(&buf, &len);
     if (!mem) return err_set("open_memstream failed");
     int rc = r->inference ? inference_render(r->inference, r->profile, f, mem)
              : r->compare ? table_compare_render(r->compare, r->old_name, r->new_name, f, mem)
+             : r->claims  ? claims_render(r->claims, r->tables, r->n_tables, f, mem)
                           : table_render(r->table, f, mem, missing);
     if (mem == stdout) return rc;
     fclose(mem);
-    char path[1100];
-    snprintf(path, sizeof path, "%s/%s.%s", out, r->id, ext);
+    snprintf(path, 1100, "%s/%s.%s", out, r->id, f == TABLE_MD ? "md" : "tex");
     if (rc == 0) rc = dir_make(out);
     if (rc == 0) rc = file_write_atomic(path, buf, len);
     free(buf);
-    if (rc == 0) printf("%s=%s\n", ext, path);
+    if (rc) path[0] = 0;
     return rc;
 }
 
 /* Render r in each format asked for (md, tex), stopping at the first
- * failure. */
+ * failure; a name=value line (md=, tex=) for each file written. */
 static int render_formats(const Renderable *r, int md, int tex, const char *out, int *missing) {
-    int rc = md ? render_one(r, TABLE_MD, out, missing) : 0;
-    if (rc == 0 && tex) rc = render_one(r, TABLE_TEX, out, missing);
+    char path[1100] = "";
+    int rc = md ? render_one(r, TABLE_MD, out, missing, path) : 0;
+    if (path[0]) printf("md=%s\n", path);
+    if (rc == 0 && tex && (rc = render_one(r, TABLE_TEX, out, missing, path)) == 0 && path[0])
+        printf("tex=%s\n", path);
     return rc;
 }
 
@@ -452,56 +460,31 @@ int cmd_table_compare(int argc, char **argv) {
     return rc ? fail("compare", NULL) : 0;
 }
 
-/* Every table of the profile in the database at path, read without writing
- * it, into *tables[*n]. */
-static int load_profile_tables(const char *path, const char *profile, TableData **tables, int *n) {
-    Db *db;
-    char **ids;
-    int n_ids;
-    *tables = NULL, *n = 0;
-    if (db_open_copy(path, &db) != 0) return -1;
-    int rc = db_table_ids(db, profile, &ids, &n_ids);
-    if (rc == 0) {
-        *tables = xcalloc((size_t)n_ids + 1, sizeof **tables);
-        for (; rc == 0 && *n < n_ids; (*n)++)
-            if ((rc = db_table_data_load(db, ids[*n], profile, &(*tables)[*n]))) break;
-        experiment_ids_free(ids, n_ids);
-    }
-    if (db_close(db) != 0) rc = -1;
-    return rc;
-}
-
 int cmd_table_claims(int argc, char **argv) {
     TableArgs a;
     if (cli_wants_help(argc, argv, claims_usage)) return 0;
     if (parse("claims", claims_usage, argc, argv, &a)) return 2;
-    char out_dir[1024];
+    char out_dir[1024], path[1100] = "";
     snprintf(out_dir, sizeof out_dir, "results/tables/%s", a.profile);
-    const char *out = a.out ? a.out : out_dir;
     ExpClaims claims;
     if (experiment_claims_read(a.claims, &claims) != 0) return fail("claims", NULL);
-    TableData *tables;
-    int n_tables, rc = load_profile_tables(a.db, a.profile, &tables, &n_tables);
-    if (rc == 0 && n_tables == 0) rc = err_set("%s: no table of profile %s (run_all.sh --profile %s records them)", a.db,
-                                               a.profile, a.profile);
-    char *buf = NULL, path[1100] = "";
-    size_t len = 0;
-    FILE *mem = NULL;
-    if (rc == 0 && !(mem = !strcmp(out, "-") ? stdout : open_memstream(&buf, &len))) rc = err_set("open_memstream failed");
-    if (rc == 0) rc = claims_render(&claims, tables, n_tables, TABLE_MD, mem);
-    if (mem && mem != stdout) {
-        fclose(mem);
-        snprintf(path, sizeof path, "%s/claims.md", out);
-        if (rc == 0) rc = dir_make(out);
-        if (rc == 0) rc = file_write_atomic(path, buf, len);
-        free(buf);
+    TableData *tables = NULL;
+    int n_tables = 0;
+    Db *db;
+    int rc = db_open_copy(a.db, &db);
+    if (rc == 0) {
+        rc = db_profile_tables_load(db, a.profile, &tables, &n_tables);
+        if (db_close(db) != 0) rc = -1;
     }
+    if (rc == 0 && n_tables == 0)
+        rc = err_set("%s: no table of profile %s (run_all.sh --profile %s records them)", a.db, a.profile, a.profile);
+    Renderable r = {.claims = &claims, .tables = tables, .n_tables = n_tables, .id = "claims", .profile = a.profile};
+    if (rc == 0) rc = render_one(&r, TABLE_MD, a.out ? a.out : out_dir, NULL, path);
     if (rc == 0) {
         printf("claims=%d\ntables=%d\n", claims.n, n_tables);
         if (path[0]) printf("md=%s\n", path);
     }
-    for (int i = 0; i < n_tables; i++) table_data_free(&tables[i]);
-    free(tables);
+    db_profile_tables_free(tables, n_tables);
     experiment_claims_free(&claims);
     return rc ? fail("claims", NULL) : 0;
 }

@@ -452,13 +452,8 @@ static int put_head(Db *db, const ReportInput *in, const TableData *tables, int 
 
 int report_write_html(Db *db, const ReportInput *in, FILE *out, ReportCounts *counts) {
     *counts = (ReportCounts){0, 0, 0};
-    char **ids;
-    int n_ids;
-    if (db_table_ids(db, in->profile, &ids, &n_ids)) return -1;
-    TableData *tables = xcalloc((size_t)n_ids + 1, sizeof *tables);
-    int rc = 0, n_tables = 0;
-    for (; rc == 0 && n_tables < n_ids; n_tables++)
-        if ((rc = db_table_data_load(db, ids[n_tables], in->profile, &tables[n_tables]))) break;
+    TableData *tables;
+    int n_tables, rc = db_profile_tables_load(db, in->profile, &tables, &n_tables);
     if (rc == 0) rc = put_head(db, in, tables, n_tables, out);
     if (rc == 0) rc = put_provenance(db, in, out);
     if (rc == 0 && in->claims) {
@@ -478,9 +473,7 @@ int report_write_html(Db *db, const ReportInput *in, FILE *out, ReportCounts *co
     if (rc == 0) rc = put_figures(in, out, &counts->figures);
     if (rc == 0) rc = put_runs(db, out, &counts->runs);
     if (rc == 0) fprintf(out, "</main>\n<script>\n%s</script>\n</body>\n</html>\n", page_js);
-    for (int i = 0; i < n_tables; i++) table_data_free(&tables[i]);
-    free(tables);
-    experiment_ids_free(ids, n_ids);
+    db_profile_tables_free(tables, n_tables);
     if (rc == 0 && (fflush(out) != 0 || ferror(out))) rc = err_set("writing the report failed");
     return rc;
 }

@@ -274,6 +274,24 @@ int db_table_data_load(Db *db, const char *table_id, const char *profile, TableD
     return rc;
 }
 
+int db_profile_tables_load(Db *db, const char *profile, TableData **tables, int *n) {
+    char **ids;
+    int n_ids;
+    *tables = NULL, *n = 0;
+    if (db_table_ids(db, profile, &ids, &n_ids)) return -1;
+    *tables = xcalloc((size_t)n_ids + 1, sizeof **tables);
+    int rc = 0;
+    for (; rc == 0 && *n < n_ids; (*n)++)
+        if ((rc = db_table_data_load(db, ids[*n], profile, &(*tables)[*n]))) break;
+    experiment_ids_free(ids, n_ids);
+    return rc;
+}
+
+void db_profile_tables_free(TableData *tables, int n) {
+    for (int i = 0; i < n; i++) table_data_free(&tables[i]);
+    free(tables);
+}
+
 int db_table_ids(Db *db, const char *profile, char ***ids, int *n) {
     *ids = NULL;
     *n = 0;

@@ -22,5 +22,10 @@ int db_table_data_load(Db *db, const char *table_id, const char *profile, TableD
 /* The ids of the tables with cells in profile: those shown beside the
  * paper's rows first, then by id. Free with experiment_ids_free. */
 int db_table_ids(Db *db, const char *profile, char ***ids, int *n);
+/* Every table of profile, in db_table_ids' order, into *tables[*n]; on
+ * failure *n counts the ones read. Free with db_profile_tables_free either
+ * way. */
+int db_profile_tables_load(Db *db, const char *profile, TableData **tables, int *n);
+void db_profile_tables_free(TableData *tables, int n);
 
 #endif
