@@ -156,25 +156,22 @@ env=$(cmp_sql "
     FULL JOIN (SELECT key, value FROM main.runs, json_each(main.runs.config_json, '\$.numeric_env')
                WHERE main.runs.id = $new) AS b ON a.key = b.key
     WHERE a.value IS NOT b.value")
-# SAME/TOTAL over the union of both runs' rows
-metrics=$(cmp_sql "
-    WITH a AS (SELECT split, name, value, nonfinite FROM o.metrics WHERE run_id = $run_id AND name NOT LIKE '%seconds'),
-         b AS (SELECT split, name, value, nonfinite FROM main.metrics WHERE run_id = $new AND name NOT LIKE '%seconds')
-    SELECT coalesce(sum(a.value IS b.value AND a.nonfinite IS b.nonfinite AND a.name IS NOT NULL AND b.name IS NOT NULL), 0)
-           || '/' || count(*)
-    FROM a FULL JOIN b ON a.split = b.split AND a.name = b.name")
-curves=$(cmp_sql "
-    WITH a AS (SELECT name, step, value, nonfinite FROM o.curves WHERE run_id = $run_id),
-         b AS (SELECT name, step, value, nonfinite FROM main.curves WHERE run_id = $new)
-    SELECT coalesce(sum(a.value IS b.value AND a.nonfinite IS b.nonfinite AND a.name IS NOT NULL AND b.name IS NOT NULL), 0)
-           || '/' || count(*)
-    FROM a FULL JOIN b ON a.name = b.name AND a.step = b.step")
-items=$(cmp_sql "
-    WITH a AS (SELECT split, name, item_set, encoding, scores FROM o.item_scores WHERE run_id = $run_id),
-         b AS (SELECT split, name, item_set, encoding, scores FROM main.item_scores WHERE run_id = $new)
-    SELECT coalesce(sum(a.item_set IS b.item_set AND a.encoding IS b.encoding AND a.scores IS b.scores
-                        AND a.name IS NOT NULL AND b.name IS NOT NULL), 0) || '/' || count(*)
-    FROM a FULL JOIN b ON a.split = b.split AND a.name = b.name")
+# SAME/TOTAL: the two runs' rows of table $1 joined on the columns $2 (the
+# first never NULL), counted over their union, a row the same when every
+# column of $3 is; $4, when given, narrows both sides
+same_total() {
+    local on="" eq="" k c filter=${4:+ AND $4}
+    for k in $2; do on="$on${on:+ AND }a.$k = b.$k"; done
+    for c in $3; do eq="$eq a.$c IS b.$c AND"; done
+    cmp_sql "
+    WITH a AS (SELECT * FROM o.$1 WHERE run_id = $run_id$filter),
+         b AS (SELECT * FROM main.$1 WHERE run_id = $new$filter)
+    SELECT coalesce(sum($eq a.${2%% *} IS NOT NULL AND b.${2%% *} IS NOT NULL), 0) || '/' || count(*)
+    FROM a FULL JOIN b ON $on"
+}
+metrics=$(same_total metrics "split name" "value nonfinite" "name NOT LIKE '%seconds'")
+curves=$(same_total curves "name step" "value nonfinite")
+items=$(same_total item_scores "split name" "item_set encoding scores")
 [ -n "$metrics" ] && [ -n "$curves" ] && [ -n "$items" ] || die "comparing $db with $out/rerun.db failed"
 
 wres=none
