@@ -239,7 +239,8 @@ read_runs
 # ---- the fine-tuning runs, --jobs at a time ----
 declare -A pid_index=()
 declare -A pid_start=()
-k=0 done_n=0 failed=0 spent=0 stop=0
+# failed: every step that failed (the exit status); runs_failed: the fine-tuning runs among them
+k=0 done_n=0 failed=0 runs_failed=0 spent=0 stop=0
 force_flag=()
 [ "$force" = 1 ] && force_flag=(--force)
 
@@ -276,7 +277,7 @@ finish_run() {
         what=$(grep -E '^(vqa_score|accuracy|ir_r1|tr_r1|skipped)=' "$out/log.txt" | tr '\n' ' ')
         say "[$done_n of $n done] ${labels[$i]} (${tasks[$i]}) ok in ${secs}s: ${what}run $run_id; $(eta)"
     else
-        failed=$((failed + 1))
+        failed=$((failed + 1)) runs_failed=$((runs_failed + 1))
         say "[$done_n of $n done] ${labels[$i]} (${tasks[$i]}) FAILED (status $rc), log $out/log.txt: $(tail -n 1 "$out/log.txt" | tr '\r' '\n' | tail -n 1)"
     fi
 }
@@ -408,6 +409,8 @@ if [ "$use_make" = 1 ] && make -n report >/dev/null 2>&1; then
 fi
 
 secs=$(($(date +%s) - t_start))
-say "== done in ${secs}s: $((done_n - failed)) runs ok, $failed failed"
+others=""
+[ "$failed" -gt "$runs_failed" ] && others="; $((failed - runs_failed)) other steps failed (above)"
+say "== done in ${secs}s: $((done_n - runs_failed)) runs ok, $runs_failed failed$others"
 printf 'runs=%s\nran=%s\nfailed=%s\nskipped=%s\nseconds=%s\n' "$n_all" "$done_n" "$failed" "$((n_all - n))" "$secs"
 [ "$failed" -eq 0 ]

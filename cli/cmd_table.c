@@ -45,7 +45,9 @@ static const char plan_usage[] =
     "its key names a config with an 'ok' run. Paths are under --work DIR (default\n"
     "the current folder): DIR/datasets/data/<dataset>, DIR/runs/<profile>/pretrain (the\n"
     "vilt backbone; a table's `model | M` line: DIR/runs/<profile>/pretrain-M, pretrained\n"
-    "with the profile's arguments and --model M).\n"
+    "with the profile's arguments and --model M). A table whose every row is limited\n"
+    "to other profiles (`| PROFILES` after its arguments) is not part of P: left out,\n"
+    "its backbone too, and an error when named by --table.\n"
     "Ends with name=value lines: tables, runs, todo, done.\n";
 
 static const char tag_usage[] =
@@ -299,18 +301,32 @@ int cmd_table_plan(int argc, char **argv) {
         rc = experiment_table_read(path, &tables[n_read]);
         n_read += rc == 0; /* a failed read leaves nothing to free */
     }
+    /* a table none of whose rows runs in this profile is not part of it:
+     * left out of the profile's plan, refused when named */
+    int n_in = 0;
+    for (int i = 0; i < n_read; i++) {
+        if (experiment_table_in_profile(&tables[i], &p)) {
+            tables[n_in++] = tables[i];
+            continue;
+        }
+        if (rc == 0 && a.n_tables)
+            rc = err_set("table %s has no row in profile %s (each of its rows names other profiles)", tables[i].id,
+                         p.name);
+        experiment_table_free(&tables[i]);
+    }
+    n_read = n_in;
     work_path(data, sizeof data, a.work, "datasets", "data", p.dataset);
     Db *db = NULL;
     if (rc == 0) rc = db_open(a.db, &db);
     if (rc == 0) {
         printf("dataset\t%s\t%s\n", p.dataset, data);
-        plan_pretrain(&a, &p, tables, n_ids, data);
+        plan_pretrain(&a, &p, tables, n_read, data);
         plan_figure_args(&p);
     }
     SeenKey *seen = NULL;
     int n_seen = 0, n_todo = 0;
-    for (int i = 0; rc == 0 && i < n_ids; i++) rc = plan_table(db, &a, &p, &tables[i], data, &seen, &n_seen, &n_todo);
-    if (rc == 0) printf("tables=%d\nruns=%d\ntodo=%d\ndone=%d\n", n_ids, n_seen, n_todo, n_seen - n_todo);
+    for (int i = 0; rc == 0 && i < n_read; i++) rc = plan_table(db, &a, &p, &tables[i], data, &seen, &n_seen, &n_todo);
+    if (rc == 0) printf("tables=%d\nruns=%d\ntodo=%d\ndone=%d\n", n_read, n_seen, n_todo, n_seen - n_todo);
     free(seen);
     for (int i = 0; i < n_read; i++) experiment_table_free(&tables[i]);
     free(tables);

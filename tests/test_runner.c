@@ -61,6 +61,14 @@ static const char t_vinvl_exp[] =
     "column | CIDEr-D | caption | test | cider_d |\n"
     "row | LoRA | | | --method lora --rank 4\n";
 
+/* A table whose only row is limited to the slow profile, on a model no other
+ * table of its folder (exp_other, with t_side) uses. */
+static const char t_slow_only_exp[] =
+    "title | Test slow only\n"
+    "model | vlmo\n"
+    "column | VQA | vqa | test | vqa_score |\n"
+    "row | LoRA | | | --method lora --rank 4 | slow\n";
+
 /* A table of retrieval runs that re-rank a shortlist (its own folder,
  * exp_fs): two first stages, the test split's and the validation split's. */
 static const char fs_profiles_conf[] =
@@ -308,6 +316,37 @@ static void test_other_models(void) {
     free(md);
 }
 
+/* A table none of whose rows runs in the profile is not part of it: the plan
+ * leaves it and its model's backbone out, run_all.sh neither pretrains nor
+ * renders it (it failed on rendering a table with no rows), and naming it is
+ * an error that says why. */
+static void test_table_of_other_profile(void) {
+    char exp[512];
+    snprintf(exp, sizeof exp, "%s", tmp_path("exp_other"));
+    int rc = proc_run_into(out, sizeof out, "mkdir -p %s && cp %s %s %s/", exp, tmp_path("exp/profiles.conf"),
+                           tmp_path("exp/t_side.exp"), exp);
+    CHECK(rc == 0, "%s", out);
+    CHECK(file_write_atomic(tmp_path("exp_other/t_slow_only.exp"), t_slow_only_exp, strlen(t_slow_only_exp)) == 0,
+          "%s", err_msg());
+    char db[512], w[512];
+    snprintf(db, sizeof db, "%s", tmp_path("w/results/moil.db"));
+    snprintf(w, sizeof w, "%s", tmp_path("w"));
+    rc = proc_moil(out, sizeof out, "table plan --profile tiny --experiments %s --work %s --db %s", exp, w, db);
+    CHECK(rc == 0 && value_of(out, "tables") == 1 && strstr(out, "\ntable\tt_side\t") && !strstr(out, "t_slow_only") &&
+              !strstr(out, "pretrain-vlmo"),
+          "status %d:\n%s", rc, out);
+    rc = proc_moil(out, sizeof out, "table plan --profile tiny --table t_slow_only --experiments %s --work %s --db %s",
+                   exp, w, db);
+    CHECK(rc != 0 && strstr(out, "table t_slow_only has no row in profile tiny"), "status %d:\n%s", rc, out);
+    char extra[700];
+    snprintf(extra, sizeof extra, "tiny --experiments %s", exp);
+    rc = run_all(out, sizeof out, "w", extra);
+    CHECK(rc == 0 && value_of(out, "failed") == 0 && value_of(out, "ran") == 0 && strstr(out, "t_side.md") &&
+              !strstr(out, "t_slow_only"),
+          "status %d:\n%s", rc, out);
+    CHECK(sql_int(db, "SELECT count(*) FROM table_layout WHERE table_id = 't_slow_only'") == 0, "no layout recorded");
+}
+
 /* The first run of each retrieval first stage (backbone, split) goes before
  * the others, in plan order; every run is listed once. */
 static void test_first_stages_first(void) {
@@ -393,6 +432,7 @@ int main(void) {
     RUN(test_list_merge_equals_single);
     RUN(test_foreign_database);
     RUN(test_other_models);
+    RUN(test_table_of_other_profile);
     RUN(test_changed_inputs_redo);
     RUN(test_first_stages_first);
     RUN(test_concurrent_makes);

@@ -516,6 +516,16 @@ static int table_seeds(const ExpTable *t, const ExpProfile *p, const ExpSeeds **
     return 0;
 }
 
+static int row_in_profile(const ExpRow *row, const ExpProfile *p) {
+    return !row->profiles || in_list(row->profiles, p->name);
+}
+
+int experiment_table_in_profile(const ExpTable *t, const ExpProfile *p) {
+    for (int r = 0; r < t->n_rows; r++)
+        if (row_in_profile(&t->rows[r], p)) return 1;
+    return 0;
+}
+
 static int seed_listed(const ExpSeeds *k, int64_t seed) {
     for (int i = 0; k && i < k->n; i++)
         if (k->seeds[i] == seed) return 1;
@@ -530,7 +540,7 @@ int experiment_expand(const ExpTable *t, const ExpProfile *p, const char *data, 
     if (table_seeds(t, p, &only) != 0) return -1;
     for (int r = 0; r < t->n_rows; r++) {
         const ExpRow *row = &t->rows[r];
-        if (row->profiles && !in_list(row->profiles, p->name)) continue;
+        if (!row_in_profile(row, p)) continue;
         for (int c = 0; c < t->n_cols; c++) {
             const char *task = t->cols[c].task;
             int seen = 0;

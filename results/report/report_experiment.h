@@ -171,6 +171,9 @@ const ExpShipped *experiment_shipped(const ExpProfile *p, const char *model);
 void experiment_profile_args(const ExpProfile *p, const char *task, const char *method, ExpArgs *out);
 void experiment_args_free(ExpArgs *a);
 
+/* Whether table t has a row that runs in profile p (a row without a profile
+ * list, or one that names it): a table with none is not part of p. */
+int experiment_table_in_profile(const ExpTable *t, const ExpProfile *p);
 /* The cells of table t in profile p, with data and init as the dataset folder
  * and backbone checkpoint. Free with experiment_cells_free. Fails (naming the
  * line) when t's seeds line for p names a seed p does not have. */
