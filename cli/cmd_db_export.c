@@ -1,4 +1,4 @@
-/* `moil db export`: runs, metrics or curve points of a results database as
+/* `moil db export`: runs, metrics, curve points or per-item scores of a results database as
  * CSV, TSV or a Markdown table, for spreadsheets, scripts and notes. */
 #include "cmd_db_common.h"
 #include "commands.h"
@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: moil db export [--db PATH] [--what runs|metrics|curves] [--format csv|tsv|md]\n"
+    "usage: moil db export [--db PATH] [--what runs|metrics|curves|items] [--format csv|tsv|md]\n"
     "                      [--table ID] [--status S] [--task T] [--method M] [--model M]\n"
     "\n"
     "Write rows of a results database to stdout, with a header line:\n"
@@ -16,10 +16,12 @@ static const char usage[] =
     "  metrics  one row per metric: the run's id, table, task, model, method, seed,\n"
     "           status, then split, name, value\n"
     "  curves   one row per curve point: the run's identity, then name, step, value\n"
+    "  items    one row per scored test item: the run's identity, then split, name\n"
+    "           (the family, e.g. vqa_score), item (its id) and value\n"
     "NaN and infinite values are written nan, inf, -inf; a missing value is empty.\n"
     "\n"
     "  --db PATH        results database (default " DB_DEFAULT_PATH ")\n"
-    "  --what W         runs (default), metrics or curves\n"
+    "  --what W         runs (default), metrics, curves or items\n"
     "  --format F       csv (default; RFC 4180 quoting, exact values), tsv (\\t \\n \\r \\\\\n"
     "                   escaped, exact values) or md (Markdown table, 6 significant digits)\n"
     "  --table ID, --status S, --task T, --method M, --model M\n"
@@ -43,8 +45,9 @@ int cmd_db_export(int argc, char **argv) {
     SelectFn select = !strcmp(what, "runs")      ? db_select_runs
                       : !strcmp(what, "metrics") ? db_select_metrics
                       : !strcmp(what, "curves")  ? db_select_curves
+                      : !strcmp(what, "items")   ? db_select_items
                                                  : NULL;
-    if (!select) return db_args_usage_error(&a, "--what '%s': expected runs, metrics or curves", what);
+    if (!select) return db_args_usage_error(&a, "--what '%s': expected runs, metrics, curves or items", what);
     DbFormat format = !strcmp(format_name, "csv")   ? DB_FORMAT_CSV
                       : !strcmp(format_name, "tsv") ? DB_FORMAT_TSV
                       : !strcmp(format_name, "md")  ? DB_FORMAT_MD

@@ -214,8 +214,18 @@ static void test_export(void) {
     rc = proc_moil(out, sizeof out, "db export --db %s --what metrics --format md --status ok", path);
     CHECK(rc == 0 && !strncmp(out, "| run_id | table_id |", 21) && strstr(out, "\n| --- | --- |") &&
               count_lines(out) == 6 && strstr(out, "| test | vqa_score | 0.625 |\n"), "exit %d: %s", rc, out);
+    /* every item of every ok run (a and b: ranks 1, 2, 700 of q1..q3), as recorded */
+    rc = proc_moil(out, sizeof out, "db export --db %s --what items", path);
+    CHECK(rc == 0 && !strncmp(out, "run_id,table_id,task,model,method,seed,status,split,name,item,value\n", 68) &&
+              count_lines(out) == 1 + 2 * 3 && strstr(out, ",retrieval,vilt,lora,0,ok,test,ir_rank,q1,1\n") &&
+              strstr(out, ",vqa,vilt,moil,1,ok,test,ir_rank,q3,700\n"),
+          "items csv: exit %d: %s", rc, out);
+    rc = proc_moil(out, sizeof out, "db export --db %s --what items --method moil --format tsv", path);
+    CHECK(rc == 0 && count_lines(out) == 1 + 3 && strstr(out, "\tq2\t2\n"), "items of one method: exit %d: %s", rc, out);
     rc = proc_moil(out, sizeof out, "db export --db %s --format xml", path);
     CHECK(rc == 2 && strstr(out, "expected csv, tsv or md"), "exit %d: %s", rc, out);
+    rc = proc_moil(out, sizeof out, "db export --db %s --what scores", path);
+    CHECK(rc == 2 && strstr(out, "expected runs, metrics, curves or items"), "exit %d: %s", rc, out);
 }
 
 /* The same runs written into two shards and merged, or into one file

@@ -170,6 +170,10 @@ int db_select_metrics(Db *db, const DbRunFilter *filter, DbTable *out);
 /* run_id, table_id, task, model, method, seed, status, name, step, value of
  * every curve point of the selected runs. */
 int db_select_curves(Db *db, const DbRunFilter *filter, DbTable *out);
+/* run_id, table_id, task, model, method, seed, status, split, name, item,
+ * value: every per-item score of the selected runs, one row per item in the
+ * order it was recorded (runs by id, then split and family by name). */
+int db_select_items(Db *db, const DbRunFilter *filter, DbTable *out);
 /* One row per curve name of a run: name, points, nonfinite (points that are
  * NaN or inf), first_step, first_value, last_step, last_value, min_value,
  * min_step, max_value, max_step (min and max over the finite points). */

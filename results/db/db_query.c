@@ -30,11 +30,16 @@
     "m.split = 'test' DESC, m.split = 'val' DESC, m.split, m.name) AS rank "                                  \
     "FROM metrics AS m JOIN runs AS r ON r.id = m.run_id) "
 
-/* The shortest %.*g text of v that reads back as exactly v. */
+/* The shortest %.*g text of v that reads back as exactly v; a whole number
+ * below 2^53 in plain digits (100, not 1e+02). */
 static char *real_text(double v) {
     if (isnan(v)) return xstrdup("nan");
     if (isinf(v)) return xstrdup(v > 0 ? "inf" : "-inf");
     char buf[40];
+    if (v == floor(v) && fabs(v) < 9007199254740992.0) {
+        snprintf(buf, sizeof buf, "%.0f", v);
+        return xstrdup(buf);
+    }
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(buf, sizeof buf, "%.*g", prec, v);
         if (strtod(buf, NULL) == v) break;
@@ -101,6 +106,58 @@ int db_select_curves(Db *db, const DbRunFilter *filter, DbTable *out) {
                            "FROM runs AS r JOIN curves AS c ON c.run_id = r.id "
                            "WHERE " FILTER_SQL " ORDER BY r.id, c.name, c.step",
                            filter, out);
+}
+
+/* Row r of t: its n_cols cells, grown as rows are added (*cap rows held). */
+static char **table_new_row(DbTable *t, int *cap) {
+    if (t->n_rows == *cap) {
+        *cap = *cap ? 2 * *cap : 1024;
+        t->cells = xrealloc(t->cells, (size_t)*cap * (size_t)t->n_cols * sizeof *t->cells);
+        t->real = xrealloc(t->real, (size_t)*cap * (size_t)t->n_cols);
+    }
+    size_t at = (size_t)t->n_rows++ * (size_t)t->n_cols;
+    memset(t->real + at, 0, (size_t)t->n_cols);
+    return t->cells + at;
+}
+
+int db_select_items(Db *db, const DbRunFilter *filter, DbTable *out) {
+    DbTable sets;
+    if (select_filtered(db,
+                        "SELECT " RUN_ID_COLS ", s.split, s.name FROM runs AS r "
+                        "JOIN item_scores AS s ON s.run_id = r.id WHERE " FILTER_SQL " ORDER BY r.id, s.split, s.name",
+                        filter, &sets))
+        return -1;
+    int k = sets.n_cols, cap = 0, rc = 0;
+    *out = (DbTable){.n_cols = k + 2};
+    out->cols = xcalloc((size_t)out->n_cols, sizeof *out->cols);
+    for (int c = 0; c < k; c++) out->cols[c] = xstrdup(sets.cols[c]);
+    out->cols[k] = xstrdup("item");
+    out->cols[k + 1] = xstrdup("value");
+    for (int s = 0; s < sets.n_rows && rc == 0; s++) {
+        char **key = sets.cells + (size_t)s * (size_t)k;
+        DbItems it;
+        int got = db_items_get(db, strtoll(key[0], NULL, 10), key[k - 2], key[k - 1], 1, &it);
+        rc = got == 1   ? 0
+             : got == 0 ? err_set("%s: run %s: item scores %s/%s vanished while read", db->path, key[0],
+                                  key[k - 2], key[k - 1])
+                        : -1;
+        const char *id = it.ids;
+        for (int i = 0; rc == 0 && i < it.n; i++) {
+            const char *end = strchr(id, '\n');
+            char **row = table_new_row(out, &cap);
+            for (int c = 0; c < k; c++) row[c] = key[c] ? xstrdup(key[c]) : NULL;
+            row[k] = xmalloc((size_t)(end - id) + 1);
+            memcpy(row[k], id, (size_t)(end - id));
+            row[k][end - id] = '\0';
+            row[k + 1] = real_text(it.values[i]);
+            out->real[(size_t)out->n_rows * (size_t)out->n_cols - 1] = 1;
+            id = end + 1;
+        }
+        if (rc == 0) db_items_free(&it);
+    }
+    db_table_free(&sets);
+    if (rc) db_table_free(out);
+    return rc;
 }
 
 int db_select_curve_summary(Db *db, int64_t run_id, DbTable *out) {
