@@ -47,6 +47,18 @@ static char *real_text(double v) {
     return xstrdup(buf);
 }
 
+/* Row r of t: its n_cols cells, grown as rows are added (*cap rows held). */
+static char **table_new_row(DbTable *t, int *cap) {
+    if (t->n_rows == *cap) {
+        *cap = *cap ? 2 * *cap : 16;
+        t->cells = xrealloc(t->cells, (size_t)*cap * (size_t)t->n_cols * sizeof *t->cells);
+        t->real = xrealloc(t->real, (size_t)*cap * (size_t)t->n_cols);
+    }
+    size_t at = (size_t)t->n_rows++ * (size_t)t->n_cols;
+    memset(t->real + at, 0, (size_t)t->n_cols);
+    return t->cells + at;
+}
+
 int db_table_fill(Db *db, sqlite3_stmt *st, DbTable *out) {
     *out = (DbTable){0};
     int n = sqlite3_column_count(st);
@@ -55,20 +67,15 @@ int db_table_fill(Db *db, sqlite3_stmt *st, DbTable *out) {
     for (int c = 0; c < n; c++) out->cols[c] = xstrdup(sqlite3_column_name(st, c));
     int rc, cap = 0;
     while ((rc = db_step(db, st)) == 1) {
-        if (out->n_rows == cap) {
-            cap = cap ? 2 * cap : 16;
-            out->cells = xrealloc(out->cells, (size_t)cap * (size_t)n * sizeof *out->cells);
-            out->real = xrealloc(out->real, (size_t)cap * (size_t)n);
-        }
+        char **row = table_new_row(out, &cap);
+        unsigned char *real = out->real + (row - out->cells);
         for (int c = 0; c < n; c++) {
-            size_t i = (size_t)out->n_rows * (size_t)n + (size_t)c;
             int type = sqlite3_column_type(st, c);
-            out->real[i] = type == SQLITE_FLOAT;
-            out->cells[i] = type == SQLITE_NULL    ? NULL
-                            : type == SQLITE_FLOAT ? real_text(sqlite3_column_double(st, c))
-                                                   : xstrdup((const char *)sqlite3_column_text(st, c));
+            real[c] = type == SQLITE_FLOAT;
+            row[c] = type == SQLITE_NULL    ? NULL
+                     : type == SQLITE_FLOAT ? real_text(sqlite3_column_double(st, c))
+                                            : xstrdup((const char *)sqlite3_column_text(st, c));
         }
-        out->n_rows++;
     }
     sqlite3_finalize(st);
     if (rc == 0) return 0;
@@ -106,18 +113,6 @@ int db_select_curves(Db *db, const DbRunFilter *filter, DbTable *out) {
                            "FROM runs AS r JOIN curves AS c ON c.run_id = r.id "
                            "WHERE " FILTER_SQL " ORDER BY r.id, c.name, c.step",
                            filter, out);
-}
-
-/* Row r of t: its n_cols cells, grown as rows are added (*cap rows held). */
-static char **table_new_row(DbTable *t, int *cap) {
-    if (t->n_rows == *cap) {
-        *cap = *cap ? 2 * *cap : 1024;
-        t->cells = xrealloc(t->cells, (size_t)*cap * (size_t)t->n_cols * sizeof *t->cells);
-        t->real = xrealloc(t->real, (size_t)*cap * (size_t)t->n_cols);
-    }
-    size_t at = (size_t)t->n_rows++ * (size_t)t->n_cols;
-    memset(t->real + at, 0, (size_t)t->n_cols);
-    return t->cells + at;
 }
 
 int db_select_items(Db *db, const DbRunFilter *filter, DbTable *out) {
