@@ -1,9 +1,12 @@
 /* NLVR accuracy by kind of statement (scripts/nlvr_kinds.sh): from runs
  * whose per-item scores are known, every cell the script prints is the one
  * computed here by hand: the mean over seeds, the half-width, the seeds, the
- * statements per kind and the constant answer's score; runs of another
- * table, task or status are left out, and a method without runs is named. */
+ * statements per kind and the constant answer's score, per table row (its
+ * cells as run_all.sh records them); runs of another table or status are
+ * left out, and a row without runs is named. */
 #include <string.h>
+
+#include <sqlite3.h>
 
 #include "check.h"
 #include "db.h"
@@ -34,7 +37,9 @@ static int write_run(Db *db, const char *table, const char *method, int seed, Db
     int rc = db_run_begin(db, &info, &run);
     json_decref(config);
     if (rc) return -1;
-    if (db_items_set(db, run, "test", "accuracy", 4, ids, values)) return -1;
+    if (db_metric_set(db, run, "test", "accuracy", (values[0] + values[1] + values[2] + values[3]) / 4) ||
+        db_items_set(db, run, "test", "accuracy", 4, ids, values))
+        return -1;
     return db_run_end(db, run, status, status == DB_OK ? NULL : "out of memory", 1, -1);
 }
 
@@ -57,15 +62,32 @@ static void test_kinds(void) {
               write_run(db, "main", "full", 3, DB_FAILED, (double[]){0, 0, 0, 0}) == 0,
           "%s", err_msg());
     CHECK(db_close(db) == 0, "%s", err_msg());
-    int rc = proc_run_into(out, sizeof out, "scripts/nlvr_kinds.sh --db %s --data %s --method full --method moil "
-                                            "--method dora",
+    /* the table's cells, as run_all.sh and moil table plan record them: runs
+     * 1-2 the row "Full tuning" (seeds 0, 1; seed 3 is run 5, failed), run 3
+     * "MoIL"; run 4 belongs to table ablation */
+    sqlite3 *c = NULL;
+    CHECK(sqlite3_open(db_path, &c) == SQLITE_OK &&
+              sqlite3_exec(c,
+                           "INSERT INTO run_keys SELECT 'k' || id, config_hash, '' FROM runs;"
+                           "INSERT INTO table_columns VALUES ('main', 1, 'NLVR acc', 'nlvr', 'test', 'accuracy', NULL);"
+                           "INSERT INTO table_columns VALUES ('ablation', 1, 'NLVR acc', 'nlvr', 'test', 'accuracy', NULL);"
+                           "INSERT INTO table_cells VALUES ('main', 'full', 0, 'Full tuning', NULL, '', 'nlvr', 0, 'k1'),"
+                           " ('main', 'full', 0, 'Full tuning', NULL, '', 'nlvr', 1, 'k2'),"
+                           " ('main', 'full', 0, 'Full tuning', NULL, '', 'nlvr', 3, 'k5'),"
+                           " ('main', 'full', 1, 'MoIL', NULL, '', 'nlvr', 0, 'k3'),"
+                           " ('ablation', 'full', 0, 'Full tuning', NULL, '', 'nlvr', 2, 'k4');",
+                           NULL, NULL, NULL) == SQLITE_OK,
+          "cells: %s", sqlite3_errmsg(c));
+    sqlite3_close(c);
+    int rc = proc_run_into(out, sizeof out, "scripts/nlvr_kinds.sh --db %s --data %s --row 'Full tuning' --row MoIL "
+                                            "--row DoRA",
                            db_path, tmp_path("data"));
     CHECK(rc == 0, "status %d:\n%s", rc, out);
     /* full, both images contain (names an item): seeds 50 and 100, mean 75, n 2:
      * 196 * sqrt(.75 * .25 / 2 + .125 / 2) = 77.5; constant answer 50 */
     static const char *const want[] = {
-        "no test scores of an ok NLVR run of method dora in table main",
-        "| statement | names an item | n | constant answer | full | moil | dora |",
+        "row \"DoRA\" has no ok NLVR run in table main (profile full)",
+        "| statement | names an item | n | constant answer | Full tuning | MoIL | DoRA |",
         "| both images contain | yes | 2 | 50.0 | 75.0 ± 77.5 (2) | 0.0 ± 0.0 (1) | |",
         "| all | yes | 2 | 50.0 | 75.0 ± 77.5 (2) | 0.0 ± 0.0 (1) | |",
         /* exactly N, all objects: seeds 100 and 50, both labels True */
@@ -86,8 +108,8 @@ static void test_kinds(void) {
     CHECK(rc == 1 && strstr(out, "none.db: no such results database"), "status %d:\n%s", rc, out);
     rc = proc_run_into(out, sizeof out, "scripts/nlvr_kinds.sh --db %s --data %s", db_path, tmp_path("nodata"));
     CHECK(rc == 1 && strstr(out, "nodata/nlvr/test1.json: no such NLVR file"), "status %d:\n%s", rc, out);
-    rc = proc_run_into(out, sizeof out, "scripts/nlvr_kinds.sh --db %s --method \"x'y\"", db_path);
-    CHECK(rc == 2 && strstr(out, "not a method name"), "status %d:\n%s", rc, out);
+    rc = proc_run_into(out, sizeof out, "scripts/nlvr_kinds.sh --db %s --row \"x'y\"", db_path);
+    CHECK(rc == 2 && strstr(out, "are not accepted"), "status %d:\n%s", rc, out);
 }
 
 int main(void) {
